@@ -1,0 +1,245 @@
+//! Builds the actix application: shared state, middleware, routes, and the server on its port.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, App, HttpRequest, HttpServer};
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::error::{AppError, FieldError, Problem, PROBLEM_JSON};
+
+/// What every handler can reach: the pool and the settings. Nothing else lives in a process,
+/// so any number of instances can serve one database.
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Arc<Settings>,
+}
+
+pub type State = web::Data<AppState>;
+
+/// A bound, not yet running server. Binding port 0 gives tests a free port.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub fn build(settings: Arc<Settings>, pool: DbPool) -> anyhow::Result<Application> {
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            pool,
+            settings: settings.clone(),
+        });
+        let body_limit = settings.server.body_limit;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(json_config(body_limit))
+                .app_data(web::PayloadConfig::new(body_limit))
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    AppError::problem(
+                        actix_web::http::StatusCode::NOT_FOUND,
+                        "not_found",
+                        format!("no such resource: {err}"),
+                    )
+                    .into()
+                }))
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    AppError::bad_request(
+                        "invalid_query",
+                        format!("invalid query parameters: {err}"),
+                    )
+                    .into()
+                }))
+                .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
+                .wrap(security_headers())
+                .wrap(TracingLogger::default())
+                .configure(routes)
+                .default_service(web::to(unknown_route))
+        })
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        .listen(listener)?
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(crate::health::routes)
+        .service(
+            web::scope("/api/v1")
+                .configure(crate::auth::routes::routes)
+                .configure(crate::organizations::routes::routes)
+                .configure(crate::people::routes::routes)
+                .configure(crate::events::routes::routes)
+                .configure(crate::registrations::routes::routes)
+                .configure(crate::invitations::routes::routes)
+                .configure(crate::mail::routes::routes)
+                .configure(crate::audit::routes::routes),
+        )
+        .route("/api/openapi.json", web::get().to(openapi_json))
+        .configure(crate::pages::routes);
+}
+
+/// The OpenAPI 3.1 document, generated from the handlers' annotations.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    #[derive(OpenApi)]
+    #[openapi(
+        info(title = "Convene API", description = "Dialogues, sessions, registrations and invitations of the Asia-Pacific Partnership for Atrocity Prevention."),
+        components(schemas(Problem, FieldError)),
+        modifiers(&BearerAuth)
+    )]
+    struct Root;
+
+    struct BearerAuth;
+    impl utoipa::Modify for BearerAuth {
+        fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+            use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+            let components = openapi.components.get_or_insert_with(Default::default);
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+
+    let mut doc = Root::openapi();
+    for part in [
+        crate::health::Api::openapi(),
+        crate::auth::routes::Api::openapi(),
+        crate::organizations::routes::Api::openapi(),
+        crate::people::routes::Api::openapi(),
+        crate::events::routes::Api::openapi(),
+        crate::registrations::routes::Api::openapi(),
+        crate::invitations::routes::Api::openapi(),
+        crate::mail::routes::Api::openapi(),
+        crate::audit::routes::Api::openapi(),
+    ] {
+        doc.merge(part);
+    }
+    doc
+}
+
+async fn openapi_json() -> actix_web::HttpResponse {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = DOC.get_or_init(|| openapi().to_json().unwrap_or_else(|_| "{}".to_owned()));
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body.as_str())
+}
+
+async fn unknown_route(req: HttpRequest) -> actix_web::HttpResponse {
+    actix_web::ResponseError::error_response(&AppError::problem(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route for {} {}", req.method(), req.path()),
+    ))
+}
+
+fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|err, _req| json_error(err).into())
+}
+
+fn json_error(err: actix_web::error::JsonPayloadError) -> AppError {
+    use actix_web::error::JsonPayloadError as E;
+    use actix_web::http::StatusCode;
+    match err {
+        E::ContentType => AppError::problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        E::Overflow { limit } | E::OverflowKnownLength { limit, .. } => AppError::problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {limit} bytes"),
+        ),
+        E::Deserialize(e) if e.is_data() => {
+            let message = e.to_string();
+            let field = message
+                .split('`')
+                .nth(1)
+                .filter(|_| message.contains("field"))
+                .unwrap_or("body")
+                .to_owned();
+            AppError::Validation(vec![FieldError::new(field, message)])
+        }
+        E::Deserialize(e) => {
+            AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+        }
+        other => AppError::bad_request("invalid_body", format!("cannot read the body: {other}")),
+    }
+}
+
+/// Errors produced by actix itself (405, 413 from a payload, ...) carry no body or a plain
+/// one: give them the same problem+json shape as ours.
+fn problem_for_bare_errors<B>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let already_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON) || v.starts_with("text/html"));
+    if already_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let code = match status.as_u16() {
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        s if s >= 500 => "internal_error",
+        _ => "bad_request",
+    };
+    let detail = status
+        .canonical_reason()
+        .unwrap_or("request failed")
+        .to_lowercase();
+    let problem = Problem::new(status, code, detail, Vec::new()).response();
+    let (req, _) = res.into_parts();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, problem).map_into_right_body(),
+    ))
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        // Emailed links carry tokens: never leak them to another site through Referer.
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
+        ))
+}
+
+/// How long `serve` waits for the worker to finish its batch on shutdown.
+pub const WORKER_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

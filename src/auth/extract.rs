@@ -1,0 +1,145 @@
+//! Who is calling, declared in a handler's signature: `AuthUser` (anyone logged in), `Admin`,
+//! `Organizer` (organizers and admins), `MaybeUser` (public routes that show more to some).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::app::AppState;
+use crate::auth::model::{Account, Role, TokenPurpose};
+use crate::auth::token::{hash_token, looks_like_token};
+use crate::db::schema::{account_tokens, accounts, people};
+use crate::error::{AppError, AppResult};
+use crate::people::model::Person;
+
+pub const SESSION_COOKIE: &str = "convene_session";
+
+/// A logged-in, enabled account and the person behind it.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub account: Account,
+    pub person: Person,
+}
+
+impl AuthUser {
+    pub fn is_admin(&self) -> bool {
+        self.account.role == Role::Admin
+    }
+
+    pub fn is_organizer(&self) -> bool {
+        matches!(self.account.role, Role::Organizer | Role::Admin)
+    }
+
+    pub fn email_verified(&self) -> bool {
+        self.account.email_verified_at.is_some()
+    }
+}
+
+/// The token a request presents: `Authorization: Bearer <token>` first, then the cookie.
+pub fn presented_token(req: &HttpRequest) -> Option<String> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    bearer.or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()))
+}
+
+async fn load_user(req: HttpRequest) -> AppResult<Option<AuthUser>> {
+    let Some(token) = presented_token(&req) else {
+        return Ok(None);
+    };
+    if !looks_like_token(&token) {
+        return Ok(None);
+    }
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal("application state missing"))?;
+    let mut conn = state.pool.get().await?;
+    let found = account_tokens::table
+        .inner_join(accounts::table.inner_join(people::table))
+        .filter(account_tokens::token_hash.eq(hash_token(&token)))
+        .filter(account_tokens::purpose.eq(TokenPurpose::Session))
+        .filter(account_tokens::expires_at.gt(diesel::dsl::now))
+        .filter(accounts::disabled_at.is_null())
+        .select((Account::as_select(), Person::as_select()))
+        .first::<(Account, Person)>(&mut conn)
+        .await
+        .optional()?;
+    Ok(found.map(|(account, person)| AuthUser { account, person }))
+}
+
+type ExtractFuture<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
+
+impl FromRequest for AuthUser {
+    type Error = AppError;
+    type Future = ExtractFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { load_user(req).await?.ok_or_else(AppError::unauthenticated) })
+    }
+}
+
+/// Anyone; `Some` when the request carries a valid login.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<AuthUser>);
+
+impl FromRequest for MaybeUser {
+    type Error = AppError;
+    type Future = ExtractFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { Ok(MaybeUser(load_user(req).await?)) })
+    }
+}
+
+/// A secretariat admin.
+#[derive(Debug, Clone)]
+pub struct Admin(pub AuthUser);
+
+impl FromRequest for Admin {
+    type Error = AppError;
+    type Future = ExtractFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = AuthUser::from_request(req, payload);
+        Box::pin(async move {
+            let user = user.await?;
+            if user.is_admin() {
+                Ok(Admin(user))
+            } else {
+                Err(AppError::forbidden("admin_only", "only admins may do this"))
+            }
+        })
+    }
+}
+
+/// An organizer or an admin: may create dialogues and manage contacts.
+#[derive(Debug, Clone)]
+pub struct Organizer(pub AuthUser);
+
+impl FromRequest for Organizer {
+    type Error = AppError;
+    type Future = ExtractFuture<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = AuthUser::from_request(req, payload);
+        Box::pin(async move {
+            let user = user.await?;
+            if user.is_organizer() {
+                Ok(Organizer(user))
+            } else {
+                Err(AppError::forbidden(
+                    "organizer_only",
+                    "only organizers and admins may do this",
+                ))
+            }
+        })
+    }
+}

@@ -1,0 +1,295 @@
+//! One error type for the whole application, rendered as RFC 9457 problem+json.
+//!
+//! A client's mistake maps to a 4xx with a stable `code`; anything unexpected is a 500 whose
+//! body says nothing internal while the log gets the whole cause chain.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One invalid field of a request: its path (`invitees[2].email`) and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The problem+json body every error response carries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable, machine-readable reason, e.g. `invitation_required`.
+    pub code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A client's mistake or a rule that refuses the request.
+    #[error("{code}: {detail}")]
+    Problem {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+        retry_after_secs: Option<u64>,
+    },
+    /// The request was understood but fields are invalid; nothing was changed.
+    #[error("validation failed: {0:?}")]
+    Validation(Vec<FieldError>),
+    /// The database could not be reached or the pool is exhausted.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn problem(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::Problem {
+            status,
+            code,
+            detail: detail.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::problem(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::problem(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "log in first: send `Authorization: Bearer <token>` or the session cookie",
+        )
+    }
+
+    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::problem(StatusCode::FORBIDDEN, code, detail)
+    }
+
+    /// `what` names the kind of object, e.g. "event".
+    pub fn not_found(what: &str) -> Self {
+        Self::problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such {what}"),
+        )
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::problem(StatusCode::CONFLICT, code, detail)
+    }
+
+    pub fn gone(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::problem(StatusCode::GONE, code, detail)
+    }
+
+    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::problem(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+    }
+
+    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+        AppError::Problem {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "too_many_attempts",
+            detail: format!("too many failed attempts; try again in {retry_after_secs} seconds"),
+            retry_after_secs: Some(retry_after_secs),
+        }
+    }
+
+    /// A single invalid field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(context: impl std::fmt::Display) -> Self {
+        AppError::Internal(anyhow::anyhow!("{context}"))
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Problem { code, .. } => code,
+            AppError::Validation(_) => "validation_failed",
+            AppError::Unavailable(_) => "service_unavailable",
+            AppError::Internal(_) => "internal_error",
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let status = self.status_code();
+        let (detail, errors) = match self {
+            AppError::Problem { detail, .. } => (detail.clone(), Vec::new()),
+            AppError::Validation(errors) => (
+                "the request has invalid fields; nothing was changed".to_owned(),
+                errors.clone(),
+            ),
+            AppError::Unavailable(_) => (
+                "the service is temporarily unavailable; try again shortly".to_owned(),
+                Vec::new(),
+            ),
+            AppError::Internal(_) => (
+                "an unexpected error occurred; it has been logged".to_owned(),
+                Vec::new(),
+            ),
+        };
+        Problem::new(status, self.code(), detail, errors)
+    }
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, detail: String, errors: Vec<FieldError>) -> Self {
+        Problem {
+            type_: format!("urn:convene:problem:{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            code: code.to_owned(),
+            errors,
+        }
+    }
+
+    pub fn response(&self) -> HttpResponse {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        HttpResponse::build(status)
+            .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+            .json(self)
+    }
+}
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Problem { status, .. } => *status,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::Internal(cause) => {
+                tracing::error!(error = ?cause, "request failed with an internal error")
+            }
+            AppError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "request failed: service unavailable")
+            }
+            _ => {}
+        }
+        let mut response = self.to_problem().response();
+        let retry_after = match self {
+            AppError::Problem {
+                retry_after_secs: Some(secs),
+                ..
+            } => Some(*secs),
+            AppError::Unavailable(_) => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            if let Ok(value) = header::HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            Error::NotFound => AppError::not_found("record"),
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                AppError::Unavailable(info.message().to_owned())
+            }
+            // Bounded lock waits (lock_timeout) and serialization failures under a rush: the
+            // client may retry, nothing was changed.
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                AppError::Unavailable("concurrent update; retry".to_owned())
+            }
+            Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if info.message().contains("lock timeout") =>
+            {
+                AppError::Unavailable("lock wait timed out; retry".to_owned())
+            }
+            other => AppError::Internal(anyhow::Error::new(other).context("database query failed")),
+        }
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
+    fn from(err: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        AppError::Unavailable(format!("database pool: {err}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(err: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(anyhow::anyhow!("blocking task failed: {err}"))
+    }
+}
+
+/// Collects field errors while parsing a request, so a client learns every problem at once.
+#[derive(Debug, Default)]
+pub struct Validator {
+    errors: Vec<FieldError>,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records the error of a field parse and returns the value when it parsed.
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: impl Into<String>,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.errors.push(FieldError::new(field, e.to_string()));
+                None
+            }
+        }
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// Ends validation: an error listing every bad field, or Ok when there were none.
+    pub fn finish(self) -> AppResult<()> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.errors))
+        }
+    }
+}

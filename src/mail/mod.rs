@@ -1,0 +1,10 @@
+//! Email: composing messages, the outbox they wait in, the worker that delivers them.
+
+pub mod compose;
+pub mod outbox;
+pub mod routes;
+pub mod transport;
+pub mod worker;
+
+pub use compose::{EmailAction, EmailBody};
+pub use outbox::{enqueue, enqueue_many, OutgoingEmail};

@@ -1,0 +1,118 @@
+//! Where messages go: SMTP through lettre's pooled transport (production), `.eml` files in a
+//! folder, or the log (local development).
+
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+
+use crate::config::{EmailSettings, EmailTransportKind};
+use crate::mail::outbox::Email;
+
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    File(AsyncFileTransport<Tokio1Executor>),
+    Log,
+}
+
+/// Whether trying again later may help.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("transient: {0}")]
+    Transient(String),
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &EmailSettings) -> anyhow::Result<Mailer> {
+        Ok(match settings.transport {
+            EmailTransportKind::Smtp => {
+                let pool =
+                    lettre::transport::smtp::PoolConfig::new().max_size(settings.smtp_pool_size);
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(
+                    settings.smtp_url.expose_secret(),
+                )
+                .map_err(|e| anyhow::anyhow!("email.smtp_url is invalid: {e}"))?
+                .timeout(Some(std::time::Duration::from_secs(15)))
+                .pool_config(pool)
+                .build();
+                Mailer::Smtp(transport)
+            }
+            EmailTransportKind::File => {
+                std::fs::create_dir_all(&settings.file_dir).map_err(|e| {
+                    anyhow::anyhow!(
+                        "creating email.file_dir {}: {e}",
+                        settings.file_dir.display()
+                    )
+                })?;
+                Mailer::File(AsyncFileTransport::new(&settings.file_dir))
+            }
+            EmailTransportKind::Log => Mailer::Log,
+        })
+    }
+
+    pub async fn send(&self, message: Message, email: &Email) -> Result<(), SendError> {
+        match self {
+            Mailer::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
+                if e.is_permanent() {
+                    SendError::Permanent(e.to_string())
+                } else {
+                    // 4xx answers, refused connections and timeouts: the server may recover.
+                    SendError::Transient(e.to_string())
+                }
+            }),
+            Mailer::File(file) => file
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| SendError::Transient(e.to_string())),
+            Mailer::Log => {
+                tracing::info!(
+                    email_id = %email.id,
+                    to = %email.to_address,
+                    subject = %email.subject,
+                    "email (log transport)\n{}",
+                    email.text_body
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Builds the MIME message: text and HTML alternatives, plus `invite.ics` when present.
+pub fn build_message(email: &Email, from: &Mailbox) -> Result<Message, SendError> {
+    let address = email
+        .to_address
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("bad recipient address: {e}")))?;
+    let to = Mailbox::new(email.to_name.clone(), address);
+    let alternative = MultiPart::alternative()
+        .singlepart(SinglePart::plain(email.text_body.clone()))
+        .singlepart(SinglePart::html(email.html_body.clone()));
+    let body = match &email.ics {
+        None => alternative,
+        Some(ics) => {
+            let method = if ics.contains("METHOD:REQUEST") {
+                "REQUEST"
+            } else {
+                "PUBLISH"
+            };
+            let content_type =
+                ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+                    .map_err(|e| SendError::Permanent(format!("calendar content type: {e}")))?;
+            MultiPart::mixed().multipart(alternative).singlepart(
+                Attachment::new("invite.ics".to_owned()).body(ics.clone(), content_type),
+            )
+        }
+    };
+    Message::builder()
+        // A stable Message-ID lets mail clients fold a redelivery after a crash into one.
+        .message_id(Some(format!("<{}@convene>", email.id)))
+        .from(from.clone())
+        .to(to)
+        .subject(email.subject.clone())
+        .multipart(body)
+        .map_err(|e| SendError::Permanent(format!("building the message: {e}")))
+}

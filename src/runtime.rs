@@ -1,0 +1,113 @@
+//! Starting the pieces: the database (created and migrated), the HTTP server, the email worker.
+
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app::{Application, WORKER_SHUTDOWN_GRACE};
+use crate::config::Settings;
+use crate::db::{self, DbPool};
+use crate::mail::transport::Mailer;
+use crate::mail::worker::Worker;
+
+/// Said in one paragraph, instead of a stack of pool errors, when PostgreSQL cannot be reached.
+pub fn database_unreachable_help(settings: &Settings) -> String {
+    let mut url = url::Url::parse(settings.database.url.expose_secret())
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    if let Ok(mut parsed) = url::Url::parse(&url) {
+        if parsed.password().is_some() {
+            let _ = parsed.set_password(Some("***"));
+        }
+        url = parsed.to_string();
+    }
+    format!(
+        "Convene cannot reach PostgreSQL at {url}. Start a local server (Debian/Ubuntu: \
+         `sudo apt-get install postgresql` then `sudo pg_ctlcluster 15 main start`; macOS: \
+         `brew services start postgresql`), or run one in Docker with `docker compose up -d db`, \
+         or point Convene at another server with CONVENE__DATABASE__URL=postgres://user:password@host:5432/convene."
+    )
+}
+
+/// Creates the database if missing, applies the migrations and builds the pool.
+pub async fn prepare_database(settings: &Settings) -> anyhow::Result<DbPool> {
+    let url = settings.database.url.expose_secret();
+    if !db::server_reachable(url).await {
+        anyhow::bail!(database_unreachable_help(settings));
+    }
+    db::create_database_if_missing(url).await?;
+    db::run_migrations(url).await?;
+    db::build_pool(&settings.database)
+}
+
+/// Starts an email worker on this runtime; send `true` to stop it.
+pub fn spawn_worker(
+    pool: DbPool,
+    settings: &Settings,
+) -> anyhow::Result<(watch::Sender<bool>, JoinHandle<()>)> {
+    let mailer = Mailer::from_settings(&settings.email)?;
+    let worker = Worker::new(pool, mailer, &settings.email.from, settings.worker.clone())?;
+    let (stop, stopped) = watch::channel(false);
+    let handle = tokio::spawn(worker.run(stopped));
+    Ok((stop, handle))
+}
+
+/// `convene serve`: HTTP and, unless `worker.enabled = false`, the email worker, until a
+/// SIGINT/SIGTERM; requests in flight and the worker's batch finish first.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let settings = Arc::new(settings);
+    let pool = prepare_database(&settings).await?;
+    crate::auth::password::warm_up();
+    let worker = if settings.worker.enabled {
+        Some(spawn_worker(pool.clone(), &settings)?)
+    } else {
+        None
+    };
+    let app = Application::build(settings.clone(), pool)?;
+    tracing::info!(
+        address = %format!("http://{}:{}", settings.server.host, app.port()),
+        environment = ?settings.app.environment,
+        "Convene is serving"
+    );
+    app.run_until_stopped().await?;
+    if let Some((stop, handle)) = worker {
+        let _ = stop.send(true);
+        let _ = tokio::time::timeout(WORKER_SHUTDOWN_GRACE, handle).await;
+    }
+    Ok(())
+}
+
+/// `convene worker`: only the email worker, until SIGINT/SIGTERM.
+pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
+    let pool = prepare_database(&settings).await?;
+    let (stop, handle) = spawn_worker(pool, &settings)?;
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(WORKER_SHUTDOWN_GRACE, handle).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,150 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{expect_json, expect_problem, TestApp, TestDb};
+
+#[tokio::test]
+async fn health_live_and_ready() {
+    let app = TestApp::spawn().await;
+    let live = app
+        .client
+        .get(app.url("/health/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+    let ready = app
+        .client
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    let body = expect_json(ready, StatusCode::OK).await;
+    assert_eq!(body["status"], "ready");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_bad_bodies_answer_problem_json() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .get(app.url("/no/such/route"))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, StatusCode::NOT_FOUND, "not_found").await;
+
+    let res = app
+        .client
+        .post(app.api("/auth/login"))
+        .header("content-type", "application/json")
+        .body("{\"email\":")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, StatusCode::BAD_REQUEST, "malformed_json").await;
+
+    let res = app
+        .client
+        .post(app.api("/auth/login"))
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(
+        res,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+
+    let res = app.post("/auth/login", None, json!({"email": 5})).await;
+    let body = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(!body["errors"].as_array().unwrap().is_empty());
+
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let res = app
+        .post(
+            "/auth/signup",
+            None,
+            json!({"email": "a@example.org", "password": huge, "name": "A"}),
+        )
+        .await;
+    expect_problem(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn security_headers_are_set() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .get(app.url("/health/live"))
+        .send()
+        .await
+        .unwrap();
+    let headers = res.headers();
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(
+        headers.contains_key("x-request-id") || headers.contains_key("content-security-policy")
+    );
+}
+
+#[tokio::test]
+async fn openapi_document_is_3_1_and_lists_routes() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    let doc = expect_json(res, StatusCode::OK).await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/auth/signup",
+        "/api/v1/me",
+        "/health/ready",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+}
+
+/// Every migration can be reverted and applied again.
+#[tokio::test]
+async fn migrations_run_up_down_up() {
+    let db = TestDb::create_empty().await;
+    convene::db::run_migrations(&db.url).await.expect("up");
+    convene::db::redo_all_migrations(&db.url)
+        .await
+        .expect("down and up again");
+}
+
+/// `src/db/schema.rs` is what `diesel print-schema` says of the migrated database.
+#[tokio::test]
+async fn schema_rs_matches_the_migrated_database() {
+    let db = TestDb::create().await;
+    let output = std::process::Command::new("diesel")
+        .args(["print-schema", "--database-url", &db.url])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("diesel CLI is installed (scripts/test installs it)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/db/schema.rs"))
+            .expect("read schema.rs");
+    let generated = String::from_utf8(output.stdout).expect("utf8");
+    assert!(
+        committed == generated,
+        "src/db/schema.rs is stale: run `diesel print-schema > src/db/schema.rs` against a migrated database"
+    );
+}
