@@ -1,1 +1,4 @@
+//! Dialogues: series, events, sessions, speakers, partners, staff and outcomes.
+
+pub mod access;
 pub mod routes;

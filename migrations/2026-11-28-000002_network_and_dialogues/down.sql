@@ -1,0 +1,14 @@
+DROP TABLE registrations;
+DROP SEQUENCE registration_waitlist_seq;
+DROP TABLE invitation_sessions;
+DROP TABLE invitations;
+DROP TABLE outcomes;
+DROP TABLE speakers;
+DROP TABLE sessions;
+DROP TABLE event_staff;
+DROP TABLE event_partners;
+ALTER TABLE emails DROP CONSTRAINT emails_event;
+DROP TABLE events;
+DROP TABLE series;
+DROP TABLE affiliations;
+DROP TABLE organizations;

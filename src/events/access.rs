@@ -1,0 +1,47 @@
+//! Who may see and change an event: its staff and admins (checked per object).
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::db::schema::event_staff;
+use crate::error::{AppError, AppResult};
+
+/// Whether `user` runs this event (admins run every event).
+pub async fn is_event_staff(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    event_id: Uuid,
+) -> AppResult<bool> {
+    if user.is_admin() {
+        return Ok(true);
+    }
+    let n: i64 = event_staff::table
+        .filter(event_staff::event_id.eq(event_id))
+        .filter(event_staff::account_id.eq(user.account.id))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Refuses non-staff. `visible` says whether the caller may know the event exists (a published
+/// event): then the answer is 403, otherwise 404 so a draft's existence does not leak.
+pub async fn require_event_staff(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    event_id: Uuid,
+    visible: bool,
+) -> AppResult<()> {
+    if is_event_staff(conn, user, event_id).await? {
+        Ok(())
+    } else if visible {
+        Err(AppError::forbidden(
+            "not_event_staff",
+            "only the event's staff and admins may do this",
+        ))
+    } else {
+        Err(AppError::not_found("event"))
+    }
+}

@@ -1,0 +1,161 @@
+//! Seats: the one place that decides whether a registration is confirmed or waitlisted.
+//!
+//! Rule 1 (capacity is never exceeded, whatever the concurrency) holds because every change
+//! into or out of `confirmed` happens in a transaction that first locks the session row
+//! (`SELECT ... FOR UPDATE`, bounded by the connection's `lock_timeout`). Under READ COMMITTED
+//! the count taken after the lock sees every earlier seat-taker's committed row, so seats are
+//! handed out one at a time in lock order, which is also the waitlist's arrival order.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::{registrations, sessions};
+use crate::error::{AppError, AppResult};
+use crate::registrations::model::{Registration, RegistrationStatus};
+
+/// The session's seating rules, read under its row lock.
+#[derive(Debug, Clone, Copy)]
+pub struct LockedSession {
+    pub id: Uuid,
+    pub capacity: Option<i32>,
+    pub waitlist: bool,
+}
+
+/// Locks the session row until the end of the transaction. Call inside a transaction.
+pub async fn lock_session(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+) -> AppResult<LockedSession> {
+    let (id, capacity, waitlist) = sessions::table
+        .find(session_id)
+        .select((sessions::id, sessions::capacity, sessions::waitlist))
+        .for_update()
+        .first::<(Uuid, Option<i32>, bool)>(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("session"))?;
+    Ok(LockedSession {
+        id,
+        capacity,
+        waitlist,
+    })
+}
+
+pub async fn confirmed_count(conn: &mut AsyncPgConnection, session_id: Uuid) -> AppResult<i64> {
+    Ok(registrations::table
+        .filter(registrations::session_id.eq(session_id))
+        .filter(registrations::status.eq(RegistrationStatus::Confirmed))
+        .count()
+        .get_result(conn)
+        .await?)
+}
+
+/// Where a registration lands when it asks for a seat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatOutcome {
+    Confirmed,
+    Waitlisted,
+    /// Full and the waitlist is off: the caller refuses the registration.
+    Full,
+}
+
+/// Gives `registration_id` a seat or a waitlist place. The session must have been locked with
+/// `lock_session` in this transaction. The registration's status is updated here unless the
+/// outcome is `Full`.
+pub async fn take_seat(
+    conn: &mut AsyncPgConnection,
+    session: &LockedSession,
+    registration_id: Uuid,
+) -> AppResult<SeatOutcome> {
+    let taken = confirmed_count(conn, session.id).await?;
+    let has_room = session.capacity.is_none_or(|cap| taken < i64::from(cap));
+    let now = Utc::now();
+    if has_room {
+        diesel::update(registrations::table.find(registration_id))
+            .set((
+                registrations::status.eq(RegistrationStatus::Confirmed),
+                registrations::confirmed_at.eq(now),
+                registrations::waitlist_seq.eq(None::<i64>),
+                registrations::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(SeatOutcome::Confirmed)
+    } else if session.waitlist {
+        diesel::update(registrations::table.find(registration_id))
+            .set((
+                registrations::status.eq(RegistrationStatus::Waitlisted),
+                registrations::waitlist_seq.eq(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                    "nextval('registration_waitlist_seq')",
+                )
+                .nullable()),
+                registrations::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(SeatOutcome::Waitlisted)
+    } else {
+        Ok(SeatOutcome::Full)
+    }
+}
+
+/// Moves the first waitlisted registrations into free seats, in arrival order, and returns
+/// them (the caller emails each). Call after a seat is freed or the capacity raised, with the
+/// session locked in this transaction.
+pub async fn fill_from_waitlist(
+    conn: &mut AsyncPgConnection,
+    session: &LockedSession,
+) -> AppResult<Vec<Registration>> {
+    let free = match session.capacity {
+        None => i64::MAX,
+        Some(cap) => i64::from(cap) - confirmed_count(conn, session.id).await?,
+    };
+    if free <= 0 {
+        return Ok(Vec::new());
+    }
+    let next: Vec<Uuid> = registrations::table
+        .filter(registrations::session_id.eq(session.id))
+        .filter(registrations::status.eq(RegistrationStatus::Waitlisted))
+        .order(registrations::waitlist_seq.asc())
+        .limit(free)
+        .select(registrations::id)
+        .load(conn)
+        .await?;
+    if next.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = Utc::now();
+    let mut promoted: Vec<Registration> = diesel::update(registrations::table)
+        .filter(registrations::id.eq_any(&next))
+        .set((
+            registrations::status.eq(RegistrationStatus::Confirmed),
+            registrations::confirmed_at.eq(now),
+            registrations::waitlist_seq.eq(None::<i64>),
+            registrations::updated_at.eq(now),
+        ))
+        .returning(Registration::as_returning())
+        .get_results(conn)
+        .await?;
+    promoted.sort_by_key(|r| next.iter().position(|id| *id == r.id));
+    Ok(promoted)
+}
+
+/// A waitlisted registration's place in the queue, counting from 1.
+pub async fn waitlist_position(
+    conn: &mut AsyncPgConnection,
+    registration: &Registration,
+) -> AppResult<Option<i64>> {
+    let Some(seq) = registration.waitlist_seq else {
+        return Ok(None);
+    };
+    let ahead: i64 = registrations::table
+        .filter(registrations::session_id.eq(registration.session_id))
+        .filter(registrations::status.eq(RegistrationStatus::Waitlisted))
+        .filter(registrations::waitlist_seq.lt(seq))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(Some(ahead + 1))
+}
