@@ -1,4 +1,6 @@
 //! Dialogues: series, events, sessions, speakers, partners, staff and outcomes.
 
 pub mod access;
+pub mod calendar;
+pub mod local_time;
 pub mod routes;
