@@ -127,7 +127,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     }
 
     let mut doc = Root::openapi();
-    for part in [
+    let parts = [
         crate::health::Api::openapi(),
         crate::auth::routes::Api::openapi(),
         crate::organizations::routes::Api::openapi(),
@@ -137,10 +137,71 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         crate::invitations::routes::Api::openapi(),
         crate::mail::routes::Api::openapi(),
         crate::audit::routes::Api::openapi(),
-    ] {
+    ];
+    for part in parts {
         doc.merge(part);
     }
+    // Modifiers of the root run before the merge; the common answers must see every route.
+    utoipa::Modify::modify(&CommonProblems, &mut doc);
     doc
+}
+
+/// Answers every route can give without its handler saying so — malformed requests, oversized
+/// bodies, a missing login, an unreachable database — documented once here so the document
+/// stays truthful (schemathesis checks every status against it).
+struct CommonProblems;
+
+impl utoipa::Modify for CommonProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let mut add = |status: &str, description: &str| {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| problem(description).into());
+                };
+                add("400", "Malformed request (query, header or JSON syntax)");
+                add("500", "Unexpected error; nothing internal is disclosed");
+                add(
+                    "503",
+                    "Database unavailable; retry after the Retry-After delay",
+                );
+                if path.contains('{') {
+                    add("404", "No such resource");
+                }
+                if operation.request_body.is_some() {
+                    add("413", "Body larger than the limit");
+                    add("415", "Body is not of the expected content type");
+                    add("422", "Invalid fields; `errors` names each");
+                }
+                if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    add("401", "Not logged in");
+                    add("403", "Logged in but not allowed");
+                }
+            }
+        }
+    }
 }
 
 async fn openapi_json() -> actix_web::HttpResponse {
