@@ -1,0 +1,793 @@
+//! `bench/run`: the release server against a fresh database and an SMTP sink, driven from this
+//! process over loopback, with pgbench doing the same database work by hand in the same run.
+//! Prints a table and writes docs/PERFORMANCE.md. Targets are in the table, never in tests.
+
+#[path = "../tests/support/smtp.rs"]
+mod smtp;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use futures_util::stream::{self, StreamExt};
+use serde_json::{json, Value};
+
+const PORT: u16 = 18080;
+const ADMIN_EMAIL: &str = "bench-admin@example.org";
+const ADMIN_PASSWORD: &str = "bench admin password";
+
+struct Figures {
+    rows: Vec<[String; 4]>,
+    notes: Vec<String>,
+}
+
+impl Figures {
+    fn row(&mut self, scenario: &str, figure: &str, value: String, target: &str) {
+        println!("{scenario:<28} {figure:<44} {value:<34} {target}");
+        self.rows
+            .push([scenario.into(), figure.into(), value, target.into()]);
+    }
+}
+
+fn repo() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn admin_url(db: &str) -> String {
+    let base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432".into());
+    format!("{}/{db}", base.trim_end_matches('/'))
+}
+
+fn psql(db: &str, sql: &str) -> Result<String> {
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            &admin_url(db),
+            "-c",
+            sql,
+        ])
+        .output()
+        .context("psql")?;
+    if !out.status.success() {
+        bail!("psql failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn server_env(cmd: &mut Command, db: &str, smtp_url: &str) {
+    cmd.current_dir(repo())
+        .env("CONVENE__DATABASE__URL", admin_url(db))
+        .env("CONVENE__SERVER__PORT", PORT.to_string())
+        .env("CONVENE__EMAIL__TRANSPORT", "smtp")
+        .env("CONVENE__EMAIL__SMTP_URL", smtp_url)
+        .env(
+            "CONVENE__APP__PUBLIC_URL",
+            format!("http://127.0.0.1:{PORT}"),
+        )
+        // A rush of anonymous registrants comes from one address here.
+        .env("CONVENE__AUTH__MAX_FAILED_LOGINS_PER_ADDRESS", "1000000")
+        .env("RUST_LOG", "warn");
+}
+
+fn start_server(bin: &str, db: &str, smtp_url: &str) -> Result<Child> {
+    let mut cmd = Command::new(bin);
+    cmd.arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    server_env(&mut cmd, db, smtp_url);
+    cmd.spawn().context("starting convene serve")
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        })
+        .and_then(|kib| kib.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
+    if sorted_ms.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted_ms.len() as f64 - 1.0) * p).round() as usize;
+    sorted_ms[idx]
+}
+
+struct Wrk {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+fn parse_ms(text: &str) -> f64 {
+    let t = text.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| c.is_alphabetic()).unwrap_or(t.len()));
+    let n: f64 = num.parse().unwrap_or(0.0);
+    match unit {
+        "us" => n / 1000.0,
+        "s" => n * 1000.0,
+        "m" => n * 60_000.0,
+        _ => n,
+    }
+}
+
+fn wrk(url: &str, connections: u32, secs: u32) -> Result<Wrk> {
+    let out = Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            &format!("-d{secs}s"),
+            "--latency",
+            url,
+        ])
+        .output()
+        .context("wrk (apt-get install wrk)")?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let find = |prefix: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .map(|l| l.trim_start()[prefix.len()..].trim().to_owned())
+            .unwrap_or_default()
+    };
+    let rps = find("Requests/sec:").parse().unwrap_or(0.0);
+    let p50_ms = parse_ms(&find("50%"));
+    let p99_ms = parse_ms(&find("99%"));
+    let errors = text
+        .lines()
+        .filter(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
+        .flat_map(|l| {
+            l.split(|c: char| !c.is_ascii_digit())
+                .filter_map(|n| n.parse::<u64>().ok())
+        })
+        .sum();
+    Ok(Wrk {
+        rps,
+        p50_ms,
+        p99_ms,
+        errors,
+    })
+}
+
+fn pgbench(db: &str, script: &str, clients: u32, secs: u32) -> Result<f64> {
+    let path = std::env::temp_dir().join(format!("convene-bench-{}.sql", std::process::id()));
+    std::fs::write(&path, script)?;
+    let out = Command::new("pgbench")
+        .args([
+            "-n",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            "2",
+            "-T",
+            &secs.to_string(),
+        ])
+        .arg("-f")
+        .arg(&path)
+        .arg(admin_url(db))
+        .output()
+        .context("pgbench")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "pgbench failed: {}{}",
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l[6..].split_whitespace().next()?.parse().ok())
+        .context("pgbench printed no tps")
+}
+
+struct Api {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<(u16, Value)> {
+        let mut req = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await?;
+        let status = res.status().as_u16();
+        let text = res.text().await?;
+        Ok((
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        ))
+    }
+
+    async fn expect(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let (status, value) = self.call(method.clone(), path, token, body).await?;
+        if status >= 300 {
+            bail!("{method} {path} answered {status}: {value}");
+        }
+        Ok(value)
+    }
+}
+
+async fn timed_posts(
+    api: &Arc<Api>,
+    path_body: Vec<(String, Value)>,
+    concurrency: usize,
+) -> (Vec<f64>, usize, f64) {
+    let started = Instant::now();
+    let results: Vec<(f64, u16)> = stream::iter(path_body)
+        .map(|(path, body)| {
+            let api = api.clone();
+            async move {
+                let t = Instant::now();
+                let status = api
+                    .call(reqwest::Method::POST, &path, None, Some(body))
+                    .await
+                    .map(|(s, _)| s)
+                    .unwrap_or(599);
+                (t.elapsed().as_secs_f64() * 1000.0, status)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let errors = results.iter().filter(|(_, s)| *s >= 500).count();
+    let mut latencies: Vec<f64> = results.into_iter().map(|(l, _)| l).collect();
+    latencies.sort_by(f64::total_cmp);
+    (latencies, errors, elapsed)
+}
+
+fn argon2_hash_secs() -> f64 {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let params = argon2::Params::new(19_456, 2, 1, None).expect("params");
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let runs = 10;
+    let started = Instant::now();
+    for _ in 0..runs {
+        let salt = SaltString::generate(&mut OsRng);
+        let _ = argon.hash_password(b"benchmark password", &salt);
+    }
+    started.elapsed().as_secs_f64() / runs as f64
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let bin = std::env::args()
+        .nth(1)
+        .context("usage: bench <path to release convene>")?;
+    let db = "convene_bench";
+    psql(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+    )?;
+    let sink = smtp::SmtpServer::start().await;
+    let mut figures = Figures {
+        rows: Vec::new(),
+        notes: Vec::new(),
+    };
+
+    let mut admin = Command::new(&bin);
+    admin
+        .args([
+            "admin",
+            "create",
+            "--email",
+            ADMIN_EMAIL,
+            "--name",
+            "Bench Admin",
+        ])
+        .env("CONVENE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdout(Stdio::null());
+    server_env(&mut admin, db, &sink.url());
+    anyhow::ensure!(admin.status()?.success(), "admin create failed");
+
+    let mut server = start_server(&bin, db, &sink.url())?;
+    let pid = server.id();
+    let api = Arc::new(Api {
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()?,
+        base: format!("http://127.0.0.1:{PORT}"),
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !api
+        .client
+        .get(format!("{}/health/ready", api.base))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        anyhow::ensure!(Instant::now() < deadline, "server did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let result = run_scenarios(&api, db, &sink, pid, &mut figures).await;
+    let _ = server.kill();
+    let _ = server.wait();
+    result?;
+    write_report(&figures)?;
+    Ok(())
+}
+
+async fn run_scenarios(
+    api: &Arc<Api>,
+    db: &str,
+    sink: &smtp::SmtpServer,
+    pid: u32,
+    figures: &mut Figures,
+) -> Result<()> {
+    use reqwest::Method;
+    let login = api
+        .expect(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
+        )
+        .await?;
+    let token = login["token"].as_str().context("token")?.to_owned();
+    let t = Some(token.as_str());
+
+    // The Japan dialogue's shape: partners, two closed sessions, a public seminar, speakers.
+    let mut partners = Vec::new();
+    for (name, short, role) in [
+        (
+            "Asia Pacific Centre for the Responsibility to Protect",
+            "APR2P",
+            "organizer",
+        ),
+        (
+            "Sophia Institute of International Relations",
+            "SIIR",
+            "co_organizer",
+        ),
+        (
+            "Australian Department of Foreign Affairs and Trade",
+            "DFAT",
+            "funder",
+        ),
+    ] {
+        let org = api.expect(Method::POST, "/organizations", t, Some(json!({"name": name, "short_name": short, "kind": "academia", "country": "AU", "website": "https://example.org"}))).await?;
+        partners.push(json!({"organization_id": org["id"], "role": role}));
+    }
+    let start = chrono::Utc::now() + chrono::Duration::days(30);
+    let event = api
+        .expect(
+            Method::POST,
+            "/events",
+            t,
+            Some(json!({
+        "title": "Japan National Dialogue on R2P and Atrocities Prevention (benchmark)",
+        "summary": "Benchmark edition", "country": "JP", "timezone": "Asia/Tokyo",
+        "format": "online", "online_url": "https://example.org/meeting"})),
+        )
+        .await?;
+    let event_id = event["id"].as_str().context("event id")?.to_owned();
+    let slug = event["slug"].as_str().context("slug")?.to_owned();
+    api.expect(
+        Method::PUT,
+        &format!("/events/{event_id}/partners"),
+        t,
+        Some(Value::Array(partners)),
+    )
+    .await?;
+    let mut session_ids = Vec::new();
+    for (i, (title, access, capacity)) in [
+        ("Closed session 1: R2P and Human Security", "closed", 30),
+        ("Closed session 2: Japanese praxis", "closed", 30),
+        ("Public seminar", "public", 100),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let s = start + chrono::Duration::hours(i as i64 * 3);
+        let session = api.expect(Method::POST, &format!("/events/{event_id}/sessions"), t, Some(json!({
+            "title": title, "description": "Benchmark session", "access": access,
+            "starts_at": s, "ends_at": s + chrono::Duration::hours(2), "capacity": capacity, "waitlist": true}))).await?;
+        let sid = session["id"].as_str().context("session id")?.to_owned();
+        for (n, role) in [
+            ("Prof. Hoshino", "opening_remarks"),
+            ("Dr Morada", "presenter"),
+        ] {
+            api.expect(
+                Method::POST,
+                &format!("/sessions/{sid}/speakers"),
+                t,
+                Some(json!({"name": n, "organization": "APR2P", "role": role})),
+            )
+            .await?;
+        }
+        session_ids.push(sid);
+    }
+    let rush_start = start + chrono::Duration::hours(12);
+    let rush = api
+        .expect(
+            Method::POST,
+            &format!("/events/{event_id}/sessions"),
+            t,
+            Some(json!({
+        "title": "Public seminar (rush)", "access": "public", "starts_at": rush_start,
+        "ends_at": rush_start + chrono::Duration::hours(2), "capacity": 100, "waitlist": true})),
+        )
+        .await?;
+    let rush_id = rush["id"].as_str().context("rush id")?.to_owned();
+    api.expect(
+        Method::POST,
+        &format!("/events/{event_id}/publish"),
+        t,
+        None,
+    )
+    .await?;
+
+    // 1. Public event read.
+    let url = format!("{}/api/v1/events/{slug}", api.base);
+    let _ = wrk(&url, 32, 3)?; // warm-up
+    let read32 = wrk(&url, 32, 10)?;
+    let read64 = wrk(&url, 64, 10)?;
+    let (event_row, sessions_in) = (
+        format!("'{slug}'"),
+        session_ids
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    let read_sql = format!(
+        "SELECT * FROM events WHERE slug = {event_row};\n\
+         SELECT * FROM sessions WHERE event_id = '{event_id}' ORDER BY starts_at;\n\
+         SELECT * FROM speakers WHERE session_id IN ({sessions_in}) ORDER BY sort_order;\n\
+         SELECT p.role, o.id, o.name FROM event_partners p JOIN organizations o ON o.id = p.organization_id WHERE p.event_id = '{event_id}';\n\
+         SELECT session_id, count(*) FROM registrations WHERE session_id IN ({sessions_in}) AND status = 'confirmed' GROUP BY session_id;\n");
+    let pg_read = pgbench(db, &read_sql, 32, 10)?;
+    figures.row(
+        "public event read",
+        "requests/s at 32 / 64 connections",
+        format!("{:.0} / {:.0}", read32.rps, read64.rps),
+        "",
+    );
+    figures.row(
+        "public event read",
+        "pgbench, same rows (tps, 32 clients)",
+        format!("{pg_read:.0}"),
+        "",
+    );
+    figures.row(
+        "public event read",
+        "ratio to pgbench (32 conns)",
+        format!("{:.0}%", read32.rps / pg_read * 100.0),
+        ">= 50%",
+    );
+    figures.row(
+        "public event read",
+        "p50 / p99 at 32 conns (ms)",
+        format!("{:.2} / {:.2}", read32.p50_ms, read32.p99_ms),
+        "p99 <= 20 ms",
+    );
+    figures.row(
+        "public event read",
+        "p50 / p99 at 64 conns (ms)",
+        format!("{:.2} / {:.2}", read64.p50_ms, read64.p99_ms),
+        "",
+    );
+    figures.row(
+        "public event read",
+        "errors (non-2xx, socket)",
+        format!("{}", read32.errors + read64.errors),
+        "0",
+    );
+
+    // 2. Registration rush: 10,000 register, then 10,000 confirm (each confirmation takes a seat).
+    let registrants = 10_000;
+    let before = sink.messages().len();
+    let bodies: Vec<(String, Value)> = (0..registrants)
+        .map(|i| {
+            (
+                format!("/sessions/{rush_id}/registrations"),
+                json!({"email": format!("rush{i}@example.org"), "name": format!("Registrant {i}")}),
+            )
+        })
+        .collect();
+    let (reg_lat, reg_errors, reg_secs) = timed_posts(api, bodies, 64).await;
+    let mails = sink
+        .wait_for(before + registrants, Duration::from_secs(900))
+        .await;
+    let tokens: Vec<String> = mails[before..]
+        .iter()
+        .filter_map(|m| m.first_link("http://127.0.0.1:18080/registrations/confirm?token="))
+        .filter_map(|l| l.split("token=").nth(1).map(str::to_owned))
+        .collect();
+    anyhow::ensure!(
+        tokens.len() == registrants,
+        "expected {registrants} confirmation links, got {}",
+        tokens.len()
+    );
+    let bodies: Vec<(String, Value)> = tokens
+        .into_iter()
+        .map(|tok| ("/registrations/confirm".to_owned(), json!({"token": tok})))
+        .collect();
+    let (conf_lat, conf_errors, conf_secs) = timed_posts(api, bodies, 64).await;
+    let counts = psql(db, &format!("SELECT status || '=' || count(*) FROM registrations WHERE session_id = '{rush_id}' GROUP BY status ORDER BY status"))?.replace('\n', ", ");
+    let in_order = psql(db, &format!(
+        "SELECT (SELECT max(confirmed_at) FROM registrations WHERE session_id = '{rush_id}' AND status = 'confirmed') \
+         <= (SELECT min(updated_at) FROM registrations WHERE session_id = '{rush_id}' AND status = 'waitlisted') \
+         AND (SELECT count(DISTINCT waitlist_seq) FROM registrations WHERE session_id = '{rush_id}' AND status = 'waitlisted') = \
+             (SELECT count(*) FROM registrations WHERE session_id = '{rush_id}' AND status = 'waitlisted')"))?;
+    let rush_sql = format!(
+        "\\set n random(1, 2000000000)\n\
+         BEGIN;\n\
+         SELECT id, capacity, waitlist FROM sessions WHERE id = '{pg_sid}' FOR UPDATE;\n\
+         SELECT count(*) FROM registrations WHERE session_id = '{pg_sid}' AND status = 'confirmed';\n\
+         INSERT INTO people (id, email, name) VALUES (gen_random_uuid(), 'pgbench-' || :n || '-' || md5(random()::text) || '@example.org', 'P') RETURNING id \\gset p_\n\
+         INSERT INTO registrations (id, session_id, person_id, status, source, waitlist_seq) VALUES (gen_random_uuid(), '{pg_sid}', :'p_id', 'waitlisted', 'public_form', nextval('registration_waitlist_seq'));\n\
+         INSERT INTO emails (id, kind, to_address, subject, text_body, html_body, status) VALUES (gen_random_uuid(), 'bench', 'pgbench@example.org', 'subject', 'text', 'html', 'cancelled');\n\
+         COMMIT;\n", pg_sid = session_ids[2]);
+    let pg_rush = pgbench(db, &rush_sql, 64, 10)?;
+    let confirm_rps = registrants as f64 / conf_secs;
+    figures.row(
+        "registration rush",
+        "register requests/s (anonymous, 64 conc.)",
+        format!("{:.0}", registrants as f64 / reg_secs),
+        "",
+    );
+    figures.row(
+        "registration rush",
+        "register p99 (ms)",
+        format!("{:.1}", percentile(&reg_lat, 0.99)),
+        "",
+    );
+    figures.row(
+        "registration rush",
+        "seat-taking confirmations/s (64 conc.)",
+        format!("{confirm_rps:.0}"),
+        "",
+    );
+    figures.row(
+        "registration rush",
+        "pgbench, same transaction (tps, 64 clients)",
+        format!("{pg_rush:.0}"),
+        "",
+    );
+    figures.row(
+        "registration rush",
+        "ratio to pgbench",
+        format!("{:.0}%", confirm_rps / pg_rush * 100.0),
+        ">= 60%",
+    );
+    figures.row(
+        "registration rush",
+        "confirmation p50 / p99 (ms)",
+        format!(
+            "{:.1} / {:.1}",
+            percentile(&conf_lat, 0.5),
+            percentile(&conf_lat, 0.99)
+        ),
+        "",
+    );
+    figures.row(
+        "registration rush",
+        "final counts",
+        counts,
+        "confirmed=100, waitlisted=9900",
+    );
+    figures.row(
+        "registration rush",
+        "waitlist in order, distinct places",
+        in_order.replace('t', "yes").replace('f', "NO"),
+        "yes",
+    );
+    figures.row(
+        "registration rush",
+        "5xx errors",
+        format!("{}", reg_errors + conf_errors),
+        "0",
+    );
+    figures.row(
+        "memory",
+        "peak RSS of the server after the rush (MiB)",
+        format!("{:.1}", peak_rss_mib(pid)),
+        "<= 64 MiB",
+    );
+
+    // 3. Invitation fan-out: one POST inviting 1,000 people to a closed session.
+    let before = sink.messages().len();
+    let invitees: Vec<Value> = (0..1000)
+        .map(
+            |i| json!({"email": format!("invitee{i}@example.org"), "name": format!("Invitee {i}")}),
+        )
+        .collect();
+    let started = Instant::now();
+    let created = api
+        .expect(
+            Method::POST,
+            &format!("/events/{event_id}/invitations"),
+            t,
+            Some(json!({"session_ids": [session_ids[0]], "invitees": invitees})),
+        )
+        .await?;
+    let accept_secs = started.elapsed().as_secs_f64();
+    sink.wait_for(before + 1000, Duration::from_secs(600)).await;
+    let delivered_secs = started.elapsed().as_secs_f64();
+    figures.row(
+        "invitation fan-out",
+        "time to accept the 1,000-invitee POST (s)",
+        format!("{accept_secs:.3} (created {})", created["created"]),
+        "<= 1 s",
+    );
+    figures.row(
+        "invitation fan-out",
+        "emails/s until the sink had all 1,000",
+        format!("{:.0}", 1000.0 / delivered_secs),
+        ">= 1,000/s",
+    );
+
+    // 4. Login storm: 64 concurrent logins while another client reads.
+    let hash = argon2_hash_secs();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1) as f64;
+    let mut accounts = Vec::new();
+    for i in 0..64 {
+        let email = format!("storm{i}@example.org");
+        api.expect(
+            Method::POST,
+            "/auth/signup",
+            None,
+            Some(json!({"email": email, "password": "storm password 123", "name": "Storm"})),
+        )
+        .await?;
+        accounts.push(email);
+    }
+    let read_once = |api: Arc<Api>, url: String| async move {
+        let t = Instant::now();
+        let _ = api
+            .client
+            .get(url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status());
+        t.elapsed().as_secs_f64() * 1000.0
+    };
+    let mut unloaded = Vec::new();
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        unloaded.push(read_once(api.clone(), url.clone()).await);
+    }
+    unloaded.sort_by(f64::total_cmp);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (api, url, stop) = (api.clone(), url.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                lat.push(read_once(api.clone(), url.clone()).await);
+            }
+            lat
+        })
+    };
+    let storm_secs = 10.0;
+    let storm_until = Instant::now() + Duration::from_secs_f64(storm_secs);
+    let logins: Vec<usize> = futures_util::future::join_all(accounts.into_iter().map(|email| {
+        let api = api.clone();
+        async move {
+            let mut n = 0;
+            while Instant::now() < storm_until {
+                if let Ok((200, _)) = api
+                    .call(
+                        Method::POST,
+                        "/auth/login",
+                        None,
+                        Some(json!({"email": email, "password": "storm password 123"})),
+                    )
+                    .await
+                {
+                    n += 1;
+                }
+            }
+            n
+        }
+    }))
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut loaded = reader.await?;
+    loaded.sort_by(f64::total_cmp);
+    let logins_per_sec = logins.iter().sum::<usize>() as f64 / storm_secs;
+    figures.row(
+        "login storm",
+        "one Argon2id hash (ms), cores",
+        format!("{:.1}, {cores}", hash * 1000.0),
+        "",
+    );
+    figures.row(
+        "login storm",
+        "logins/s (64 concurrent)",
+        format!("{logins_per_sec:.1}"),
+        &format!(">= {:.1} (80% of cores / hash)", 0.8 * cores / hash),
+    );
+    figures.row(
+        "login storm",
+        "reader p99 unloaded / during storm (ms)",
+        format!(
+            "{:.2} / {:.2}",
+            percentile(&unloaded, 0.99),
+            percentile(&loaded, 0.99)
+        ),
+        "<= 2x unloaded",
+    );
+    figures.row(
+        "memory",
+        "peak RSS of the server at the end (MiB)",
+        format!("{:.1}", peak_rss_mib(pid)),
+        "<= 64 MiB",
+    );
+    figures.notes.push(format!(
+        "wrk 2 threads; pgbench -j 2; server `convene serve` release build, pool {} connections",
+        16
+    ));
+    Ok(())
+}
+
+fn write_report(figures: &Figures) -> Result<()> {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let pg = psql("postgres", "SHOW server_version").unwrap_or_default();
+    let mut md = String::from("# Performance\n\nWritten by `bench/run` (see the README). Every figure below comes from one run on the machine described, with the server, PostgreSQL, the SMTP sink and the load generators sharing it.\n\n");
+    md.push_str(&format!("* Machine: {cores} cores ({cpu}), PostgreSQL {pg}\n* Date: {}\n* Commands: `bench/run` = `cargo build --release` then `cargo run --release --example bench -- target/release/convene`; reads with `wrk -t2 -cN -d10s --latency`; database ceilings with `pgbench -n -cN -j2 -T10 -f <script>` doing the same SQL by hand\n\n", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")));
+    md.push_str("| scenario | figure | measured | target |\n| --- | --- | --- | --- |\n");
+    for [a, b, c, d] in &figures.rows {
+        md.push_str(&format!("| {a} | {b} | {c} | {d} |\n"));
+    }
+    for note in &figures.notes {
+        md.push_str(&format!("\n{note}\n"));
+    }
+    let path = repo().join("docs/PERFORMANCE.md");
+    std::fs::create_dir_all(path.parent().context("docs dir")?)?;
+    let existing = std::fs::read_to_string(&path).unwrap_or_default();
+    // Keep the hand-written analysis below the generated table.
+    let analysis = existing
+        .split("<!-- analysis -->")
+        .nth(1)
+        .map(|s| format!("\n<!-- analysis -->{s}"))
+        .unwrap_or_default();
+    std::fs::write(&path, format!("{md}{analysis}"))?;
+    println!("\nwrote {}", path.display());
+    Ok(())
+}
