@@ -692,4 +692,15 @@ async fn metrics_report_the_outbox_in_prometheus_format() {
         "the oldest due message, not the scheduled one: {text}"
     );
     assert!(text.contains("# TYPE convene_outbox_queued gauge"));
+
+    let res = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .expect("GET");
+    let doc = expect_json(res, StatusCode::OK).await;
+    for path in ["/metrics", "/api/v1/events/{id}/emails"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
 }
