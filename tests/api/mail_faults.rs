@@ -288,7 +288,18 @@ async fn a_worker_killed_mid_batch_five_times_loses_nothing() {
 
     let mut worker = spawn_worker();
     let rows = wait_rows(&app, Duration::from_secs(120), "all are sent", all_sent).await;
-    worker.kill().await.expect("stop the last worker");
+    // SIGTERM: the worker stops by itself, cleanly.
+    let pid = worker.id().expect("pid").to_string();
+    let signalled = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("run kill");
+    assert!(signalled.success());
+    let exit = tokio::time::timeout(Duration::from_secs(20), worker.wait())
+        .await
+        .expect("the worker stops within 20 s of SIGTERM")
+        .expect("wait for the worker");
+    assert!(exit.success(), "{exit}");
     assert_eq!(rows.len(), 200);
 
     let received = received(&app);
