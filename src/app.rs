@@ -89,6 +89,7 @@ impl Application {
 
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(crate::health::routes)
+        .configure(crate::mail::routes::metrics_routes)
         .service(
             web::scope("/api/v1")
                 .configure(crate::auth::routes::routes)

@@ -82,11 +82,20 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 /// `convene worker`: only the email worker, until SIGINT/SIGTERM.
 pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let pool = prepare_database(&settings).await?;
-    let (stop, handle) = spawn_worker(pool, &settings)?;
-    shutdown_signal().await;
-    let _ = stop.send(true);
-    let _ = tokio::time::timeout(WORKER_SHUTDOWN_GRACE, handle).await;
-    Ok(())
+    let (stop, mut handle) = spawn_worker(pool, &settings)?;
+    tokio::select! {
+        _ = shutdown_signal() => {
+            let _ = stop.send(true);
+            let _ = tokio::time::timeout(WORKER_SHUTDOWN_GRACE, handle).await;
+            Ok(())
+        }
+        // The worker only returns when told to stop: anything else is a crash, and an
+        // orchestrator should restart the process (nothing is lost: see `mail::worker`).
+        ended = &mut handle => match ended {
+            Ok(()) => anyhow::bail!("the email worker stopped unexpectedly"),
+            Err(e) => anyhow::bail!("the email worker crashed: {e}"),
+        },
+    }
 }
 
 async fn shutdown_signal() {

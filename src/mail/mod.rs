@@ -3,6 +3,8 @@
 pub mod compose;
 pub mod outbox;
 pub mod routes;
+pub mod service;
+pub mod smtp;
 pub mod transport;
 pub mod worker;
 

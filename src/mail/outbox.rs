@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double, Integer, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -141,6 +142,9 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, email: OutgoingEmail) -> AppR
 }
 
 /// Queues many emails in one statement (an invitation fan-out); returns how many were new.
+///
+/// No NOTIFY is sent: PostgreSQL serialises the commits of notifying transactions on one global
+/// lock, which would slow a registration rush; the worker polls instead.
 pub async fn enqueue_many(
     conn: &mut AsyncPgConnection,
     emails_to_send: Vec<OutgoingEmail>,
@@ -174,6 +178,165 @@ pub async fn cancel_pending(conn: &mut AsyncPgConnection, dedupe_key: &str) -> A
         .set(emails::status.eq(EmailStatus::Cancelled))
         .execute(conn)
         .await?)
+}
+
+// The delivery state machine. A worker claims due rows (queued -> sending, `locked_at` set to
+// the claim's time, `attempts` + 1), then records each outcome. Every outcome is fenced by
+// `status = 'sending' AND locked_at = <the claim's time>`: once a row stuck in `sending` has
+// been rescued, its original worker, should it still be alive, can no longer change it.
+
+/// Longest `last_error` kept: SMTP servers may answer with pages of text.
+const MAX_ERROR_CHARS: usize = 1000;
+
+fn clip(error: &str) -> String {
+    error.chars().take(MAX_ERROR_CHARS).collect()
+}
+
+/// Claims up to `limit` due messages, oldest due first, skipping rows another worker holds.
+/// The rows come back in due order, marked `sending` under one `locked_at`.
+pub async fn claim_due(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<Email>> {
+    let mut claimed = diesel::sql_query(
+        "WITH due AS MATERIALIZED ( \
+             SELECT id FROM emails \
+             WHERE status = 'queued' AND next_attempt_at <= now() \
+             ORDER BY next_attempt_at, id \
+             LIMIT $1 \
+             FOR UPDATE SKIP LOCKED) \
+         UPDATE emails SET status = 'sending', locked_at = now(), attempts = attempts + 1 \
+         FROM due WHERE emails.id = due.id \
+         RETURNING emails.*",
+    )
+    .bind::<BigInt, _>(limit.max(1))
+    .load::<Email>(conn)
+    .await?;
+    claimed.sort_by_key(|e| (e.next_attempt_at, e.id));
+    Ok(claimed)
+}
+
+/// What `rescue_stuck` did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Rescued {
+    /// Put back in the queue, keeping their due time so they go out first.
+    pub requeued: usize,
+    /// Interrupted `max_attempts` times already: given up as `failed`, so a message that kills
+    /// every worker that sends it cannot stop the queue.
+    pub failed: usize,
+}
+
+/// Frees rows left in `sending` longer than `stuck_after_secs` (their worker crashed or was
+/// killed). Such a message may or may not have reached the SMTP server: it is sent again.
+pub async fn rescue_stuck(
+    conn: &mut AsyncPgConnection,
+    stuck_after_secs: i64,
+    max_attempts: i32,
+) -> QueryResult<Rescued> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        status: String,
+    }
+    let rows = diesel::sql_query(
+        "WITH stuck AS MATERIALIZED ( \
+             SELECT id FROM emails \
+             WHERE status = 'sending' AND locked_at < now() - make_interval(secs => $1) \
+             FOR UPDATE SKIP LOCKED) \
+         UPDATE emails SET \
+             status = CASE WHEN attempts >= $2 THEN 'failed' ELSE 'queued' END, \
+             locked_at = NULL, \
+             last_error = CASE WHEN attempts >= $2 \
+                 THEN 'gave up: the worker stopped while sending, ' || attempts || ' times' \
+                 ELSE 'the worker stopped while sending; sending again' END \
+         FROM stuck WHERE emails.id = stuck.id \
+         RETURNING emails.status",
+    )
+    .bind::<Double, _>(stuck_after_secs.max(1) as f64)
+    .bind::<Integer, _>(max_attempts)
+    .load::<Row>(conn)
+    .await?;
+    let failed = rows.iter().filter(|r| r.status == "failed").count();
+    Ok(Rescued {
+        requeued: rows.len() - failed,
+        failed,
+    })
+}
+
+/// Records a delivery. False when the claim had been lost (the row was rescued meanwhile).
+pub async fn mark_sent(conn: &mut AsyncPgConnection, claim: &Email) -> QueryResult<bool> {
+    // last_error is kept: staff see why a message went out only after retries.
+    let n = diesel::update(emails::table)
+        .filter(emails::id.eq(claim.id))
+        .filter(emails::status.eq(EmailStatus::Sending))
+        .filter(emails::locked_at.eq(claim.locked_at))
+        .set((
+            emails::status.eq(EmailStatus::Sent),
+            emails::sent_at.eq(diesel::dsl::now),
+            emails::locked_at.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Puts the message back in the queue, due at `next`, with the error of this attempt.
+pub async fn mark_retry(
+    conn: &mut AsyncPgConnection,
+    claim: &Email,
+    error: &str,
+    next: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let n = diesel::update(emails::table)
+        .filter(emails::id.eq(claim.id))
+        .filter(emails::status.eq(EmailStatus::Sending))
+        .filter(emails::locked_at.eq(claim.locked_at))
+        .set((
+            emails::status.eq(EmailStatus::Queued),
+            emails::next_attempt_at.eq(next),
+            emails::locked_at.eq(None::<DateTime<Utc>>),
+            emails::last_error.eq(Some(clip(error))),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Gives up on the message: it stays `failed` with the error, and is never tried again.
+pub async fn mark_failed(
+    conn: &mut AsyncPgConnection,
+    claim: &Email,
+    error: &str,
+) -> QueryResult<bool> {
+    let n = diesel::update(emails::table)
+        .filter(emails::id.eq(claim.id))
+        .filter(emails::status.eq(EmailStatus::Sending))
+        .filter(emails::locked_at.eq(claim.locked_at))
+        .set((
+            emails::status.eq(EmailStatus::Failed),
+            emails::locked_at.eq(None::<DateTime<Utc>>),
+            emails::last_error.eq(Some(clip(error))),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Hands back claimed messages whose sending never started (the worker is stopping, or its
+/// batch ran long): queued again at once, their attempt not counted.
+pub async fn release(conn: &mut AsyncPgConnection, claims: &[Email]) -> QueryResult<usize> {
+    let mut released = 0;
+    for claim in claims {
+        released += diesel::update(emails::table)
+            .filter(emails::id.eq(claim.id))
+            .filter(emails::status.eq(EmailStatus::Sending))
+            .filter(emails::locked_at.eq(claim.locked_at))
+            .set((
+                emails::status.eq(EmailStatus::Queued),
+                emails::locked_at.eq(None::<DateTime<Utc>>),
+                emails::attempts.eq(emails::attempts - 1),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(released)
 }
 
 /// How staff see a message of their event.

@@ -1,8 +1,101 @@
-use actix_web::web;
-use utoipa::OpenApi;
+//! Staff see every message of their event and its delivery state; operators scrape the
+//! outbox's metrics.
+
+use actix_web::{get, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use uuid::Uuid;
+
+use crate::app::State;
+use crate::auth::AuthUser;
+use crate::error::{AppResult, Problem};
+use crate::events::access::require_event_staff;
+use crate::mail::outbox::{EmailStatus, EmailView};
+use crate::mail::service;
 
 #[derive(OpenApi)]
-#[openapi(paths())]
+#[openapi(
+    paths(event_emails, metrics),
+    components(schemas(EmailView, EmailPage, EmailStatus))
+)]
 pub struct Api;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+/// Mounted under `/api/v1`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(event_emails);
+}
+
+/// Mounted at the root: `/metrics`.
+pub fn metrics_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(metrics);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EmailListQuery {
+    /// Only messages in this delivery state: queued, sending, sent, failed, cancelled.
+    pub status: Option<String>,
+    /// Page size: default 50, at most 200 (larger values are clamped).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmailPage {
+    pub items: Vec<EmailView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Every message of the event, newest first, with its delivery state: attempts, the last
+/// SMTP error, when it is (or was) due and when it was sent. For the event's staff and admins.
+#[utoipa::path(get, path = "/api/v1/events/{id}/emails", tag = "email",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "event id"), EmailListQuery),
+    responses((status = 200, body = EmailPage),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[get("/events/{id}/emails")]
+async fn event_emails(
+    state: State,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+    query: web::Query<EmailListQuery>,
+) -> AppResult<HttpResponse> {
+    let event_id = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let status = service::event_status(&mut conn, event_id).await?;
+    // Published, completed and cancelled events are public knowledge; a draft is not.
+    let visible = status != "draft";
+    require_event_staff(&mut conn, &user, event_id, visible).await?;
+    let (status, cursor, limit) = service::parse_list_query(
+        query.status.as_deref(),
+        query.limit,
+        query.cursor.as_deref(),
+    )?;
+    let (rows, next) = service::list_for_event(&mut conn, event_id, status, cursor, limit).await?;
+    Ok(HttpResponse::Ok().json(EmailPage {
+        items: rows.into_iter().map(EmailView::from).collect(),
+        next_cursor: next.map(|c| c.encode()),
+    }))
+}
+
+/// The outbox in the Prometheus text format: queue depth, messages being sent, totals sent and
+/// failed, and the age of the oldest waiting message. Restrict it at the proxy if the counts
+/// are not for everyone.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4",
+               body = String, content_type = "text/plain"),
+              (status = 503, body = Problem, content_type = "application/problem+json")))]
+#[get("/metrics")]
+async fn metrics(state: State) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let stats = service::stats(&mut conn).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(service::prometheus_text(&stats)))
+}

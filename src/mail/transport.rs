@@ -1,16 +1,20 @@
-//! Where messages go: SMTP through lettre's pooled transport (production), `.eml` files in a
-//! folder, or the log (local development).
+//! Where messages go: SMTP (production; see `mail::smtp`), `.eml` files in a folder, or the
+//! log (local development).
 
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
 use crate::config::{EmailSettings, EmailTransportKind};
 use crate::mail::outbox::Email;
+use crate::mail::smtp::SmtpMailer;
+
+/// How long one SMTP step (connecting, or one message's transaction) may take.
+const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(SmtpMailer),
     File(AsyncFileTransport<Tokio1Executor>),
     Log,
 }
@@ -27,18 +31,15 @@ pub enum SendError {
 impl Mailer {
     pub fn from_settings(settings: &EmailSettings) -> anyhow::Result<Mailer> {
         Ok(match settings.transport {
-            EmailTransportKind::Smtp => {
-                let pool =
-                    lettre::transport::smtp::PoolConfig::new().max_size(settings.smtp_pool_size);
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(
+            EmailTransportKind::Smtp => Mailer::Smtp(
+                SmtpMailer::new(
                     settings.smtp_url.expose_secret(),
+                    SMTP_TIMEOUT,
+                    settings.smtp_pool_size,
                 )
-                .map_err(|e| anyhow::anyhow!("email.smtp_url is invalid: {e}"))?
-                .timeout(Some(std::time::Duration::from_secs(15)))
-                .pool_config(pool)
-                .build();
-                Mailer::Smtp(transport)
-            }
+                // Not the URL itself: it may carry a password.
+                .map_err(|e| anyhow::anyhow!("email.smtp_url is invalid: {e}"))?,
+            ),
             EmailTransportKind::File => {
                 std::fs::create_dir_all(&settings.file_dir).map_err(|e| {
                     anyhow::anyhow!(
@@ -54,26 +55,19 @@ impl Mailer {
 
     pub async fn send(&self, message: Message, email: &Email) -> Result<(), SendError> {
         match self {
-            Mailer::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
-                if e.is_permanent() {
-                    SendError::Permanent(e.to_string())
-                } else {
-                    // 4xx answers, refused connections and timeouts: the server may recover.
-                    SendError::Transient(e.to_string())
-                }
-            }),
+            Mailer::Smtp(smtp) => smtp.send(&message).await,
             Mailer::File(file) => file
                 .send(message)
                 .await
                 .map(|_| ())
                 .map_err(|e| SendError::Transient(e.to_string())),
             Mailer::Log => {
+                // Not the body: its links carry tokens, which never go to a log.
                 tracing::info!(
                     email_id = %email.id,
                     to = %email.to_address,
                     subject = %email.subject,
-                    "email (log transport)\n{}",
-                    email.text_body
+                    "email (log transport; use the file transport to read messages)"
                 );
                 Ok(())
             }
@@ -108,11 +102,17 @@ pub fn build_message(email: &Email, from: &Mailbox) -> Result<Message, SendError
         }
     };
     Message::builder()
-        // A stable Message-ID lets mail clients fold a redelivery after a crash into one.
-        .message_id(Some(format!("<{}@convene>", email.id)))
+        // Stable across attempts: a copy sent again after a crash has the same Message-ID, so
+        // mail clients and servers that deduplicate fold it into one.
+        .message_id(Some(message_id(email, from)))
         .from(from.clone())
         .to(to)
         .subject(email.subject.clone())
         .multipart(body)
         .map_err(|e| SendError::Permanent(format!("building the message: {e}")))
+}
+
+/// `<email id@sender's domain>`: one per outbox row, the same on every attempt.
+pub fn message_id(email: &Email, from: &Mailbox) -> String {
+    format!("<{}@{}>", email.id, from.email.domain())
 }

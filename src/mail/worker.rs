@@ -2,29 +2,51 @@
 //! `FOR UPDATE SKIP LOCKED`; a failed send is retried with exponential backoff and jitter, a
 //! permanent failure is kept with its error, and rows left in `sending` by a crashed worker are
 //! claimed again after `stuck_after_secs`.
+//!
+//! A worker sends the messages of its batch one after the other and records each outcome
+//! before starting the next. A message is sent twice only when a worker dies between the SMTP
+//! server's acceptance and that record, so a killed worker duplicates at most one message.
+//! Throughput comes from running more workers, which keeps that bound per worker.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use chrono::Utc;
 use lettre::message::Mailbox;
 use rand::Rng;
 use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::config::WorkerSettings;
-use crate::db::schema::emails;
 use crate::db::DbPool;
-use crate::mail::outbox::{Email, EmailStatus};
+use crate::mail::outbox::{self, Email};
+use crate::mail::service;
 use crate::mail::transport::{build_message, Mailer, SendError};
+
+/// How often, at most, a worker logs the queue's depth and age while mail is waiting.
+const SUMMARY_EVERY: Duration = Duration::from_secs(60);
+/// Longest pause between claims while the database is unreachable.
+const MAX_ERROR_PAUSE: Duration = Duration::from_secs(30);
 
 pub struct Worker {
     pool: DbPool,
     mailer: Arc<Mailer>,
     from: Mailbox,
     settings: WorkerSettings,
+}
+
+/// What to record for one message.
+#[derive(Debug)]
+enum Outcome {
+    Sent,
+    Retry {
+        error: String,
+        at: chrono::DateTime<Utc>,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 impl Worker {
@@ -45,152 +67,270 @@ impl Worker {
         })
     }
 
-    /// Delivers until `shutdown` turns true, finishing the batch in hand first.
+    /// Delivers until `shutdown` turns true. The message being sent is finished; the rest of
+    /// the batch is handed back to the queue.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!("email worker started");
-        let idle = Duration::from_millis(self.settings.poll_interval_ms);
+        let idle = Duration::from_millis(self.settings.poll_interval_ms.max(10));
+        let mut error_pause = idle;
+        let mut last_summary: Option<Instant> = None;
         while !*shutdown.borrow() {
-            let delivered = match self.run_batch().await {
-                Ok(n) => n,
+            let pause = match self.run_batch_until(Some(&shutdown)).await {
+                Ok(claimed) => {
+                    error_pause = idle;
+                    // A full queue is worked through without pausing.
+                    (claimed == 0).then_some(idle)
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "email worker could not claim mail; retrying");
-                    0
+                    let pause = error_pause;
+                    error_pause = (error_pause * 2).min(MAX_ERROR_PAUSE);
+                    tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64,
+                        "email worker could not claim mail; retrying");
+                    Some(pause)
                 }
             };
-            if delivered == 0 {
+            self.log_summary(&mut last_summary).await;
+            if let Some(pause) = pause {
                 tokio::select! {
-                    _ = tokio::time::sleep(idle) => {}
-                    _ = shutdown.changed() => {}
+                    _ = tokio::time::sleep(pause) => {}
+                    changed = shutdown.changed() => {
+                        // The sender is gone: nobody can stop us any more; keep polling.
+                        if changed.is_err() {
+                            tokio::time::sleep(pause).await;
+                        }
+                    }
                 }
             }
         }
         tracing::info!("email worker stopped");
     }
 
-    /// Claims one batch of due mail and sends it; returns how many rows it handled.
+    /// Rescues stuck rows, claims one batch of due mail and sends it; returns how many rows it
+    /// claimed.
     pub async fn run_batch(&self) -> anyhow::Result<usize> {
-        let batch = self.claim().await?;
-        let count = batch.len();
-        let sends = batch.into_iter().map(|email| {
-            let span = tracing::info_span!("deliver_email", email_id = %email.id, kind = %email.kind, attempt = email.attempts);
-            self.deliver(email).instrument(span)
-        });
-        futures_util::future::join_all(sends).await;
-        Ok(count)
+        self.run_batch_until(None).await
     }
 
-    async fn claim(&self) -> anyhow::Result<Vec<Email>> {
-        let mut conn = self.pool.get().await?;
-        let claimed = diesel::sql_query(
-            "UPDATE emails SET status = 'sending', locked_at = now(), attempts = attempts + 1 \
-             WHERE id IN ( \
-                 SELECT id FROM emails \
-                 WHERE (status = 'queued' AND next_attempt_at <= now()) \
-                    OR (status = 'sending' AND locked_at < now() - make_interval(secs => $2)) \
-                 ORDER BY next_attempt_at, id \
-                 LIMIT $1 \
-                 FOR UPDATE SKIP LOCKED) \
-             RETURNING *",
-        )
-        .bind::<diesel::sql_types::BigInt, _>(self.settings.batch_size)
-        .bind::<diesel::sql_types::Double, _>(self.settings.stuck_after_secs as f64)
-        .load::<Email>(&mut conn)
-        .await?;
+    async fn run_batch_until(
+        &self,
+        shutdown: Option<&watch::Receiver<bool>>,
+    ) -> anyhow::Result<usize> {
+        let batch = {
+            let mut conn = self.pool.get().await?;
+            let rescued = outbox::rescue_stuck(
+                &mut conn,
+                self.settings.stuck_after_secs,
+                self.settings.max_attempts,
+            )
+            .await?;
+            if rescued.requeued > 0 || rescued.failed > 0 {
+                tracing::warn!(
+                    requeued = rescued.requeued,
+                    failed = rescued.failed,
+                    "rescued emails left in `sending` by a stopped worker"
+                );
+            }
+            outbox::claim_due(&mut conn, self.settings.batch_size).await?
+        };
+        let claimed = batch.len();
+        let claimed_at = Instant::now();
+        // Never start a send so late that the row could be rescued as stuck while we hold it.
+        let send_window =
+            Duration::from_millis((self.settings.stuck_after_secs.max(1) * 500) as u64);
+        let mut pending = batch.into_iter();
+        while let Some(email) = pending.next() {
+            let stopping = shutdown.is_some_and(|s| *s.borrow());
+            if stopping || claimed_at.elapsed() >= send_window {
+                let rest: Vec<Email> = std::iter::once(email).chain(pending).collect();
+                self.release(&rest).await;
+                break;
+            }
+            let span = tracing::info_span!("deliver_email", email_id = %email.id,
+                kind = %email.kind, attempt = email.attempts);
+            self.deliver(email).instrument(span).await;
+        }
         Ok(claimed)
     }
 
     async fn deliver(&self, email: Email) {
-        let outcome = match build_message(&email, &self.from) {
-            Ok(message) => self.mailer.send(message, &email).await,
-            Err(e) => Err(e),
+        let email = Arc::new(email);
+        let outcome = {
+            let (mailer, from, email) = (self.mailer.clone(), self.from.clone(), email.clone());
+            catch_panic(
+                async move {
+                    let message = build_message(&email, &from)?;
+                    mailer.send(message, &email).await
+                }
+                .in_current_span(),
+            )
+            .await
         };
-        let result = match outcome {
+        let outcome = match outcome {
             Ok(()) => {
-                tracing::info!(to = %email.to_address, "email sent");
-                self.mark_sent(&email).await
+                tracing::info!("email sent");
+                Outcome::Sent
             }
             Err(SendError::Transient(error)) if email.attempts < self.settings.max_attempts => {
                 let delay = self.backoff(email.attempts);
-                tracing::warn!(%error, retry_in_secs = delay.num_seconds(), "email send failed; will retry");
-                self.mark_retry(&email, &error, Utc::now() + delay).await
+                tracing::warn!(%error, retry_in_ms = delay.num_milliseconds(),
+                    "email send failed; will retry");
+                Outcome::Retry {
+                    error,
+                    at: Utc::now() + delay,
+                }
             }
             Err(e) => {
-                tracing::error!(error = %e, attempts = email.attempts, "email failed permanently");
-                self.mark_failed(&email, &e.to_string()).await
+                tracing::error!(error = %e, attempts = email.attempts, "email failed; giving up");
+                Outcome::Failed {
+                    error: match e {
+                        SendError::Transient(error) => format!(
+                            "gave up after {} attempts; last error: {error}",
+                            email.attempts
+                        ),
+                        SendError::Permanent(error) => error,
+                    },
+                }
             }
         };
-        if let Err(e) = result {
-            // The row stays in `sending` and is rescued after stuck_after_secs.
-            tracing::error!(error = %e, "could not record the email's delivery state");
+        self.record(&email, &outcome).await;
+    }
+
+    /// Records the outcome, retrying briefly while the database is unreachable: a delivered
+    /// message that stays unrecorded would be sent again once rescued.
+    async fn record(&self, email: &Email, outcome: &Outcome) {
+        let mut wait = Duration::from_millis(100);
+        for _ in 0..5 {
+            match self.try_record(email, outcome).await {
+                Ok(true) => return,
+                Ok(false) => {
+                    tracing::warn!(
+                        ?outcome,
+                        "the email was rescued by another worker while this one held it; \
+                         this outcome is not recorded and the message may go out twice"
+                    );
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not record the email's delivery; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait *= 3;
+                }
+            }
+        }
+        tracing::error!(
+            ?outcome,
+            "could not record the email's delivery; it stays in `sending` and is rescued after \
+             worker.stuck_after_secs"
+        );
+    }
+
+    async fn try_record(&self, email: &Email, outcome: &Outcome) -> anyhow::Result<bool> {
+        let mut conn = self.pool.get().await?;
+        Ok(match outcome {
+            Outcome::Sent => outbox::mark_sent(&mut conn, email).await?,
+            Outcome::Retry { error, at } => {
+                outbox::mark_retry(&mut conn, email, error, *at).await?
+            }
+            Outcome::Failed { error } => outbox::mark_failed(&mut conn, email, error).await?,
+        })
+    }
+
+    async fn release(&self, claims: &[Email]) {
+        let released = match self.pool.get().await {
+            Ok(mut conn) => outbox::release(&mut conn, claims)
+                .await
+                .map_err(anyhow::Error::from),
+            Err(e) => Err(e.into()),
+        };
+        match released {
+            Ok(n) => tracing::debug!(released = n, "handed unsent emails back to the queue"),
+            // They stay in `sending` and are rescued after stuck_after_secs.
+            Err(e) => tracing::warn!(error = %e, "could not hand unsent emails back to the queue"),
         }
     }
 
     /// base × 2^(attempt-1), capped at a day, with ±25% jitter so retries do not stampede.
     fn backoff(&self, attempt: i32) -> chrono::Duration {
-        let exponent = (attempt.max(1) - 1).min(20) as u32;
-        let base = self.settings.backoff_base_secs.max(1) as f64;
-        let secs = (base * 2f64.powi(exponent as i32)).min(86_400.0);
-        let jitter = rand::thread_rng().gen_range(0.75..1.25);
-        chrono::Duration::milliseconds((secs * jitter * 1000.0) as i64)
+        backoff(self.settings.backoff_base_secs, attempt)
     }
 
-    /// Only the claim that holds the row may record its outcome (`locked_at` fences a rescue).
-    fn claimed_by_us(email: &Email) -> (Option<DateTime<Utc>>, uuid::Uuid) {
-        (email.locked_at, email.id)
+    /// Logs the queue's depth and the age of its oldest message, at most once a minute and
+    /// only while mail is waiting.
+    async fn log_summary(&self, last: &mut Option<Instant>) {
+        if last.is_some_and(|at| at.elapsed() < SUMMARY_EVERY) {
+            return;
+        }
+        *last = Some(Instant::now());
+        let Ok(mut conn) = self.pool.get().await else {
+            return;
+        };
+        match service::queue_summary(&mut conn).await {
+            Ok(s) if s.queued_due > 0 || s.sending > 0 => tracing::info!(
+                queued_due = s.queued_due,
+                sending = s.sending,
+                oldest_unsent_age_seconds = s.oldest_unsent_age_seconds.round() as i64,
+                "email queue"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "could not read the email queue's summary"),
+        }
+    }
+}
+
+/// base × 2^(attempt-1) seconds, capped at a day, with ±25% jitter.
+fn backoff(base_secs: i64, attempt: i32) -> chrono::Duration {
+    let exponent = (attempt.max(1) - 1).min(20);
+    let base = base_secs.max(1) as f64;
+    let secs = (base * 2f64.powi(exponent)).min(86_400.0);
+    let jitter = rand::thread_rng().gen_range(0.75..1.25);
+    chrono::Duration::milliseconds((secs * jitter * 1000.0) as i64)
+}
+
+/// Runs one send on a task of its own, so that a panic inside it becomes a transient error
+/// of that message instead of the end of the worker.
+async fn catch_panic<F>(send: F) -> Result<(), SendError>
+where
+    F: Future<Output = Result<(), SendError>> + Send + 'static,
+{
+    match tokio::spawn(send).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => {
+            let payload = e.into_panic();
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(SendError::Transient(format!("sending panicked: {what}")))
+        }
+        Err(e) => Err(SendError::Transient(format!("sending was cancelled: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_send_is_a_transient_error() {
+        let outcome = catch_panic(async { panic!("boom") }).await;
+        match outcome {
+            Err(SendError::Transient(error)) => assert!(error.contains("boom"), "{error}"),
+            other => panic!("expected a transient error, got {other:?}"),
+        }
+        assert!(catch_panic(async { Ok(()) }).await.is_ok());
     }
 
-    async fn mark_sent(&self, email: &Email) -> anyhow::Result<()> {
-        let (locked_at, id) = Self::claimed_by_us(email);
-        let mut conn = self.pool.get().await?;
-        diesel::update(emails::table)
-            .filter(emails::id.eq(id))
-            .filter(emails::locked_at.eq(locked_at))
-            .set((
-                emails::status.eq(EmailStatus::Sent),
-                emails::sent_at.eq(Utc::now()),
-                emails::locked_at.eq(None::<DateTime<Utc>>),
-                emails::last_error.eq(None::<String>),
-            ))
-            .execute(&mut conn)
-            .await?;
-        Ok(())
-    }
-
-    async fn mark_retry(
-        &self,
-        email: &Email,
-        error: &str,
-        next: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
-        let (locked_at, id) = Self::claimed_by_us(email);
-        let mut conn = self.pool.get().await?;
-        diesel::update(emails::table)
-            .filter(emails::id.eq(id))
-            .filter(emails::locked_at.eq(locked_at))
-            .set((
-                emails::status.eq(EmailStatus::Queued),
-                emails::next_attempt_at.eq(next),
-                emails::locked_at.eq(None::<DateTime<Utc>>),
-                emails::last_error.eq(Some(error)),
-            ))
-            .execute(&mut conn)
-            .await?;
-        Ok(())
-    }
-
-    async fn mark_failed(&self, email: &Email, error: &str) -> anyhow::Result<()> {
-        let (locked_at, id) = Self::claimed_by_us(email);
-        let mut conn = self.pool.get().await?;
-        diesel::update(emails::table)
-            .filter(emails::id.eq(id))
-            .filter(emails::locked_at.eq(locked_at))
-            .set((
-                emails::status.eq(EmailStatus::Failed),
-                emails::locked_at.eq(None::<DateTime<Utc>>),
-                emails::last_error.eq(Some(error)),
-            ))
-            .execute(&mut conn)
-            .await?;
-        Ok(())
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        for attempt in 1..=6 {
+            let expected = 10.0 * 2f64.powi(attempt - 1);
+            let got = backoff(10, attempt).num_milliseconds() as f64 / 1000.0;
+            assert!(
+                got >= expected * 0.75 && got <= expected * 1.25,
+                "attempt {attempt}: {got}s, expected about {expected}s"
+            );
+        }
+        assert!(backoff(30, 40).num_seconds() <= (86_400.0 * 1.25) as i64);
     }
 }

@@ -5,4 +5,5 @@ mod support;
 
 mod foundation;
 mod fuzz;
+mod mail_faults;
 mod pg_restart;

@@ -65,6 +65,8 @@ struct State {
     messages: Vec<ReceivedMail>,
     attempts: usize,
     connections: usize,
+    /// Pause between storing a message and answering `250` to it.
+    delay: Duration,
 }
 
 #[derive(Debug)]
@@ -111,6 +113,7 @@ impl SmtpServer {
                 messages: Vec::new(),
                 attempts: 0,
                 connections: 0,
+                delay: Duration::ZERO,
             }),
             count,
         });
@@ -137,6 +140,24 @@ impl SmtpServer {
         self.shared.lock().mode = mode;
     }
 
+    /// Makes the server slow: after storing each message it waits `delay` before answering
+    /// `250`. That is the window in which a client killed mid-send has delivered a message
+    /// without learning it, so fault tests use it to make kills land there.
+    pub fn set_delay(&self, delay: Duration) {
+        self.shared.lock().delay = delay;
+    }
+
+    /// Envelope recipients of every message accepted so far, in arrival order (one entry per
+    /// recipient per message).
+    pub fn recipients(&self) -> Vec<String> {
+        self.shared
+            .lock()
+            .messages
+            .iter()
+            .flat_map(|m| m.to.iter().map(|t| t.to_ascii_lowercase()))
+            .collect()
+    }
+
     /// The current mode (a `TempFail(n)` counts down as transactions fail).
     pub fn mode(&self) -> Mode {
         self.shared.mode()
@@ -153,6 +174,11 @@ impl SmtpServer {
     /// at once in [`Mode::Down`].
     pub fn connections(&self) -> usize {
         self.shared.lock().connections
+    }
+
+    /// Number of messages accepted so far (cheaper than `messages().len()`).
+    pub fn count(&self) -> usize {
+        self.shared.lock().messages.len()
     }
 
     /// All messages accepted so far, in arrival order.
@@ -416,12 +442,15 @@ async fn handle_connection(stream: TcpStream, shared: Arc<Shared>) {
                         to: std::mem::take(&mut to),
                         raw: String::from_utf8_lossy(&data).into_owned(),
                     };
-                    let count = {
+                    let (count, delay) = {
                         let mut state = shared.lock();
                         state.messages.push(mail);
-                        state.messages.len()
+                        (state.messages.len(), state.delay)
                     };
                     shared.count.send_replace(count);
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
                     "250 2.0.0 Ok: queued\r\n"
                 }
             }
@@ -532,6 +561,28 @@ impl ReceivedMail {
                     None => String::from_utf8_lossy(part.contents()).into_owned(),
                 };
                 (content_type, content)
+            })
+            .collect()
+    }
+
+    /// The full Content-Type of each attachment, parameters included and lowercased, e.g.
+    /// `text/calendar; charset=utf-8; method=request`.
+    pub fn attachment_content_types(&self) -> Vec<String> {
+        let message = self.parsed();
+        message
+            .attachments()
+            .map(|part| match part.content_type() {
+                None => "application/octet-stream".to_string(),
+                Some(ct) => {
+                    let mut full = match &ct.c_subtype {
+                        Some(sub) => format!("{}/{}", ct.c_type, sub),
+                        None => ct.c_type.to_string(),
+                    };
+                    for (key, value) in ct.attributes().unwrap_or_default() {
+                        full.push_str(&format!("; {key}={value}"));
+                    }
+                    full.to_ascii_lowercase()
+                }
             })
             .collect()
     }

@@ -1,0 +1,285 @@
+//! What staff and operators read from the outbox: an event's messages, and the queue's state.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::emails;
+use crate::error::{AppError, AppResult};
+use crate::mail::outbox::{Email, EmailStatus};
+
+/// Page size when the client gives none, and the most one page holds.
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// Where a page of an event's messages ends: the last row's (created_at, id), newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmailCursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl EmailCursor {
+    /// Opaque to clients: base64url of `<microseconds since the epoch>.<id>`.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "{}.{}",
+            self.created_at.timestamp_micros(),
+            self.id
+        ))
+    }
+
+    pub fn parse(text: &str) -> Result<EmailCursor, &'static str> {
+        const BAD: &str = "is not a cursor from a previous page";
+        let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| BAD)?;
+        let decoded = String::from_utf8(bytes).map_err(|_| BAD)?;
+        let (micros, id) = decoded.split_once('.').ok_or(BAD)?;
+        let micros: i64 = micros.parse().map_err(|_| BAD)?;
+        Ok(EmailCursor {
+            created_at: DateTime::from_timestamp_micros(micros).ok_or(BAD)?,
+            id: id.parse().map_err(|_| BAD)?,
+        })
+    }
+}
+
+/// One page of an event's messages, newest first, and the cursor of the next page if any.
+pub async fn list_for_event(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    status: Option<EmailStatus>,
+    after: Option<EmailCursor>,
+    limit: i64,
+) -> AppResult<(Vec<Email>, Option<EmailCursor>)> {
+    let mut query = emails::table
+        .filter(emails::event_id.eq(event_id))
+        .select(Email::as_select())
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(emails::status.eq(status));
+    }
+    if let Some(after) = after {
+        query = query.filter(
+            emails::created_at
+                .lt(after.created_at)
+                .or(emails::created_at
+                    .eq(after.created_at)
+                    .and(emails::id.lt(after.id))),
+        );
+    }
+    let mut rows: Vec<Email> = query
+        .order((emails::created_at.desc(), emails::id.desc()))
+        .limit(limit + 1)
+        .load(conn)
+        .await?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|e| EmailCursor {
+            created_at: e.created_at,
+            id: e.id,
+        })
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// The outbox at a glance, for `/metrics`.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct OutboxStats {
+    #[diesel(sql_type = BigInt)]
+    pub queued: i64,
+    #[diesel(sql_type = BigInt)]
+    pub sending: i64,
+    #[diesel(sql_type = BigInt)]
+    pub failed: i64,
+    #[diesel(sql_type = BigInt)]
+    pub sent: i64,
+    #[diesel(sql_type = Double)]
+    pub oldest_unsent_age_seconds: f64,
+}
+
+/// When an unsent message first became due: its due time until an attempt has failed (a retry
+/// moves `next_attempt_at`), then, as the best that is stored, the time it was queued.
+const FIRST_DUE: &str = "CASE WHEN attempts = 0 OR (status = 'sending' AND attempts = 1) \
+                         THEN next_attempt_at ELSE created_at END";
+/// Unsent and due: scheduled mail (reminders) not yet due does not count as waiting.
+const WAITING: &str =
+    "(status = 'sending' OR (status = 'queued' AND (attempts > 0 OR next_attempt_at <= now())))";
+
+/// Counts by status and the age of the oldest waiting message, in one scan of the table.
+pub async fn stats(conn: &mut AsyncPgConnection) -> AppResult<OutboxStats> {
+    let sql = format!(
+        "SELECT count(*) FILTER (WHERE status = 'queued') AS queued, \
+                count(*) FILTER (WHERE status = 'sending') AS sending, \
+                count(*) FILTER (WHERE status = 'failed') AS failed, \
+                count(*) FILTER (WHERE status = 'sent') AS sent, \
+                COALESCE(EXTRACT(EPOCH FROM now() - min({FIRST_DUE}) FILTER (WHERE {WAITING})), 0)::float8 \
+                    AS oldest_unsent_age_seconds \
+         FROM emails"
+    );
+    Ok(diesel::sql_query(sql).get_result(conn).await?)
+}
+
+/// The queue only (rows not yet sent), answered from the partial indexes: cheap enough for the
+/// worker's periodic log line.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct QueueSummary {
+    #[diesel(sql_type = BigInt)]
+    pub queued_due: i64,
+    #[diesel(sql_type = BigInt)]
+    pub sending: i64,
+    #[diesel(sql_type = Double)]
+    pub oldest_unsent_age_seconds: f64,
+}
+
+pub async fn queue_summary(conn: &mut AsyncPgConnection) -> AppResult<QueueSummary> {
+    let sql = format!(
+        "SELECT count(*) FILTER (WHERE status = 'queued' AND next_attempt_at <= now()) AS queued_due, \
+                count(*) FILTER (WHERE status = 'sending') AS sending, \
+                COALESCE(EXTRACT(EPOCH FROM now() - min({FIRST_DUE}) FILTER (WHERE {WAITING})), 0)::float8 \
+                    AS oldest_unsent_age_seconds \
+         FROM emails WHERE status IN ('queued', 'sending')"
+    );
+    Ok(diesel::sql_query(sql).get_result(conn).await?)
+}
+
+/// Renders the stats in the Prometheus text exposition format (version 0.0.4).
+pub fn prometheus_text(stats: &OutboxStats) -> String {
+    let metrics: [(&str, &str, &str, String); 5] = [
+        (
+            "convene_outbox_queued",
+            "gauge",
+            "Emails waiting in the outbox (due now, retrying later, or scheduled).",
+            stats.queued.to_string(),
+        ),
+        (
+            "convene_outbox_sending",
+            "gauge",
+            "Emails a worker has claimed and is sending.",
+            stats.sending.to_string(),
+        ),
+        (
+            "convene_outbox_failed_total",
+            "counter",
+            "Emails given up as failed (permanent SMTP error or too many attempts).",
+            stats.failed.to_string(),
+        ),
+        (
+            "convene_outbox_sent_total",
+            "counter",
+            "Emails delivered to the SMTP server.",
+            stats.sent.to_string(),
+        ),
+        (
+            "convene_outbox_oldest_unsent_age_seconds",
+            "gauge",
+            "Seconds the oldest due, unsent email has been waiting (0 when none).",
+            format!("{:.3}", stats.oldest_unsent_age_seconds.max(0.0)),
+        ),
+    ];
+    let mut out = String::new();
+    for (name, kind, help, value) in metrics {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    }
+    out
+}
+
+/// Parses the list's query parameters, reporting every bad one at once.
+pub fn parse_list_query(
+    status: Option<&str>,
+    limit: Option<i64>,
+    cursor: Option<&str>,
+) -> AppResult<(Option<EmailStatus>, Option<EmailCursor>, i64)> {
+    let mut v = crate::error::Validator::new();
+    let status = match status.filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => v.check("status", s.parse::<EmailStatus>()),
+    };
+    let cursor = match cursor.filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => v.check("cursor", EmailCursor::parse(c)),
+    };
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if limit < 1 {
+        v.add("limit", "must be at least 1");
+    }
+    v.finish()?;
+    Ok((status, cursor, limit.min(MAX_LIMIT)))
+}
+
+/// An event's status, or 404 when there is no such event.
+pub async fn event_status(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<String> {
+    use crate::db::schema::events;
+    events::table
+        .find(event_id)
+        .select(events::status)
+        .first::<String>(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("event"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips() {
+        let cursor = EmailCursor {
+            created_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("time"),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(EmailCursor::parse(&cursor.encode()), Ok(cursor));
+    }
+
+    #[test]
+    fn cursor_rejects_garbage() {
+        for bad in ["", "abc", "!!!", &URL_SAFE_NO_PAD.encode("12.not-a-uuid")] {
+            assert!(EmailCursor::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn list_query_reports_every_bad_field() {
+        let err = parse_list_query(Some("lost"), Some(0), Some("nope")).expect_err("invalid");
+        match err {
+            AppError::Validation(errors) => {
+                let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(fields, ["status", "cursor", "limit"]);
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        let (status, cursor, limit) =
+            parse_list_query(Some("failed"), Some(5000), None).expect("valid");
+        assert_eq!(status, Some(EmailStatus::Failed));
+        assert_eq!(cursor, None);
+        assert_eq!(limit, MAX_LIMIT);
+    }
+
+    #[test]
+    fn prometheus_text_lists_every_metric() {
+        let text = prometheus_text(&OutboxStats {
+            queued: 3,
+            sending: 1,
+            failed: 2,
+            sent: 40,
+            oldest_unsent_age_seconds: 12.5,
+        });
+        for line in [
+            "convene_outbox_queued 3",
+            "convene_outbox_sending 1",
+            "convene_outbox_failed_total 2",
+            "convene_outbox_sent_total 40",
+            "convene_outbox_oldest_unsent_age_seconds 12.500",
+            "# TYPE convene_outbox_sent_total counter",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line}:\n{text}");
+        }
+    }
+}
