@@ -218,6 +218,7 @@ pub struct PasswordResetRequest {
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth",
     request_body = PasswordResetRequest,
     responses((status = 202, body = Accepted),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/password-reset")]
 async fn request_password_reset(
@@ -368,6 +369,7 @@ pub struct UpdateAccountRequest {
     params(("id" = Uuid, Path, description = "the account's id")),
     request_body = UpdateAccountRequest, security(("bearer" = [])),
     responses((status = 200, body = AccountView),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json"),

@@ -402,3 +402,38 @@ async fn admin_create_makes_an_admin_who_can_log_in_and_manage_accounts() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("at least 8 characters"));
 }
+
+#[tokio::test]
+async fn the_openapi_document_covers_the_account_routes() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    let doc = expect_json(res, StatusCode::OK).await;
+    for (path, method) in [
+        ("/api/v1/auth/verify-email", "post"),
+        ("/api/v1/auth/verify-email/resend", "post"),
+        ("/api/v1/auth/password-reset", "post"),
+        ("/api/v1/auth/password-reset/confirm", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/accounts", "get"),
+        ("/api/v1/accounts/{id}", "patch"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing from the OpenAPI document"
+        );
+    }
+    let params: Vec<&str> = doc["paths"]["/api/v1/accounts"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for name in ["role", "disabled", "q", "limit", "cursor"] {
+        assert!(params.contains(&name), "{name} in {params:?}");
+    }
+}
