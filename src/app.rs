@@ -63,7 +63,7 @@ impl Application {
                 }))
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
                 .wrap(security_headers())
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
                 .configure(routes)
                 .default_service(web::to(unknown_route))
         })

@@ -1,10 +1,26 @@
-//! Logging: pretty lines locally, JSON in production; `RUST_LOG` filters either.
+//! Logging: pretty lines locally, JSON in production; `RUST_LOG` filters either. Nothing
+//! secret is logged: not the database driver's bind parameters, not the tokens of emailed links.
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::HttpMessage;
+use tracing::field::Empty;
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
 use tracing_subscriber::{fmt, EnvFilter};
 
+use crate::auth::token::looks_like_token;
+
+const QUIET_DRIVER: &str = "tokio_postgres=info";
+
 pub fn init(json: bool) {
-    let filter = EnvFilter::try_from_default_env()
+    let mut filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn,lettre=warn"));
+    // At debug, tokio-postgres prints every statement's bind parameters, among them the
+    // outbox's email bodies with their links' tokens: never below info, whatever RUST_LOG says.
+    if let Ok(quiet) = QUIET_DRIVER.parse() {
+        filter = filter.add_directive(quiet);
+    }
     let builder = fmt().with_env_filter(filter).with_target(true);
     // A second init (tests start several apps in one process) is harmless.
     let _ = if json {
@@ -12,4 +28,118 @@ pub fn init(json: bool) {
     } else {
         builder.compact().try_init()
     };
+}
+
+/// The span of every request: tracing-actix-web's default fields, except that the target is
+/// redacted. Emailed links carry tokens in the query (`?token=`) or the path
+/// (`/invitations/{token}`), and a span's fields are printed with every event inside it.
+pub struct RedactedRootSpan;
+
+impl RootSpanBuilder for RedactedRootSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "default".to_owned());
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.to_string())
+            .unwrap_or_default();
+        let connection = request.connection_info().clone();
+        let user_agent = request
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.target = %redacted_target(request.path(), request.query_string()),
+            http.client_ip = %connection.realip_remote_addr().unwrap_or(""),
+            http.user_agent = %user_agent,
+            http.status_code = Empty,
+            otel.status_code = Empty,
+            request_id = %request_id,
+            exception.message = Empty,
+            exception.details = Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+/// The path and query with every token-shaped path segment and every token-like or
+/// `*token*`-named query value replaced by `[redacted]`.
+pub fn redacted_target(path: &str, query: &str) -> String {
+    let path = path
+        .split('/')
+        .map(|segment| {
+            if looks_like_token(segment) {
+                "[redacted]"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    if query.is_empty() {
+        return path;
+    }
+    let query = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value))
+                if key.to_ascii_lowercase().contains("token") || looks_like_token(value) =>
+            {
+                format!("{key}=[redacted]")
+            }
+            _ if looks_like_token(pair) => "[redacted]".to_owned(),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    format!("{path}?{query}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_lose_their_tokens_and_keep_the_rest() {
+        let token = "YQ3Qu1hhbQOAp8pqSxwZQU5WNzaiKjT63ZWqUuc6rxM";
+        assert_eq!(
+            redacted_target("/verify-email", &format!("token={token}")),
+            "/verify-email?token=[redacted]"
+        );
+        assert_eq!(
+            redacted_target(&format!("/invitations/{token}"), ""),
+            "/invitations/[redacted]"
+        );
+        assert_eq!(
+            redacted_target("/api/v1/accounts", &format!("role=admin&limit=2&c={token}")),
+            "/api/v1/accounts?role=admin&limit=2&c=[redacted]"
+        );
+        assert_eq!(
+            redacted_target("/x", "token=short&q=a"),
+            "/x?token=[redacted]&q=a"
+        );
+        assert_eq!(
+            redacted_target("/events/japan-2022", ""),
+            "/events/japan-2022"
+        );
+    }
+
+    #[test]
+    fn the_driver_directive_parses() {
+        assert!(QUIET_DRIVER
+            .parse::<tracing_subscriber::filter::Directive>()
+            .is_ok());
+    }
 }

@@ -70,6 +70,9 @@ async fn load_user(req: HttpRequest) -> AppResult<Option<AuthUser>> {
         .first::<(Account, Person)>(&mut conn)
         .await
         .optional()?;
+    if let Some((account, _)) = &found {
+        tracing::debug!(account_id = %account.id, role = %account.role, "request authenticated");
+    }
     Ok(found.map(|(account, person)| AuthUser { account, person }))
 }
 

@@ -1,20 +1,34 @@
 use actix_web::cookie::{time, Cookie, SameSite};
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use uuid::Uuid;
 
 use crate::app::{AppState, State};
-use crate::auth::extract::{presented_token, AuthUser, SESSION_COOKIE};
+use crate::auth::extract::{presented_token, Admin, AuthUser, SESSION_COOKIE};
 use crate::auth::model::{AccountView, Role};
-use crate::auth::service::{self, account_view, NewAccountInput};
-use crate::error::{AppResult, Problem};
+use crate::auth::password::Password;
+use crate::auth::service::{self, account_view, AccountChanges, AccountFilter, NewAccountInput};
+use crate::error::{AppResult, Problem, Validator};
+use crate::people::EmailAddress;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(signup, login, logout, me),
-    components(schemas(AccountView, LoginResponse, LoginUser))
+    paths(
+        signup,
+        login,
+        logout,
+        me,
+        verify_email,
+        resend_verification,
+        request_password_reset,
+        confirm_password_reset,
+        list_accounts,
+        update_account
+    ),
+    components(schemas(AccountView, LoginResponse, LoginUser, Accepted, AccountPage, Role))
 )]
 pub struct Api;
 
@@ -22,7 +36,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(signup)
         .service(login)
         .service(logout)
-        .service(me);
+        .service(me)
+        .service(verify_email)
+        .service(resend_verification)
+        .service(request_password_reset)
+        .service(confirm_password_reset)
+        .service(list_accounts)
+        .service(update_account);
+}
+
+/// The answer to a request whose effect arrives by email.
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    pub message: String,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -137,4 +163,241 @@ async fn logout(state: State, req: HttpRequest, _user: AuthUser) -> AppResult<Ht
 #[get("/me")]
 async fn me(user: AuthUser) -> HttpResponse {
     HttpResponse::Ok().json(account_view(&user.account, &user.person))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// The `token` parameter of the emailed link.
+    #[schema(value_type = String)]
+    pub token: SecretString,
+}
+
+/// Verifies the account's email address with the token from the emailed
+/// `{public_url}/verify-email?token=T` link. The token works once: an unknown token is a 400
+/// `invalid_token`; a used one a 410 `token_used`; an expired one (after 72 hours) a 410
+/// `token_expired`.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = TokenRequest,
+    responses((status = 200, description = "the email is verified", body = AccountView),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 410, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/auth/verify-email")]
+async fn verify_email(state: State, body: web::Json<TokenRequest>) -> AppResult<HttpResponse> {
+    let (account, person) = service::verify_email(&state, body.token.expose_secret()).await?;
+    Ok(HttpResponse::Ok().json(account_view(&account, &person)))
+}
+
+/// Sends a new verification link to the logged-in account (at most once a minute: 429 with
+/// Retry-After). An account already verified gets a 409 `already_verified`.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "auth", security(("bearer" = [])),
+    responses((status = 202, body = Accepted),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 429, body = Problem, content_type = "application/problem+json")))]
+#[post("/auth/verify-email/resend")]
+async fn resend_verification(state: State, user: AuthUser) -> AppResult<HttpResponse> {
+    service::resend_verification(&state, user.account.id).await?;
+    Ok(HttpResponse::Accepted().json(Accepted {
+        message: format!(
+            "a new verification link is on its way to {}",
+            user.person.email
+        ),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+/// Asks for a password reset link. The answer is the same 202 whether or not an account uses
+/// the address (only a malformed address is a 422); when one does, it is emailed a
+/// `{public_url}/password-reset?token=T` link valid for one hour (at most 3 per 15 minutes).
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth",
+    request_body = PasswordResetRequest,
+    responses((status = 202, body = Accepted),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/auth/password-reset")]
+async fn request_password_reset(
+    state: State,
+    body: web::Json<PasswordResetRequest>,
+) -> AppResult<HttpResponse> {
+    let mut v = Validator::new();
+    let email = v.check("email", EmailAddress::parse(&body.email));
+    v.finish()?;
+    if let Some(email) = email {
+        service::request_password_reset(&state, &email).await?;
+    }
+    Ok(HttpResponse::Accepted().json(Accepted {
+        message: "if an account uses this address, a link to choose a new password is on its way"
+            .to_owned(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirmRequest {
+    /// The `token` parameter of the emailed link.
+    #[schema(value_type = String)]
+    pub token: SecretString,
+    /// The new password: 8 to 128 characters.
+    #[schema(value_type = String, min_length = 8, max_length = 128)]
+    pub password: SecretString,
+}
+
+/// Sets a new password with the emailed reset token and logs the account out everywhere. The
+/// token works once: unknown is a 400 `invalid_token`; used a 410 `token_used`; expired a 410
+/// `token_expired`. A password outside 8–128 characters is a 422 and leaves the token unused.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth",
+    request_body = PasswordResetConfirmRequest,
+    responses((status = 204, description = "the password is changed"),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 410, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/auth/password-reset/confirm")]
+async fn confirm_password_reset(
+    state: State,
+    body: web::Json<PasswordResetConfirmRequest>,
+) -> AppResult<HttpResponse> {
+    let body = body.into_inner();
+    let mut v = Validator::new();
+    let password = v.check("password", Password::parse(body.password));
+    v.finish()?;
+    if let Some(password) = password {
+        service::confirm_password_reset(&state, body.token.expose_secret(), password).await?;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListAccountsQuery {
+    /// Only accounts with this role.
+    #[param(value_type = Option<Role>)]
+    pub role: Option<String>,
+    /// Only disabled (true) or enabled (false) accounts.
+    pub disabled: Option<bool>,
+    /// Part of the name or email, case-insensitive.
+    pub q: Option<String>,
+    /// Page size: 1 to 200 (larger values are clamped), default 50.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountPage {
+    pub items: Vec<AccountView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+pub const DEFAULT_PAGE_SIZE: i64 = 50;
+pub const MAX_PAGE_SIZE: i64 = 200;
+
+/// Lists accounts in creation order, for admins.
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(ListAccountsQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = AccountPage),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[get("/accounts")]
+async fn list_accounts(
+    state: State,
+    _admin: Admin,
+    query: web::Query<ListAccountsQuery>,
+) -> AppResult<HttpResponse> {
+    let query = query.into_inner();
+    let mut v = Validator::new();
+    let role = query
+        .role
+        .as_deref()
+        .and_then(|r| v.check("role", r.parse::<Role>()));
+    let after = query
+        .cursor
+        .as_deref()
+        .and_then(|c| v.check("cursor", service::decode_cursor(c)));
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
+    if limit < 1 {
+        v.add("limit", "must be at least 1");
+    }
+    let q = query
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_owned);
+    if q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+        v.add("q", "must be at most 200 characters");
+    }
+    v.finish()?;
+    let (items, next) = service::list_accounts(
+        &state,
+        AccountFilter {
+            role,
+            disabled: query.disabled,
+            q,
+            after,
+            limit: limit.min(MAX_PAGE_SIZE),
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(AccountPage {
+        items,
+        next_cursor: next.map(service::encode_cursor),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAccountRequest {
+    #[schema(value_type = Option<Role>)]
+    pub role: Option<String>,
+    /// True disables the account and ends its sessions; false enables it again.
+    pub disabled: Option<bool>,
+}
+
+/// Changes an account's role or disables it, for admins. Admins cannot disable or demote
+/// themselves (409 `cannot_disable_self`, `cannot_demote_self`), so the partnership always
+/// keeps an admin.
+#[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "accounts",
+    params(("id" = Uuid, Path, description = "the account's id")),
+    request_body = UpdateAccountRequest, security(("bearer" = [])),
+    responses((status = 200, body = AccountView),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[patch("/accounts/{id}")]
+async fn update_account(
+    state: State,
+    admin: Admin,
+    path: web::Path<Uuid>,
+    body: web::Json<UpdateAccountRequest>,
+) -> AppResult<HttpResponse> {
+    let body = body.into_inner();
+    let mut v = Validator::new();
+    let role = body
+        .role
+        .as_deref()
+        .and_then(|r| v.check("role", r.parse::<Role>()));
+    v.finish()?;
+    let (account, person) = service::update_account(
+        &state,
+        admin.0.account.id,
+        path.into_inner(),
+        AccountChanges {
+            role,
+            disabled: body.disabled,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(account_view(&account, &person)))
 }

@@ -1,4 +1,5 @@
-//! The rules of accounts: signup, login with throttling, sessions, verification.
+//! The rules of accounts: signup, login with throttling, sessions, email verification,
+//! password reset, and the admins' management of accounts.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -11,13 +12,21 @@ use crate::app::AppState;
 use crate::auth::model::{Account, AccountView, NewAccount, NewAccountToken, Role, TokenPurpose};
 use crate::auth::password::{hash_password, verify_password, Password};
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
-use crate::db::schema::{account_tokens, accounts, login_failures, people};
+use crate::db::schema::{account_tokens, accounts, audit_entries, login_failures, people};
 use crate::error::{AppError, AppResult, Validator};
 use crate::mail::{enqueue, EmailAction, EmailBody, OutgoingEmail};
 use crate::people::model::{NewPerson, Person};
 use crate::people::EmailAddress;
 
 pub const EMAIL_VERIFICATION_TTL_HOURS: i64 = 72;
+/// A reset link is a key to the account: short-lived.
+pub const PASSWORD_RESET_TTL_MINUTES: i64 = 60;
+/// At most this many reset emails per account per window, so nobody can flood an inbox by
+/// asking again and again; the answer to the asker stays the same.
+pub const PASSWORD_RESETS_PER_WINDOW: i64 = 3;
+pub const PASSWORD_RESET_WINDOW_MINUTES: i64 = 15;
+/// A logged-in account may ask for a new verification email once a minute.
+pub const VERIFICATION_RESEND_INTERVAL_SECS: i64 = 60;
 
 pub fn account_view(account: &Account, person: &Person) -> AccountView {
     AccountView {
@@ -346,4 +355,534 @@ pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
         .execute(&mut conn)
         .await?;
     Ok(())
+}
+
+/// Why a presented token cannot act, told apart so the page behind the link can say what to do
+/// next. Knowing that a token was used or expired tells nothing to someone who does not hold it.
+async fn token_problem(
+    conn: &mut AsyncPgConnection,
+    token: &str,
+    purpose: TokenPurpose,
+) -> AppResult<AppError> {
+    let found: Option<(DateTime<Utc>, Option<DateTime<Utc>>)> = if looks_like_token(token) {
+        account_tokens::table
+            .filter(account_tokens::token_hash.eq(hash_token(token)))
+            .filter(account_tokens::purpose.eq(purpose))
+            .select((account_tokens::expires_at, account_tokens::used_at))
+            .first(conn)
+            .await
+            .optional()?
+    } else {
+        None
+    };
+    Ok(match found {
+        Some((_, Some(_))) => AppError::gone(
+            "token_used",
+            "this link has already been used; each link works once",
+        ),
+        Some((expires_at, None)) if expires_at <= Utc::now() => {
+            AppError::gone("token_expired", "this link has expired; ask for a new one")
+        }
+        _ => AppError::bad_request(
+            "invalid_token",
+            "this link is not valid; check that it was copied whole",
+        ),
+    })
+}
+
+/// Marks every other unused token of this purpose as used: once one link has acted, the older
+/// ones in the inbox should not act again.
+async fn retire_tokens(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+    purpose: TokenPurpose,
+) -> AppResult<()> {
+    diesel::update(account_tokens::table)
+        .filter(account_tokens::account_id.eq(account_id))
+        .filter(account_tokens::purpose.eq(purpose))
+        .filter(account_tokens::used_at.is_null())
+        .set(account_tokens::used_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn mark_email_verified(conn: &mut AsyncPgConnection, account_id: Uuid) -> AppResult<()> {
+    diesel::update(accounts::table.find(account_id))
+        .filter(accounts::email_verified_at.is_null())
+        .set((
+            accounts::email_verified_at.eq(diesel::dsl::now),
+            accounts::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn load_account(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+) -> AppResult<(Account, Person)> {
+    accounts::table
+        .inner_join(people::table)
+        .filter(accounts::id.eq(account_id))
+        .select((Account::as_select(), Person::as_select()))
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("account"))
+}
+
+/// Uses an emailed verification token: the account's email is verified from now on. The token
+/// acts once; of many concurrent uses exactly one succeeds.
+pub async fn verify_email(state: &AppState, token: &str) -> AppResult<(Account, Person)> {
+    let token = token.trim().to_owned();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            let Some(account_id) =
+                consume_token(conn, &token, TokenPurpose::EmailVerification).await?
+            else {
+                return Err(token_problem(conn, &token, TokenPurpose::EmailVerification).await?);
+            };
+            retire_tokens(conn, account_id, TokenPurpose::EmailVerification).await?;
+            mark_email_verified(conn, account_id).await?;
+            load_account(conn, account_id).await
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+/// Sends a fresh verification link to a logged-in account whose email is not verified yet.
+pub async fn resend_verification(state: &AppState, account_id: Uuid) -> AppResult<()> {
+    let public_url = state.settings.public_url().to_owned();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            // Locks the account row so two quick resends cannot both pass the interval check.
+            let account: Account = accounts::table
+                .find(account_id)
+                .select(Account::as_select())
+                .for_update()
+                .first(conn)
+                .await?;
+            if account.email_verified_at.is_some() {
+                return Err(AppError::conflict(
+                    "already_verified",
+                    "this account's email address is already verified",
+                ));
+            }
+            let last_sent: Option<DateTime<Utc>> = account_tokens::table
+                .filter(account_tokens::account_id.eq(account_id))
+                .filter(account_tokens::purpose.eq(TokenPurpose::EmailVerification))
+                .select(diesel::dsl::max(account_tokens::created_at))
+                .first(conn)
+                .await?;
+            let interval = Duration::seconds(VERIFICATION_RESEND_INTERVAL_SECS);
+            if let Some(next) = last_sent.map(|t| t + interval).filter(|n| *n > Utc::now()) {
+                let wait = (next - Utc::now()).num_seconds().max(1) as u64;
+                return Err(AppError::Problem {
+                    status: actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                    code: "too_many_requests",
+                    detail: format!(
+                        "a verification email was sent moments ago; ask again in {wait} seconds"
+                    ),
+                    retry_after_secs: Some(wait),
+                });
+            }
+            let person: Person = people::table
+                .find(account.person_id)
+                .select(Person::as_select())
+                .first(conn)
+                .await?;
+            send_verification_email(conn, &account, &person, &public_url).await
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+#[derive(QueryableByName)]
+struct IssuedFor {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    account_id: Uuid,
+}
+
+/// Emails a password reset link when an enabled account uses `email`; otherwise does the same
+/// database work and sends nothing, so the asker learns nothing from the answer or its timing.
+pub async fn request_password_reset(state: &AppState, email: &EmailAddress) -> AppResult<()> {
+    let public_url = state.settings.public_url().to_owned();
+    let email = email.clone();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            let name: Option<String> = people::table
+                .filter(people::email.eq(email.as_str()))
+                .select(people::name)
+                .first(conn)
+                .await
+                .optional()?;
+            let token = IssuedToken::generate();
+            let expires_at = Utc::now() + Duration::minutes(PASSWORD_RESET_TTL_MINUTES);
+            // One statement whether or not the account exists: it inserts the token only for an
+            // enabled account that has not had too many reset emails lately.
+            let issued: Option<IssuedFor> = diesel::sql_query(
+                "INSERT INTO account_tokens (token_hash, account_id, purpose, expires_at) \
+                 SELECT $1, a.id, $2, $3 FROM accounts a JOIN people p ON p.id = a.person_id \
+                 WHERE p.email = $4 AND a.disabled_at IS NULL \
+                   AND (SELECT count(*) FROM account_tokens t \
+                        WHERE t.account_id = a.id AND t.purpose = $2 \
+                          AND t.created_at > now() - make_interval(mins => $5)) < $6 \
+                 RETURNING account_id",
+            )
+            .bind::<diesel::sql_types::Bytea, _>(&token.hash)
+            .bind::<diesel::sql_types::Text, _>(TokenPurpose::PasswordReset)
+            .bind::<diesel::sql_types::Timestamptz, _>(expires_at)
+            .bind::<diesel::sql_types::Text, _>(email.as_str())
+            .bind::<diesel::sql_types::Integer, _>(PASSWORD_RESET_WINDOW_MINUTES as i32)
+            .bind::<diesel::sql_types::BigInt, _>(PASSWORD_RESETS_PER_WINDOW)
+            .get_result(conn)
+            .await
+            .optional()?;
+            let body = password_reset_email(name.as_deref(), &public_url, &token);
+            if let Some(issued) = issued {
+                tracing::info!(account_id = %issued.account_id, "password reset link queued");
+                enqueue(
+                    conn,
+                    OutgoingEmail::new("password_reset", email.as_str(), name.as_deref(), body),
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+fn password_reset_email(name: Option<&str>, public_url: &str, token: &IssuedToken) -> EmailBody {
+    EmailBody {
+        subject: "Choose a new password for Convene".to_owned(),
+        greeting: format!("Dear {},", name.unwrap_or("colleague")),
+        paragraphs: vec![
+            "Someone, hopefully you, asked to reset the password of your Convene account.".to_owned(),
+            "The link below lets you choose a new password. It is valid for one hour and works once; until you use it, your current password keeps working.".to_owned(),
+        ],
+        action: Some(EmailAction {
+            label: "Choose a new password".to_owned(),
+            url: format!("{public_url}/password-reset?token={}", token.expose()),
+        }),
+        footer: vec![
+            "If you did not ask for this, ignore this message: your password stays as it is."
+                .to_owned(),
+        ],
+        ..Default::default()
+    }
+}
+
+/// Sets a new password with an emailed reset token and ends every login session of the
+/// account, so whoever knew the old password is logged out. Reading the link proved the
+/// address, so the email counts as verified too.
+pub async fn confirm_password_reset(
+    state: &AppState,
+    token: &str,
+    password: Password,
+) -> AppResult<()> {
+    let token = token.trim().to_owned();
+    let mut conn = state.pool.get().await?;
+    // Look before hashing: an invalid token must not cost an Argon2 run.
+    let usable: Option<Uuid> = if looks_like_token(&token) {
+        account_tokens::table
+            .filter(account_tokens::token_hash.eq(hash_token(&token)))
+            .filter(account_tokens::purpose.eq(TokenPurpose::PasswordReset))
+            .filter(account_tokens::used_at.is_null())
+            .filter(account_tokens::expires_at.gt(diesel::dsl::now))
+            .select(account_tokens::account_id)
+            .first(&mut conn)
+            .await
+            .optional()?
+    } else {
+        None
+    };
+    if usable.is_none() {
+        return Err(token_problem(&mut conn, &token, TokenPurpose::PasswordReset).await?);
+    }
+    drop(conn);
+    let password_hash = hash_password(password).await?;
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            let Some(account_id) =
+                consume_token(conn, &token, TokenPurpose::PasswordReset).await?
+            else {
+                return Err(token_problem(conn, &token, TokenPurpose::PasswordReset).await?);
+            };
+            diesel::update(accounts::table.find(account_id))
+                .set((
+                    accounts::password_hash.eq(password_hash),
+                    accounts::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?;
+            mark_email_verified(conn, account_id).await?;
+            retire_tokens(conn, account_id, TokenPurpose::PasswordReset).await?;
+            revoke_sessions(conn, account_id).await?;
+            diesel::delete(login_failures::table.filter(login_failures::account_id.eq(account_id)))
+                .execute(conn)
+                .await?;
+            let (_, person) = load_account(conn, account_id).await?;
+            let body = EmailBody {
+                subject: "Your Convene password was changed".to_owned(),
+                greeting: format!("Dear {},", person.name),
+                paragraphs: vec![
+                    "The password of your Convene account has just been changed with a reset link, and every device that was logged in has been logged out.".to_owned(),
+                    "If you did not do this, ask for a new reset link at once and tell the secretariat.".to_owned(),
+                ],
+                ..Default::default()
+            };
+            enqueue(
+                conn,
+                OutgoingEmail::new("password_changed", &person.email, Some(&person.name), body),
+            )
+            .await?;
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+/// Ends every login session of an account.
+pub async fn revoke_sessions(conn: &mut AsyncPgConnection, account_id: Uuid) -> AppResult<usize> {
+    Ok(diesel::delete(
+        account_tokens::table
+            .filter(account_tokens::account_id.eq(account_id))
+            .filter(account_tokens::purpose.eq(TokenPurpose::Session)),
+    )
+    .execute(conn)
+    .await?)
+}
+
+/// Which accounts an admin lists; `after` is the last id of the previous page.
+#[derive(Debug, Default)]
+pub struct AccountFilter {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+    /// Matched against name and email, case-insensitively, anywhere in them.
+    pub q: Option<String>,
+    pub after: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// Escapes LIKE's wildcards so a search for `50%` finds "50%", not everything.
+fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// A page of accounts in creation order (ids are UUID v7), and the id to continue after when
+/// there are more.
+pub async fn list_accounts(
+    state: &AppState,
+    filter: AccountFilter,
+) -> AppResult<(Vec<AccountView>, Option<Uuid>)> {
+    let mut conn = state.pool.get().await?;
+    let mut query = accounts::table
+        .inner_join(people::table)
+        .select((Account::as_select(), Person::as_select()))
+        .order(accounts::id.asc())
+        .limit(filter.limit + 1)
+        .into_boxed();
+    if let Some(role) = filter.role {
+        query = query.filter(accounts::role.eq(role));
+    }
+    match filter.disabled {
+        Some(true) => query = query.filter(accounts::disabled_at.is_not_null()),
+        Some(false) => query = query.filter(accounts::disabled_at.is_null()),
+        None => {}
+    }
+    if let Some(q) = filter.q.as_deref() {
+        let pattern = like_pattern(q);
+        query = query.filter(
+            people::name
+                .ilike(pattern.clone())
+                .or(people::email.ilike(pattern)),
+        );
+    }
+    if let Some(after) = filter.after {
+        query = query.filter(accounts::id.gt(after));
+    }
+    let mut rows: Vec<(Account, Person)> = query.load(&mut conn).await?;
+    let more = rows.len() as i64 > filter.limit;
+    rows.truncate(filter.limit as usize);
+    let next = if more {
+        rows.last().map(|(a, _)| a.id)
+    } else {
+        None
+    };
+    Ok((rows.iter().map(|(a, p)| account_view(a, p)).collect(), next))
+}
+
+/// What an admin changes on an account; `None` leaves it as it is.
+#[derive(Debug, Default)]
+pub struct AccountChanges {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = accounts)]
+struct AccountChangeset {
+    role: Option<Role>,
+    disabled_at: Option<Option<DateTime<Utc>>>,
+    updated_at: DateTime<Utc>,
+}
+
+fn audit_state(account: &Account) -> serde_json::Value {
+    serde_json::json!({
+        "role": account.role,
+        "disabled": account.disabled_at.is_some(),
+    })
+}
+
+/// Changes an account's role or disables it (which ends its sessions). An admin cannot disable
+/// or demote themselves, and the caller's and the target's rows are locked together, so two
+/// admins demoting each other at once cannot leave the partnership without an admin.
+pub async fn update_account(
+    state: &AppState,
+    actor_id: Uuid,
+    target_id: Uuid,
+    changes: AccountChanges,
+) -> AppResult<(Account, Person)> {
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            let locked: Vec<Account> = accounts::table
+                .filter(accounts::id.eq_any([actor_id, target_id]))
+                .order(accounts::id.asc())
+                .select(Account::as_select())
+                .for_update()
+                .load(conn)
+                .await?;
+            let still_admin = locked
+                .iter()
+                .any(|a| a.id == actor_id && a.role == Role::Admin && a.disabled_at.is_none());
+            if !still_admin {
+                return Err(AppError::forbidden("admin_only", "only admins may do this"));
+            }
+            let Some(before) = locked.into_iter().find(|a| a.id == target_id) else {
+                return Err(AppError::not_found("account"));
+            };
+            if target_id == actor_id {
+                if changes.disabled == Some(true) {
+                    return Err(AppError::conflict(
+                        "cannot_disable_self",
+                        "an admin cannot disable their own account; ask another admin",
+                    ));
+                }
+                if changes.role.is_some_and(|r| r != Role::Admin) {
+                    return Err(AppError::conflict(
+                        "cannot_demote_self",
+                        "an admin cannot take away their own admin role; ask another admin",
+                    ));
+                }
+            }
+            let disabled_at = match changes.disabled {
+                Some(true) => Some(Some(before.disabled_at.unwrap_or_else(Utc::now))),
+                Some(false) => Some(None),
+                None => None,
+            };
+            let after: Account = diesel::update(accounts::table.find(target_id))
+                .set(AccountChangeset {
+                    role: changes.role,
+                    disabled_at,
+                    updated_at: Utc::now(),
+                })
+                .returning(Account::as_returning())
+                .get_result(conn)
+                .await?;
+            if after.disabled_at.is_some() {
+                revoke_sessions(conn, target_id).await?;
+            }
+            let admins_left: i64 = accounts::table
+                .filter(accounts::role.eq(Role::Admin))
+                .filter(accounts::disabled_at.is_null())
+                .count()
+                .get_result(conn)
+                .await?;
+            if admins_left == 0 {
+                return Err(AppError::conflict(
+                    "last_admin",
+                    "the partnership must keep at least one enabled admin",
+                ));
+            }
+            let (before_state, after_state) = (audit_state(&before), audit_state(&after));
+            if before_state != after_state {
+                diesel::insert_into(audit_entries::table)
+                    .values((
+                        audit_entries::id.eq(Uuid::now_v7()),
+                        audit_entries::actor_account_id.eq(Some(actor_id)),
+                        audit_entries::action.eq("account.update"),
+                        audit_entries::target_type.eq("account"),
+                        audit_entries::target_id.eq(target_id),
+                        audit_entries::before.eq(Some(before_state)),
+                        audit_entries::after.eq(Some(after_state)),
+                    ))
+                    .execute(conn)
+                    .await?;
+            }
+            load_account(conn, target_id).await
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_pattern_escapes_wildcards() {
+        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(parse_name("  Ms. Kim "), Ok("Ms. Kim".to_owned()));
+        assert!(parse_name("   ").is_err());
+        assert!(parse_name(&"x".repeat(201)).is_err());
+    }
+}
+
+/// The opaque cursor of an account page: the last id, base64url.
+pub fn encode_cursor(after: Uuid) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(after.as_bytes())
+}
+
+pub fn decode_cursor(cursor: &str) -> Result<Uuid, &'static str> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor.trim())
+        .ok()
+        .and_then(|bytes| Uuid::from_slice(&bytes).ok())
+        .ok_or("is not a cursor this service gave out")
+}
+
+#[cfg(test)]
+mod cursor_tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(id)), Ok(id));
+        assert!(decode_cursor("not a cursor").is_err());
+        assert!(decode_cursor("").is_err());
+    }
 }

@@ -3,6 +3,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod accounts;
+mod auth;
 mod foundation;
 mod fuzz;
 mod mail_faults;
