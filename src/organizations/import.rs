@@ -368,10 +368,10 @@ pub async fn import(
 ) -> AppResult<Vec<Organization>> {
     let mut v = Validator::new();
     let rows = parse_rows(body, &mut v);
-    if v.is_ok() {
-        check_against_database(conn, &rows, &mut v).await?;
-    }
-    v.finish().map_err(truncate_errors)?;
+    // The rows that parsed are checked against each other and the database even when others
+    // did not, so one answer lists every problem of the file.
+    check_against_database(conn, &rows, &mut v).await?;
+    v.finish().map_err(tidy_errors)?;
 
     // Names of new people as the file first gives them.
     let mut names: HashMap<String, String> = HashMap::new();
@@ -438,15 +438,28 @@ pub async fn import(
     .await
 }
 
-fn truncate_errors(err: AppError) -> AppError {
+/// The line a field path names (`line[12].kind` → 12); the file-wide ones come last.
+fn line_of(field: &str) -> u64 {
+    field
+        .strip_prefix("line[")
+        .and_then(|rest| rest.split(']').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX)
+}
+
+/// Orders the errors by line (checks run in passes) and caps their number.
+fn tidy_errors(err: AppError) -> AppError {
     match err {
-        AppError::Validation(mut errors) if errors.len() > MAX_ERRORS => {
-            let more = errors.len() - MAX_ERRORS;
-            errors.truncate(MAX_ERRORS);
-            errors.push(crate::error::FieldError::new(
-                "file",
-                format!("and {more} more errors not listed"),
-            ));
+        AppError::Validation(mut errors) => {
+            errors.sort_by_key(|e| line_of(&e.field));
+            if errors.len() > MAX_ERRORS {
+                let more = errors.len() - MAX_ERRORS;
+                errors.truncate(MAX_ERRORS);
+                errors.push(crate::error::FieldError::new(
+                    "file",
+                    format!("and {more} more errors not listed"),
+                ));
+            }
             AppError::Validation(errors)
         }
         other => other,

@@ -96,10 +96,13 @@ pub struct OrganizationView {
     pub id: Uuid,
     pub name: String,
     /// Acronym or usual short form, e.g. MOFA.
+    #[schema(required = true)]
     pub short_name: Option<String>,
     pub kind: OrganizationKind,
     /// ISO 3166-1 alpha-2; null only for regional and international bodies.
+    #[schema(required = true)]
     pub country: Option<String>,
+    #[schema(required = true)]
     pub website: Option<String>,
     pub status: MembershipStatus,
     /// Admins only: the day the organisation became a member.

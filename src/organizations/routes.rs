@@ -255,15 +255,15 @@ async fn create_organization(
 pub struct UpdateOrganizationRequest {
     /// Left out: unchanged. Cannot be null.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false)]
     pub name: Option<Option<String>>,
     /// Left out: unchanged; null: cleared. Likewise for the fields below.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub short_name: Option<Option<String>>,
-    /// Cannot be null.
+    /// Left out: unchanged. Cannot be null.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<OrganizationKind>)]
+    #[schema(value_type = OrganizationKind, required = false)]
     pub kind: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -647,6 +647,7 @@ pub struct AffiliateRequest {
               (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "`duplicate_email`: a concurrent request created this person; retry", body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/people")]
 async fn add_person(

@@ -181,12 +181,16 @@ pub async fn create(
 }
 
 /// The person with this email, created from `input` when unknown; true when created. An
-/// existing person keeps their details. Call inside a transaction.
+/// existing person keeps their details (`input.name` may then be a placeholder). Call inside
+/// a transaction.
 pub async fn find_or_create(
     conn: &mut AsyncPgConnection,
     actor: Option<Uuid>,
     input: &PersonInput,
 ) -> AppResult<(Person, bool)> {
+    if let Some(person) = find_by_email(conn, &input.email).await? {
+        return Ok((person, false));
+    }
     if let Some(person) = insert_new(conn, input).await? {
         audit::record(
             conn,
