@@ -1,8 +1,94 @@
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::{get, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
+use uuid::Uuid;
+
+use crate::app::State;
+use crate::audit::model::{AuditEntry, AuditPage};
+use crate::audit::service::{self, AuditFilter};
+use crate::auth::Admin;
+use crate::db::page::clamp_limit;
+use crate::error::{AppResult, Problem, Validator};
 
 #[derive(OpenApi)]
-#[openapi(paths())]
+#[openapi(paths(list_audit), components(schemas(AuditEntry, AuditPage)))]
 pub struct Api;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_audit);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// One record's history: `<target_type>:<target_id>`, e.g. `organization:0193…`.
+    pub target: Option<String>,
+    /// All entries about one kind of record, e.g. `organization` (an alternative to `target`).
+    pub target_type: Option<String>,
+    /// With `target_type`, one record (an alternative to `target`).
+    pub target_id: Option<Uuid>,
+    /// Only this action, e.g. `approve`.
+    pub action: Option<String>,
+    /// Only changes made by this account.
+    pub actor: Option<Uuid>,
+    /// Page size: default 50, at most 200 (larger values are clamped).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl AuditQuery {
+    fn filter(&self) -> AppResult<AuditFilter> {
+        let mut v = Validator::new();
+        let mut filter = AuditFilter {
+            target_type: self.target_type.clone().filter(|t| !t.trim().is_empty()),
+            target_id: self.target_id,
+            action: self.action.clone().filter(|a| !a.trim().is_empty()),
+            actor: self.actor,
+        };
+        if let Some(target) = &self.target {
+            if filter.target_type.is_some() || filter.target_id.is_some() {
+                v.add(
+                    "target",
+                    "give either `target` or `target_type`/`target_id`, not both",
+                );
+            }
+            match target.split_once(':') {
+                Some((kind, id)) if !kind.trim().is_empty() => match id.trim().parse::<Uuid>() {
+                    Ok(id) => {
+                        filter.target_type = Some(kind.trim().to_owned());
+                        filter.target_id = Some(id);
+                    }
+                    Err(_) => v.add("target", "the part after `:` is not a UUID"),
+                },
+                _ => v.add("target", "expected `<target_type>:<target_id>`"),
+            }
+        }
+        v.finish()?;
+        Ok(filter)
+    }
+}
+
+/// The audit trail, newest first: who changed which record, when, with the record before and
+/// after. Admins only. Filter one record's history with `target=organization:<id>` (or
+/// `target_type` and `target_id`).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = AuditPage),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[get("/audit")]
+async fn list_audit(
+    state: State,
+    _admin: Admin,
+    query: web::Query<AuditQuery>,
+) -> AppResult<HttpResponse> {
+    let filter = query.filter()?;
+    let limit = clamp_limit(query.limit);
+    let mut conn = state.pool.get().await?;
+    let (items, next_cursor) =
+        service::list(&mut conn, &filter, limit, query.cursor.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(AuditPage { items, next_cursor }))
+}

@@ -1,5 +1,6 @@
 //! The connection pool, database creation and the embedded migrations.
 
+pub mod page;
 pub mod schema;
 pub mod text_enum;
 

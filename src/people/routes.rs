@@ -1,8 +1,109 @@
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::{get, post, web, HttpResponse};
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::AsyncConnection;
+use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::app::State;
+use crate::auth::Organizer;
+use crate::db::page::clamp_limit;
+use crate::error::{AppError, AppResult, Problem, Validator};
+use crate::people::model::{PersonPage, PersonView};
+use crate::people::service::{self, PersonFields, PersonInput, PERSON_FIELD_NAMES};
 
 #[derive(OpenApi)]
-#[openapi(paths())]
+#[openapi(
+    paths(list_people, create_person),
+    components(schemas(PersonView, PersonPage, CreatePersonRequest))
+)]
 pub struct Api;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_people).service(create_person);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeopleQuery {
+    /// Text contained in the name or email (case-insensitive).
+    pub q: Option<String>,
+    /// Page size: default 50, at most 200 (larger values are clamped).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// The partnership's contacts, with or without accounts, by name. Organizers and admins.
+#[utoipa::path(get, path = "/api/v1/people", tag = "people", params(PeopleQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = PersonPage),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[get("/people")]
+async fn list_people(
+    state: State,
+    _organizer: Organizer,
+    query: web::Query<PeopleQuery>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let (items, next_cursor) = service::list(
+        &mut conn,
+        query.q.as_deref(),
+        clamp_limit(query.limit),
+        query.cursor.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(PersonPage { items, next_cursor }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreatePersonRequest {
+    /// Unique whatever its case.
+    #[schema(value_type = String)]
+    pub email: Option<String>,
+    #[schema(value_type = String)]
+    pub name: Option<String>,
+    /// Prof., Dr, Mr., Ms., or another form of address (at most 40 characters).
+    pub honorific: Option<String>,
+    pub position: Option<String>,
+}
+
+/// Adds a contact. A taken email is a 409 `duplicate_email` naming the existing person.
+/// Organizers and admins.
+#[utoipa::path(post, path = "/api/v1/people", tag = "people", request_body = CreatePersonRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = PersonView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "`duplicate_email`: the detail gives the existing person's id", body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/people")]
+async fn create_person(
+    state: State,
+    organizer: Organizer,
+    body: web::Json<CreatePersonRequest>,
+) -> AppResult<HttpResponse> {
+    let mut v = Validator::new();
+    let input = PersonInput::parse(
+        &mut v,
+        PersonFields {
+            email: body.email.as_deref(),
+            name: body.name.as_deref(),
+            honorific: body.honorific.as_deref(),
+            position: body.position.as_deref(),
+        },
+        "",
+        PERSON_FIELD_NAMES,
+    );
+    v.finish()?;
+    let input = input.ok_or_else(|| AppError::internal("validator passed with missing fields"))?;
+    let actor = Some(organizer.0.account.id);
+    let mut conn = state.pool.get().await?;
+    let person = conn
+        .transaction::<_, AppError, _>(|conn| {
+            async move { service::create(conn, actor, &input).await }.scope_boxed()
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(PersonView::new(&person, false)))
+}

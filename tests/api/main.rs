@@ -8,4 +8,5 @@ mod auth;
 mod foundation;
 mod fuzz;
 mod mail_faults;
+mod network;
 mod pg_restart;

@@ -1,0 +1,2 @@
+DROP INDEX audit_entries_created;
+DROP INDEX people_name;

@@ -1,0 +1,771 @@
+//! The rules of the partnership: who may be a member, unique live names, the membership
+//! lifecycle, applications and the emails they cause. Every change writes an audit entry in
+//! its own transaction.
+
+use chrono::{NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::audit;
+use crate::auth::model::Role;
+use crate::auth::AuthUser;
+use crate::db::page::{contains_pattern, decode_cursor, lower, paginate};
+use crate::db::schema::{accounts, organizations, people};
+use crate::error::{AppError, AppResult, Validator};
+use crate::mail::{enqueue_many, EmailBody, OutgoingEmail};
+use crate::organizations::model::{
+    snapshot, MembershipStatus, NewOrganization, Organization, OrganizationChanges,
+    OrganizationKind,
+};
+use crate::organizations::{CountryCode, WebsiteUrl};
+use crate::people::EmailAddress;
+
+/// The unique index that keeps live (not withdrawn) names unique whatever their case.
+pub const LIVE_NAME_INDEX: &str = "organizations_live_name";
+
+pub fn parse_org_name(raw: &str) -> Result<String, &'static str> {
+    let name = raw.trim();
+    if name.is_empty() {
+        Err("must not be empty")
+    } else if name.chars().count() > 300 {
+        Err("must be at most 300 characters")
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
+pub fn parse_short_name(raw: &str) -> Result<Option<String>, &'static str> {
+    let short = raw.trim();
+    if short.is_empty() {
+        Ok(None)
+    } else if short.chars().count() > 50 {
+        Err("must be at most 50 characters")
+    } else {
+        Ok(Some(short.to_owned()))
+    }
+}
+
+pub fn parse_kind(raw: &str) -> Result<OrganizationKind, String> {
+    raw.trim()
+        .parse::<OrganizationKind>()
+        .map_err(|e| e.to_string())
+}
+
+/// An optional country: blank is none.
+pub fn parse_country(
+    raw: &str,
+) -> Result<Option<CountryCode>, crate::organizations::country::CountryCodeError> {
+    if raw.trim().is_empty() {
+        Ok(None)
+    } else {
+        CountryCode::parse(raw).map(Some)
+    }
+}
+
+/// An optional website: blank is none.
+pub fn parse_website(
+    raw: &str,
+) -> Result<Option<WebsiteUrl>, crate::organizations::website::WebsiteUrlError> {
+    if raw.trim().is_empty() {
+        Ok(None)
+    } else {
+        WebsiteUrl::parse(raw).map(Some)
+    }
+}
+
+pub fn parse_note(raw: &str) -> Result<Option<String>, &'static str> {
+    let note = raw.trim();
+    if note.is_empty() {
+        Ok(None)
+    } else if note.chars().count() > 4000 {
+        Err("must be at most 4000 characters")
+    } else {
+        Ok(Some(note.to_owned()))
+    }
+}
+
+fn country_required_message(kind: OrganizationKind) -> String {
+    format!(
+        "is required for a {kind} organisation; only regional and international bodies may have none"
+    )
+}
+
+/// The raw descriptive fields of an organisation, from JSON or a CSV row.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrganizationFields<'a> {
+    pub name: Option<&'a str>,
+    pub short_name: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub website: Option<&'a str>,
+}
+
+/// An organisation's descriptive fields, parsed and consistent (a country where one is due).
+#[derive(Debug, Clone)]
+pub struct OrganizationInput {
+    pub name: String,
+    pub short_name: Option<String>,
+    pub kind: OrganizationKind,
+    pub country: Option<CountryCode>,
+    pub website: Option<WebsiteUrl>,
+}
+
+impl OrganizationInput {
+    /// Records every bad field under `prefix` + its name (e.g. `line[4].country`); `None`
+    /// when any was bad.
+    pub fn parse(v: &mut Validator, fields: OrganizationFields<'_>, prefix: &str) -> Option<Self> {
+        let name = match fields.name {
+            Some(raw) => v.check(format!("{prefix}name"), parse_org_name(raw)),
+            None => {
+                v.add(format!("{prefix}name"), "is required");
+                None
+            }
+        };
+        let short_name = v.check(
+            format!("{prefix}short_name"),
+            parse_short_name(fields.short_name.unwrap_or_default()),
+        );
+        let kind = match fields.kind.filter(|k| !k.trim().is_empty()) {
+            Some(raw) => v.check(format!("{prefix}kind"), parse_kind(raw)),
+            None => {
+                v.add(format!("{prefix}kind"), "is required");
+                None
+            }
+        };
+        let country = v.check(
+            format!("{prefix}country"),
+            parse_country(fields.country.unwrap_or_default()),
+        );
+        let website = v.check(
+            format!("{prefix}website"),
+            parse_website(fields.website.unwrap_or_default()),
+        );
+        if let (Some(kind), Some(None)) = (kind, &country) {
+            if kind.requires_country() {
+                v.add(format!("{prefix}country"), country_required_message(kind));
+                return None;
+            }
+        }
+        Some(OrganizationInput {
+            name: name?,
+            short_name: short_name?,
+            kind: kind?,
+            country: country?,
+            website: website?,
+        })
+    }
+
+    /// The row to insert for these fields with a membership status.
+    pub fn into_new(
+        self,
+        status: MembershipStatus,
+        joined_on: Option<NaiveDate>,
+    ) -> NewOrganization {
+        NewOrganization {
+            id: Uuid::now_v7(),
+            name: self.name,
+            short_name: self.short_name,
+            kind: self.kind,
+            country: self.country.map(|c| c.as_str().to_owned()),
+            website: self.website.map(|w| w.as_str().to_owned()),
+            status,
+            joined_on,
+            contact_name: None,
+            contact_email: None,
+            application_note: None,
+        }
+    }
+}
+
+/// The day membership starts for an organisation created with `status`: none for applicants,
+/// `given` or today otherwise.
+pub fn joined_on_for(status: MembershipStatus, given: Option<NaiveDate>) -> Option<NaiveDate> {
+    match status {
+        MembershipStatus::Applicant => None,
+        _ => Some(given.unwrap_or_else(|| Utc::now().date_naive())),
+    }
+}
+
+pub fn is_unique_violation(err: &diesel::result::Error, index: &str) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name() == Some(index)
+    )
+}
+
+/// The 409 for a name already used by a live organisation. Its id is looked up by the caller
+/// after the transaction (see [`name_duplicate_error`]); this one serves inside it.
+fn duplicate_name_placeholder(name: &str) -> AppError {
+    AppError::conflict(
+        "duplicate_name",
+        format!("an organisation named \"{name}\" already exists"),
+    )
+}
+
+/// Inserts an organisation; a live name taken (even by a concurrent insert) is a 409.
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    new: &NewOrganization,
+) -> AppResult<Organization> {
+    diesel::insert_into(organizations::table)
+        .values(new)
+        .returning(Organization::as_returning())
+        .get_result(conn)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e, LIVE_NAME_INDEX) {
+                duplicate_name_placeholder(&new.name)
+            } else {
+                e.into()
+            }
+        })
+}
+
+/// The live organisation whose name equals `name` whatever the case.
+pub async fn find_live_by_name(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+) -> AppResult<Option<Organization>> {
+    Ok(organizations::table
+        .filter(lower(organizations::name).eq(lower(name)))
+        .filter(organizations::status.ne(MembershipStatus::Withdrawn))
+        .select(Organization::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// The 409 `duplicate_name` naming the existing organisation (name and id).
+pub async fn name_duplicate_error(conn: &mut AsyncPgConnection, name: &str) -> AppError {
+    match find_live_by_name(conn, name).await {
+        Ok(Some(existing)) => AppError::conflict(
+            "duplicate_name",
+            format!(
+                "an organisation named \"{}\" already exists (id {}, status {})",
+                existing.name, existing.id, existing.status
+            ),
+        ),
+        _ => duplicate_name_placeholder(name),
+    }
+}
+
+/// Replaces a transaction's `duplicate_name` error by one that names the existing
+/// organisation, read after the rollback (the row that won a race is committed by then).
+pub async fn explain_duplicate<T>(
+    conn: &mut AsyncPgConnection,
+    result: AppResult<T>,
+    name: &str,
+) -> AppResult<T> {
+    match result {
+        Err(e) if e.code() == "duplicate_name" => Err(name_duplicate_error(conn, name).await),
+        other => other,
+    }
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Organization>> {
+    Ok(organizations::table
+        .find(id)
+        .select(Organization::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Locks the organisation's row for the rest of the transaction.
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Organization> {
+    organizations::table
+        .find(id)
+        .select(Organization::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("organization"))
+}
+
+/// What a directory listing is narrowed to.
+#[derive(Debug, Default, Clone)]
+pub struct OrganizationFilter {
+    pub kind: Option<OrganizationKind>,
+    pub country: Option<CountryCode>,
+    pub status: Option<MembershipStatus>,
+    pub q: Option<String>,
+}
+
+/// Organisations by name. The public and non-admins see active members only (asking them for
+/// another status finds nothing); admins see every status and may filter by it.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    admin: bool,
+    filter: &OrganizationFilter,
+    limit: i64,
+    cursor: Option<&str>,
+) -> AppResult<(Vec<Organization>, Option<String>)> {
+    let status = if admin {
+        filter.status
+    } else {
+        match filter.status {
+            None | Some(MembershipStatus::Active) => Some(MembershipStatus::Active),
+            Some(_) => return Ok((Vec::new(), None)),
+        }
+    };
+    let mut query = organizations::table
+        .select((Organization::as_select(), lower(organizations::name)))
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(organizations::status.eq(status));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(organizations::kind.eq(kind));
+    }
+    if let Some(country) = filter.country {
+        query = query.filter(organizations::country.eq(country.as_str()));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = contains_pattern(q);
+        query = query.filter(
+            organizations::name
+                .ilike(pattern.clone())
+                .or(organizations::short_name.ilike(pattern)),
+        );
+    }
+    if let Some(cursor) = cursor {
+        let (name, id): (String, Uuid) = decode_cursor(cursor)?;
+        query = query.filter(
+            lower(organizations::name)
+                .gt(name.clone())
+                .or(lower(organizations::name)
+                    .eq(name)
+                    .and(organizations::id.gt(id))),
+        );
+    }
+    let rows: Vec<(Organization, String)> = query
+        .order((lower(organizations::name).asc(), organizations::id.asc()))
+        .limit(limit + 1)
+        .load(conn)
+        .await?;
+    let (rows, next) = paginate(rows, limit, |(o, key)| (key.clone(), o.id));
+    Ok((rows.into_iter().map(|(o, _)| o).collect(), next))
+}
+
+/// Creates an organisation (admins building the partnership by hand).
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    actor: Option<Uuid>,
+    new: NewOrganization,
+) -> AppResult<Organization> {
+    let name = new.name.clone();
+    let result = conn
+        .transaction::<_, AppError, _>(|conn| {
+            async move {
+                let org = insert(conn, &new).await?;
+                audit::record(
+                    conn,
+                    actor,
+                    "create",
+                    "organization",
+                    org.id,
+                    None,
+                    Some(snapshot(&org)),
+                )
+                .await?;
+                Ok(org)
+            }
+            .scope_boxed()
+        })
+        .await;
+    explain_duplicate(conn, result, &name).await
+}
+
+/// An application to join, from anyone.
+#[derive(Debug, Clone)]
+pub struct Application {
+    pub organization: OrganizationInput,
+    pub contact_name: Option<String>,
+    pub contact_email: EmailAddress,
+    pub note: Option<String>,
+}
+
+/// Records an application (status `applicant`) and emails every admin about it, one message
+/// each, in the same transaction.
+pub async fn apply(
+    conn: &mut AsyncPgConnection,
+    actor: Option<&AuthUser>,
+    application: Application,
+) -> AppResult<Organization> {
+    let actor = actor.map(|u| u.account.id);
+    let mut new = application
+        .organization
+        .clone()
+        .into_new(MembershipStatus::Applicant, None);
+    new.contact_name = application.contact_name.clone();
+    new.contact_email = Some(application.contact_email.as_str().to_owned());
+    new.application_note = application.note.clone();
+    let name = new.name.clone();
+    let result = conn
+        .transaction::<_, AppError, _>(|conn| {
+            async move {
+                let org = insert(conn, &new).await?;
+                audit::record(
+                    conn,
+                    actor,
+                    "apply",
+                    "organization",
+                    org.id,
+                    None,
+                    Some(snapshot(&org)),
+                )
+                .await?;
+                let admins: Vec<(Uuid, String, String)> = accounts::table
+                    .inner_join(people::table)
+                    .filter(accounts::role.eq(Role::Admin))
+                    .filter(accounts::disabled_at.is_null())
+                    .select((accounts::id, people::email, people::name))
+                    .load(conn)
+                    .await?;
+                let emails = admins
+                    .iter()
+                    .map(|(account_id, email, name)| {
+                        OutgoingEmail::new(
+                            "organization_application",
+                            email,
+                            Some(name),
+                            application_email(&org, name),
+                        )
+                        .dedupe(format!("organization-application:{}:{account_id}", org.id))
+                    })
+                    .collect();
+                enqueue_many(conn, emails).await?;
+                Ok(org)
+            }
+            .scope_boxed()
+        })
+        .await;
+    explain_duplicate(conn, result, &name).await
+}
+
+fn describe_kind(kind: OrganizationKind) -> String {
+    kind.as_str().replace('_', " ")
+}
+
+fn organization_details(org: &Organization) -> Vec<(String, String)> {
+    let mut details = vec![("Organisation".to_owned(), org.name.clone())];
+    if let Some(short) = &org.short_name {
+        details.push(("Short name".to_owned(), short.clone()));
+    }
+    details.push(("Kind".to_owned(), describe_kind(org.kind)));
+    if let Some(country) = org
+        .country
+        .as_deref()
+        .and_then(|c| CountryCode::parse(c).ok())
+    {
+        details.push((
+            "Country".to_owned(),
+            format!("{} ({country})", country.name()),
+        ));
+    }
+    if let Some(website) = &org.website {
+        details.push(("Website".to_owned(), website.clone()));
+    }
+    details
+}
+
+fn application_email(org: &Organization, admin_name: &str) -> EmailBody {
+    let mut details = organization_details(org);
+    let contact = match (&org.contact_name, &org.contact_email) {
+        (Some(name), Some(email)) => format!("{name} <{email}>"),
+        (None, Some(email)) => email.clone(),
+        _ => "none given".to_owned(),
+    };
+    details.push(("Contact".to_owned(), contact));
+    if let Some(note) = &org.application_note {
+        details.push(("Note".to_owned(), note.clone()));
+    }
+    EmailBody {
+        subject: format!("Application to join the partnership: {}", org.name),
+        greeting: format!("Dear {admin_name},"),
+        paragraphs: vec![
+            format!(
+                "{} has applied to join the Asia-Pacific Partnership for Atrocity Prevention.",
+                org.name
+            ),
+            format!(
+                "Approve it with POST /api/v1/organizations/{id}/approve, or decline it with POST /api/v1/organizations/{id}/withdraw. The applicant's contact is emailed when it is approved.",
+                id = org.id
+            ),
+        ],
+        details,
+        ..Default::default()
+    }
+}
+
+fn approval_email(org: &Organization) -> EmailBody {
+    let greeting = match &org.contact_name {
+        Some(name) => format!("Dear {name},"),
+        None => "Dear colleague,".to_owned(),
+    };
+    EmailBody {
+        subject: format!("Welcome to the partnership: {} is now a member", org.name),
+        greeting,
+        paragraphs: vec![
+            format!(
+                "We are pleased to tell you that the application of {} to join the Asia-Pacific Partnership for Atrocity Prevention has been approved.",
+                org.name
+            ),
+            "Your organisation now appears in the partnership's public directory and can be invited to its national dialogues.".to_owned(),
+        ],
+        details: organization_details(org),
+        footer: vec!["You receive this message because you applied on behalf of this organisation.".to_owned()],
+        ..Default::default()
+    }
+}
+
+/// A membership transition, each its own endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    Approve,
+    Suspend,
+    Reinstate,
+    Withdraw,
+}
+
+impl Transition {
+    pub fn action(self) -> &'static str {
+        match self {
+            Transition::Approve => "approve",
+            Transition::Suspend => "suspend",
+            Transition::Reinstate => "reinstate",
+            Transition::Withdraw => "withdraw",
+        }
+    }
+
+    fn allowed_from(self) -> &'static [MembershipStatus] {
+        use MembershipStatus::*;
+        match self {
+            Transition::Approve => &[Applicant],
+            Transition::Suspend => &[Active],
+            Transition::Reinstate => &[Suspended],
+            Transition::Withdraw => &[Applicant, Active, Suspended],
+        }
+    }
+
+    fn target(self) -> MembershipStatus {
+        match self {
+            Transition::Approve | Transition::Reinstate => MembershipStatus::Active,
+            Transition::Suspend => MembershipStatus::Suspended,
+            Transition::Withdraw => MembershipStatus::Withdrawn,
+        }
+    }
+}
+
+/// Moves an organisation through the lifecycle under its row lock, so two admins acting at
+/// once cannot both succeed from the same status. Approval emails the applicant's contact.
+pub async fn transition(
+    conn: &mut AsyncPgConnection,
+    actor: Uuid,
+    id: Uuid,
+    transition: Transition,
+) -> AppResult<Organization> {
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            let before = lock(conn, id).await?;
+            let allowed = transition.allowed_from();
+            if !allowed.contains(&before.status) {
+                let from = allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or ");
+                return Err(AppError::conflict(
+                    "invalid_transition",
+                    format!(
+                        "cannot {} an organisation whose status is {}; only {from} organisations can be {}",
+                        transition.action(),
+                        before.status,
+                        past_tense(transition),
+                    ),
+                ));
+            }
+            let now = Utc::now();
+            let joined_on = match transition {
+                Transition::Approve => Some(now.date_naive()),
+                _ => before.joined_on,
+            };
+            let after: Organization = diesel::update(organizations::table.find(id))
+                .set((
+                    organizations::status.eq(transition.target()),
+                    organizations::joined_on.eq(joined_on),
+                    organizations::updated_at.eq(now),
+                ))
+                .returning(Organization::as_returning())
+                .get_result(conn)
+                .await?;
+            audit::record(
+                conn,
+                Some(actor),
+                transition.action(),
+                "organization",
+                id,
+                Some(snapshot(&before)),
+                Some(snapshot(&after)),
+            )
+            .await?;
+            if transition == Transition::Approve {
+                if let Some(contact) = &after.contact_email {
+                    crate::mail::enqueue(
+                        conn,
+                        OutgoingEmail::new(
+                            "organization_approved",
+                            contact,
+                            after.contact_name.as_deref(),
+                            approval_email(&after),
+                        )
+                        .dedupe(format!("organization-approved:{id}")),
+                    )
+                    .await?;
+                }
+            }
+            tracing::info!(organization_id = %id, action = transition.action(), status = %after.status, "membership changed");
+            Ok(after)
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+fn past_tense(transition: Transition) -> &'static str {
+    match transition {
+        Transition::Approve => "approved",
+        Transition::Suspend => "suspended",
+        Transition::Reinstate => "reinstated",
+        Transition::Withdraw => "withdrawn",
+    }
+}
+
+/// A partial update as a client sent it, parsed: `None` leaves a field unchanged,
+/// `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationUpdate {
+    pub name: Option<String>,
+    pub short_name: Option<Option<String>>,
+    pub kind: Option<OrganizationKind>,
+    pub country: Option<Option<CountryCode>>,
+    pub website: Option<Option<WebsiteUrl>>,
+    pub contact_name: Option<Option<String>>,
+    pub contact_email: Option<Option<EmailAddress>>,
+}
+
+/// Applies a partial update; the result must still be consistent (a country where the kind
+/// needs one). Writes an audit entry only when something changed.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    actor: Uuid,
+    id: Uuid,
+    update: OrganizationUpdate,
+) -> AppResult<Organization> {
+    let new_name = update.name.clone();
+    let result = conn
+        .transaction::<_, AppError, _>(|conn| {
+            async move {
+                let before = lock(conn, id).await?;
+                let wanted_name = update.name.clone().unwrap_or_else(|| before.name.clone());
+                let kind = update.kind.unwrap_or(before.kind);
+                let country = match &update.country {
+                    Some(c) => c.map(|c| c.as_str().to_owned()),
+                    None => before.country.clone(),
+                };
+                if kind.requires_country() && country.is_none() {
+                    return Err(AppError::invalid("country", country_required_message(kind)));
+                }
+                let changes = OrganizationChanges {
+                    name: update.name,
+                    short_name: update.short_name,
+                    kind: update.kind,
+                    country: update.country.map(|c| c.map(|c| c.as_str().to_owned())),
+                    website: update.website.map(|w| w.map(|w| w.as_str().to_owned())),
+                    contact_name: update.contact_name,
+                    contact_email: update
+                        .contact_email
+                        .map(|e| e.map(|e| e.as_str().to_owned())),
+                    updated_at: None,
+                };
+                let unchanged = changes.name.as_ref().is_none_or(|n| *n == before.name)
+                    && changes
+                        .short_name
+                        .as_ref()
+                        .is_none_or(|v| *v == before.short_name)
+                    && changes.kind.is_none_or(|v| v == before.kind)
+                    && changes
+                        .country
+                        .as_ref()
+                        .is_none_or(|v| *v == before.country)
+                    && changes
+                        .website
+                        .as_ref()
+                        .is_none_or(|v| *v == before.website)
+                    && changes
+                        .contact_name
+                        .as_ref()
+                        .is_none_or(|v| *v == before.contact_name)
+                    && changes
+                        .contact_email
+                        .as_ref()
+                        .is_none_or(|v| *v == before.contact_email);
+                if unchanged {
+                    return Ok(before);
+                }
+                let after: Organization = diesel::update(organizations::table.find(id))
+                    .set(OrganizationChanges {
+                        updated_at: Some(Utc::now()),
+                        ..changes
+                    })
+                    .returning(Organization::as_returning())
+                    .get_result(conn)
+                    .await
+                    .map_err(|e| {
+                        if is_unique_violation(&e, LIVE_NAME_INDEX) {
+                            duplicate_name_placeholder(&wanted_name)
+                        } else {
+                            e.into()
+                        }
+                    })?;
+                audit::record(
+                    conn,
+                    Some(actor),
+                    "update",
+                    "organization",
+                    id,
+                    Some(snapshot(&before)),
+                    Some(snapshot(&after)),
+                )
+                .await?;
+                Ok(after)
+            }
+            .scope_boxed()
+        })
+        .await;
+    match new_name {
+        Some(name) => explain_duplicate(conn, result, &name).await,
+        None => result,
+    }
+}
+
+/// Who may manage an organisation's people: admins and its focal point. Others get a 403
+/// when the organisation is in the public directory, a 404 when they may not know it exists.
+pub async fn require_people_manager(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    org: &Organization,
+) -> AppResult<()> {
+    if user.is_admin()
+        || crate::people::service::is_focal_point(conn, user.person.id, org.id).await?
+    {
+        Ok(())
+    } else if org.status == MembershipStatus::Active {
+        Err(AppError::forbidden(
+            "not_focal_point",
+            "only admins and the organisation's focal point may manage its people",
+        ))
+    } else {
+        Err(AppError::not_found("organization"))
+    }
+}
