@@ -89,7 +89,10 @@ pub fn sessions_calendar(
                 description: (!description.is_empty()).then_some(description),
                 starts_at: s.starts_at,
                 ends_at: s.ends_at,
-                location: event.venue.clone().or_else(|| online_url.map(str::to_owned)),
+                location: event
+                    .venue
+                    .clone()
+                    .or_else(|| online_url.map(str::to_owned)),
                 url: online_url.map(str::to_owned),
             }
         })
@@ -115,9 +118,10 @@ fn offer_body(mail: &InvitationMail<'_>, invitee: &Invitee<'_>, reminder: bool) 
             event.title
         ));
     } else {
-        let who = mail
-            .inviter
-            .map_or_else(|| "The organisers".to_owned(), |n| format!("{n}, for the organisers,"));
+        let who = mail.inviter.map_or_else(
+            || "The organisers".to_owned(),
+            |n| format!("{n}, for the organisers,"),
+        );
         paragraphs.push(format!(
             "{who} invites you to take part in {sessions_phrase} of {}. Attendance is by \
              invitation only.",
@@ -143,7 +147,10 @@ fn offer_body(mail: &InvitationMail<'_>, invitee: &Invitee<'_>, reminder: bool) 
     details.push(("Answer by".to_owned(), expiry.clone()));
     EmailBody {
         subject: if reminder {
-            format!("Reminder: your invitation to {} expires {}", event.title, expiry)
+            format!(
+                "Reminder: your invitation to {} expires {}",
+                event.title, expiry
+            )
         } else {
             format!("Invitation: {}", event.title)
         },
@@ -162,10 +169,7 @@ fn offer_body(mail: &InvitationMail<'_>, invitee: &Invitee<'_>, reminder: bool) 
 }
 
 /// The invitation of one invitee; sent again only for a new token generation.
-pub fn invitation_email(
-    mail: &InvitationMail<'_>,
-    invitee: &Invitee<'_>,
-) -> OutgoingEmail {
+pub fn invitation_email(mail: &InvitationMail<'_>, invitee: &Invitee<'_>) -> OutgoingEmail {
     OutgoingEmail::new(
         "invitation",
         invitee.email,
@@ -173,7 +177,10 @@ pub fn invitation_email(
         offer_body(mail, invitee, false),
     )
     .for_event(mail.event.id)
-    .dedupe(invitation_email_key(invitee.invitation_id, invitee.generation))
+    .dedupe(invitation_email_key(
+        invitee.invitation_id,
+        invitee.generation,
+    ))
     .with_ics(mail.offer_ics.to_owned())
 }
 
@@ -190,7 +197,10 @@ pub fn invitation_reminder_email(
         offer_body(mail, invitee, true),
     )
     .for_event(mail.event.id)
-    .dedupe(invitation_reminder_key(invitee.invitation_id, invitee.generation))
+    .dedupe(invitation_reminder_key(
+        invitee.invitation_id,
+        invitee.generation,
+    ))
     .send_at(send_at)
 }
 
@@ -213,7 +223,10 @@ pub fn acceptance_email(
         .filter(|a| a.status == RegistrationStatus::Confirmed)
         .map(|a| a.session)
         .collect();
-    let online_url = event.online_url.as_deref().filter(|_| !confirmed.is_empty());
+    let online_url = event
+        .online_url
+        .as_deref()
+        .filter(|_| !confirmed.is_empty());
     let mut paragraphs = vec![format!(
         "Thank you for accepting the invitation to {}.",
         event.title
@@ -383,7 +396,10 @@ pub fn promoted_email(
     let mut details = vec![session_line(session, event)];
     details.extend(place_line(event));
     let body = EmailBody {
-        subject: format!("Your place is confirmed: {} — {}", session.title, event.title),
+        subject: format!(
+            "Your place is confirmed: {} — {}",
+            session.title, event.title
+        ),
         greeting: format!("Dear {name},"),
         paragraphs,
         details,
@@ -453,11 +469,18 @@ mod tests {
             token: "T0K3N",
             expires_at: Utc.with_ymd_and_hms(2022, 2, 17, 9, 0, 0).unwrap(),
         };
-        let rendered = invitation_email(&mail, &invitee).body.render().expect("renders");
-        assert!(rendered.text.contains("Fri 18 Feb 2022, 09:30–12:00 JST (Asia/Tokyo)"));
+        let rendered = invitation_email(&mail, &invitee)
+            .body
+            .render()
+            .expect("renders");
+        assert!(rendered
+            .text
+            .contains("Fri 18 Feb 2022, 09:30–12:00 JST (Asia/Tokyo)"));
         assert!(rendered.text.contains("Chatham House rule"));
         assert!(rendered.text.contains("We would value your voice."));
-        assert!(rendered.text.contains("https://convene.example/invitations/T0K3N"));
+        assert!(rendered
+            .text
+            .contains("https://convene.example/invitations/T0K3N"));
         assert!(rendered.text.contains("Thu 17 Feb 2022, 18:00 JST"));
         assert!(ics.contains("METHOD:REQUEST"));
     }

@@ -377,10 +377,10 @@ mod tests {
     #[test]
     fn dedupe_keys_carry_the_generation() {
         let id = Uuid::nil();
-        assert_eq!(
-            invitation_email_key(id, 2),
-            format!("invitation:{id}:2")
+        assert_eq!(invitation_email_key(id, 2), format!("invitation:{id}:2"));
+        assert_ne!(
+            invitation_reminder_key(id, 1),
+            invitation_reminder_key(id, 2)
         );
-        assert_ne!(invitation_reminder_key(id, 1), invitation_reminder_key(id, 2));
     }
 }

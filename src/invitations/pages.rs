@@ -105,16 +105,27 @@ fn error_page(error: &AppError) -> HttpResponse {
             "invitation_expired" => {
                 problem_page(status, "This invitation has expired", &capitalised(detail))
             }
-            "invitation_revoked" => {
-                problem_page(status, "This invitation was withdrawn", &capitalised(detail))
-            }
+            "invitation_revoked" => problem_page(
+                status,
+                "This invitation was withdrawn",
+                &capitalised(detail),
+            ),
+            "event_not_open" => problem_page(
+                status,
+                "This dialogue is no longer open",
+                &capitalised(detail),
+            ),
             "already_answered" => problem_page(
                 status,
                 "You have already answered this invitation",
                 "Your answer was recorded earlier. If you need to change it, please contact the \
                  organisers.",
             ),
-            _ => problem_page(status, "We could not record your answer", &capitalised(detail)),
+            _ => problem_page(
+                status,
+                "We could not record your answer",
+                &capitalised(detail),
+            ),
         },
         AppError::Validation(errors) => {
             let detail = errors
@@ -122,7 +133,11 @@ fn error_page(error: &AppError) -> HttpResponse {
                 .map(|e| e.message.clone())
                 .collect::<Vec<_>>()
                 .join("; ");
-            problem_page(status, "We could not record your answer", &capitalised(&detail))
+            problem_page(
+                status,
+                "We could not record your answer",
+                &capitalised(&detail),
+            )
         }
         AppError::Unavailable(_) => problem_page(
             status,

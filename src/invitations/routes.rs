@@ -14,7 +14,14 @@ use crate::invitations::service::{self, Answer};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(create_invitations, list_invitations, invitation_by_token, respond, resend, revoke),
+    paths(
+        create_invitations,
+        list_invitations,
+        invitation_by_token,
+        respond,
+        resend,
+        revoke
+    ),
     components(schemas(
         CreateInvitationsRequest,
         CreateInvitationsResponse,

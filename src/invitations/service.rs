@@ -19,8 +19,7 @@ use crate::auth::service::parse_name;
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::auth::AuthUser;
 use crate::db::schema::{
-    affiliations, invitation_sessions, invitations, organizations, people, registrations,
-    sessions,
+    affiliations, invitation_sessions, invitations, organizations, people, registrations, sessions,
 };
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::{is_event_staff, require_event_staff};
@@ -76,7 +75,10 @@ pub fn parse_message(raw: Option<&str>) -> Result<Option<String>, String> {
 // ---------------------------------------------------------------------------------------------
 // Loading
 
-pub async fn load_event(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<InvitationEvent> {
+pub async fn load_event(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> AppResult<InvitationEvent> {
     use crate::db::schema::events;
     events::table
         .find(event_id)
@@ -171,6 +173,21 @@ fn expired_error(invitation: &Invitation, event: Option<&InvitationEvent>) -> Ap
     )
 }
 
+fn event_closed_error(event: &InvitationEvent) -> AppError {
+    let what = if event.status == "cancelled" {
+        "was cancelled"
+    } else {
+        "has ended"
+    };
+    AppError::gone(
+        "event_not_open",
+        format!(
+            "{} {what}: its invitations can no longer be answered",
+            event.title
+        ),
+    )
+}
+
 fn revoked_error() -> AppError {
     AppError::gone(
         "invitation_revoked",
@@ -183,8 +200,13 @@ fn revoked_error() -> AppError {
 
 /// One invitee of a request, once its fields parsed.
 enum ParsedInvitee {
-    Known { person_id: Uuid },
-    ByEmail { email: EmailAddress, name: Option<String> },
+    Known {
+        person_id: Uuid,
+    },
+    ByEmail {
+        email: EmailAddress,
+        name: Option<String>,
+    },
 }
 
 /// Someone to invite, resolved to an address (and a person when already known).
@@ -195,6 +217,15 @@ struct Candidate {
     organization_id: Option<Uuid>,
 }
 
+/// A request that passed validation: who to invite to what, until when.
+struct CheckedRequest {
+    sessions: Vec<OfferedSession>,
+    message: Option<String>,
+    expires_at: DateTime<Utc>,
+    candidates: Vec<Candidate>,
+    skipped: Vec<SkippedInvitee>,
+}
+
 /// Invites many people at once to closed sessions of an event. The whole request is checked
 /// before anything is written: one invalid entry is a 422 listing every bad field.
 pub async fn create_invitations(
@@ -203,7 +234,6 @@ pub async fn create_invitations(
     event_id: Uuid,
     request: CreateInvitationsRequest,
 ) -> AppResult<CreateInvitationsResponse> {
-    let now = Utc::now();
     let mut conn = state.pool.get().await?;
     let event = event_for_staff(&mut conn, user, event_id).await?;
     if !event.accepts_invitations() {
@@ -212,171 +242,47 @@ pub async fn create_invitations(
             format!("the event is {}: it takes no new invitations", event.status),
         ));
     }
+    let checked = check_request(&mut conn, &event, &request, Utc::now()).await?;
+    let sender = Sender {
+        account_id: user.account.id,
+        name: user.person.name.clone(),
+        public_url: state.settings.public_url().to_owned(),
+        reminder_days: state.settings.worker.invitation_reminder_days,
+    };
+    conn.transaction::<_, AppError, _>(|conn| {
+        insert_invitations(conn, event, checked, sender).scope_boxed()
+    })
+    .await
+}
 
+/// Who sends, and the settings the emails need.
+struct Sender {
+    account_id: Uuid,
+    name: String,
+    public_url: String,
+    reminder_days: i64,
+}
+
+async fn check_request(
+    conn: &mut AsyncPgConnection,
+    event: &InvitationEvent,
+    request: &CreateInvitationsRequest,
+    now: DateTime<Utc>,
+) -> AppResult<CheckedRequest> {
     let mut v = Validator::new();
-
-    // Sessions: closed sessions of this event, still to come.
-    if request.session_ids.is_empty() {
-        v.add("session_ids", "name at least one closed session of the event");
-    } else if request.session_ids.len() > MAX_SESSIONS {
-        v.add("session_ids", format!("at most {MAX_SESSIONS} sessions"));
-    }
-    let found: HashMap<Uuid, OfferedSession> = sessions::table
-        .filter(sessions::id.eq_any(&request.session_ids))
-        .select(OfferedSession::as_select())
-        .load::<OfferedSession>(&mut conn)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s))
-        .collect();
-    let mut chosen: Vec<OfferedSession> = Vec::new();
-    let mut seen_sessions = HashSet::new();
-    for (i, id) in request.session_ids.iter().enumerate() {
-        let field = format!("session_ids[{i}]");
-        match found.get(id) {
-            None => v.add(field, "is not a session of this event"),
-            Some(s) if s.event_id != event.id => v.add(field, "is not a session of this event"),
-            Some(s) if !s.is_closed() => v.add(
-                field,
-                "is a public session: invitations are for closed sessions",
-            ),
-            Some(s) if s.starts_at <= now => v.add(field, "has already started"),
-            Some(_) if !seen_sessions.insert(*id) => v.add(field, "is listed twice"),
-            Some(s) => chosen.push(s.clone()),
-        }
-    }
-    chosen.sort_by_key(|s| (s.starts_at, s.id));
-
-    // Invitees: a known person, or an email (with a name for someone new).
-    if request.invitees.len() > MAX_INVITEES {
-        v.add("invitees", format!("at most {MAX_INVITEES} invitees per request"));
-    }
-    let mut parsed: Vec<Option<ParsedInvitee>> = Vec::with_capacity(request.invitees.len());
-    for (i, invitee) in request.invitees.iter().enumerate() {
-        let entry = match (&invitee.person_id, &invitee.email) {
-            (Some(_), Some(_)) => {
-                v.add(
-                    format!("invitees[{i}]"),
-                    "give either person_id or email, not both",
-                );
-                None
-            }
-            (None, None) => {
-                v.add(format!("invitees[{i}].email"), "is required");
-                None
-            }
-            (Some(person_id), None) => Some(ParsedInvitee::Known {
-                person_id: *person_id,
-            }),
-            (None, Some(email)) => {
-                let email = v.check(format!("invitees[{i}].email"), EmailAddress::parse(email));
-                let name = match &invitee.name {
-                    Some(name) => v.check(format!("invitees[{i}].name"), parse_name(name)),
-                    None => None,
-                };
-                email.map(|email| ParsedInvitee::ByEmail { email, name })
-            }
-        };
-        parsed.push(entry);
-    }
-    let person_ids: Vec<Uuid> = request.invitees.iter().filter_map(|i| i.person_id).collect();
-    let known_by_id: HashMap<Uuid, (String, String)> = people::table
-        .filter(people::id.eq_any(&person_ids))
-        .select((people::id, people::email, people::name))
-        .load::<(Uuid, String, String)>(&mut conn)
-        .await?
-        .into_iter()
-        .map(|(id, email, name)| (id, (email, name)))
-        .collect();
-    let emails_given: Vec<String> = parsed
-        .iter()
-        .filter_map(|p| match p {
-            Some(ParsedInvitee::ByEmail { email, .. }) => Some(email.as_str().to_owned()),
-            _ => None,
-        })
-        .collect();
-    let known_by_email: HashMap<String, (Uuid, String)> = people::table
-        .filter(people::email.eq_any(&emails_given))
-        .select((people::email, people::id, people::name))
-        .load::<(String, Uuid, String)>(&mut conn)
-        .await?
-        .into_iter()
-        .map(|(email, id, name)| (email, (id, name)))
-        .collect();
-    let org_ids: Vec<Uuid> = request
-        .invitees
-        .iter()
-        .filter_map(|i| i.organization_id)
-        .collect();
-    let known_orgs: HashSet<Uuid> = organizations::table
-        .filter(organizations::id.eq_any(&org_ids))
-        .filter(organizations::status.ne("withdrawn"))
-        .select(organizations::id)
-        .load::<Uuid>(&mut conn)
-        .await?
-        .into_iter()
-        .collect();
-    for (i, invitee) in request.invitees.iter().enumerate() {
-        if let Some(org) = invitee.organization_id {
-            if !known_orgs.contains(&org) {
-                v.add(
-                    format!("invitees[{i}].organization_id"),
-                    "is not an organisation of the partnership",
-                );
-            }
-        }
-        match &parsed[i] {
-            Some(ParsedInvitee::Known { person_id }) if !known_by_id.contains_key(person_id) => {
-                v.add(format!("invitees[{i}].person_id"), "is not a known person")
-            }
-            Some(ParsedInvitee::ByEmail { email, name: None })
-                if !known_by_email.contains_key(email.as_str()) =>
-            {
-                v.add(
-                    format!("invitees[{i}].name"),
-                    "is required for someone the partnership does not know yet",
-                )
-            }
-            _ => {}
-        }
-    }
-
-    // Audience: active member organisations of these kinds and countries.
-    let mut audience_filter: Option<(Vec<String>, Vec<String>)> = None;
-    if let Some(audience) = &request.audience {
-        let mut kinds = Vec::new();
-        for (i, kind) in audience.organization_kinds.iter().enumerate() {
-            let kind = kind.trim();
-            if ORGANIZATION_KINDS.contains(&kind) {
-                kinds.push(kind.to_owned());
-            } else {
-                v.add(
-                    format!("audience.organization_kinds[{i}]"),
-                    format!("unknown kind; expected one of: {}", ORGANIZATION_KINDS.join(", ")),
-                );
-            }
-        }
-        let mut countries = Vec::new();
-        for (i, country) in audience.countries.iter().enumerate() {
-            if let Some(code) = v.check(format!("audience.countries[{i}]"), parse_country(country))
-            {
-                countries.push(code);
-            }
-        }
-        if audience.organization_kinds.is_empty() && audience.countries.is_empty() {
-            v.add(
-                "audience",
-                "name at least one organisation kind or country (an empty audience would be the whole partnership)",
-            );
-        }
-        audience_filter = Some((kinds, countries));
-    }
+    let sessions = check_sessions(conn, &mut v, event, &request.session_ids, now).await?;
+    let invitees = check_invitees(conn, &mut v, &request.invitees).await?;
+    let audience = request.audience.as_ref().map(|a| check_audience(&mut v, a));
     if request.invitees.is_empty() && request.audience.is_none() {
-        v.add("invitees", "invite at least one person, by invitees or by audience");
+        v.add(
+            "invitees",
+            "invite at least one person, by invitees or by audience",
+        );
     }
-
-    let message = v.check("message", parse_message(request.message.as_deref())).flatten();
-    let first_start = chosen.iter().map(|s| s.starts_at).min();
+    let message = v
+        .check("message", parse_message(request.message.as_deref()))
+        .flatten();
+    let first_start = sessions.iter().map(|s| s.starts_at).min();
     let expires_at = match (request.expires_at, first_start) {
         (Some(at), _) if at <= now => {
             v.add("expires_at", "is in the past");
@@ -396,42 +302,15 @@ pub async fn create_invitations(
         (None, first) => first,
     };
     v.finish()?;
-    let expires_at = expires_at.ok_or_else(|| AppError::internal("expiry missing after validation"))?;
+    let expires_at =
+        expires_at.ok_or_else(|| AppError::internal("expiry missing after validation"))?;
 
     // Everyone to invite, explicit invitees first; a person is invited once.
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut skipped: Vec<SkippedInvitee> = Vec::new();
-    let mut seen_emails: HashSet<String> = HashSet::new();
-    for (i, entry) in parsed.into_iter().enumerate() {
-        let organization_id = request.invitees[i].organization_id;
-        let candidate = match entry {
-            Some(ParsedInvitee::Known { person_id }) => {
-                let (email, name) = known_by_id
-                    .get(&person_id)
-                    .cloned()
-                    .ok_or_else(|| AppError::internal("person vanished after validation"))?;
-                Candidate {
-                    email,
-                    name,
-                    person_id: Some(person_id),
-                    organization_id,
-                }
-            }
-            Some(ParsedInvitee::ByEmail { email, name }) => {
-                let known = known_by_email.get(email.as_str());
-                let name = name
-                    .or_else(|| known.map(|(_, n)| n.clone()))
-                    .ok_or_else(|| AppError::internal("name missing after validation"))?;
-                Candidate {
-                    email: email.as_str().to_owned(),
-                    name,
-                    person_id: known.map(|(id, _)| *id),
-                    organization_id,
-                }
-            }
-            None => return Err(AppError::internal("invitee missing after validation")),
-        };
-        if seen_emails.insert(candidate.email.clone()) {
+    let mut seen: HashSet<String> = HashSet::new();
+    for candidate in invitees {
+        if seen.insert(candidate.email.clone()) {
             candidates.push(candidate);
         } else {
             skipped.push(SkippedInvitee {
@@ -440,12 +319,13 @@ pub async fn create_invitations(
             });
         }
     }
-    if let Some((kinds, countries)) = audience_filter {
+    if let Some((kinds, countries)) = audience {
         for (person_id, email, name, organization_id) in
-            audience_members(&mut conn, &kinds, &countries).await?
+            audience_members(conn, &kinds, &countries).await?
         {
-            // Someone affiliated with several matching organisations is one invitee.
-            if seen_emails.insert(email.clone()) {
+            // Someone already named, or affiliated with several matching organisations, is
+            // one invitee.
+            if seen.insert(email.clone()) {
                 candidates.push(Candidate {
                     email,
                     name,
@@ -455,147 +335,392 @@ pub async fn create_invitations(
             }
         }
     }
-
-    let public_url = state.settings.public_url().to_owned();
-    let reminder_days = state.settings.worker.invitation_reminder_days;
-    let inviter = user.person.name.clone();
-    let sent_by = user.account.id;
-    conn.transaction::<_, AppError, _>(|conn| {
-        async move {
-            // One creation at a time per event, so two concurrent requests cannot both invite
-            // the same person to the same session.
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('invitations:' || $1))")
-                .bind::<diesel::sql_types::Text, _>(event.id.to_string())
-                .execute(conn)
-                .await?;
-            resolve_people(conn, &mut candidates).await?;
-            let person_ids: Vec<Uuid> = candidates.iter().filter_map(|c| c.person_id).collect();
-            let session_ids: Vec<Uuid> = chosen.iter().map(|s| s.id).collect();
-            let invited: HashSet<Uuid> = invitations::table
-                .inner_join(invitation_sessions::table)
-                .filter(invitations::event_id.eq(event.id))
-                .filter(invitations::person_id.eq_any(&person_ids))
-                .filter(invitation_sessions::session_id.eq_any(&session_ids))
-                .filter(
-                    invitations::status.eq(InvitationStatus::Accepted).or(invitations::status
-                        .eq(InvitationStatus::Pending)
-                        .and(invitations::expires_at.gt(now))),
-                )
-                .select(invitations::person_id)
-                .distinct()
-                .load::<Uuid>(conn)
-                .await?
-                .into_iter()
-                .collect();
-            let registered: HashSet<Uuid> = registrations::table
-                .filter(registrations::person_id.eq_any(&person_ids))
-                .filter(registrations::session_id.eq_any(&session_ids))
-                .filter(
-                    registrations::status
-                        .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
-                )
-                .select(registrations::person_id)
-                .distinct()
-                .load::<Uuid>(conn)
-                .await?
-                .into_iter()
-                .collect();
-
-            let offer_refs: Vec<&OfferedSession> = chosen.iter().collect();
-            let offer_ics = emails::sessions_calendar(&event, &offer_refs, CalendarMethod::Request, None);
-            let mail = InvitationMail {
-                event: &event,
-                sessions: &chosen,
-                public_url: &public_url,
-                inviter: Some(&inviter),
-                message: message.as_deref(),
-                offer_ics: &offer_ics,
-            };
-            let reminder_at = expires_at - Duration::days(reminder_days);
-            let mut rows = Vec::new();
-            let mut links = Vec::new();
-            let mut outgoing: Vec<OutgoingEmail> = Vec::new();
-            let mut created = Vec::new();
-            for candidate in &candidates {
-                let person_id = candidate
-                    .person_id
-                    .ok_or_else(|| AppError::internal("invitee has no person"))?;
-                let reason = if invited.contains(&person_id) {
-                    Some(SkipReason::AlreadyInvited)
-                } else if registered.contains(&person_id) {
-                    Some(SkipReason::AlreadyRegistered)
-                } else {
-                    None
-                };
-                if let Some(reason) = reason {
-                    skipped.push(SkippedInvitee {
-                        email: candidate.email.clone(),
-                        reason,
-                    });
-                    continue;
-                }
-                let id = Uuid::now_v7();
-                let token = IssuedToken::generate();
-                for s in &chosen {
-                    links.push(NewInvitationSession {
-                        invitation_id: id,
-                        session_id: s.id,
-                    });
-                }
-                let invitee = Invitee {
-                    invitation_id: id,
-                    generation: 1,
-                    email: &candidate.email,
-                    name: &candidate.name,
-                    token: token.expose(),
-                    expires_at,
-                };
-                outgoing.push(emails::invitation_email(&mail, &invitee));
-                if reminder_at > now {
-                    outgoing.push(emails::invitation_reminder_email(&mail, &invitee, reminder_at));
-                }
-                rows.push(NewInvitation {
-                    id,
-                    event_id: event.id,
-                    person_id,
-                    token_hash: token.hash.clone(),
-                    message: message.clone(),
-                    status: InvitationStatus::Pending,
-                    expires_at,
-                    sent_by: Some(sent_by),
-                    organization_id: candidate.organization_id,
-                    sent_at: now,
-                });
-                created.push(CreatedInvitation {
-                    id,
-                    email: candidate.email.clone(),
-                    status: InvitationStatus::Pending,
-                });
-            }
-            // Few statements whatever the number of invitees (bind parameters stay < 65535).
-            for chunk in rows.chunks(1000) {
-                diesel::insert_into(invitations::table)
-                    .values(chunk)
-                    .execute(conn)
-                    .await?;
-            }
-            for chunk in links.chunks(10_000) {
-                diesel::insert_into(invitation_sessions::table)
-                    .values(chunk)
-                    .execute(conn)
-                    .await?;
-            }
-            enqueue_many(conn, outgoing).await?;
-            tracing::info!(event_id = %event.id, created = created.len(), skipped = skipped.len(), "invitations created");
-            Ok(CreateInvitationsResponse {
-                created: created.len(),
-                skipped,
-                invitations: created,
-            })
-        }
-        .scope_boxed()
+    Ok(CheckedRequest {
+        sessions,
+        message,
+        expires_at,
+        candidates,
+        skipped,
     })
-    .await
+}
+
+/// Closed sessions of this event, still to come, each named once; in start order.
+async fn check_sessions(
+    conn: &mut AsyncPgConnection,
+    v: &mut Validator,
+    event: &InvitationEvent,
+    session_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<OfferedSession>> {
+    if session_ids.is_empty() {
+        v.add(
+            "session_ids",
+            "name at least one closed session of the event",
+        );
+    } else if session_ids.len() > MAX_SESSIONS {
+        v.add("session_ids", format!("at most {MAX_SESSIONS} sessions"));
+    }
+    let found: HashMap<Uuid, OfferedSession> = sessions::table
+        .filter(sessions::id.eq_any(session_ids))
+        .select(OfferedSession::as_select())
+        .load::<OfferedSession>(conn)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut chosen: Vec<OfferedSession> = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, id) in session_ids.iter().enumerate() {
+        let field = format!("session_ids[{i}]");
+        match found.get(id) {
+            Some(s) if s.event_id == event.id => {
+                if !s.is_closed() {
+                    v.add(
+                        field,
+                        "is a public session: invitations are for closed sessions",
+                    );
+                } else if s.starts_at <= now {
+                    v.add(field, "has already started");
+                } else if !seen.insert(*id) {
+                    v.add(field, "is listed twice");
+                } else {
+                    chosen.push(s.clone());
+                }
+            }
+            _ => v.add(field, "is not a session of this event"),
+        }
+    }
+    chosen.sort_by_key(|s| (s.starts_at, s.id));
+    Ok(chosen)
+}
+
+/// Each invitee is a known person, or an email (with a name for someone new), with an
+/// optional organisation of the partnership. Four queries whatever the number of invitees.
+async fn check_invitees(
+    conn: &mut AsyncPgConnection,
+    v: &mut Validator,
+    invitees: &[InviteeRequest],
+) -> AppResult<Vec<Candidate>> {
+    if invitees.len() > MAX_INVITEES {
+        v.add(
+            "invitees",
+            format!("at most {MAX_INVITEES} invitees per request"),
+        );
+    }
+    let mut parsed: Vec<Option<ParsedInvitee>> = Vec::with_capacity(invitees.len());
+    for (i, invitee) in invitees.iter().enumerate() {
+        parsed.push(match (&invitee.person_id, &invitee.email) {
+            (Some(_), Some(_)) => {
+                v.add(
+                    format!("invitees[{i}]"),
+                    "give either person_id or email, not both",
+                );
+                None
+            }
+            (None, None) => {
+                v.add(format!("invitees[{i}].email"), "is required");
+                None
+            }
+            (Some(person_id), None) => Some(ParsedInvitee::Known {
+                person_id: *person_id,
+            }),
+            (None, Some(email)) => {
+                let email = v.check(format!("invitees[{i}].email"), EmailAddress::parse(email));
+                let name = invitee
+                    .name
+                    .as_deref()
+                    .and_then(|name| v.check(format!("invitees[{i}].name"), parse_name(name)));
+                email.map(|email| ParsedInvitee::ByEmail { email, name })
+            }
+        });
+    }
+    let person_ids: Vec<Uuid> = invitees.iter().filter_map(|i| i.person_id).collect();
+    let by_id: HashMap<Uuid, (String, String)> = people::table
+        .filter(people::id.eq_any(&person_ids))
+        .select((people::id, people::email, people::name))
+        .load::<(Uuid, String, String)>(conn)
+        .await?
+        .into_iter()
+        .map(|(id, email, name)| (id, (email, name)))
+        .collect();
+    let emails: Vec<&str> = parsed
+        .iter()
+        .filter_map(|p| match p {
+            Some(ParsedInvitee::ByEmail { email, .. }) => Some(email.as_str()),
+            _ => None,
+        })
+        .collect();
+    let by_email: HashMap<String, (Uuid, String)> = people::table
+        .filter(people::email.eq_any(&emails))
+        .select((people::email, people::id, people::name))
+        .load::<(String, Uuid, String)>(conn)
+        .await?
+        .into_iter()
+        .map(|(email, id, name)| (email, (id, name)))
+        .collect();
+    let org_ids: Vec<Uuid> = invitees.iter().filter_map(|i| i.organization_id).collect();
+    let known_orgs: HashSet<Uuid> = organizations::table
+        .filter(organizations::id.eq_any(&org_ids))
+        .filter(organizations::status.ne("withdrawn"))
+        .select(organizations::id)
+        .load::<Uuid>(conn)
+        .await?
+        .into_iter()
+        .collect();
+
+    let mut candidates = Vec::with_capacity(invitees.len());
+    for (i, (invitee, entry)) in invitees.iter().zip(parsed).enumerate() {
+        let organization_id = invitee.organization_id;
+        if organization_id.is_some_and(|org| !known_orgs.contains(&org)) {
+            v.add(
+                format!("invitees[{i}].organization_id"),
+                "is not an organisation of the partnership",
+            );
+        }
+        match entry {
+            Some(ParsedInvitee::Known { person_id }) => match by_id.get(&person_id) {
+                Some((email, name)) => candidates.push(Candidate {
+                    email: email.clone(),
+                    name: name.clone(),
+                    person_id: Some(person_id),
+                    organization_id,
+                }),
+                None => v.add(format!("invitees[{i}].person_id"), "is not a known person"),
+            },
+            Some(ParsedInvitee::ByEmail { email, name }) => {
+                let known = by_email.get(email.as_str());
+                // The partnership's record of a known person's name wins, so every email
+                // and page greets them alike.
+                match known.map(|(_, n)| n.clone()).or(name) {
+                    Some(name) => candidates.push(Candidate {
+                        email: email.as_str().to_owned(),
+                        name,
+                        person_id: known.map(|(id, _)| *id),
+                        organization_id,
+                    }),
+                    None if invitee.name.is_none() => v.add(
+                        format!("invitees[{i}].name"),
+                        "is required for someone the partnership does not know yet",
+                    ),
+                    // The name was given but invalid: already reported.
+                    None => {}
+                }
+            }
+            None => {}
+        }
+    }
+    Ok(candidates)
+}
+
+/// The organisation kinds and countries of an audience, checked; at least one of them.
+fn check_audience(v: &mut Validator, audience: &AudienceRequest) -> (Vec<String>, Vec<String>) {
+    let mut kinds = Vec::new();
+    for (i, kind) in audience.organization_kinds.iter().enumerate() {
+        let kind = kind.trim();
+        if ORGANIZATION_KINDS.contains(&kind) {
+            kinds.push(kind.to_owned());
+        } else {
+            v.add(
+                format!("audience.organization_kinds[{i}]"),
+                format!(
+                    "unknown kind; expected one of: {}",
+                    ORGANIZATION_KINDS.join(", ")
+                ),
+            );
+        }
+    }
+    let mut countries = Vec::new();
+    for (i, country) in audience.countries.iter().enumerate() {
+        if let Some(code) = v.check(format!("audience.countries[{i}]"), parse_country(country)) {
+            countries.push(code);
+        }
+    }
+    if audience.organization_kinds.is_empty() && audience.countries.is_empty() {
+        v.add(
+            "audience",
+            "name at least one organisation kind or country (an empty audience would be the \
+             whole partnership)",
+        );
+    }
+    (kinds, countries)
+}
+
+/// Writes the invitations of a checked request and queues their emails, in batches: a few
+/// statements whatever the number of invitees.
+async fn insert_invitations(
+    conn: &mut AsyncPgConnection,
+    event: InvitationEvent,
+    checked: CheckedRequest,
+    sender: Sender,
+) -> AppResult<CreateInvitationsResponse> {
+    let now = Utc::now();
+    let CheckedRequest {
+        sessions: chosen,
+        message,
+        expires_at,
+        mut candidates,
+        mut skipped,
+    } = checked;
+    // One creation at a time per event, so two concurrent requests cannot both invite the
+    // same person to the same session.
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('invitations:' || $1))")
+        .bind::<diesel::sql_types::Text, _>(event.id.to_string())
+        .execute(conn)
+        .await?;
+    resolve_people(conn, &mut candidates).await?;
+    let person_ids: Vec<Uuid> = candidates.iter().filter_map(|c| c.person_id).collect();
+    let session_ids: Vec<Uuid> = chosen.iter().map(|s| s.id).collect();
+    let invited = live_invitations(conn, event.id, &person_ids, &session_ids, now).await?;
+    let registered = live_registrations(conn, &person_ids, &session_ids).await?;
+
+    let offer: Vec<&OfferedSession> = chosen.iter().collect();
+    let offer_ics = emails::sessions_calendar(&event, &offer, CalendarMethod::Request, None);
+    let mail = InvitationMail {
+        event: &event,
+        sessions: &chosen,
+        public_url: &sender.public_url,
+        inviter: Some(&sender.name),
+        message: message.as_deref(),
+        offer_ics: &offer_ics,
+    };
+    let reminder_at = expires_at - Duration::days(sender.reminder_days);
+    let mut rows = Vec::new();
+    let mut links = Vec::new();
+    let mut outgoing: Vec<OutgoingEmail> = Vec::new();
+    let mut created = Vec::new();
+    for candidate in &candidates {
+        let person_id = candidate
+            .person_id
+            .ok_or_else(|| AppError::internal("invitee has no person"))?;
+        let reason = if invited.contains(&person_id) {
+            Some(SkipReason::AlreadyInvited)
+        } else if registered.contains(&person_id) {
+            Some(SkipReason::AlreadyRegistered)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            skipped.push(SkippedInvitee {
+                email: candidate.email.clone(),
+                reason,
+            });
+            continue;
+        }
+        let id = Uuid::now_v7();
+        let token = IssuedToken::generate();
+        links.extend(chosen.iter().map(|s| NewInvitationSession {
+            invitation_id: id,
+            session_id: s.id,
+        }));
+        let invitee = Invitee {
+            invitation_id: id,
+            generation: 1,
+            email: &candidate.email,
+            name: &candidate.name,
+            token: token.expose(),
+            expires_at,
+        };
+        outgoing.push(emails::invitation_email(&mail, &invitee));
+        if reminder_at > now {
+            outgoing.push(emails::invitation_reminder_email(
+                &mail,
+                &invitee,
+                reminder_at,
+            ));
+        }
+        rows.push(NewInvitation {
+            id,
+            event_id: event.id,
+            person_id,
+            token_hash: token.hash.clone(),
+            message: message.clone(),
+            status: InvitationStatus::Pending,
+            expires_at,
+            sent_by: Some(sender.account_id),
+            organization_id: candidate.organization_id,
+            sent_at: now,
+        });
+        created.push(CreatedInvitation {
+            id,
+            email: candidate.email.clone(),
+            status: InvitationStatus::Pending,
+        });
+    }
+    // Bind parameters per statement stay well under PostgreSQL's 65535.
+    for chunk in rows.chunks(1000) {
+        diesel::insert_into(invitations::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    for chunk in links.chunks(10_000) {
+        diesel::insert_into(invitation_sessions::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    enqueue_many(conn, outgoing).await?;
+    tracing::info!(
+        event_id = %event.id,
+        created = created.len(),
+        skipped = skipped.len(),
+        "invitations created"
+    );
+    Ok(CreateInvitationsResponse {
+        created: created.len(),
+        skipped,
+        invitations: created,
+    })
+}
+
+/// Of these people, those with a live invitation (accepted, or pending and unexpired) to any
+/// of these sessions.
+async fn live_invitations(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    person_ids: &[Uuid],
+    session_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> AppResult<HashSet<Uuid>> {
+    Ok(invitations::table
+        .inner_join(invitation_sessions::table)
+        .filter(invitations::event_id.eq(event_id))
+        .filter(invitations::person_id.eq_any(person_ids))
+        .filter(invitation_sessions::session_id.eq_any(session_ids))
+        .filter(
+            invitations::status
+                .eq(InvitationStatus::Accepted)
+                .or(invitations::status
+                    .eq(InvitationStatus::Pending)
+                    .and(invitations::expires_at.gt(now))),
+        )
+        .select(invitations::person_id)
+        .distinct()
+        .load::<Uuid>(conn)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// Of these people, those with a live registration for any of these sessions.
+async fn live_registrations(
+    conn: &mut AsyncPgConnection,
+    person_ids: &[Uuid],
+    session_ids: &[Uuid],
+) -> AppResult<HashSet<Uuid>> {
+    Ok(registrations::table
+        .filter(registrations::person_id.eq_any(person_ids))
+        .filter(registrations::session_id.eq_any(session_ids))
+        .filter(
+            registrations::status
+                .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
+        )
+        .select(registrations::person_id)
+        .distinct()
+        .load::<Uuid>(conn)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// (person, email, name, organisation) of everyone affiliated with an active organisation of
@@ -629,7 +754,10 @@ async fn audience_members(
 
 /// Gives every candidate a person: the ones the partnership does not know yet are created in
 /// one statement (someone created them meanwhile: theirs is used).
-async fn resolve_people(conn: &mut AsyncPgConnection, candidates: &mut [Candidate]) -> AppResult<()> {
+async fn resolve_people(
+    conn: &mut AsyncPgConnection,
+    candidates: &mut [Candidate],
+) -> AppResult<()> {
     let new: Vec<(Uuid, String, String)> = candidates
         .iter()
         .filter(|c| c.person_id.is_none())
@@ -679,6 +807,9 @@ pub async fn view_by_token(state: &AppState, token: &str) -> AppResult<Invitatio
     let mut conn = state.pool.get().await?;
     let invitation = find_by_token(&mut conn, token, false).await?;
     let event = load_event(&mut conn, invitation.event_id).await?;
+    if !event.accepts_invitations() {
+        return Err(event_closed_error(&event));
+    }
     match invitation.effective_status(Utc::now()) {
         InvitationStatus::Revoked => return Err(revoked_error()),
         InvitationStatus::Expired => {
@@ -760,6 +891,9 @@ pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult
             async move {
                 let invitation = find_by_token(conn, &token, true).await?;
                 let event = load_event(conn, invitation.event_id).await?;
+                if !event.accepts_invitations() {
+                    return Err(event_closed_error(&event));
+                }
                 match invitation.effective_status(Utc::now()) {
                     InvitationStatus::Revoked => return Err(revoked_error()),
                     InvitationStatus::Expired => {
@@ -860,12 +994,19 @@ async fn accept(
         )
         .await?;
         let position = seats::waitlist_position(conn, &admitted.registration).await?;
-        registrations_made.push((session.clone(), registration_view(&admitted.registration, position)));
+        registrations_made.push((
+            session.clone(),
+            registration_view(&admitted.registration, position),
+        ));
     }
     let chosen_ids: Vec<Uuid> = chosen.iter().map(|s| s.id).collect();
     diesel::update(invitation_sessions::table)
         .filter(invitation_sessions::invitation_id.eq(invitation.id))
-        .set(invitation_sessions::accepted.eq(invitation_sessions::session_id.eq_any(&chosen_ids).nullable()))
+        .set(
+            invitation_sessions::accepted.eq(invitation_sessions::session_id
+                .eq_any(&chosen_ids)
+                .nullable()),
+        )
         .execute(conn)
         .await?;
     diesel::update(invitations::table.find(invitation.id))
@@ -895,7 +1036,9 @@ async fn accept(
     )];
     for (session, r) in &registrations_made {
         if r.status == RegistrationStatus::Confirmed {
-            outgoing.extend(reminders::session_reminder(&event, session, r.id, person, now));
+            outgoing.extend(reminders::session_reminder(
+                &event, session, r.id, person, now,
+            ));
         }
     }
     enqueue_many(conn, outgoing).await?;
@@ -943,7 +1086,10 @@ async fn decline(
     })
 }
 
-pub fn registration_view(registration: &Registration, position: Option<i64>) -> InvitationRegistration {
+pub fn registration_view(
+    registration: &Registration,
+    position: Option<i64>,
+) -> InvitationRegistration {
     InvitationRegistration {
         id: registration.id,
         session_id: registration.session_id,
@@ -1001,7 +1147,10 @@ pub async fn resend(
             let now = Utc::now();
             let invitation = lock_invitation(conn, invitation_id).await?;
             let status = invitation.effective_status(now);
-            if !matches!(status, InvitationStatus::Pending | InvitationStatus::Expired) {
+            if !matches!(
+                status,
+                InvitationStatus::Pending | InvitationStatus::Expired
+            ) {
                 return Err(invalid_transition(status, "resent"));
             }
             let offered: Vec<OfferedSession> = offered_sessions(conn, invitation.id)
@@ -1009,32 +1158,31 @@ pub async fn resend(
                 .into_iter()
                 .map(|(s, _)| s)
                 .collect();
-            let first_start = offered
-                .iter()
-                .map(|s| s.starts_at)
-                .min()
-                .ok_or_else(|| AppError::conflict("no_sessions", "the invitation's sessions were deleted"))?;
-            let expires_at = match request.expires_at {
-                Some(at) if at <= now => return Err(AppError::invalid("expires_at", "is in the past")),
-                Some(at) if at > first_start => {
-                    return Err(AppError::invalid(
-                        "expires_at",
-                        format!(
-                            "is after the first session starts ({})",
-                            format_local(first_start, &event.zone())
-                        ),
-                    ))
-                }
-                Some(at) => at,
-                None if invitation.expires_at > now => invitation.expires_at,
-                None if first_start > now => first_start,
-                None => {
-                    return Err(AppError::invalid(
+            let first_start = offered.iter().map(|s| s.starts_at).min().ok_or_else(|| {
+                AppError::conflict("no_sessions", "the invitation's sessions were deleted")
+            })?;
+            let expires_at =
+                match request.expires_at {
+                    Some(at) if at <= now => {
+                        return Err(AppError::invalid("expires_at", "is in the past"))
+                    }
+                    Some(at) if at > first_start => {
+                        return Err(AppError::invalid(
+                            "expires_at",
+                            format!(
+                                "is after the first session starts ({})",
+                                format_local(first_start, &event.zone())
+                            ),
+                        ))
+                    }
+                    Some(at) => at,
+                    None if invitation.expires_at > now => invitation.expires_at,
+                    None if first_start > now => first_start,
+                    None => return Err(AppError::invalid(
                         "expires_at",
                         "the first session has started: the invitation can no longer be answered",
-                    ))
-                }
-            };
+                    )),
+                };
             let person: Person = people::table
                 .find(invitation.person_id)
                 .select(Person::as_select())
@@ -1074,8 +1222,14 @@ pub async fn resend(
                 expires_at,
             };
             let mut outgoing = vec![emails::invitation_email(&mail, &invitee)];
-            if let Some(at) =
-                reminders::invitation_reminder_time(conn, &invitation, expires_at, reminder_days, now).await?
+            if let Some(at) = reminders::invitation_reminder_time(
+                conn,
+                &invitation,
+                expires_at,
+                reminder_days,
+                now,
+            )
+            .await?
             {
                 outgoing.push(emails::invitation_reminder_email(&mail, &invitee, at));
             }
@@ -1090,7 +1244,11 @@ pub async fn resend(
 
 /// Withdraws an invitation: its link answers 410; an accepted invitation's registrations are
 /// cancelled (the waitlist promotes, and the promoted are emailed); the invitee is told.
-pub async fn revoke(state: &AppState, user: &AuthUser, invitation_id: Uuid) -> AppResult<InvitationItem> {
+pub async fn revoke(
+    state: &AppState,
+    user: &AuthUser,
+    invitation_id: Uuid,
+) -> AppResult<InvitationItem> {
     let mut conn = state.pool.get().await?;
     let (_, event) = invitation_for_staff(&mut conn, user, invitation_id).await?;
     conn.transaction::<_, AppError, _>(|conn| {
