@@ -130,7 +130,7 @@ fn private(mut response: HttpResponse) -> HttpResponse {
     responses((status = 200, body = InvitationView),
               (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 410, body = Problem, content_type = "application/problem+json",
-               description = "`invitation_expired` or `invitation_revoked`")))]
+               description = "`invitation_expired`, `invitation_revoked`, or `event_not_open` (the dialogue was cancelled or has ended)")))]
 #[get("/invitations/by-token/{token}")]
 async fn invitation_by_token(state: State, path: web::Path<String>) -> AppResult<HttpResponse> {
     let view = service::view_by_token(&state, &path.into_inner()).await?;
@@ -149,7 +149,7 @@ async fn invitation_by_token(state: State, path: web::Path<String>) -> AppResult
               (status = 409, body = Problem, content_type = "application/problem+json",
                description = "`already_answered`, or `session_full` when a chosen session is full without a waitlist"),
               (status = 410, body = Problem, content_type = "application/problem+json",
-               description = "`invitation_expired` or `invitation_revoked`"),
+               description = "`invitation_expired`, `invitation_revoked`, or `event_not_open` (the dialogue was cancelled or has ended)"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/invitations/by-token/{token}/respond")]
 async fn respond(

@@ -946,6 +946,12 @@ async fn accept(
         .into_iter()
         .map(|(s, _)| s)
         .collect();
+    if offered.is_empty() {
+        return Err(AppError::conflict(
+            "no_sessions",
+            "the sessions of this invitation have been removed; please contact the organisers",
+        ));
+    }
     let chosen: Vec<OfferedSession> = match session_ids {
         None => offered.clone(),
         Some(ids) => {
