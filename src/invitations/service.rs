@@ -621,7 +621,7 @@ async fn insert_invitations(
             expires_at,
         };
         outgoing.push(emails::invitation_email(&mail, &invitee));
-        if reminder_at > now {
+        if reminder_at > now && reminder_at < expires_at {
             outgoing.push(emails::invitation_reminder_email(
                 &mail,
                 &invitee,

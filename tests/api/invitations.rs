@@ -913,6 +913,18 @@ async fn revoking_stops_the_link_cancels_registrations_and_promotes_the_waitlist
         "invitation_revoked",
     )
     .await;
+    let page = app
+        .client
+        .get(app.url(&format!("/invitations/{first}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::GONE);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("This invitation was withdrawn"));
     let first_registration = a["registrations"][0]["id"].as_str().unwrap();
     let second_registration = b["registrations"][0]["id"].as_str().unwrap();
     assert_eq!(
@@ -1935,4 +1947,45 @@ async fn the_openapi_document_lists_the_invitation_routes() {
     }
     assert!(doc["paths"]["/api/v1/events/{id}/invitations"]["get"].is_object());
     assert!(doc["paths"]["/api/v1/events/{id}/invitations"]["post"].is_object());
+}
+
+#[tokio::test]
+async fn the_sweep_expires_overdue_invitations_and_withdraws_their_reminders() {
+    let app = TestApp::spawn().await;
+    let d = fx::dialogue(&app).await;
+    invite(
+        &app,
+        &d,
+        json!({"session_ids": d.closed, "invitees": [invitee("a@example.org", "A"), invitee("b@example.org", "B")]}),
+    )
+    .await;
+    // One is overdue while its reminder is still queued (say, the worker was down).
+    app.sql(
+        "UPDATE invitations SET expires_at = now() - interval '1 hour' \
+         WHERE person_id = (SELECT id FROM people WHERE email = 'a@example.org')",
+    )
+    .await;
+    let mut conn = app.pool.get().await.expect("connection");
+    let report = convene::invitations::reminders::sweep(&mut conn, None)
+        .await
+        .expect("sweep");
+    assert_eq!(report.expired, 1);
+    let statuses = fx::texts(
+        &app,
+        "SELECT i.status || '/' || e.status AS v FROM invitations i \
+         JOIN people p ON p.id = i.person_id \
+         JOIN emails e ON e.dedupe_key = 'invitation-reminder:' || i.id || ':1' ORDER BY p.email",
+    )
+    .await;
+    assert_eq!(
+        statuses,
+        vec![
+            Some("expired/cancelled".into()),
+            Some("pending/queued".into())
+        ]
+    );
+    let again = convene::invitations::reminders::sweep(&mut conn, None)
+        .await
+        .expect("sweep");
+    assert_eq!(again.expired, 0);
 }
