@@ -48,8 +48,16 @@ pub fn spawn_worker(
     settings: &Settings,
 ) -> anyhow::Result<(watch::Sender<bool>, JoinHandle<()>)> {
     let mailer = Mailer::from_settings(&settings.email)?;
+    let pool_for_sweeper = pool.clone();
     let worker = Worker::new(pool, mailer, &settings.email.from, settings.worker.clone())?;
     let (stop, stopped) = watch::channel(false);
+    // Expiring invitations and counting reminders is background work of the same kind: it runs
+    // wherever mail is delivered, and stops with it.
+    tokio::spawn(crate::invitations::reminders::run_sweeper(
+        pool_for_sweeper,
+        std::time::Duration::from_secs(60),
+        stopped.clone(),
+    ));
     let handle = tokio::spawn(worker.run(stopped));
     Ok((stop, handle))
 }

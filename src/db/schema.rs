@@ -141,6 +141,9 @@ diesel::table! {
         last_reminded_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        generation -> Int4,
+        sent_at -> Timestamptz,
+        organization_id -> Nullable<Uuid>,
     }
 }
 
@@ -280,6 +283,7 @@ diesel::joinable!(invitation_sessions -> invitations (invitation_id));
 diesel::joinable!(invitation_sessions -> sessions (session_id));
 diesel::joinable!(invitations -> accounts (sent_by));
 diesel::joinable!(invitations -> events (event_id));
+diesel::joinable!(invitations -> organizations (organization_id));
 diesel::joinable!(invitations -> people (person_id));
 diesel::joinable!(login_failures -> accounts (account_id));
 diesel::joinable!(outcomes -> accounts (created_by));

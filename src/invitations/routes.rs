@@ -1,8 +1,226 @@
-use actix_web::web;
+//! Invitation routes: staff invite, list, resend and revoke; token holders read and answer.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use utoipa::OpenApi;
+use uuid::Uuid;
+
+use crate::app::State;
+use crate::auth::AuthUser;
+use crate::error::{AppError, AppResult, FieldError, Problem};
+use crate::idempotency;
+use crate::invitations::model::*;
+use crate::invitations::service::{self, Answer};
 
 #[derive(OpenApi)]
-#[openapi(paths())]
+#[openapi(
+    paths(
+        create_invitations,
+        list_invitations,
+        invitation_by_token,
+        respond,
+        resend,
+        revoke
+    ),
+    components(schemas(
+        CreateInvitationsRequest,
+        CreateInvitationsResponse,
+        InviteeRequest,
+        AudienceRequest,
+        SkippedInvitee,
+        SkipReason,
+        CreatedInvitation,
+        InvitationStatus,
+        InvitationView,
+        InvitedEventView,
+        OfferedSessionView,
+        RespondRequest,
+        RespondResponse,
+        InvitationAnswer,
+        InvitationRegistration,
+        InvitationItem,
+        InvitationSessionItem,
+        InvitationPage,
+        ResendRequest
+    ))
+)]
 pub struct Api;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_invitations)
+        .service(list_invitations)
+        .service(invitation_by_token)
+        .service(respond)
+        .service(resend)
+        .service(revoke);
+}
+
+/// Invites many people at once to closed sessions of the event: by person, by email and name,
+/// or by an audience (the people of active member organisations of given kinds and countries).
+/// The whole request is validated first; people already invited to or registered for those
+/// sessions, and repeats within the request, are skipped and reported. Each invitee gets one
+/// email with a personal link and an `.ics` (METHOD:REQUEST). Supports `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/events/{id}/invitations", tag = "invitations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The event"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    request_body = CreateInvitationsRequest,
+    responses((status = 201, body = CreateInvitationsResponse),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 413, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/events/{id}/invitations")]
+async fn create_invitations(
+    state: State,
+    req: HttpRequest,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+    body: web::Json<CreateInvitationsRequest>,
+) -> AppResult<HttpResponse> {
+    let event_id = path.into_inner();
+    let body = body.into_inner();
+    let fingerprint = idempotency::fingerprint(&body);
+    idempotency::run(&state, &req, Some(user.account.id), fingerprint, || async {
+        let created = service::create_invitations(&state, &user, event_id, body).await?;
+        let json = serde_json::to_value(created).map_err(AppError::internal)?;
+        Ok((StatusCode::CREATED, json))
+    })
+    .await
+}
+
+/// The event's invitations, newest first, with their status, sessions, answer time and
+/// reminders. Expiries that have passed show as `expired`.
+#[utoipa::path(get, path = "/api/v1/events/{id}/invitations", tag = "invitations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The event"), ListInvitationsQuery),
+    responses((status = 200, body = InvitationPage),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[get("/events/{id}/invitations")]
+async fn list_invitations(
+    state: State,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+    query: web::Query<ListInvitationsQuery>,
+) -> AppResult<HttpResponse> {
+    let page = service::list(&state, &user, path.into_inner(), query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+fn private(mut response: HttpResponse) -> HttpResponse {
+    // Token-bearing answers must not sit in shared caches.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// What an invitation covers (event, sessions in local time, Chatham House rule, message,
+/// status, expiry). Never acts. Unknown token: 404; expired or withdrawn: 410.
+#[utoipa::path(get, path = "/api/v1/invitations/by-token/{token}", tag = "invitations",
+    params(("token" = String, Path, description = "The token from the emailed link")),
+    responses((status = 200, body = InvitationView),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 410, body = Problem, content_type = "application/problem+json",
+               description = "`invitation_expired`, `invitation_revoked`, or `event_not_open` (the dialogue was cancelled or has ended)")))]
+#[get("/invitations/by-token/{token}")]
+async fn invitation_by_token(state: State, path: web::Path<String>) -> AppResult<HttpResponse> {
+    let view = service::view_by_token(&state, &path.into_inner()).await?;
+    Ok(private(HttpResponse::Ok().json(view)))
+}
+
+/// Accepts (all sessions, or the `session_ids` chosen among those offered) or declines. The
+/// answer is taken once: later or concurrent answers get 409 `already_answered`. Accepting
+/// registers the invitee (confirmed, or waitlisted when a session is full).
+#[utoipa::path(post, path = "/api/v1/invitations/by-token/{token}/respond", tag = "invitations",
+    params(("token" = String, Path, description = "The token from the emailed link")),
+    request_body = RespondRequest,
+    responses((status = 200, body = RespondResponse),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json",
+               description = "`already_answered`, or `session_full` when a chosen session is full without a waitlist"),
+              (status = 410, body = Problem, content_type = "application/problem+json",
+               description = "`invitation_expired`, `invitation_revoked`, or `event_not_open` (the dialogue was cancelled or has ended)"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/invitations/by-token/{token}/respond")]
+async fn respond(
+    state: State,
+    path: web::Path<String>,
+    body: web::Json<RespondRequest>,
+) -> AppResult<HttpResponse> {
+    let body = body.into_inner();
+    let answer = match body.response {
+        InvitationAnswer::Accept => Answer::Accept(body.session_ids),
+        InvitationAnswer::Decline => Answer::Decline,
+    };
+    let outcome = service::respond(&state, &path.into_inner(), answer).await?;
+    Ok(private(HttpResponse::Ok().json(RespondResponse {
+        status: outcome.status,
+        registrations: outcome.registrations.into_iter().map(|(_, r)| r).collect(),
+    })))
+}
+
+/// An optional JSON body: empty means the defaults.
+fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> AppResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            AppError::Validation(vec![FieldError::new("body", e.to_string())])
+        } else {
+            AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+        }
+    })
+}
+
+/// Sends the invitation again with a new link (the old one stops working: 404) and a new
+/// reminder. Pending or expired invitations only (an expired one becomes pending; give
+/// `expires_at` when the old expiry has passed and the first session's start does not fit).
+#[utoipa::path(post, path = "/api/v1/invitations/{id}/resend", tag = "invitations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The invitation")),
+    request_body(content = Option<ResendRequest>, description = "Optional; an empty body keeps the expiry"),
+    responses((status = 200, body = InvitationItem),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json",
+               description = "`invalid_transition`: accepted, declined or revoked"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/invitations/{id}/resend")]
+async fn resend(
+    state: State,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let request: ResendRequest = optional_json(&body)?;
+    let item = service::resend(&state, &user, path.into_inner(), request).await?;
+    Ok(HttpResponse::Ok().json(item))
+}
+
+/// Withdraws the invitation: its link answers 410 `invitation_revoked`; an accepted
+/// invitation's registrations are cancelled (the waitlist promotes); the invitee is emailed.
+#[utoipa::path(post, path = "/api/v1/invitations/{id}/revoke", tag = "invitations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The invitation")),
+    responses((status = 200, body = InvitationItem),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json",
+               description = "`invalid_transition`: declined or already revoked")))]
+#[post("/invitations/{id}/revoke")]
+async fn revoke(state: State, user: AuthUser, path: web::Path<Uuid>) -> AppResult<HttpResponse> {
+    let item = service::revoke(&state, &user, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(item))
+}

@@ -7,6 +7,7 @@ mod accounts;
 mod auth;
 mod foundation;
 mod fuzz;
+mod invitations;
 mod mail_faults;
 mod network;
 mod pg_restart;

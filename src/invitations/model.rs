@@ -1,0 +1,386 @@
+//! Invitation rows, the event and sessions as invitations see them, and the API's shapes.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::db::schema::{events, invitation_sessions, invitations, sessions};
+use crate::registrations::model::RegistrationStatus;
+
+crate::text_enum! {
+    /// Where an invitation stands. A pending invitation past its expiry counts as expired
+    /// everywhere, even before its row is updated.
+    pub enum InvitationStatus {
+        Pending => "pending",
+        Accepted => "accepted",
+        Declined => "declined",
+        Expired => "expired",
+        Revoked => "revoked",
+    }
+}
+
+crate::text_enum! {
+    /// Why an invitee of a request got no new invitation.
+    pub enum SkipReason {
+        /// A live (pending or accepted) invitation already covers one of the sessions.
+        AlreadyInvited => "already_invited",
+        /// A live registration already exists for one of the sessions.
+        AlreadyRegistered => "already_registered",
+        /// The same person appears earlier in `invitees`.
+        DuplicateInRequest => "duplicate_in_request",
+    }
+}
+
+crate::text_enum! {
+    pub enum InvitationAnswer {
+        Accept => "accept",
+        Decline => "decline",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = invitations)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub person_id: Uuid,
+    pub token_hash: Vec<u8>,
+    pub message: Option<String>,
+    pub status: InvitationStatus,
+    pub expires_at: DateTime<Utc>,
+    pub sent_by: Option<Uuid>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub reminders_sent: i32,
+    pub last_reminded_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub generation: i32,
+    pub sent_at: DateTime<Utc>,
+    pub organization_id: Option<Uuid>,
+}
+
+impl Invitation {
+    /// The status as it stands at `now`: pending past the expiry is expired.
+    pub fn effective_status(&self, now: DateTime<Utc>) -> InvitationStatus {
+        effective_status(self.status, self.expires_at, now)
+    }
+
+    /// Dedupe key of the invitation email of the current token.
+    pub fn email_key(&self) -> String {
+        invitation_email_key(self.id, self.generation)
+    }
+
+    /// Dedupe key of the reminder scheduled for the current token.
+    pub fn reminder_key(&self) -> String {
+        invitation_reminder_key(self.id, self.generation)
+    }
+}
+
+pub fn effective_status(
+    status: InvitationStatus,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> InvitationStatus {
+    if status == InvitationStatus::Pending && expires_at <= now {
+        InvitationStatus::Expired
+    } else {
+        status
+    }
+}
+
+pub fn invitation_email_key(id: Uuid, generation: i32) -> String {
+    format!("invitation:{id}:{generation}")
+}
+
+pub fn invitation_reminder_key(id: Uuid, generation: i32) -> String {
+    format!("invitation-reminder:{id}:{generation}")
+}
+
+pub fn session_reminder_key(registration_id: Uuid) -> String {
+    format!("session-reminder:{registration_id}")
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = invitations)]
+pub struct NewInvitation {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub person_id: Uuid,
+    pub token_hash: Vec<u8>,
+    pub message: Option<String>,
+    pub status: InvitationStatus,
+    pub expires_at: DateTime<Utc>,
+    pub sent_by: Option<Uuid>,
+    pub organization_id: Option<Uuid>,
+    pub sent_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = invitation_sessions)]
+pub struct NewInvitationSession {
+    pub invitation_id: Uuid,
+    pub session_id: Uuid,
+}
+
+/// The event as invitations need it (the events domain owns the table).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct InvitationEvent {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub timezone: String,
+    pub format: String,
+    pub venue: Option<String>,
+    pub online_url: Option<String>,
+    pub status: String,
+}
+
+impl InvitationEvent {
+    /// Whether the public may know the event exists (then non-staff get 403, not 404).
+    pub fn is_public(&self) -> bool {
+        self.status != "draft"
+    }
+
+    /// Invitations are sent for dialogues still to come.
+    pub fn accepts_invitations(&self) -> bool {
+        matches!(self.status.as_str(), "draft" | "published")
+    }
+
+    pub fn zone(&self) -> chrono_tz::Tz {
+        crate::events::local_time::zone(&self.timezone)
+    }
+}
+
+/// A session as invitations need it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct OfferedSession {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub access: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub chatham_house: bool,
+}
+
+impl OfferedSession {
+    pub fn is_closed(&self) -> bool {
+        self.access == "closed"
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// API shapes
+
+/// One person to invite: someone known by `person_id`, or by `email` (and `name` when the
+/// partnership does not know them yet).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct InviteeRequest {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// The organisation the invitee is invited as; carried into their registrations.
+    pub organization_id: Option<Uuid>,
+    /// A person already known (instead of `email`).
+    pub person_id: Option<Uuid>,
+}
+
+/// The focal points and affiliated people of active member organisations of these kinds and
+/// countries (a list left empty does not filter).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct AudienceRequest {
+    #[serde(default)]
+    pub organization_kinds: Vec<String>,
+    /// ISO 3166-1 alpha-2 codes.
+    #[serde(default)]
+    pub countries: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct CreateInvitationsRequest {
+    /// Closed sessions of this event that every invitation offers.
+    pub session_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub invitees: Vec<InviteeRequest>,
+    pub audience: Option<AudienceRequest>,
+    /// A personal message from the organisers, shown in the email and on the page.
+    pub message: Option<String>,
+    /// Default: the start of the first chosen session.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SkippedInvitee {
+    pub email: String,
+    pub reason: SkipReason,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreatedInvitation {
+    pub id: Uuid,
+    pub email: String,
+    pub status: InvitationStatus,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateInvitationsResponse {
+    pub created: usize,
+    pub skipped: Vec<SkippedInvitee>,
+    pub invitations: Vec<CreatedInvitation>,
+}
+
+/// The event, as the invitee sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InvitedEventView {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub timezone: String,
+    pub format: String,
+    pub venue: Option<String>,
+}
+
+/// A session the invitation offers, with its local time.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OfferedSessionView {
+    pub id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// In the event's time zone, e.g. "Fri 18 Feb 2022, 09:30–12:00 JST (Asia/Tokyo)".
+    pub local_time: String,
+    pub chatham_house: bool,
+    /// The invitee's choice once answered; null while pending.
+    pub accepted: Option<bool>,
+}
+
+/// What an invitation covers, for its token holder.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InvitationView {
+    pub status: InvitationStatus,
+    pub invitee_name: String,
+    pub event: InvitedEventView,
+    pub sessions: Vec<OfferedSessionView>,
+    pub message: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    /// The expiry in the event's time zone.
+    pub expires_local: String,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct RespondRequest {
+    pub response: InvitationAnswer,
+    /// Accept only these sessions (a subset of those offered); all when absent.
+    pub session_ids: Option<Vec<Uuid>>,
+}
+
+/// A registration made by accepting: confirmed, or waitlisted when the session is full.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InvitationRegistration {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub status: RegistrationStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waitlist_position: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RespondResponse {
+    pub status: InvitationStatus,
+    pub registrations: Vec<InvitationRegistration>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InvitationSessionItem {
+    pub session_id: Uuid,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    /// The invitee's choice once answered; null while pending.
+    pub accepted: Option<bool>,
+}
+
+/// An invitation as the event's staff see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InvitationItem {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub organization_id: Option<Uuid>,
+    pub status: InvitationStatus,
+    pub sessions: Vec<InvitationSessionItem>,
+    pub message: Option<String>,
+    pub sent_by: Option<Uuid>,
+    /// When the current link was emailed (creation, or the last resend).
+    pub sent_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    pub reminders_sent: i32,
+    pub last_reminded_at: Option<DateTime<Utc>>,
+    /// How many times the link was (re)sent: 1 at creation, +1 per resend.
+    pub generation: i32,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InvitationPage {
+    pub items: Vec<InvitationItem>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListInvitationsQuery {
+    /// Only invitations in this status (`pending`, `accepted`, `declined`, `expired`, `revoked`).
+    pub status: Option<String>,
+    /// At most 200 (larger values are clamped); default 50.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct ResendRequest {
+    /// A new expiry; needed when the old one has passed and the default (the first session's
+    /// start) no longer fits.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn pending_past_expiry_is_expired() {
+        let now = Utc::now();
+        assert_eq!(
+            effective_status(InvitationStatus::Pending, now - Duration::seconds(1), now),
+            InvitationStatus::Expired
+        );
+        assert_eq!(
+            effective_status(InvitationStatus::Pending, now + Duration::seconds(1), now),
+            InvitationStatus::Pending
+        );
+        assert_eq!(
+            effective_status(InvitationStatus::Accepted, now - Duration::days(1), now),
+            InvitationStatus::Accepted
+        );
+    }
+
+    #[test]
+    fn dedupe_keys_carry_the_generation() {
+        let id = Uuid::nil();
+        assert_eq!(invitation_email_key(id, 2), format!("invitation:{id}:2"));
+        assert_ne!(
+            invitation_reminder_key(id, 1),
+            invitation_reminder_key(id, 2)
+        );
+    }
+}

@@ -1,0 +1,1533 @@
+//! The rules of invitations: inviting many at once, answering by token, resending, revoking.
+//!
+//! An invitation is one row per person covering the chosen closed sessions of one event. Its
+//! token is emailed once and stored hashed; a resend replaces the hash (the old link stops
+//! working) and bumps `generation`, which keys the emails so that a resend mails again while a
+//! retried request does not. Every answer locks the invitation row first, so of any number of
+//! concurrent answers with one token exactly one is taken.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::auth::service::parse_name;
+use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
+use crate::auth::AuthUser;
+use crate::db::schema::{
+    affiliations, invitation_sessions, invitations, organizations, people, registrations, sessions,
+};
+use crate::error::{AppError, AppResult, Validator};
+use crate::events::access::{is_event_staff, require_event_staff};
+use crate::events::calendar::CalendarMethod;
+use crate::events::local_time::{format_local, format_range};
+use crate::invitations::emails::{self, AcceptedSession, InvitationMail, Invitee};
+use crate::invitations::model::*;
+use crate::invitations::reminders;
+use crate::mail::outbox::cancel_pending;
+use crate::mail::{enqueue, enqueue_many, OutgoingEmail};
+use crate::people::model::Person;
+use crate::people::EmailAddress;
+use crate::registrations::model::{Registration, RegistrationSource, RegistrationStatus};
+use crate::registrations::seats;
+use crate::registrations::service::{admit, cancel, Admission};
+
+/// Most invitees one request may name (an audience may add more).
+pub const MAX_INVITEES: usize = 5000;
+/// Most sessions one invitation may offer.
+pub const MAX_SESSIONS: usize = 50;
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+const ORGANIZATION_KINDS: &[&str] = &[
+    "government",
+    "regional_organization",
+    "international_organization",
+    "civil_society",
+    "academia",
+    "think_tank",
+    "other",
+];
+
+/// An ISO 3166-1 alpha-2 code, upper-cased.
+pub fn parse_country(raw: &str) -> Result<String, &'static str> {
+    let code = raw.trim().to_ascii_uppercase();
+    if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err("is not a two-letter ISO 3166-1 country code");
+    }
+    celes::Country::from_alpha2(&code).map_err(|_| "is not an ISO 3166-1 country code")?;
+    Ok(code)
+}
+
+pub fn parse_message(raw: Option<&str>) -> Result<Option<String>, String> {
+    let Some(message) = raw.map(str::trim).filter(|m| !m.is_empty()) else {
+        return Ok(None);
+    };
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(format!("must be at most {MAX_MESSAGE_CHARS} characters"));
+    }
+    Ok(Some(message.to_owned()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+pub async fn load_event(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> AppResult<InvitationEvent> {
+    use crate::db::schema::events;
+    events::table
+        .find(event_id)
+        .select(InvitationEvent::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("event"))
+}
+
+/// The event, when `user` is on its staff (403/404 otherwise, as the event's visibility says).
+pub async fn event_for_staff(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    event_id: Uuid,
+) -> AppResult<InvitationEvent> {
+    let event = load_event(conn, event_id).await?;
+    require_event_staff(conn, user, event.id, event.is_public()).await?;
+    Ok(event)
+}
+
+/// The sessions an invitation offers, in start order (also the order seats are taken in, so
+/// concurrent acceptances lock sessions in one order and cannot deadlock).
+pub async fn offered_sessions(
+    conn: &mut AsyncPgConnection,
+    invitation_id: Uuid,
+) -> AppResult<Vec<(OfferedSession, Option<bool>)>> {
+    Ok(invitation_sessions::table
+        .inner_join(sessions::table)
+        .filter(invitation_sessions::invitation_id.eq(invitation_id))
+        .order((sessions::starts_at.asc(), sessions::id.asc()))
+        .select((OfferedSession::as_select(), invitation_sessions::accepted))
+        .load(conn)
+        .await?)
+}
+
+async fn find_by_token(
+    conn: &mut AsyncPgConnection,
+    token: &str,
+    lock: bool,
+) -> AppResult<Invitation> {
+    if !looks_like_token(token) {
+        return Err(AppError::not_found("invitation"));
+    }
+    let query = invitations::table
+        .filter(invitations::token_hash.eq(hash_token(token)))
+        .select(Invitation::as_select());
+    let found = if lock {
+        query.for_update().first(conn).await.optional()?
+    } else {
+        query.first(conn).await.optional()?
+    };
+    found.ok_or_else(|| AppError::not_found("invitation"))
+}
+
+async fn lock_invitation(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Invitation> {
+    invitations::table
+        .find(id)
+        .select(Invitation::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("invitation"))
+}
+
+/// Records that a pending invitation has passed its expiry, and withdraws its reminder.
+async fn mark_expired(conn: &mut AsyncPgConnection, invitation: &Invitation) -> AppResult<()> {
+    diesel::update(invitations::table.find(invitation.id))
+        .filter(invitations::status.eq(InvitationStatus::Pending))
+        .set((
+            invitations::status.eq(InvitationStatus::Expired),
+            invitations::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
+    cancel_pending(conn, &invitation.reminder_key()).await?;
+    Ok(())
+}
+
+fn expired_error(invitation: &Invitation, event: Option<&InvitationEvent>) -> AppError {
+    let when = match event {
+        Some(e) => format_local(invitation.expires_at, &e.zone()),
+        None => invitation.expires_at.to_rfc3339(),
+    };
+    AppError::gone(
+        "invitation_expired",
+        format!(
+            "this invitation expired on {when}; ask the organisers to send you a new one if you \
+             would still like to take part"
+        ),
+    )
+}
+
+fn event_closed_error(event: &InvitationEvent) -> AppError {
+    let what = if event.status == "cancelled" {
+        "was cancelled"
+    } else {
+        "has ended"
+    };
+    AppError::gone(
+        "event_not_open",
+        format!(
+            "{} {what}: its invitations can no longer be answered",
+            event.title
+        ),
+    )
+}
+
+fn revoked_error() -> AppError {
+    AppError::gone(
+        "invitation_revoked",
+        "the organisers have withdrawn this invitation; its link no longer works",
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creating
+
+/// One invitee of a request, once its fields parsed.
+enum ParsedInvitee {
+    Known {
+        person_id: Uuid,
+    },
+    ByEmail {
+        email: EmailAddress,
+        name: Option<String>,
+    },
+}
+
+/// Someone to invite, resolved to an address (and a person when already known).
+struct Candidate {
+    email: String,
+    name: String,
+    person_id: Option<Uuid>,
+    organization_id: Option<Uuid>,
+}
+
+/// A request that passed validation: who to invite to what, until when.
+struct CheckedRequest {
+    sessions: Vec<OfferedSession>,
+    message: Option<String>,
+    expires_at: DateTime<Utc>,
+    candidates: Vec<Candidate>,
+    skipped: Vec<SkippedInvitee>,
+}
+
+/// Invites many people at once to closed sessions of an event. The whole request is checked
+/// before anything is written: one invalid entry is a 422 listing every bad field.
+pub async fn create_invitations(
+    state: &AppState,
+    user: &AuthUser,
+    event_id: Uuid,
+    request: CreateInvitationsRequest,
+) -> AppResult<CreateInvitationsResponse> {
+    let mut conn = state.pool.get().await?;
+    let event = event_for_staff(&mut conn, user, event_id).await?;
+    if !event.accepts_invitations() {
+        return Err(AppError::conflict(
+            "event_not_open",
+            format!("the event is {}: it takes no new invitations", event.status),
+        ));
+    }
+    let checked = check_request(&mut conn, &event, &request, Utc::now()).await?;
+    let sender = Sender {
+        account_id: user.account.id,
+        name: user.person.name.clone(),
+        public_url: state.settings.public_url().to_owned(),
+        reminder_days: state.settings.worker.invitation_reminder_days,
+    };
+    conn.transaction::<_, AppError, _>(|conn| {
+        insert_invitations(conn, event, checked, sender).scope_boxed()
+    })
+    .await
+}
+
+/// Who sends, and the settings the emails need.
+struct Sender {
+    account_id: Uuid,
+    name: String,
+    public_url: String,
+    reminder_days: i64,
+}
+
+async fn check_request(
+    conn: &mut AsyncPgConnection,
+    event: &InvitationEvent,
+    request: &CreateInvitationsRequest,
+    now: DateTime<Utc>,
+) -> AppResult<CheckedRequest> {
+    let mut v = Validator::new();
+    let sessions = check_sessions(conn, &mut v, event, &request.session_ids, now).await?;
+    let invitees = check_invitees(conn, &mut v, &request.invitees).await?;
+    let audience = request.audience.as_ref().map(|a| check_audience(&mut v, a));
+    if request.invitees.is_empty() && request.audience.is_none() {
+        v.add(
+            "invitees",
+            "invite at least one person, by invitees or by audience",
+        );
+    }
+    let message = v
+        .check("message", parse_message(request.message.as_deref()))
+        .flatten();
+    let first_start = sessions.iter().map(|s| s.starts_at).min();
+    let expires_at = match (request.expires_at, first_start) {
+        (Some(at), _) if at <= now => {
+            v.add("expires_at", "is in the past");
+            None
+        }
+        (Some(at), Some(first)) if at > first => {
+            v.add(
+                "expires_at",
+                format!(
+                    "is after the first session starts ({}); invitees must answer before",
+                    format_local(first, &event.zone())
+                ),
+            );
+            None
+        }
+        (Some(at), _) => Some(at),
+        (None, first) => first,
+    };
+    v.finish()?;
+    let expires_at =
+        expires_at.ok_or_else(|| AppError::internal("expiry missing after validation"))?;
+
+    // Everyone to invite, explicit invitees first; a person is invited once.
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut skipped: Vec<SkippedInvitee> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    for candidate in invitees {
+        if seen.insert(candidate.email.clone()) {
+            candidates.push(candidate);
+        } else {
+            skipped.push(SkippedInvitee {
+                email: candidate.email,
+                reason: SkipReason::DuplicateInRequest,
+            });
+        }
+    }
+    if let Some((kinds, countries)) = audience {
+        for (person_id, email, name, organization_id) in
+            audience_members(conn, &kinds, &countries).await?
+        {
+            // Someone already named, or affiliated with several matching organisations, is
+            // one invitee.
+            if seen.insert(email.clone()) {
+                candidates.push(Candidate {
+                    email,
+                    name,
+                    person_id: Some(person_id),
+                    organization_id: Some(organization_id),
+                });
+            }
+        }
+    }
+    Ok(CheckedRequest {
+        sessions,
+        message,
+        expires_at,
+        candidates,
+        skipped,
+    })
+}
+
+/// Closed sessions of this event, still to come, each named once; in start order.
+async fn check_sessions(
+    conn: &mut AsyncPgConnection,
+    v: &mut Validator,
+    event: &InvitationEvent,
+    session_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<OfferedSession>> {
+    if session_ids.is_empty() {
+        v.add(
+            "session_ids",
+            "name at least one closed session of the event",
+        );
+    } else if session_ids.len() > MAX_SESSIONS {
+        v.add("session_ids", format!("at most {MAX_SESSIONS} sessions"));
+    }
+    let found: HashMap<Uuid, OfferedSession> = sessions::table
+        .filter(sessions::id.eq_any(session_ids))
+        .select(OfferedSession::as_select())
+        .load::<OfferedSession>(conn)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut chosen: Vec<OfferedSession> = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, id) in session_ids.iter().enumerate() {
+        let field = format!("session_ids[{i}]");
+        match found.get(id) {
+            Some(s) if s.event_id == event.id => {
+                if !s.is_closed() {
+                    v.add(
+                        field,
+                        "is a public session: invitations are for closed sessions",
+                    );
+                } else if s.starts_at <= now {
+                    v.add(field, "has already started");
+                } else if !seen.insert(*id) {
+                    v.add(field, "is listed twice");
+                } else {
+                    chosen.push(s.clone());
+                }
+            }
+            _ => v.add(field, "is not a session of this event"),
+        }
+    }
+    chosen.sort_by_key(|s| (s.starts_at, s.id));
+    Ok(chosen)
+}
+
+/// Each invitee is a known person, or an email (with a name for someone new), with an
+/// optional organisation of the partnership. Four queries whatever the number of invitees.
+async fn check_invitees(
+    conn: &mut AsyncPgConnection,
+    v: &mut Validator,
+    invitees: &[InviteeRequest],
+) -> AppResult<Vec<Candidate>> {
+    if invitees.len() > MAX_INVITEES {
+        v.add(
+            "invitees",
+            format!("at most {MAX_INVITEES} invitees per request"),
+        );
+    }
+    let mut parsed: Vec<Option<ParsedInvitee>> = Vec::with_capacity(invitees.len());
+    for (i, invitee) in invitees.iter().enumerate() {
+        parsed.push(match (&invitee.person_id, &invitee.email) {
+            (Some(_), Some(_)) => {
+                v.add(
+                    format!("invitees[{i}]"),
+                    "give either person_id or email, not both",
+                );
+                None
+            }
+            (None, None) => {
+                v.add(format!("invitees[{i}].email"), "is required");
+                None
+            }
+            (Some(person_id), None) => Some(ParsedInvitee::Known {
+                person_id: *person_id,
+            }),
+            (None, Some(email)) => {
+                let email = v.check(format!("invitees[{i}].email"), EmailAddress::parse(email));
+                let name = invitee
+                    .name
+                    .as_deref()
+                    .and_then(|name| v.check(format!("invitees[{i}].name"), parse_name(name)));
+                email.map(|email| ParsedInvitee::ByEmail { email, name })
+            }
+        });
+    }
+    let person_ids: Vec<Uuid> = invitees.iter().filter_map(|i| i.person_id).collect();
+    let by_id: HashMap<Uuid, (String, String)> = people::table
+        .filter(people::id.eq_any(&person_ids))
+        .select((people::id, people::email, people::name))
+        .load::<(Uuid, String, String)>(conn)
+        .await?
+        .into_iter()
+        .map(|(id, email, name)| (id, (email, name)))
+        .collect();
+    let emails: Vec<&str> = parsed
+        .iter()
+        .filter_map(|p| match p {
+            Some(ParsedInvitee::ByEmail { email, .. }) => Some(email.as_str()),
+            _ => None,
+        })
+        .collect();
+    let by_email: HashMap<String, (Uuid, String)> = people::table
+        .filter(people::email.eq_any(&emails))
+        .select((people::email, people::id, people::name))
+        .load::<(String, Uuid, String)>(conn)
+        .await?
+        .into_iter()
+        .map(|(email, id, name)| (email, (id, name)))
+        .collect();
+    let org_ids: Vec<Uuid> = invitees.iter().filter_map(|i| i.organization_id).collect();
+    let known_orgs: HashSet<Uuid> = organizations::table
+        .filter(organizations::id.eq_any(&org_ids))
+        .filter(organizations::status.ne("withdrawn"))
+        .select(organizations::id)
+        .load::<Uuid>(conn)
+        .await?
+        .into_iter()
+        .collect();
+
+    let mut candidates = Vec::with_capacity(invitees.len());
+    for (i, (invitee, entry)) in invitees.iter().zip(parsed).enumerate() {
+        let organization_id = invitee.organization_id;
+        if organization_id.is_some_and(|org| !known_orgs.contains(&org)) {
+            v.add(
+                format!("invitees[{i}].organization_id"),
+                "is not an organisation of the partnership",
+            );
+        }
+        match entry {
+            Some(ParsedInvitee::Known { person_id }) => match by_id.get(&person_id) {
+                Some((email, name)) => candidates.push(Candidate {
+                    email: email.clone(),
+                    name: name.clone(),
+                    person_id: Some(person_id),
+                    organization_id,
+                }),
+                None => v.add(format!("invitees[{i}].person_id"), "is not a known person"),
+            },
+            Some(ParsedInvitee::ByEmail { email, name }) => {
+                let known = by_email.get(email.as_str());
+                // The partnership's record of a known person's name wins, so every email
+                // and page greets them alike.
+                match known.map(|(_, n)| n.clone()).or(name) {
+                    Some(name) => candidates.push(Candidate {
+                        email: email.as_str().to_owned(),
+                        name,
+                        person_id: known.map(|(id, _)| *id),
+                        organization_id,
+                    }),
+                    None if invitee.name.is_none() => v.add(
+                        format!("invitees[{i}].name"),
+                        "is required for someone the partnership does not know yet",
+                    ),
+                    // The name was given but invalid: already reported.
+                    None => {}
+                }
+            }
+            None => {}
+        }
+    }
+    Ok(candidates)
+}
+
+/// The organisation kinds and countries of an audience, checked; at least one of them.
+fn check_audience(v: &mut Validator, audience: &AudienceRequest) -> (Vec<String>, Vec<String>) {
+    let mut kinds = Vec::new();
+    for (i, kind) in audience.organization_kinds.iter().enumerate() {
+        let kind = kind.trim();
+        if ORGANIZATION_KINDS.contains(&kind) {
+            kinds.push(kind.to_owned());
+        } else {
+            v.add(
+                format!("audience.organization_kinds[{i}]"),
+                format!(
+                    "unknown kind; expected one of: {}",
+                    ORGANIZATION_KINDS.join(", ")
+                ),
+            );
+        }
+    }
+    let mut countries = Vec::new();
+    for (i, country) in audience.countries.iter().enumerate() {
+        if let Some(code) = v.check(format!("audience.countries[{i}]"), parse_country(country)) {
+            countries.push(code);
+        }
+    }
+    if audience.organization_kinds.is_empty() && audience.countries.is_empty() {
+        v.add(
+            "audience",
+            "name at least one organisation kind or country (an empty audience would be the \
+             whole partnership)",
+        );
+    }
+    (kinds, countries)
+}
+
+/// Writes the invitations of a checked request and queues their emails, in batches: a few
+/// statements whatever the number of invitees.
+async fn insert_invitations(
+    conn: &mut AsyncPgConnection,
+    event: InvitationEvent,
+    checked: CheckedRequest,
+    sender: Sender,
+) -> AppResult<CreateInvitationsResponse> {
+    let now = Utc::now();
+    let CheckedRequest {
+        sessions: chosen,
+        message,
+        expires_at,
+        mut candidates,
+        mut skipped,
+    } = checked;
+    // One creation at a time per event, so two concurrent requests cannot both invite the
+    // same person to the same session.
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('invitations:' || $1))")
+        .bind::<diesel::sql_types::Text, _>(event.id.to_string())
+        .execute(conn)
+        .await?;
+    resolve_people(conn, &mut candidates).await?;
+    let person_ids: Vec<Uuid> = candidates.iter().filter_map(|c| c.person_id).collect();
+    let session_ids: Vec<Uuid> = chosen.iter().map(|s| s.id).collect();
+    let invited = live_invitations(conn, event.id, &person_ids, &session_ids, now).await?;
+    let registered = live_registrations(conn, &person_ids, &session_ids).await?;
+
+    let offer: Vec<&OfferedSession> = chosen.iter().collect();
+    let offer_ics = emails::sessions_calendar(&event, &offer, CalendarMethod::Request, None);
+    let mail = InvitationMail {
+        event: &event,
+        sessions: &chosen,
+        public_url: &sender.public_url,
+        inviter: Some(&sender.name),
+        message: message.as_deref(),
+        offer_ics: &offer_ics,
+    };
+    let reminder_at = expires_at - Duration::days(sender.reminder_days);
+    let mut rows = Vec::new();
+    let mut links = Vec::new();
+    let mut outgoing: Vec<OutgoingEmail> = Vec::new();
+    let mut created = Vec::new();
+    for candidate in &candidates {
+        let person_id = candidate
+            .person_id
+            .ok_or_else(|| AppError::internal("invitee has no person"))?;
+        let reason = if invited.contains(&person_id) {
+            Some(SkipReason::AlreadyInvited)
+        } else if registered.contains(&person_id) {
+            Some(SkipReason::AlreadyRegistered)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            skipped.push(SkippedInvitee {
+                email: candidate.email.clone(),
+                reason,
+            });
+            continue;
+        }
+        let id = Uuid::now_v7();
+        let token = IssuedToken::generate();
+        links.extend(chosen.iter().map(|s| NewInvitationSession {
+            invitation_id: id,
+            session_id: s.id,
+        }));
+        let invitee = Invitee {
+            invitation_id: id,
+            generation: 1,
+            email: &candidate.email,
+            name: &candidate.name,
+            token: token.expose(),
+            expires_at,
+        };
+        outgoing.push(emails::invitation_email(&mail, &invitee));
+        if reminder_at > now && reminder_at < expires_at {
+            outgoing.push(emails::invitation_reminder_email(
+                &mail,
+                &invitee,
+                reminder_at,
+            ));
+        }
+        rows.push(NewInvitation {
+            id,
+            event_id: event.id,
+            person_id,
+            token_hash: token.hash.clone(),
+            message: message.clone(),
+            status: InvitationStatus::Pending,
+            expires_at,
+            sent_by: Some(sender.account_id),
+            organization_id: candidate.organization_id,
+            sent_at: now,
+        });
+        created.push(CreatedInvitation {
+            id,
+            email: candidate.email.clone(),
+            status: InvitationStatus::Pending,
+        });
+    }
+    // Bind parameters per statement stay well under PostgreSQL's 65535.
+    for chunk in rows.chunks(1000) {
+        diesel::insert_into(invitations::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    for chunk in links.chunks(10_000) {
+        diesel::insert_into(invitation_sessions::table)
+            .values(chunk)
+            .execute(conn)
+            .await?;
+    }
+    enqueue_many(conn, outgoing).await?;
+    tracing::info!(
+        event_id = %event.id,
+        created = created.len(),
+        skipped = skipped.len(),
+        "invitations created"
+    );
+    Ok(CreateInvitationsResponse {
+        created: created.len(),
+        skipped,
+        invitations: created,
+    })
+}
+
+/// Of these people, those with a live invitation (accepted, or pending and unexpired) to any
+/// of these sessions.
+async fn live_invitations(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    person_ids: &[Uuid],
+    session_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> AppResult<HashSet<Uuid>> {
+    Ok(invitations::table
+        .inner_join(invitation_sessions::table)
+        .filter(invitations::event_id.eq(event_id))
+        .filter(invitations::person_id.eq_any(person_ids))
+        .filter(invitation_sessions::session_id.eq_any(session_ids))
+        .filter(
+            invitations::status
+                .eq(InvitationStatus::Accepted)
+                .or(invitations::status
+                    .eq(InvitationStatus::Pending)
+                    .and(invitations::expires_at.gt(now))),
+        )
+        .select(invitations::person_id)
+        .distinct()
+        .load::<Uuid>(conn)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// Of these people, those with a live registration for any of these sessions.
+async fn live_registrations(
+    conn: &mut AsyncPgConnection,
+    person_ids: &[Uuid],
+    session_ids: &[Uuid],
+) -> AppResult<HashSet<Uuid>> {
+    Ok(registrations::table
+        .filter(registrations::person_id.eq_any(person_ids))
+        .filter(registrations::session_id.eq_any(session_ids))
+        .filter(
+            registrations::status
+                .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
+        )
+        .select(registrations::person_id)
+        .distinct()
+        .load::<Uuid>(conn)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// (person, email, name, organisation) of everyone affiliated with an active organisation of
+/// these kinds and countries, focal points first.
+async fn audience_members(
+    conn: &mut AsyncPgConnection,
+    kinds: &[String],
+    countries: &[String],
+) -> AppResult<Vec<(Uuid, String, String, Uuid)>> {
+    let mut query = affiliations::table
+        .inner_join(organizations::table)
+        .inner_join(people::table)
+        .filter(organizations::status.eq("active"))
+        .into_boxed();
+    if !kinds.is_empty() {
+        query = query.filter(organizations::kind.eq_any(kinds));
+    }
+    if !countries.is_empty() {
+        query = query.filter(organizations::country.eq_any(countries));
+    }
+    Ok(query
+        .order((
+            affiliations::focal_point.desc(),
+            organizations::name.asc(),
+            people::name.asc(),
+        ))
+        .select((people::id, people::email, people::name, organizations::id))
+        .load(conn)
+        .await?)
+}
+
+/// Gives every candidate a person: the ones the partnership does not know yet are created in
+/// one statement (someone created them meanwhile: theirs is used).
+async fn resolve_people(
+    conn: &mut AsyncPgConnection,
+    candidates: &mut [Candidate],
+) -> AppResult<()> {
+    let new: Vec<(Uuid, String, String)> = candidates
+        .iter()
+        .filter(|c| c.person_id.is_none())
+        .map(|c| (Uuid::now_v7(), c.email.clone(), c.name.clone()))
+        .collect();
+    if new.is_empty() {
+        return Ok(());
+    }
+    for chunk in new.chunks(5000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(id, email, name)| {
+                (
+                    people::id.eq(*id),
+                    people::email.eq(email.as_str()),
+                    people::name.eq(name.as_str()),
+                )
+            })
+            .collect();
+        diesel::insert_into(people::table)
+            .values(rows)
+            .on_conflict(people::email)
+            .do_nothing()
+            .execute(conn)
+            .await?;
+    }
+    let emails: Vec<&str> = new.iter().map(|(_, e, _)| e.as_str()).collect();
+    let ids: HashMap<String, Uuid> = people::table
+        .filter(people::email.eq_any(&emails))
+        .select((people::email, people::id))
+        .load::<(String, Uuid)>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    for candidate in candidates.iter_mut().filter(|c| c.person_id.is_none()) {
+        candidate.person_id = ids.get(&candidate.email).copied();
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The token holder's side
+
+/// What the invitation covers, for its token holder. Never acts (a mail scanner may call it);
+/// it only records an expiry that has already happened.
+pub async fn view_by_token(state: &AppState, token: &str) -> AppResult<InvitationView> {
+    let mut conn = state.pool.get().await?;
+    let invitation = find_by_token(&mut conn, token, false).await?;
+    let event = load_event(&mut conn, invitation.event_id).await?;
+    if !event.accepts_invitations() {
+        return Err(event_closed_error(&event));
+    }
+    match invitation.effective_status(Utc::now()) {
+        InvitationStatus::Revoked => return Err(revoked_error()),
+        InvitationStatus::Expired => {
+            if invitation.status == InvitationStatus::Pending {
+                mark_expired(&mut conn, &invitation).await?;
+            }
+            return Err(expired_error(&invitation, Some(&event)));
+        }
+        _ => {}
+    }
+    let person: Person = people::table
+        .find(invitation.person_id)
+        .select(Person::as_select())
+        .first(&mut conn)
+        .await?;
+    let offered = offered_sessions(&mut conn, invitation.id).await?;
+    let tz = event.zone();
+    Ok(InvitationView {
+        status: invitation.status,
+        invitee_name: person.name,
+        sessions: offered
+            .into_iter()
+            .map(|(s, accepted)| OfferedSessionView {
+                local_time: format_range(s.starts_at, s.ends_at, &tz),
+                id: s.id,
+                title: s.title,
+                description: s.description,
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+                chatham_house: s.chatham_house,
+                accepted,
+            })
+            .collect(),
+        event: InvitedEventView {
+            id: event.id,
+            slug: event.slug.clone(),
+            title: event.title.clone(),
+            timezone: event.timezone.clone(),
+            format: event.format.clone(),
+            venue: event.venue.clone(),
+        },
+        message: invitation.message,
+        expires_local: format_local(invitation.expires_at, &tz),
+        expires_at: invitation.expires_at,
+        answered_at: invitation.answered_at,
+    })
+}
+
+/// An answer as the service takes it.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// All sessions (None) or these.
+    Accept(Option<Vec<Uuid>>),
+    Decline,
+}
+
+/// What answering did: the new status and, for an acceptance, the registrations with their
+/// sessions (for the confirmation page).
+pub struct AnswerOutcome {
+    pub status: InvitationStatus,
+    pub invitee_name: String,
+    pub event: InvitationEvent,
+    pub registrations: Vec<(OfferedSession, InvitationRegistration)>,
+}
+
+enum Step {
+    Done(AnswerOutcome),
+    /// Found expired: the status change is committed, then the caller answers 410.
+    Expired(Invitation, InvitationEvent),
+}
+
+/// Answers an invitation. The invitation row is locked first, so concurrent answers queue and
+/// every one after the first finds it answered (409 `already_answered`).
+pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult<AnswerOutcome> {
+    let mut conn = state.pool.get().await?;
+    let token = token.to_owned();
+    let step = conn
+        .transaction::<_, AppError, _>(|conn| {
+            async move {
+                let invitation = find_by_token(conn, &token, true).await?;
+                let event = load_event(conn, invitation.event_id).await?;
+                if !event.accepts_invitations() {
+                    return Err(event_closed_error(&event));
+                }
+                match invitation.effective_status(Utc::now()) {
+                    InvitationStatus::Revoked => return Err(revoked_error()),
+                    InvitationStatus::Expired => {
+                        if invitation.status == InvitationStatus::Pending {
+                            mark_expired(conn, &invitation).await?;
+                        }
+                        return Ok(Step::Expired(invitation, event));
+                    }
+                    InvitationStatus::Accepted | InvitationStatus::Declined => {
+                        return Err(AppError::conflict(
+                            "already_answered",
+                            format!(
+                                "this invitation has already been answered ({})",
+                                invitation.status
+                            ),
+                        ))
+                    }
+                    InvitationStatus::Pending => {}
+                }
+                let person: Person = people::table
+                    .find(invitation.person_id)
+                    .select(Person::as_select())
+                    .first(conn)
+                    .await?;
+                let outcome = match answer {
+                    Answer::Accept(ids) => accept(conn, &invitation, &person, event, ids).await?,
+                    Answer::Decline => decline(conn, &invitation, &person, event).await?,
+                };
+                Ok(Step::Done(outcome))
+            }
+            .scope_boxed()
+        })
+        .await?;
+    match step {
+        Step::Done(outcome) => Ok(outcome),
+        Step::Expired(invitation, event) => Err(expired_error(&invitation, Some(&event))),
+    }
+}
+
+async fn accept(
+    conn: &mut AsyncPgConnection,
+    invitation: &Invitation,
+    person: &Person,
+    event: InvitationEvent,
+    session_ids: Option<Vec<Uuid>>,
+) -> AppResult<AnswerOutcome> {
+    let now = Utc::now();
+    let offered: Vec<OfferedSession> = offered_sessions(conn, invitation.id)
+        .await?
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    if offered.is_empty() {
+        return Err(AppError::conflict(
+            "no_sessions",
+            "the sessions of this invitation have been removed; please contact the organisers",
+        ));
+    }
+    let chosen: Vec<OfferedSession> = match session_ids {
+        None => offered.clone(),
+        Some(ids) => {
+            let mut v = Validator::new();
+            if ids.is_empty() {
+                v.add("session_ids", "choose at least one session, or decline");
+            }
+            for (i, id) in ids.iter().enumerate() {
+                if !offered.iter().any(|s| s.id == *id) {
+                    v.add(
+                        format!("session_ids[{i}]"),
+                        "is not a session this invitation offers",
+                    );
+                }
+            }
+            v.finish()?;
+            offered
+                .iter()
+                .filter(|s| ids.contains(&s.id))
+                .cloned()
+                .collect()
+        }
+    };
+    let organization: Option<(String, Option<String>)> = match invitation.organization_id {
+        Some(id) => organizations::table
+            .find(id)
+            .select((organizations::name, organizations::country))
+            .first(conn)
+            .await
+            .optional()?,
+        None => None,
+    };
+    let mut registrations_made = Vec::new();
+    for session in &chosen {
+        let admitted = admit(
+            conn,
+            Admission {
+                session_id: session.id,
+                person_id: invitation.person_id,
+                source: RegistrationSource::Invitation,
+                invitation_id: Some(invitation.id),
+                organization_id: invitation.organization_id,
+                organization_name: organization.as_ref().map(|(name, _)| name.clone()),
+                country: organization.as_ref().and_then(|(_, c)| c.clone()),
+            },
+        )
+        .await?;
+        let position = seats::waitlist_position(conn, &admitted.registration).await?;
+        registrations_made.push((
+            session.clone(),
+            registration_view(&admitted.registration, position),
+        ));
+    }
+    let chosen_ids: Vec<Uuid> = chosen.iter().map(|s| s.id).collect();
+    diesel::update(invitation_sessions::table)
+        .filter(invitation_sessions::invitation_id.eq(invitation.id))
+        .set(
+            invitation_sessions::accepted.eq(invitation_sessions::session_id
+                .eq_any(&chosen_ids)
+                .nullable()),
+        )
+        .execute(conn)
+        .await?;
+    diesel::update(invitations::table.find(invitation.id))
+        .set((
+            invitations::status.eq(InvitationStatus::Accepted),
+            invitations::answered_at.eq(now),
+            invitations::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    cancel_pending(conn, &invitation.reminder_key()).await?;
+
+    let accepted: Vec<AcceptedSession<'_>> = registrations_made
+        .iter()
+        .map(|(session, r)| AcceptedSession {
+            session,
+            status: r.status,
+            waitlist_position: r.waitlist_position,
+        })
+        .collect();
+    let mut outgoing = vec![emails::acceptance_email(
+        &event,
+        invitation.id,
+        &person.email,
+        &person.name,
+        &accepted,
+    )];
+    for (session, r) in &registrations_made {
+        if r.status == RegistrationStatus::Confirmed {
+            outgoing.extend(reminders::session_reminder(
+                &event, session, r.id, person, now,
+            ));
+        }
+    }
+    enqueue_many(conn, outgoing).await?;
+    tracing::info!(invitation_id = %invitation.id, sessions = chosen.len(), "invitation accepted");
+    Ok(AnswerOutcome {
+        status: InvitationStatus::Accepted,
+        invitee_name: person.name.clone(),
+        event,
+        registrations: registrations_made,
+    })
+}
+
+async fn decline(
+    conn: &mut AsyncPgConnection,
+    invitation: &Invitation,
+    person: &Person,
+    event: InvitationEvent,
+) -> AppResult<AnswerOutcome> {
+    let now = Utc::now();
+    diesel::update(invitation_sessions::table)
+        .filter(invitation_sessions::invitation_id.eq(invitation.id))
+        .set(invitation_sessions::accepted.eq(Some(false)))
+        .execute(conn)
+        .await?;
+    diesel::update(invitations::table.find(invitation.id))
+        .set((
+            invitations::status.eq(InvitationStatus::Declined),
+            invitations::answered_at.eq(now),
+            invitations::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    cancel_pending(conn, &invitation.reminder_key()).await?;
+    enqueue(
+        conn,
+        emails::decline_email(&event, invitation.id, &person.email, &person.name),
+    )
+    .await?;
+    tracing::info!(invitation_id = %invitation.id, "invitation declined");
+    Ok(AnswerOutcome {
+        status: InvitationStatus::Declined,
+        invitee_name: person.name.clone(),
+        event,
+        registrations: Vec::new(),
+    })
+}
+
+pub fn registration_view(
+    registration: &Registration,
+    position: Option<i64>,
+) -> InvitationRegistration {
+    InvitationRegistration {
+        id: registration.id,
+        session_id: registration.session_id,
+        status: registration.status,
+        waitlist_position: position,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Staff: list, resend, revoke
+
+/// The invitation and its event, when `user` is on the event's staff. Anyone else gets a 404:
+/// an invitation's existence is not theirs to know.
+async fn invitation_for_staff(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    invitation_id: Uuid,
+) -> AppResult<(Invitation, InvitationEvent)> {
+    let invitation: Invitation = invitations::table
+        .find(invitation_id)
+        .select(Invitation::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("invitation"))?;
+    if !is_event_staff(conn, user, invitation.event_id).await? {
+        return Err(AppError::not_found("invitation"));
+    }
+    let event = load_event(conn, invitation.event_id).await?;
+    Ok((invitation, event))
+}
+
+fn invalid_transition(from: InvitationStatus, action: &str) -> AppError {
+    AppError::conflict(
+        "invalid_transition",
+        format!("an invitation that is {from} cannot be {action}"),
+    )
+}
+
+/// Sends the invitation again with a new token (the old link stops working at once). Pending
+/// and expired invitations only; an expired one becomes pending with a new expiry.
+pub async fn resend(
+    state: &AppState,
+    user: &AuthUser,
+    invitation_id: Uuid,
+    request: ResendRequest,
+) -> AppResult<InvitationItem> {
+    let mut conn = state.pool.get().await?;
+    let (_, event) = invitation_for_staff(&mut conn, user, invitation_id).await?;
+    let public_url = state.settings.public_url().to_owned();
+    let reminder_days = state.settings.worker.invitation_reminder_days;
+    let inviter = user.person.name.clone();
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            let now = Utc::now();
+            let invitation = lock_invitation(conn, invitation_id).await?;
+            let status = invitation.effective_status(now);
+            if !matches!(
+                status,
+                InvitationStatus::Pending | InvitationStatus::Expired
+            ) {
+                return Err(invalid_transition(status, "resent"));
+            }
+            let offered: Vec<OfferedSession> = offered_sessions(conn, invitation.id)
+                .await?
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect();
+            let first_start = offered.iter().map(|s| s.starts_at).min().ok_or_else(|| {
+                AppError::conflict("no_sessions", "the invitation's sessions were deleted")
+            })?;
+            let expires_at =
+                match request.expires_at {
+                    Some(at) if at <= now => {
+                        return Err(AppError::invalid("expires_at", "is in the past"))
+                    }
+                    Some(at) if at > first_start => {
+                        return Err(AppError::invalid(
+                            "expires_at",
+                            format!(
+                                "is after the first session starts ({})",
+                                format_local(first_start, &event.zone())
+                            ),
+                        ))
+                    }
+                    Some(at) => at,
+                    None if invitation.expires_at > now => invitation.expires_at,
+                    None if first_start > now => first_start,
+                    None => return Err(AppError::invalid(
+                        "expires_at",
+                        "the first session has started: the invitation can no longer be answered",
+                    )),
+                };
+            let person: Person = people::table
+                .find(invitation.person_id)
+                .select(Person::as_select())
+                .first(conn)
+                .await?;
+            let token = IssuedToken::generate();
+            let generation = invitation.generation + 1;
+            diesel::update(invitations::table.find(invitation.id))
+                .set((
+                    invitations::token_hash.eq(&token.hash),
+                    invitations::generation.eq(generation),
+                    invitations::status.eq(InvitationStatus::Pending),
+                    invitations::expires_at.eq(expires_at),
+                    invitations::sent_at.eq(now),
+                    invitations::sent_by.eq(Some(user.account.id)),
+                    invitations::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+            cancel_pending(conn, &invitation.reminder_key()).await?;
+            let refs: Vec<&OfferedSession> = offered.iter().collect();
+            let offer_ics = emails::sessions_calendar(&event, &refs, CalendarMethod::Request, None);
+            let mail = InvitationMail {
+                event: &event,
+                sessions: &offered,
+                public_url: &public_url,
+                inviter: Some(&inviter),
+                message: invitation.message.as_deref(),
+                offer_ics: &offer_ics,
+            };
+            let invitee = Invitee {
+                invitation_id: invitation.id,
+                generation,
+                email: &person.email,
+                name: &person.name,
+                token: token.expose(),
+                expires_at,
+            };
+            let mut outgoing = vec![emails::invitation_email(&mail, &invitee)];
+            if let Some(at) = reminders::invitation_reminder_time(
+                conn,
+                &invitation,
+                expires_at,
+                reminder_days,
+                now,
+            )
+            .await?
+            {
+                outgoing.push(emails::invitation_reminder_email(&mail, &invitee, at));
+            }
+            enqueue_many(conn, outgoing).await?;
+            tracing::info!(invitation_id = %invitation.id, generation, "invitation resent");
+            item(conn, invitation.id).await
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+/// Withdraws an invitation: its link answers 410; an accepted invitation's registrations are
+/// cancelled (the waitlist promotes, and the promoted are emailed); the invitee is told.
+pub async fn revoke(
+    state: &AppState,
+    user: &AuthUser,
+    invitation_id: Uuid,
+) -> AppResult<InvitationItem> {
+    let mut conn = state.pool.get().await?;
+    let (_, event) = invitation_for_staff(&mut conn, user, invitation_id).await?;
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            let now = Utc::now();
+            let invitation = lock_invitation(conn, invitation_id).await?;
+            let status = invitation.effective_status(now);
+            if !matches!(
+                status,
+                InvitationStatus::Pending | InvitationStatus::Expired | InvitationStatus::Accepted
+            ) {
+                return Err(invalid_transition(status, "revoked"));
+            }
+            let offered: HashMap<Uuid, OfferedSession> = offered_sessions(conn, invitation.id)
+                .await?
+                .into_iter()
+                .map(|(s, _)| (s.id, s))
+                .collect();
+            // Cancelled in session start order, the order seats are taken in.
+            let live: Vec<Uuid> = registrations::table
+                .inner_join(sessions::table)
+                .filter(registrations::invitation_id.eq(invitation.id))
+                .filter(
+                    registrations::status
+                        .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
+                )
+                .order((sessions::starts_at.asc(), sessions::id.asc()))
+                .select(registrations::id)
+                .load(conn)
+                .await?;
+            let mut promoted: Vec<Registration> = Vec::new();
+            for registration_id in &live {
+                let (_, moved_up) = cancel(conn, *registration_id).await?;
+                cancel_pending(conn, &session_reminder_key(*registration_id)).await?;
+                promoted.extend(moved_up);
+            }
+            diesel::update(invitations::table.find(invitation.id))
+                .set((
+                    invitations::status.eq(InvitationStatus::Revoked),
+                    invitations::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+            cancel_pending(conn, &invitation.reminder_key()).await?;
+
+            let mut outgoing = Vec::new();
+            // An expired invitation could no longer be used: nothing to tell its invitee.
+            if status != InvitationStatus::Expired {
+                let person: Person = people::table
+                    .find(invitation.person_id)
+                    .select(Person::as_select())
+                    .first(conn)
+                    .await?;
+                outgoing.push(emails::withdrawn_email(
+                    &event,
+                    invitation.id,
+                    &person.email,
+                    &person.name,
+                    !live.is_empty(),
+                ));
+            }
+            if !promoted.is_empty() {
+                let ids: Vec<Uuid> = promoted.iter().map(|r| r.person_id).collect();
+                let persons: HashMap<Uuid, Person> = people::table
+                    .filter(people::id.eq_any(&ids))
+                    .select(Person::as_select())
+                    .load::<Person>(conn)
+                    .await?
+                    .into_iter()
+                    .map(|p| (p.id, p))
+                    .collect();
+                for r in &promoted {
+                    let (Some(session), Some(p)) = (offered.get(&r.session_id), persons.get(&r.person_id)) else {
+                        continue;
+                    };
+                    outgoing.push(emails::promoted_email(&event, session, r.id, &p.email, &p.name));
+                    outgoing.extend(reminders::session_reminder(&event, session, r.id, p, now));
+                }
+            }
+            enqueue_many(conn, outgoing).await?;
+            tracing::info!(invitation_id = %invitation.id, cancelled = live.len(), promoted = promoted.len(), "invitation revoked");
+            item(conn, invitation.id).await
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+/// One invitation as staff see it.
+async fn item(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<InvitationItem> {
+    let invitation: Invitation = invitations::table
+        .find(id)
+        .select(Invitation::as_select())
+        .first(conn)
+        .await?;
+    items(conn, vec![invitation])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::internal("invitation item missing"))
+}
+
+/// (invitation, session, title, start, accepted)
+type SessionLink = (Uuid, Uuid, String, DateTime<Utc>, Option<bool>);
+
+async fn items(
+    conn: &mut AsyncPgConnection,
+    rows: Vec<Invitation>,
+) -> AppResult<Vec<InvitationItem>> {
+    let person_ids: Vec<Uuid> = rows.iter().map(|i| i.person_id).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|i| i.id).collect();
+    let persons: HashMap<Uuid, (String, String)> = people::table
+        .filter(people::id.eq_any(&person_ids))
+        .select((people::id, people::email, people::name))
+        .load::<(Uuid, String, String)>(conn)
+        .await?
+        .into_iter()
+        .map(|(id, email, name)| (id, (email, name)))
+        .collect();
+    let mut by_invitation: HashMap<Uuid, Vec<InvitationSessionItem>> = HashMap::new();
+    let links: Vec<SessionLink> = invitation_sessions::table
+        .inner_join(sessions::table)
+        .filter(invitation_sessions::invitation_id.eq_any(&ids))
+        .order((sessions::starts_at.asc(), sessions::id.asc()))
+        .select((
+            invitation_sessions::invitation_id,
+            sessions::id,
+            sessions::title,
+            sessions::starts_at,
+            invitation_sessions::accepted,
+        ))
+        .load(conn)
+        .await?;
+    for (invitation_id, session_id, title, starts_at, accepted) in links {
+        by_invitation
+            .entry(invitation_id)
+            .or_default()
+            .push(InvitationSessionItem {
+                session_id,
+                title,
+                starts_at,
+                accepted,
+            });
+    }
+    let now = Utc::now();
+    Ok(rows
+        .into_iter()
+        .map(|i| {
+            let (email, name) = persons.get(&i.person_id).cloned().unwrap_or_default();
+            InvitationItem {
+                id: i.id,
+                person_id: i.person_id,
+                email,
+                name,
+                organization_id: i.organization_id,
+                status: i.effective_status(now),
+                sessions: by_invitation.remove(&i.id).unwrap_or_default(),
+                message: i.message,
+                sent_by: i.sent_by,
+                sent_at: i.sent_at,
+                created_at: i.created_at,
+                answered_at: i.answered_at,
+                expires_at: i.expires_at,
+                reminders_sent: i.reminders_sent,
+                last_reminded_at: i.last_reminded_at,
+                generation: i.generation,
+            }
+        })
+        .collect())
+}
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    URL_SAFE_NO_PAD.encode(format!("{}.{id}", created_at.timestamp_micros()))
+}
+
+fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let (micros, id) = raw.split_once('.')?;
+    Some((
+        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+        id.parse().ok()?,
+    ))
+}
+
+/// The event's invitations, newest first, with keyset pagination on (created_at, id).
+pub async fn list(
+    state: &AppState,
+    user: &AuthUser,
+    event_id: Uuid,
+    query: ListInvitationsQuery,
+) -> AppResult<InvitationPage> {
+    let mut v = Validator::new();
+    let status = match &query.status {
+        Some(s) => v.check("status", s.parse::<InvitationStatus>()),
+        None => None,
+    };
+    let cursor = match &query.cursor {
+        Some(c) => v.check(
+            "cursor",
+            decode_cursor(c).ok_or("is not a cursor of this list"),
+        ),
+        None => None,
+    };
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit < 1 {
+        v.add("limit", "must be at least 1");
+    }
+    let limit = limit.clamp(1, MAX_LIMIT);
+    let mut conn = state.pool.get().await?;
+    let event = event_for_staff(&mut conn, user, event_id).await?;
+    v.finish()?;
+    // Statuses shown are current: expiries that have passed and reminders that went out.
+    reminders::sweep(&mut conn, Some(event.id)).await?;
+
+    let mut q = invitations::table
+        .filter(invitations::event_id.eq(event.id))
+        .select(Invitation::as_select())
+        .order((invitations::created_at.desc(), invitations::id.desc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(status) = status {
+        q = q.filter(invitations::status.eq(status));
+    }
+    if let Some((at, id)) = cursor {
+        q = q.filter(
+            invitations::created_at
+                .lt(at)
+                .or(invitations::created_at.eq(at).and(invitations::id.lt(id))),
+        );
+    }
+    let mut rows: Vec<Invitation> = q.load(&mut conn).await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|i| encode_cursor(i.created_at, i.id))
+    } else {
+        None
+    };
+    Ok(InvitationPage {
+        items: items(&mut conn, rows).await?,
+        next_cursor,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn countries_are_iso_alpha2() {
+        assert_eq!(parse_country(" jp ").as_deref(), Ok("JP"));
+        assert!(parse_country("XX").is_err());
+        assert!(parse_country("JPN").is_err());
+        assert!(parse_country("").is_err());
+    }
+
+    #[test]
+    fn messages_are_trimmed_and_bounded() {
+        assert_eq!(parse_message(Some("  ")), Ok(None));
+        assert_eq!(parse_message(Some(" hi ")), Ok(Some("hi".to_owned())));
+        assert!(parse_message(Some(&"x".repeat(MAX_MESSAGE_CHARS + 1))).is_err());
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("time");
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(at, id)), Some((at, id)));
+        assert_eq!(decode_cursor("garbage"), None);
+    }
+}
