@@ -2,4 +2,6 @@
 
 use actix_web::web;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(crate::registrations::pages::page_routes);
+}
