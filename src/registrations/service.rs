@@ -663,6 +663,7 @@ pub async fn peek_confirmation(
     }
     let registration: Registration = registrations::table
         .filter(registrations::confirm_token_hash.eq(hash_token(token)))
+        .filter(registrations::status.eq(RegistrationStatus::PendingConfirmation))
         .select(Registration::as_select())
         .first(conn)
         .await
@@ -708,6 +709,7 @@ pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationVie
     let (found, person): (Registration, Person) = registrations::table
         .inner_join(people::table)
         .filter(registrations::confirm_token_hash.eq(&hash))
+        .filter(registrations::status.eq(RegistrationStatus::PendingConfirmation))
         .select((Registration::as_select(), Person::as_select()))
         .first(&mut conn)
         .await

@@ -118,6 +118,31 @@ async fn the_registrant_and_staff_may_cancel_nobody_else() {
     );
     wait_for_mail(&app, &waiting_email, "was cancelled").await;
 
+    // A registration cancelled before its address was confirmed: the link no longer works.
+    let pending_email = unique_email("pending");
+    let pending = register_anon(&app, f.session_id, &pending_email).await;
+    let token = confirm_token(&app, &pending_email).await;
+    let res = app
+        .delete(
+            &format!("/registrations/{}", pending["id"].as_str().unwrap()),
+            organizer.token(),
+        )
+        .await;
+    expect_json(res, StatusCode::OK).await;
+    expect_problem(
+        confirm(&app, &token).await,
+        StatusCode::NOT_FOUND,
+        "invalid_token",
+    )
+    .await;
+    let res = app
+        .client
+        .get(app.url(&format!("/registrations/confirm?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
     // Nothing to cancel once the session is over.
     let late = published_event_with_session(&app, SessionSpec::default()).await;
     let res = app

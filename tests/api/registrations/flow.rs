@@ -590,3 +590,37 @@ async fn expired_and_concurrently_used_tokens() {
     let mails = wait_for_mails(&app, &email, "You're registered", 1).await;
     assert_eq!(mails.len(), 1);
 }
+
+#[test]
+fn the_api_document_lists_every_registration_route() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&convene::app::openapi().to_json().unwrap()).unwrap();
+    let paths = &doc["paths"];
+    for (path, method) in [
+        ("/api/v1/sessions/{id}/registrations", "post"),
+        ("/api/v1/sessions/{id}/registrations", "get"),
+        ("/api/v1/registrations/confirm", "post"),
+        ("/api/v1/registrations/{id}", "delete"),
+        ("/api/v1/registrations/{id}/approve", "post"),
+        ("/api/v1/registrations/{id}/reject", "post"),
+        ("/api/v1/registrations/{id}/check-in", "post"),
+        ("/api/v1/me/registrations", "get"),
+        ("/api/v1/events/{id}/report", "get"),
+    ] {
+        assert!(paths[path][method].is_object(), "{method} {path} missing");
+    }
+    for path in [
+        "/api/v1/sessions/{id}/registrations",
+        "/api/v1/registrations/confirm",
+    ] {
+        let params = paths[path]["post"]["parameters"].as_array().unwrap();
+        assert!(
+            params
+                .iter()
+                .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"),
+            "Idempotency-Key documented on {path}"
+        );
+    }
+    let list = &paths["/api/v1/sessions/{id}/registrations"]["get"]["responses"]["200"]["content"];
+    assert!(list["text/csv"].is_object() && list["application/json"].is_object());
+}
