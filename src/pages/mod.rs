@@ -4,4 +4,5 @@ use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(crate::invitations::pages::page_routes);
+    cfg.configure(crate::registrations::pages::page_routes);
 }

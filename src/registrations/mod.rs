@@ -1,6 +1,9 @@
 //! Registrations: a person in a session, with seats, the waitlist, approval and attendance.
 
+pub mod emails;
+pub mod lists;
 pub mod model;
+pub mod pages;
 pub mod routes;
 pub mod seats;
 pub mod service;

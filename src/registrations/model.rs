@@ -1,5 +1,9 @@
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::schema::registrations;
@@ -56,4 +60,280 @@ pub struct Registration {
     pub checked_in_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The session and event facts that registration rules, emails and pages need. Read here
+/// rather than through the events module so registrations stand on the tables alone.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::sessions)]
+pub struct SessionFacts {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub access: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub capacity: Option<i32>,
+    pub registration_opens_at: Option<DateTime<Utc>>,
+    pub registration_closes_at: Option<DateTime<Utc>>,
+    pub requires_approval: bool,
+    pub waitlist: bool,
+}
+
+impl SessionFacts {
+    pub fn is_public(&self) -> bool {
+        self.access == "public"
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::events)]
+pub struct EventFacts {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub timezone: String,
+    pub format: String,
+    pub venue: Option<String>,
+    pub online_url: Option<String>,
+    pub status: String,
+}
+
+impl EventFacts {
+    pub fn is_published(&self) -> bool {
+        self.status == "published"
+    }
+
+    pub fn is_draft(&self) -> bool {
+        self.status == "draft"
+    }
+
+    pub fn zone(&self) -> chrono_tz::Tz {
+        crate::events::local_time::zone(&self.timezone)
+    }
+}
+
+/// A session with its event.
+#[derive(Debug, Clone)]
+pub struct SessionContext {
+    pub session: SessionFacts,
+    pub event: EventFacts,
+}
+
+impl SessionContext {
+    /// "Fri 18 Feb 2022, 16:00–18:00 (Asia/Tokyo)"
+    pub fn local_time(&self) -> String {
+        crate::events::local_time::format_range(
+            self.session.starts_at,
+            self.session.ends_at,
+            &self.event.zone(),
+        )
+    }
+}
+
+/// A registration as its registrant sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RegistrationView {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub status: RegistrationStatus,
+    /// Place in the queue, counting from 1; only for waitlisted registrations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waitlist_position: Option<i64>,
+}
+
+/// A registration as the event's staff see it in lists.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StaffRegistrationView {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub person_id: Uuid,
+    pub status: RegistrationStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waitlist_position: Option<i64>,
+    pub source: RegistrationSource,
+    pub email: String,
+    pub name: String,
+    /// The partnership organisation's name, or what the registrant typed.
+    pub organization: Option<String>,
+    pub organization_id: Option<Uuid>,
+    /// The organisation's kind when it is one of the partnership's.
+    pub organization_kind: Option<String>,
+    pub country: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+}
+
+/// One page of a staff list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffRegistrationPage {
+    pub items: Vec<StaffRegistrationView>,
+    pub next_cursor: Option<String>,
+}
+
+/// One of the caller's own registrations, with what it is for.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MyRegistrationView {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub status: RegistrationStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waitlist_position: Option<i64>,
+    pub session_title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// The session's time in the event's zone, e.g. "Fri 18 Feb 2022, 16:00–18:00 (Asia/Tokyo)".
+    pub local_time: String,
+    pub event_id: Uuid,
+    pub event_title: String,
+    pub event_slug: String,
+    pub timezone: String,
+    /// The event's online link, only for confirmed registrations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub online_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyRegistrationPage {
+    pub items: Vec<MyRegistrationView>,
+    pub next_cursor: Option<String>,
+}
+
+/// How many registrations of a session are in each status.
+#[derive(Debug, Default, Clone, Serialize, ToSchema)]
+pub struct StatusCounts {
+    pub pending_confirmation: i64,
+    pub pending_approval: i64,
+    pub confirmed: i64,
+    pub waitlisted: i64,
+    pub cancelled: i64,
+    pub rejected: i64,
+}
+
+impl StatusCounts {
+    pub fn add(&mut self, status: RegistrationStatus, n: i64) {
+        let slot = match status {
+            RegistrationStatus::PendingConfirmation => &mut self.pending_confirmation,
+            RegistrationStatus::PendingApproval => &mut self.pending_approval,
+            RegistrationStatus::Confirmed => &mut self.confirmed,
+            RegistrationStatus::Waitlisted => &mut self.waitlisted,
+            RegistrationStatus::Cancelled => &mut self.cancelled,
+            RegistrationStatus::Rejected => &mut self.rejected,
+        };
+        *slot += n;
+    }
+}
+
+/// The stakeholder balance of one session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionReport {
+    pub session_id: Uuid,
+    pub title: String,
+    pub access: String,
+    pub starts_at: DateTime<Utc>,
+    pub capacity: Option<i32>,
+    pub counts: StatusCounts,
+    /// Confirmed registrations by the kind of their organisation (`unspecified` when the
+    /// registrant named none of the partnership's organisations).
+    pub confirmed_by_organization_kind: BTreeMap<String, i64>,
+    /// Confirmed registrations by country (the registrant's, else their organisation's, else
+    /// `unspecified`).
+    pub confirmed_by_country: BTreeMap<String, i64>,
+    pub checked_in: i64,
+    /// Checked in ÷ confirmed; null while nobody is confirmed.
+    pub attendance_rate: Option<f64>,
+}
+
+/// Where the event's invitations stand.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct InvitationFunnel {
+    pub sent: i64,
+    pub accepted: i64,
+    pub declined: i64,
+    pub pending: i64,
+    pub expired: i64,
+    pub revoked: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventReport {
+    pub event_id: Uuid,
+    pub generated_at: DateTime<Utc>,
+    pub sessions: Vec<SessionReport>,
+    pub invitations: InvitationFunnel,
+}
+
+/// An ISO 3166-1 alpha-2 country code, stored upper-case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountryCode(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("is not an ISO 3166-1 alpha-2 country code (e.g. JP)")]
+pub struct CountryCodeError;
+
+impl CountryCode {
+    pub fn parse(raw: &str) -> Result<CountryCode, CountryCodeError> {
+        let code = raw.trim().to_ascii_uppercase();
+        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(CountryCodeError);
+        }
+        celes::Country::from_alpha2(&code).map_err(|_| CountryCodeError)?;
+        Ok(CountryCode(code))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn country_codes_are_iso_alpha2() {
+        assert_eq!(
+            CountryCode::parse(" jp ").map(|c| c.into_inner()),
+            Ok("JP".to_owned())
+        );
+        assert!(CountryCode::parse("AU").is_ok());
+        assert!(CountryCode::parse("XX").is_err());
+        assert!(CountryCode::parse("JPN").is_err());
+        assert!(CountryCode::parse("").is_err());
+        assert!(CountryCode::parse("1A").is_err());
+    }
+
+    #[test]
+    fn live_statuses() {
+        assert!(RegistrationStatus::Waitlisted.is_live());
+        assert!(!RegistrationStatus::Cancelled.is_live());
+        assert!(!RegistrationStatus::Rejected.is_live());
+    }
+}
+
+/// `POST /sessions/{id}/registrations`. Email and name may be left out when logged in.
+#[derive(Debug, Clone, Default, serde::Deserialize, Serialize, ToSchema)]
+pub struct RegistrationRequest {
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// One of the partnership's organisations.
+    #[serde(default)]
+    pub organization_id: Option<Uuid>,
+    /// The registrant's organisation when it is not one of the partnership's.
+    #[serde(default)]
+    pub organization_name: Option<String>,
+    /// ISO 3166-1 alpha-2, e.g. `JP`.
+    #[serde(default)]
+    #[schema(example = "JP")]
+    pub country: Option<String>,
 }

@@ -1,8 +1,383 @@
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::http::{header, StatusCode};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use uuid::Uuid;
+
+use crate::app::State;
+use crate::auth::{AuthUser, MaybeUser};
+use crate::db::schema::events;
+use crate::error::{AppError, AppResult, Problem};
+use crate::events::access::{is_event_staff, require_event_staff};
+use crate::idempotency;
+use crate::registrations::lists::{self, ListParams};
+use crate::registrations::model::{
+    EventReport, InvitationFunnel, MyRegistrationPage, MyRegistrationView, Registration,
+    RegistrationRequest, RegistrationStatus, RegistrationView, SessionContext, SessionReport,
+    StaffRegistrationPage, StaffRegistrationView, StatusCounts,
+};
+use crate::registrations::service::{self, RegistrationInput};
 
 #[derive(OpenApi)]
-#[openapi(paths())]
+#[openapi(
+    paths(
+        register,
+        confirm,
+        cancel_registration,
+        approve,
+        reject,
+        check_in,
+        session_registrations,
+        my_registrations,
+        event_report
+    ),
+    components(schemas(
+        RegistrationRequest,
+        RegistrationView,
+        RegistrationStatus,
+        ConfirmRequest,
+        StaffRegistrationView,
+        StaffRegistrationPage,
+        MyRegistrationView,
+        MyRegistrationPage,
+        EventReport,
+        SessionReport,
+        StatusCounts,
+        InvitationFunnel
+    ))
+)]
 pub struct Api;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(register)
+        .service(confirm)
+        .service(cancel_registration)
+        .service(approve)
+        .service(reject)
+        .service(check_in)
+        .service(session_registrations)
+        .service(my_registrations)
+        .service(event_report);
+}
+
+/// Registers for a public session. Anonymous registrants (and unverified accounts) get
+/// `pending_confirmation` and an emailed link; a verified account registering itself is
+/// confirmed, waitlisted or queued for approval at once. 201 for a new registration, 200 when
+/// the person already had a live one (answered as it is; an unconfirmed one gets a new link).
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/registrations", tag = "registrations",
+    params(("id" = Uuid, Path, description = "the session"),
+           ("Idempotency-Key" = Option<String>, Header,
+            description = "makes retries safe: the same key and body answer the first response")),
+    request_body = RegistrationRequest,
+    responses((status = 201, description = "registered", body = RegistrationView),
+              (status = 200, description = "already registered: the existing registration", body = RegistrationView),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 403, description = "closed session (`invitation_required`)", body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "event not open, registration window, session ended or full", body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/sessions/{id}/registrations")]
+async fn register(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    caller: MaybeUser,
+    body: web::Json<RegistrationRequest>,
+) -> AppResult<HttpResponse> {
+    let session_id = path.into_inner();
+    let body = body.into_inner();
+    let caller = caller.0;
+    let fingerprint = idempotency::fingerprint(&body);
+    idempotency::run(
+        &state,
+        &req,
+        caller.as_ref().map(|u| u.account.id),
+        fingerprint,
+        || async {
+            let input = RegistrationInput::parse(&body, caller.as_ref())?;
+            let outcome = service::register(&state, session_id, caller.as_ref(), input).await?;
+            let status = if outcome.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((status, to_json(&outcome.registration)?))
+        },
+    )
+    .await
+}
+
+fn to_json(value: &impl Serialize) -> AppResult<serde_json::Value> {
+    serde_json::to_value(value).map_err(AppError::internal)
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct ConfirmRequest {
+    /// The token from the emailed link.
+    pub token: String,
+}
+
+/// Confirms a registrant's email address with the emailed token (single-use) and, in the same
+/// transaction, takes a seat, a waitlist place, or a place in the approval queue.
+#[utoipa::path(post, path = "/api/v1/registrations/confirm", tag = "registrations",
+    params(("Idempotency-Key" = Option<String>, Header,
+            description = "makes retries safe: the same key and body answer the first response")),
+    request_body = ConfirmRequest,
+    responses((status = 200, body = RegistrationView),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "unknown or used token (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 410, description = "expired token (`token_expired`)", body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/registrations/confirm")]
+async fn confirm(
+    state: State,
+    req: HttpRequest,
+    body: web::Json<ConfirmRequest>,
+) -> AppResult<HttpResponse> {
+    let body = body.into_inner();
+    let fingerprint = idempotency::fingerprint(&body);
+    idempotency::run(&state, &req, None, fingerprint, || async {
+        let view = service::confirm(&state, &body.token).await?;
+        Ok((StatusCode::OK, to_json(&view)?))
+    })
+    .await
+}
+
+/// The registration and its context, for a caller who runs its event. Its registrant learns
+/// it is staff-only (403); anyone else is told nothing exists (404).
+async fn for_staff(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    registration_id: Uuid,
+) -> AppResult<(Registration, SessionContext)> {
+    let (registration, ctx) = service::registration_context(conn, registration_id).await?;
+    if is_event_staff(conn, user, ctx.event.id).await? {
+        Ok((registration, ctx))
+    } else if registration.person_id == user.person.id {
+        Err(AppError::forbidden(
+            "not_event_staff",
+            "only the event's staff and admins may do this",
+        ))
+    } else {
+        Err(AppError::not_found("registration"))
+    }
+}
+
+/// Cancels a registration: by its registrant or the event's staff. A freed seat goes to the
+/// first on the waitlist in the same transaction; everyone concerned is emailed.
+#[utoipa::path(delete, path = "/api/v1/registrations/{id}", tag = "registrations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "the registration")),
+    responses((status = 200, description = "cancelled", body = RegistrationView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "already cancelled or rejected, or the session is over", body = Problem, content_type = "application/problem+json")))]
+#[delete("/registrations/{id}")]
+async fn cancel_registration(
+    state: State,
+    path: web::Path<Uuid>,
+    user: AuthUser,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let by_staff = {
+        let mut conn = state.pool.get().await?;
+        let (registration, ctx) = service::registration_context(&mut conn, id).await?;
+        let own = registration.person_id == user.person.id;
+        let staff = is_event_staff(&mut conn, &user, ctx.event.id).await?;
+        if !own && !staff {
+            return Err(AppError::not_found("registration"));
+        }
+        !own
+    };
+    let view = service::cancel_and_notify(&state, id, by_staff).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Approves a registration awaiting approval: it takes a seat or a waitlist place.
+#[utoipa::path(post, path = "/api/v1/registrations/{id}/approve", tag = "registrations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "the registration")),
+    responses((status = 200, body = StaffRegistrationView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "not pending approval (`invalid_transition`) or full without waitlist", body = Problem, content_type = "application/problem+json")))]
+#[post("/registrations/{id}/approve")]
+async fn approve(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    {
+        let mut conn = state.pool.get().await?;
+        for_staff(&mut conn, &user, id).await?;
+    }
+    let registration = service::approve(&state, id).await?;
+    let mut conn = state.pool.get().await?;
+    Ok(HttpResponse::Ok().json(lists::staff_item(&mut conn, &registration).await?))
+}
+
+/// Rejects a registration awaiting approval; the registrant is told.
+#[utoipa::path(post, path = "/api/v1/registrations/{id}/reject", tag = "registrations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "the registration")),
+    responses((status = 200, body = StaffRegistrationView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "not pending approval (`invalid_transition`)", body = Problem, content_type = "application/problem+json")))]
+#[post("/registrations/{id}/reject")]
+async fn reject(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    {
+        let mut conn = state.pool.get().await?;
+        for_staff(&mut conn, &user, id).await?;
+    }
+    let registration = service::reject(&state, id).await?;
+    let mut conn = state.pool.get().await?;
+    Ok(HttpResponse::Ok().json(lists::staff_item(&mut conn, &registration).await?))
+}
+
+/// Records that a confirmed registrant came. Idempotent: checking in twice answers the first
+/// time.
+#[utoipa::path(post, path = "/api/v1/registrations/{id}/check-in", tag = "registrations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "the registration")),
+    responses((status = 200, body = StaffRegistrationView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "not confirmed (`not_confirmed`)", body = Problem, content_type = "application/problem+json")))]
+#[post("/registrations/{id}/check-in")]
+async fn check_in(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    for_staff(&mut conn, &user, id).await?;
+    let registration = service::check_in(&mut conn, id).await?;
+    Ok(HttpResponse::Ok().json(lists::staff_item(&mut conn, &registration).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only these statuses (comma-separated), e.g. `confirmed,waitlisted`.
+    pub status: Option<String>,
+    /// Page size, 1–200 (larger values are clamped); default 50. Ignored for CSV.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn wants_csv(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("text/csv"))
+}
+
+/// A session's registrations, for the event's staff: JSON pages, or with `Accept: text/csv`
+/// every matching row as CSV (`name,email,organization,organization_kind,country,status,
+/// registered_at,checked_in_at`, times in the event's zone).
+#[utoipa::path(get, path = "/api/v1/sessions/{id}/registrations", tag = "registrations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "the session"), ListQuery),
+    responses((status = 200, description = "one page, or all rows as CSV", content(
+                  (StaffRegistrationPage = "application/json"),
+                  (String = "text/csv"))),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[get("/sessions/{id}/registrations")]
+async fn session_registrations(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    query: web::Query<ListQuery>,
+    user: AuthUser,
+) -> AppResult<HttpResponse> {
+    let session_id = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let ctx = service::session_context(&mut conn, session_id).await?;
+    require_event_staff(&mut conn, &user, ctx.event.id, !ctx.event.is_draft()).await?;
+    let params = ListParams::parse(
+        query.status.as_deref(),
+        query.limit,
+        query.cursor.as_deref(),
+    )?;
+    if wants_csv(&req) {
+        let body = lists::staff_csv(&mut conn, &ctx, &params.statuses).await?;
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"registrations-{session_id}.csv\""),
+            ))
+            .body(body));
+    }
+    let (items, next_cursor) = lists::staff_page(&mut conn, session_id, &params).await?;
+    Ok(HttpResponse::Ok().json(StaffRegistrationPage { items, next_cursor }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MyListQuery {
+    /// Only these statuses (comma-separated).
+    pub status: Option<String>,
+    /// Page size, 1–200 (larger values are clamped); default 50.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// The caller's own registrations, by session start, with the session and event they are for.
+#[utoipa::path(get, path = "/api/v1/me/registrations", tag = "registrations",
+    security(("bearer" = [])),
+    params(MyListQuery),
+    responses((status = 200, body = MyRegistrationPage),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[get("/me/registrations")]
+async fn my_registrations(
+    state: State,
+    query: web::Query<MyListQuery>,
+    user: AuthUser,
+) -> AppResult<HttpResponse> {
+    let params = ListParams::parse(
+        query.status.as_deref(),
+        query.limit,
+        query.cursor.as_deref(),
+    )?;
+    let mut conn = state.pool.get().await?;
+    let (items, next_cursor) = lists::my_page(&mut conn, user.person.id, &params).await?;
+    Ok(HttpResponse::Ok().json(MyRegistrationPage { items, next_cursor }))
+}
+
+/// The event's stakeholder balance, for its staff: per session the registrations by status,
+/// the confirmed by organisation kind and by country, attendance; and the invitation funnel.
+#[utoipa::path(get, path = "/api/v1/events/{id}/report", tag = "registrations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "the event")),
+    responses((status = 200, body = EventReport),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/events/{id}/report")]
+async fn event_report(
+    state: State,
+    path: web::Path<Uuid>,
+    user: AuthUser,
+) -> AppResult<HttpResponse> {
+    let event_id = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let status: String = events::table
+        .find(event_id)
+        .select(events::status)
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("event"))?;
+    require_event_staff(&mut conn, &user, event_id, status != "draft").await?;
+    Ok(HttpResponse::Ok().json(lists::event_report(&mut conn, event_id).await?))
+}

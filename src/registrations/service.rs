@@ -1,14 +1,26 @@
 //! The rules of registrations. `admit` is the one way into a seat, shared by public
 //! registration (after the email is confirmed), staff approval and accepted invitations.
 
-use chrono::Utc;
+use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::registrations;
-use crate::error::{AppError, AppResult};
-use crate::registrations::model::{Registration, RegistrationSource, RegistrationStatus};
+use crate::app::AppState;
+use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
+use crate::auth::AuthUser;
+use crate::db::schema::{events, organizations, people, registrations, sessions};
+use crate::error::{AppError, AppResult, Validator};
+use crate::events::access::is_event_staff;
+use crate::events::local_time;
+use crate::people::model::Person;
+use crate::people::EmailAddress;
+use crate::registrations::emails::{self, Notice};
+use crate::registrations::model::{
+    CountryCode, EventFacts, Registration, RegistrationRequest, RegistrationSource,
+    RegistrationStatus, RegistrationView, SessionContext, SessionFacts,
+};
 use crate::registrations::seats::{self, SeatOutcome};
 
 /// Who is admitted to which session, and why.
@@ -81,10 +93,7 @@ pub async fn admit(conn: &mut AsyncPgConnection, admission: Admission) -> AppRes
         }
     };
     match seats::take_seat(conn, &session, registration_id).await? {
-        SeatOutcome::Full => Err(AppError::conflict(
-            "session_full",
-            "the session is full and has no waitlist",
-        )),
+        SeatOutcome::Full => Err(session_full()),
         SeatOutcome::Confirmed | SeatOutcome::Waitlisted => {
             let registration = registrations::table
                 .find(registration_id)
@@ -138,4 +147,819 @@ pub async fn cancel(
         .await?;
     let promoted = seats::fill_from_waitlist(conn, &session).await?;
     Ok((cancelled, promoted))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public registration, confirmation, moderation, check-in, lists and reports.
+// ---------------------------------------------------------------------------------------------
+
+/// How long an emailed confirmation link stays valid.
+pub const CONFIRM_TOKEN_TTL_HOURS: i64 = 48;
+
+/// The session with its event; 404 when there is no such session.
+pub async fn session_context(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+) -> AppResult<SessionContext> {
+    let (session, event) = sessions::table
+        .inner_join(events::table)
+        .filter(sessions::id.eq(session_id))
+        .select((SessionFacts::as_select(), EventFacts::as_select()))
+        .first::<(SessionFacts, EventFacts)>(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("session"))?;
+    Ok(SessionContext { session, event })
+}
+
+/// A registration with its session and event; 404 when there is no such registration.
+pub async fn registration_context(
+    conn: &mut AsyncPgConnection,
+    registration_id: Uuid,
+) -> AppResult<(Registration, SessionContext)> {
+    let registration: Registration = registrations::table
+        .find(registration_id)
+        .select(Registration::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("registration"))?;
+    let ctx = session_context(conn, registration.session_id).await?;
+    Ok((registration, ctx))
+}
+
+/// The registrant's view, with the waitlist position when waitlisted.
+pub async fn view(
+    conn: &mut AsyncPgConnection,
+    registration: &Registration,
+) -> AppResult<RegistrationView> {
+    Ok(RegistrationView {
+        id: registration.id,
+        session_id: registration.session_id,
+        status: registration.status,
+        waitlist_position: seats::waitlist_position(conn, registration).await?,
+    })
+}
+
+/// A registration request, parsed: who registers and what they say of themselves.
+#[derive(Debug, Clone)]
+pub struct RegistrationInput {
+    pub email: Option<EmailAddress>,
+    pub name: Option<String>,
+    pub organization_id: Option<Uuid>,
+    pub organization_name: Option<String>,
+    pub country: Option<String>,
+}
+
+impl RegistrationInput {
+    /// Checks every field at once. Email and name may be left out by a logged-in caller
+    /// registering themselves.
+    pub fn parse(raw: &RegistrationRequest, caller: Option<&AuthUser>) -> AppResult<Self> {
+        let mut v = Validator::new();
+        let email = match present(&raw.email) {
+            Some(e) => v.check("email", EmailAddress::parse(e)),
+            None if caller.is_none() => {
+                v.add("email", "is required");
+                None
+            }
+            None => None,
+        };
+        let for_someone_else = match (&email, caller) {
+            (Some(e), Some(user)) => e.as_str() != user.person.email,
+            (_, None) => true,
+            (None, Some(_)) => false,
+        };
+        let name = match present(&raw.name) {
+            Some(n) => v.check("name", crate::auth::service::parse_name(n)),
+            None if for_someone_else => {
+                v.add("name", "is required");
+                None
+            }
+            None => None,
+        };
+        let organization_name = match present(&raw.organization_name) {
+            Some(n) if n.chars().count() > 300 => {
+                v.add("organization_name", "must be at most 300 characters");
+                None
+            }
+            other => other.map(str::to_owned),
+        };
+        let country = present(&raw.country)
+            .and_then(|c| v.check("country", CountryCode::parse(c)))
+            .map(CountryCode::into_inner);
+        v.finish()?;
+        Ok(RegistrationInput {
+            email,
+            name,
+            organization_id: raw.organization_id,
+            organization_name,
+            country,
+        })
+    }
+}
+
+fn present(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// What a registration request led to: `created` is false when the person's live
+/// registration was answered instead of making a second one.
+#[derive(Debug, Clone)]
+pub struct RegisterOutcome {
+    pub registration: RegistrationView,
+    pub created: bool,
+}
+
+/// Refuses registration for sessions that are not open to the public right now. A draft is
+/// 404 to non-staff so its existence does not leak.
+pub async fn check_open_for_public(
+    conn: &mut AsyncPgConnection,
+    ctx: &SessionContext,
+    caller: Option<&AuthUser>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if ctx.event.is_draft() {
+        let staff = match caller {
+            Some(user) => is_event_staff(conn, user, ctx.event.id).await?,
+            None => false,
+        };
+        if !staff {
+            return Err(AppError::not_found("session"));
+        }
+    }
+    if !ctx.session.is_public() {
+        return Err(AppError::forbidden(
+            "invitation_required",
+            "this session is closed: only invited people may take part",
+        ));
+    }
+    check_event_open(ctx)?;
+    check_session_not_over(ctx, now)?;
+    if let Some(opens) = ctx.session.registration_opens_at {
+        if now < opens {
+            return Err(AppError::conflict(
+                "registration_not_open",
+                format!(
+                    "registration opens on {}",
+                    local_time::format_local(opens, &ctx.event.zone())
+                ),
+            ));
+        }
+    }
+    if let Some(closes) = ctx.session.registration_closes_at {
+        if now >= closes {
+            return Err(AppError::conflict(
+                "registration_closed",
+                format!(
+                    "registration closed on {}",
+                    local_time::format_local(closes, &ctx.event.zone())
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_event_open(ctx: &SessionContext) -> AppResult<()> {
+    if ctx.event.is_published() {
+        Ok(())
+    } else {
+        Err(AppError::conflict(
+            "event_not_open",
+            format!(
+                "the event is {} and takes no registrations",
+                ctx.event.status
+            ),
+        ))
+    }
+}
+
+fn check_session_not_over(ctx: &SessionContext, now: DateTime<Utc>) -> AppResult<()> {
+    if now >= ctx.session.ends_at {
+        Err(AppError::conflict(
+            "session_ended",
+            "the session has already ended",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+async fn check_organization(
+    conn: &mut AsyncPgConnection,
+    organization_id: Option<Uuid>,
+) -> AppResult<()> {
+    let Some(id) = organization_id else {
+        return Ok(());
+    };
+    let found: i64 = organizations::table
+        .filter(organizations::id.eq(id))
+        .count()
+        .get_result(conn)
+        .await?;
+    if found == 0 {
+        return Err(AppError::invalid(
+            "organization_id",
+            "no such organisation in the partnership",
+        ));
+    }
+    Ok(())
+}
+
+async fn live_registration(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    person_id: Uuid,
+) -> AppResult<Option<Registration>> {
+    Ok(registrations::table
+        .filter(registrations::session_id.eq(session_id))
+        .filter(registrations::person_id.eq(person_id))
+        .filter(
+            registrations::status
+                .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
+        )
+        .select(Registration::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Public registration (`POST /sessions/{id}/registrations` and the event page's form).
+///
+/// A verified account registering itself skips the email step; everyone else gets a
+/// `pending_confirmation` registration and a link. A second request for a person with a live
+/// registration answers that registration (re-sending the link while it is unconfirmed).
+pub async fn register(
+    state: &AppState,
+    session_id: Uuid,
+    caller: Option<&AuthUser>,
+    input: RegistrationInput,
+) -> AppResult<RegisterOutcome> {
+    let public_url = state.settings.public_url().to_owned();
+    let mut conn = state.pool.get().await?;
+    let ctx = session_context(&mut conn, session_id).await?;
+    check_open_for_public(&mut conn, &ctx, caller, Utc::now()).await?;
+    check_organization(&mut conn, input.organization_id).await?;
+
+    // Only a verified account registering its own address is trusted without the email step.
+    let verified_self = caller.filter(|user| {
+        user.email_verified()
+            && input
+                .email
+                .as_ref()
+                .is_none_or(|e| e.as_str() == user.person.email)
+    });
+    let email = input
+        .email
+        .clone()
+        .or_else(|| caller.map(|u| EmailAddress::from_trusted(u.person.email.clone())))
+        .ok_or_else(|| AppError::invalid("email", "is required"))?;
+    let name = input
+        .name
+        .clone()
+        .or_else(|| caller.map(|u| u.person.name.clone()))
+        .ok_or_else(|| AppError::invalid("name", "is required"))?;
+    let verified_person = verified_self.map(|u| u.person.clone());
+
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            // Every registration change of a session happens under its row lock, so a double
+            // submission finds the first one instead of tripping the unique index.
+            let locked = seats::lock_session(conn, session_id).await?;
+            let person = match verified_person {
+                Some(person) => person,
+                None => crate::auth::service::find_or_create_person(conn, &email, &name).await?,
+            };
+            let existing = live_registration(conn, session_id, person.id).await?;
+            let trusted = verified_self.is_some();
+            let (registration, created) = match existing {
+                Some(r) if r.status == RegistrationStatus::PendingConfirmation && trusted => {
+                    let r = clear_confirm_token(conn, r.id).await?;
+                    let (r, _) =
+                        after_confirmation(conn, &public_url, &ctx, &locked, r, &person).await?;
+                    (r, false)
+                }
+                Some(r) if r.status == RegistrationStatus::PendingConfirmation => {
+                    // A new link replaces the old one, which stops working.
+                    let token = IssuedToken::generate();
+                    let r: Registration = diesel::update(registrations::table.find(r.id))
+                        .set((
+                            registrations::confirm_token_hash.eq(Some(token.hash.clone())),
+                            registrations::confirm_token_expires_at
+                                .eq(Some(confirm_token_expiry())),
+                            registrations::updated_at.eq(Utc::now()),
+                        ))
+                        .returning(Registration::as_returning())
+                        .get_result(conn)
+                        .await?;
+                    emails::send_confirmation_request(conn, &public_url, &ctx, &r, &person, &token)
+                        .await?;
+                    (r, false)
+                }
+                Some(r) => (r, false),
+                None if trusted => {
+                    let r = if ctx.session.requires_approval {
+                        let r = insert_registration(
+                            conn,
+                            &ctx,
+                            person.id,
+                            &input,
+                            RegistrationStatus::PendingApproval,
+                            None,
+                        )
+                        .await?;
+                        emails::notify(conn, &public_url, &ctx, &r, Notice::AwaitingApproval)
+                            .await?;
+                        r
+                    } else {
+                        let admitted = admit(
+                            conn,
+                            Admission {
+                                session_id,
+                                person_id: person.id,
+                                source: RegistrationSource::PublicForm,
+                                invitation_id: None,
+                                organization_id: input.organization_id,
+                                organization_name: input.organization_name.clone(),
+                                country: input.country.clone(),
+                            },
+                        )
+                        .await?;
+                        let r = admitted.registration;
+                        emails::notify(conn, &public_url, &ctx, &r, Notice::for_seat(r.status))
+                            .await?;
+                        r
+                    };
+                    (r, true)
+                }
+                None => {
+                    let token = IssuedToken::generate();
+                    let r = insert_registration(
+                        conn,
+                        &ctx,
+                        person.id,
+                        &input,
+                        RegistrationStatus::PendingConfirmation,
+                        Some(&token),
+                    )
+                    .await?;
+                    emails::send_confirmation_request(conn, &public_url, &ctx, &r, &person, &token)
+                        .await?;
+                    (r, true)
+                }
+            };
+            Ok(RegisterOutcome {
+                registration: view(conn, &registration).await?,
+                created,
+            })
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+fn confirm_token_expiry() -> DateTime<Utc> {
+    Utc::now() + Duration::hours(CONFIRM_TOKEN_TTL_HOURS)
+}
+
+async fn insert_registration(
+    conn: &mut AsyncPgConnection,
+    ctx: &SessionContext,
+    person_id: Uuid,
+    input: &RegistrationInput,
+    status: RegistrationStatus,
+    confirm_token: Option<&IssuedToken>,
+) -> AppResult<Registration> {
+    let inserted = diesel::insert_into(registrations::table)
+        .values((
+            registrations::id.eq(Uuid::now_v7()),
+            registrations::session_id.eq(ctx.session.id),
+            registrations::person_id.eq(person_id),
+            registrations::status.eq(status),
+            registrations::source.eq(RegistrationSource::PublicForm),
+            registrations::organization_id.eq(input.organization_id),
+            registrations::organization_name.eq(&input.organization_name),
+            registrations::country.eq(&input.country),
+            registrations::confirm_token_hash.eq(confirm_token.map(|t| t.hash.clone())),
+            registrations::confirm_token_expires_at
+                .eq(confirm_token.map(|_| confirm_token_expiry())),
+        ))
+        .returning(Registration::as_returning())
+        .get_result(conn)
+        .await;
+    match inserted {
+        Ok(r) => Ok(r),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(AppError::conflict(
+            "already_registered",
+            "this person is already registered for the session",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn clear_confirm_token(
+    conn: &mut AsyncPgConnection,
+    registration_id: Uuid,
+) -> AppResult<Registration> {
+    Ok(diesel::update(registrations::table.find(registration_id))
+        .set((
+            registrations::confirm_token_hash.eq(None::<Vec<u8>>),
+            registrations::confirm_token_expires_at.eq(None::<DateTime<Utc>>),
+            registrations::updated_at.eq(Utc::now()),
+        ))
+        .returning(Registration::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// The step after a registrant proved their address: into the approval queue, or a seat
+/// (or waitlist place) right away. The session must be locked in this transaction. Answers the
+/// registration and its waitlist position.
+async fn after_confirmation(
+    conn: &mut AsyncPgConnection,
+    public_url: &str,
+    ctx: &SessionContext,
+    session: &seats::LockedSession,
+    registration: Registration,
+    person: &Person,
+) -> AppResult<(Registration, Option<i64>)> {
+    if ctx.session.requires_approval {
+        let r: Registration = diesel::update(registrations::table.find(registration.id))
+            .set((
+                registrations::status.eq(RegistrationStatus::PendingApproval),
+                registrations::updated_at.eq(Utc::now()),
+            ))
+            .returning(Registration::as_returning())
+            .get_result(conn)
+            .await?;
+        emails::notify_person(
+            conn,
+            public_url,
+            ctx,
+            &r,
+            person,
+            None,
+            Notice::AwaitingApproval,
+        )
+        .await?;
+        return Ok((r, None));
+    }
+    if seats::take_seat(conn, session, registration.id).await? == SeatOutcome::Full {
+        return Err(session_full());
+    }
+    let r: Registration = registrations::table
+        .find(registration.id)
+        .select(Registration::as_select())
+        .first(conn)
+        .await?;
+    let position = seats::waitlist_position(conn, &r).await?;
+    emails::notify_person(
+        conn,
+        public_url,
+        ctx,
+        &r,
+        person,
+        position,
+        Notice::for_seat(r.status),
+    )
+    .await?;
+    Ok((r, position))
+}
+
+fn session_full() -> AppError {
+    AppError::conflict("session_full", "the session is full and has no waitlist")
+}
+
+fn admission_of(registration: &Registration) -> Admission {
+    Admission {
+        session_id: registration.session_id,
+        person_id: registration.person_id,
+        source: registration.source,
+        invitation_id: registration.invitation_id,
+        organization_id: registration.organization_id,
+        organization_name: registration.organization_name.clone(),
+        country: registration.country.clone(),
+    }
+}
+
+fn invalid_token() -> AppError {
+    AppError::problem(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "invalid_token",
+        "this link is not valid: it was already used, replaced by a newer one, or mistyped",
+    )
+}
+
+/// What an emailed confirmation link covers, without using it (for the page behind the link).
+pub async fn peek_confirmation(
+    conn: &mut AsyncPgConnection,
+    token: &str,
+) -> AppResult<(Registration, SessionContext, Person)> {
+    if !looks_like_token(token) {
+        return Err(invalid_token());
+    }
+    let registration: Registration = registrations::table
+        .filter(registrations::confirm_token_hash.eq(hash_token(token)))
+        .filter(registrations::status.eq(RegistrationStatus::PendingConfirmation))
+        .select(Registration::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(invalid_token)?;
+    if registration
+        .confirm_token_expires_at
+        .is_some_and(|at| at <= Utc::now())
+    {
+        return Err(token_expired());
+    }
+    let ctx = session_context(conn, registration.session_id).await?;
+    let person = person_of(conn, &registration).await?;
+    Ok((registration, ctx, person))
+}
+
+fn token_expired() -> AppError {
+    AppError::gone(
+        "token_expired",
+        "this confirmation link has expired; register again to get a new one",
+    )
+}
+
+async fn person_of(conn: &mut AsyncPgConnection, registration: &Registration) -> AppResult<Person> {
+    Ok(people::table
+        .find(registration.person_id)
+        .select(Person::as_select())
+        .first(conn)
+        .await?)
+}
+
+/// Uses a confirmation token: single-use, and the seat (or approval queue) is decided in the
+/// same transaction. Of many concurrent uses of one token exactly one succeeds.
+pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationView> {
+    if !looks_like_token(token) {
+        return Err(invalid_token());
+    }
+    let hash = hash_token(token);
+    let public_url = state.settings.public_url().to_owned();
+    let mut conn = state.pool.get().await?;
+    // Everything that needs no lock is read first, so the time under the session lock (the
+    // queue of a registration rush) stays short.
+    let (found, person): (Registration, Person) = registrations::table
+        .inner_join(people::table)
+        .filter(registrations::confirm_token_hash.eq(&hash))
+        .filter(registrations::status.eq(RegistrationStatus::PendingConfirmation))
+        .select((Registration::as_select(), Person::as_select()))
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(invalid_token)?;
+    if found
+        .confirm_token_expires_at
+        .is_some_and(|at| at <= Utc::now())
+    {
+        return Err(token_expired());
+    }
+    let ctx = session_context(&mut conn, found.session_id).await?;
+    check_event_open(&ctx)?;
+    check_session_not_over(&ctx, Utc::now())?;
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            let locked = seats::lock_session(conn, found.session_id).await?;
+            // The conditional UPDATE is the single use: a concurrent or replayed use of the
+            // token finds the hash already cleared and changes nothing.
+            let claimed: Option<Registration> = diesel::update(registrations::table.find(found.id))
+                .filter(registrations::confirm_token_hash.eq(&hash))
+                .filter(registrations::status.eq(RegistrationStatus::PendingConfirmation))
+                .set((
+                    registrations::confirm_token_hash.eq(None::<Vec<u8>>),
+                    registrations::confirm_token_expires_at.eq(None::<DateTime<Utc>>),
+                    registrations::updated_at.eq(Utc::now()),
+                ))
+                .returning(Registration::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?;
+            let registration = claimed.ok_or_else(invalid_token)?;
+            let (r, position) =
+                after_confirmation(conn, &public_url, &ctx, &locked, registration, &person).await?;
+            Ok(RegistrationView {
+                id: r.id,
+                session_id: r.session_id,
+                status: r.status,
+                waitlist_position: position,
+            })
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+/// Cancels a registration and emails its registrant and everyone promoted off the waitlist,
+/// all in one transaction.
+pub async fn cancel_and_notify(
+    state: &AppState,
+    registration_id: Uuid,
+    by_staff: bool,
+) -> AppResult<RegistrationView> {
+    let public_url = state.settings.public_url().to_owned();
+    let mut conn = state.pool.get().await?;
+    let (_, ctx) = registration_context(&mut conn, registration_id).await?;
+    check_session_not_over(&ctx, Utc::now())?;
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            let (cancelled, promoted) = cancel(conn, registration_id).await?;
+            emails::notify(
+                conn,
+                &public_url,
+                &ctx,
+                &cancelled,
+                Notice::Cancelled { by_staff },
+            )
+            .await?;
+            for r in &promoted {
+                emails::notify(conn, &public_url, &ctx, r, Notice::Promoted).await?;
+            }
+            view(conn, &cancelled).await
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+/// The registration an emailed cancel link covers; 404 `invalid_token` when the link does not
+/// match it.
+pub async fn peek_cancellation(
+    conn: &mut AsyncPgConnection,
+    registration_id: Uuid,
+    token: &str,
+) -> AppResult<(Registration, SessionContext, Person)> {
+    if !looks_like_token(token) {
+        return Err(invalid_token());
+    }
+    let registration: Registration = registrations::table
+        .find(registration_id)
+        .filter(registrations::cancel_token_hash.eq(hash_token(token)))
+        .select(Registration::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(invalid_token)?;
+    let ctx = session_context(conn, registration.session_id).await?;
+    let person = person_of(conn, &registration).await?;
+    Ok((registration, ctx, person))
+}
+
+/// Cancels through the emailed link. A registration already cancelled answers 410
+/// `already_cancelled`, so of many concurrent uses exactly one cancels.
+pub async fn cancel_with_token(
+    state: &AppState,
+    registration_id: Uuid,
+    token: &str,
+) -> AppResult<RegistrationView> {
+    {
+        let mut conn = state.pool.get().await?;
+        let (registration, _, _) = peek_cancellation(&mut conn, registration_id, token).await?;
+        if !registration.status.is_live() {
+            return Err(already_cancelled(registration.status));
+        }
+    }
+    match cancel_and_notify(state, registration_id, false).await {
+        Err(e) if e.code() == "registration_not_live" => {
+            Err(already_cancelled(RegistrationStatus::Cancelled))
+        }
+        other => other,
+    }
+}
+
+fn already_cancelled(status: RegistrationStatus) -> AppError {
+    AppError::gone(
+        "already_cancelled",
+        format!("this registration is already {status}"),
+    )
+}
+
+/// After a session's capacity was raised (in the caller's transaction, with the new capacity
+/// already written), seats as many waitlisted registrations as now fit, in order, and emails
+/// each. The events module calls this from `PATCH /sessions/{id}`.
+pub async fn raise_capacity_promotions(
+    conn: &mut AsyncPgConnection,
+    public_url: &str,
+    session_id: Uuid,
+) -> AppResult<Vec<Registration>> {
+    let session = seats::lock_session(conn, session_id).await?;
+    let promoted = seats::fill_from_waitlist(conn, &session).await?;
+    if !promoted.is_empty() {
+        let ctx = session_context(conn, session_id).await?;
+        for r in &promoted {
+            emails::notify(conn, public_url, &ctx, r, Notice::Promoted).await?;
+        }
+    }
+    Ok(promoted)
+}
+
+fn invalid_transition(status: RegistrationStatus, action: &str) -> AppError {
+    AppError::conflict(
+        "invalid_transition",
+        format!("a {status} registration cannot be {action}; only pending_approval ones can"),
+    )
+}
+
+/// Staff approval: the registration takes a seat or a waitlist place under the usual rules.
+pub async fn approve(state: &AppState, registration_id: Uuid) -> AppResult<Registration> {
+    let public_url = state.settings.public_url().to_owned();
+    let mut conn = state.pool.get().await?;
+    let (_, ctx) = registration_context(&mut conn, registration_id).await?;
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            seats::lock_session(conn, ctx.session.id).await?;
+            let current: Registration = registrations::table
+                .find(registration_id)
+                .select(Registration::as_select())
+                .first(conn)
+                .await?;
+            if current.status != RegistrationStatus::PendingApproval {
+                return Err(invalid_transition(current.status, "approved"));
+            }
+            let admitted = admit(conn, admission_of(&current)).await?;
+            emails::notify(
+                conn,
+                &public_url,
+                &ctx,
+                &admitted.registration,
+                Notice::Approved,
+            )
+            .await?;
+            Ok(admitted.registration)
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+/// Staff rejection of a registration awaiting approval.
+pub async fn reject(state: &AppState, registration_id: Uuid) -> AppResult<Registration> {
+    let public_url = state.settings.public_url().to_owned();
+    let mut conn = state.pool.get().await?;
+    let (_, ctx) = registration_context(&mut conn, registration_id).await?;
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            seats::lock_session(conn, ctx.session.id).await?;
+            let status: RegistrationStatus = registrations::table
+                .find(registration_id)
+                .select(registrations::status)
+                .first(conn)
+                .await?;
+            if status != RegistrationStatus::PendingApproval {
+                return Err(invalid_transition(status, "rejected"));
+            }
+            let r: Registration = diesel::update(registrations::table.find(registration_id))
+                .set((
+                    registrations::status.eq(RegistrationStatus::Rejected),
+                    registrations::waitlist_seq.eq(None::<i64>),
+                    registrations::updated_at.eq(Utc::now()),
+                ))
+                .returning(Registration::as_returning())
+                .get_result(conn)
+                .await?;
+            emails::notify(conn, &public_url, &ctx, &r, Notice::Rejected).await?;
+            Ok(r)
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+/// Records attendance. Idempotent: a second check-in answers the first time. Only confirmed
+/// registrations can be checked in.
+pub async fn check_in(
+    conn: &mut AsyncPgConnection,
+    registration_id: Uuid,
+) -> AppResult<Registration> {
+    let updated: Option<Registration> = diesel::update(registrations::table.find(registration_id))
+        .filter(registrations::status.eq(RegistrationStatus::Confirmed))
+        .set(registrations::checked_in_at.eq(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        >("COALESCE(checked_in_at, now())")))
+        .returning(Registration::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    match updated {
+        Some(r) => Ok(r),
+        None => {
+            let status: RegistrationStatus = registrations::table
+                .find(registration_id)
+                .select(registrations::status)
+                .first(conn)
+                .await
+                .optional()?
+                .ok_or_else(|| AppError::not_found("registration"))?;
+            Err(AppError::conflict(
+                "not_confirmed",
+                format!("only confirmed registrations can be checked in; this one is {status}"),
+            ))
+        }
+    }
 }

@@ -11,3 +11,4 @@ mod invitations;
 mod mail_faults;
 mod network;
 mod pg_restart;
+mod registrations;

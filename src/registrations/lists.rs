@@ -1,0 +1,554 @@
+//! Reading registrations: the staff list (JSON pages or one CSV), a registrant's own list and
+//! the event report.
+
+use std::collections::{BTreeMap, HashMap};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, SecondsFormat, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::{events, invitations, organizations, people, registrations, sessions};
+use crate::error::{AppError, AppResult, Validator};
+use crate::events::local_time;
+use crate::registrations::model::{
+    EventFacts, EventReport, InvitationFunnel, MyRegistrationView, Registration,
+    RegistrationStatus, SessionContext, SessionFacts, SessionReport, StaffRegistrationView,
+    StatusCounts,
+};
+use crate::registrations::seats;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// A keyset position: the sort key and id of the last item of the previous page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}.{}", self.at.timestamp_micros(), self.id))
+    }
+
+    pub fn decode(raw: &str) -> Result<Cursor, &'static str> {
+        const BAD: &str = "is not a cursor from a previous page";
+        let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| BAD)?;
+        let text = String::from_utf8(bytes).map_err(|_| BAD)?;
+        let (micros, id) = text.split_once('.').ok_or(BAD)?;
+        let at = micros
+            .parse::<i64>()
+            .ok()
+            .and_then(DateTime::from_timestamp_micros)
+            .ok_or(BAD)?;
+        let id = id.parse::<Uuid>().map_err(|_| BAD)?;
+        Ok(Cursor { at, id })
+    }
+}
+
+/// Parsed list parameters.
+#[derive(Debug, Clone)]
+pub struct ListParams {
+    pub statuses: Vec<RegistrationStatus>,
+    pub limit: i64,
+    pub cursor: Option<Cursor>,
+}
+
+impl ListParams {
+    /// `status` may name several statuses separated by commas; `limit` is clamped to 1–200.
+    pub fn parse(
+        status: Option<&str>,
+        limit: Option<i64>,
+        cursor: Option<&str>,
+    ) -> AppResult<ListParams> {
+        let mut v = Validator::new();
+        let mut statuses = Vec::new();
+        for part in status
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            if let Some(s) = v.check("status", part.parse::<RegistrationStatus>()) {
+                statuses.push(s);
+            }
+        }
+        let cursor = cursor
+            .filter(|c| !c.trim().is_empty())
+            .and_then(|c| v.check("cursor", Cursor::decode(c)));
+        v.finish()?;
+        Ok(ListParams {
+            statuses,
+            limit: limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
+            cursor,
+        })
+    }
+}
+
+type StaffRow = (
+    Registration,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Registrations of a session for its staff, oldest first. `page` None gives every row (CSV).
+async fn staff_rows(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    statuses: &[RegistrationStatus],
+    cursor: Option<Cursor>,
+    limit: Option<i64>,
+) -> AppResult<Vec<StaffRow>> {
+    let mut query = registrations::table
+        .inner_join(people::table)
+        .left_join(organizations::table)
+        .filter(registrations::session_id.eq(session_id))
+        .order((registrations::created_at.asc(), registrations::id.asc()))
+        .select((
+            Registration::as_select(),
+            people::email,
+            people::name,
+            organizations::name.nullable(),
+            organizations::kind.nullable(),
+            organizations::country.nullable(),
+        ))
+        .into_boxed();
+    if !statuses.is_empty() {
+        query = query.filter(registrations::status.eq_any(statuses.to_vec()));
+    }
+    if let Some(c) = cursor {
+        query = query.filter(
+            registrations::created_at
+                .gt(c.at)
+                .or(registrations::created_at
+                    .eq(c.at)
+                    .and(registrations::id.gt(c.id))),
+        );
+    }
+    if let Some(limit) = limit {
+        query = query.limit(limit);
+    }
+    Ok(query.load(conn).await?)
+}
+
+/// Waitlist positions of a session's waitlisted registrations, counting from 1.
+async fn waitlist_positions(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+) -> AppResult<HashMap<Uuid, i64>> {
+    let queue: Vec<Uuid> = registrations::table
+        .filter(registrations::session_id.eq(session_id))
+        .filter(registrations::status.eq(RegistrationStatus::Waitlisted))
+        .order(registrations::waitlist_seq.asc())
+        .select(registrations::id)
+        .load(conn)
+        .await?;
+    Ok(queue
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| (id, i as i64 + 1))
+        .collect())
+}
+
+fn staff_view(row: StaffRow, positions: &HashMap<Uuid, i64>) -> StaffRegistrationView {
+    let (r, email, name, org_name, org_kind, _org_country) = row;
+    StaffRegistrationView {
+        id: r.id,
+        session_id: r.session_id,
+        person_id: r.person_id,
+        status: r.status,
+        waitlist_position: positions.get(&r.id).copied(),
+        source: r.source,
+        email,
+        name,
+        organization: org_name.or(r.organization_name),
+        organization_id: r.organization_id,
+        organization_kind: org_kind,
+        country: r.country,
+        created_at: r.created_at,
+        confirmed_at: r.confirmed_at,
+        checked_in_at: r.checked_in_at,
+    }
+}
+
+/// One page of a session's registrations for its staff.
+pub async fn staff_page(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    params: &ListParams,
+) -> AppResult<(Vec<StaffRegistrationView>, Option<String>)> {
+    let mut rows = staff_rows(
+        conn,
+        session_id,
+        &params.statuses,
+        params.cursor,
+        Some(params.limit + 1),
+    )
+    .await?;
+    let more = rows.len() as i64 > params.limit;
+    rows.truncate(params.limit as usize);
+    let next_cursor = more
+        .then(|| rows.last())
+        .flatten()
+        .map(|(r, ..)| Cursor {
+            at: r.created_at,
+            id: r.id,
+        })
+        .map(|c| c.encode());
+    let positions = waitlist_positions(conn, session_id).await?;
+    let items = rows
+        .into_iter()
+        .map(|row| staff_view(row, &positions))
+        .collect();
+    Ok((items, next_cursor))
+}
+
+/// One staff view of a registration (answers of moderation and check-in).
+pub async fn staff_item(
+    conn: &mut AsyncPgConnection,
+    registration: &Registration,
+) -> AppResult<StaffRegistrationView> {
+    let (email, name, org_name, org_kind): (String, String, Option<String>, Option<String>) =
+        people::table
+            .left_join(
+                organizations::table.on(organizations::id
+                    .nullable()
+                    .eq(registration.organization_id)),
+            )
+            .filter(people::id.eq(registration.person_id))
+            .select((
+                people::email,
+                people::name,
+                organizations::name.nullable(),
+                organizations::kind.nullable(),
+            ))
+            .first(conn)
+            .await?;
+    Ok(StaffRegistrationView {
+        id: registration.id,
+        session_id: registration.session_id,
+        person_id: registration.person_id,
+        status: registration.status,
+        waitlist_position: seats::waitlist_position(conn, registration).await?,
+        source: registration.source,
+        email,
+        name,
+        organization: org_name.or_else(|| registration.organization_name.clone()),
+        organization_id: registration.organization_id,
+        organization_kind: org_kind,
+        country: registration.country.clone(),
+        created_at: registration.created_at,
+        confirmed_at: registration.confirmed_at,
+        checked_in_at: registration.checked_in_at,
+    })
+}
+
+pub const CSV_HEADER: [&str; 8] = [
+    "name",
+    "email",
+    "organization",
+    "organization_kind",
+    "country",
+    "status",
+    "registered_at",
+    "checked_in_at",
+];
+
+/// Every registration of the session matching `statuses`, as CSV with times in the event's
+/// zone (RFC 3339 with its offset).
+pub async fn staff_csv(
+    conn: &mut AsyncPgConnection,
+    ctx: &SessionContext,
+    statuses: &[RegistrationStatus],
+) -> AppResult<String> {
+    let rows = staff_rows(conn, ctx.session.id, statuses, None, None).await?;
+    let tz = ctx.event.zone();
+    let local = |at: DateTime<Utc>| {
+        at.with_timezone(&tz)
+            .to_rfc3339_opts(SecondsFormat::Secs, false)
+    };
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(CSV_HEADER)
+        .map_err(AppError::internal)?;
+    for (r, email, name, org_name, org_kind, org_country) in rows {
+        let record = [
+            spreadsheet_safe(&name),
+            spreadsheet_safe(&email),
+            spreadsheet_safe(
+                org_name
+                    .or_else(|| r.organization_name.clone())
+                    .as_deref()
+                    .unwrap_or(""),
+            ),
+            org_kind.unwrap_or_default(),
+            r.country.or(org_country).unwrap_or_default(),
+            r.status.to_string(),
+            local(r.created_at),
+            r.checked_in_at.map(local).unwrap_or_default(),
+        ];
+        writer.write_record(&record).map_err(AppError::internal)?;
+    }
+    let bytes = writer.into_inner().map_err(AppError::internal)?;
+    String::from_utf8(bytes).map_err(AppError::internal)
+}
+
+/// Registrants type their own names: a leading `=`, `+`, `-` or `@` would make a spreadsheet
+/// evaluate the cell as a formula, so such cells get a leading apostrophe (OWASP's advice).
+fn spreadsheet_safe(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    }
+}
+
+/// The caller's own registrations, by session start.
+pub async fn my_page(
+    conn: &mut AsyncPgConnection,
+    person_id: Uuid,
+    params: &ListParams,
+) -> AppResult<(Vec<MyRegistrationView>, Option<String>)> {
+    let mut query = registrations::table
+        .inner_join(sessions::table.inner_join(events::table))
+        .filter(registrations::person_id.eq(person_id))
+        .order((sessions::starts_at.asc(), registrations::id.asc()))
+        .select((
+            Registration::as_select(),
+            SessionFacts::as_select(),
+            EventFacts::as_select(),
+        ))
+        .limit(params.limit + 1)
+        .into_boxed();
+    if !params.statuses.is_empty() {
+        query = query.filter(registrations::status.eq_any(params.statuses.clone()));
+    }
+    if let Some(c) = params.cursor {
+        query = query.filter(
+            sessions::starts_at
+                .gt(c.at)
+                .or(sessions::starts_at.eq(c.at).and(registrations::id.gt(c.id))),
+        );
+    }
+    let mut rows: Vec<(Registration, SessionFacts, EventFacts)> = query.load(conn).await?;
+    let more = rows.len() as i64 > params.limit;
+    rows.truncate(params.limit as usize);
+    let next_cursor = more
+        .then(|| rows.last())
+        .flatten()
+        .map(|(r, s, _)| Cursor {
+            at: s.starts_at,
+            id: r.id,
+        })
+        .map(|c| c.encode());
+    let mut items = Vec::with_capacity(rows.len());
+    for (r, session, event) in rows {
+        let holds_seat = r.status == RegistrationStatus::Confirmed;
+        items.push(MyRegistrationView {
+            id: r.id,
+            session_id: r.session_id,
+            status: r.status,
+            waitlist_position: seats::waitlist_position(conn, &r).await?,
+            session_title: session.title,
+            starts_at: session.starts_at,
+            ends_at: session.ends_at,
+            local_time: local_time::format_range(session.starts_at, session.ends_at, &event.zone()),
+            event_id: event.id,
+            event_title: event.title,
+            event_slug: event.slug,
+            timezone: event.timezone,
+            online_url: event.online_url.filter(|_| holds_seat),
+            created_at: r.created_at,
+            checked_in_at: r.checked_in_at,
+        });
+    }
+    Ok((items, next_cursor))
+}
+
+/// Session, organisation kind, registrant's country, organisation's country, check-in.
+type ConfirmedRow = (
+    Uuid,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+);
+
+/// Per session: counts by status, the confirmed by organisation kind and country, attendance;
+/// and the event's invitation funnel.
+pub async fn event_report(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<EventReport> {
+    let event_sessions: Vec<SessionFacts> = sessions::table
+        .filter(sessions::event_id.eq(event_id))
+        .order((sessions::starts_at.asc(), sessions::id.asc()))
+        .select(SessionFacts::as_select())
+        .load(conn)
+        .await?;
+    let ids: Vec<Uuid> = event_sessions.iter().map(|s| s.id).collect();
+
+    let counts: Vec<(Uuid, RegistrationStatus, i64)> = registrations::table
+        .filter(registrations::session_id.eq_any(&ids))
+        .group_by((registrations::session_id, registrations::status))
+        .select((
+            registrations::session_id,
+            registrations::status,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)
+        .await?;
+    let confirmed: Vec<ConfirmedRow> = registrations::table
+        .left_join(organizations::table)
+        .filter(registrations::session_id.eq_any(&ids))
+        .filter(registrations::status.eq(RegistrationStatus::Confirmed))
+        .select((
+            registrations::session_id,
+            organizations::kind.nullable(),
+            registrations::country,
+            organizations::country.nullable(),
+            registrations::checked_in_at,
+        ))
+        .load(conn)
+        .await?;
+
+    let mut reports: Vec<SessionReport> = event_sessions
+        .into_iter()
+        .map(|s| SessionReport {
+            session_id: s.id,
+            title: s.title,
+            access: s.access,
+            starts_at: s.starts_at,
+            capacity: s.capacity,
+            counts: StatusCounts::default(),
+            confirmed_by_organization_kind: BTreeMap::new(),
+            confirmed_by_country: BTreeMap::new(),
+            checked_in: 0,
+            attendance_rate: None,
+        })
+        .collect();
+    let index: HashMap<Uuid, usize> = reports
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.session_id, i))
+        .collect();
+    for (session_id, status, n) in counts {
+        if let Some(&i) = index.get(&session_id) {
+            reports[i].counts.add(status, n);
+        }
+    }
+    const UNSPECIFIED: &str = "unspecified";
+    for (session_id, kind, country, org_country, checked_in_at) in confirmed {
+        let Some(&i) = index.get(&session_id) else {
+            continue;
+        };
+        let report = &mut reports[i];
+        *report
+            .confirmed_by_organization_kind
+            .entry(kind.unwrap_or_else(|| UNSPECIFIED.to_owned()))
+            .or_default() += 1;
+        *report
+            .confirmed_by_country
+            .entry(
+                country
+                    .or(org_country)
+                    .unwrap_or_else(|| UNSPECIFIED.to_owned()),
+            )
+            .or_default() += 1;
+        if checked_in_at.is_some() {
+            report.checked_in += 1;
+        }
+    }
+    for report in &mut reports {
+        if report.counts.confirmed > 0 {
+            report.attendance_rate =
+                Some(report.checked_in as f64 / report.counts.confirmed as f64);
+        }
+    }
+
+    Ok(EventReport {
+        event_id,
+        generated_at: Utc::now(),
+        sessions: reports,
+        invitations: invitation_funnel(conn, event_id).await?,
+    })
+}
+
+/// Invitations by status; a pending invitation past its expiry counts as expired.
+async fn invitation_funnel(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> AppResult<InvitationFunnel> {
+    let by_status: Vec<(String, i64)> = invitations::table
+        .filter(invitations::event_id.eq(event_id))
+        .group_by(invitations::status)
+        .select((invitations::status, diesel::dsl::count_star()))
+        .load(conn)
+        .await?;
+    let lapsed: i64 = invitations::table
+        .filter(invitations::event_id.eq(event_id))
+        .filter(invitations::status.eq("pending"))
+        .filter(invitations::expires_at.le(diesel::dsl::now))
+        .count()
+        .get_result(conn)
+        .await?;
+    let mut funnel = InvitationFunnel::default();
+    for (status, n) in by_status {
+        funnel.sent += n;
+        match status.as_str() {
+            "pending" => funnel.pending += n - lapsed,
+            "accepted" => funnel.accepted += n,
+            "declined" => funnel.declined += n,
+            "expired" => funnel.expired += n,
+            "revoked" => funnel.revoked += n,
+            _ => {}
+        }
+    }
+    funnel.expired += lapsed;
+    Ok(funnel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let c = Cursor {
+            at: DateTime::from_timestamp_micros(1_645_000_000_123_456).expect("time"),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Ok(c));
+        assert!(Cursor::decode("nonsense!").is_err());
+        assert!(Cursor::decode(&URL_SAFE_NO_PAD.encode("12.not-a-uuid")).is_err());
+    }
+
+    #[test]
+    fn list_params_clamp_and_validate() {
+        let p = ListParams::parse(Some("confirmed, waitlisted"), Some(1000), None).expect("ok");
+        assert_eq!(p.limit, MAX_LIMIT);
+        assert_eq!(
+            p.statuses,
+            vec![
+                RegistrationStatus::Confirmed,
+                RegistrationStatus::Waitlisted
+            ]
+        );
+        assert!(ListParams::parse(Some("bogus"), None, None).is_err());
+        assert!(ListParams::parse(None, None, Some("%%%")).is_err());
+        assert_eq!(
+            ListParams::parse(None, None, None).expect("ok").limit,
+            DEFAULT_LIMIT
+        );
+    }
+
+    #[test]
+    fn formulas_are_defused() {
+        assert_eq!(spreadsheet_safe("=1+1"), "'=1+1");
+        assert_eq!(spreadsheet_safe("Ana"), "Ana");
+    }
+}

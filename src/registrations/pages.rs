@@ -1,0 +1,494 @@
+//! The registration pages: the event page's form target, and the pages behind the emailed
+//! confirmation and cancellation links. They work without JavaScript, never act on GET
+//! (rule 8: mail scanners follow links), and answer errors as friendly HTML pages.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, post, web, HttpResponse, ResponseError};
+use askama::Template;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::app::State;
+use crate::auth::MaybeUser;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::registrations::model::{
+    RegistrationRequest, RegistrationStatus, RegistrationView, SessionContext,
+};
+use crate::registrations::service::{self, RegisterOutcome, RegistrationInput};
+
+/// Mounted at the site root by `crate::pages::routes`.
+pub fn page_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(register_form)
+        .service(register_submit)
+        .service(confirm_page)
+        .service(confirm_submit)
+        .service(cancel_page)
+        .service(cancel_submit);
+}
+
+/// What the pages show of a session.
+struct SessionSummary {
+    event_title: String,
+    session_title: String,
+    local_time: String,
+}
+
+impl From<&SessionContext> for SessionSummary {
+    fn from(ctx: &SessionContext) -> Self {
+        SessionSummary {
+            event_title: ctx.event.title.clone(),
+            session_title: ctx.session.title.clone(),
+            local_time: ctx.local_time(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "registrations/message.html")]
+struct MessagePage {
+    heading: String,
+    session: Option<SessionSummary>,
+    paragraphs: Vec<String>,
+    event_slug: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "registrations/form.html")]
+struct FormPage {
+    session: SessionSummary,
+    action: String,
+    errors: Vec<FieldError>,
+    logged_in_as: Option<String>,
+    email: String,
+    name: String,
+    organization_name: String,
+    country: String,
+}
+
+#[derive(Template)]
+#[template(path = "registrations/confirm.html")]
+struct ConfirmPage {
+    session: SessionSummary,
+    name: String,
+    email: String,
+    token: String,
+}
+
+#[derive(Template)]
+#[template(path = "registrations/cancel.html")]
+struct CancelPage {
+    session: SessionSummary,
+    id: Uuid,
+    name: String,
+    status_label: &'static str,
+    token: String,
+}
+
+fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            // Pages behind emailed links carry tokens: keep them out of caches.
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "page failed to render");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("Something went wrong. Please try again later.")
+        }
+    }
+}
+
+/// An error as a page a person can read; the status is the API's.
+fn error_page(err: &AppError, ctx: Option<&SessionContext>) -> HttpResponse {
+    if matches!(err, AppError::Internal(_) | AppError::Unavailable(_)) {
+        // Log the cause through the API error path's logging.
+        let _ = err.error_response();
+    }
+    let status = err.status_code();
+    let detail = err.to_problem().detail;
+    let (heading, paragraphs): (&str, Vec<String>) = match err.code() {
+        "invalid_token" => (
+            "This link is not valid",
+            vec![
+                "It may have been used already, replaced by a newer email, or copied incompletely.".to_owned(),
+                "If you received several emails about this registration, use the link in the most recent one.".to_owned(),
+            ],
+        ),
+        "token_expired" => (
+            "This link has expired",
+            vec!["Confirmation links are valid for 48 hours. Please register again to receive a new one.".to_owned()],
+        ),
+        "already_cancelled" => (
+            "Already cancelled",
+            vec![format!("Nothing to do: {detail}.")],
+        ),
+        "invitation_required" => (
+            "This session is by invitation only",
+            vec!["Only invited participants can take part in this session.".to_owned()],
+        ),
+        "session_full" => (
+            "This session is full",
+            vec!["There are no seats left and the session has no waitlist.".to_owned()],
+        ),
+        "registration_closed" | "registration_not_open" | "event_not_open" | "session_ended" => (
+            "Registration is not open",
+            vec![capitalise(&detail)],
+        ),
+        "not_found" => ("Not found", vec!["There is no such page.".to_owned()]),
+        _ if status.is_server_error() => (
+            "Something went wrong",
+            vec!["Please try again in a moment.".to_owned()],
+        ),
+        _ => ("Your request could not be completed", vec![capitalise(&detail)]),
+    };
+    html(
+        status,
+        &MessagePage {
+            heading: heading.to_owned(),
+            session: ctx.map(SessionSummary::from),
+            paragraphs,
+            event_slug: ctx.map(|c| c.event.slug.clone()),
+        },
+    )
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => {
+            let mut out: String = first.to_uppercase().collect();
+            out.push_str(chars.as_str());
+            if !out.ends_with('.') {
+                out.push('.');
+            }
+            out
+        }
+        None => String::new(),
+    }
+}
+
+/// The session behind a form URL; 404 when the slug is not its event's.
+async fn session_for_slug(
+    state: &State,
+    slug: &str,
+    session_id: Uuid,
+) -> AppResult<SessionContext> {
+    let mut conn = state.pool.get().await?;
+    let ctx = service::session_context(&mut conn, session_id).await?;
+    if ctx.event.slug != slug {
+        return Err(AppError::not_found("session"));
+    }
+    Ok(ctx)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RegisterForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    organization_name: String,
+    #[serde(default)]
+    country: String,
+}
+
+fn form_page(
+    ctx: &SessionContext,
+    form: RegisterForm,
+    errors: Vec<FieldError>,
+    logged_in_as: Option<String>,
+) -> FormPage {
+    FormPage {
+        session: ctx.into(),
+        action: format!(
+            "/events/{}/sessions/{}/register",
+            ctx.event.slug, ctx.session.id
+        ),
+        errors,
+        logged_in_as,
+        email: form.email,
+        name: form.name,
+        organization_name: form.organization_name,
+        country: form.country,
+    }
+}
+
+/// A stand-alone registration form for one public session (the event page embeds the same
+/// form). Shows only; the POST registers.
+#[get("/events/{slug}/sessions/{session_id}/register")]
+async fn register_form(
+    state: State,
+    path: web::Path<(String, Uuid)>,
+    caller: MaybeUser,
+) -> HttpResponse {
+    let (slug, session_id) = path.into_inner();
+    let ctx = match session_for_slug(&state, &slug, session_id).await {
+        Ok(ctx) => ctx,
+        Err(e) => return error_page(&e, None),
+    };
+    let open = async {
+        let mut conn = state.pool.get().await?;
+        service::check_open_for_public(&mut conn, &ctx, caller.0.as_ref(), chrono::Utc::now()).await
+    };
+    if let Err(e) = open.await {
+        let ctx = (!e.status_code().eq(&StatusCode::NOT_FOUND)).then_some(&ctx);
+        return error_page(&e, ctx);
+    }
+    let who = caller.0.map(|u| u.person.email);
+    html(
+        StatusCode::OK,
+        &form_page(&ctx, RegisterForm::default(), Vec::new(), who),
+    )
+}
+
+/// The event page's registration form: registers and shows where the registration stands.
+#[post("/events/{slug}/sessions/{session_id}/register")]
+async fn register_submit(
+    state: State,
+    path: web::Path<(String, Uuid)>,
+    caller: MaybeUser,
+    form: web::Form<RegisterForm>,
+) -> HttpResponse {
+    let (slug, session_id) = path.into_inner();
+    let form = form.into_inner();
+    let ctx = match session_for_slug(&state, &slug, session_id).await {
+        Ok(ctx) => ctx,
+        Err(e) => return error_page(&e, None),
+    };
+    let caller = caller.0;
+    let optional = |s: &str| Some(s.to_owned()).filter(|s| !s.trim().is_empty());
+    let request = RegistrationRequest {
+        email: optional(&form.email),
+        name: optional(&form.name),
+        organization_id: None,
+        organization_name: optional(&form.organization_name),
+        country: optional(&form.country),
+    };
+    let outcome = match RegistrationInput::parse(&request, caller.as_ref()) {
+        Ok(input) => service::register(&state, session_id, caller.as_ref(), input).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(outcome) => {
+            let email = request
+                .email
+                .clone()
+                .or_else(|| caller.as_ref().map(|u| u.person.email.clone()))
+                .unwrap_or_default();
+            registered_page(&ctx, &outcome, &email)
+        }
+        Err(AppError::Validation(errors)) => {
+            let who = caller.map(|u| u.person.email);
+            html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form_page(&ctx, form, errors, who),
+            )
+        }
+        Err(e) => {
+            let ctx = (e.status_code() != StatusCode::NOT_FOUND).then_some(&ctx);
+            error_page(&e, ctx)
+        }
+    }
+}
+
+fn registered_page(ctx: &SessionContext, outcome: &RegisterOutcome, email: &str) -> HttpResponse {
+    let r = &outcome.registration;
+    let status = if outcome.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut paragraphs = Vec::new();
+    if !outcome.created {
+        paragraphs.push(
+            "You had already registered for this session; here is where your registration stands."
+                .to_owned(),
+        );
+    }
+    if r.status != RegistrationStatus::PendingConfirmation {
+        return outcome_page(ctx, r, paragraphs, status);
+    }
+    paragraphs.push(format!(
+        "We have sent a confirmation link to {email}. Open it within {} hours to complete your registration.",
+        service::CONFIRM_TOKEN_TTL_HOURS
+    ));
+    paragraphs.push("If it does not arrive in a few minutes, check your spam folder.".to_owned());
+    html(
+        status,
+        &MessagePage {
+            heading: "Check your email".to_owned(),
+            session: Some(ctx.into()),
+            paragraphs,
+            event_slug: Some(ctx.event.slug.clone()),
+        },
+    )
+}
+
+/// Where a registration stands, as a page.
+fn outcome_page(
+    ctx: &SessionContext,
+    r: &RegistrationView,
+    mut paragraphs: Vec<String>,
+    status: StatusCode,
+) -> HttpResponse {
+    let heading = match r.status {
+        RegistrationStatus::Confirmed => {
+            paragraphs.push(
+                "Your seat is confirmed. We have emailed you the details and a calendar entry."
+                    .to_owned(),
+            );
+            "You're registered".to_owned()
+        }
+        RegistrationStatus::Waitlisted => {
+            let position = r.waitlist_position.unwrap_or(1);
+            paragraphs.push("The session is full. If a seat becomes free it goes to the first person on the waitlist, and we will email you at once.".to_owned());
+            format!("You're on the waitlist (position {position})")
+        }
+        RegistrationStatus::PendingApproval => {
+            paragraphs.push("The organisers review registrations for this session. We will email you when they have decided.".to_owned());
+            "Your registration is awaiting approval".to_owned()
+        }
+        RegistrationStatus::PendingConfirmation => {
+            paragraphs
+                .push("Please open the link we emailed you to confirm your address.".to_owned());
+            "Check your email".to_owned()
+        }
+        RegistrationStatus::Cancelled => {
+            paragraphs.push(
+                "Thank you for letting us know. We have emailed you a confirmation.".to_owned(),
+            );
+            "Your registration is cancelled".to_owned()
+        }
+        RegistrationStatus::Rejected => "Your registration was not accepted".to_owned(),
+    };
+    html(
+        status,
+        &MessagePage {
+            heading,
+            session: Some(ctx.into()),
+            paragraphs,
+            event_slug: Some(ctx.event.slug.clone()),
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// Shows what an emailed confirmation link will confirm; the button POSTs.
+#[get("/registrations/confirm")]
+async fn confirm_page(state: State, query: web::Query<TokenQuery>) -> HttpResponse {
+    let shown = async {
+        let mut conn = state.pool.get().await?;
+        service::peek_confirmation(&mut conn, &query.token).await
+    };
+    match shown.await {
+        Ok((_, ctx, person)) => html(
+            StatusCode::OK,
+            &ConfirmPage {
+                session: (&ctx).into(),
+                name: person.name,
+                email: person.email,
+                token: query.token.trim().to_owned(),
+            },
+        ),
+        Err(e) => error_page(&e, None),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// Confirms (the button of the confirmation page) and shows the outcome.
+#[post("/registrations/confirm")]
+async fn confirm_submit(state: State, form: web::Form<TokenForm>) -> HttpResponse {
+    // Look first, so the outcome page can name the session.
+    let ctx = async {
+        let mut conn = state.pool.get().await?;
+        service::peek_confirmation(&mut conn, &form.token).await
+    };
+    let ctx = match ctx.await {
+        Ok((_, ctx, _)) => ctx,
+        Err(e) => return error_page(&e, None),
+    };
+    match service::confirm(&state, &form.token).await {
+        Ok(view) => outcome_page(&ctx, &view, Vec::new(), StatusCode::OK),
+        Err(e) => error_page(&e, Some(&ctx)),
+    }
+}
+
+fn status_label(status: RegistrationStatus) -> &'static str {
+    match status {
+        RegistrationStatus::Confirmed => "you hold a seat",
+        RegistrationStatus::Waitlisted => "you are on the waitlist",
+        RegistrationStatus::PendingApproval => "awaiting approval",
+        RegistrationStatus::PendingConfirmation => "not yet confirmed",
+        RegistrationStatus::Cancelled => "cancelled",
+        RegistrationStatus::Rejected => "not accepted",
+    }
+}
+
+/// Shows what an emailed cancel link will cancel; the button POSTs.
+#[get("/registrations/{id}/cancel")]
+async fn cancel_page(
+    state: State,
+    path: web::Path<Uuid>,
+    query: web::Query<TokenQuery>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    let shown = async {
+        let mut conn = state.pool.get().await?;
+        service::peek_cancellation(&mut conn, id, &query.token).await
+    };
+    match shown.await {
+        Ok((r, ctx, _)) if !r.status.is_live() => error_page(
+            &AppError::gone(
+                "already_cancelled",
+                format!("this registration is already {}", r.status),
+            ),
+            Some(&ctx),
+        ),
+        Ok((r, ctx, person)) => html(
+            StatusCode::OK,
+            &CancelPage {
+                session: (&ctx).into(),
+                id: r.id,
+                name: person.name,
+                status_label: status_label(r.status),
+                token: query.token.trim().to_owned(),
+            },
+        ),
+        Err(e) => error_page(&e, None),
+    }
+}
+
+/// Cancels (the button of the cancel page) and shows the outcome.
+#[post("/registrations/{id}/cancel")]
+async fn cancel_submit(
+    state: State,
+    path: web::Path<Uuid>,
+    form: web::Form<TokenForm>,
+) -> HttpResponse {
+    let id = path.into_inner();
+    let ctx = async {
+        let mut conn = state.pool.get().await?;
+        service::peek_cancellation(&mut conn, id, &form.token).await
+    };
+    let ctx = match ctx.await {
+        Ok((_, ctx, _)) => ctx,
+        Err(e) => return error_page(&e, None),
+    };
+    match service::cancel_with_token(&state, id, &form.token).await {
+        Ok(view) => outcome_page(&ctx, &view, Vec::new(), StatusCode::OK),
+        Err(e) => error_page(&e, Some(&ctx)),
+    }
+}

@@ -1,0 +1,626 @@
+//! Public registration and email confirmation.
+
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::*;
+use crate::support::fixtures::{
+    make_staff, organization, pg, published_event_with_session, set_event_status, wait_for_mail,
+    wait_for_mails, SessionSpec,
+};
+use crate::support::{expect_json, expect_problem, TestApp};
+
+#[tokio::test]
+async fn anonymous_registrant_confirms_by_email_and_takes_a_seat() {
+    let app = TestApp::spawn().await;
+    let f = published_event_with_session(&app, SessionSpec::default()).await;
+    let email = unique_email("aiko");
+
+    let created = register_anon(&app, f.session_id, &email).await;
+    assert_eq!(created["status"], "pending_confirmation");
+    assert_eq!(created["session_id"], f.session_id.to_string());
+    assert!(created.get("waitlist_position").is_none());
+    assert_eq!(
+        status_of(&app, created["id"].as_str().unwrap()).await,
+        "pending_confirmation"
+    );
+
+    let mail = wait_for_mail(&app, &email, "Confirm your registration").await;
+    let text = mail.text_body();
+    assert!(
+        text.contains("(Asia/Tokyo)"),
+        "local time in the email: {text}"
+    );
+    assert!(
+        !text.contains("meet.example.org"),
+        "no online link before a seat is held"
+    );
+    assert!(mail.attachments().is_empty());
+    let token = confirm_token(&app, &email).await;
+    assert_eq!(token.len(), 43);
+
+    let confirmed = expect_json(confirm(&app, &token).await, StatusCode::OK).await;
+    assert_eq!(confirmed["id"], created["id"]);
+    assert_eq!(confirmed["status"], "confirmed");
+
+    let mail = wait_for_mail(&app, &email, "You're registered").await;
+    let text = mail.text_body();
+    assert!(text.contains("(Asia/Tokyo)"));
+    assert!(text.contains("https://meet.example.org/r2p-seminar"));
+    let cancel = mail
+        .first_link("http://127.0.0.1:8080/registrations/")
+        .expect("cancel link");
+    assert!(cancel.contains(&format!(
+        "{}/cancel?token=",
+        created["id"].as_str().unwrap()
+    )));
+    let ics = mail
+        .attachments()
+        .into_iter()
+        .find(|(ct, _)| ct == "text/calendar")
+        .expect(".ics attached")
+        .1;
+    assert!(ics.contains("METHOD:PUBLISH"));
+    assert!(ics.contains("DTSTART;TZID=Asia/Tokyo:"));
+
+    // A replayed token changes nothing.
+    expect_problem(
+        confirm(&app, &token).await,
+        StatusCode::NOT_FOUND,
+        "invalid_token",
+    )
+    .await;
+    assert_eq!(
+        status_of(&app, created["id"].as_str().unwrap()).await,
+        "confirmed"
+    );
+    // Garbage tokens too.
+    expect_problem(
+        confirm(&app, "short").await,
+        StatusCode::NOT_FOUND,
+        "invalid_token",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn invalid_registrations_list_every_bad_field() {
+    let app = TestApp::spawn().await;
+    let f = published_event_with_session(&app, SessionSpec::default()).await;
+    let path = format!("/sessions/{}/registrations", f.session_id);
+
+    let res = app.post(&path, None, json!({})).await;
+    let body = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"email") && fields.contains(&"name"),
+        "{body}"
+    );
+
+    let res = app
+        .post(
+            &path,
+            None,
+            json!({"email": "not-an-email", "name": " ", "country": "XX", "organization_name": "x".repeat(301)}),
+        )
+        .await;
+    let body = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for field in ["email", "name", "country", "organization_name"] {
+        assert!(fields.contains(&field), "{field} in {body}");
+    }
+
+    let res = app
+        .post(
+            &path,
+            None,
+            json!({"email": unique_email("x"), "name": "X", "organization_id": uuid::Uuid::now_v7()}),
+        )
+        .await;
+    let body = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "organization_id");
+
+    let res = app
+        .post(&path, None, json!({"email": 5, "name": "X"}))
+        .await;
+    expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+
+    // Nothing was created.
+    let rows = pg(&app)
+        .await
+        .query_one("SELECT count(*) FROM registrations", &[])
+        .await
+        .unwrap();
+    assert_eq!(rows.get::<_, i64>(0), 0);
+
+    // A real organisation and a lower-case country are fine.
+    let org = organization(&app, "Waseda University", "academia", Some("JP")).await;
+    let res = app
+        .post(
+            &path,
+            None,
+            json!({"email": unique_email("ok"), "name": "Ok", "organization_id": org, "country": "jp"}),
+        )
+        .await;
+    expect_json(res, StatusCode::CREATED).await;
+}
+
+#[tokio::test]
+async fn sessions_not_open_to_the_public_refuse_registration() {
+    let app = TestApp::spawn().await;
+    let body = || json!({"email": unique_email("p"), "name": "P"});
+    let post = |session_id: uuid::Uuid| {
+        let app = &app;
+        let body = body();
+        async move {
+            app.post(&format!("/sessions/{session_id}/registrations"), None, body)
+                .await
+        }
+    };
+
+    let closed = published_event_with_session(
+        &app,
+        SessionSpec {
+            access: "closed",
+            ..Default::default()
+        },
+    )
+    .await;
+    expect_problem(
+        post(closed.session_id).await,
+        StatusCode::FORBIDDEN,
+        "invitation_required",
+    )
+    .await;
+
+    let draft = published_event_with_session(
+        &app,
+        SessionSpec {
+            event_status: "draft",
+            ..Default::default()
+        },
+    )
+    .await;
+    expect_problem(
+        post(draft.session_id).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    // Staff know the draft exists: they learn why it refuses.
+    let organizer = app.user("organizer").await;
+    make_staff(&app, draft.event_id, &organizer.account_id).await;
+    let res = app
+        .post(
+            &format!("/sessions/{}/registrations", draft.session_id),
+            organizer.token(),
+            json!({}),
+        )
+        .await;
+    expect_problem(res, StatusCode::CONFLICT, "event_not_open").await;
+
+    for status in ["cancelled", "completed"] {
+        let f = published_event_with_session(&app, SessionSpec::default()).await;
+        set_event_status(&app, f.event_id, status).await;
+        expect_problem(
+            post(f.session_id).await,
+            StatusCode::CONFLICT,
+            "event_not_open",
+        )
+        .await;
+    }
+
+    let not_yet = published_event_with_session(
+        &app,
+        SessionSpec {
+            opens_in_hours: Some(24),
+            ..Default::default()
+        },
+    )
+    .await;
+    expect_problem(
+        post(not_yet.session_id).await,
+        StatusCode::CONFLICT,
+        "registration_not_open",
+    )
+    .await;
+
+    let closed_window = published_event_with_session(
+        &app,
+        SessionSpec {
+            opens_in_hours: Some(-48),
+            closes_in_hours: Some(-1),
+            ..Default::default()
+        },
+    )
+    .await;
+    expect_problem(
+        post(closed_window.session_id).await,
+        StatusCode::CONFLICT,
+        "registration_closed",
+    )
+    .await;
+
+    let ended = published_event_with_session(
+        &app,
+        SessionSpec {
+            starts_in_hours: -5,
+            ..Default::default()
+        },
+    )
+    .await;
+    expect_problem(
+        post(ended.session_id).await,
+        StatusCode::CONFLICT,
+        "session_ended",
+    )
+    .await;
+
+    expect_problem(
+        post(uuid::Uuid::now_v7()).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+
+    // Full with no waitlist.
+    let full = published_event_with_session(
+        &app,
+        SessionSpec {
+            capacity: Some(0),
+            waitlist: false,
+            ..Default::default()
+        },
+    )
+    .await;
+    let email = unique_email("full");
+    register_anon(&app, full.session_id, &email).await;
+    let token = confirm_token(&app, &email).await;
+    expect_problem(
+        confirm(&app, &token).await,
+        StatusCode::CONFLICT,
+        "session_full",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_verified_account_skips_confirmation() {
+    let app = TestApp::spawn().await;
+    let f = published_event_with_session(
+        &app,
+        SessionSpec {
+            capacity: Some(1),
+            ..Default::default()
+        },
+    )
+    .await;
+    let path = format!("/sessions/{}/registrations", f.session_id);
+    let first = app.user("member").await;
+    let res = app.post(&path, first.token(), json!({})).await;
+    let reg = expect_json(res, StatusCode::CREATED).await;
+    assert_eq!(reg["status"], "confirmed");
+    // Registering twice answers the same registration.
+    let again = expect_json(
+        app.post(&path, first.token(), json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(again["id"], reg["id"]);
+    assert_eq!(again["status"], "confirmed");
+    let mail = wait_for_mail(&app, &first.email, "You're registered").await;
+    assert!(!mail.attachments().is_empty());
+
+    let second = app.user("member").await;
+    let res = app
+        .post(
+            &path,
+            second.token(),
+            json!({"email": second.email, "country": "AU"}),
+        )
+        .await;
+    let reg = expect_json(res, StatusCode::CREATED).await;
+    assert_eq!(reg["status"], "waitlisted");
+    assert_eq!(reg["waitlist_position"], 1);
+    let mail = wait_for_mail(&app, &second.email, "waitlist").await;
+    assert!(mail.text_body().contains("Waitlist position: 1"));
+    assert!(mail.attachments().is_empty(), "no .ics without a seat");
+    assert!(!mail.text_body().contains("meet.example.org"));
+
+    // Registering someone else's address still needs that address confirmed.
+    let colleague = unique_email("colleague");
+    let res = app
+        .post(&path, first.token(), json!({"email": colleague}))
+        .await;
+    let body = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "name");
+    let res = app
+        .post(
+            &path,
+            first.token(),
+            json!({"email": colleague, "name": "Colleague"}),
+        )
+        .await;
+    assert_eq!(
+        expect_json(res, StatusCode::CREATED).await["status"],
+        "pending_confirmation"
+    );
+
+    // Approval sessions queue a verified account for approval.
+    let approval = published_event_with_session(
+        &app,
+        SessionSpec {
+            requires_approval: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let res = app
+        .post(
+            &format!("/sessions/{}/registrations", approval.session_id),
+            first.token(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        expect_json(res, StatusCode::CREATED).await["status"],
+        "pending_approval"
+    );
+    wait_for_mail(&app, &first.email, "awaiting approval").await;
+}
+
+#[tokio::test]
+async fn an_unverified_account_confirms_by_email() {
+    let app = TestApp::spawn().await;
+    let f = published_event_with_session(&app, SessionSpec::default()).await;
+    let email = unique_email("unverified");
+    let res = app
+        .post(
+            "/auth/signup",
+            None,
+            json!({"email": email, "password": "correct horse battery staple", "name": "Ken"}),
+        )
+        .await;
+    expect_json(res, StatusCode::CREATED).await;
+    let token = app.login(&email, "correct horse battery staple").await;
+    let res = app
+        .post(
+            &format!("/sessions/{}/registrations", f.session_id),
+            Some(&token),
+            json!({}),
+        )
+        .await;
+    let reg = expect_json(res, StatusCode::CREATED).await;
+    assert_eq!(reg["status"], "pending_confirmation");
+    let confirm_token = confirm_token(&app, &email).await;
+    let done = expect_json(confirm(&app, &confirm_token).await, StatusCode::OK).await;
+    assert_eq!(done["status"], "confirmed");
+}
+
+#[tokio::test]
+async fn a_second_submission_answers_the_first_and_resends_the_link() {
+    let app = TestApp::spawn().await;
+    let f = published_event_with_session(&app, SessionSpec::default()).await;
+    let email = unique_email("twice");
+    let path = format!("/sessions/{}/registrations", f.session_id);
+    let first = register_anon(&app, f.session_id, &email).await;
+    let old_token = confirm_token(&app, &email).await;
+
+    // Same address in another case: the same person.
+    let res = app
+        .post(
+            &path,
+            None,
+            json!({"email": email.to_uppercase(), "name": "Aiko Tanaka"}),
+        )
+        .await;
+    let second = expect_json(res, StatusCode::OK).await;
+    assert_eq!(second["id"], first["id"]);
+    assert_eq!(second["status"], "pending_confirmation");
+    let mails = wait_for_mails(&app, &email, "Confirm your registration", 2).await;
+    assert_eq!(mails.len(), 2);
+    let new_token = confirm_token(&app, &email).await;
+    assert_ne!(new_token, old_token);
+
+    // The old link stopped working; the new one confirms.
+    expect_problem(
+        confirm(&app, &old_token).await,
+        StatusCode::NOT_FOUND,
+        "invalid_token",
+    )
+    .await;
+    let done = expect_json(confirm(&app, &new_token).await, StatusCode::OK).await;
+    assert_eq!(done["status"], "confirmed");
+
+    // Once confirmed, a further submission answers the confirmed registration.
+    let res = app
+        .post(&path, None, json!({"email": email, "name": "Aiko Tanaka"}))
+        .await;
+    let third = expect_json(res, StatusCode::OK).await;
+    assert_eq!(third["id"], first["id"]);
+    assert_eq!(third["status"], "confirmed");
+
+    // Concurrent double submissions of a new address give one registration.
+    let email = unique_email("rush");
+    let body = json!({"email": email, "name": "Rush"});
+    let responses = join_all((0..10).map(|_| app.post(&path, None, body.clone()))).await;
+    let mut ids = std::collections::HashSet::new();
+    let mut created = 0;
+    for res in responses {
+        let status = res.status();
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::OK,
+            "{status}"
+        );
+        if status == StatusCode::CREATED {
+            created += 1;
+        }
+        let body: serde_json::Value = res.json().await.unwrap();
+        ids.insert(body["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(created, 1);
+    assert_eq!(ids.len(), 1);
+}
+
+#[tokio::test]
+async fn idempotency_keys_make_retries_safe() {
+    let app = TestApp::spawn().await;
+    let f = published_event_with_session(&app, SessionSpec::default()).await;
+    let path = app.api(&format!("/sessions/{}/registrations", f.session_id));
+    let body = json!({"email": unique_email("idem"), "name": "Idem"});
+    let send = |body: serde_json::Value, key: &'static str| {
+        app.client
+            .post(&path)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let first = expect_json(
+        send(body.clone(), "key-1").await.unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let replay = send(body.clone(), "key-1").await.unwrap();
+    assert_eq!(
+        replay
+            .headers()
+            .get("idempotent-replayed")
+            .map(|v| v.to_str().unwrap()),
+        Some("true")
+    );
+    let replay = expect_json(replay, StatusCode::CREATED).await;
+    assert_eq!(replay, first);
+    let count = pg(&app)
+        .await
+        .query_one("SELECT count(*) FROM registrations", &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(count, 1);
+
+    let other = json!({"email": unique_email("other"), "name": "Other"});
+    let res = send(other, "key-1").await.unwrap();
+    expect_problem(
+        res,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    )
+    .await;
+
+    // The confirmation takes keys too: a retried confirmation answers the same.
+    let email = body["email"].as_str().unwrap();
+    let token = confirm_token(&app, email).await;
+    let confirm_path = app.api("/registrations/confirm");
+    let post = || {
+        app.client
+            .post(&confirm_path)
+            .header("Idempotency-Key", "confirm-1")
+            .json(&json!({"token": token}))
+            .send()
+    };
+    let a = expect_json(post().await.unwrap(), StatusCode::OK).await;
+    let b = expect_json(post().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(a, b);
+    assert_eq!(a["status"], "confirmed");
+    // Without the key the token is spent.
+    expect_problem(
+        confirm(&app, &token).await,
+        StatusCode::NOT_FOUND,
+        "invalid_token",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn expired_and_concurrently_used_tokens() {
+    let app = TestApp::spawn().await;
+    let f = published_event_with_session(&app, SessionSpec::default()).await;
+
+    let email = unique_email("late");
+    let reg = register_anon(&app, f.session_id, &email).await;
+    let token = confirm_token(&app, &email).await;
+    app.sql(&format!(
+        "UPDATE registrations SET confirm_token_expires_at = now() - interval '1 minute' WHERE id = '{}'",
+        reg["id"].as_str().unwrap()
+    ))
+    .await;
+    expect_problem(
+        confirm(&app, &token).await,
+        StatusCode::GONE,
+        "token_expired",
+    )
+    .await;
+    assert_eq!(
+        status_of(&app, reg["id"].as_str().unwrap()).await,
+        "pending_confirmation"
+    );
+
+    // 50 concurrent uses of one token: exactly one confirms.
+    let email = unique_email("race");
+    let reg = register_anon(&app, f.session_id, &email).await;
+    let token = confirm_token(&app, &email).await;
+    let responses = join_all((0..50).map(|_| confirm(&app, &token))).await;
+    let mut ok = 0;
+    for res in responses {
+        match res.status() {
+            StatusCode::OK => ok += 1,
+            StatusCode::NOT_FOUND => {
+                expect_problem(res, StatusCode::NOT_FOUND, "invalid_token").await;
+            }
+            other => panic!("unexpected {other}: {}", res.text().await.unwrap()),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(
+        status_of(&app, reg["id"].as_str().unwrap()).await,
+        "confirmed"
+    );
+    // One confirmation email, not fifty.
+    let mails = wait_for_mails(&app, &email, "You're registered", 1).await;
+    assert_eq!(mails.len(), 1);
+}
+
+#[test]
+fn the_api_document_lists_every_registration_route() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&convene::app::openapi().to_json().unwrap()).unwrap();
+    let paths = &doc["paths"];
+    for (path, method) in [
+        ("/api/v1/sessions/{id}/registrations", "post"),
+        ("/api/v1/sessions/{id}/registrations", "get"),
+        ("/api/v1/registrations/confirm", "post"),
+        ("/api/v1/registrations/{id}", "delete"),
+        ("/api/v1/registrations/{id}/approve", "post"),
+        ("/api/v1/registrations/{id}/reject", "post"),
+        ("/api/v1/registrations/{id}/check-in", "post"),
+        ("/api/v1/me/registrations", "get"),
+        ("/api/v1/events/{id}/report", "get"),
+    ] {
+        assert!(paths[path][method].is_object(), "{method} {path} missing");
+    }
+    for path in [
+        "/api/v1/sessions/{id}/registrations",
+        "/api/v1/registrations/confirm",
+    ] {
+        let params = paths[path]["post"]["parameters"].as_array().unwrap();
+        assert!(
+            params
+                .iter()
+                .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"),
+            "Idempotency-Key documented on {path}"
+        );
+    }
+    let list = &paths["/api/v1/sessions/{id}/registrations"]["get"]["responses"]["200"]["content"];
+    assert!(list["text/csv"].is_object() && list["application/json"].is_object());
+}

@@ -1,0 +1,85 @@
+//! Registrations over HTTP: public sign-up, confirmation, seats and the waitlist,
+//! cancellation, moderation, check-in, staff lists, reports, idempotency and the pages.
+
+mod access;
+mod capacity;
+mod flow;
+mod pages;
+mod staff;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::support::fixtures::{token_of, wait_for_mail};
+use crate::support::{expect_json, TestApp};
+
+pub fn unique_email(tag: &str) -> String {
+    format!("{tag}-{}@example.org", Uuid::now_v7().simple())
+}
+
+/// An anonymous registration; asserts 201 and answers the body.
+pub async fn register_anon(app: &TestApp, session_id: Uuid, email: &str) -> Value {
+    let res = app
+        .post(
+            &format!("/sessions/{session_id}/registrations"),
+            None,
+            json!({"email": email, "name": "Aiko Tanaka", "country": "JP"}),
+        )
+        .await;
+    expect_json(res, StatusCode::CREATED).await
+}
+
+/// The token of the newest confirmation email to `email`.
+pub async fn confirm_token(app: &TestApp, email: &str) -> String {
+    let mail = wait_for_mail(app, email, "Confirm your registration").await;
+    let link = mail
+        .first_link("http://127.0.0.1:8080/registrations/confirm?token=")
+        .expect("confirmation link");
+    token_of(&link)
+}
+
+pub async fn confirm(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post("/registrations/confirm", None, json!({"token": token}))
+        .await
+}
+
+/// Registers anonymously and confirms through the emailed token; answers the confirmation.
+pub async fn register_and_confirm(app: &TestApp, session_id: Uuid, email: &str) -> Value {
+    register_anon(app, session_id, email).await;
+    let token = confirm_token(app, email).await;
+    expect_json(confirm(app, &token).await, StatusCode::OK).await
+}
+
+/// The cancel link of the newest email to `email` that has one.
+pub async fn cancel_link(app: &TestApp, email: &str) -> String {
+    let mails = app.smtp.messages_to(email);
+    mails
+        .iter()
+        .rev()
+        .find_map(|m| m.first_link("http://127.0.0.1:8080/registrations/"))
+        .filter(|l| l.contains("/cancel?token="))
+        .expect("an email with a cancel link")
+}
+
+/// The path and query of an emailed link, to open it on the test server.
+pub fn local(link: &str) -> String {
+    let url = url::Url::parse(link).expect("link");
+    match url.query() {
+        Some(q) => format!("{}?{}", url.path(), q),
+        None => url.path().to_owned(),
+    }
+}
+
+pub async fn status_of(app: &TestApp, registration_id: &str) -> String {
+    let client = crate::support::fixtures::pg(app).await;
+    let id: Uuid = registration_id.parse().expect("uuid");
+    let row = client
+        .query_one(
+            &format!("SELECT status FROM registrations WHERE id = '{id}'"),
+            &[],
+        )
+        .await
+        .expect("registration row");
+    row.get(0)
+}
