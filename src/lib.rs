@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod idempotency;
 pub mod invitations;
 pub mod mail;
 pub mod organizations;

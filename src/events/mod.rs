@@ -1,4 +1,12 @@
 //! Dialogues: series, events, sessions, speakers, partners, staff and outcomes.
 
 pub mod access;
+pub mod calendar;
+pub mod local_time;
 pub mod routes;
+
+pub mod model;
+pub mod outcomes;
+pub mod service;
+pub mod sessions;
+pub mod types;

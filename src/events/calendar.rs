@@ -1,0 +1,159 @@
+//! iCalendar documents: the public feed of an event and the `.ics` attached to emails.
+//!
+//! Sessions carry `DTSTART;TZID=<the event's zone>` with a VTIMEZONE describing the zone's
+//! offset, so calendar clients show the event's local time. When sessions fall on both sides of
+//! a daylight-saving change, one fixed-offset VTIMEZONE would be wrong, so times are written
+//! in UTC instead (always valid; clients convert to the viewer's zone).
+
+use chrono::{DateTime, Offset, Utc};
+use chrono_tz::{OffsetName, Tz};
+use icalendar::{Calendar, CalendarDateTime, Component, EventLike};
+use uuid::Uuid;
+
+/// `PUBLISH` for feeds and confirmations; `REQUEST` for invitations (clients offer RSVP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarMethod {
+    Publish,
+    Request,
+}
+
+impl CalendarMethod {
+    fn as_str(self) -> &'static str {
+        match self {
+            CalendarMethod::Publish => "PUBLISH",
+            CalendarMethod::Request => "REQUEST",
+        }
+    }
+}
+
+/// One session as a calendar entry.
+#[derive(Debug, Clone)]
+pub struct CalendarSession {
+    pub id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// Venue or online link, as the viewer may see it.
+    pub location: Option<String>,
+    pub url: Option<String>,
+}
+
+/// A VCALENDAR with one VEVENT per session.
+pub fn calendar_for_sessions(
+    event_title: &str,
+    timezone: &str,
+    sessions: &[CalendarSession],
+    method: CalendarMethod,
+) -> String {
+    let tz: Tz = timezone.parse().unwrap_or(Tz::UTC);
+    let fixed_offset = single_offset(&tz, sessions);
+    let mut calendar = Calendar::new();
+    calendar.name(event_title).timezone(tz.name());
+    calendar.append_property(("METHOD", method.as_str()));
+    calendar.append_property(("PRODID", "-//APPAP//Convene//EN"));
+    for session in sessions {
+        calendar.push(session_event(session, &tz, fixed_offset.is_some()));
+    }
+    let text = calendar.done().to_string();
+    match fixed_offset {
+        Some((offset_secs, abbreviation)) => {
+            insert_vtimezone(&text, tz.name(), offset_secs, &abbreviation)
+        }
+        None => text,
+    }
+}
+
+/// One VEVENT; `local` writes TZID-qualified local times, otherwise UTC.
+pub fn session_event(session: &CalendarSession, tz: &Tz, local: bool) -> icalendar::Event {
+    let when = |at: DateTime<Utc>| -> CalendarDateTime {
+        if local {
+            CalendarDateTime::WithTimezone {
+                date_time: at.with_timezone(tz).naive_local(),
+                tzid: tz.name().to_owned(),
+            }
+        } else {
+            CalendarDateTime::Utc(at)
+        }
+    };
+    let mut event = icalendar::Event::new();
+    event
+        .uid(&format!("{}@convene", session.id))
+        .summary(&session.title)
+        .timestamp(Utc::now())
+        .starts(when(session.starts_at))
+        .ends(when(session.ends_at));
+    if let Some(description) = &session.description {
+        event.description(description);
+    }
+    if let Some(location) = &session.location {
+        event.location(location);
+    }
+    if let Some(url) = &session.url {
+        event.url(url);
+    }
+    event.done()
+}
+
+/// The zone's offset when every session shares it (no DST change between them).
+fn single_offset(tz: &Tz, sessions: &[CalendarSession]) -> Option<(i32, String)> {
+    let mut found: Option<(i32, String)> = None;
+    for at in sessions.iter().flat_map(|s| [s.starts_at, s.ends_at]) {
+        let offset = tz.offset_from_utc_datetime(&at.naive_utc());
+        let secs = offset.fix().local_minus_utc();
+        let abbreviation = offset.abbreviation().unwrap_or("").to_owned();
+        match &found {
+            None => found = Some((secs, abbreviation)),
+            Some((s, _)) if *s == secs => {}
+            Some(_) => return None,
+        }
+    }
+    found
+        .or(Some((0, "UTC".to_owned())))
+        .filter(|_| !sessions.is_empty())
+}
+
+use chrono::TimeZone;
+
+fn insert_vtimezone(text: &str, tzid: &str, offset_secs: i32, abbreviation: &str) -> String {
+    let sign = if offset_secs < 0 { '-' } else { '+' };
+    let abs = offset_secs.abs();
+    let offset = format!("{sign}{:02}{:02}", abs / 3600, (abs % 3600) / 60);
+    let name = if abbreviation.is_empty() || abbreviation.starts_with(['+', '-']) {
+        String::new()
+    } else {
+        format!("TZNAME:{abbreviation}\r\n")
+    };
+    let vtimezone = format!(
+        "BEGIN:VTIMEZONE\r\nTZID:{tzid}\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n\
+         TZOFFSETFROM:{offset}\r\nTZOFFSETTO:{offset}\r\n{name}END:STANDARD\r\nEND:VTIMEZONE\r\n"
+    );
+    match text.find("BEGIN:VEVENT") {
+        Some(at) => format!("{}{}{}", &text[..at], vtimezone, &text[at..]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn tokyo_sessions_use_local_time_and_a_vtimezone() {
+        let session = CalendarSession {
+            id: Uuid::nil(),
+            title: "Public seminar".into(),
+            description: Some("R2P, Japan and atrocity prevention".into()),
+            starts_at: Utc.with_ymd_and_hms(2022, 2, 18, 7, 0, 0).unwrap(),
+            ends_at: Utc.with_ymd_and_hms(2022, 2, 18, 9, 0, 0).unwrap(),
+            location: None,
+            url: None,
+        };
+        let ics = calendar_for_sessions("Japan", "Asia/Tokyo", &[session], CalendarMethod::Request);
+        assert!(ics.contains("METHOD:REQUEST"));
+        assert!(ics.contains("BEGIN:VTIMEZONE"));
+        assert!(ics.contains("TZOFFSETTO:+0900"));
+        assert!(ics.contains("DTSTART;TZID=Asia/Tokyo:20220218T160000"));
+    }
+}

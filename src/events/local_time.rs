@@ -1,0 +1,53 @@
+//! Times are stored in UTC and shown in the event's own time zone (rule 7).
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+/// "Fri 18 Feb 2022, 09:30 JST"
+pub fn format_local(at: DateTime<Utc>, tz: &Tz) -> String {
+    at.with_timezone(tz)
+        .format("%a %-d %b %Y, %H:%M %Z")
+        .to_string()
+}
+
+/// "Fri 18 Feb 2022, 09:30–12:00 JST (Asia/Tokyo)"; the end carries its date when it differs.
+pub fn format_range(start: DateTime<Utc>, end: DateTime<Utc>, tz: &Tz) -> String {
+    let (s, e) = (start.with_timezone(tz), end.with_timezone(tz));
+    let end_part = if s.date_naive() == e.date_naive() {
+        e.format("%H:%M %Z").to_string()
+    } else {
+        e.format("%a %-d %b %Y, %H:%M %Z").to_string()
+    };
+    format!(
+        "{}–{} ({})",
+        s.format("%a %-d %b %Y, %H:%M"),
+        end_part,
+        tz.name()
+    )
+}
+
+/// Parses a stored IANA zone name; stored names were checked on the way in, so an unknown one
+/// falls back to UTC rather than failing a page or an email.
+pub fn zone(name: &str) -> Tz {
+    name.parse().unwrap_or(Tz::UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn shows_tokyo_time() {
+        let start = Utc.with_ymd_and_hms(2022, 2, 18, 0, 30, 0).unwrap();
+        let end = Utc.with_ymd_and_hms(2022, 2, 18, 3, 0, 0).unwrap();
+        assert_eq!(
+            format_range(start, end, &chrono_tz::Asia::Tokyo),
+            "Fri 18 Feb 2022, 09:30–12:00 JST (Asia/Tokyo)"
+        );
+        assert_eq!(
+            format_local(start, &chrono_tz::Asia::Tokyo),
+            "Fri 18 Feb 2022, 09:30 JST"
+        );
+    }
+}

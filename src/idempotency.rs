@@ -1,0 +1,164 @@
+//! `Idempotency-Key` (rule 9): a POST that creates may be retried safely. The same key with the
+//! same body answers the stored response and has one effect; the same key with another body is
+//! a 422; a retry while the first attempt is still running is a 409 to try again shortly.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::db::schema::idempotency_keys;
+use crate::error::{AppError, AppResult};
+
+pub const HEADER: &str = "Idempotency-Key";
+
+/// An attempt that has not stored its response after this long is taken to have crashed.
+const ABANDONED_AFTER_SECS: i64 = 60;
+
+/// A client's key: 1–200 visible ASCII characters (UUIDs in practice).
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// The request's key, if it sent one.
+    pub fn from_request(req: &HttpRequest) -> AppResult<Option<IdempotencyKey>> {
+        let Some(value) = req.headers().get(HEADER) else {
+            return Ok(None);
+        };
+        let key = value.to_str().unwrap_or("").trim();
+        if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(AppError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1–200 visible ASCII characters",
+            ));
+        }
+        Ok(Some(IdempotencyKey(key.to_owned())))
+    }
+}
+
+/// Keys are per caller and per route, so two clients' keys never collide.
+fn scope(req: &HttpRequest, caller: Option<uuid::Uuid>) -> String {
+    let who = caller.map_or_else(|| "anonymous".to_owned(), |id| id.to_string());
+    format!("{who} {} {}", req.method(), req.path())
+}
+
+/// Hash of the request body; serde_json's maps are ordered, so equal JSON hashes equally.
+pub fn fingerprint(body: &impl serde::Serialize) -> Vec<u8> {
+    let canonical = serde_json::to_value(body)
+        .and_then(|v| serde_json::to_vec(&v))
+        .unwrap_or_default();
+    Sha256::digest(canonical).to_vec()
+}
+
+/// Runs `create` at most once per key. Without a key it simply runs. `create` answers the
+/// status and JSON body to send (and to replay).
+pub async fn run<F, Fut>(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: Option<uuid::Uuid>,
+    request_fingerprint: Vec<u8>,
+    create: F,
+) -> AppResult<HttpResponse>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = AppResult<(StatusCode, serde_json::Value)>>,
+{
+    let Some(key) = IdempotencyKey::from_request(req)? else {
+        let (status, body) = create().await?;
+        return Ok(HttpResponse::build(status).json(body));
+    };
+    let scope = scope(req, caller);
+    if let Some(replay) = begin(state, &scope, &key, &request_fingerprint).await? {
+        return Ok(replay);
+    }
+    match create().await {
+        Ok((status, body)) => {
+            let mut conn = state.pool.get().await?;
+            diesel::update(idempotency_keys::table.find((&scope, &key.0)))
+                .set((
+                    idempotency_keys::response_status.eq(Some(status.as_u16() as i16)),
+                    idempotency_keys::response_body.eq(Some(&body)),
+                ))
+                .execute(&mut conn)
+                .await?;
+            Ok(HttpResponse::build(status).json(body))
+        }
+        Err(e) => {
+            // Nothing was created: free the key so a corrected retry can run.
+            if let Ok(mut conn) = state.pool.get().await {
+                let _ = diesel::delete(idempotency_keys::table.find((&scope, &key.0)))
+                    .execute(&mut conn)
+                    .await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Claims the key, or answers the stored response of an earlier attempt.
+async fn begin(
+    state: &AppState,
+    scope: &str,
+    key: &IdempotencyKey,
+    request_fingerprint: &[u8],
+) -> AppResult<Option<HttpResponse>> {
+    let mut conn = state.pool.get().await?;
+    let claimed = diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::scope.eq(scope),
+            idempotency_keys::key.eq(&key.0),
+            idempotency_keys::request_hash.eq(request_fingerprint),
+        ))
+        .on_conflict_do_nothing()
+        .execute(&mut conn)
+        .await?;
+    if claimed == 1 {
+        return Ok(None);
+    }
+    let (stored_hash, status, body, created_at): (
+        Vec<u8>,
+        Option<i16>,
+        Option<serde_json::Value>,
+        chrono::DateTime<Utc>,
+    ) = idempotency_keys::table
+        .find((scope, &key.0))
+        .select((
+            idempotency_keys::request_hash,
+            idempotency_keys::response_status,
+            idempotency_keys::response_body,
+            idempotency_keys::created_at,
+        ))
+        .first(&mut conn)
+        .await?;
+    if stored_hash != request_fingerprint {
+        return Err(AppError::unprocessable(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different request body",
+        ));
+    }
+    match (status, body) {
+        (Some(status), Some(body)) => {
+            let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+            Ok(Some(
+                HttpResponse::build(status)
+                    .insert_header(("Idempotent-Replayed", "true"))
+                    .json(body),
+            ))
+        }
+        _ if Utc::now() - created_at > Duration::seconds(ABANDONED_AFTER_SECS) => {
+            // The first attempt died before answering; this one takes over.
+            diesel::update(idempotency_keys::table.find((scope, &key.0)))
+                .set(idempotency_keys::created_at.eq(Utc::now()))
+                .execute(&mut conn)
+                .await?;
+            Ok(None)
+        }
+        _ => Err(AppError::conflict(
+            "idempotency_key_in_use",
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+        )),
+    }
+}
