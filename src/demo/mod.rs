@@ -1,5 +1,6 @@
 //! `convene demo`: the Japan 2022 dialogue from the seed report, and an upcoming edition.
 
+pub mod dialogues;
 pub mod seed;
 
 use crate::db::DbPool;
