@@ -14,7 +14,9 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{event_partners, events, organizations, outcomes, people, series, sessions, speakers};
+use crate::db::schema::{
+    event_partners, events, organizations, outcomes, people, series, sessions, speakers,
+};
 use crate::db::DbPool;
 use crate::demo::seed::{self, SeedEvent, SeedOrganization};
 use crate::events::model::*;
@@ -221,8 +223,8 @@ async fn load_event(
             .with_context(|| format!("creating session {}", seed_session.title))?;
         for sp in seed_session.speakers {
             let person_id = ensure_person(conn, sp.name).await?;
-            let organization = seed::find_organization(sp.organization)
-                .map_or(sp.organization, |o| o.name);
+            let organization =
+                seed::find_organization(sp.organization).map_or(sp.organization, |o| o.name);
             diesel::insert_into(speakers::table)
                 .values(NewSpeaker {
                     id: Uuid::now_v7(),

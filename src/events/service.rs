@@ -686,7 +686,10 @@ pub async fn create_event(
         summary,
         title,
     };
-    check_event_fields(&mut v, &fields);
+    // "Required for this format" only when the field itself was fine.
+    if v.is_ok() {
+        check_event_fields(&mut v, &fields);
+    }
     v.finish()?;
 
     let given_slug = slug.is_some();

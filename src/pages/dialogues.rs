@@ -203,10 +203,7 @@ pub async fn event_page(state: State, path: web::Path<String>) -> HttpResponse {
     }
 }
 
-async fn load_event_page(
-    conn: &mut AsyncPgConnection,
-    slug: &str,
-) -> AppResult<Option<EventPage>> {
+async fn load_event_page(conn: &mut AsyncPgConnection, slug: &str) -> AppResult<Option<EventPage>> {
     // Drafts do not exist for the public.
     let Some(event) = find_event(conn, slug).await?.filter(Event::is_public) else {
         return Ok(None);
@@ -311,15 +308,12 @@ async fn load_event_page(
         .into_iter()
         .map(|o| OutcomeItem {
             unattributed: o.chatham_house,
-            speakers_line: o
-                .speakers
-                .filter(|list| !list.is_empty())
-                .map(|list| {
-                    list.iter()
-                        .map(|s| s.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }),
+            speakers_line: o.speakers.filter(|list| !list.is_empty()).map(|list| {
+                list.iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }),
             session_title: o.session_title,
             title: o.title,
             body_html: o.body_html,

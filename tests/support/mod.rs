@@ -2,6 +2,7 @@
 //! migrated template, and a real SMTP server whose messages the test reads.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod smtp;
 
 use std::sync::Arc;
