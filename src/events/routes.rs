@@ -214,11 +214,11 @@ async fn create_event(
 
 /// An event by id or slug: the public view, or everything for its staff and admins. The
 /// online link is shown to staff and to holders of a confirmed registration only.
-#[utoipa::path(get, path = "/api/v1/events/{id_or_slug}", tag = "dialogues",
-    params(("id_or_slug" = String, Path, description = "The event's id or slug")),
+#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "dialogues",
+    params(("id" = String, Path, description = "The event's id or slug")),
     responses((status = 200, body = EventView),
               (status = 404, body = Problem, content_type = "application/problem+json")))]
-#[get("/events/{id_or_slug}")]
+#[get("/events/{id}")]
 async fn get_event(
     state: State,
     MaybeUser(user): MaybeUser,
