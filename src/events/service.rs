@@ -696,7 +696,7 @@ pub async fn create_event(
     let base = slug.unwrap_or_else(|| Slug::from_title(&fields.title));
     // A generated slug retries on a race for the same name; a given one is the client's to
     // change.
-    for _ in 0..5 {
+    for _ in 0..10 {
         let candidate = if given_slug {
             if slug_in_use(conn, &base, None).await? {
                 return Err(slug_taken());

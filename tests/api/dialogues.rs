@@ -2075,3 +2075,59 @@ async fn the_demo_loads_the_japan_dialogues_once() {
     assert_eq!(n_people, 7, "the seven speakers");
     assert_eq!(n_speakers, 9);
 }
+
+#[tokio::test]
+async fn concurrent_creations_get_distinct_slugs_and_retries_create_once() {
+    let app = TestApp::spawn().await;
+    let organizer = app.user("organizer").await;
+    let requests = (0..6).map(|_| app.post("/events", organizer.token(), event_body("Same title")));
+    let mut slugs: Vec<String> = Vec::new();
+    for res in futures_util::future::join_all(requests).await {
+        let e = expect_json(res, StatusCode::CREATED).await;
+        slugs.push(e["slug"].as_str().unwrap().to_owned());
+    }
+    slugs.sort();
+    assert_eq!(
+        slugs,
+        [
+            "same-title",
+            "same-title-2",
+            "same-title-3",
+            "same-title-4",
+            "same-title-5",
+            "same-title-6"
+        ]
+    );
+
+    let send = |body: Value| {
+        app.client
+            .post(app.api("/events"))
+            .bearer_auth(&organizer.token)
+            .header("Idempotency-Key", "create-dialogue-1")
+            .json(&body)
+            .send()
+    };
+    let first = expect_json(send(event_body("Once")).await.unwrap(), StatusCode::CREATED).await;
+    let again = expect_json(send(event_body("Once")).await.unwrap(), StatusCode::CREATED).await;
+    assert_eq!(first["id"], again["id"]);
+    expect_problem(
+        send(event_body("Other")).await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    )
+    .await;
+    let mine = expect_json(
+        app.get("/events?limit=200", organizer.token()).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["title"] == "Once")
+            .count(),
+        1
+    );
+}
