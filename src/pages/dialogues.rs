@@ -103,16 +103,8 @@ fn countries() -> &'static [(String, String)] {
 }
 
 fn error_page(e: AppError) -> HttpResponse {
-    if !matches!(e, AppError::Problem { .. } | AppError::Validation(_)) {
-        tracing::error!(error = %e, "a page failed");
-    }
-    let status = actix_web::ResponseError::status_code(&e);
-    super::html(
-        status,
-        &super::NotFoundPage {
-            message: "This page could not be shown right now; please try again shortly.",
-        },
-    )
+    tracing::error!(error = %e, "a page failed");
+    super::unavailable(actix_web::ResponseError::status_code(&e))
 }
 
 /// First start and last end of an event's sessions.

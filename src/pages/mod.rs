@@ -28,13 +28,32 @@ pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
     }
 }
 
+/// A page that only says something: "Page not found", "Something went wrong".
 #[derive(Template)]
-#[template(path = "pages/not_found.html")]
-pub struct NotFoundPage<'a> {
+#[template(path = "pages/message.html")]
+pub struct MessagePage<'a> {
+    pub heading: &'a str,
     pub message: &'a str,
 }
 
 /// The HTML 404 page.
 pub fn not_found(message: &str) -> HttpResponse {
-    html(StatusCode::NOT_FOUND, &NotFoundPage { message })
+    html(
+        StatusCode::NOT_FOUND,
+        &MessagePage {
+            heading: "Page not found",
+            message,
+        },
+    )
+}
+
+/// An HTML page for an error that is not the visitor's doing (database unavailable, ...).
+pub fn unavailable(status: StatusCode) -> HttpResponse {
+    html(
+        status,
+        &MessagePage {
+            heading: "Something went wrong",
+            message: "This page could not be shown right now; please try again shortly.",
+        },
+    )
 }
