@@ -526,7 +526,8 @@ pub struct SeriesRequest {
 }
 
 /// A new event. Required: `title`, `timezone`, `format`; `venue` for in-person and hybrid
-/// events, `online_url` for online and hybrid ones. `slug` is made from the title when absent.
+/// events, `online_url` for online and hybrid ones. `slug` is made from the title when absent;
+/// `country` defaults to the series' country.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct EventRequest {
     pub title: Option<String>,
