@@ -4,6 +4,7 @@
 //! people by email, affiliations by (person, organisation). A second run finds everything in
 //! place, changes nothing and writes no audit entries.
 
+pub mod dialogues;
 pub mod seed;
 
 use std::collections::HashMap;
@@ -32,8 +33,9 @@ pub async fn load(pool: &DbPool) -> anyhow::Result<()> {
     let network = load_network(pool).await?;
     println!("demo network: {network}");
     // The dialogues (series, events and their partners, sessions, speakers, outcomes) refer to
-    // the organisations and people loaded above, so they load after them, here:
-    // let dialogues = load_dialogues(pool).await?;
+    // the organisations and people loaded above, so they load after them.
+    dialogues::load_dialogues(pool).await?;
+    println!("demo dialogues: Japan 2022 and the upcoming 2027 edition are loaded");
     Ok(())
 }
 

@@ -4,3 +4,9 @@ pub mod access;
 pub mod calendar;
 pub mod local_time;
 pub mod routes;
+
+pub mod model;
+pub mod outcomes;
+pub mod service;
+pub mod sessions;
+pub mod types;

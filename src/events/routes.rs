@@ -1,8 +1,595 @@
-use actix_web::web;
-use utoipa::OpenApi;
+//! HTTP handlers for series, events, sessions, speakers, partners, staff, outcomes and the
+//! calendar feed. Each parses, authorises (extractor + per-event staff check), calls the
+//! service and shapes the response.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
+use uuid::Uuid;
+
+use crate::app::State;
+use crate::auth::{AuthUser, MaybeUser, Organizer};
+use crate::error::{AppError, AppResult, Problem};
+use crate::events::model::*;
+use crate::events::service::{self, EventFilter, Transition};
+use crate::events::{outcomes, sessions};
 
 #[derive(OpenApi)]
-#[openapi(paths())]
+#[openapi(
+    paths(
+        list_series,
+        create_series,
+        list_events,
+        create_event,
+        get_event,
+        update_event,
+        publish_event,
+        cancel_event,
+        complete_event,
+        set_partners,
+        add_staff,
+        create_session,
+        update_session,
+        delete_session,
+        add_speaker,
+        delete_speaker,
+        create_outcome,
+        list_outcomes,
+        publish_outcome,
+        calendar
+    ),
+    components(schemas(
+        EventStatus,
+        EventFormat,
+        SessionAccess,
+        PartnerRole,
+        SpeakerRole,
+        SeriesView,
+        SeriesList,
+        SeriesRequest,
+        EventView,
+        EventList,
+        EventRequest,
+        EventPatch,
+        PartnerView,
+        PartnerRequest,
+        StaffView,
+        StaffRequest,
+        SessionView,
+        SessionRequest,
+        SessionPatch,
+        SpeakerView,
+        SpeakerRequest,
+        OutcomeView,
+        OutcomeList,
+        OutcomeRequest
+    ))
+)]
 pub struct Api;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_series)
+        .service(create_series)
+        .service(list_events)
+        .service(create_event)
+        .service(calendar)
+        .service(get_event)
+        .service(update_event)
+        .service(publish_event)
+        .service(cancel_event)
+        .service(complete_event)
+        .service(set_partners)
+        .service(add_staff)
+        .service(create_session)
+        .service(update_session)
+        .service(delete_session)
+        .service(add_speaker)
+        .service(delete_speaker)
+        .service(create_outcome)
+        .service(list_outcomes)
+        .service(publish_outcome);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// At most 200 (larger values are clamped); default 50.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+// --- Series ---------------------------------------------------------------------------------
+
+/// Lists the dialogue series, by name.
+#[utoipa::path(get, path = "/api/v1/series", tag = "dialogues", params(PageQuery),
+    responses((status = 200, body = SeriesList),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[get("/series")]
+async fn list_series(state: State, query: web::Query<PageQuery>) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let list = service::list_series(&mut conn, query.limit, query.cursor.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Creates a series (organizers and admins).
+#[utoipa::path(post, path = "/api/v1/series", tag = "dialogues", request_body = SeriesRequest,
+    security(("bearer" = [])),
+    responses((status = 201, body = SeriesView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/series")]
+async fn create_series(
+    state: State,
+    Organizer(user): Organizer,
+    body: web::Json<SeriesRequest>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let series = service::create_series(&mut conn, &user, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(series))
+}
+
+// --- Events ---------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EventsQuery {
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    pub series_id: Option<String>,
+    /// draft, published, completed or cancelled.
+    pub status: Option<String>,
+    /// Events with a session ending on or after this date (YYYY-MM-DD, UTC) or time.
+    pub from: Option<String>,
+    /// Events with a session starting before the end of this date or before this time.
+    pub to: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Lists events, oldest first by their first session. Anyone sees published, completed and
+/// cancelled-after-publication events; staff also their drafts; admins all.
+#[utoipa::path(get, path = "/api/v1/events", tag = "dialogues", params(EventsQuery),
+    responses((status = 200, body = EventList),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[get("/events")]
+async fn list_events(
+    state: State,
+    MaybeUser(user): MaybeUser,
+    query: web::Query<EventsQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.into_inner();
+    let mut conn = state.pool.get().await?;
+    let list = service::list_events(
+        &mut conn,
+        user.as_ref(),
+        EventFilter {
+            country: q.country,
+            series_id: q.series_id,
+            status: q.status,
+            from: q.from,
+            to: q.to,
+            limit: q.limit,
+            cursor: q.cursor,
+        },
+        &state.settings.app.public_url,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Creates a draft event; the caller becomes its lead staff. The slug is made from the title
+/// when absent (unique: `-2`, `-3`, ... are added); a given slug already in use is a 409.
+/// Accepts `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/events", tag = "dialogues", request_body = EventRequest,
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body give the same answer and one event")),
+    responses((status = 201, body = EventView),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/events")]
+async fn create_event(
+    state: State,
+    req: HttpRequest,
+    Organizer(user): Organizer,
+    body: web::Json<EventRequest>,
+) -> AppResult<HttpResponse> {
+    let body = body.into_inner();
+    let fingerprint = crate::idempotency::fingerprint(&body);
+    crate::idempotency::run(&state, &req, Some(user.account.id), fingerprint, || async {
+        let mut conn = state.pool.get().await?;
+        let view =
+            service::create_event(&mut conn, &user, body, &state.settings.app.public_url).await?;
+        let json = serde_json::to_value(view).map_err(AppError::internal)?;
+        Ok((StatusCode::CREATED, json))
+    })
+    .await
+}
+
+/// An event by id or slug: the public view, or everything for its staff and admins. The
+/// online link is shown to staff and to holders of a confirmed registration only.
+#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "dialogues",
+    params(("id" = String, Path, description = "The event's id or slug")),
+    responses((status = 200, body = EventView),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/events/{id}")]
+async fn get_event(
+    state: State,
+    MaybeUser(user): MaybeUser,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let event = service::visible_event(&mut conn, user.as_ref(), &path).await?;
+    let view = service::event_view(
+        &mut conn,
+        event,
+        user.as_ref(),
+        &state.settings.app.public_url,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Changes an event (staff): absent keys stay, `null` clears optional ones; the slug may change.
+#[utoipa::path(patch, path = "/api/v1/events/{id}", tag = "dialogues", request_body = EventPatch,
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The event's id or slug")),
+    responses((status = 200, body = EventView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[patch("/events/{id}")]
+async fn update_event(
+    state: State,
+    user: AuthUser,
+    path: web::Path<String>,
+    body: web::Json<EventPatch>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let view = service::update_event(
+        &mut conn,
+        &user,
+        &path,
+        body.into_inner(),
+        &state.settings.app.public_url,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn move_event(
+    state: State,
+    user: AuthUser,
+    id: &str,
+    transition: Transition,
+) -> AppResult<HttpResponse> {
+    let view = service::transition(&state, &user, id, transition).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Publishes a draft (staff). An event without sessions may be published; its page then says
+/// that the programme is to be announced.
+#[utoipa::path(post, path = "/api/v1/events/{id}/publish", tag = "dialogues",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The event's id or slug")),
+    responses((status = 200, body = EventView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "`invalid_transition`: not a draft", body = Problem, content_type = "application/problem+json")))]
+#[post("/events/{id}/publish")]
+async fn publish_event(
+    state: State,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    move_event(state, user, &path, Transition::Publish).await
+}
+
+/// Cancels a draft or published event (staff) and emails every registrant and every pending
+/// or accepted invitee, once each.
+#[utoipa::path(post, path = "/api/v1/events/{id}/cancel", tag = "dialogues",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The event's id or slug")),
+    responses((status = 200, body = EventView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "`invalid_transition`: completed or already cancelled", body = Problem, content_type = "application/problem+json")))]
+#[post("/events/{id}/cancel")]
+async fn cancel_event(
+    state: State,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    move_event(state, user, &path, Transition::Cancel).await
+}
+
+/// Marks a published event completed (staff).
+#[utoipa::path(post, path = "/api/v1/events/{id}/complete", tag = "dialogues",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The event's id or slug")),
+    responses((status = 200, body = EventView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "`invalid_transition`: not published", body = Problem, content_type = "application/problem+json")))]
+#[post("/events/{id}/complete")]
+async fn complete_event(
+    state: State,
+    user: AuthUser,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    move_event(state, user, &path, Transition::Complete).await
+}
+
+/// Replaces the event's partner organisations (staff) with the whole list given.
+#[utoipa::path(put, path = "/api/v1/events/{id}/partners", tag = "dialogues",
+    request_body = Vec<PartnerRequest>, security(("bearer" = [])),
+    params(("id" = String, Path, description = "The event's id or slug")),
+    responses((status = 200, body = Vec<PartnerView>),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "e.g. `[2].organization_id`: no such organisation", body = Problem, content_type = "application/problem+json")))]
+#[put("/events/{id}/partners")]
+async fn set_partners(
+    state: State,
+    user: AuthUser,
+    path: web::Path<String>,
+    body: web::Json<Vec<PartnerRequest>>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let partners = service::set_partners(&mut conn, &user, &path, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(partners))
+}
+
+/// Adds an organizer or admin account to the event's staff (201; 200 when already staff).
+#[utoipa::path(post, path = "/api/v1/events/{id}/staff", tag = "dialogues",
+    request_body = StaffRequest, security(("bearer" = [])),
+    params(("id" = String, Path, description = "The event's id or slug")),
+    responses((status = 201, body = StaffView),
+              (status = 200, description = "Already staff", body = StaffView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 422, description = "unknown, disabled or member account", body = Problem, content_type = "application/problem+json")))]
+#[post("/events/{id}/staff")]
+async fn add_staff(
+    state: State,
+    user: AuthUser,
+    path: web::Path<String>,
+    body: web::Json<StaffRequest>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let (staff, added) = service::add_staff(&mut conn, &user, &path, body.into_inner()).await?;
+    Ok(if added {
+        HttpResponse::Created().json(staff)
+    } else {
+        HttpResponse::Ok().json(staff)
+    })
+}
+
+// --- Sessions and speakers ------------------------------------------------------------------
+
+/// Adds a session to the event (staff).
+#[utoipa::path(post, path = "/api/v1/events/{id}/sessions", tag = "dialogues",
+    request_body = SessionRequest, security(("bearer" = [])),
+    params(("id" = String, Path, description = "The event's id or slug")),
+    responses((status = 201, body = SessionView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/events/{id}/sessions")]
+async fn create_session(
+    state: State,
+    user: AuthUser,
+    path: web::Path<String>,
+    body: web::Json<SessionRequest>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let session = sessions::create_session(&mut conn, &user, &path, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(session))
+}
+
+/// Changes a session (staff). A higher capacity promotes from the waitlist at once.
+#[utoipa::path(patch, path = "/api/v1/sessions/{id}", tag = "dialogues",
+    request_body = SessionPatch, security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session's id")),
+    responses((status = 200, body = SessionView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "`capacity_below_confirmed` or `session_has_registrations` (access change)", body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 503, body = Problem, content_type = "application/problem+json")))]
+#[patch("/sessions/{id}")]
+async fn update_session(
+    state: State,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+    body: web::Json<SessionPatch>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let session = sessions::update_session(
+        &mut conn,
+        &user,
+        path.into_inner(),
+        body.into_inner(),
+        state.settings.public_url(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(session))
+}
+
+/// Deletes a session nobody is registered for (staff).
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "dialogues",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session's id")),
+    responses((status = 204, description = "Deleted"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "`session_has_registrations`", body = Problem, content_type = "application/problem+json"),
+              (status = 503, body = Problem, content_type = "application/problem+json")))]
+#[delete("/sessions/{id}")]
+async fn delete_session(
+    state: State,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    sessions::delete_session(&mut conn, &user, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Adds a speaker to a session (staff): a person, or a name with an affiliation.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/speakers", tag = "dialogues",
+    request_body = SpeakerRequest, security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session's id")),
+    responses((status = 201, body = SpeakerView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/sessions/{id}/speakers")]
+async fn add_speaker(
+    state: State,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+    body: web::Json<SpeakerRequest>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let speaker =
+        sessions::add_speaker(&mut conn, &user, path.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(speaker))
+}
+
+/// Removes a speaker (staff).
+#[utoipa::path(delete, path = "/api/v1/speakers/{id}", tag = "dialogues",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The speaker's id")),
+    responses((status = 204, description = "Removed"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[delete("/speakers/{id}")]
+async fn delete_speaker(
+    state: State,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    sessions::delete_speaker(&mut conn, &user, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// --- Outcomes -------------------------------------------------------------------------------
+
+/// Writes an outcome of the event or of one of its sessions (staff); `publish` makes it public
+/// at once.
+#[utoipa::path(post, path = "/api/v1/events/{id}/outcomes", tag = "dialogues",
+    request_body = OutcomeRequest, security(("bearer" = [])),
+    params(("id" = String, Path, description = "The event's id or slug")),
+    responses((status = 201, body = OutcomeView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/events/{id}/outcomes")]
+async fn create_outcome(
+    state: State,
+    user: AuthUser,
+    path: web::Path<String>,
+    body: web::Json<OutcomeRequest>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let outcome = outcomes::create_outcome(&mut conn, &user, &path, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(outcome))
+}
+
+/// The event's outcomes: published ones for anyone, drafts too for staff. Outcomes of Chatham
+/// House sessions carry no speakers.
+#[utoipa::path(get, path = "/api/v1/events/{id}/outcomes", tag = "dialogues",
+    params(("id" = String, Path, description = "The event's id or slug"), PageQuery),
+    responses((status = 200, body = OutcomeList),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[get("/events/{id}/outcomes")]
+async fn list_outcomes(
+    state: State,
+    MaybeUser(user): MaybeUser,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let list = outcomes::list_outcomes(
+        &mut conn,
+        user.as_ref(),
+        &path,
+        query.limit,
+        query.cursor.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Publishes an outcome (staff); publishing it again changes nothing.
+#[utoipa::path(post, path = "/api/v1/outcomes/{id}/publish", tag = "dialogues",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The outcome's id")),
+    responses((status = 200, body = OutcomeView),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[post("/outcomes/{id}/publish")]
+async fn publish_outcome(
+    state: State,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let outcome = outcomes::publish_outcome(&mut conn, &user, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(outcome))
+}
+
+// --- Calendar -------------------------------------------------------------------------------
+
+/// The event's public sessions as an iCalendar feed in the event's time zone (VTIMEZONE and
+/// TZID-qualified times). Never carries the online link.
+#[utoipa::path(get, path = "/api/v1/events/{id}/calendar.ics", tag = "dialogues",
+    params(("id" = String, Path, description = "The event's id or slug")),
+    responses((status = 200, description = "iCalendar (RFC 5545)", content_type = "text/calendar", body = String),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[get("/events/{id}/calendar.ics")]
+async fn calendar(
+    state: State,
+    MaybeUser(user): MaybeUser,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let (ics, slug) = service::calendar_feed(
+        &mut conn,
+        user.as_ref(),
+        &path,
+        &state.settings.app.public_url,
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"{slug}.ics\""),
+        ))
+        .body(ics))
+}

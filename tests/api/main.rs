@@ -5,10 +5,12 @@ mod support;
 
 mod accounts;
 mod auth;
+mod dialogues;
 mod foundation;
 mod fuzz;
 mod invitations;
 mod mail_faults;
 mod network;
+mod pages;
 mod pg_restart;
 mod registrations;

@@ -2,6 +2,7 @@
 //! migrated template, and a real SMTP server whose messages the test reads.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod fixtures;
 pub mod invitation_fixtures;
 pub mod pg_cluster;

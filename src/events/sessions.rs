@@ -1,0 +1,539 @@
+//! The rules of sessions and their speakers.
+
+use chrono::{DateTime, Duration, TimeZone as _, Utc};
+use diesel::prelude::*;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::db::schema::{
+    affiliations, events, organizations, people, registrations, sessions, speakers,
+};
+use crate::error::{AppError, AppResult, Validator};
+use crate::events::access::require_event_staff;
+use crate::events::model::*;
+use crate::events::service::{
+    event_for_staff, optional_text, parse_uuid, required_text, session_view,
+};
+use crate::events::types::parse_instant;
+use crate::registrations::model::RegistrationStatus;
+use crate::registrations::seats;
+
+/// A session longer than this is surely a typing slip (a dialogue's sessions last hours).
+const MAX_SESSION_DAYS: i64 = 7;
+
+/// The session and its event, for a change only the event's staff may make (404 when the
+/// caller may not know the session exists, 403 when they may but do not run the event).
+pub async fn session_for_staff(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    session_id: Uuid,
+) -> AppResult<(Session, Event)> {
+    let found: Option<(Session, Event)> = sessions::table
+        .inner_join(events::table)
+        .filter(sessions::id.eq(session_id))
+        .select((Session::as_select(), Event::as_select()))
+        .first(conn)
+        .await
+        .optional()?;
+    let (session, event) = found.ok_or_else(|| AppError::not_found("session"))?;
+    require_event_staff(conn, user, event.id, event.is_public())
+        .await
+        .map_err(|e| match e.code() {
+            "not_found" => AppError::not_found("session"),
+            _ => e,
+        })?;
+    Ok((session, event))
+}
+
+fn parse_time(
+    v: &mut Validator,
+    field: &str,
+    raw: Option<String>,
+    zone: chrono_tz::Tz,
+) -> Option<DateTime<Utc>> {
+    let raw = raw.filter(|r| !r.trim().is_empty())?;
+    v.check(field, parse_instant(&raw, zone))
+}
+
+fn parse_capacity(v: &mut Validator, raw: Option<i64>) -> Option<i32> {
+    let raw = raw?;
+    match i32::try_from(raw) {
+        Ok(c) if c >= 0 => Some(c),
+        Ok(_) => {
+            v.add("capacity", "must be 0 or more (or null for unlimited)");
+            None
+        }
+        Err(_) => {
+            v.add("capacity", "is too large");
+            None
+        }
+    }
+}
+
+/// Checks the combined fields of a session: times in sensible bounds, the end after the start,
+/// the registration window inside the session.
+fn check_session(v: &mut Validator, s: &SessionFields) {
+    let earliest = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single();
+    let latest = Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, 0).single();
+    if earliest.is_some_and(|e| s.starts_at < e) || latest.is_some_and(|l| s.starts_at >= l) {
+        v.add("starts_at", "must be between the years 2000 and 2099");
+    }
+    if s.ends_at <= s.starts_at {
+        v.add("ends_at", "must be after starts_at");
+    } else if s.ends_at - s.starts_at > Duration::days(MAX_SESSION_DAYS) {
+        v.add(
+            "ends_at",
+            format!("must be within {MAX_SESSION_DAYS} days of starts_at"),
+        );
+    }
+    if let Some(closes) = s.registration_closes_at {
+        if closes > s.ends_at {
+            v.add(
+                "registration_closes_at",
+                "must be before or at the end of the session",
+            );
+        }
+    }
+    if let Some(opens) = s.registration_opens_at {
+        match s.registration_closes_at {
+            Some(closes) if opens >= closes => v.add(
+                "registration_opens_at",
+                "must be before registration_closes_at",
+            ),
+            None if opens >= s.ends_at => v.add(
+                "registration_opens_at",
+                "must be before the end of the session",
+            ),
+            _ => {}
+        }
+    }
+}
+
+pub async fn create_session(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    event_id_or_slug: &str,
+    req: SessionRequest,
+) -> AppResult<SessionView> {
+    let event = event_for_staff(conn, user, event_id_or_slug).await?;
+    let zone = event.zone();
+    let mut v = Validator::new();
+    let title = required_text(&mut v, "title", req.title, 300);
+    let description = optional_text(&mut v, "description", req.description, 10_000);
+    let access = match req.access {
+        None => {
+            v.add("access", "is required: closed or public");
+            None
+        }
+        Some(a) => v.check("access", a.trim().parse::<SessionAccess>()),
+    };
+    if req.starts_at.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        v.add("starts_at", "is required");
+    }
+    if req.ends_at.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        v.add("ends_at", "is required");
+    }
+    let starts_at = parse_time(&mut v, "starts_at", req.starts_at, zone);
+    let ends_at = parse_time(&mut v, "ends_at", req.ends_at, zone);
+    let capacity = parse_capacity(&mut v, req.capacity);
+    let opens = parse_time(
+        &mut v,
+        "registration_opens_at",
+        req.registration_opens_at,
+        zone,
+    );
+    let closes = parse_time(
+        &mut v,
+        "registration_closes_at",
+        req.registration_closes_at,
+        zone,
+    );
+    let (Some(title), Some(access), Some(starts_at), Some(ends_at), true) =
+        (title, access, starts_at, ends_at, v.is_ok())
+    else {
+        return Err(v
+            .finish()
+            .err()
+            .unwrap_or_else(|| AppError::internal("validation")));
+    };
+    let fields = SessionFields {
+        title,
+        description,
+        access,
+        starts_at,
+        ends_at,
+        capacity,
+        registration_opens_at: opens,
+        registration_closes_at: closes,
+        requires_approval: req.requires_approval.unwrap_or(false),
+        waitlist: req.waitlist.unwrap_or(true),
+        // Closed rooms are under the Chatham House rule unless said otherwise.
+        chatham_house: req.chatham_house.unwrap_or(access == SessionAccess::Closed),
+    };
+    check_session(&mut v, &fields);
+    v.finish()?;
+    let session: Session = diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(Uuid::now_v7()),
+            sessions::event_id.eq(event.id),
+            &fields,
+        ))
+        .returning(Session::as_returning())
+        .get_result(conn)
+        .await?;
+    touch_event(conn, event.id).await?;
+    Ok(session_view(&session, zone, true, &[], 0))
+}
+
+async fn touch_event(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<()> {
+    diesel::update(events::table.find(event_id))
+        .set(events::updated_at.eq(Utc::now()))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+fn patch_time(
+    v: &mut Validator,
+    field: &str,
+    patch: Option<Option<String>>,
+    current: Option<DateTime<Utc>>,
+    zone: chrono_tz::Tz,
+) -> Option<DateTime<Utc>> {
+    match patch {
+        None => current,
+        Some(value) => parse_time(v, field, value, zone),
+    }
+}
+
+fn required_time(
+    v: &mut Validator,
+    field: &str,
+    patch: Option<Option<String>>,
+    current: DateTime<Utc>,
+    zone: chrono_tz::Tz,
+) -> DateTime<Utc> {
+    match patch {
+        None => current,
+        Some(None) => {
+            v.add(field, "may not be null");
+            current
+        }
+        Some(Some(raw)) => v.check(field, parse_instant(&raw, zone)).unwrap_or(current),
+    }
+}
+
+fn required_flag(
+    v: &mut Validator,
+    field: &str,
+    patch: Option<Option<bool>>,
+    current: bool,
+) -> bool {
+    match patch {
+        None => current,
+        Some(None) => {
+            v.add(field, "may not be null");
+            current
+        }
+        Some(Some(b)) => b,
+    }
+}
+
+async fn live_registrations(conn: &mut AsyncPgConnection, session_id: Uuid) -> AppResult<i64> {
+    Ok(registrations::table
+        .filter(registrations::session_id.eq(session_id))
+        .filter(
+            registrations::status
+                .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
+        )
+        .count()
+        .get_result(conn)
+        .await?)
+}
+
+/// Updates a session. Raising the capacity (or lifting it) gives the new seats to the waitlist
+/// in the same transaction; lowering it below the confirmed registrations is refused.
+pub async fn update_session(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    session_id: Uuid,
+    patch: SessionPatch,
+    public_url: &str,
+) -> AppResult<SessionView> {
+    let (_, event) = session_for_staff(conn, user, session_id).await?;
+    let zone = event.zone();
+    let updated = conn
+        .transaction::<_, AppError, _>(|conn| {
+            async move {
+                // Every seat change holds this lock: the counts below stay true until commit.
+                seats::lock_session(conn, session_id).await?;
+                let current: Session = sessions::table
+                    .find(session_id)
+                    .select(Session::as_select())
+                    .first(conn)
+                    .await?;
+                let mut f = SessionFields::of(&current);
+                let mut v = Validator::new();
+                if let Some(title) = patch.title {
+                    if let Some(t) = required_text(&mut v, "title", title, 300) {
+                        f.title = t;
+                    }
+                }
+                if let Some(description) = patch.description {
+                    f.description = optional_text(&mut v, "description", description, 10_000);
+                }
+                match patch.access {
+                    None => {}
+                    Some(None) => v.add("access", "may not be null"),
+                    Some(Some(a)) => {
+                        if let Some(a) = v.check("access", a.trim().parse::<SessionAccess>()) {
+                            f.access = a;
+                        }
+                    }
+                }
+                f.starts_at =
+                    required_time(&mut v, "starts_at", patch.starts_at, f.starts_at, zone);
+                f.ends_at = required_time(&mut v, "ends_at", patch.ends_at, f.ends_at, zone);
+                if let Some(capacity) = patch.capacity {
+                    f.capacity = parse_capacity(&mut v, capacity);
+                }
+                f.registration_opens_at = patch_time(
+                    &mut v,
+                    "registration_opens_at",
+                    patch.registration_opens_at,
+                    f.registration_opens_at,
+                    zone,
+                );
+                f.registration_closes_at = patch_time(
+                    &mut v,
+                    "registration_closes_at",
+                    patch.registration_closes_at,
+                    f.registration_closes_at,
+                    zone,
+                );
+                f.requires_approval = required_flag(
+                    &mut v,
+                    "requires_approval",
+                    patch.requires_approval,
+                    f.requires_approval,
+                );
+                f.waitlist = required_flag(&mut v, "waitlist", patch.waitlist, f.waitlist);
+                f.chatham_house = required_flag(
+                    &mut v,
+                    "chatham_house",
+                    patch.chatham_house,
+                    f.chatham_house,
+                );
+                if v.is_ok() {
+                    check_session(&mut v, &f);
+                }
+                v.finish()?;
+
+                if f.access != current.access && live_registrations(conn, session_id).await? > 0 {
+                    return Err(AppError::conflict(
+                        "session_has_registrations",
+                        "the session has registrations: its access cannot change",
+                    ));
+                }
+                let confirmed = seats::confirmed_count(conn, session_id).await?;
+                if let Some(cap) = f.capacity {
+                    if i64::from(cap) < confirmed {
+                        return Err(AppError::conflict(
+                            "capacity_below_confirmed",
+                            format!(
+                                "{confirmed} registrations are confirmed: the capacity cannot be \
+                                 lower"
+                            ),
+                        ));
+                    }
+                }
+                let session: Session = diesel::update(sessions::table.find(session_id))
+                    .set((&f, sessions::updated_at.eq(Utc::now())))
+                    .returning(Session::as_returning())
+                    .get_result(conn)
+                    .await?;
+                let more_room = match (current.capacity, session.capacity) {
+                    (_, None) => current.capacity.is_some(),
+                    (Some(old), Some(new)) => new > old,
+                    (None, Some(_)) => false,
+                };
+                if more_room {
+                    // Seats the first waitlisted (still under the session lock) and emails them.
+                    crate::registrations::service::raise_capacity_promotions(
+                        conn, public_url, session_id,
+                    )
+                    .await?;
+                }
+                touch_event(conn, session.event_id).await?;
+                Ok(session)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    let speakers = crate::events::service::speakers_by_session(conn, &[session_id])
+        .await?
+        .remove(&session_id)
+        .unwrap_or_default();
+    let confirmed = seats::confirmed_count(conn, session_id).await?;
+    Ok(session_view(&updated, zone, true, &speakers, confirmed))
+}
+
+/// Deletes a session that nobody is registered for.
+pub async fn delete_session(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    session_id: Uuid,
+) -> AppResult<()> {
+    let (_, event) = session_for_staff(conn, user, session_id).await?;
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            seats::lock_session(conn, session_id).await?;
+            let live = live_registrations(conn, session_id).await?;
+            if live > 0 {
+                return Err(AppError::conflict(
+                    "session_has_registrations",
+                    format!(
+                        "{live} live registrations hold this session: cancel them before \
+                         deleting it"
+                    ),
+                ));
+            }
+            diesel::delete(sessions::table.find(session_id))
+                .execute(conn)
+                .await?;
+            touch_event(conn, event.id).await?;
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+/// Adds a speaker to a session.
+pub async fn add_speaker(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    session_id: Uuid,
+    req: SpeakerRequest,
+) -> AppResult<SpeakerView> {
+    let (session, _) = session_for_staff(conn, user, session_id).await?;
+    let mut v = Validator::new();
+    let person_id = req
+        .person_id
+        .filter(|p| !p.trim().is_empty())
+        .and_then(|p| parse_uuid(&mut v, "person_id", &p));
+    let name = optional_text(&mut v, "name", req.name, 200);
+    let organization = optional_text(&mut v, "organization", req.organization, 300);
+    let role = match req.role {
+        None => {
+            v.add(
+                "role",
+                "is required: opening_remarks, keynote, presenter, discussant, moderator or \
+                 commentator",
+            );
+            None
+        }
+        Some(r) => v.check("role", r.trim().parse::<SpeakerRole>()),
+    };
+    if req.order.is_some_and(|o| !(0..=10_000).contains(&o)) {
+        v.add("order", "must be between 0 and 10000");
+    }
+    if person_id.is_none() && name.is_none() && v.is_ok() {
+        v.add("name", "give a person_id or a name");
+    }
+    let person = match person_id {
+        Some(id) => {
+            let found: Option<(String, Option<String>)> = people::table
+                .find(id)
+                .select((people::name, people::honorific))
+                .first(conn)
+                .await
+                .optional()?;
+            if found.is_none() {
+                v.add("person_id", "no such person");
+            }
+            found
+        }
+        None => None,
+    };
+    v.finish()?;
+    let role = role.ok_or_else(|| AppError::internal("validation"))?;
+    let shown_name = match (name, person) {
+        (Some(name), _) => name,
+        (None, Some((name, Some(h)))) if !h.is_empty() => format!("{h} {name}"),
+        (None, Some((name, _))) => name,
+        (None, None) => return Err(AppError::invalid("name", "give a person_id or a name")),
+    };
+    let organization = match (organization, person_id) {
+        (Some(o), _) => Some(o),
+        (None, Some(pid)) => affiliations::table
+            .inner_join(organizations::table)
+            .filter(affiliations::person_id.eq(pid))
+            .order((
+                affiliations::focal_point.desc(),
+                affiliations::created_at.asc(),
+            ))
+            .select(organizations::name)
+            .first::<String>(conn)
+            .await
+            .optional()?,
+        (None, None) => None,
+    };
+    let order = match req.order {
+        Some(o) => o,
+        None => {
+            let max: Option<i32> = speakers::table
+                .filter(speakers::session_id.eq(session.id))
+                .select(diesel::dsl::max(speakers::sort_order))
+                .first(conn)
+                .await?;
+            max.map_or(1, |m| m + 1)
+        }
+    };
+    let speaker: Speaker = diesel::insert_into(speakers::table)
+        .values(NewSpeaker {
+            id: Uuid::now_v7(),
+            session_id: session.id,
+            person_id,
+            name: shown_name,
+            organization,
+            role,
+            sort_order: order,
+        })
+        .returning(Speaker::as_returning())
+        .get_result(conn)
+        .await?;
+    touch_event(conn, session.event_id).await?;
+    Ok(SpeakerView::from(&speaker))
+}
+
+/// Removes a speaker from a session.
+pub async fn delete_speaker(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    speaker_id: Uuid,
+) -> AppResult<()> {
+    let found: Option<(Session, Event)> = speakers::table
+        .inner_join(sessions::table.inner_join(events::table))
+        .filter(speakers::id.eq(speaker_id))
+        .select((Session::as_select(), Event::as_select()))
+        .first(conn)
+        .await
+        .optional()?;
+    let (session, event) = found.ok_or_else(|| AppError::not_found("speaker"))?;
+    // A closed session's speakers are secret: outsiders learn nothing, not even a 403.
+    let visible = event.is_public() && session.access == SessionAccess::Public;
+    require_event_staff(conn, user, event.id, visible)
+        .await
+        .map_err(|e| match e.code() {
+            "not_found" => AppError::not_found("speaker"),
+            _ => e,
+        })?;
+    diesel::delete(speakers::table.find(speaker_id))
+        .execute(conn)
+        .await?;
+    touch_event(conn, session.event_id).await?;
+    Ok(())
+}

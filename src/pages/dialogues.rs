@@ -1,0 +1,339 @@
+//! The public pages of the dialogues: `/` (upcoming and past dialogues) and `/events/{slug}`
+//! (the programme in the event's local time, partners, public speakers, outcomes and a
+//! registration form per public session). Closed sessions show their title and time only.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::app::State;
+use crate::db::schema::{events, sessions};
+use crate::error::{AppError, AppResult};
+use crate::events::local_time::{format_local, format_range};
+use crate::events::model::*;
+use crate::events::outcomes::published_outcomes;
+use crate::events::service::{find_event, partners_by_event, speakers_by_session};
+use crate::events::types::CountryCode;
+
+/// A dialogue in the lists of the front page.
+pub struct EventCard {
+    pub title: String,
+    pub url: String,
+    pub when: String,
+    pub country: String,
+    pub format: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "pages/index.html")]
+pub struct IndexPage {
+    pub upcoming: Vec<EventCard>,
+    pub past: Vec<EventCard>,
+}
+
+pub struct PartnerGroup {
+    pub role: &'static str,
+    pub names: Vec<String>,
+}
+
+pub struct SpeakerLine {
+    pub name: String,
+    pub organization: Option<String>,
+    pub role: &'static str,
+}
+
+pub struct ProgrammeItem {
+    pub id: Uuid,
+    pub title: String,
+    pub start_iso: String,
+    pub time_range: String,
+    pub closed: bool,
+    pub closed_note: &'static str,
+    pub description: Option<String>,
+    pub speakers: Vec<SpeakerLine>,
+    pub registration_note: Option<String>,
+    pub form_action: Option<String>,
+}
+
+pub struct OutcomeItem {
+    pub title: String,
+    pub session_title: Option<String>,
+    pub unattributed: bool,
+    pub speakers_line: Option<String>,
+    /// Sanitised by ammonia when rendered from Markdown.
+    pub body_html: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/event.html")]
+pub struct EventPage {
+    pub title: String,
+    pub status_note: Option<String>,
+    pub when: Option<String>,
+    pub format: &'static str,
+    pub venue: Option<String>,
+    pub country: Option<String>,
+    pub timezone: String,
+    pub calendar_url: String,
+    pub summary: Option<String>,
+    pub partners: Vec<PartnerGroup>,
+    pub sessions: Vec<ProgrammeItem>,
+    pub outcomes: Vec<OutcomeItem>,
+    pub countries: &'static [(String, String)],
+}
+
+/// ISO codes and English names, sorted by name, for the registration form.
+fn countries() -> &'static [(String, String)] {
+    static LIST: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        let mut list: Vec<(String, String)> = celes::Country::get_countries()
+            .iter()
+            .map(|c| (c.alpha2.to_owned(), c.long_name.to_owned()))
+            .collect();
+        list.sort_by(|a, b| a.1.cmp(&b.1));
+        list
+    })
+}
+
+fn error_page(e: AppError) -> HttpResponse {
+    tracing::error!(error = %e, "a page failed");
+    super::unavailable(actix_web::ResponseError::status_code(&e))
+}
+
+/// First start and last end of an event's sessions.
+type Span = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// When a dialogue takes place, in its own time zone.
+fn when(zone: chrono_tz::Tz, first: Option<DateTime<Utc>>, last: Option<DateTime<Utc>>) -> String {
+    match (first, last) {
+        (Some(start), Some(end)) => format_range(start, end, &zone),
+        _ => "Dates to be announced".to_owned(),
+    }
+}
+
+pub async fn index(state: State) -> HttpResponse {
+    match load_index(&state).await {
+        Ok(page) => super::html(StatusCode::OK, &page),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn load_index(state: &State) -> AppResult<IndexPage> {
+    let mut conn = state.pool.get().await?;
+    let rows: Vec<Event> = events::table
+        .filter(events::status.eq_any([EventStatus::Published, EventStatus::Completed]))
+        .order(events::created_at.desc())
+        .limit(500)
+        .select(Event::as_select())
+        .load(&mut conn)
+        .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|e| e.id).collect();
+    let spans: HashMap<Uuid, Span> = sessions::table
+        .filter(sessions::event_id.eq_any(&ids))
+        .group_by(sessions::event_id)
+        .select((
+            sessions::event_id,
+            diesel::dsl::min(sessions::starts_at),
+            diesel::dsl::max(sessions::ends_at),
+        ))
+        .load::<(Uuid, Option<DateTime<Utc>>, Option<DateTime<Utc>>)>(&mut conn)
+        .await?
+        .into_iter()
+        .map(|(id, first, last)| (id, (first, last)))
+        .collect();
+    let now = Utc::now();
+    let mut upcoming = Vec::new();
+    let mut past = Vec::new();
+    for event in rows {
+        let (first, last) = spans.get(&event.id).copied().unwrap_or((None, None));
+        let card = (
+            first,
+            EventCard {
+                url: format!("/events/{}", event.slug),
+                when: when(event.zone(), first, last),
+                country: event
+                    .country
+                    .as_deref()
+                    .map(CountryCode::display_name)
+                    .unwrap_or_else(|| "Regional".to_owned()),
+                format: event.format.label(),
+                title: event.title,
+            },
+        );
+        let is_past = event.status == EventStatus::Completed || last.is_some_and(|l| l < now);
+        if is_past {
+            past.push(card);
+        } else {
+            upcoming.push(card);
+        }
+    }
+    // Soonest first; the most recent past dialogue first.
+    upcoming.sort_by_key(|(first, _)| first.unwrap_or(DateTime::<Utc>::MAX_UTC));
+    past.sort_by_key(|(first, _)| std::cmp::Reverse(*first));
+    Ok(IndexPage {
+        upcoming: upcoming.into_iter().map(|(_, c)| c).collect(),
+        past: past.into_iter().take(20).map(|(_, c)| c).collect(),
+    })
+}
+
+pub async fn event_page(state: State, path: web::Path<String>) -> HttpResponse {
+    let mut conn = match state.pool.get().await {
+        Ok(conn) => conn,
+        Err(e) => return error_page(e.into()),
+    };
+    match load_event_page(&mut conn, &path).await {
+        Ok(Some(page)) => super::html(StatusCode::OK, &page),
+        Ok(None) => super::not_found("There is no public dialogue at this address."),
+        Err(e) => error_page(e),
+    }
+}
+
+async fn load_event_page(conn: &mut AsyncPgConnection, slug: &str) -> AppResult<Option<EventPage>> {
+    // Drafts do not exist for the public.
+    let Some(event) = find_event(conn, slug).await?.filter(Event::is_public) else {
+        return Ok(None);
+    };
+    let zone = event.zone();
+    let rows: Vec<Session> = sessions::table
+        .filter(sessions::event_id.eq(event.id))
+        .order((sessions::starts_at.asc(), sessions::id.asc()))
+        .select(Session::as_select())
+        .load(conn)
+        .await?;
+    // Only public sessions' speakers are ever loaded for this page (rule 2).
+    let public_ids: Vec<Uuid> = rows
+        .iter()
+        .filter(|s| s.access == SessionAccess::Public)
+        .map(|s| s.id)
+        .collect();
+    let speakers = speakers_by_session(conn, &public_ids).await?;
+    let partners = partners_by_event(conn, &[event.id])
+        .await?
+        .remove(&event.id)
+        .unwrap_or_default();
+    let outcomes = published_outcomes(conn, event.id).await?;
+    let now = Utc::now();
+    let takes_registrations = event.status == EventStatus::Published;
+
+    let mut groups: Vec<PartnerGroup> = Vec::new();
+    for p in partners {
+        let label = p.role.label();
+        match groups.iter_mut().find(|g| g.role == label) {
+            Some(g) => g.names.push(p.name),
+            None => groups.push(PartnerGroup {
+                role: label,
+                names: vec![p.name],
+            }),
+        }
+    }
+
+    let programme = rows
+        .iter()
+        .map(|s| {
+            let closed = s.access == SessionAccess::Closed;
+            let (registration_note, form_action) = if closed || !takes_registrations {
+                (None, None)
+            } else {
+                match s.registration_state(now) {
+                    RegistrationWindow::Open => (
+                        None,
+                        Some(format!("/events/{}/sessions/{}/register", event.slug, s.id)),
+                    ),
+                    RegistrationWindow::NotYetOpen => (
+                        Some(match s.registration_opens_at {
+                            Some(at) => format!(
+                                "Registration opens soon: from {}.",
+                                format_local(at, &zone)
+                            ),
+                            None => "Registration opens soon.".to_owned(),
+                        }),
+                        None,
+                    ),
+                    RegistrationWindow::Closed => {
+                        (Some("Registration is closed.".to_owned()), None)
+                    }
+                    RegistrationWindow::InvitationOnly => (None, None),
+                }
+            };
+            ProgrammeItem {
+                id: s.id,
+                title: s.title.clone(),
+                start_iso: crate::events::service::local_rfc3339(s.starts_at, zone),
+                time_range: format_range(s.starts_at, s.ends_at, &zone),
+                closed,
+                closed_note: if s.chatham_house {
+                    "Closed session — by invitation (Chatham House rule)"
+                } else {
+                    "Closed session — by invitation"
+                },
+                description: if closed { None } else { s.description.clone() },
+                speakers: if closed {
+                    Vec::new()
+                } else {
+                    speakers
+                        .get(&s.id)
+                        .map(|list| {
+                            list.iter()
+                                .map(|sp| SpeakerLine {
+                                    name: sp.name.clone(),
+                                    organization: sp.organization.clone(),
+                                    role: sp.role.label(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                },
+                registration_note,
+                form_action,
+            }
+        })
+        .collect();
+
+    let outcome_items = outcomes
+        .into_iter()
+        .map(|o| OutcomeItem {
+            unattributed: o.chatham_house,
+            speakers_line: o.speakers.filter(|list| !list.is_empty()).map(|list| {
+                list.iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }),
+            session_title: o.session_title,
+            title: o.title,
+            body_html: o.body_html,
+        })
+        .collect();
+
+    let status_note = match event.status {
+        EventStatus::Cancelled => Some("This dialogue has been cancelled.".to_owned()),
+        EventStatus::Completed => Some("This dialogue has taken place.".to_owned()),
+        _ => None,
+    };
+    Ok(Some(EventPage {
+        when: Some(when(
+            zone,
+            rows.iter().map(|s| s.starts_at).min(),
+            rows.iter().map(|s| s.ends_at).max(),
+        )),
+        status_note,
+        format: event.format.label(),
+        venue: event.venue.clone(),
+        country: event.country.as_deref().map(CountryCode::display_name),
+        timezone: event.timezone.clone(),
+        calendar_url: format!("/api/v1/events/{}/calendar.ics", event.slug),
+        summary: event.summary.clone(),
+        partners: groups,
+        sessions: programme,
+        outcomes: outcome_items,
+        countries: countries(),
+        title: event.title,
+    }))
+}
