@@ -547,8 +547,8 @@ async fn run_scenarios(
          BEGIN;\n\
          SELECT id, capacity, waitlist FROM sessions WHERE id = '{pg_sid}' FOR UPDATE;\n\
          SELECT count(*) FROM registrations WHERE session_id = '{pg_sid}' AND status = 'confirmed';\n\
-         INSERT INTO people (id, email, name) VALUES (gen_random_uuid(), 'pgbench-' || :n || '-' || md5(random()::text) || '@example.org', 'P') RETURNING id \\gset p_\n\
-         INSERT INTO registrations (id, session_id, person_id, status, source, waitlist_seq) VALUES (gen_random_uuid(), '{pg_sid}', :'p_id', 'waitlisted', 'public_form', nextval('registration_waitlist_seq'));\n\
+         WITH p AS (INSERT INTO people (id, email, name) VALUES (gen_random_uuid(), 'pgbench-' || :n || '-' || md5(random()::text) || '@example.org', 'P') RETURNING id) \
+         INSERT INTO registrations (id, session_id, person_id, status, source, waitlist_seq) SELECT gen_random_uuid(), '{pg_sid}', p.id, 'waitlisted', 'public_form', nextval('registration_waitlist_seq') FROM p;\n\
          INSERT INTO emails (id, kind, to_address, subject, text_body, html_body, status) VALUES (gen_random_uuid(), 'bench', 'pgbench@example.org', 'subject', 'text', 'html', 'cancelled');\n\
          COMMIT;\n", pg_sid = session_ids[2]);
     let pg_rush = pgbench(db, &rush_sql, 64, 10)?;
