@@ -42,7 +42,7 @@ fn link_in(app: &TestApp, mail: &crate::support::smtp::ReceivedMail, path: &str)
 /// A published hybrid dialogue made over the API by an organizer: a closed session with a
 /// description and a speaker, and a public seminar with a speaker. Answers the organizer, the
 /// event's slug and the public session's id.
-async fn dialogue_with_a_public_seminar(app: &TestApp) -> (TestUser, String, String) {
+pub async fn dialogue_with_a_public_seminar(app: &TestApp) -> (TestUser, String, String) {
     let organizer = app.user("organizer").await;
     let event = expect_json(
         app.post(
