@@ -69,7 +69,10 @@ struct OutcomePage<'a> {
 fn problem_page(status: StatusCode, heading: &str, detail: &str) -> HttpResponse {
     MessagePage::new(heading)
         .paragraph(detail)
-        .paragraph("If you think this is a mistake, please contact the organisers of the dialogue.")
+        .paragraph(
+            "If you think this is a mistake, or need to change your answer, please contact the \
+             organisers of the dialogue.",
+        )
         .respond(status)
 }
 
@@ -96,8 +99,7 @@ fn error_page(error: &AppError) -> HttpResponse {
             "already_answered" => problem_page(
                 status,
                 "You have already answered this invitation",
-                "Your answer was recorded earlier. If you need to change it, please contact the \
-                 organisers.",
+                "Your answer was recorded earlier.",
             ),
             _ => problem_page(status, "We could not record your answer", &sentence(detail)),
         },
