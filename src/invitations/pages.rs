@@ -1,8 +1,9 @@
 //! The page behind the emailed link, `/invitations/{token}`: GET shows what the invitation
-//! covers and never acts (mail scanners follow links); the form POSTs the answer. Errors are
-//! friendly pages with the right status (404 unknown link, 410 expired or withdrawn).
+//! covers and never acts (mail scanners follow links); the form POSTs the answer back to the
+//! page's own address, so the token is never written into the HTML. Errors are friendly pages
+//! with the right status (404 unknown link, 410 expired or withdrawn).
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
@@ -13,6 +14,7 @@ use crate::events::local_time::{format_local, zone};
 use crate::invitations::emails::CHATHAM_HOUSE_RULE;
 use crate::invitations::model::{InvitationStatus, InvitationView};
 use crate::invitations::service::{self, Answer, AnswerOutcome};
+use crate::pages::{html, sentence, MessagePage};
 use crate::registrations::model::RegistrationStatus;
 
 pub fn page_routes(cfg: &mut web::ServiceConfig) {
@@ -32,7 +34,6 @@ struct SessionRow {
 #[derive(Template)]
 #[template(path = "invitations/invitation.html")]
 struct InvitationPage<'a> {
-    token: &'a str,
     event_title: &'a str,
     invitee_name: &'a str,
     message: Option<&'a str>,
@@ -60,35 +61,19 @@ struct OutcomePage<'a> {
     accepted: bool,
     invitee_name: &'a str,
     event_title: &'a str,
+    event_url: String,
     rows: Vec<OutcomeRow>,
 }
 
-#[derive(Template)]
-#[template(path = "invitations/problem.html")]
-struct ProblemPage<'a> {
-    heading: &'a str,
-    detail: &'a str,
-}
-
-fn html(status: StatusCode, rendered: Result<String, askama::Error>) -> HttpResponse {
-    match rendered {
-        Ok(body) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            // Token-bearing pages stay out of caches and never leak through Referer.
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::REFERRER_POLICY, "no-referrer"))
-            .body(body),
-        Err(e) => {
-            tracing::error!(error = %e, "rendering an invitation page failed");
-            HttpResponse::InternalServerError()
-                .content_type("text/plain; charset=utf-8")
-                .body("Something went wrong; please try again later.")
-        }
-    }
-}
-
+/// A page saying why the answer could not be recorded, with whom to ask.
 fn problem_page(status: StatusCode, heading: &str, detail: &str) -> HttpResponse {
-    html(status, ProblemPage { heading, detail }.render())
+    MessagePage::new(heading)
+        .paragraph(detail)
+        .paragraph(
+            "If you think this is a mistake, or need to change your answer, please contact the \
+             organisers of the dialogue.",
+        )
+        .respond(status)
 }
 
 /// The friendly page for an error of the service.
@@ -103,29 +88,20 @@ fn error_page(error: &AppError) -> HttpResponse {
                  use the link in the most recent email from the organisers.",
             ),
             "invitation_expired" => {
-                problem_page(status, "This invitation has expired", &capitalised(detail))
+                problem_page(status, "This invitation has expired", &sentence(detail))
             }
-            "invitation_revoked" => problem_page(
-                status,
-                "This invitation was withdrawn",
-                &capitalised(detail),
-            ),
-            "event_not_open" => problem_page(
-                status,
-                "This dialogue is no longer open",
-                &capitalised(detail),
-            ),
+            "invitation_revoked" => {
+                problem_page(status, "This invitation was withdrawn", &sentence(detail))
+            }
+            "event_not_open" => {
+                problem_page(status, "This dialogue is no longer open", &sentence(detail))
+            }
             "already_answered" => problem_page(
                 status,
                 "You have already answered this invitation",
-                "Your answer was recorded earlier. If you need to change it, please contact the \
-                 organisers.",
+                "Your answer was recorded earlier.",
             ),
-            _ => problem_page(
-                status,
-                "We could not record your answer",
-                &capitalised(detail),
-            ),
+            _ => problem_page(status, "We could not record your answer", &sentence(detail)),
         },
         AppError::Validation(errors) => {
             let detail = errors
@@ -136,7 +112,7 @@ fn error_page(error: &AppError) -> HttpResponse {
             problem_page(
                 status,
                 "We could not record your answer",
-                &capitalised(&detail),
+                &sentence(&detail),
             )
         }
         AppError::Unavailable(_) => problem_page(
@@ -146,26 +122,13 @@ fn error_page(error: &AppError) -> HttpResponse {
         ),
         AppError::Internal(cause) => {
             tracing::error!(error = ?cause, "invitation page failed with an internal error");
-            problem_page(
-                status,
-                "Something went wrong",
-                "An unexpected error occurred and has been logged. Please try again later.",
-            )
+            crate::pages::unavailable(status)
         }
-    }
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
 
 fn invitation_page(
     status: StatusCode,
-    token: &str,
     view: &InvitationView,
     checked: Option<&[Uuid]>,
     error: Option<String>,
@@ -199,7 +162,6 @@ fn invitation_page(
         _ => None,
     };
     let page = InvitationPage {
-        token,
         event_title: &view.event.title,
         invitee_name: &view.invitee_name,
         message: view.message.as_deref(),
@@ -217,7 +179,7 @@ fn invitation_page(
         answered_local: view.answered_at.map(|at| format_local(at, &tz)),
         error,
     };
-    html(status, page.render())
+    html(status, &page)
 }
 
 /// Shows the invitation with its sessions to tick, the Chatham House rule where it applies,
@@ -226,7 +188,7 @@ fn invitation_page(
 async fn show(state: State, path: web::Path<String>) -> HttpResponse {
     let token = path.into_inner();
     match service::view_by_token(&state, &token).await {
-        Ok(view) => invitation_page(StatusCode::OK, &token, &view, None, None),
+        Ok(view) => invitation_page(StatusCode::OK, &view, None, None),
         Err(e) => error_page(&e),
     }
 }
@@ -290,9 +252,9 @@ async fn answer(state: State, path: web::Path<String>, body: web::Bytes) -> Http
             let message = match &e {
                 AppError::Validation(errors) => errors
                     .iter()
-                    .map(|f| capitalised(&f.message))
+                    .map(|f| sentence(&f.message))
                     .collect::<Vec<_>>()
-                    .join(". "),
+                    .join(" "),
                 _ => String::new(),
             };
             redisplay(
@@ -331,7 +293,7 @@ async fn redisplay(
     error: String,
 ) -> HttpResponse {
     match service::view_by_token(state, token).await {
-        Ok(view) => invitation_page(status, token, &view, Some(checked), Some(error)),
+        Ok(view) => invitation_page(status, &view, Some(checked), Some(error)),
         Err(e) => error_page(&e),
     }
 }
@@ -357,7 +319,9 @@ fn outcome_page(outcome: AnswerOutcome) -> HttpResponse {
                 (RegistrationStatus::Waitlisted, None) => {
                     "The session is full: you are on its waitlist".to_owned()
                 }
-                (other, _) => capitalised(&other.to_string().replace('_', " ")),
+                (other, _) => sentence(&other.to_string().replace('_', " "))
+                    .trim_end_matches('.')
+                    .to_owned(),
             },
         })
         .collect();
@@ -370,7 +334,8 @@ fn outcome_page(outcome: AnswerOutcome) -> HttpResponse {
         accepted,
         invitee_name: &outcome.invitee_name,
         event_title: &outcome.event.title,
+        event_url: format!("/events/{}", outcome.event.slug),
         rows,
     };
-    html(StatusCode::OK, page.render())
+    html(StatusCode::OK, &page)
 }

@@ -3,7 +3,6 @@
 //! registration form per public session). Closed sessions show their title and time only.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -59,7 +58,7 @@ pub struct ProgrammeItem {
     pub description: Option<String>,
     pub speakers: Vec<SpeakerLine>,
     pub registration_note: Option<String>,
-    pub form_action: Option<String>,
+    pub form: Option<super::RegisterFields>,
 }
 
 pub struct OutcomeItem {
@@ -86,20 +85,6 @@ pub struct EventPage {
     pub partners: Vec<PartnerGroup>,
     pub sessions: Vec<ProgrammeItem>,
     pub outcomes: Vec<OutcomeItem>,
-    pub countries: &'static [(String, String)],
-}
-
-/// ISO codes and English names, sorted by name, for the registration form.
-fn countries() -> &'static [(String, String)] {
-    static LIST: OnceLock<Vec<(String, String)>> = OnceLock::new();
-    LIST.get_or_init(|| {
-        let mut list: Vec<(String, String)> = celes::Country::get_countries()
-            .iter()
-            .map(|c| (c.alpha2.to_owned(), c.long_name.to_owned()))
-            .collect();
-        list.sort_by(|a, b| a.1.cmp(&b.1));
-        list
-    })
 }
 
 fn error_page(e: AppError) -> HttpResponse {
@@ -238,13 +223,16 @@ async fn load_event_page(conn: &mut AsyncPgConnection, slug: &str) -> AppResult<
         .iter()
         .map(|s| {
             let closed = s.access == SessionAccess::Closed;
-            let (registration_note, form_action) = if closed || !takes_registrations {
+            let (registration_note, form) = if closed || !takes_registrations {
                 (None, None)
             } else {
                 match s.registration_state(now) {
                     RegistrationWindow::Open => (
                         None,
-                        Some(format!("/events/{}/sessions/{}/register", event.slug, s.id)),
+                        Some(super::RegisterFields::new(
+                            format!("/events/{}/sessions/{}/register", event.slug, s.id),
+                            format!("-{}", s.id),
+                        )),
                     ),
                     RegistrationWindow::NotYetOpen => (
                         Some(match s.registration_opens_at {
@@ -291,7 +279,7 @@ async fn load_event_page(conn: &mut AsyncPgConnection, slug: &str) -> AppResult<
                         .unwrap_or_default()
                 },
                 registration_note,
-                form_action,
+                form,
             }
         })
         .collect();
@@ -333,7 +321,6 @@ async fn load_event_page(conn: &mut AsyncPgConnection, slug: &str) -> AppResult<
         partners: groups,
         sessions: programme,
         outcomes: outcome_items,
-        countries: countries(),
         title: event.title,
     }))
 }

@@ -2,7 +2,7 @@
 //! confirmation and cancellation links. They work without JavaScript, never act on GET
 //! (rule 8: mail scanners follow links), and answer errors as friendly HTML pages.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse, ResponseError};
 use askama::Template;
 use serde::Deserialize;
@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::app::State;
 use crate::auth::MaybeUser;
 use crate::error::{AppError, AppResult, FieldError};
+use crate::pages::{html, sentence, MessagePage, RegisterFields, Summary};
 use crate::registrations::model::{
     RegistrationRequest, RegistrationStatus, RegistrationView, SessionContext,
 };
@@ -26,49 +27,34 @@ pub fn page_routes(cfg: &mut web::ServiceConfig) {
         .service(cancel_submit);
 }
 
-/// What the pages show of a session.
-struct SessionSummary {
-    event_title: String,
-    session_title: String,
-    local_time: String,
-}
-
-impl From<&SessionContext> for SessionSummary {
-    fn from(ctx: &SessionContext) -> Self {
-        SessionSummary {
-            event_title: ctx.event.title.clone(),
-            session_title: ctx.session.title.clone(),
-            local_time: ctx.local_time(),
-        }
+/// What the pages show of a session: its title, its event, its time in the event's zone.
+fn summary(ctx: &SessionContext) -> Summary {
+    Summary {
+        title: ctx.session.title.clone(),
+        lines: vec![ctx.event.title.clone(), ctx.local_time()],
     }
 }
 
-#[derive(Template)]
-#[template(path = "registrations/message.html")]
-struct MessagePage {
-    heading: String,
-    session: Option<SessionSummary>,
-    paragraphs: Vec<String>,
-    event_slug: Option<String>,
+/// A message about a session, with a link back to its event.
+fn message(heading: impl Into<String>, ctx: Option<&SessionContext>) -> MessagePage {
+    let page = MessagePage::new(heading).summary(ctx.map(summary));
+    match ctx {
+        Some(ctx) => page.link(format!("/events/{}", ctx.event.slug), "Back to the event"),
+        None => page,
+    }
 }
 
 #[derive(Template)]
 #[template(path = "registrations/form.html")]
 struct FormPage {
-    session: SessionSummary,
-    action: String,
-    errors: Vec<FieldError>,
-    logged_in_as: Option<String>,
-    email: String,
-    name: String,
-    organization_name: String,
-    country: String,
+    summary: Summary,
+    form: RegisterFields,
 }
 
 #[derive(Template)]
 #[template(path = "registrations/confirm.html")]
 struct ConfirmPage {
-    session: SessionSummary,
+    summary: Summary,
     name: String,
     email: String,
     token: String,
@@ -77,27 +63,11 @@ struct ConfirmPage {
 #[derive(Template)]
 #[template(path = "registrations/cancel.html")]
 struct CancelPage {
-    session: SessionSummary,
+    summary: Summary,
     id: Uuid,
     name: String,
     status_label: &'static str,
     token: String,
-}
-
-fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
-    match page.render() {
-        Ok(body) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            // Pages behind emailed links carry tokens: keep them out of caches.
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(body),
-        Err(e) => {
-            tracing::error!(error = %e, "page failed to render");
-            HttpResponse::InternalServerError()
-                .content_type("text/plain; charset=utf-8")
-                .body("Something went wrong. Please try again later.")
-        }
-    }
 }
 
 /// An error as a page a person can read; the status is the API's.
@@ -132,41 +102,14 @@ fn error_page(err: &AppError, ctx: Option<&SessionContext>) -> HttpResponse {
             "This session is full",
             vec!["There are no seats left and the session has no waitlist.".to_owned()],
         ),
-        "registration_closed" | "registration_not_open" | "event_not_open" | "session_ended" => (
-            "Registration is not open",
-            vec![capitalise(&detail)],
-        ),
-        "not_found" => ("Not found", vec!["There is no such page.".to_owned()]),
-        _ if status.is_server_error() => (
-            "Something went wrong",
-            vec!["Please try again in a moment.".to_owned()],
-        ),
-        _ => ("Your request could not be completed", vec![capitalise(&detail)]),
-    };
-    html(
-        status,
-        &MessagePage {
-            heading: heading.to_owned(),
-            session: ctx.map(SessionSummary::from),
-            paragraphs,
-            event_slug: ctx.map(|c| c.event.slug.clone()),
-        },
-    )
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => {
-            let mut out: String = first.to_uppercase().collect();
-            out.push_str(chars.as_str());
-            if !out.ends_with('.') {
-                out.push('.');
-            }
-            out
+        "registration_closed" | "registration_not_open" | "event_not_open" | "session_ended" => {
+            ("Registration is not open", vec![sentence(&detail)])
         }
-        None => String::new(),
-    }
+        "not_found" => return crate::pages::not_found("There is no such page."),
+        _ if status.is_server_error() => return crate::pages::unavailable(status),
+        _ => ("Your request could not be completed", vec![sentence(&detail)]),
+    };
+    message(heading, ctx).paragraphs(paragraphs).respond(status)
 }
 
 /// The session behind a form URL; 404 when the slug is not its event's.
@@ -201,18 +144,21 @@ fn form_page(
     errors: Vec<FieldError>,
     logged_in_as: Option<String>,
 ) -> FormPage {
+    let action = format!(
+        "/events/{}/sessions/{}/register",
+        ctx.event.slug, ctx.session.id
+    );
     FormPage {
-        session: ctx.into(),
-        action: format!(
-            "/events/{}/sessions/{}/register",
-            ctx.event.slug, ctx.session.id
-        ),
-        errors,
-        logged_in_as,
-        email: form.email,
-        name: form.name,
-        organization_name: form.organization_name,
-        country: form.country,
+        summary: summary(ctx),
+        form: RegisterFields {
+            email: form.email,
+            name: form.name,
+            organization_name: form.organization_name,
+            country: form.country,
+            errors,
+            logged_in_as,
+            ..RegisterFields::new(action, String::new())
+        },
     }
 }
 
@@ -316,15 +262,9 @@ fn registered_page(ctx: &SessionContext, outcome: &RegisterOutcome, email: &str)
         service::CONFIRM_TOKEN_TTL_HOURS
     ));
     paragraphs.push("If it does not arrive in a few minutes, check your spam folder.".to_owned());
-    html(
-        status,
-        &MessagePage {
-            heading: "Check your email".to_owned(),
-            session: Some(ctx.into()),
-            paragraphs,
-            event_slug: Some(ctx.event.slug.clone()),
-        },
-    )
+    message("Check your email", Some(ctx))
+        .paragraphs(paragraphs)
+        .respond(status)
 }
 
 /// Where a registration stands, as a page.
@@ -364,15 +304,9 @@ fn outcome_page(
         }
         RegistrationStatus::Rejected => "Your registration was not accepted".to_owned(),
     };
-    html(
-        status,
-        &MessagePage {
-            heading,
-            session: Some(ctx.into()),
-            paragraphs,
-            event_slug: Some(ctx.event.slug.clone()),
-        },
-    )
+    message(heading, Some(ctx))
+        .paragraphs(paragraphs)
+        .respond(status)
 }
 
 #[derive(Debug, Deserialize)]
@@ -392,7 +326,7 @@ async fn confirm_page(state: State, query: web::Query<TokenQuery>) -> HttpRespon
         Ok((_, ctx, person)) => html(
             StatusCode::OK,
             &ConfirmPage {
-                session: (&ctx).into(),
+                summary: summary(&ctx),
                 name: person.name,
                 email: person.email,
                 token: query.token.trim().to_owned(),
@@ -460,7 +394,7 @@ async fn cancel_page(
         Ok((r, ctx, person)) => html(
             StatusCode::OK,
             &CancelPage {
-                session: (&ctx).into(),
+                summary: summary(&ctx),
                 id: r.id,
                 name: person.name,
                 status_label: status_label(r.status),

@@ -5,6 +5,7 @@ mod support;
 
 mod accounts;
 mod auth;
+mod browser;
 mod dialogues;
 mod foundation;
 mod fuzz;

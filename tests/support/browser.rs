@@ -12,9 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use serde_json::json;
+use serde_json::{json, Value};
+
+/// How long `wait_for_text` polls before failing.
+const WAIT: Duration = Duration::from_secs(20);
 
 pub struct Browser {
     client: Option<Client>,
@@ -158,6 +162,121 @@ impl Browser {
             .expect("click");
     }
 
+    /// Chooses the option with `value` in the select matching `css`.
+    pub async fn select(&self, css: &str, value: &str) {
+        self.client()
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no select {css}: {e}"))
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("no option {value} in {css}: {e}"));
+    }
+
+    /// Polls until the first element matching `css` contains `text` (after a click the next
+    /// page may still be loading); answers that element's text. Fails after 20 seconds with
+    /// what the page shows instead.
+    pub async fn wait_for_text(&self, css: &str, text: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let found = match self.client().find(Locator::Css(css)).await {
+                Ok(element) => element.text().await.ok(),
+                Err(_) => None,
+            };
+            if let Some(found) = found.filter(|t| t.contains(text)) {
+                return found;
+            }
+            if Instant::now() >= deadline {
+                let url = self.current_url().await;
+                let body = self.client().find(Locator::Css("body")).await.ok();
+                let body = match body {
+                    Some(b) => b.text().await.unwrap_or_default(),
+                    None => String::new(),
+                };
+                panic!("{css} never showed {text:?} at {url}; the page shows:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Resizes the window, e.g. to a phone's 375×800.
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.client()
+            .set_window_size(width, height)
+            .await
+            .expect("set the window size");
+    }
+
+    /// Runs `script` (a function body; `arguments[i]` are `args`) and answers its return value.
+    pub async fn execute(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client()
+            .execute(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// The viewport's width in CSS pixels.
+    pub async fn inner_width(&self) -> u64 {
+        self.execute("return window.innerWidth;", vec![])
+            .await
+            .as_u64()
+            .expect("a width")
+    }
+
+    /// Whether the page is wider than the viewport (a phone reader would scroll sideways).
+    pub async fn scrolls_sideways(&self) -> bool {
+        let fits = self
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth;",
+                vec![],
+            )
+            .await;
+        fits != Value::Bool(true)
+    }
+
+    /// Presses Tab, as a keyboard user moving to the next control.
+    pub async fn press_tab(&self) {
+        self.client()
+            .active_element()
+            .await
+            .expect("an active element")
+            .send_keys(&Key::Tab.to_string())
+            .await
+            .expect("press Tab");
+    }
+
+    /// The focused element's tag, text, and computed outline style and width.
+    pub async fn focused(&self) -> Value {
+        self.execute(
+            "const e = document.activeElement; const s = getComputedStyle(e);
+             return {tag: e.tagName.toLowerCase(), text: e.textContent.trim(),
+                     outline_style: s.outlineStyle, outline_width: s.outlineWidth,
+                     box_shadow: s.boxShadow};",
+            vec![],
+        )
+        .await
+    }
+
+    /// What an accessibility check of the rendered page finds wrong (empty when nothing):
+    /// `lang="en"`, a viewport meta tag, a title, a label for every field, real submit buttons,
+    /// one h1 and no skipped heading level, WCAG AA contrast for every visible text, a visible
+    /// focus style, and no sideways scrolling at the current window size.
+    pub async fn accessibility_problems(&self) -> Vec<String> {
+        let found = self.execute(ACCESSIBILITY_AUDIT, vec![]).await;
+        serde_json::from_value(found).expect("a list of problems")
+    }
+
+    /// Fails with every problem `accessibility_problems` finds on the current page.
+    pub async fn assert_accessible(&self) {
+        let problems = self.accessibility_problems().await;
+        assert!(
+            problems.is_empty(),
+            "accessibility problems at {}:\n{}",
+            self.current_url().await,
+            problems.join("\n")
+        );
+    }
+
     pub async fn current_url(&self) -> String {
         self.client()
             .current_url()
@@ -201,6 +320,83 @@ impl Browser {
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
+
+/// The check behind `Browser::accessibility_problems`, run in the page.
+const ACCESSIBILITY_AUDIT: &str = r#"
+const problems = [];
+if (document.documentElement.getAttribute('lang') !== 'en') problems.push('<html> has no lang="en"');
+const viewport = document.querySelector('meta[name=viewport]');
+if (!viewport || !/width=device-width/.test(viewport.content)) problems.push('no viewport meta tag');
+if (!document.title.trim()) problems.push('no <title>');
+for (const field of document.querySelectorAll('input, select, textarea')) {
+  if (field.type === 'hidden') continue;
+  const byFor = field.id && document.querySelector('label[for="' + CSS.escape(field.id) + '"]');
+  if (!byFor && !field.closest('label')) problems.push('field ' + (field.name || field.id) + ' has no <label>');
+}
+for (const button of document.querySelectorAll('button')) {
+  if (button.getAttribute('type') !== 'submit') problems.push('button "' + button.textContent.trim() + '" is not type=submit');
+  if (!button.textContent.trim()) problems.push('a button has no text');
+}
+for (const fake of document.querySelectorAll('input[type=submit], input[type=button], [role=button], [onclick]')) {
+  problems.push('not a real button: ' + fake.outerHTML.slice(0, 80));
+}
+for (const form of document.querySelectorAll('form')) {
+  if (!form.querySelector('button[type=submit]')) problems.push('a form without a submit button');
+}
+const headings = [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')];
+if (document.querySelectorAll('h1').length !== 1) problems.push('the page has not exactly one <h1>');
+let level = 0;
+for (const h of headings) {
+  const next = Number(h.tagName[1]);
+  if (next > level + 1) problems.push('<' + h.tagName.toLowerCase() + '> "' + h.textContent.trim() + '" skips a level after h' + level);
+  level = next;
+}
+const rgba = (text) => {
+  const m = text.match(/rgba?\(([^)]+)\)/);
+  if (!m) return null;
+  const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number);
+  return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+};
+const luminance = (c) => {
+  const [r, g, b] = c.slice(0, 3).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+};
+const backgroundOf = (el) => {
+  for (let e = el; e; e = e.parentElement) {
+    const c = rgba(getComputedStyle(e).backgroundColor);
+    if (c && c[3] > 0) return c;
+  }
+  return [255, 255, 255, 1];
+};
+const checked = new Set();
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+  const node = walker.currentNode;
+  const el = node.parentElement;
+  if (!node.textContent.trim() || !el || checked.has(el)) continue;
+  checked.add(el);
+  const box = el.getBoundingClientRect();
+  const style = getComputedStyle(el);
+  if (box.width === 0 || box.height === 0 || box.right < 0 || style.visibility === 'hidden') continue;
+  if (el.closest('select')) continue;
+  const fg = rgba(style.color), bg = backgroundOf(el);
+  const [hi, lo] = [luminance(fg), luminance(bg)].sort((a, b) => b - a);
+  const ratio = (hi + 0.05) / (lo + 0.05);
+  const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+  const large = size >= 24 || (bold && size >= 18.66);
+  if (ratio < (large ? 3 : 4.5)) problems.push('contrast ' + ratio.toFixed(2) + ':1 for "' + node.textContent.trim().slice(0, 40) + '"');
+}
+const rules = [];
+for (const sheet of document.styleSheets) { try { rules.push(...sheet.cssRules); } catch (e) {} }
+// The shorthand with a var() leaves the longhands empty in the CSSOM: read the rule's text.
+const focusStyle = rules.some((r) => r.selectorText && r.selectorText.includes(':focus')
+  && /outline(-style)?:[^;]*(solid|dashed|dotted|double|auto)/.test(r.style.cssText));
+if (!focusStyle) problems.push('no visible focus style (an outline on :focus or :focus-visible)');
+if (document.documentElement.scrollWidth > window.innerWidth) {
+  problems.push('scrolls sideways: ' + document.documentElement.scrollWidth + 'px wide in a ' + window.innerWidth + 'px window');
+}
+return problems;
+"#;
 
 impl Drop for Browser {
     fn drop(&mut self) {

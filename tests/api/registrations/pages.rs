@@ -220,7 +220,8 @@ async fn the_form_page_shows_each_outcome_and_error() {
     .await;
     let html = page(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert!(html.contains("Please correct the following"));
-    assert!(html.contains("email:") && html.contains("country:"));
+    assert!(html.contains("id=\"email-error\"") && html.contains("id=\"country-error\""));
+    assert!(html.contains("<a href=\"#email\">Email: "));
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!html.contains("<script>alert(1)"));
 
