@@ -5,6 +5,12 @@ use crate::support::TestApp;
 
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance";
 
+fn scratch_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("convene-st-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).expect("scratch dir for schemathesis");
+    dir
+}
+
 fn schemathesis(app: &TestApp, extra: &[&str]) -> (bool, String) {
     let schema = app.url("/api/openapi.json");
     let output = std::process::Command::new("st")
@@ -19,6 +25,8 @@ fn schemathesis(app: &TestApp, extra: &[&str]) -> (bool, String) {
         .args(["--suppress-health-check", "all"])
         .args(extra)
         .env("SCHEMATHESIS_HOOKS", "")
+        // Its cache replays earlier failures; each run starts clean, away from the repository.
+        .current_dir(scratch_dir())
         .output()
         .expect("schemathesis (`st`) is installed: scripts/test installs it with pip");
     let text = format!(
