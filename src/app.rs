@@ -213,7 +213,16 @@ async fn openapi_json() -> actix_web::HttpResponse {
         .body(body.as_str())
 }
 
+/// A browser asking for a page gets the HTML 404 page; API clients get problem+json.
 async fn unknown_route(req: HttpRequest) -> actix_web::HttpResponse {
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && !req.path().starts_with("/api/") {
+        return crate::pages::not_found("There is no page at this address.");
+    }
     actix_web::ResponseError::error_response(&AppError::problem(
         actix_web::http::StatusCode::NOT_FOUND,
         "not_found",

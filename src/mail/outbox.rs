@@ -175,10 +175,27 @@ pub async fn cancel_pending(conn: &mut AsyncPgConnection, dedupe_key: &str) -> A
     Ok(diesel::update(emails::table)
         .filter(emails::dedupe_key.eq(dedupe_key))
         .filter(emails::status.eq(EmailStatus::Queued))
-        .set(emails::status.eq(EmailStatus::Cancelled))
+        .set((
+            emails::status.eq(EmailStatus::Cancelled),
+            emails::text_body.eq(redacted(REDACT_TEXT)),
+            emails::html_body.eq(redacted(REDACT_HTML)),
+        ))
         .execute(conn)
         .await?)
 }
+
+/// The body with the secret tokens of its links blanked out (rule 5: no token in clear in the
+/// database). A message needs its links only until it is delivered, so the token is kept
+/// while the row waits and blanked as soon as it is sent, failed or withdrawn; staff still see
+/// every message, without live links.
+fn redacted(expression: &'static str) -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
+    diesel::dsl::sql::<diesel::sql_types::Text>(expression)
+}
+
+const REDACT_TEXT: &str =
+    r"regexp_replace(text_body, '(token=|/invitations/)[A-Za-z0-9_-]{43}', '\1[redacted]', 'g')";
+const REDACT_HTML: &str =
+    r"regexp_replace(html_body, '(token=|/invitations/)[A-Za-z0-9_-]{43}', '\1[redacted]', 'g')";
 
 // The delivery state machine. A worker claims due rows (queued -> sending, `locked_at` set to
 // the claim's time, `attempts` + 1), then records each outcome. Every outcome is fenced by
@@ -271,6 +288,8 @@ pub async fn mark_sent(conn: &mut AsyncPgConnection, claim: &Email) -> QueryResu
             emails::status.eq(EmailStatus::Sent),
             emails::sent_at.eq(diesel::dsl::now),
             emails::locked_at.eq(None::<DateTime<Utc>>),
+            emails::text_body.eq(redacted(REDACT_TEXT)),
+            emails::html_body.eq(redacted(REDACT_HTML)),
         ))
         .execute(conn)
         .await?;
@@ -313,6 +332,8 @@ pub async fn mark_failed(
             emails::status.eq(EmailStatus::Failed),
             emails::locked_at.eq(None::<DateTime<Utc>>),
             emails::last_error.eq(Some(clip(error))),
+            emails::text_body.eq(redacted(REDACT_TEXT)),
+            emails::html_body.eq(redacted(REDACT_HTML)),
         ))
         .execute(conn)
         .await?;

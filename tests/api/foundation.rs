@@ -148,3 +148,77 @@ async fn schema_rs_matches_the_migrated_database() {
         "src/db/schema.rs is stale: run `diesel print-schema > src/db/schema.rs` against a migrated database"
     );
 }
+
+/// Rule 5: once an email is delivered, the tokens of its links are no longer stored in clear.
+#[tokio::test]
+async fn delivered_emails_keep_no_token_in_clear() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    let res = app
+        .post(
+            "/auth/signup",
+            None,
+            json!({"email": "ueki@example.org", "password": "a long enough password", "name": "Ueki"}),
+        )
+        .await;
+    expect_json(res, StatusCode::CREATED).await;
+    let mail = app
+        .smtp
+        .wait_for(1, std::time::Duration::from_secs(20))
+        .await;
+    let link = mail[0].first_link("http").expect("verification link");
+    let token = link.split("token=").nth(1).expect("token").to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let mut conn = app.pool.get().await.expect("connection");
+        let (status, text, html): (String, String, String) = convene::db::schema::emails::table
+            .select((
+                convene::db::schema::emails::status,
+                convene::db::schema::emails::text_body,
+                convene::db::schema::emails::html_body,
+            ))
+            .first(&mut conn)
+            .await
+            .expect("email row");
+        if status == "sent" {
+            assert!(
+                !text.contains(&token) && !html.contains(&token),
+                "token stored in clear"
+            );
+            assert!(text.contains("token=[redacted]"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "email never marked sent"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn browsers_get_an_html_404_page_and_api_clients_a_problem() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .get(app.url("/no-such-page"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(res.text().await.unwrap().contains("Page not found"));
+    let res = app
+        .client
+        .get(app.url("/api/v1/no-such-route"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(res, StatusCode::NOT_FOUND, "not_found").await;
+}
