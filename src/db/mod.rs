@@ -30,6 +30,9 @@ const MIGRATION_LOCK_ID: i64 = 0x636f_6e76_656e_6501;
 pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<DbPool> {
     let lock_timeout_ms = settings.lock_timeout_ms;
     let mut manager_config = ManagerConfig::default();
+    // No ping on every checkout: a connection that broke (a PostgreSQL restart) fails its next
+    // query, answers 503, and is then dropped by the pool because diesel marks it broken.
+    manager_config.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
     manager_config.custom_setup = Box::new(move |url| {
         Box::pin(async move {
             let mut conn = AsyncPgConnection::establish(url).await?;
