@@ -20,6 +20,17 @@ use crate::error::{AppError, FieldError, Problem, PROBLEM_JSON};
 pub struct AppState {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
+    pub public_cache: crate::events::public_cache::PublicCache,
+}
+
+impl AppState {
+    pub fn new(pool: DbPool, settings: Arc<Settings>) -> AppState {
+        AppState {
+            pool,
+            settings,
+            public_cache: Default::default(),
+        }
+    }
 }
 
 pub type State = web::Data<AppState>;
@@ -36,10 +47,7 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState {
-            pool,
-            settings: settings.clone(),
-        });
+        let state = web::Data::new(AppState::new(pool, settings.clone()));
         let body_limit = settings.server.body_limit;
         let server = HttpServer::new(move || {
             App::new()
@@ -62,6 +70,9 @@ impl Application {
                     .into()
                 }))
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
+                .wrap(actix_web::middleware::from_fn(
+                    forget_cached_reads_after_changes,
+                ))
                 .wrap(security_headers())
                 .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
                 .configure(routes)
@@ -211,6 +222,25 @@ async fn openapi_json() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
         .content_type("application/json")
         .body(body.as_str())
+}
+
+/// Any successful change may alter what the public sees of an event: read it fresh next time.
+async fn forget_cached_reads_after_changes(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let changes = !matches!(
+        *req.method(),
+        actix_web::http::Method::GET | actix_web::http::Method::HEAD
+    );
+    let state = req.app_data::<State>().cloned();
+    let res = next.call(req).await?;
+    if changes && res.status().is_success() {
+        if let Some(state) = state {
+            state.public_cache.clear();
+        }
+    }
+    Ok(res)
 }
 
 /// A browser asking for a page gets the HTML 404 page; API clients get problem+json.

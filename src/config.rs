@@ -25,6 +25,7 @@ pub struct ServerSettings {
     pub port: u16,
     pub body_limit: usize,
     pub shutdown_timeout_secs: u64,
+    pub public_cache_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

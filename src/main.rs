@@ -111,10 +111,7 @@ async fn create_admin(settings: Settings, email: &str, name: &str) -> anyhow::Re
     let password = convene::auth::password::Password::parse(SecretString::from(password))
         .map_err(|e| anyhow::anyhow!("password {e}"))?;
     let pool = convene::runtime::prepare_database(&settings).await?;
-    let state = convene::app::AppState {
-        pool,
-        settings: std::sync::Arc::new(settings),
-    };
+    let state = convene::app::AppState::new(pool, std::sync::Arc::new(settings));
     let (account, person) = create_account(
         &state,
         NewAccountInput {

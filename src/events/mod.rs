@@ -3,6 +3,7 @@
 pub mod access;
 pub mod calendar;
 pub mod local_time;
+pub mod public_cache;
 pub mod routes;
 
 pub mod model;

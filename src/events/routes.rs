@@ -224,6 +224,16 @@ async fn get_event(
     MaybeUser(user): MaybeUser,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
+    // Anonymous visitors all see the same view: serve it from the micro-cache when fresh.
+    let ttl = std::time::Duration::from_millis(state.settings.server.public_cache_ms);
+    let cacheable = user.is_none() && !ttl.is_zero();
+    if cacheable {
+        if let Some(body) = state.public_cache.get(&path, ttl) {
+            return Ok(HttpResponse::Ok()
+                .content_type("application/json")
+                .body(body));
+        }
+    }
     let mut conn = state.pool.get().await?;
     let event = service::visible_event(&mut conn, user.as_ref(), &path).await?;
     let view = service::event_view(
@@ -233,6 +243,17 @@ async fn get_event(
         &state.settings.app.public_url,
     )
     .await?;
+    drop(conn);
+    if cacheable {
+        let body = web::Bytes::from(
+            serde_json::to_vec(&view)
+                .map_err(|e| AppError::internal(format!("event view: {e}")))?,
+        );
+        state.public_cache.put(path.into_inner(), body.clone());
+        return Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(body));
+    }
     Ok(HttpResponse::Ok().json(view))
 }
 

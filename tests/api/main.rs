@@ -14,4 +14,5 @@ mod mail_faults;
 mod network;
 mod pages;
 mod pg_restart;
+mod public_cache;
 mod registrations;

@@ -290,10 +290,7 @@ impl TestApp {
     }
 
     pub async fn user_with_email(&self, role: &str, email: &str, name: &str) -> TestUser {
-        let state = convene::app::AppState {
-            pool: self.pool.clone(),
-            settings: self.settings.clone(),
-        };
+        let state = convene::app::AppState::new(self.pool.clone(), self.settings.clone());
         let password = "correct horse battery staple";
         let role: convene::auth::model::Role = role.parse().expect("role");
         let (account, person) = convene::auth::service::create_account(

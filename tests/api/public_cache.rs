@@ -1,0 +1,85 @@
+//! The anonymous event view is served from a short-lived cache, never to staff, and every
+//! change made through the server is visible at once.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{expect_json, TestApp};
+
+#[tokio::test]
+async fn anonymous_reads_are_cached_until_a_change_goes_through_the_server() {
+    let app = TestApp::spawn_with(|s| s.server.public_cache_ms = 60_000).await;
+    let organizer = app.user("organizer").await;
+    let event = expect_json(
+        app.post(
+            "/events",
+            organizer.token(),
+            json!({"title": "Japan National Dialogue 2027", "timezone": "Asia/Tokyo",
+                   "country": "JP", "format": "online", "online_url": "https://example.org/live"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = event["id"].as_str().expect("id").to_owned();
+    let slug = event["slug"].as_str().expect("slug").to_owned();
+    expect_json(
+        app.post(
+            &format!("/events/{id}/publish"),
+            organizer.token(),
+            json!({}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+
+    let first = expect_json(
+        app.get(&format!("/events/{slug}"), None).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(first["title"], "Japan National Dialogue 2027");
+    assert!(
+        first.get("online_url").is_none(),
+        "the public view never carries the link"
+    );
+
+    // A change behind the server's back is not seen while the entry is fresh...
+    app.sql(&format!(
+        "UPDATE events SET title = 'Changed by SQL' WHERE id = '{id}'"
+    ))
+    .await;
+    let cached = expect_json(
+        app.get(&format!("/events/{slug}"), None).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(cached["title"], "Japan National Dialogue 2027");
+    // ...staff always read the database...
+    let staff = expect_json(
+        app.get(&format!("/events/{slug}"), organizer.token()).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(staff["title"], "Changed by SQL");
+    assert_eq!(staff["online_url"], "https://example.org/live");
+
+    // ...and a change made through the server empties the cache at once.
+    expect_json(
+        app.patch(
+            &format!("/events/{id}"),
+            organizer.token(),
+            json!({"title": "Japan National Dialogue 2027 (revised)"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let fresh = expect_json(
+        app.get(&format!("/events/{slug}"), None).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(fresh["title"], "Japan National Dialogue 2027 (revised)");
+}
