@@ -25,8 +25,9 @@ use crate::events::access::require_event_staff;
 use crate::events::calendar::{calendar_for_sessions, CalendarMethod, CalendarSession};
 use crate::events::local_time::format_range;
 use crate::events::model::*;
-use crate::events::types::{CountryCode, Slug, TimeZone, WebUrl};
+use crate::events::types::{Slug, TimeZone};
 use crate::mail::{EmailAction, EmailBody, OutgoingEmail};
+use crate::organizations::{CountryCode, WebsiteUrl};
 use crate::registrations::model::RegistrationStatus;
 
 // --- Small parsing helpers shared by the dialogue services ------------------------------------
@@ -655,7 +656,7 @@ pub async fn create_event(
     let online_url = req
         .online_url
         .filter(|u| !u.trim().is_empty())
-        .and_then(|u| v.check("online_url", WebUrl::parse(&u)));
+        .and_then(|u| v.check("online_url", WebsiteUrl::parse(&u)));
     let series = match series_id {
         Some(id) => {
             let found = series_exists(conn, id).await?;
@@ -682,7 +683,7 @@ pub async fn create_event(
         timezone: timezone.name().to_owned(),
         format,
         venue,
-        online_url: online_url.map(WebUrl::into_string),
+        online_url: online_url.map(WebsiteUrl::into_string),
         summary,
         title,
     };
@@ -838,8 +839,8 @@ pub async fn update_event(
     if let Some(url) = patch.online_url {
         fields.online_url = url
             .filter(|u| !u.trim().is_empty())
-            .and_then(|u| v.check("online_url", WebUrl::parse(&u)))
-            .map(WebUrl::into_string);
+            .and_then(|u| v.check("online_url", WebsiteUrl::parse(&u)))
+            .map(WebsiteUrl::into_string);
     }
     if v.is_ok() {
         check_event_fields(&mut v, &fields);

@@ -30,6 +30,9 @@ use crate::invitations::model::*;
 use crate::invitations::reminders;
 use crate::mail::outbox::cancel_pending;
 use crate::mail::{enqueue, enqueue_many, OutgoingEmail};
+use crate::organizations::model::{MembershipStatus, OrganizationKind};
+use crate::organizations::service::parse_kind;
+use crate::organizations::CountryCode;
 use crate::people::model::Person;
 use crate::people::EmailAddress;
 use crate::registrations::model::{Registration, RegistrationSource, RegistrationStatus};
@@ -41,26 +44,6 @@ pub const MAX_INVITEES: usize = 5000;
 /// Most sessions one invitation may offer.
 pub const MAX_SESSIONS: usize = 50;
 pub const MAX_MESSAGE_CHARS: usize = 4000;
-
-const ORGANIZATION_KINDS: &[&str] = &[
-    "government",
-    "regional_organization",
-    "international_organization",
-    "civil_society",
-    "academia",
-    "think_tank",
-    "other",
-];
-
-/// An ISO 3166-1 alpha-2 code, upper-cased.
-pub fn parse_country(raw: &str) -> Result<String, &'static str> {
-    let code = raw.trim().to_ascii_uppercase();
-    if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err("is not a two-letter ISO 3166-1 country code");
-    }
-    celes::Country::from_alpha2(&code).map_err(|_| "is not an ISO 3166-1 country code")?;
-    Ok(code)
-}
 
 pub fn parse_message(raw: Option<&str>) -> Result<Option<String>, String> {
     let Some(message) = raw.map(str::trim).filter(|m| !m.is_empty()) else {
@@ -461,7 +444,7 @@ async fn check_invitees(
     let org_ids: Vec<Uuid> = invitees.iter().filter_map(|i| i.organization_id).collect();
     let known_orgs: HashSet<Uuid> = organizations::table
         .filter(organizations::id.eq_any(&org_ids))
-        .filter(organizations::status.ne("withdrawn"))
+        .filter(organizations::status.ne(MembershipStatus::Withdrawn))
         .select(organizations::id)
         .load::<Uuid>(conn)
         .await?
@@ -513,28 +496,32 @@ async fn check_invitees(
 }
 
 /// The organisation kinds and countries of an audience, checked; at least one of them.
-fn check_audience(v: &mut Validator, audience: &AudienceRequest) -> (Vec<String>, Vec<String>) {
-    let mut kinds = Vec::new();
-    for (i, kind) in audience.organization_kinds.iter().enumerate() {
-        let kind = kind.trim();
-        if ORGANIZATION_KINDS.contains(&kind) {
-            kinds.push(kind.to_owned());
-        } else {
-            v.add(
+fn check_audience(
+    v: &mut Validator,
+    audience: &AudienceRequest,
+) -> (Vec<OrganizationKind>, Vec<CountryCode>) {
+    let kinds = audience
+        .organization_kinds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, kind)| {
+            v.check(
                 format!("audience.organization_kinds[{i}]"),
-                format!(
-                    "unknown kind; expected one of: {}",
-                    ORGANIZATION_KINDS.join(", ")
-                ),
-            );
-        }
-    }
-    let mut countries = Vec::new();
-    for (i, country) in audience.countries.iter().enumerate() {
-        if let Some(code) = v.check(format!("audience.countries[{i}]"), parse_country(country)) {
-            countries.push(code);
-        }
-    }
+                parse_kind(kind),
+            )
+        })
+        .collect();
+    let countries = audience
+        .countries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, country)| {
+            v.check(
+                format!("audience.countries[{i}]"),
+                CountryCode::parse(country),
+            )
+        })
+        .collect();
     if audience.organization_kinds.is_empty() && audience.countries.is_empty() {
         v.add(
             "audience",
@@ -727,19 +714,20 @@ async fn live_registrations(
 /// these kinds and countries, focal points first.
 async fn audience_members(
     conn: &mut AsyncPgConnection,
-    kinds: &[String],
-    countries: &[String],
+    kinds: &[OrganizationKind],
+    countries: &[CountryCode],
 ) -> AppResult<Vec<(Uuid, String, String, Uuid)>> {
     let mut query = affiliations::table
         .inner_join(organizations::table)
         .inner_join(people::table)
-        .filter(organizations::status.eq("active"))
+        .filter(organizations::status.eq(MembershipStatus::Active))
         .into_boxed();
     if !kinds.is_empty() {
         query = query.filter(organizations::kind.eq_any(kinds));
     }
     if !countries.is_empty() {
-        query = query.filter(organizations::country.eq_any(countries));
+        let codes: Vec<&str> = countries.iter().map(CountryCode::as_str).collect();
+        query = query.filter(organizations::country.eq_any(codes));
     }
     Ok(query
         .order((
@@ -1507,14 +1495,6 @@ pub async fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn countries_are_iso_alpha2() {
-        assert_eq!(parse_country(" jp ").as_deref(), Ok("JP"));
-        assert!(parse_country("XX").is_err());
-        assert!(parse_country("JPN").is_err());
-        assert!(parse_country("").is_err());
-    }
 
     #[test]
     fn messages_are_trimmed_and_bounded() {

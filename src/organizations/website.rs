@@ -2,8 +2,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-/// A website address: an absolute http or https URL with a host, stored in its normalised form
-/// (`https://Example.org` becomes `https://example.org/`).
+/// A web address: an absolute http or https URL with a host and no credentials, stored in its
+/// normalised form (`https://Example.org` becomes `https://example.org/`). An organisation's
+/// website and an event's online link are both this.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct WebsiteUrl(String);
@@ -43,6 +44,10 @@ impl WebsiteUrl {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 

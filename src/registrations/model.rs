@@ -267,49 +267,9 @@ pub struct EventReport {
     pub invitations: InvitationFunnel,
 }
 
-/// An ISO 3166-1 alpha-2 country code, stored upper-case.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CountryCode(String);
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("is not an ISO 3166-1 alpha-2 country code (e.g. JP)")]
-pub struct CountryCodeError;
-
-impl CountryCode {
-    pub fn parse(raw: &str) -> Result<CountryCode, CountryCodeError> {
-        let code = raw.trim().to_ascii_uppercase();
-        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(CountryCodeError);
-        }
-        celes::Country::from_alpha2(&code).map_err(|_| CountryCodeError)?;
-        Ok(CountryCode(code))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_inner(self) -> String {
-        self.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn country_codes_are_iso_alpha2() {
-        assert_eq!(
-            CountryCode::parse(" jp ").map(|c| c.into_inner()),
-            Ok("JP".to_owned())
-        );
-        assert!(CountryCode::parse("AU").is_ok());
-        assert!(CountryCode::parse("XX").is_err());
-        assert!(CountryCode::parse("JPN").is_err());
-        assert!(CountryCode::parse("").is_err());
-        assert!(CountryCode::parse("1A").is_err());
-    }
 
     #[test]
     fn live_statuses() {

@@ -14,12 +14,13 @@ use crate::db::schema::{events, organizations, people, registrations, sessions};
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::is_event_staff;
 use crate::events::local_time;
+use crate::organizations::CountryCode;
 use crate::people::model::Person;
 use crate::people::EmailAddress;
 use crate::registrations::emails::{self, Notice};
 use crate::registrations::model::{
-    CountryCode, EventFacts, Registration, RegistrationRequest, RegistrationSource,
-    RegistrationStatus, RegistrationView, SessionContext, SessionFacts,
+    EventFacts, Registration, RegistrationRequest, RegistrationSource, RegistrationStatus,
+    RegistrationView, SessionContext, SessionFacts,
 };
 use crate::registrations::seats::{self, SeatOutcome};
 
@@ -246,7 +247,7 @@ impl RegistrationInput {
         };
         let country = present(&raw.country)
             .and_then(|c| v.check("country", CountryCode::parse(c)))
-            .map(CountryCode::into_inner);
+            .map(|c| c.as_str().to_owned());
         v.finish()?;
         Ok(RegistrationInput {
             email,
