@@ -12,6 +12,7 @@ use crate::app::AppState;
 use crate::auth::model::{Account, AccountView, NewAccount, NewAccountToken, Role, TokenPurpose};
 use crate::auth::password::{hash_password, verify_password, Password};
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
+use crate::db::page::{contains_pattern, Page, PageRequest};
 use crate::db::schema::{account_tokens, accounts, audit_entries, login_failures, people};
 use crate::error::{AppError, AppResult, Validator};
 use crate::mail::{enqueue, EmailAction, EmailBody, OutgoingEmail};
@@ -664,38 +665,27 @@ pub async fn revoke_sessions(conn: &mut AsyncPgConnection, account_id: Uuid) -> 
     .await?)
 }
 
-/// Which accounts an admin lists; `after` is the last id of the previous page.
+/// Which accounts an admin lists.
 #[derive(Debug, Default)]
 pub struct AccountFilter {
     pub role: Option<Role>,
     pub disabled: Option<bool>,
     /// Matched against name and email, case-insensitively, anywhere in them.
     pub q: Option<String>,
-    pub after: Option<Uuid>,
-    pub limit: i64,
 }
 
-/// Escapes LIKE's wildcards so a search for `50%` finds "50%", not everything.
-fn like_pattern(q: &str) -> String {
-    let escaped = q
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-/// A page of accounts in creation order (ids are UUID v7), and the id to continue after when
-/// there are more.
+/// A page of accounts in creation order (ids are UUID v7, so the id is the sort key).
 pub async fn list_accounts(
     state: &AppState,
     filter: AccountFilter,
-) -> AppResult<(Vec<AccountView>, Option<Uuid>)> {
+    page: &PageRequest<Uuid>,
+) -> AppResult<Page<AccountView>> {
     let mut conn = state.pool.get().await?;
     let mut query = accounts::table
         .inner_join(people::table)
         .select((Account::as_select(), Person::as_select()))
         .order(accounts::id.asc())
-        .limit(filter.limit + 1)
+        .limit(page.fetch())
         .into_boxed();
     if let Some(role) = filter.role {
         query = query.filter(accounts::role.eq(role));
@@ -706,25 +696,18 @@ pub async fn list_accounts(
         None => {}
     }
     if let Some(q) = filter.q.as_deref() {
-        let pattern = like_pattern(q);
+        let pattern = contains_pattern(q);
         query = query.filter(
             people::name
                 .ilike(pattern.clone())
                 .or(people::email.ilike(pattern)),
         );
     }
-    if let Some(after) = filter.after {
+    if let Some(after) = page.after {
         query = query.filter(accounts::id.gt(after));
     }
-    let mut rows: Vec<(Account, Person)> = query.load(&mut conn).await?;
-    let more = rows.len() as i64 > filter.limit;
-    rows.truncate(filter.limit as usize);
-    let next = if more {
-        rows.last().map(|(a, _)| a.id)
-    } else {
-        None
-    };
-    Ok((rows.iter().map(|(a, p)| account_view(a, p)).collect(), next))
+    let rows: Vec<(Account, Person)> = query.load(&mut conn).await?;
+    Ok(Page::from_rows(rows, page, |(a, _)| a.id).map(|(a, p)| account_view(&a, &p)))
 }
 
 /// What an admin changes on an account; `None` leaves it as it is.
@@ -847,42 +830,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn like_pattern_escapes_wildcards() {
-        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
-    }
-
-    #[test]
     fn names_are_trimmed_and_bounded() {
         assert_eq!(parse_name("  Ms. Kim "), Ok("Ms. Kim".to_owned()));
         assert!(parse_name("   ").is_err());
         assert!(parse_name(&"x".repeat(201)).is_err());
-    }
-}
-
-/// The opaque cursor of an account page: the last id, base64url.
-pub fn encode_cursor(after: Uuid) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(after.as_bytes())
-}
-
-pub fn decode_cursor(cursor: &str) -> Result<Uuid, &'static str> {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor.trim())
-        .ok()
-        .and_then(|bytes| Uuid::from_slice(&bytes).ok())
-        .ok_or("is not a cursor this service gave out")
-}
-
-#[cfg(test)]
-mod cursor_tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        let id = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(id)), Ok(id));
-        assert!(decode_cursor("not a cursor").is_err());
-        assert!(decode_cursor("").is_err());
     }
 }

@@ -489,24 +489,6 @@ pub struct OutcomeView {
     pub speakers: Option<Vec<SpeakerView>>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventList {
-    pub items: Vec<EventView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SeriesList {
-    pub items: Vec<SeriesView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OutcomeList {
-    pub items: Vec<OutcomeView>,
-    pub next_cursor: Option<String>,
-}
-
 // --- Requests -----------------------------------------------------------------------------
 
 /// For PATCH bodies: an absent key is `None` (leave as is), `null` is `Some(None)` (clear).

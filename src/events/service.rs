@@ -3,19 +3,17 @@
 
 use std::collections::{HashMap, HashSet};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Timestamptz};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde::{de::DeserializeOwned, Serialize};
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::model::Role;
 use crate::auth::AuthUser;
+use crate::db::page::{NameAndId, Page, PageRequest, TimeAndId};
 use crate::db::schema::{
     accounts, emails, event_partners, event_staff, events, invitations, organizations, people,
     registrations, series, sessions, speakers,
@@ -78,28 +76,6 @@ pub(crate) fn parse_uuid(v: &mut Validator, field: &str, raw: &str) -> Option<Uu
     )
 }
 
-/// `limit` clamped to 1..=200 (default 50).
-pub(crate) fn page_size(limit: Option<i64>) -> i64 {
-    limit.unwrap_or(50).clamp(1, 200)
-}
-
-/// Cursors are opaque to clients: base64url of the JSON sort key of the last item.
-pub(crate) fn encode_cursor(key: &impl Serialize) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
-}
-
-pub(crate) fn decode_cursor<T: DeserializeOwned>(raw: Option<&str>) -> AppResult<Option<T>> {
-    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
-        return Ok(None);
-    };
-    URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .map(Some)
-        .ok_or_else(|| AppError::invalid("cursor", "is not a cursor this list gave out"))
-}
-
 fn is_unique_violation(err: &diesel::result::Error, constraint: &str) -> bool {
     matches!(
         err,
@@ -118,41 +94,23 @@ pub fn page_url(public_url: &str, slug: &str) -> String {
 
 pub async fn list_series(
     conn: &mut AsyncPgConnection,
-    limit: Option<i64>,
-    cursor: Option<&str>,
-) -> AppResult<SeriesList> {
-    let limit = page_size(limit);
-    let after: Option<(String, Uuid)> = decode_cursor(cursor)?;
+    page: &PageRequest<NameAndId>,
+) -> AppResult<Page<SeriesView>> {
     let mut query = series::table.into_boxed();
-    if let Some((name, id)) = after {
+    if let Some((name, id)) = page.after.clone() {
         query = query.filter(
             series::name
                 .gt(name.clone())
                 .or(series::name.eq(name).and(series::id.gt(id))),
         );
     }
-    let mut rows: Vec<Series> = query
+    let rows: Vec<Series> = query
         .order((series::name.asc(), series::id.asc()))
-        .limit(limit + 1)
+        .limit(page.fetch())
         .select(Series::as_select())
         .load(conn)
         .await?;
-    let next_cursor = next_page(&mut rows, limit, |s| encode_cursor(&(&s.name, s.id)));
-    Ok(SeriesList {
-        items: rows.into_iter().map(SeriesView::from).collect(),
-        next_cursor,
-    })
-}
-
-/// Keeps `limit` rows and answers the cursor of the last one when there were more.
-fn next_page<T>(rows: &mut Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Option<String> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(cursor_of)
-    } else {
-        None
-    }
+    Ok(Page::from_rows(rows, page, |s| (s.name.clone(), s.id)).map(SeriesView::from))
 }
 
 pub async fn create_series(
@@ -1136,9 +1094,8 @@ pub async fn list_events(
     viewer: Option<&AuthUser>,
     filter: EventFilter,
     public_url: &str,
-) -> AppResult<EventList> {
+) -> AppResult<Page<EventView>> {
     let mut v = Validator::new();
-    let limit = page_size(filter.limit);
     let country = filter
         .country
         .filter(|c| !c.trim().is_empty())
@@ -1161,13 +1118,8 @@ pub async fn list_events(
         .as_deref()
         .filter(|s| !s.trim().is_empty())
         .and_then(|s| parse_bound(&mut v, "to", s, true));
-    let after: Option<(i64, Uuid)> = match decode_cursor(filter.cursor.as_deref()) {
-        Ok(c) => c,
-        Err(_) => {
-            v.add("cursor", "is not a cursor this list gave out");
-            None
-        }
-    };
+    let page: PageRequest<TimeAndId> =
+        PageRequest::parse(&mut v, filter.limit, filter.cursor.as_deref());
     v.finish()?;
 
     let mut query = events::table.into_boxed();
@@ -1201,27 +1153,23 @@ pub async fn list_events(
     if let Some(to) = to {
         query = query.filter(first_start().lt(to));
     }
-    if let Some((micros, id)) = after {
-        let at = DateTime::<Utc>::from_timestamp_micros(micros)
-            .ok_or_else(|| AppError::invalid("cursor", "is not a cursor this list gave out"))?;
+    if let Some((at, id)) = page.after {
         query = query.filter(
             sort_key()
                 .gt(at)
                 .or(sort_key().eq(at).and(events::id.gt(id))),
         );
     }
-    let mut rows: Vec<(Event, DateTime<Utc>)> = query
+    let rows: Vec<(Event, DateTime<Utc>)> = query
         .order((sort_key().asc(), events::id.asc()))
-        .limit(limit + 1)
+        .limit(page.fetch())
         .select((Event::as_select(), sort_key()))
         .load(conn)
         .await?;
-    let next_cursor = next_page(&mut rows, limit, |(e, at)| {
-        encode_cursor(&(at.timestamp_micros(), e.id))
-    });
-    let events = rows.into_iter().map(|(e, _)| e).collect();
-    Ok(EventList {
-        items: event_views(conn, events, viewer, public_url).await?,
+    let Page { items, next_cursor } =
+        Page::from_rows(rows, &page, |(e, at)| (*at, e.id)).map(|(e, _)| e);
+    Ok(Page {
+        items: event_views(conn, items, viewer, public_url).await?,
         next_cursor,
     })
 }
@@ -1472,16 +1420,6 @@ mod tests {
         assert_eq!(Transition::Cancel.target(Cancelled), None);
         assert_eq!(Transition::Complete.target(Published), Some(Completed));
         assert_eq!(Transition::Complete.target(Draft), None);
-    }
-
-    #[test]
-    fn cursors_round_trip_and_reject_junk() {
-        let id = Uuid::now_v7();
-        let c = encode_cursor(&(42_i64, id));
-        let back: Option<(i64, Uuid)> = decode_cursor(Some(&c)).unwrap();
-        assert_eq!(back, Some((42, id)));
-        assert!(decode_cursor::<(i64, Uuid)>(Some("not-a-cursor")).is_err());
-        assert_eq!(decode_cursor::<(i64, Uuid)>(None).unwrap(), None);
     }
 
     #[test]

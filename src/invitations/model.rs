@@ -328,20 +328,15 @@ pub struct InvitationItem {
     pub generation: i32,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct InvitationPage {
-    pub items: Vec<InvitationItem>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListInvitationsQuery {
     /// Only invitations in this status (`pending`, `accepted`, `declined`, `expired`, `revoked`).
     pub status: Option<String>,
-    /// At most 200 (larger values are clamped); default 50.
+    /// Page size: default 50, at most 200 (larger values are clamped).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::app::State;
 use crate::auth::AuthUser;
+use crate::db::page::Page;
 use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::idempotency;
 use crate::invitations::model::*;
@@ -40,7 +41,6 @@ use crate::invitations::service::{self, Answer};
         InvitationRegistration,
         InvitationItem,
         InvitationSessionItem,
-        InvitationPage,
         ResendRequest
     ))
 )]
@@ -97,7 +97,7 @@ async fn create_invitations(
 #[utoipa::path(get, path = "/api/v1/events/{id}/invitations", tag = "invitations",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The event"), ListInvitationsQuery),
-    responses((status = 200, body = InvitationPage),
+    responses((status = 200, body = Page<InvitationItem>),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 403, body = Problem, content_type = "application/problem+json"),

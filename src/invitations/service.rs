@@ -18,6 +18,7 @@ use crate::app::AppState;
 use crate::auth::service::parse_name;
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::auth::AuthUser;
+use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{
     affiliations, invitation_sessions, invitations, organizations, people, registrations, sessions,
 };
@@ -1413,50 +1414,20 @@ async fn items(
         .collect())
 }
 
-pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 200;
-
-fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-    URL_SAFE_NO_PAD.encode(format!("{}.{id}", created_at.timestamp_micros()))
-}
-
-fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (micros, id) = raw.split_once('.')?;
-    Some((
-        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-        id.parse().ok()?,
-    ))
-}
-
 /// The event's invitations, newest first, with keyset pagination on (created_at, id).
 pub async fn list(
     state: &AppState,
     user: &AuthUser,
     event_id: Uuid,
     query: ListInvitationsQuery,
-) -> AppResult<InvitationPage> {
+) -> AppResult<Page<InvitationItem>> {
     let mut v = Validator::new();
     let status = match &query.status {
         Some(s) => v.check("status", s.parse::<InvitationStatus>()),
         None => None,
     };
-    let cursor = match &query.cursor {
-        Some(c) => v.check(
-            "cursor",
-            decode_cursor(c).ok_or("is not a cursor of this list"),
-        ),
-        None => None,
-    };
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit < 1 {
-        v.add("limit", "must be at least 1");
-    }
-    let limit = limit.clamp(1, MAX_LIMIT);
+    let page: PageRequest<TimeAndId> =
+        PageRequest::parse(&mut v, query.limit, query.cursor.as_deref());
     let mut conn = state.pool.get().await?;
     let event = event_for_staff(&mut conn, user, event_id).await?;
     v.finish()?;
@@ -1467,26 +1438,24 @@ pub async fn list(
         .filter(invitations::event_id.eq(event.id))
         .select(Invitation::as_select())
         .order((invitations::created_at.desc(), invitations::id.desc()))
-        .limit(limit + 1)
+        .limit(page.fetch())
         .into_boxed();
     if let Some(status) = status {
         q = q.filter(invitations::status.eq(status));
     }
-    if let Some((at, id)) = cursor {
+    if let Some((at, id)) = page.after {
         q = q.filter(
             invitations::created_at
                 .lt(at)
                 .or(invitations::created_at.eq(at).and(invitations::id.lt(id))),
         );
     }
-    let mut rows: Vec<Invitation> = q.load(&mut conn).await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|i| encode_cursor(i.created_at, i.id))
-    } else {
-        None
-    };
-    Ok(InvitationPage {
+    let rows: Vec<Invitation> = q.load(&mut conn).await?;
+    let Page {
+        items: rows,
+        next_cursor,
+    } = Page::from_rows(rows, &page, |i| (i.created_at, i.id));
+    Ok(Page {
         items: items(&mut conn, rows).await?,
         next_cursor,
     })
@@ -1501,13 +1470,5 @@ mod tests {
         assert_eq!(parse_message(Some("  ")), Ok(None));
         assert_eq!(parse_message(Some(" hi ")), Ok(Some("hi".to_owned())));
         assert!(parse_message(Some(&"x".repeat(MAX_MESSAGE_CHARS + 1))).is_err());
-    }
-
-    #[test]
-    fn cursors_round_trip() {
-        let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("time");
-        let id = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(at, id)), Some((at, id)));
-        assert_eq!(decode_cursor("garbage"), None);
     }
 }

@@ -9,18 +9,16 @@ use uuid::Uuid;
 
 use crate::app::State;
 use crate::auth::{Admin, AuthUser, MaybeUser};
-use crate::db::page::clamp_limit;
+use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppError, AppResult, Problem, Validator};
-use crate::organizations::model::{
-    MembershipStatus, OrganizationKind, OrganizationPage, OrganizationView,
-};
+use crate::organizations::model::{MembershipStatus, OrganizationKind, OrganizationView};
 use crate::organizations::service::{
     self, joined_on_for, parse_country, parse_note, parse_org_name, parse_short_name,
     parse_website, Application, OrganizationFields, OrganizationFilter, OrganizationInput,
     OrganizationUpdate, Transition,
 };
 use crate::organizations::{import, CountryCode};
-use crate::people::model::{AffiliatePage, AffiliateView};
+use crate::people::model::AffiliateView;
 use crate::people::service::{AffiliationChange, PersonFields, PersonInput, PERSON_FIELD_NAMES};
 use crate::people::EmailAddress;
 
@@ -42,7 +40,6 @@ use crate::people::EmailAddress;
     ),
     components(schemas(
         OrganizationView,
-        OrganizationPage,
         OrganizationKind,
         MembershipStatus,
         CreateOrganizationRequest,
@@ -50,8 +47,7 @@ use crate::people::EmailAddress;
         ApplicationRequest,
         ImportResult,
         AffiliateRequest,
-        AffiliateView,
-        AffiliatePage
+        AffiliateView
     ))
 )]
 pub struct Api;
@@ -95,6 +91,7 @@ pub struct OrganizationQuery {
     /// Text contained in the name or short name (case-insensitive).
     pub q: Option<String>,
     /// Page size: default 50, at most 200 (larger values are clamped).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -104,7 +101,7 @@ pub struct OrganizationQuery {
 /// see every organisation with its membership and contact details.
 #[utoipa::path(get, path = "/api/v1/organizations", tag = "organizations",
     params(OrganizationQuery),
-    responses((status = 200, body = OrganizationPage),
+    responses((status = 200, body = Page<OrganizationView>),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/organizations")]
@@ -119,6 +116,7 @@ async fn list_organizations(
         Some(raw) => v.check("country", CountryCode::parse(raw)),
         None => None,
     };
+    let page = PageRequest::parse(&mut v, query.limit, query.cursor.as_deref());
     v.finish()?;
     let admin = user.0.as_ref().is_some_and(AuthUser::is_admin);
     let filter = OrganizationFilter {
@@ -128,19 +126,8 @@ async fn list_organizations(
         q: query.q,
     };
     let mut conn = state.pool.get().await?;
-    let (orgs, next_cursor) = service::list(
-        &mut conn,
-        admin,
-        &filter,
-        clamp_limit(query.limit),
-        query.cursor.as_deref(),
-    )
-    .await?;
-    let items = orgs
-        .iter()
-        .map(|o| OrganizationView::for_viewer(o, admin))
-        .collect();
-    Ok(HttpResponse::Ok().json(OrganizationPage { items, next_cursor }))
+    let orgs = service::list(&mut conn, admin, &filter, &page).await?;
+    Ok(HttpResponse::Ok().json(orgs.map(|o| OrganizationView::for_viewer(&o, admin))))
 }
 
 /// One organisation: any for admins, active members for everyone else.
@@ -576,21 +563,12 @@ async fn import_organizations(
     }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size: default 50, at most 200 (larger values are clamped).
-    pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
 /// The organisation's people, by name, with its focal point marked. Admins and the
 /// organisation's focal point.
 #[utoipa::path(get, path = "/api/v1/organizations/{id}/people", tag = "organizations",
     params(("id" = Uuid, Path, description = "organisation id"), PageQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = AffiliatePage),
+    responses((status = 200, body = Page<AffiliateView>),
               (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -607,14 +585,9 @@ async fn list_people(
         .await?
         .ok_or_else(|| AppError::not_found("organization"))?;
     service::require_people_manager(&mut conn, &user, &org).await?;
-    let (items, next_cursor) = crate::people::service::list_affiliates(
-        &mut conn,
-        org.id,
-        clamp_limit(query.limit),
-        query.cursor.as_deref(),
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(AffiliatePage { items, next_cursor }))
+    let page = PageRequest::from_query(&query)?;
+    let people = crate::people::service::list_affiliates(&mut conn, org.id, &page).await?;
+    Ok(HttpResponse::Ok().json(people))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

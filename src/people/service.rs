@@ -7,7 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::audit;
-use crate::db::page::{contains_pattern, decode_cursor, lower, paginate};
+use crate::db::page::{contains_pattern, lower, NameAndId, Page, PageRequest};
 use crate::db::schema::{accounts, affiliations, people};
 use crate::error::{AppError, AppResult, Validator};
 use crate::people::model::{snapshot, AffiliateView, Affiliation, NewPerson, Person, PersonView};
@@ -223,9 +223,8 @@ pub async fn has_account(conn: &mut AsyncPgConnection, person_id: Uuid) -> AppRe
 pub async fn list(
     conn: &mut AsyncPgConnection,
     q: Option<&str>,
-    limit: i64,
-    cursor: Option<&str>,
-) -> AppResult<(Vec<PersonView>, Option<String>)> {
+    page: &PageRequest<NameAndId>,
+) -> AppResult<Page<PersonView>> {
     let mut query = people::table
         .left_join(accounts::table)
         .select((
@@ -242,8 +241,7 @@ pub async fn list(
                 .or(people::email.ilike(pattern)),
         );
     }
-    if let Some(cursor) = cursor {
-        let (name, id): (String, Uuid) = decode_cursor(cursor)?;
+    if let Some((name, id)) = page.after.clone() {
         query = query.filter(
             lower(people::name)
                 .gt(name.clone())
@@ -252,15 +250,13 @@ pub async fn list(
     }
     let rows: Vec<(Person, Option<Uuid>, String)> = query
         .order((lower(people::name).asc(), people::id.asc()))
-        .limit(limit + 1)
+        .limit(page.fetch())
         .load(conn)
         .await?;
-    let (rows, next) = paginate(rows, limit, |(p, _, key)| (key.clone(), p.id));
-    let items = rows
-        .iter()
-        .map(|(person, account, _)| PersonView::new(person, account.is_some()))
-        .collect();
-    Ok((items, next))
+    Ok(
+        Page::from_rows(rows, page, |(p, _, key)| (key.clone(), p.id))
+            .map(|(person, account, _)| PersonView::new(&person, account.is_some())),
+    )
 }
 
 /// Whether `person_id` is the focal point of `organization_id`.
@@ -283,9 +279,8 @@ pub async fn is_focal_point(
 pub async fn list_affiliates(
     conn: &mut AsyncPgConnection,
     organization_id: Uuid,
-    limit: i64,
-    cursor: Option<&str>,
-) -> AppResult<(Vec<AffiliateView>, Option<String>)> {
+    page: &PageRequest<NameAndId>,
+) -> AppResult<Page<AffiliateView>> {
     let mut query = affiliations::table
         .inner_join(people::table)
         .filter(affiliations::organization_id.eq(organization_id))
@@ -295,8 +290,7 @@ pub async fn list_affiliates(
             lower(people::name),
         ))
         .into_boxed();
-    if let Some(cursor) = cursor {
-        let (name, id): (String, Uuid) = decode_cursor(cursor)?;
+    if let Some((name, id)) = page.after.clone() {
         query = query.filter(
             lower(people::name)
                 .gt(name.clone())
@@ -305,15 +299,13 @@ pub async fn list_affiliates(
     }
     let rows: Vec<(Affiliation, Person, String)> = query
         .order((lower(people::name).asc(), people::id.asc()))
-        .limit(limit + 1)
+        .limit(page.fetch())
         .load(conn)
         .await?;
-    let (rows, next) = paginate(rows, limit, |(_, p, key)| (key.clone(), p.id));
-    let items = rows
-        .iter()
-        .map(|(affiliation, person, _)| AffiliateView::new(affiliation, person))
-        .collect();
-    Ok((items, next))
+    Ok(
+        Page::from_rows(rows, page, |(_, p, key)| (key.clone(), p.id))
+            .map(|(affiliation, person, _)| AffiliateView::new(&affiliation, &person)),
+    )
 }
 
 fn affiliation_snapshot(a: &Affiliation) -> serde_json::Value {

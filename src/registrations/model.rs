@@ -166,13 +166,6 @@ pub struct StaffRegistrationView {
     pub checked_in_at: Option<DateTime<Utc>>,
 }
 
-/// One page of a staff list.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StaffRegistrationPage {
-    pub items: Vec<StaffRegistrationView>,
-    pub next_cursor: Option<String>,
-}
-
 /// One of the caller's own registrations, with what it is for.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MyRegistrationView {
@@ -195,12 +188,6 @@ pub struct MyRegistrationView {
     pub online_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub checked_in_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MyRegistrationPage {
-    pub items: Vec<MyRegistrationView>,
-    pub next_cursor: Option<String>,
 }
 
 /// How many registrations of a session are in each status.

@@ -8,15 +8,16 @@ use uuid::Uuid;
 
 use crate::app::State;
 use crate::auth::{AuthUser, MaybeUser};
+use crate::db::page::Page;
 use crate::db::schema::events;
 use crate::error::{AppError, AppResult, Problem};
 use crate::events::access::{is_event_staff, require_event_staff};
 use crate::idempotency;
 use crate::registrations::lists::{self, ListParams};
 use crate::registrations::model::{
-    EventReport, InvitationFunnel, MyRegistrationPage, MyRegistrationView, Registration,
-    RegistrationRequest, RegistrationStatus, RegistrationView, SessionContext, SessionReport,
-    StaffRegistrationPage, StaffRegistrationView, StatusCounts,
+    EventReport, InvitationFunnel, MyRegistrationView, Registration, RegistrationRequest,
+    RegistrationStatus, RegistrationView, SessionContext, SessionReport, StaffRegistrationView,
+    StatusCounts,
 };
 use crate::registrations::service::{self, RegistrationInput};
 
@@ -39,9 +40,7 @@ use crate::registrations::service::{self, RegistrationInput};
         RegistrationStatus,
         ConfirmRequest,
         StaffRegistrationView,
-        StaffRegistrationPage,
         MyRegistrationView,
-        MyRegistrationPage,
         EventReport,
         SessionReport,
         StatusCounts,
@@ -262,9 +261,10 @@ async fn check_in(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppRes
 pub struct ListQuery {
     /// Only these statuses (comma-separated), e.g. `confirmed,waitlisted`.
     pub status: Option<String>,
-    /// Page size, 1–200 (larger values are clamped); default 50. Ignored for CSV.
+    /// Page size: default 50, at most 200 (larger values are clamped). Ignored for CSV.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -282,7 +282,7 @@ fn wants_csv(req: &HttpRequest) -> bool {
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "the session"), ListQuery),
     responses((status = 200, description = "one page, or all rows as CSV", content(
-                  (StaffRegistrationPage = "application/json"),
+                  (Page<StaffRegistrationView> = "application/json"),
                   (String = "text/csv"))),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -316,8 +316,7 @@ async fn session_registrations(
             ))
             .body(body));
     }
-    let (items, next_cursor) = lists::staff_page(&mut conn, session_id, &params).await?;
-    Ok(HttpResponse::Ok().json(StaffRegistrationPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(lists::staff_page(&mut conn, session_id, &params).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -325,8 +324,10 @@ async fn session_registrations(
 pub struct MyListQuery {
     /// Only these statuses (comma-separated).
     pub status: Option<String>,
-    /// Page size, 1–200 (larger values are clamped); default 50.
+    /// Page size: default 50, at most 200 (larger values are clamped).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -334,7 +335,7 @@ pub struct MyListQuery {
 #[utoipa::path(get, path = "/api/v1/me/registrations", tag = "registrations",
     security(("bearer" = [])),
     params(MyListQuery),
-    responses((status = 200, body = MyRegistrationPage),
+    responses((status = 200, body = Page<MyRegistrationView>),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -350,8 +351,7 @@ async fn my_registrations(
         query.cursor.as_deref(),
     )?;
     let mut conn = state.pool.get().await?;
-    let (items, next_cursor) = lists::my_page(&mut conn, user.person.id, &params).await?;
-    Ok(HttpResponse::Ok().json(MyRegistrationPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(lists::my_page(&mut conn, user.person.id, &params).await?))
 }
 
 /// The event's stakeholder balance, for its staff: per session the registrations by status,
