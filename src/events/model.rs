@@ -44,6 +44,12 @@ impl EventFormat {
     }
 }
 
+/// What the Chatham House rule asks of participants, as emails and pages explain it.
+pub const CHATHAM_HOUSE_RULE: &str = "Sessions marked “Chatham House rule” are held under the \
+    Chatham House rule: participants are free to use the information received, but neither the \
+    identity nor the affiliation of the speakers, nor that of any other participant, may be \
+    revealed.";
+
 crate::text_enum! {
     /// Closed sessions are by invitation only; public ones take open registration.
     pub enum SessionAccess {

@@ -38,7 +38,6 @@ use crate::invitations::service::{self, Answer};
         RespondRequest,
         RespondResponse,
         InvitationAnswer,
-        InvitationRegistration,
         InvitationItem,
         InvitationSessionItem,
         ResendRequest

@@ -36,7 +36,11 @@ use crate::organizations::service::parse_kind;
 use crate::organizations::CountryCode;
 use crate::people::model::Person;
 use crate::people::EmailAddress;
-use crate::registrations::model::{Registration, RegistrationSource, RegistrationStatus};
+use crate::registrations::emails::{schedule_session_reminder, sessions_calendar, CancelLink};
+use crate::registrations::model::{
+    EventFacts, RegistrationSource, RegistrationStatus, RegistrationView, SessionContext,
+    SessionFacts,
+};
 use crate::registrations::seats;
 use crate::registrations::service::{admit, cancel, Admission};
 
@@ -59,14 +63,11 @@ pub fn parse_message(raw: Option<&str>) -> Result<Option<String>, String> {
 // ---------------------------------------------------------------------------------------------
 // Loading
 
-pub async fn load_event(
-    conn: &mut AsyncPgConnection,
-    event_id: Uuid,
-) -> AppResult<InvitationEvent> {
+pub async fn load_event(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<EventFacts> {
     use crate::db::schema::events;
     events::table
         .find(event_id)
-        .select(InvitationEvent::as_select())
+        .select(EventFacts::as_select())
         .first(conn)
         .await
         .optional()?
@@ -78,9 +79,9 @@ pub async fn event_for_staff(
     conn: &mut AsyncPgConnection,
     user: &AuthUser,
     event_id: Uuid,
-) -> AppResult<InvitationEvent> {
+) -> AppResult<EventFacts> {
     let event = load_event(conn, event_id).await?;
-    require_event_staff(conn, user, event.id, event.is_public()).await?;
+    require_event_staff(conn, user, event.id, !event.is_draft()).await?;
     Ok(event)
 }
 
@@ -89,12 +90,12 @@ pub async fn event_for_staff(
 pub async fn offered_sessions(
     conn: &mut AsyncPgConnection,
     invitation_id: Uuid,
-) -> AppResult<Vec<(OfferedSession, Option<bool>)>> {
+) -> AppResult<Vec<(SessionFacts, Option<bool>)>> {
     Ok(invitation_sessions::table
         .inner_join(sessions::table)
         .filter(invitation_sessions::invitation_id.eq(invitation_id))
         .order((sessions::starts_at.asc(), sessions::id.asc()))
-        .select((OfferedSession::as_select(), invitation_sessions::accepted))
+        .select((SessionFacts::as_select(), invitation_sessions::accepted))
         .load(conn)
         .await?)
 }
@@ -143,7 +144,7 @@ async fn mark_expired(conn: &mut AsyncPgConnection, invitation: &Invitation) -> 
     Ok(())
 }
 
-fn expired_error(invitation: &Invitation, event: Option<&InvitationEvent>) -> AppError {
+fn expired_error(invitation: &Invitation, event: Option<&EventFacts>) -> AppError {
     let when = match event {
         Some(e) => format_local(invitation.expires_at, &e.zone()),
         None => invitation.expires_at.to_rfc3339(),
@@ -157,7 +158,7 @@ fn expired_error(invitation: &Invitation, event: Option<&InvitationEvent>) -> Ap
     )
 }
 
-fn event_closed_error(event: &InvitationEvent) -> AppError {
+fn event_closed_error(event: &EventFacts) -> AppError {
     let what = if event.status == "cancelled" {
         "was cancelled"
     } else {
@@ -203,7 +204,7 @@ struct Candidate {
 
 /// A request that passed validation: who to invite to what, until when.
 struct CheckedRequest {
-    sessions: Vec<OfferedSession>,
+    sessions: Vec<SessionFacts>,
     message: Option<String>,
     expires_at: DateTime<Utc>,
     candidates: Vec<Candidate>,
@@ -249,7 +250,7 @@ struct Sender {
 
 async fn check_request(
     conn: &mut AsyncPgConnection,
-    event: &InvitationEvent,
+    event: &EventFacts,
     request: &CreateInvitationsRequest,
     now: DateTime<Utc>,
 ) -> AppResult<CheckedRequest> {
@@ -332,10 +333,10 @@ async fn check_request(
 async fn check_sessions(
     conn: &mut AsyncPgConnection,
     v: &mut Validator,
-    event: &InvitationEvent,
+    event: &EventFacts,
     session_ids: &[Uuid],
     now: DateTime<Utc>,
-) -> AppResult<Vec<OfferedSession>> {
+) -> AppResult<Vec<SessionFacts>> {
     if session_ids.is_empty() {
         v.add(
             "session_ids",
@@ -344,15 +345,15 @@ async fn check_sessions(
     } else if session_ids.len() > MAX_SESSIONS {
         v.add("session_ids", format!("at most {MAX_SESSIONS} sessions"));
     }
-    let found: HashMap<Uuid, OfferedSession> = sessions::table
+    let found: HashMap<Uuid, SessionFacts> = sessions::table
         .filter(sessions::id.eq_any(session_ids))
-        .select(OfferedSession::as_select())
-        .load::<OfferedSession>(conn)
+        .select(SessionFacts::as_select())
+        .load::<SessionFacts>(conn)
         .await?
         .into_iter()
         .map(|s| (s.id, s))
         .collect();
-    let mut chosen: Vec<OfferedSession> = Vec::new();
+    let mut chosen: Vec<SessionFacts> = Vec::new();
     let mut seen = HashSet::new();
     for (i, id) in session_ids.iter().enumerate() {
         let field = format!("session_ids[{i}]");
@@ -537,7 +538,7 @@ fn check_audience(
 /// statements whatever the number of invitees.
 async fn insert_invitations(
     conn: &mut AsyncPgConnection,
-    event: InvitationEvent,
+    event: EventFacts,
     checked: CheckedRequest,
     sender: Sender,
 ) -> AppResult<CreateInvitationsResponse> {
@@ -561,8 +562,8 @@ async fn insert_invitations(
     let invited = live_invitations(conn, event.id, &person_ids, &session_ids, now).await?;
     let registered = live_registrations(conn, &person_ids, &session_ids).await?;
 
-    let offer: Vec<&OfferedSession> = chosen.iter().collect();
-    let offer_ics = emails::sessions_calendar(&event, &offer, CalendarMethod::Request, None);
+    let offer: Vec<&SessionFacts> = chosen.iter().collect();
+    let offer_ics = sessions_calendar(&event, &offer, CalendarMethod::Request, false);
     let mail = InvitationMail {
         event: &event,
         sessions: &chosen,
@@ -860,14 +861,14 @@ pub enum Answer {
 pub struct AnswerOutcome {
     pub status: InvitationStatus,
     pub invitee_name: String,
-    pub event: InvitationEvent,
-    pub registrations: Vec<(OfferedSession, InvitationRegistration)>,
+    pub event: EventFacts,
+    pub registrations: Vec<(SessionFacts, RegistrationView)>,
 }
 
 enum Step {
     Done(AnswerOutcome),
     /// Found expired: the status change is committed, then the caller answers 410.
-    Expired(Invitation, InvitationEvent),
+    Expired(Invitation, EventFacts),
 }
 
 /// Answers an invitation. The invitation row is locked first, so concurrent answers queue and
@@ -875,6 +876,7 @@ enum Step {
 pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult<AnswerOutcome> {
     let mut conn = state.pool.get().await?;
     let token = token.to_owned();
+    let public_url = state.settings.public_url().to_owned();
     let step = conn
         .transaction::<_, AppError, _>(|conn| {
             async move {
@@ -908,7 +910,9 @@ pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult
                     .first(conn)
                     .await?;
                 let outcome = match answer {
-                    Answer::Accept(ids) => accept(conn, &invitation, &person, event, ids).await?,
+                    Answer::Accept(ids) => {
+                        accept(conn, &public_url, &invitation, &person, event, ids).await?
+                    }
                     Answer::Decline => decline(conn, &invitation, &person, event).await?,
                 };
                 Ok(Step::Done(outcome))
@@ -924,13 +928,14 @@ pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult
 
 async fn accept(
     conn: &mut AsyncPgConnection,
+    public_url: &str,
     invitation: &Invitation,
     person: &Person,
-    event: InvitationEvent,
+    event: EventFacts,
     session_ids: Option<Vec<Uuid>>,
 ) -> AppResult<AnswerOutcome> {
     let now = Utc::now();
-    let offered: Vec<OfferedSession> = offered_sessions(conn, invitation.id)
+    let offered: Vec<SessionFacts> = offered_sessions(conn, invitation.id)
         .await?
         .into_iter()
         .map(|(s, _)| s)
@@ -941,7 +946,7 @@ async fn accept(
             "the sessions of this invitation have been removed; please contact the organisers",
         ));
     }
-    let chosen: Vec<OfferedSession> = match session_ids {
+    let chosen: Vec<SessionFacts> = match session_ids {
         None => offered.clone(),
         Some(ids) => {
             let mut v = Validator::new();
@@ -988,11 +993,7 @@ async fn accept(
             },
         )
         .await?;
-        let position = seats::waitlist_position(conn, &admitted.registration).await?;
-        registrations_made.push((
-            session.clone(),
-            registration_view(&admitted.registration, position),
-        ));
+        registrations_made.push((session.clone(), admitted.registration));
     }
     let chosen_ids: Vec<Uuid> = chosen.iter().map(|s| s.id).collect();
     diesel::update(invitation_sessions::table)
@@ -1014,35 +1015,63 @@ async fn accept(
         .await?;
     cancel_pending(conn, &invitation.reminder_key()).await?;
 
+    let mut views = Vec::with_capacity(registrations_made.len());
+    for (_, r) in &registrations_made {
+        let position = seats::waitlist_position(conn, r).await?;
+        views.push(RegistrationView::new(r, position));
+    }
+    let cancel_links: Vec<Option<CancelLink>> = registrations_made
+        .iter()
+        .map(|(_, r)| CancelLink::issue(public_url, r))
+        .collect();
     let accepted: Vec<AcceptedSession<'_>> = registrations_made
         .iter()
-        .map(|(session, r)| AcceptedSession {
+        .zip(&views)
+        .zip(&cancel_links)
+        .map(|(((session, _), view), link)| AcceptedSession {
             session,
-            status: r.status,
-            waitlist_position: r.waitlist_position,
+            status: view.status,
+            waitlist_position: view.waitlist_position,
+            cancel_link: link.as_ref(),
         })
         .collect();
-    let mut outgoing = vec![emails::acceptance_email(
+    let confirmed: Vec<&SessionFacts> = accepted
+        .iter()
+        .filter(|a| a.status == RegistrationStatus::Confirmed)
+        .map(|a| a.session)
+        .collect();
+    let ics = (!confirmed.is_empty())
+        .then(|| sessions_calendar(&event, &confirmed, CalendarMethod::Publish, true));
+    let email = emails::acceptance_email(
         &event,
         invitation.id,
         &person.email,
         &person.name,
         &accepted,
-    )];
-    for (session, r) in &registrations_made {
-        if r.status == RegistrationStatus::Confirmed {
-            outgoing.extend(reminders::session_reminder(
-                &event, session, r.id, person, now,
-            ));
+        ics,
+    );
+    if enqueue(conn, email).await? {
+        for link in cancel_links.into_iter().flatten() {
+            link.keep(conn).await?;
         }
     }
-    enqueue_many(conn, outgoing).await?;
+    for (session, r) in &registrations_made {
+        let ctx = SessionContext {
+            session: session.clone(),
+            event: event.clone(),
+        };
+        schedule_session_reminder(conn, &ctx, r, person).await?;
+    }
     tracing::info!(invitation_id = %invitation.id, sessions = chosen.len(), "invitation accepted");
     Ok(AnswerOutcome {
         status: InvitationStatus::Accepted,
         invitee_name: person.name.clone(),
         event,
-        registrations: registrations_made,
+        registrations: registrations_made
+            .into_iter()
+            .map(|(session, _)| session)
+            .zip(views)
+            .collect(),
     })
 }
 
@@ -1050,7 +1079,7 @@ async fn decline(
     conn: &mut AsyncPgConnection,
     invitation: &Invitation,
     person: &Person,
-    event: InvitationEvent,
+    event: EventFacts,
 ) -> AppResult<AnswerOutcome> {
     let now = Utc::now();
     diesel::update(invitation_sessions::table)
@@ -1081,18 +1110,6 @@ async fn decline(
     })
 }
 
-pub fn registration_view(
-    registration: &Registration,
-    position: Option<i64>,
-) -> InvitationRegistration {
-    InvitationRegistration {
-        id: registration.id,
-        session_id: registration.session_id,
-        status: registration.status,
-        waitlist_position: position,
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Staff: list, resend, revoke
 
@@ -1102,7 +1119,7 @@ async fn invitation_for_staff(
     conn: &mut AsyncPgConnection,
     user: &AuthUser,
     invitation_id: Uuid,
-) -> AppResult<(Invitation, InvitationEvent)> {
+) -> AppResult<(Invitation, EventFacts)> {
     let invitation: Invitation = invitations::table
         .find(invitation_id)
         .select(Invitation::as_select())
@@ -1148,7 +1165,7 @@ pub async fn resend(
             ) {
                 return Err(invalid_transition(status, "resent"));
             }
-            let offered: Vec<OfferedSession> = offered_sessions(conn, invitation.id)
+            let offered: Vec<SessionFacts> = offered_sessions(conn, invitation.id)
                 .await?
                 .into_iter()
                 .map(|(s, _)| s)
@@ -1198,8 +1215,8 @@ pub async fn resend(
                 .execute(conn)
                 .await?;
             cancel_pending(conn, &invitation.reminder_key()).await?;
-            let refs: Vec<&OfferedSession> = offered.iter().collect();
-            let offer_ics = emails::sessions_calendar(&event, &refs, CalendarMethod::Request, None);
+            let refs: Vec<&SessionFacts> = offered.iter().collect();
+            let offer_ics = sessions_calendar(&event, &refs, CalendarMethod::Request, false);
             let mail = InvitationMail {
                 event: &event,
                 sessions: &offered,
@@ -1238,7 +1255,8 @@ pub async fn resend(
 }
 
 /// Withdraws an invitation: its link answers 410; an accepted invitation's registrations are
-/// cancelled (the waitlist promotes, and the promoted are emailed); the invitee is told.
+/// cancelled (the waitlist promotes, and the promoted are emailed by `cancel`); the invitee is
+/// told.
 pub async fn revoke(
     state: &AppState,
     user: &AuthUser,
@@ -1246,6 +1264,7 @@ pub async fn revoke(
 ) -> AppResult<InvitationItem> {
     let mut conn = state.pool.get().await?;
     let (_, event) = invitation_for_staff(&mut conn, user, invitation_id).await?;
+    let public_url = state.settings.public_url().to_owned();
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
             let now = Utc::now();
@@ -1257,11 +1276,6 @@ pub async fn revoke(
             ) {
                 return Err(invalid_transition(status, "revoked"));
             }
-            let offered: HashMap<Uuid, OfferedSession> = offered_sessions(conn, invitation.id)
-                .await?
-                .into_iter()
-                .map(|(s, _)| (s.id, s))
-                .collect();
             // Cancelled in session start order, the order seats are taken in.
             let live: Vec<Uuid> = registrations::table
                 .inner_join(sessions::table)
@@ -1274,11 +1288,10 @@ pub async fn revoke(
                 .select(registrations::id)
                 .load(conn)
                 .await?;
-            let mut promoted: Vec<Registration> = Vec::new();
+            let mut promoted = 0;
             for registration_id in &live {
-                let (_, moved_up) = cancel(conn, *registration_id).await?;
-                cancel_pending(conn, &session_reminder_key(*registration_id)).await?;
-                promoted.extend(moved_up);
+                let (_, moved_up) = cancel(conn, &public_url, *registration_id).await?;
+                promoted += moved_up.len();
             }
             diesel::update(invitations::table.find(invitation.id))
                 .set((
@@ -1289,7 +1302,6 @@ pub async fn revoke(
                 .await?;
             cancel_pending(conn, &invitation.reminder_key()).await?;
 
-            let mut outgoing = Vec::new();
             // An expired invitation could no longer be used: nothing to tell its invitee.
             if status != InvitationStatus::Expired {
                 let person: Person = people::table
@@ -1297,34 +1309,19 @@ pub async fn revoke(
                     .select(Person::as_select())
                     .first(conn)
                     .await?;
-                outgoing.push(emails::withdrawn_email(
-                    &event,
-                    invitation.id,
-                    &person.email,
-                    &person.name,
-                    !live.is_empty(),
-                ));
+                enqueue(
+                    conn,
+                    emails::withdrawn_email(
+                        &event,
+                        invitation.id,
+                        &person.email,
+                        &person.name,
+                        !live.is_empty(),
+                    ),
+                )
+                .await?;
             }
-            if !promoted.is_empty() {
-                let ids: Vec<Uuid> = promoted.iter().map(|r| r.person_id).collect();
-                let persons: HashMap<Uuid, Person> = people::table
-                    .filter(people::id.eq_any(&ids))
-                    .select(Person::as_select())
-                    .load::<Person>(conn)
-                    .await?
-                    .into_iter()
-                    .map(|p| (p.id, p))
-                    .collect();
-                for r in &promoted {
-                    let (Some(session), Some(p)) = (offered.get(&r.session_id), persons.get(&r.person_id)) else {
-                        continue;
-                    };
-                    outgoing.push(emails::promoted_email(&event, session, r.id, &p.email, &p.name));
-                    outgoing.extend(reminders::session_reminder(&event, session, r.id, p, now));
-                }
-            }
-            enqueue_many(conn, outgoing).await?;
-            tracing::info!(invitation_id = %invitation.id, cancelled = live.len(), promoted = promoted.len(), "invitation revoked");
+            tracing::info!(invitation_id = %invitation.id, cancelled = live.len(), promoted, "invitation revoked");
             item(conn, invitation.id).await
         }
         .scope_boxed()

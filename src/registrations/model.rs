@@ -62,8 +62,8 @@ pub struct Registration {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The session and event facts that registration rules, emails and pages need. Read here
-/// rather than through the events module so registrations stand on the tables alone.
+/// The session and event facts that registration and invitation rules, emails and pages need.
+/// Read here rather than through the events module so registrations stand on the tables alone.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = crate::db::schema::sessions)]
 pub struct SessionFacts {
@@ -79,11 +79,16 @@ pub struct SessionFacts {
     pub registration_closes_at: Option<DateTime<Utc>>,
     pub requires_approval: bool,
     pub waitlist: bool,
+    pub chatham_house: bool,
 }
 
 impl SessionFacts {
     pub fn is_public(&self) -> bool {
         self.access == "public"
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.access == "closed"
     }
 }
 
@@ -109,6 +114,11 @@ impl EventFacts {
         self.status == "draft"
     }
 
+    /// Invitations are sent and answered for dialogues still to come.
+    pub fn accepts_invitations(&self) -> bool {
+        matches!(self.status.as_str(), "draft" | "published")
+    }
+
     pub fn zone(&self) -> chrono_tz::Tz {
         crate::events::local_time::zone(&self.timezone)
     }
@@ -122,13 +132,16 @@ pub struct SessionContext {
 }
 
 impl SessionContext {
-    /// "Fri 18 Feb 2022, 16:00–18:00 (Asia/Tokyo)"
+    /// "Fri 18 Feb 2022, 16:00–18:00 JST (Asia/Tokyo)"
     pub fn local_time(&self) -> String {
-        crate::events::local_time::format_range(
-            self.session.starts_at,
-            self.session.ends_at,
-            &self.event.zone(),
-        )
+        self.event.local_time(&self.session)
+    }
+}
+
+impl EventFacts {
+    /// A session's time in this event's zone: "Fri 18 Feb 2022, 16:00–18:00 JST (Asia/Tokyo)".
+    pub fn local_time(&self, session: &SessionFacts) -> String {
+        crate::events::local_time::format_range(session.starts_at, session.ends_at, &self.zone())
     }
 }
 
@@ -141,6 +154,18 @@ pub struct RegistrationView {
     /// Place in the queue, counting from 1; only for waitlisted registrations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waitlist_position: Option<i64>,
+}
+
+impl RegistrationView {
+    /// `waitlist_position` as `seats::waitlist_position` answers it for this registration.
+    pub fn new(registration: &Registration, waitlist_position: Option<i64>) -> Self {
+        RegistrationView {
+            id: registration.id,
+            session_id: registration.session_id,
+            status: registration.status,
+            waitlist_position,
+        }
+    }
 }
 
 /// A registration as the event's staff see it in lists.

@@ -110,9 +110,13 @@ pub async fn admit(conn: &mut AsyncPgConnection, admission: Admission) -> AppRes
 }
 
 /// Cancels a registration and, when it held a seat, gives the seat to the waitlist in the same
-/// transaction. Returns the cancelled registration and the promoted ones (to be emailed).
+/// transaction: every way of cancelling goes through here. The registration's session reminder
+/// is withdrawn; each promoted registrant is emailed and gets one (the caller tells the
+/// cancelled registrant, as its cause calls for). Returns the cancelled registration and the
+/// promoted ones.
 pub async fn cancel(
     conn: &mut AsyncPgConnection,
+    public_url: &str,
     registration_id: Uuid,
 ) -> AppResult<(Registration, Vec<Registration>)> {
     let session_id: Uuid = registrations::table
@@ -146,8 +150,26 @@ pub async fn cancel(
         .returning(Registration::as_returning())
         .get_result(conn)
         .await?;
-    let promoted = seats::fill_from_waitlist(conn, &session).await?;
+    emails::withdraw_session_reminder(conn, registration_id).await?;
+    let promoted = promote_from_waitlist(conn, public_url, &session).await?;
     Ok((cancelled, promoted))
+}
+
+/// Seats as many waitlisted registrations as the locked session has room for, in order, and
+/// tells each (with a session reminder). The one way off the waitlist into a freed seat.
+async fn promote_from_waitlist(
+    conn: &mut AsyncPgConnection,
+    public_url: &str,
+    session: &seats::LockedSession,
+) -> AppResult<Vec<Registration>> {
+    let promoted = seats::fill_from_waitlist(conn, session).await?;
+    if !promoted.is_empty() {
+        let ctx = session_context(conn, session.id).await?;
+        for r in &promoted {
+            emails::notify_promoted(conn, public_url, &ctx, r).await?;
+        }
+    }
+    Ok(promoted)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,12 +216,8 @@ pub async fn view(
     conn: &mut AsyncPgConnection,
     registration: &Registration,
 ) -> AppResult<RegistrationView> {
-    Ok(RegistrationView {
-        id: registration.id,
-        session_id: registration.session_id,
-        status: registration.status,
-        waitlist_position: seats::waitlist_position(conn, registration).await?,
-    })
+    let position = seats::waitlist_position(conn, registration).await?;
+    Ok(RegistrationView::new(registration, position))
 }
 
 /// A registration request, parsed: who registers and what they say of themselves.
@@ -745,20 +763,15 @@ pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationVie
             let registration = claimed.ok_or_else(invalid_token)?;
             let (r, position) =
                 after_confirmation(conn, &public_url, &ctx, &locked, registration, &person).await?;
-            Ok(RegistrationView {
-                id: r.id,
-                session_id: r.session_id,
-                status: r.status,
-                waitlist_position: position,
-            })
+            Ok(RegistrationView::new(&r, position))
         }
         .scope_boxed()
     })
     .await
 }
 
-/// Cancels a registration and emails its registrant and everyone promoted off the waitlist,
-/// all in one transaction.
+/// Cancels a registration and emails its registrant (and, through `cancel`, everyone promoted
+/// off the waitlist), all in one transaction.
 pub async fn cancel_and_notify(
     state: &AppState,
     registration_id: Uuid,
@@ -770,7 +783,7 @@ pub async fn cancel_and_notify(
     check_session_not_over(&ctx, Utc::now())?;
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
-            let (cancelled, promoted) = cancel(conn, registration_id).await?;
+            let (cancelled, _) = cancel(conn, &public_url, registration_id).await?;
             emails::notify(
                 conn,
                 &public_url,
@@ -779,9 +792,6 @@ pub async fn cancel_and_notify(
                 Notice::Cancelled { by_staff },
             )
             .await?;
-            for r in &promoted {
-                emails::notify(conn, &public_url, &ctx, r, Notice::Promoted).await?;
-            }
             view(conn, &cancelled).await
         }
         .scope_boxed()
@@ -850,14 +860,7 @@ pub async fn raise_capacity_promotions(
     session_id: Uuid,
 ) -> AppResult<Vec<Registration>> {
     let session = seats::lock_session(conn, session_id).await?;
-    let promoted = seats::fill_from_waitlist(conn, &session).await?;
-    if !promoted.is_empty() {
-        let ctx = session_context(conn, session_id).await?;
-        for r in &promoted {
-            emails::notify(conn, public_url, &ctx, r, Notice::Promoted).await?;
-        }
-    }
-    Ok(promoted)
+    promote_from_waitlist(conn, public_url, &session).await
 }
 
 fn invalid_transition(status: RegistrationStatus, action: &str) -> AppError {
@@ -899,7 +902,8 @@ pub async fn approve(state: &AppState, registration_id: Uuid) -> AppResult<Regis
     .await
 }
 
-/// Staff rejection of a registration awaiting approval.
+/// Staff rejection of a registration awaiting approval. Like a cancellation, it withdraws any
+/// session reminder.
 pub async fn reject(state: &AppState, registration_id: Uuid) -> AppResult<Registration> {
     let public_url = state.settings.public_url().to_owned();
     let mut conn = state.pool.get().await?;
@@ -924,6 +928,7 @@ pub async fn reject(state: &AppState, registration_id: Uuid) -> AppResult<Regist
                 .returning(Registration::as_returning())
                 .get_result(conn)
                 .await?;
+            emails::withdraw_session_reminder(conn, registration_id).await?;
             emails::notify(conn, &public_url, &ctx, &r, Notice::Rejected).await?;
             Ok(r)
         }

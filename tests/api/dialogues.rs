@@ -167,6 +167,18 @@ async fn registration_status(app: &TestApp, id: Uuid) -> String {
         .expect("registration")
 }
 
+/// The statuses of the "session is tomorrow" reminders of a registration.
+async fn reminder_statuses(app: &TestApp, registration_id: Uuid) -> Vec<String> {
+    use convene::db::schema::emails;
+    let mut conn = app.pool.get().await.expect("connection");
+    emails::table
+        .filter(emails::dedupe_key.eq(format!("session-reminder:{registration_id}")))
+        .select(emails::status)
+        .load(&mut conn)
+        .await
+        .expect("reminders")
+}
+
 async fn insert_organization(app: &TestApp, name: &str) -> Uuid {
     let id = Uuid::now_v7();
     app.sql(&format!(
@@ -1315,6 +1327,12 @@ async fn raising_capacity_promotes_the_waitlist_and_deleting_needs_no_registrati
         "first in line promoted"
     );
     assert_eq!(registration_status(&app, w2).await, "waitlisted");
+    assert_eq!(
+        reminder_statuses(&app, w1).await,
+        vec!["queued".to_owned()],
+        "a promotion schedules the session reminder"
+    );
+    assert!(reminder_statuses(&app, w2).await.is_empty());
     let unlimited = expect_json(
         app.patch(
             &format!("/sessions/{public_id}"),

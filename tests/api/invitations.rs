@@ -958,7 +958,7 @@ async fn revoking_stops_the_link_cancels_registrations_and_promotes_the_waitlist
     assert!(withdrawn
         .text_body()
         .contains("registrations for the sessions of this invitation have been cancelled"));
-    let promoted = wait_for_mail(&app, "second@example.org", "Your place is confirmed").await;
+    let promoted = wait_for_mail(&app, "second@example.org", "A seat is yours").await;
     assert!(promoted.text_body().contains("Closed roundtable"));
     assert_eq!(parse_ics(&ics_of(&promoted)).method, "PUBLISH");
 
@@ -984,6 +984,105 @@ async fn revoking_stops_the_link_cancels_registrations_and_promotes_the_waitlist
         "invalid_transition",
     )
     .await;
+}
+
+/// The acceptance email carries a cancel link per session, like every registration email.
+/// Cancelling through it withdraws the session reminder (inside `cancel`, whatever the path),
+/// and the promoted waitlisted invitee is emailed and gets a reminder of their own.
+#[tokio::test]
+async fn cancelling_an_accepted_seat_by_its_link_withdraws_its_reminder_and_promotes() {
+    let app = TestApp::spawn().await;
+    let event_id = fx::event(&app, EventSpec::default()).await;
+    let staff = app.user("organizer").await;
+    fx::add_staff(&app, event_id, &staff).await;
+    let start = fx::days_ahead(10);
+    let small = fx::session(
+        &app,
+        event_id,
+        SessionSpec {
+            capacity: Some(1),
+            ..SessionSpec::closed("Closed roundtable", start)
+        },
+    )
+    .await;
+    let d = Dialogue {
+        event_id,
+        staff,
+        closed: vec![small],
+        public: small,
+        starts: vec![start],
+    };
+    invite(
+        &app,
+        &d,
+        json!({"session_ids": [small], "invitees": [
+            invitee("first@example.org", "First Invitee"),
+            invitee("second@example.org", "Second Invitee"),
+        ]}),
+    )
+    .await;
+    let first = invitation_token(&app, "first@example.org").await;
+    let second = invitation_token(&app, "second@example.org").await;
+    let a = expect_json(
+        respond(&app, &first, json!({"response": "accept"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let b = expect_json(
+        respond(&app, &second, json!({"response": "accept"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let first_registration = a["registrations"][0]["id"].as_str().unwrap().to_owned();
+    let second_registration = b["registrations"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(b["registrations"][0]["status"], "waitlisted");
+    assert!(
+        email_status(&app, &format!("session-reminder:{second_registration}"))
+            .await
+            .is_empty(),
+        "no reminder for a waitlist place"
+    );
+
+    let mail = wait_for_mail(&app, "first@example.org", "You're registered").await;
+    let prefix = format!(
+        "{}/registrations/{first_registration}/cancel?token=",
+        app.settings.public_url()
+    );
+    let link = mail
+        .first_link(&prefix)
+        .unwrap_or_else(|| panic!("no cancel link in: {}", mail.text_body()));
+    let token = &link[prefix.len()..];
+    let res = app
+        .client
+        .post(app.url(&format!("/registrations/{first_registration}/cancel")))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    assert_eq!(
+        email_status(&app, &format!("session-reminder:{first_registration}")).await,
+        vec![Some("cancelled".into())]
+    );
+    assert_eq!(
+        fx::text(
+            &app,
+            &format!("SELECT status AS v FROM registrations WHERE id = '{second_registration}'")
+        )
+        .await
+        .as_deref(),
+        Some("confirmed")
+    );
+    assert_eq!(
+        email_status(&app, &format!("session-reminder:{second_registration}")).await,
+        vec![Some("queued".into())]
+    );
+    let promoted = wait_for_mail(&app, "second@example.org", "A seat is yours").await;
+    assert!(
+        promoted.text_body().contains("/cancel?token="),
+        "a cancel link"
+    );
 }
 
 #[tokio::test]
