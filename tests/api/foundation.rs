@@ -1,6 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::support::fixtures as fx;
 use crate::support::{expect_json, expect_problem, TestApp, TestDb};
 
 #[tokio::test]
@@ -156,27 +157,20 @@ async fn schema_rs_matches_the_migrated_database() {
 async fn every_list_pages_alike() {
     let app = TestApp::spawn().await;
     let admin = app.user("admin").await;
-    let event = expect_json(
-        app.post(
-            "/events",
-            admin.token(),
-            json!({"title": "Paging dialogue", "timezone": "Asia/Tokyo", "format": "online",
-                   "online_url": "https://meet.example.org/paging"}),
-        )
-        .await,
-        StatusCode::CREATED,
+    let event = fx::api_event(
+        &app,
+        &admin,
+        json!({"title": "Paging dialogue", "timezone": "Asia/Tokyo", "format": "online",
+               "online_url": "https://meet.example.org/paging"}),
     )
     .await;
     let event_id = event["id"].as_str().expect("event id");
-    let session = expect_json(
-        app.post(
-            &format!("/events/{event_id}/sessions"),
-            admin.token(),
-            json!({"title": "Seminar", "access": "public",
-                   "starts_at": "2031-02-18T09:30", "ends_at": "2031-02-18T12:00"}),
-        )
-        .await,
-        StatusCode::CREATED,
+    let session = fx::api_session(
+        &app,
+        &admin,
+        event_id,
+        json!({"title": "Seminar", "access": "public",
+               "starts_at": "2031-02-18T09:30", "ends_at": "2031-02-18T12:00"}),
     )
     .await;
     let session_id = session["id"].as_str().expect("session id");

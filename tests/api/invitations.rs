@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::support::invitation_fixtures::{self as fx, Dialogue, EventSpec, SessionSpec};
+use crate::support::fixtures::{self as fx, wait_for_mail, Dialogue, EventSpec, SessionSpec};
 use crate::support::smtp::ReceivedMail;
 use crate::support::{expect_json, expect_problem, TestApp};
 
@@ -49,31 +49,6 @@ fn token_in(app: &TestApp, mail: &ReceivedMail) -> String {
 async fn invitation_token(app: &TestApp, to: &str) -> String {
     let mail = wait_for_mail(app, to, "Invitation:").await;
     token_in(app, &mail)
-}
-
-/// Polls the SMTP server until a message to `to` whose subject starts with `subject` arrives.
-async fn wait_for_mail(app: &TestApp, to: &str, subject: &str) -> ReceivedMail {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(mail) = app
-            .smtp
-            .messages_to(to)
-            .into_iter()
-            .find(|m| m.subject().starts_with(subject))
-        {
-            return mail;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no email `{subject}…` to {to}; got: {:?}",
-            app.smtp
-                .messages_to(to)
-                .iter()
-                .map(|m| m.subject())
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Polls an SQL count until it reaches `expected`.
@@ -842,10 +817,10 @@ async fn revoking_stops_the_link_cancels_registrations_and_promotes_the_waitlist
     let staff = app.user("organizer").await;
     fx::add_staff(&app, event_id, &staff).await;
     let start = fx::days_ahead(10);
-    let small = fx::session(
+    let small = fx::add_session(
         &app,
         event_id,
-        SessionSpec {
+        &SessionSpec {
             capacity: Some(1),
             ..SessionSpec::closed("Closed roundtable", start)
         },
@@ -996,10 +971,10 @@ async fn cancelling_an_accepted_seat_by_its_link_withdraws_its_reminder_and_prom
     let staff = app.user("organizer").await;
     fx::add_staff(&app, event_id, &staff).await;
     let start = fx::days_ahead(10);
-    let small = fx::session(
+    let small = fx::add_session(
         &app,
         event_id,
-        SessionSpec {
+        &SessionSpec {
             capacity: Some(1),
             ..SessionSpec::closed("Closed roundtable", start)
         },
@@ -1092,20 +1067,20 @@ async fn a_full_session_without_a_waitlist_refuses_the_acceptance_and_changes_no
     let staff = app.user("organizer").await;
     fx::add_staff(&app, event_id, &staff).await;
     let start = fx::days_ahead(10);
-    let full = fx::session(
+    let full = fx::add_session(
         &app,
         event_id,
-        SessionSpec {
+        &SessionSpec {
             capacity: Some(0),
             waitlist: false,
             ..SessionSpec::closed("Tiny room", start)
         },
     )
     .await;
-    let open = fx::session(
+    let open = fx::add_session(
         &app,
         event_id,
-        SessionSpec::closed("Big room", fx::days_ahead(11)),
+        &SessionSpec::closed("Big room", fx::days_ahead(11)),
     )
     .await;
     let d = Dialogue {
@@ -1321,10 +1296,10 @@ async fn invalid_requests_list_every_bad_field_and_change_nothing() {
     let app = TestApp::spawn().await;
     let d = fx::dialogue(&app).await;
     let elsewhere = fx::event(&app, EventSpec::default()).await;
-    let foreign = fx::session(
+    let foreign = fx::add_session(
         &app,
         elsewhere,
-        SessionSpec::closed("Elsewhere", fx::days_ahead(9)),
+        &SessionSpec::closed("Elsewhere", fx::days_ahead(9)),
     )
     .await;
     let counts = row_counts(&app).await;
@@ -1628,10 +1603,10 @@ async fn staff_only_routes_answer_per_role() {
         },
     )
     .await;
-    let draft_session = fx::session(
+    let draft_session = fx::add_session(
         &app,
         draft,
-        SessionSpec::closed("Draft closed", fx::days_ahead(10)),
+        &SessionSpec::closed("Draft closed", fx::days_ahead(10)),
     )
     .await;
     let member = app.user("member").await;
