@@ -16,7 +16,7 @@ use crate::db::page::{contains_pattern, Page, PageRequest};
 use crate::db::schema::{account_tokens, accounts, audit_entries, login_failures, people};
 use crate::error::{AppError, AppResult, Validator};
 use crate::mail::{enqueue, EmailAction, EmailBody, OutgoingEmail};
-use crate::people::model::{NewPerson, Person};
+use crate::people::model::Person;
 use crate::people::EmailAddress;
 
 pub const EMAIL_VERIFICATION_TTL_HOURS: i64 = 72;
@@ -94,7 +94,9 @@ pub async fn create_account(
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
-            let person = find_or_create_person(conn, &input.email, &input.name).await?;
+            let person =
+                crate::people::service::find_or_create_by_email(conn, &input.email, &input.name)
+                    .await?;
             let taken: i64 = accounts::table
                 .filter(accounts::person_id.eq(person.id))
                 .count()
@@ -125,31 +127,6 @@ pub async fn create_account(
         .scope_boxed()
     })
     .await
-}
-
-/// The person with this email, created with `name` when the partnership does not know them yet.
-pub async fn find_or_create_person(
-    conn: &mut AsyncPgConnection,
-    email: &EmailAddress,
-    name: &str,
-) -> AppResult<Person> {
-    diesel::insert_into(people::table)
-        .values(NewPerson {
-            id: Uuid::now_v7(),
-            email: email.as_str(),
-            name,
-            honorific: None,
-            position: None,
-        })
-        .on_conflict(people::email)
-        .do_nothing()
-        .execute(conn)
-        .await?;
-    Ok(people::table
-        .filter(people::email.eq(email.as_str()))
-        .select(Person::as_select())
-        .first(conn)
-        .await?)
 }
 
 pub async fn issue_token(

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::app::State;
 use crate::auth::{AuthUser, MaybeUser, Organizer};
 use crate::db::page::{Page, PageQuery, PageRequest};
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppResult, Problem};
 use crate::events::model::*;
 use crate::events::service::{self, EventFilter, Transition};
 use crate::events::{outcomes, sessions};
@@ -200,8 +200,7 @@ async fn create_event(
         let mut conn = state.pool.get().await?;
         let view =
             service::create_event(&mut conn, &user, body, &state.settings.app.public_url).await?;
-        let json = serde_json::to_value(view).map_err(AppError::internal)?;
-        Ok((StatusCode::CREATED, json))
+        Ok((StatusCode::CREATED, view))
     })
     .await
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::auth::model::Role;
 use crate::auth::AuthUser;
+use crate::db::is_unique_violation;
 use crate::db::page::{NameAndId, Page, PageRequest, TimeAndId};
 use crate::db::schema::{
     accounts, emails, event_partners, event_staff, events, invitations, organizations, people,
@@ -73,16 +74,6 @@ pub(crate) fn parse_uuid(v: &mut Validator, field: &str, raw: &str) -> Option<Uu
     v.check(
         field,
         Uuid::parse_str(raw.trim()).map_err(|_| format!("`{}` is not an id (a UUID)", raw.trim())),
-    )
-}
-
-fn is_unique_violation(err: &diesel::result::Error, constraint: &str) -> bool {
-    matches!(
-        err,
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            info
-        ) if info.constraint_name() == Some(constraint)
     )
 }
 

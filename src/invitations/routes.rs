@@ -85,8 +85,7 @@ async fn create_invitations(
     let fingerprint = idempotency::fingerprint(&body);
     idempotency::run(&state, &req, Some(user.account.id), fingerprint, || async {
         let created = service::create_invitations(&state, &user, event_id, body).await?;
-        let json = serde_json::to_value(created).map_err(AppError::internal)?;
-        Ok((StatusCode::CREATED, json))
+        Ok((StatusCode::CREATED, created))
     })
     .await
 }

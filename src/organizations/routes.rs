@@ -3,7 +3,7 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
@@ -65,15 +65,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(withdraw)
         .service(list_people)
         .service(add_person);
-}
-
-/// Distinguishes a field sent as `null` (clear it) from one left out (keep it).
-fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 fn parse_date(raw: &str) -> Result<NaiveDate, &'static str> {
@@ -241,27 +232,27 @@ async fn create_organization(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateOrganizationRequest {
     /// Left out: unchanged. Cannot be null.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = String, required = false)]
     pub name: Option<Option<String>>,
     /// Left out: unchanged; null: cleared. Likewise for the fields below.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub short_name: Option<Option<String>>,
     /// Left out: unchanged. Cannot be null.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = OrganizationKind, required = false)]
     pub kind: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub country: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub website: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub contact_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub contact_email: Option<Option<String>>,
 }
@@ -602,7 +593,7 @@ pub struct AffiliateRequest {
     /// For a new person: Prof., Dr, Mr., Ms. or another form of address.
     pub honorific: Option<String>,
     /// The position in this organisation; left out: unchanged, null: cleared.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub position: Option<Option<String>>,
     /// Make this person the focal point (the previous one stops being it) or stop being it.

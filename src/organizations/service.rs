@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::audit;
 use crate::auth::model::Role;
 use crate::auth::AuthUser;
+use crate::db::is_unique_violation;
 use crate::db::page::{contains_pattern, lower, NameAndId, Page, PageRequest};
 use crate::db::schema::{accounts, organizations, people};
 use crate::error::{AppError, AppResult, Validator};
@@ -186,14 +187,6 @@ pub fn joined_on_for(status: MembershipStatus, given: Option<NaiveDate>) -> Opti
         MembershipStatus::Applicant => None,
         _ => Some(given.unwrap_or_else(|| Utc::now().date_naive())),
     }
-}
-
-pub fn is_unique_violation(err: &diesel::result::Error, index: &str) -> bool {
-    matches!(
-        err,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
-            if info.constraint_name() == Some(index)
-    )
 }
 
 /// The 409 for a name already used by a live organisation. Its id is looked up by the caller

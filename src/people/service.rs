@@ -143,6 +143,54 @@ pub async fn find_by_email(
         .optional()?)
 }
 
+/// The person with this email, created with `name` when the partnership does not know them
+/// yet. For people acting for themselves (signing up, registering), so no audit entry.
+pub async fn find_or_create_by_email(
+    conn: &mut AsyncPgConnection,
+    email: &EmailAddress,
+    name: &str,
+) -> AppResult<Person> {
+    diesel::insert_into(people::table)
+        .values(NewPerson {
+            id: Uuid::now_v7(),
+            email: email.as_str(),
+            name,
+            honorific: None,
+            position: None,
+        })
+        .on_conflict(people::email)
+        .do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(people::table
+        .filter(people::email.eq(email.as_str()))
+        .select(Person::as_select())
+        .first(conn)
+        .await?)
+}
+
+/// Inserts the person unless the email is taken, with the audit entry of the creation.
+async fn insert_audited(
+    conn: &mut AsyncPgConnection,
+    actor: Option<Uuid>,
+    input: &PersonInput,
+) -> AppResult<Option<Person>> {
+    let Some(person) = insert_new(conn, input).await? else {
+        return Ok(None);
+    };
+    audit::record(
+        conn,
+        actor,
+        "create",
+        "person",
+        person.id,
+        None,
+        Some(snapshot(&person)),
+    )
+    .await?;
+    Ok(Some(person))
+}
+
 /// Creates a contact; a taken email is a 409 `duplicate_email` naming the existing person.
 /// Call inside a transaction (the audit entry is written with it).
 pub async fn create(
@@ -150,20 +198,8 @@ pub async fn create(
     actor: Option<Uuid>,
     input: &PersonInput,
 ) -> AppResult<Person> {
-    match insert_new(conn, input).await? {
-        Some(person) => {
-            audit::record(
-                conn,
-                actor,
-                "create",
-                "person",
-                person.id,
-                None,
-                Some(snapshot(&person)),
-            )
-            .await?;
-            Ok(person)
-        }
+    match insert_audited(conn, actor, input).await? {
+        Some(person) => Ok(person),
         None => {
             let existing = find_by_email(conn, &input.email).await?;
             Err(AppError::conflict(
@@ -191,17 +227,7 @@ pub async fn find_or_create(
     if let Some(person) = find_by_email(conn, &input.email).await? {
         return Ok((person, false));
     }
-    if let Some(person) = insert_new(conn, input).await? {
-        audit::record(
-            conn,
-            actor,
-            "create",
-            "person",
-            person.id,
-            None,
-            Some(snapshot(&person)),
-        )
-        .await?;
+    if let Some(person) = insert_audited(conn, actor, input).await? {
         return Ok((person, true));
     }
     let person = find_by_email(conn, &input.email)

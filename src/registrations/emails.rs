@@ -9,7 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::token::IssuedToken;
-use crate::db::schema::{people, registrations};
+use crate::db::schema::registrations;
 use crate::error::AppResult;
 use crate::events::calendar::{calendar_for_sessions, CalendarMethod, CalendarSession};
 use crate::events::model::CHATHAM_HOUSE_RULE;
@@ -20,6 +20,7 @@ use crate::registrations::model::{
     EventFacts, Registration, RegistrationStatus, SessionContext, SessionFacts,
 };
 use crate::registrations::seats;
+use crate::registrations::service::person_of;
 
 /// What happened to a registration, i.e. which email its registrant gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -370,14 +371,6 @@ pub async fn notify_promoted(
     )
     .await?;
     schedule_session_reminder(conn, ctx, registration, &person).await
-}
-
-async fn person_of(conn: &mut AsyncPgConnection, registration: &Registration) -> AppResult<Person> {
-    Ok(people::table
-        .find(registration.person_id)
-        .select(Person::as_select())
-        .first(conn)
-        .await?)
 }
 
 /// `notify` when the caller already holds the registrant and their waitlist position (the

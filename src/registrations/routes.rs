@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use crate::app::State;
+use crate::app::{AppState, State};
 use crate::auth::{AuthUser, MaybeUser};
 use crate::db::page::Page;
 use crate::db::schema::events;
@@ -102,14 +102,10 @@ async fn register(
             } else {
                 StatusCode::OK
             };
-            Ok((status, to_json(&outcome.registration)?))
+            Ok((status, outcome.registration))
         },
     )
     .await
-}
-
-fn to_json(value: &impl Serialize) -> AppResult<serde_json::Value> {
-    serde_json::to_value(value).map_err(AppError::internal)
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -140,7 +136,7 @@ async fn confirm(
     let fingerprint = idempotency::fingerprint(&body);
     idempotency::run(&state, &req, None, fingerprint, || async {
         let view = service::confirm(&state, &body.token).await?;
-        Ok((StatusCode::OK, to_json(&view)?))
+        Ok((StatusCode::OK, view))
     })
     .await
 }
@@ -206,14 +202,7 @@ async fn cancel_registration(
               (status = 409, description = "not pending approval (`invalid_transition`) or full without waitlist", body = Problem, content_type = "application/problem+json")))]
 #[post("/registrations/{id}/approve")]
 async fn approve(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
-    {
-        let mut conn = state.pool.get().await?;
-        for_staff(&mut conn, &user, id).await?;
-    }
-    let registration = service::approve(&state, id).await?;
-    let mut conn = state.pool.get().await?;
-    Ok(HttpResponse::Ok().json(lists::staff_item(&mut conn, &registration).await?))
+    moderate(&state, &user, path.into_inner(), service::approve).await
 }
 
 /// Rejects a registration awaiting approval; the registrant is told.
@@ -227,12 +216,26 @@ async fn approve(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResu
               (status = 409, description = "not pending approval (`invalid_transition`)", body = Problem, content_type = "application/problem+json")))]
 #[post("/registrations/{id}/reject")]
 async fn reject(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
+    moderate(&state, &user, path.into_inner(), service::reject).await
+}
+
+/// Approval and rejection: staff only; the service decides in its own transaction (the
+/// connection of the check goes back first) and the answer is the staff view.
+async fn moderate<'a, F, Fut>(
+    state: &'a AppState,
+    user: &AuthUser,
+    registration_id: Uuid,
+    decide: F,
+) -> AppResult<HttpResponse>
+where
+    F: FnOnce(&'a AppState, Uuid) -> Fut,
+    Fut: std::future::Future<Output = AppResult<Registration>>,
+{
     {
         let mut conn = state.pool.get().await?;
-        for_staff(&mut conn, &user, id).await?;
+        for_staff(&mut conn, user, registration_id).await?;
     }
-    let registration = service::reject(&state, id).await?;
+    let registration = decide(state, registration_id).await?;
     let mut conn = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(lists::staff_item(&mut conn, &registration).await?))
 }

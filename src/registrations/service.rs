@@ -447,7 +447,9 @@ pub async fn register(
             let locked = seats::lock_session(conn, session_id).await?;
             let person = match verified_person {
                 Some(person) => person,
-                None => crate::auth::service::find_or_create_person(conn, &email, &name).await?,
+                None => {
+                    crate::people::service::find_or_create_by_email(conn, &email, &name).await?
+                }
             };
             let existing = live_registration(conn, session_id, person.id).await?;
             let trusted = verified_self.is_some();
@@ -706,7 +708,11 @@ fn token_expired() -> AppError {
     )
 }
 
-async fn person_of(conn: &mut AsyncPgConnection, registration: &Registration) -> AppResult<Person> {
+/// The registrant.
+pub(crate) async fn person_of(
+    conn: &mut AsyncPgConnection,
+    registration: &Registration,
+) -> AppResult<Person> {
     Ok(people::table
         .find(registration.person_id)
         .select(Person::as_select())
