@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::db::schema::{invitation_sessions, invitations};
-use crate::registrations::model::RegistrationView;
+use crate::registrations::model::{EventFacts, RegistrationView, SessionFacts};
 
 crate::text_enum! {
     /// Where an invitation stands. A pending invitation past its expiry counts as expired
@@ -205,6 +205,34 @@ pub struct OfferedSessionView {
     pub accepted: Option<bool>,
 }
 
+impl InvitedEventView {
+    pub fn new(event: &EventFacts) -> Self {
+        InvitedEventView {
+            id: event.id,
+            slug: event.slug.clone(),
+            title: event.title.clone(),
+            timezone: event.timezone.clone(),
+            format: event.format.clone(),
+            venue: event.venue.clone(),
+        }
+    }
+}
+
+impl OfferedSessionView {
+    pub fn new(event: &EventFacts, session: SessionFacts, accepted: Option<bool>) -> Self {
+        OfferedSessionView {
+            local_time: event.local_time(&session),
+            id: session.id,
+            title: session.title,
+            description: session.description,
+            starts_at: session.starts_at,
+            ends_at: session.ends_at,
+            chatham_house: session.chatham_house,
+            accepted,
+        }
+    }
+}
+
 /// What an invitation covers, for its token holder.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InvitationView {
@@ -217,6 +245,24 @@ pub struct InvitationView {
     /// The expiry in the event's time zone.
     pub expires_local: String,
     pub answered_at: Option<DateTime<Utc>>,
+}
+
+/// One of the caller's own invitations. It is answered through the personal link emailed to
+/// them; its token is never shown again.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MyInvitationView {
+    pub id: Uuid,
+    /// A pending invitation past its expiry is `expired`.
+    pub status: InvitationStatus,
+    pub event: InvitedEventView,
+    pub sessions: Vec<OfferedSessionView>,
+    pub message: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    /// The expiry in the event's time zone.
+    pub expires_local: String,
+    pub answered_at: Option<DateTime<Utc>>,
+    /// When the current link was emailed.
+    pub sent_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]

@@ -25,7 +25,7 @@ use crate::db::schema::{
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::{is_event_staff, require_event_staff};
 use crate::events::calendar::CalendarMethod;
-use crate::events::local_time::{format_local, format_range};
+use crate::events::local_time::format_local;
 use crate::invitations::emails::{self, AcceptedSession, InvitationMail, Invitee};
 use crate::invitations::model::*;
 use crate::invitations::reminders;
@@ -816,36 +816,87 @@ pub async fn view_by_token(state: &AppState, token: &str) -> AppResult<Invitatio
         .first(&mut conn)
         .await?;
     let offered = offered_sessions(&mut conn, invitation.id).await?;
-    let tz = event.zone();
     Ok(InvitationView {
         status: invitation.status,
         invitee_name: person.name,
         sessions: offered
             .into_iter()
-            .map(|(s, accepted)| OfferedSessionView {
-                local_time: format_range(s.starts_at, s.ends_at, &tz),
-                id: s.id,
-                title: s.title,
-                description: s.description,
-                starts_at: s.starts_at,
-                ends_at: s.ends_at,
-                chatham_house: s.chatham_house,
-                accepted,
-            })
+            .map(|(s, accepted)| OfferedSessionView::new(&event, s, accepted))
             .collect(),
-        event: InvitedEventView {
-            id: event.id,
-            slug: event.slug.clone(),
-            title: event.title.clone(),
-            timezone: event.timezone.clone(),
-            format: event.format.clone(),
-            venue: event.venue.clone(),
-        },
+        event: InvitedEventView::new(&event),
         message: invitation.message,
-        expires_local: format_local(invitation.expires_at, &tz),
+        expires_local: format_local(invitation.expires_at, &event.zone()),
         expires_at: invitation.expires_at,
         answered_at: invitation.answered_at,
     })
+}
+
+/// The caller's own invitations, newest first (`GET /me/invitations`).
+pub async fn list_mine(
+    conn: &mut AsyncPgConnection,
+    person_id: Uuid,
+    page: &PageRequest<TimeAndId>,
+) -> AppResult<Page<MyInvitationView>> {
+    use crate::db::schema::events;
+    let mut query = invitations::table
+        .inner_join(events::table)
+        .filter(invitations::person_id.eq(person_id))
+        .select((Invitation::as_select(), EventFacts::as_select()))
+        .order((invitations::created_at.desc(), invitations::id.desc()))
+        .limit(page.fetch())
+        .into_boxed();
+    if let Some((at, id)) = page.after {
+        query = query.filter(
+            invitations::created_at
+                .lt(at)
+                .or(invitations::created_at.eq(at).and(invitations::id.lt(id))),
+        );
+    }
+    let rows: Vec<(Invitation, EventFacts)> = query.load(conn).await?;
+    let Page {
+        items: rows,
+        next_cursor,
+    } = Page::from_rows(rows, page, |(i, _)| (i.created_at, i.id));
+    let ids: Vec<Uuid> = rows.iter().map(|(i, _)| i.id).collect();
+    let mut offered: HashMap<Uuid, Vec<(SessionFacts, Option<bool>)>> = HashMap::new();
+    let links: Vec<(Uuid, SessionFacts, Option<bool>)> = invitation_sessions::table
+        .inner_join(sessions::table)
+        .filter(invitation_sessions::invitation_id.eq_any(&ids))
+        .order((sessions::starts_at.asc(), sessions::id.asc()))
+        .select((
+            invitation_sessions::invitation_id,
+            SessionFacts::as_select(),
+            invitation_sessions::accepted,
+        ))
+        .load(conn)
+        .await?;
+    for (invitation_id, session, accepted) in links {
+        offered
+            .entry(invitation_id)
+            .or_default()
+            .push((session, accepted));
+    }
+    let now = Utc::now();
+    let items = rows
+        .into_iter()
+        .map(|(invitation, event)| MyInvitationView {
+            id: invitation.id,
+            status: invitation.effective_status(now),
+            sessions: offered
+                .remove(&invitation.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(s, accepted)| OfferedSessionView::new(&event, s, accepted))
+                .collect(),
+            event: InvitedEventView::new(&event),
+            message: invitation.message,
+            expires_local: format_local(invitation.expires_at, &event.zone()),
+            expires_at: invitation.expires_at,
+            answered_at: invitation.answered_at,
+            sent_at: invitation.sent_at,
+        })
+        .collect();
+    Ok(Page { items, next_cursor })
 }
 
 /// An answer as the service takes it.

@@ -199,6 +199,7 @@ async fn every_list_pages_alike() {
         format!("/events/{event_id}/emails"),
         format!("/sessions/{session_id}/registrations"),
         "/me/registrations".to_owned(),
+        "/me/invitations".to_owned(),
     ] {
         let page = expect_json(
             app.get(&format!("{list}?limit=1000"), admin.token()).await,
