@@ -18,6 +18,19 @@ crate::text_enum! {
     }
 }
 
+impl EventStatus {
+    /// Whether anyone may know an event in this status exists: it was published at some point
+    /// (`published_at`). Drafts, and drafts cancelled before publication, are for their staff
+    /// only: outsiders get 404, not 403.
+    pub fn is_public(self, published_at: Option<DateTime<Utc>>) -> bool {
+        match self {
+            EventStatus::Published | EventStatus::Completed => true,
+            EventStatus::Cancelled => published_at.is_some(),
+            EventStatus::Draft => false,
+        }
+    }
+}
+
 crate::text_enum! {
     pub enum EventFormat {
         Online => "online",
@@ -150,11 +163,7 @@ impl Event {
     /// Whether anyone may know the event exists: it was published at some point. Drafts (and
     /// drafts cancelled before publication) are for their staff only.
     pub fn is_public(&self) -> bool {
-        match self.status {
-            EventStatus::Published | EventStatus::Completed => true,
-            EventStatus::Cancelled => self.published_at.is_some(),
-            EventStatus::Draft => false,
-        }
+        self.status.is_public(self.published_at)
     }
 
     pub fn zone(&self) -> chrono_tz::Tz {

@@ -312,6 +312,7 @@ mod tests {
             venue: Some("Waseda University".into()),
             online_url: Some("https://zoom.example/j/1".into()),
             status: "published".into(),
+            published_at: Some(Utc::now()),
         }
     }
 

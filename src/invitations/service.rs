@@ -81,7 +81,7 @@ pub async fn event_for_staff(
     event_id: Uuid,
 ) -> AppResult<EventFacts> {
     let event = load_event(conn, event_id).await?;
-    require_event_staff(conn, user, event.id, !event.is_draft()).await?;
+    require_event_staff(conn, user, event.id, event.is_public()).await?;
     Ok(event)
 }
 

@@ -10,7 +10,7 @@ use crate::app::State;
 use crate::auth::AuthUser;
 use crate::db::page::Page;
 use crate::error::{AppResult, Problem};
-use crate::events::access::require_event_staff;
+use crate::events::access::require_staff_of_event;
 use crate::mail::outbox::{EmailStatus, EmailView};
 use crate::mail::service;
 
@@ -63,10 +63,7 @@ async fn event_emails(
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let status = service::event_status(&mut conn, event_id).await?;
-    // Published, completed and cancelled events are public knowledge; a draft is not.
-    let visible = status != "draft";
-    require_event_staff(&mut conn, &user, event_id, visible).await?;
+    require_staff_of_event(&mut conn, &user, event_id).await?;
     let (status, page) = service::parse_list_query(
         query.status.as_deref(),
         query.limit,

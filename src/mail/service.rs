@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::emails;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::mail::outbox::{Email, EmailStatus};
 
 /// One page of an event's messages, newest first (creation time, then id).
@@ -160,21 +160,10 @@ pub fn parse_list_query(
     Ok((status, page))
 }
 
-/// An event's status, or 404 when there is no such event.
-pub async fn event_status(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<String> {
-    use crate::db::schema::events;
-    events::table
-        .find(event_id)
-        .select(events::status)
-        .first::<String>(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::not_found("event"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::AppError;
 
     #[test]
     fn list_query_reports_every_bad_field() {

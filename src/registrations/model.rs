@@ -103,6 +103,7 @@ pub struct EventFacts {
     pub venue: Option<String>,
     pub online_url: Option<String>,
     pub status: String,
+    pub published_at: Option<DateTime<Utc>>,
 }
 
 impl EventFacts {
@@ -112,6 +113,13 @@ impl EventFacts {
 
     pub fn is_draft(&self) -> bool {
         self.status == "draft"
+    }
+
+    /// Whether anyone may know the event exists (see `EventStatus::is_public`).
+    pub fn is_public(&self) -> bool {
+        self.status
+            .parse::<crate::events::model::EventStatus>()
+            .is_ok_and(|status| status.is_public(self.published_at))
     }
 
     /// Invitations are sent and answered for dialogues still to come.

@@ -1,7 +1,6 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
-use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
@@ -9,9 +8,8 @@ use uuid::Uuid;
 use crate::app::{AppState, State};
 use crate::auth::{AuthUser, MaybeUser};
 use crate::db::page::Page;
-use crate::db::schema::events;
 use crate::error::{AppError, AppResult, Problem};
-use crate::events::access::{is_event_staff, require_event_staff};
+use crate::events::access::{is_event_staff, require_event_staff, require_staff_of_event};
 use crate::idempotency;
 use crate::registrations::lists::{self, ListParams};
 use crate::registrations::model::{
@@ -303,7 +301,7 @@ async fn session_registrations(
     let session_id = path.into_inner();
     let mut conn = state.pool.get().await?;
     let ctx = service::session_context(&mut conn, session_id).await?;
-    require_event_staff(&mut conn, &user, ctx.event.id, !ctx.event.is_draft()).await?;
+    require_event_staff(&mut conn, &user, ctx.event.id, ctx.event.is_public()).await?;
     let params = ListParams::parse(
         query.status.as_deref(),
         query.limit,
@@ -374,13 +372,6 @@ async fn event_report(
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let status: String = events::table
-        .find(event_id)
-        .select(events::status)
-        .first(&mut conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::not_found("event"))?;
-    require_event_staff(&mut conn, &user, event_id, status != "draft").await?;
+    require_staff_of_event(&mut conn, &user, event_id).await?;
     Ok(HttpResponse::Ok().json(lists::event_report(&mut conn, event_id).await?))
 }

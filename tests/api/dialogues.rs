@@ -2073,3 +2073,37 @@ async fn concurrent_creations_get_distinct_slugs_and_retries_create_once() {
         1
     );
 }
+
+/// A dialogue cancelled before it was ever published is as secret as a draft: every staff-only
+/// route of the event answers outsiders 404, not 403, while its staff still reach them.
+#[tokio::test]
+async fn an_event_never_published_stays_unknown_to_outsiders() {
+    let app = TestApp::spawn().await;
+    let lead = app.user("organizer").await;
+    let outsider = app.user("organizer").await;
+    let event = new_event(&app, &lead, "Called off early").await;
+    let id = event["id"].as_str().unwrap();
+    let session = fx::api_session(&app, &lead, id, public_session()).await;
+    expect_json(
+        app.post(&format!("/events/{id}/cancel"), lead.token(), json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let session_id = session["id"].as_str().unwrap();
+    for path in [
+        format!("/events/{id}"),
+        format!("/events/{id}/report"),
+        format!("/events/{id}/emails"),
+        format!("/events/{id}/invitations"),
+        format!("/sessions/{session_id}/registrations"),
+    ] {
+        expect_problem(
+            app.get(&path, outsider.token()).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+        expect_json(app.get(&path, lead.token()).await, StatusCode::OK).await;
+    }
+}
