@@ -25,6 +25,7 @@ use crate::events::calendar::{calendar_for_sessions, CalendarMethod, CalendarSes
 use crate::events::local_time::format_range;
 use crate::events::model::*;
 use crate::events::types::{Slug, TimeZone};
+use crate::invitations::model::InvitationStatus;
 use crate::mail::{EmailAction, EmailBody, OutgoingEmail};
 use crate::organizations::{CountryCode, WebsiteUrl};
 use crate::registrations::model::RegistrationStatus;
@@ -936,17 +937,14 @@ async fn queue_cancellation_emails(
     let registrant_ids: Vec<Uuid> = registrations::table
         .inner_join(sessions::table)
         .filter(sessions::event_id.eq(event.id))
-        .filter(
-            registrations::status
-                .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
-        )
+        .filter(registrations::status.ne_all(RegistrationStatus::ENDED))
         .select(registrations::person_id)
         .distinct()
         .load(conn)
         .await?;
     let invitee_ids: Vec<Uuid> = invitations::table
         .filter(invitations::event_id.eq(event.id))
-        .filter(invitations::status.eq_any(["pending", "accepted"]))
+        .filter(invitations::status.eq_any([InvitationStatus::Pending, InvitationStatus::Accepted]))
         .select(invitations::person_id)
         .distinct()
         .load(conn)

@@ -244,10 +244,7 @@ fn required_flag(
 async fn live_registrations(conn: &mut AsyncPgConnection, session_id: Uuid) -> AppResult<i64> {
     Ok(registrations::table
         .filter(registrations::session_id.eq(session_id))
-        .filter(
-            registrations::status
-                .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
-        )
+        .filter(registrations::status.ne_all(RegistrationStatus::ENDED))
         .count()
         .get_result(conn)
         .await?)

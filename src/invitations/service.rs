@@ -700,10 +700,7 @@ async fn live_registrations(
     Ok(registrations::table
         .filter(registrations::person_id.eq_any(person_ids))
         .filter(registrations::session_id.eq_any(session_ids))
-        .filter(
-            registrations::status
-                .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
-        )
+        .filter(registrations::status.ne_all(RegistrationStatus::ENDED))
         .select(registrations::person_id)
         .distinct()
         .load::<Uuid>(conn)
@@ -1332,8 +1329,7 @@ pub async fn revoke(
                 .inner_join(sessions::table)
                 .filter(registrations::invitation_id.eq(invitation.id))
                 .filter(
-                    registrations::status
-                        .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
+                    registrations::status.ne_all(RegistrationStatus::ENDED),
                 )
                 .order((sessions::starts_at.asc(), sessions::id.asc()))
                 .select(registrations::id)

@@ -12,6 +12,7 @@ use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{events, invitations, organizations, people, registrations, sessions};
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::local_time;
+use crate::invitations::model::InvitationStatus;
 use crate::registrations::model::{
     EventFacts, EventReport, InvitationFunnel, MyRegistrationView, Registration,
     RegistrationStatus, SessionContext, SessionFacts, SessionReport, StaffRegistrationView,
@@ -418,7 +419,7 @@ async fn invitation_funnel(
     conn: &mut AsyncPgConnection,
     event_id: Uuid,
 ) -> AppResult<InvitationFunnel> {
-    let by_status: Vec<(String, i64)> = invitations::table
+    let by_status: Vec<(InvitationStatus, i64)> = invitations::table
         .filter(invitations::event_id.eq(event_id))
         .group_by(invitations::status)
         .select((invitations::status, diesel::dsl::count_star()))
@@ -426,7 +427,7 @@ async fn invitation_funnel(
         .await?;
     let lapsed: i64 = invitations::table
         .filter(invitations::event_id.eq(event_id))
-        .filter(invitations::status.eq("pending"))
+        .filter(invitations::status.eq(InvitationStatus::Pending))
         .filter(invitations::expires_at.le(diesel::dsl::now))
         .count()
         .get_result(conn)
@@ -434,13 +435,12 @@ async fn invitation_funnel(
     let mut funnel = InvitationFunnel::default();
     for (status, n) in by_status {
         funnel.sent += n;
-        match status.as_str() {
-            "pending" => funnel.pending += n - lapsed,
-            "accepted" => funnel.accepted += n,
-            "declined" => funnel.declined += n,
-            "expired" => funnel.expired += n,
-            "revoked" => funnel.revoked += n,
-            _ => {}
+        match status {
+            InvitationStatus::Pending => funnel.pending += n - lapsed,
+            InvitationStatus::Accepted => funnel.accepted += n,
+            InvitationStatus::Declined => funnel.declined += n,
+            InvitationStatus::Expired => funnel.expired += n,
+            InvitationStatus::Revoked => funnel.revoked += n,
         }
     }
     funnel.expired += lapsed;

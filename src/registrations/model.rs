@@ -22,12 +22,13 @@ crate::text_enum! {
 }
 
 impl RegistrationStatus {
+    /// The statuses a registration ends in; every other one is live.
+    pub const ENDED: [RegistrationStatus; 2] =
+        [RegistrationStatus::Cancelled, RegistrationStatus::Rejected];
+
     /// Whether the registration still counts (one live registration per person and session).
     pub fn is_live(self) -> bool {
-        !matches!(
-            self,
-            RegistrationStatus::Cancelled | RegistrationStatus::Rejected
-        )
+        !Self::ENDED.contains(&self)
     }
 }
 

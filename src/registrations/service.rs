@@ -49,17 +49,7 @@ pub struct Admitted {
 /// it twice gives one registration. Must run inside a transaction; it locks the session row.
 pub async fn admit(conn: &mut AsyncPgConnection, admission: Admission) -> AppResult<Admitted> {
     let session = seats::lock_session(conn, admission.session_id).await?;
-    let existing: Option<Registration> = registrations::table
-        .filter(registrations::session_id.eq(admission.session_id))
-        .filter(registrations::person_id.eq(admission.person_id))
-        .filter(
-            registrations::status
-                .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
-        )
-        .select(Registration::as_select())
-        .first(conn)
-        .await
-        .optional()?;
+    let existing = live_registration(conn, admission.session_id, admission.person_id).await?;
     let registration_id = match existing {
         Some(r)
             if matches!(
@@ -393,10 +383,7 @@ async fn live_registration(
     Ok(registrations::table
         .filter(registrations::session_id.eq(session_id))
         .filter(registrations::person_id.eq(person_id))
-        .filter(
-            registrations::status
-                .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
-        )
+        .filter(registrations::status.ne_all(RegistrationStatus::ENDED))
         .select(Registration::as_select())
         .first(conn)
         .await
