@@ -363,6 +363,14 @@ pub async fn update_session(
                     )
                     .await?;
                 }
+                let moved = (session.starts_at, session.ends_at, &session.title)
+                    != (current.starts_at, current.ends_at, &current.title);
+                if moved {
+                    // Reminders already scheduled say the old time and are due by it.
+                    let ctx =
+                        crate::registrations::service::session_context(conn, session_id).await?;
+                    crate::registrations::emails::refresh_session_reminders(conn, &ctx).await?;
+                }
                 touch_event(conn, session.event_id).await?;
                 Ok(session)
             }

@@ -13,7 +13,7 @@ use crate::db::schema::registrations;
 use crate::error::AppResult;
 use crate::events::calendar::{calendar_for_sessions, CalendarMethod, CalendarSession};
 use crate::events::model::CHATHAM_HOUSE_RULE;
-use crate::mail::outbox::cancel_pending;
+use crate::mail::outbox::{cancel_pending, replace_pending};
 use crate::mail::{enqueue, EmailAction, EmailBody, OutgoingEmail};
 use crate::people::model::Person;
 use crate::registrations::model::{
@@ -221,6 +221,35 @@ pub async fn schedule_session_reminder(
             session_reminder_email(ctx, registration.id, person, at),
         )
         .await?;
+    }
+    Ok(())
+}
+
+/// After a session moved or was renamed (in the caller's transaction, the change written),
+/// brings its scheduled reminders up to date: each re-rendered with the new time and due 24
+/// hours before the new start, or withdrawn when that moment has passed.
+pub async fn refresh_session_reminders(
+    conn: &mut AsyncPgConnection,
+    ctx: &SessionContext,
+) -> AppResult<()> {
+    let confirmed: Vec<(Uuid, Person)> = registrations::table
+        .inner_join(crate::db::schema::people::table)
+        .filter(registrations::session_id.eq(ctx.session.id))
+        .filter(registrations::status.eq(RegistrationStatus::Confirmed))
+        .select((registrations::id, Person::as_select()))
+        .load(conn)
+        .await?;
+    let at = ctx.session.starts_at - Duration::hours(SESSION_REMINDER_BEFORE_HOURS);
+    for (registration_id, person) in confirmed {
+        if at > Utc::now() {
+            replace_pending(
+                conn,
+                session_reminder_email(ctx, registration_id, &person, at),
+            )
+            .await?;
+        } else {
+            withdraw_session_reminder(conn, registration_id).await?;
+        }
     }
     Ok(())
 }

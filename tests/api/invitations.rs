@@ -2227,3 +2227,73 @@ async fn an_account_lists_its_own_invitations() {
     assert_eq!(second["items"][0]["id"], items[1]["id"]);
     assert!(second["next_cursor"].is_null());
 }
+
+/// Moving a session brings its scheduled "tomorrow" reminders along: due 24 hours before the
+/// new start and saying the new time; withdrawn when the new start is less than a day away.
+#[tokio::test]
+async fn moving_a_session_moves_its_reminders() {
+    let app = TestApp::spawn().await;
+    let d = fx::dialogue(&app).await;
+    invite(
+        &app,
+        &d,
+        json!({"session_ids": [d.closed[0]], "invitees": [invitee("hoshino@example.org", "Prof. Hoshino")]}),
+    )
+    .await;
+    let token = invitation_token(&app, "hoshino@example.org").await;
+    let answer = expect_json(
+        respond(&app, &token, json!({"response": "accept"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let registration = answer["registrations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reminder = |column: &str| {
+        format!(
+            "SELECT {column} AS v FROM emails WHERE dedupe_key = 'session-reminder:{registration}'"
+        )
+    };
+    let due = "to_char(next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')";
+
+    let later = d.starts[0] + chrono::Duration::days(2);
+    expect_json(
+        app.patch(
+            &format!("/sessions/{}", d.closed[0]),
+            d.staff.token(),
+            json!({"starts_at": later, "ends_at": later + chrono::Duration::hours(2)}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        fx::text(&app, &reminder(due)).await.as_deref(),
+        Some(
+            (later - chrono::Duration::hours(24))
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string()
+                .as_str()
+        )
+    );
+    let body = fx::text(&app, &reminder("text_body")).await.unwrap();
+    let new_time = format_range(later, later + chrono::Duration::hours(2), &tokyo());
+    assert!(body.contains(&new_time), "{new_time} missing: {body}");
+
+    let soon = fx::days_ahead(0) + chrono::Duration::hours(12);
+    expect_json(
+        app.patch(
+            &format!("/sessions/{}", d.closed[0]),
+            d.staff.token(),
+            json!({"starts_at": soon, "ends_at": soon + chrono::Duration::hours(2)}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        fx::text(&app, &reminder("status")).await.as_deref(),
+        Some("cancelled")
+    );
+}
