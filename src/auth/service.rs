@@ -17,6 +17,7 @@ use crate::db::schema::{account_tokens, accounts, audit_entries, login_failures,
 use crate::error::{AppError, AppResult, Validator};
 use crate::mail::{enqueue, EmailAction, EmailBody, OutgoingEmail};
 use crate::people::model::Person;
+use crate::people::service::parse_name;
 use crate::people::EmailAddress;
 
 pub const EMAIL_VERIFICATION_TTL_HOURS: i64 = 72;
@@ -39,18 +40,6 @@ pub fn account_view(account: &Account, person: &Person) -> AccountView {
         email_verified: account.email_verified_at.is_some(),
         disabled: account.disabled_at.is_some(),
         created_at: account.created_at,
-    }
-}
-
-/// A display name: trimmed, 1–200 characters.
-pub fn parse_name(raw: &str) -> Result<String, &'static str> {
-    let name = raw.trim();
-    if name.is_empty() {
-        Err("must not be empty")
-    } else if name.chars().count() > 200 {
-        Err("must be at most 200 characters")
-    } else {
-        Ok(name.to_owned())
     }
 }
 
@@ -800,16 +789,4 @@ pub async fn update_account(
         .scope_boxed()
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_trimmed_and_bounded() {
-        assert_eq!(parse_name("  Ms. Kim "), Ok("Ms. Kim".to_owned()));
-        assert!(parse_name("   ").is_err());
-        assert!(parse_name(&"x".repeat(201)).is_err());
-    }
 }

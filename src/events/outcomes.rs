@@ -120,11 +120,11 @@ pub async fn create_outcome(
             None
         }
         Some(b) if b.trim().is_empty() => {
-            v.add("body_markdown", "may not be empty");
+            v.add("body_markdown", "must not be empty");
             None
         }
         Some(b) if b.len() > 100_000 => {
-            v.add("body_markdown", "is longer than 100000 bytes");
+            v.add("body_markdown", "must be at most 100000 bytes");
             None
         }
         Some(b) => Some(b),

@@ -41,7 +41,7 @@ pub(crate) fn optional_text(
 ) -> Option<String> {
     let text = raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())?;
     if text.chars().count() > max {
-        v.add(field, format!("is longer than {max} characters"));
+        v.add(field, format!("must be at most {max} characters"));
         return None;
     }
     Some(text)
@@ -60,11 +60,11 @@ pub(crate) fn required_text(
             None
         }
         Some(t) if t.is_empty() => {
-            v.add(field, "may not be empty");
+            v.add(field, "must not be empty");
             None
         }
         Some(t) if t.chars().count() > max => {
-            v.add(field, format!("is longer than {max} characters"));
+            v.add(field, format!("must be at most {max} characters"));
             None
         }
         Some(t) => Some(t),

@@ -53,10 +53,10 @@ impl Slug {
     pub fn parse(raw: &str) -> Result<Slug, String> {
         let slug = raw.trim();
         if slug.is_empty() {
-            return Err("is empty".to_owned());
+            return Err("must not be empty".to_owned());
         }
         if slug.len() > Self::MAX_LEN {
-            return Err(format!("is longer than {} characters", Self::MAX_LEN));
+            return Err(format!("must be at most {} characters", Self::MAX_LEN));
         }
         let words_ok = slug.split('-').all(|word| {
             !word.is_empty()

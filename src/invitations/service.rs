@@ -15,7 +15,6 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::auth::service::parse_name;
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::auth::AuthUser;
 use crate::db::page::{Page, PageRequest, TimeAndId};
@@ -35,6 +34,7 @@ use crate::organizations::model::{MembershipStatus, OrganizationKind};
 use crate::organizations::service::parse_kind;
 use crate::organizations::CountryCode;
 use crate::people::model::Person;
+use crate::people::service::parse_name;
 use crate::people::EmailAddress;
 use crate::registrations::emails::{schedule_session_reminder, sessions_calendar, CancelLink};
 use crate::registrations::model::{

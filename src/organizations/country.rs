@@ -10,7 +10,7 @@ pub struct CountryCode(&'static str);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CountryCodeError {
-    #[error("is empty")]
+    #[error("must not be empty")]
     Empty,
     #[error("`{0}` is not an ISO 3166-1 alpha-2 country code (two letters, e.g. JP)")]
     Unknown(String),

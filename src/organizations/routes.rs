@@ -170,7 +170,7 @@ fn parse_contact(
 ) -> (Option<String>, Option<EmailAddress>) {
     let name = name
         .filter(|n| !n.trim().is_empty())
-        .and_then(|n| v.check("contact_name", crate::auth::service::parse_name(n)));
+        .and_then(|n| v.check("contact_name", crate::people::service::parse_name(n)));
     let email = email
         .filter(|e| !e.trim().is_empty())
         .and_then(|e| v.check("contact_email", EmailAddress::parse(e)));
@@ -296,7 +296,7 @@ impl UpdateOrganizationRequest {
                 .and_then(|n| match n.filter(|n| !n.trim().is_empty()) {
                     None => Some(None),
                     Some(raw) => v
-                        .check("contact_name", crate::auth::service::parse_name(&raw))
+                        .check("contact_name", crate::people::service::parse_name(&raw))
                         .map(Some),
                 });
         let contact_email =
@@ -704,7 +704,7 @@ async fn add_person(
                             None => {
                                 let name = name.as_deref().unwrap_or_default();
                                 input.name =
-                                    crate::auth::service::parse_name(name).map_err(|e| {
+                                    crate::people::service::parse_name(name).map_err(|e| {
                                         AppError::invalid(
                                             "name",
                                             format!("{e} (required for a new person)"),

@@ -11,9 +11,9 @@ pub struct WebsiteUrl(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WebsiteUrlError {
-    #[error("is empty")]
+    #[error("must not be empty")]
     Empty,
-    #[error("is longer than 2000 characters")]
+    #[error("must be at most 2000 characters")]
     TooLong,
     #[error("is not a URL (expected e.g. https://www.example.org/)")]
     Malformed,

@@ -66,7 +66,7 @@ impl PersonInput {
         let name = match fields.name {
             Some(raw) => v.check(
                 format!("{prefix}{name_field}"),
-                crate::auth::service::parse_name(raw),
+                crate::people::service::parse_name(raw),
             ),
             None => {
                 v.add(format!("{prefix}{name_field}"), "is required");
@@ -87,6 +87,19 @@ impl PersonInput {
             honorific: honorific?,
             position: position?,
         })
+    }
+}
+
+/// A person's name as shown (accounts, contacts, registrants, invitees): trimmed, 1–200
+/// characters.
+pub fn parse_name(raw: &str) -> Result<String, &'static str> {
+    let name = raw.trim();
+    if name.is_empty() {
+        Err("must not be empty")
+    } else if name.chars().count() > 200 {
+        Err("must be at most 200 characters")
+    } else {
+        Ok(name.to_owned())
     }
 }
 
@@ -451,6 +464,13 @@ pub async fn affiliate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(parse_name("  Ms. Kim "), Ok("Ms. Kim".to_owned()));
+        assert!(parse_name("   ").is_err());
+        assert!(parse_name(&"x".repeat(201)).is_err());
+    }
 
     #[test]
     fn honorifics_are_free_text_up_to_40() {

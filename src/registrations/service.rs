@@ -239,7 +239,7 @@ impl RegistrationInput {
             (None, Some(_)) => false,
         };
         let name = match present(&raw.name) {
-            Some(n) => v.check("name", crate::auth::service::parse_name(n)),
+            Some(n) => v.check("name", crate::people::service::parse_name(n)),
             None if for_someone_else => {
                 v.add("name", "is required");
                 None
