@@ -54,8 +54,8 @@ pub fn fingerprint(body: &impl serde::Serialize) -> Vec<u8> {
 }
 
 /// Runs `create` at most once per key. Without a key it simply runs. `create` answers the
-/// status and JSON body to send (and to replay).
-pub async fn run<F, Fut>(
+/// status and the body to send as JSON (and to replay).
+pub async fn run<F, Fut, T>(
     state: &AppState,
     req: &HttpRequest,
     caller: Option<uuid::Uuid>,
@@ -64,8 +64,14 @@ pub async fn run<F, Fut>(
 ) -> AppResult<HttpResponse>
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = AppResult<(StatusCode, serde_json::Value)>>,
+    Fut: std::future::Future<Output = AppResult<(StatusCode, T)>>,
+    T: serde::Serialize,
 {
+    let create = || async {
+        let (status, body) = create().await?;
+        let body = serde_json::to_value(body).map_err(AppError::internal)?;
+        Ok::<_, AppError>((status, body))
+    };
     let Some(key) = IdempotencyKey::from_request(req)? else {
         let (status, body) = create().await?;
         return Ok(HttpResponse::build(status).json(body));

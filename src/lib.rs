@@ -15,6 +15,7 @@ pub mod invitations;
 pub mod mail;
 pub mod organizations;
 pub mod pages;
+pub mod patch;
 pub mod people;
 pub mod registrations;
 pub mod runtime;

@@ -4,8 +4,9 @@ use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
 use convene::auth::model::Role;
-use convene::auth::service::{create_account, parse_name, NewAccountInput};
+use convene::auth::service::{create_account, NewAccountInput};
 use convene::config::Settings;
+use convene::people::service::parse_name;
 use convene::people::EmailAddress;
 
 #[derive(Parser)]

@@ -26,11 +26,3 @@ pub struct AuditEntry {
     pub after: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
 }
-
-/// One page of the audit trail, newest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditPage {
-    pub items: Vec<AuditEntry>,
-    /// Pass as `cursor` to get the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}

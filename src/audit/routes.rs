@@ -4,14 +4,14 @@ use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 
 use crate::app::State;
-use crate::audit::model::{AuditEntry, AuditPage};
+use crate::audit::model::AuditEntry;
 use crate::audit::service::{self, AuditFilter};
 use crate::auth::Admin;
-use crate::db::page::clamp_limit;
+use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::error::{AppResult, Problem, Validator};
 
 #[derive(OpenApi)]
-#[openapi(paths(list_audit), components(schemas(AuditEntry, AuditPage)))]
+#[openapi(paths(list_audit), components(schemas(AuditEntry)))]
 pub struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -32,13 +32,14 @@ pub struct AuditQuery {
     /// Only changes made by this account.
     pub actor: Option<Uuid>,
     /// Page size: default 50, at most 200 (larger values are clamped).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 impl AuditQuery {
-    fn filter(&self) -> AppResult<AuditFilter> {
+    fn parse(&self) -> AppResult<(AuditFilter, PageRequest<TimeAndId>)> {
         let mut v = Validator::new();
         let mut filter = AuditFilter {
             target_type: self.target_type.clone().filter(|t| !t.trim().is_empty()),
@@ -64,8 +65,9 @@ impl AuditQuery {
                 _ => v.add("target", "expected `<target_type>:<target_id>`"),
             }
         }
+        let page = PageRequest::parse(&mut v, self.limit, self.cursor.as_deref());
         v.finish()?;
-        Ok(filter)
+        Ok((filter, page))
     }
 }
 
@@ -74,7 +76,7 @@ impl AuditQuery {
 /// `target_type` and `target_id`).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = AuditPage),
+    responses((status = 200, body = Page<AuditEntry>),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -85,10 +87,8 @@ async fn list_audit(
     _admin: Admin,
     query: web::Query<AuditQuery>,
 ) -> AppResult<HttpResponse> {
-    let filter = query.filter()?;
-    let limit = clamp_limit(query.limit);
+    let (filter, page) = query.parse()?;
     let mut conn = state.pool.get().await?;
-    let (items, next_cursor) =
-        service::list(&mut conn, &filter, limit, query.cursor.as_deref()).await?;
-    Ok(HttpResponse::Ok().json(AuditPage { items, next_cursor }))
+    let entries = service::list(&mut conn, &filter, &page).await?;
+    Ok(HttpResponse::Ok().json(entries))
 }

@@ -1,10 +1,9 @@
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::audit::model::AuditEntry;
-use crate::db::page::{decode_cursor, paginate};
+use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::audit_entries;
 use crate::error::AppResult;
 
@@ -43,13 +42,12 @@ pub struct AuditFilter {
     pub actor: Option<Uuid>,
 }
 
-/// Entries newest first (creation time, then id), `limit` per page.
+/// Entries newest first (creation time, then id).
 pub async fn list(
     conn: &mut AsyncPgConnection,
     filter: &AuditFilter,
-    limit: i64,
-    cursor: Option<&str>,
-) -> AppResult<(Vec<AuditEntry>, Option<String>)> {
+    page: &PageRequest<TimeAndId>,
+) -> AppResult<Page<AuditEntry>> {
     let mut query = audit_entries::table
         .select(AuditEntry::as_select())
         .into_boxed();
@@ -65,8 +63,7 @@ pub async fn list(
     if let Some(actor) = filter.actor {
         query = query.filter(audit_entries::actor_account_id.eq(actor));
     }
-    if let Some(cursor) = cursor {
-        let (at, id): (DateTime<Utc>, Uuid) = decode_cursor(cursor)?;
+    if let Some((at, id)) = page.after {
         query = query.filter(
             audit_entries::created_at
                 .lt(at)
@@ -77,8 +74,8 @@ pub async fn list(
     }
     let rows = query
         .order((audit_entries::created_at.desc(), audit_entries::id.desc()))
-        .limit(limit + 1)
+        .limit(page.fetch())
         .load(conn)
         .await?;
-    Ok(paginate(rows, limit, |e| (e.created_at, e.id)))
+    Ok(Page::from_rows(rows, page, |e| (e.created_at, e.id)))
 }

@@ -11,6 +11,7 @@ use crate::auth::extract::{presented_token, Admin, AuthUser, SESSION_COOKIE};
 use crate::auth::model::{AccountView, Role};
 use crate::auth::password::Password;
 use crate::auth::service::{self, account_view, AccountChanges, AccountFilter, NewAccountInput};
+use crate::db::page::{Page, PageRequest};
 use crate::error::{AppResult, Problem, Validator};
 use crate::people::EmailAddress;
 
@@ -28,7 +29,7 @@ use crate::people::EmailAddress;
         list_accounts,
         update_account
     ),
-    components(schemas(AccountView, LoginResponse, LoginUser, Accepted, AccountPage, Role))
+    components(schemas(AccountView, LoginResponse, LoginUser, Accepted, Role))
 )]
 pub struct Api;
 
@@ -282,26 +283,17 @@ pub struct ListAccountsQuery {
     pub disabled: Option<bool>,
     /// Part of the name or email, case-insensitive.
     pub q: Option<String>,
-    /// Page size: 1 to 200 (larger values are clamped), default 50.
+    /// Page size: default 50, at most 200 (larger values are clamped).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
-
-#[derive(Serialize, ToSchema)]
-pub struct AccountPage {
-    pub items: Vec<AccountView>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
-
-pub const DEFAULT_PAGE_SIZE: i64 = 50;
-pub const MAX_PAGE_SIZE: i64 = 200;
 
 /// Lists accounts in creation order, for admins.
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(ListAccountsQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = AccountPage),
+    responses((status = 200, body = Page<AccountView>),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -318,14 +310,7 @@ async fn list_accounts(
         .role
         .as_deref()
         .and_then(|r| v.check("role", r.parse::<Role>()));
-    let after = query
-        .cursor
-        .as_deref()
-        .and_then(|c| v.check("cursor", service::decode_cursor(c)));
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
-    if limit < 1 {
-        v.add("limit", "must be at least 1");
-    }
+    let page = PageRequest::parse(&mut v, query.limit, query.cursor.as_deref());
     let q = query
         .q
         .as_deref()
@@ -336,21 +321,17 @@ async fn list_accounts(
         v.add("q", "must be at most 200 characters");
     }
     v.finish()?;
-    let (items, next) = service::list_accounts(
+    let accounts = service::list_accounts(
         &state,
         AccountFilter {
             role,
             disabled: query.disabled,
             q,
-            after,
-            limit: limit.min(MAX_PAGE_SIZE),
         },
+        &page,
     )
     .await?;
-    Ok(HttpResponse::Ok().json(AccountPage {
-        items,
-        next_cursor: next.map(service::encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(accounts))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -12,10 +12,12 @@ use crate::app::AppState;
 use crate::auth::model::{Account, AccountView, NewAccount, NewAccountToken, Role, TokenPurpose};
 use crate::auth::password::{hash_password, verify_password, Password};
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
+use crate::db::page::{contains_pattern, Page, PageRequest};
 use crate::db::schema::{account_tokens, accounts, audit_entries, login_failures, people};
 use crate::error::{AppError, AppResult, Validator};
 use crate::mail::{enqueue, EmailAction, EmailBody, OutgoingEmail};
-use crate::people::model::{NewPerson, Person};
+use crate::people::model::Person;
+use crate::people::service::parse_name;
 use crate::people::EmailAddress;
 
 pub const EMAIL_VERIFICATION_TTL_HOURS: i64 = 72;
@@ -38,18 +40,6 @@ pub fn account_view(account: &Account, person: &Person) -> AccountView {
         email_verified: account.email_verified_at.is_some(),
         disabled: account.disabled_at.is_some(),
         created_at: account.created_at,
-    }
-}
-
-/// A display name: trimmed, 1–200 characters.
-pub fn parse_name(raw: &str) -> Result<String, &'static str> {
-    let name = raw.trim();
-    if name.is_empty() {
-        Err("must not be empty")
-    } else if name.chars().count() > 200 {
-        Err("must be at most 200 characters")
-    } else {
-        Ok(name.to_owned())
     }
 }
 
@@ -93,7 +83,9 @@ pub async fn create_account(
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
-            let person = find_or_create_person(conn, &input.email, &input.name).await?;
+            let person =
+                crate::people::service::find_or_create_by_email(conn, &input.email, &input.name)
+                    .await?;
             let taken: i64 = accounts::table
                 .filter(accounts::person_id.eq(person.id))
                 .count()
@@ -124,31 +116,6 @@ pub async fn create_account(
         .scope_boxed()
     })
     .await
-}
-
-/// The person with this email, created with `name` when the partnership does not know them yet.
-pub async fn find_or_create_person(
-    conn: &mut AsyncPgConnection,
-    email: &EmailAddress,
-    name: &str,
-) -> AppResult<Person> {
-    diesel::insert_into(people::table)
-        .values(NewPerson {
-            id: Uuid::now_v7(),
-            email: email.as_str(),
-            name,
-            honorific: None,
-            position: None,
-        })
-        .on_conflict(people::email)
-        .do_nothing()
-        .execute(conn)
-        .await?;
-    Ok(people::table
-        .filter(people::email.eq(email.as_str()))
-        .select(Person::as_select())
-        .first(conn)
-        .await?)
 }
 
 pub async fn issue_token(
@@ -664,38 +631,27 @@ pub async fn revoke_sessions(conn: &mut AsyncPgConnection, account_id: Uuid) -> 
     .await?)
 }
 
-/// Which accounts an admin lists; `after` is the last id of the previous page.
+/// Which accounts an admin lists.
 #[derive(Debug, Default)]
 pub struct AccountFilter {
     pub role: Option<Role>,
     pub disabled: Option<bool>,
     /// Matched against name and email, case-insensitively, anywhere in them.
     pub q: Option<String>,
-    pub after: Option<Uuid>,
-    pub limit: i64,
 }
 
-/// Escapes LIKE's wildcards so a search for `50%` finds "50%", not everything.
-fn like_pattern(q: &str) -> String {
-    let escaped = q
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-/// A page of accounts in creation order (ids are UUID v7), and the id to continue after when
-/// there are more.
+/// A page of accounts in creation order (ids are UUID v7, so the id is the sort key).
 pub async fn list_accounts(
     state: &AppState,
     filter: AccountFilter,
-) -> AppResult<(Vec<AccountView>, Option<Uuid>)> {
+    page: &PageRequest<Uuid>,
+) -> AppResult<Page<AccountView>> {
     let mut conn = state.pool.get().await?;
     let mut query = accounts::table
         .inner_join(people::table)
         .select((Account::as_select(), Person::as_select()))
         .order(accounts::id.asc())
-        .limit(filter.limit + 1)
+        .limit(page.fetch())
         .into_boxed();
     if let Some(role) = filter.role {
         query = query.filter(accounts::role.eq(role));
@@ -706,25 +662,18 @@ pub async fn list_accounts(
         None => {}
     }
     if let Some(q) = filter.q.as_deref() {
-        let pattern = like_pattern(q);
+        let pattern = contains_pattern(q);
         query = query.filter(
             people::name
                 .ilike(pattern.clone())
                 .or(people::email.ilike(pattern)),
         );
     }
-    if let Some(after) = filter.after {
+    if let Some(after) = page.after {
         query = query.filter(accounts::id.gt(after));
     }
-    let mut rows: Vec<(Account, Person)> = query.load(&mut conn).await?;
-    let more = rows.len() as i64 > filter.limit;
-    rows.truncate(filter.limit as usize);
-    let next = if more {
-        rows.last().map(|(a, _)| a.id)
-    } else {
-        None
-    };
-    Ok((rows.iter().map(|(a, p)| account_view(a, p)).collect(), next))
+    let rows: Vec<(Account, Person)> = query.load(&mut conn).await?;
+    Ok(Page::from_rows(rows, page, |(a, _)| a.id).map(|(a, p)| account_view(&a, &p)))
 }
 
 /// What an admin changes on an account; `None` leaves it as it is.
@@ -840,49 +789,4 @@ pub async fn update_account(
         .scope_boxed()
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_pattern_escapes_wildcards() {
-        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
-    }
-
-    #[test]
-    fn names_are_trimmed_and_bounded() {
-        assert_eq!(parse_name("  Ms. Kim "), Ok("Ms. Kim".to_owned()));
-        assert!(parse_name("   ").is_err());
-        assert!(parse_name(&"x".repeat(201)).is_err());
-    }
-}
-
-/// The opaque cursor of an account page: the last id, base64url.
-pub fn encode_cursor(after: Uuid) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(after.as_bytes())
-}
-
-pub fn decode_cursor(cursor: &str) -> Result<Uuid, &'static str> {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor.trim())
-        .ok()
-        .and_then(|bytes| Uuid::from_slice(&bytes).ok())
-        .ok_or("is not a cursor this service gave out")
-}
-
-#[cfg(test)]
-mod cursor_tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        let id = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(id)), Ok(id));
-        assert!(decode_cursor("not a cursor").is_err());
-        assert!(decode_cursor("").is_err());
-    }
 }

@@ -59,6 +59,18 @@ pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<DbPool> {
         .context("building the database pool")
 }
 
+/// Whether `err` is a unique violation of this constraint or unique index (a race for a name
+/// or a slug, answered as a 409 by the caller).
+pub fn is_unique_violation(err: &diesel::result::Error, constraint: &str) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            info
+        ) if info.constraint_name() == Some(constraint)
+    )
+}
+
 /// The database named in `url` and the URL of the server's maintenance database.
 fn split_database_url(url: &str) -> anyhow::Result<(String, String)> {
     let mut parsed = url::Url::parse(url).context("database.url is not a URL")?;

@@ -13,31 +13,6 @@
 //! Court of Justice (ICC)" in the public seminar is the International Criminal
 //! Court.
 
-/// Organisation kinds allowed by the domain.
-pub const ORGANIZATION_KINDS: &[&str] = &[
-    "government",
-    "regional_organization",
-    "international_organization",
-    "civil_society",
-    "academia",
-    "think_tank",
-    "other",
-];
-/// Partner roles allowed by the domain.
-pub const PARTNER_ROLES: &[&str] = &["organizer", "co_organizer", "supporter", "funder"];
-/// Speaker roles allowed by the domain.
-pub const SPEAKER_ROLES: &[&str] = &[
-    "opening_remarks",
-    "keynote",
-    "presenter",
-    "discussant",
-    "moderator",
-    "commentator",
-];
-/// Session access values.
-pub const ACCESS_VALUES: &[&str] = &["closed", "public"];
-/// Event formats.
-pub const EVENT_FORMATS: &[&str] = &["online", "in_person", "hybrid"];
 /// Honorifics used by the seed people and speakers.
 pub const HONORIFICS: &[&str] = &["Prof.", "Dr", "Mr.", "Ms."];
 
@@ -47,7 +22,7 @@ pub struct SeedOrganization {
     pub name: &'static str,
     /// Acronym or usual short form; `None` when the name is used as is.
     pub short_name: Option<&'static str>,
-    /// One of [`ORGANIZATION_KINDS`].
+    /// An [`crate::organizations::model::OrganizationKind`], as text.
     pub kind: &'static str,
     /// ISO 3166-1 alpha-2; `None` only for bodies without a single country.
     pub country: Option<&'static str>,
@@ -68,7 +43,7 @@ pub struct SeedSeries {
 pub struct SeedPartner {
     /// Short name, or name when it has none, of an entry of [`ORGANIZATIONS`].
     pub organization: &'static str,
-    /// One of [`PARTNER_ROLES`].
+    /// A [`crate::events::model::PartnerRole`], as text.
     pub role: &'static str,
 }
 
@@ -84,7 +59,7 @@ pub struct SeedSpeaker {
     pub organization: &'static str,
     /// Position and affiliation in full, as the report gives them.
     pub position: &'static str,
-    /// One of [`SPEAKER_ROLES`].
+    /// A [`crate::events::model::SpeakerRole`], as text.
     pub role: &'static str,
     /// 1-based order of appearance within the session.
     pub order: i32,
@@ -118,7 +93,7 @@ pub struct SeedEvent {
     pub country: &'static str,
     /// IANA time zone of the event; session times are local to it.
     pub timezone: &'static str,
-    /// One of [`EVENT_FORMATS`].
+    /// An [`crate::events::model::EventFormat`], as text.
     pub format: &'static str,
     pub venue: Option<&'static str>,
     pub online_url: Option<&'static str>,
@@ -988,9 +963,12 @@ pub const PEOPLE: &[SeedPerson] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::model::{EventFormat, PartnerRole, SessionAccess, SpeakerRole};
+    use crate::organizations::model::OrganizationKind;
+    use crate::organizations::CountryCode;
 
     fn is_country(code: &str) -> bool {
-        code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())
+        CountryCode::parse(code).is_ok_and(|c| c.as_str() == code)
     }
 
     fn number(s: &str) -> Option<u32> {
@@ -1025,7 +1003,11 @@ mod tests {
     #[test]
     fn organisations_are_well_formed() {
         for o in ORGANIZATIONS {
-            assert!(ORGANIZATION_KINDS.contains(&o.kind), "kind of {}", o.name);
+            assert!(
+                o.kind.parse::<OrganizationKind>().is_ok(),
+                "kind of {}",
+                o.name
+            );
             match o.country {
                 Some(c) => assert!(is_country(c), "country of {}", o.name),
                 None => assert!(
@@ -1107,7 +1089,7 @@ mod tests {
             assert!(is_country(e.country));
             assert_eq!(e.country, SERIES.country);
             assert_eq!(e.timezone, "Asia/Tokyo");
-            assert!(EVENT_FORMATS.contains(&e.format));
+            assert!(e.format.parse::<EventFormat>().is_ok());
             assert!(is_date(e.date), "{}", e.date);
             assert!(matches!(e.status, "completed" | "published"));
             assert!(e
@@ -1122,7 +1104,7 @@ mod tests {
             }
             assert!(!e.partners.is_empty());
             for p in e.partners {
-                assert!(PARTNER_ROLES.contains(&p.role), "{}", p.role);
+                assert!(p.role.parse::<PartnerRole>().is_ok(), "{}", p.role);
                 assert!(
                     find_organization(p.organization).is_some(),
                     "{}",
@@ -1135,7 +1117,7 @@ mod tests {
             );
             assert!(!e.sessions.is_empty());
             for s in e.sessions {
-                assert!(ACCESS_VALUES.contains(&s.access), "{}", s.access);
+                assert!(s.access.parse::<SessionAccess>().is_ok(), "{}", s.access);
                 assert!(!s.title.is_empty() && !s.description.is_empty());
                 assert!(is_local_time(s.starts_at), "{}", s.starts_at);
                 assert!(is_local_time(s.ends_at), "{}", s.ends_at);
@@ -1152,7 +1134,7 @@ mod tests {
                 orders.dedup();
                 assert_eq!(orders.len(), n, "duplicate speaker order in {}", s.title);
                 for sp in s.speakers {
-                    assert!(SPEAKER_ROLES.contains(&sp.role), "{}", sp.role);
+                    assert!(sp.role.parse::<SpeakerRole>().is_ok(), "{}", sp.role);
                     assert!(HONORIFICS.contains(&sp.honorific), "{}", sp.honorific);
                     assert!(sp.order >= 1);
                     assert!(

@@ -5,8 +5,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::db::schema::event_staff;
+use crate::db::schema::{event_staff, events};
 use crate::error::{AppError, AppResult};
+use crate::events::model::EventStatus;
 
 /// Whether `user` runs this event (admins run every event).
 pub async fn is_event_staff(
@@ -44,4 +45,22 @@ pub async fn require_event_staff(
     } else {
         Err(AppError::not_found("event"))
     }
+}
+
+/// `require_event_staff` for an event known by its id: 404 when there is no such event or the
+/// caller may not know it exists (it was never published), 403 for others who are not staff.
+pub async fn require_staff_of_event(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    event_id: Uuid,
+) -> AppResult<()> {
+    let (status, published_at): (EventStatus, Option<chrono::DateTime<chrono::Utc>>) =
+        events::table
+            .find(event_id)
+            .select((events::status, events::published_at))
+            .first(conn)
+            .await
+            .optional()?
+            .ok_or_else(|| AppError::not_found("event"))?;
+    require_event_staff(conn, user, event_id, status.is_public(published_at)).await
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -15,6 +15,19 @@ crate::text_enum! {
         Published => "published",
         Completed => "completed",
         Cancelled => "cancelled",
+    }
+}
+
+impl EventStatus {
+    /// Whether anyone may know an event in this status exists: it was published at some point
+    /// (`published_at`). Drafts, and drafts cancelled before publication, are for their staff
+    /// only: outsiders get 404, not 403.
+    pub fn is_public(self, published_at: Option<DateTime<Utc>>) -> bool {
+        match self {
+            EventStatus::Published | EventStatus::Completed => true,
+            EventStatus::Cancelled => published_at.is_some(),
+            EventStatus::Draft => false,
+        }
     }
 }
 
@@ -43,6 +56,12 @@ impl EventFormat {
         }
     }
 }
+
+/// What the Chatham House rule asks of participants, as emails and pages explain it.
+pub const CHATHAM_HOUSE_RULE: &str = "Sessions marked “Chatham House rule” are held under the \
+    Chatham House rule: participants are free to use the information received, but neither the \
+    identity nor the affiliation of the speakers, nor that of any other participant, may be \
+    revealed.";
 
 crate::text_enum! {
     /// Closed sessions are by invitation only; public ones take open registration.
@@ -144,11 +163,7 @@ impl Event {
     /// Whether anyone may know the event exists: it was published at some point. Drafts (and
     /// drafts cancelled before publication) are for their staff only.
     pub fn is_public(&self) -> bool {
-        match self.status {
-            EventStatus::Published | EventStatus::Completed => true,
-            EventStatus::Cancelled => self.published_at.is_some(),
-            EventStatus::Draft => false,
-        }
+        self.status.is_public(self.published_at)
     }
 
     pub fn zone(&self) -> chrono_tz::Tz {
@@ -489,34 +504,7 @@ pub struct OutcomeView {
     pub speakers: Option<Vec<SpeakerView>>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventList {
-    pub items: Vec<EventView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SeriesList {
-    pub items: Vec<SeriesView>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OutcomeList {
-    pub items: Vec<OutcomeView>,
-    pub next_cursor: Option<String>,
-}
-
 // --- Requests -----------------------------------------------------------------------------
-
-/// For PATCH bodies: an absent key is `None` (leave as is), `null` is `Some(None)` (clear).
-pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct SeriesRequest {
@@ -547,31 +535,31 @@ pub struct EventRequest {
 /// A partial update: absent keys stay as they are, `null` clears an optional field.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct EventPatch {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub title: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub slug: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub summary: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<Uuid>)]
     pub series_id: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub country: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub timezone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<EventFormat>)]
     pub format: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub venue: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub online_url: Option<Option<String>>,
 }
@@ -603,37 +591,37 @@ pub struct SessionRequest {
 /// A partial update of a session: absent keys stay, `null` clears an optional field.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct SessionPatch {
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub title: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<SessionAccess>)]
     pub access: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub starts_at: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub ends_at: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<i64>)]
     pub capacity: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub registration_opens_at: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub registration_closes_at: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<bool>)]
     pub requires_approval: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<bool>)]
     pub waitlist: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<bool>)]
     pub chatham_house: Option<Option<bool>>,
 }

@@ -3,19 +3,19 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
+use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{events, outcomes, sessions};
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::{is_event_staff, require_event_staff};
 use crate::events::model::*;
 use crate::events::service::{
-    decode_cursor, encode_cursor, event_for_staff, page_size, parse_uuid, required_text,
-    speakers_by_session, visible_event,
+    event_for_staff, parse_uuid, required_text, speakers_by_session, visible_event,
 };
 
 /// Markdown to HTML, then through ammonia's allow-list: no scripts, no event handlers, links
@@ -120,11 +120,11 @@ pub async fn create_outcome(
             None
         }
         Some(b) if b.trim().is_empty() => {
-            v.add("body_markdown", "may not be empty");
+            v.add("body_markdown", "must not be empty");
             None
         }
         Some(b) if b.len() > 100_000 => {
-            v.add("body_markdown", "is longer than 100000 bytes");
+            v.add("body_markdown", "must be at most 100000 bytes");
             None
         }
         Some(b) => Some(b),
@@ -213,16 +213,13 @@ pub async fn list_outcomes(
     conn: &mut AsyncPgConnection,
     viewer: Option<&AuthUser>,
     event_id_or_slug: &str,
-    limit: Option<i64>,
-    cursor: Option<&str>,
-) -> AppResult<OutcomeList> {
+    page: &PageRequest<TimeAndId>,
+) -> AppResult<Page<OutcomeView>> {
     let event = visible_event(conn, viewer, event_id_or_slug).await?;
     let staff = match viewer {
         Some(user) => is_event_staff(conn, user, event.id).await?,
         None => false,
     };
-    let limit = page_size(limit);
-    let after: Option<(i64, Uuid)> = decode_cursor(cursor)?;
     let mut query = outcomes::table
         .filter(outcomes::event_id.eq(event.id))
         .select(Outcome::as_select())
@@ -230,30 +227,21 @@ pub async fn list_outcomes(
     if !staff {
         query = query.filter(outcomes::published_at.is_not_null());
     }
-    if let Some((micros, id)) = after {
-        let at = DateTime::<Utc>::from_timestamp_micros(micros)
-            .ok_or_else(|| AppError::invalid("cursor", "is not a cursor this list gave out"))?;
+    if let Some((at, id)) = page.after {
         query = query.filter(
             outcomes::created_at
                 .gt(at)
                 .or(outcomes::created_at.eq(at).and(outcomes::id.gt(id))),
         );
     }
-    let mut rows: Vec<Outcome> = query
+    let rows: Vec<Outcome> = query
         .order((outcomes::created_at.asc(), outcomes::id.asc()))
-        .limit(limit + 1)
+        .limit(page.fetch())
         .load(conn)
         .await?;
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let next_cursor = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last()
-            .map(|o| encode_cursor(&(o.created_at.timestamp_micros(), o.id)))
-    } else {
-        None
-    };
-    Ok(OutcomeList {
-        items: outcome_views(conn, rows).await?,
+    let Page { items, next_cursor } = Page::from_rows(rows, page, |o| (o.created_at, o.id));
+    Ok(Page {
+        items: outcome_views(conn, items).await?,
         next_cursor,
     })
 }

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use crate::app::State;
 use crate::auth::{AuthUser, MaybeUser, Organizer};
-use crate::error::{AppError, AppResult, Problem};
+use crate::db::page::{Page, PageQuery, PageRequest};
+use crate::error::{AppResult, Problem};
 use crate::events::model::*;
 use crate::events::service::{self, EventFilter, Transition};
 use crate::events::{outcomes, sessions};
@@ -46,10 +47,8 @@ use crate::events::{outcomes, sessions};
         PartnerRole,
         SpeakerRole,
         SeriesView,
-        SeriesList,
         SeriesRequest,
         EventView,
-        EventList,
         EventRequest,
         EventPatch,
         PartnerView,
@@ -62,7 +61,6 @@ use crate::events::{outcomes, sessions};
         SpeakerView,
         SpeakerRequest,
         OutcomeView,
-        OutcomeList,
         OutcomeRequest
     ))
 )]
@@ -91,25 +89,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(publish_outcome);
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct PageQuery {
-    /// At most 200 (larger values are clamped); default 50.
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
 // --- Series ---------------------------------------------------------------------------------
 
 /// Lists the dialogue series, by name.
 #[utoipa::path(get, path = "/api/v1/series", tag = "dialogues", params(PageQuery),
-    responses((status = 200, body = SeriesList),
+    responses((status = 200, body = Page<SeriesView>),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/series")]
 async fn list_series(state: State, query: web::Query<PageQuery>) -> AppResult<HttpResponse> {
+    let page = PageRequest::from_query(&query)?;
     let mut conn = state.pool.get().await?;
-    let list = service::list_series(&mut conn, query.limit, query.cursor.as_deref()).await?;
+    let list = service::list_series(&mut conn, &page).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -145,14 +136,17 @@ pub struct EventsQuery {
     pub from: Option<String>,
     /// Events with a session starting before the end of this date or before this time.
     pub to: Option<String>,
+    /// Page size: default 50, at most 200 (larger values are clamped).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// Lists events, oldest first by their first session. Anyone sees published, completed and
 /// cancelled-after-publication events; staff also their drafts; admins all.
 #[utoipa::path(get, path = "/api/v1/events", tag = "dialogues", params(EventsQuery),
-    responses((status = 200, body = EventList),
+    responses((status = 200, body = Page<EventView>),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/events")]
@@ -206,8 +200,7 @@ async fn create_event(
         let mut conn = state.pool.get().await?;
         let view =
             service::create_event(&mut conn, &user, body, &state.settings.app.public_url).await?;
-        let json = serde_json::to_value(view).map_err(AppError::internal)?;
-        Ok((StatusCode::CREATED, json))
+        Ok((StatusCode::CREATED, view))
     })
     .await
 }
@@ -247,7 +240,7 @@ async fn get_event(
     if cacheable {
         let body = web::Bytes::from(
             serde_json::to_vec(&view)
-                .map_err(|e| AppError::internal(format!("event view: {e}")))?,
+                .map_err(|e| crate::error::AppError::internal(format!("event view: {e}")))?,
         );
         state.public_cache.put(path.into_inner(), body.clone());
         return Ok(HttpResponse::Ok()
@@ -542,7 +535,7 @@ async fn create_outcome(
 /// House sessions carry no speakers.
 #[utoipa::path(get, path = "/api/v1/events/{id}/outcomes", tag = "dialogues",
     params(("id" = String, Path, description = "The event's id or slug"), PageQuery),
-    responses((status = 200, body = OutcomeList),
+    responses((status = 200, body = Page<OutcomeView>),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -553,15 +546,9 @@ async fn list_outcomes(
     path: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
+    let page = PageRequest::from_query(&query)?;
     let mut conn = state.pool.get().await?;
-    let list = outcomes::list_outcomes(
-        &mut conn,
-        user.as_ref(),
-        &path,
-        query.limit,
-        query.cursor.as_deref(),
-    )
-    .await?;
+    let list = outcomes::list_outcomes(&mut conn, user.as_ref(), &path, &page).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 

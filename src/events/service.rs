@@ -3,19 +3,18 @@
 
 use std::collections::{HashMap, HashSet};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Timestamptz};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde::{de::DeserializeOwned, Serialize};
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::model::Role;
 use crate::auth::AuthUser;
+use crate::db::is_unique_violation;
+use crate::db::page::{NameAndId, Page, PageRequest, TimeAndId};
 use crate::db::schema::{
     accounts, emails, event_partners, event_staff, events, invitations, organizations, people,
     registrations, series, sessions, speakers,
@@ -25,8 +24,10 @@ use crate::events::access::require_event_staff;
 use crate::events::calendar::{calendar_for_sessions, CalendarMethod, CalendarSession};
 use crate::events::local_time::format_range;
 use crate::events::model::*;
-use crate::events::types::{CountryCode, Slug, TimeZone, WebUrl};
+use crate::events::types::{Slug, TimeZone};
+use crate::invitations::model::InvitationStatus;
 use crate::mail::{EmailAction, EmailBody, OutgoingEmail};
+use crate::organizations::{CountryCode, WebsiteUrl};
 use crate::registrations::model::RegistrationStatus;
 
 // --- Small parsing helpers shared by the dialogue services ------------------------------------
@@ -40,7 +41,7 @@ pub(crate) fn optional_text(
 ) -> Option<String> {
     let text = raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())?;
     if text.chars().count() > max {
-        v.add(field, format!("is longer than {max} characters"));
+        v.add(field, format!("must be at most {max} characters"));
         return None;
     }
     Some(text)
@@ -59,11 +60,11 @@ pub(crate) fn required_text(
             None
         }
         Some(t) if t.is_empty() => {
-            v.add(field, "may not be empty");
+            v.add(field, "must not be empty");
             None
         }
         Some(t) if t.chars().count() > max => {
-            v.add(field, format!("is longer than {max} characters"));
+            v.add(field, format!("must be at most {max} characters"));
             None
         }
         Some(t) => Some(t),
@@ -77,38 +78,6 @@ pub(crate) fn parse_uuid(v: &mut Validator, field: &str, raw: &str) -> Option<Uu
     )
 }
 
-/// `limit` clamped to 1..=200 (default 50).
-pub(crate) fn page_size(limit: Option<i64>) -> i64 {
-    limit.unwrap_or(50).clamp(1, 200)
-}
-
-/// Cursors are opaque to clients: base64url of the JSON sort key of the last item.
-pub(crate) fn encode_cursor(key: &impl Serialize) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
-}
-
-pub(crate) fn decode_cursor<T: DeserializeOwned>(raw: Option<&str>) -> AppResult<Option<T>> {
-    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
-        return Ok(None);
-    };
-    URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .map(Some)
-        .ok_or_else(|| AppError::invalid("cursor", "is not a cursor this list gave out"))
-}
-
-fn is_unique_violation(err: &diesel::result::Error, constraint: &str) -> bool {
-    matches!(
-        err,
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            info
-        ) if info.constraint_name() == Some(constraint)
-    )
-}
-
 pub fn page_url(public_url: &str, slug: &str) -> String {
     format!("{}/events/{slug}", public_url.trim_end_matches('/'))
 }
@@ -117,41 +86,23 @@ pub fn page_url(public_url: &str, slug: &str) -> String {
 
 pub async fn list_series(
     conn: &mut AsyncPgConnection,
-    limit: Option<i64>,
-    cursor: Option<&str>,
-) -> AppResult<SeriesList> {
-    let limit = page_size(limit);
-    let after: Option<(String, Uuid)> = decode_cursor(cursor)?;
+    page: &PageRequest<NameAndId>,
+) -> AppResult<Page<SeriesView>> {
     let mut query = series::table.into_boxed();
-    if let Some((name, id)) = after {
+    if let Some((name, id)) = page.after.clone() {
         query = query.filter(
             series::name
                 .gt(name.clone())
                 .or(series::name.eq(name).and(series::id.gt(id))),
         );
     }
-    let mut rows: Vec<Series> = query
+    let rows: Vec<Series> = query
         .order((series::name.asc(), series::id.asc()))
-        .limit(limit + 1)
+        .limit(page.fetch())
         .select(Series::as_select())
         .load(conn)
         .await?;
-    let next_cursor = next_page(&mut rows, limit, |s| encode_cursor(&(&s.name, s.id)));
-    Ok(SeriesList {
-        items: rows.into_iter().map(SeriesView::from).collect(),
-        next_cursor,
-    })
-}
-
-/// Keeps `limit` rows and answers the cursor of the last one when there were more.
-fn next_page<T>(rows: &mut Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Option<String> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(cursor_of)
-    } else {
-        None
-    }
+    Ok(Page::from_rows(rows, page, |s| (s.name.clone(), s.id)).map(SeriesView::from))
 }
 
 pub async fn create_series(
@@ -655,7 +606,7 @@ pub async fn create_event(
     let online_url = req
         .online_url
         .filter(|u| !u.trim().is_empty())
-        .and_then(|u| v.check("online_url", WebUrl::parse(&u)));
+        .and_then(|u| v.check("online_url", WebsiteUrl::parse(&u)));
     let series = match series_id {
         Some(id) => {
             let found = series_exists(conn, id).await?;
@@ -682,7 +633,7 @@ pub async fn create_event(
         timezone: timezone.name().to_owned(),
         format,
         venue,
-        online_url: online_url.map(WebUrl::into_string),
+        online_url: online_url.map(WebsiteUrl::into_string),
         summary,
         title,
     };
@@ -838,8 +789,8 @@ pub async fn update_event(
     if let Some(url) = patch.online_url {
         fields.online_url = url
             .filter(|u| !u.trim().is_empty())
-            .and_then(|u| v.check("online_url", WebUrl::parse(&u)))
-            .map(WebUrl::into_string);
+            .and_then(|u| v.check("online_url", WebsiteUrl::parse(&u)))
+            .map(WebsiteUrl::into_string);
     }
     if v.is_ok() {
         check_event_fields(&mut v, &fields);
@@ -986,17 +937,14 @@ async fn queue_cancellation_emails(
     let registrant_ids: Vec<Uuid> = registrations::table
         .inner_join(sessions::table)
         .filter(sessions::event_id.eq(event.id))
-        .filter(
-            registrations::status
-                .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
-        )
+        .filter(registrations::status.ne_all(RegistrationStatus::ENDED))
         .select(registrations::person_id)
         .distinct()
         .load(conn)
         .await?;
     let invitee_ids: Vec<Uuid> = invitations::table
         .filter(invitations::event_id.eq(event.id))
-        .filter(invitations::status.eq_any(["pending", "accepted"]))
+        .filter(invitations::status.eq_any([InvitationStatus::Pending, InvitationStatus::Accepted]))
         .select(invitations::person_id)
         .distinct()
         .load(conn)
@@ -1135,9 +1083,8 @@ pub async fn list_events(
     viewer: Option<&AuthUser>,
     filter: EventFilter,
     public_url: &str,
-) -> AppResult<EventList> {
+) -> AppResult<Page<EventView>> {
     let mut v = Validator::new();
-    let limit = page_size(filter.limit);
     let country = filter
         .country
         .filter(|c| !c.trim().is_empty())
@@ -1160,13 +1107,8 @@ pub async fn list_events(
         .as_deref()
         .filter(|s| !s.trim().is_empty())
         .and_then(|s| parse_bound(&mut v, "to", s, true));
-    let after: Option<(i64, Uuid)> = match decode_cursor(filter.cursor.as_deref()) {
-        Ok(c) => c,
-        Err(_) => {
-            v.add("cursor", "is not a cursor this list gave out");
-            None
-        }
-    };
+    let page: PageRequest<TimeAndId> =
+        PageRequest::parse(&mut v, filter.limit, filter.cursor.as_deref());
     v.finish()?;
 
     let mut query = events::table.into_boxed();
@@ -1200,27 +1142,23 @@ pub async fn list_events(
     if let Some(to) = to {
         query = query.filter(first_start().lt(to));
     }
-    if let Some((micros, id)) = after {
-        let at = DateTime::<Utc>::from_timestamp_micros(micros)
-            .ok_or_else(|| AppError::invalid("cursor", "is not a cursor this list gave out"))?;
+    if let Some((at, id)) = page.after {
         query = query.filter(
             sort_key()
                 .gt(at)
                 .or(sort_key().eq(at).and(events::id.gt(id))),
         );
     }
-    let mut rows: Vec<(Event, DateTime<Utc>)> = query
+    let rows: Vec<(Event, DateTime<Utc>)> = query
         .order((sort_key().asc(), events::id.asc()))
-        .limit(limit + 1)
+        .limit(page.fetch())
         .select((Event::as_select(), sort_key()))
         .load(conn)
         .await?;
-    let next_cursor = next_page(&mut rows, limit, |(e, at)| {
-        encode_cursor(&(at.timestamp_micros(), e.id))
-    });
-    let events = rows.into_iter().map(|(e, _)| e).collect();
-    Ok(EventList {
-        items: event_views(conn, events, viewer, public_url).await?,
+    let Page { items, next_cursor } =
+        Page::from_rows(rows, &page, |(e, at)| (*at, e.id)).map(|(e, _)| e);
+    Ok(Page {
+        items: event_views(conn, items, viewer, public_url).await?,
         next_cursor,
     })
 }
@@ -1471,16 +1409,6 @@ mod tests {
         assert_eq!(Transition::Cancel.target(Cancelled), None);
         assert_eq!(Transition::Complete.target(Published), Some(Completed));
         assert_eq!(Transition::Complete.target(Draft), None);
-    }
-
-    #[test]
-    fn cursors_round_trip_and_reject_junk() {
-        let id = Uuid::now_v7();
-        let c = encode_cursor(&(42_i64, id));
-        let back: Option<(i64, Uuid)> = decode_cursor(Some(&c)).unwrap();
-        assert_eq!(back, Some((42, id)));
-        assert!(decode_cursor::<(i64, Uuid)>(Some("not-a-cursor")).is_err());
-        assert_eq!(decode_cursor::<(i64, Uuid)>(None).unwrap(), None);
     }
 
     #[test]

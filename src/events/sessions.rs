@@ -244,10 +244,7 @@ fn required_flag(
 async fn live_registrations(conn: &mut AsyncPgConnection, session_id: Uuid) -> AppResult<i64> {
     Ok(registrations::table
         .filter(registrations::session_id.eq(session_id))
-        .filter(
-            registrations::status
-                .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
-        )
+        .filter(registrations::status.ne_all(RegistrationStatus::ENDED))
         .count()
         .get_result(conn)
         .await?)
@@ -365,6 +362,14 @@ pub async fn update_session(
                         conn, public_url, session_id,
                     )
                     .await?;
+                }
+                let moved = (session.starts_at, session.ends_at, &session.title)
+                    != (current.starts_at, current.ends_at, &current.title);
+                if moved {
+                    // Reminders already scheduled say the old time and are due by it.
+                    let ctx =
+                        crate::registrations::service::session_context(conn, session_id).await?;
+                    crate::registrations::emails::refresh_session_reminders(conn, &ctx).await?;
                 }
                 touch_event(conn, session.event_id).await?;
                 Ok(session)

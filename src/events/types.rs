@@ -1,11 +1,15 @@
-//! The dialogue's own value types, parsed once at the edge: an IANA time zone, a slug, a
-//! country code and a web address. Each `parse` answers a message that the caller files under
-//! the field's path in a 422.
+//! The dialogue's own value types, parsed once at the edge: an IANA time zone, a slug and a
+//! point in time. Each `parse` answers a message that the caller files under the field's path
+//! in a 422. Country codes and web addresses are the partnership's
+//! ([`crate::organizations::CountryCode`], [`crate::organizations::WebsiteUrl`]).
 
 use std::fmt;
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
+
+/// Named here too because the server-rendered pages reach it by this path.
+pub use crate::organizations::CountryCode;
 
 /// An IANA time zone name known to chrono-tz (e.g. `Asia/Tokyo`), spelled exactly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,10 +53,10 @@ impl Slug {
     pub fn parse(raw: &str) -> Result<Slug, String> {
         let slug = raw.trim();
         if slug.is_empty() {
-            return Err("is empty".to_owned());
+            return Err("must not be empty".to_owned());
         }
         if slug.len() > Self::MAX_LEN {
-            return Err(format!("is longer than {} characters", Self::MAX_LEN));
+            return Err(format!("must be at most {} characters", Self::MAX_LEN));
         }
         let words_ok = slug.split('-').all(|word| {
             !word.is_empty()
@@ -113,67 +117,6 @@ impl Slug {
 impl fmt::Display for Slug {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-/// An ISO 3166-1 alpha-2 country code (upper case), checked against the ISO list.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CountryCode(String);
-
-impl CountryCode {
-    pub fn parse(raw: &str) -> Result<CountryCode, String> {
-        let code = raw.trim().to_ascii_uppercase();
-        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(format!(
-                "`{}` is not a two-letter ISO 3166-1 country code (e.g. JP)",
-                raw.trim()
-            ));
-        }
-        if celes::Country::from_alpha2(&code).is_err() {
-            return Err(format!("`{code}` is not an ISO 3166-1 country code"));
-        }
-        Ok(CountryCode(code))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The country's English name for pages ("Japan"); the code itself when unknown.
-    pub fn display_name(code: &str) -> String {
-        celes::Country::from_alpha2(code)
-            .map(|c| c.long_name.to_owned())
-            .unwrap_or_else(|_| code.to_owned())
-    }
-}
-
-/// An absolute http(s) address, such as an event's online meeting link.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebUrl(String);
-
-impl WebUrl {
-    pub const MAX_LEN: usize = 2000;
-
-    pub fn parse(raw: &str) -> Result<WebUrl, String> {
-        let text = raw.trim();
-        if text.is_empty() {
-            return Err("is empty".to_owned());
-        }
-        if text.len() > Self::MAX_LEN {
-            return Err(format!("is longer than {} characters", Self::MAX_LEN));
-        }
-        let url = url::Url::parse(text).map_err(|e| format!("is not a URL: {e}"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err("must be an http:// or https:// address".to_owned());
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err("has no host".to_owned());
-        }
-        Ok(WebUrl(text.to_owned()))
-    }
-
-    pub fn into_string(self) -> String {
-        self.0
     }
 }
 
@@ -254,25 +197,6 @@ mod tests {
             assert!(Slug::parse(bad).is_err(), "{bad}");
         }
         assert!(Slug::parse(&"a".repeat(101)).is_err());
-    }
-
-    #[test]
-    fn countries_are_iso_codes() {
-        assert_eq!(CountryCode::parse("JP").unwrap().as_str(), "JP");
-        assert_eq!(CountryCode::parse("jp").unwrap().as_str(), "JP");
-        assert!(CountryCode::parse("XX").is_err());
-        assert!(CountryCode::parse("JPN").is_err());
-        assert!(CountryCode::parse("1A").is_err());
-        assert_eq!(CountryCode::display_name("JP"), "Japan");
-    }
-
-    #[test]
-    fn web_urls_are_http() {
-        assert!(WebUrl::parse("https://meet.example.org/r2p").is_ok());
-        assert!(WebUrl::parse("http://example.org").is_ok());
-        assert!(WebUrl::parse("javascript:alert(1)").is_err());
-        assert!(WebUrl::parse("ftp://example.org").is_err());
-        assert!(WebUrl::parse("example.org").is_err());
     }
 
     #[test]

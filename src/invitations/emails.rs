@@ -1,6 +1,8 @@
 //! The messages of invitations: the invitation itself (with an `.ics` REQUEST of the sessions
-//! offered), its reminder, the answer's confirmation, the withdrawal, the promotion from the
-//! waitlist and the day-before reminder of a session. Every time is in the event's zone.
+//! offered), its reminder, the answer's confirmation and the withdrawal. Every time is in the
+//! event's zone; the parts shared with registrations' messages (session times, place, `.ics`,
+//! cancel links) come from [`crate::registrations::emails`]. A promotion from the waitlist and
+//! the day-before reminder are registrations' messages.
 //!
 //! Each message is rendered when it is queued, so none depends on state that may change before
 //! it is sent; scheduled ones are withdrawn (`cancel_pending`) when their cause goes away.
@@ -8,25 +10,20 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::events::calendar::{calendar_for_sessions, CalendarMethod, CalendarSession};
-use crate::events::local_time::{format_local, format_range};
-use crate::invitations::model::{
-    invitation_email_key, invitation_reminder_key, session_reminder_key, InvitationEvent,
-    OfferedSession,
-};
+use crate::events::local_time::format_local;
+use crate::invitations::model::{invitation_email_key, invitation_reminder_key};
 use crate::mail::{EmailAction, EmailBody, OutgoingEmail};
-use crate::registrations::model::RegistrationStatus;
+use crate::registrations::emails::{online_link, place_line, session_when, CancelLink};
+use crate::registrations::model::{EventFacts, RegistrationStatus, SessionFacts};
 
-pub const CHATHAM_HOUSE_RULE: &str = "Sessions marked “Chatham House rule” are held under the \
-    Chatham House rule: participants are free to use the information received, but neither the \
-    identity nor the affiliation of the speakers, nor that of any other participant, may be \
-    revealed.";
+/// Named here too because the invitation pages reach it by this path.
+pub use crate::events::model::CHATHAM_HOUSE_RULE;
 
 /// What every message about one invitation shares.
 pub struct InvitationMail<'a> {
-    pub event: &'a InvitationEvent,
+    pub event: &'a EventFacts,
     /// The sessions offered, in start order.
-    pub sessions: &'a [OfferedSession],
+    pub sessions: &'a [SessionFacts],
     pub public_url: &'a str,
     /// Who sent the invitation, for "… invites you".
     pub inviter: Option<&'a str>,
@@ -49,55 +46,9 @@ pub fn invitation_link(public_url: &str, token: &str) -> String {
     format!("{public_url}/invitations/{token}")
 }
 
-fn session_line(session: &OfferedSession, event: &InvitationEvent) -> (String, String) {
-    let mut when = format_range(session.starts_at, session.ends_at, &event.zone());
-    if session.chatham_house {
-        when.push_str(" · Chatham House rule");
-    }
-    (session.title.clone(), when)
-}
-
-fn place_line(event: &InvitationEvent) -> Option<(String, String)> {
-    match (event.format.as_str(), &event.venue) {
-        ("online", _) => Some(("Where".to_owned(), "Online".to_owned())),
-        ("hybrid", Some(venue)) => Some(("Where".to_owned(), format!("{venue}, and online"))),
-        (_, Some(venue)) => Some(("Where".to_owned(), venue.clone())),
-        _ => None,
-    }
-}
-
-/// The `.ics` of an offer (METHOD:REQUEST) or of confirmed sessions (METHOD:PUBLISH).
-pub fn sessions_calendar(
-    event: &InvitationEvent,
-    sessions: &[&OfferedSession],
-    method: CalendarMethod,
-    online_url: Option<&str>,
-) -> String {
-    let entries: Vec<CalendarSession> = sessions
-        .iter()
-        .map(|s| {
-            let mut description = s.description.clone().unwrap_or_default();
-            if s.chatham_house {
-                if !description.is_empty() {
-                    description.push_str("\n\n");
-                }
-                description.push_str("Held under the Chatham House rule.");
-            }
-            CalendarSession {
-                id: s.id,
-                title: format!("{} — {}", s.title, event.title),
-                description: (!description.is_empty()).then_some(description),
-                starts_at: s.starts_at,
-                ends_at: s.ends_at,
-                location: event
-                    .venue
-                    .clone()
-                    .or_else(|| online_url.map(str::to_owned)),
-                url: online_url.map(str::to_owned),
-            }
-        })
-        .collect();
-    calendar_for_sessions(&event.title, &event.timezone, &entries, method)
+/// A session's line: its title, and its time in the event's zone.
+fn session_line(event: &EventFacts, session: &SessionFacts) -> (String, String) {
+    (session.title.clone(), session_when(event, session))
 }
 
 fn offer_body(mail: &InvitationMail<'_>, invitee: &Invitee<'_>, reminder: bool) -> EmailBody {
@@ -141,7 +92,7 @@ fn offer_body(mail: &InvitationMail<'_>, invitee: &Invitee<'_>, reminder: bool) 
     let mut details: Vec<(String, String)> = mail
         .sessions
         .iter()
-        .map(|s| session_line(s, event))
+        .map(|s| session_line(event, s))
         .collect();
     details.extend(place_line(event));
     details.push(("Answer by".to_owned(), expiry.clone()));
@@ -204,36 +155,34 @@ pub fn invitation_reminder_email(
     .send_at(send_at)
 }
 
-/// A session the invitee accepted, with where they landed.
+/// A session the invitee accepted, with where they landed and the link that cancels it.
 pub struct AcceptedSession<'a> {
-    pub session: &'a OfferedSession,
+    pub session: &'a SessionFacts,
     pub status: RegistrationStatus,
     pub waitlist_position: Option<i64>,
+    pub cancel_link: Option<&'a CancelLink>,
 }
 
+/// The confirmation of an acceptance; `ics` is the calendar of the confirmed sessions (none
+/// when every chosen session is full).
 pub fn acceptance_email(
-    event: &InvitationEvent,
+    event: &EventFacts,
     invitation_id: Uuid,
     email: &str,
     name: &str,
     accepted: &[AcceptedSession<'_>],
+    ics: Option<String>,
 ) -> OutgoingEmail {
-    let confirmed: Vec<&OfferedSession> = accepted
+    let confirmed = accepted
         .iter()
-        .filter(|a| a.status == RegistrationStatus::Confirmed)
-        .map(|a| a.session)
-        .collect();
-    let online_url = event
-        .online_url
-        .as_deref()
-        .filter(|_| !confirmed.is_empty());
+        .any(|a| a.status == RegistrationStatus::Confirmed);
     let mut paragraphs = vec![format!(
         "Thank you for accepting the invitation to {}.",
         event.title
     )];
     let mut details = Vec::new();
     for a in accepted {
-        let (title, mut when) = session_line(a.session, event);
+        let (title, mut when) = session_line(event, a.session);
         match a.status {
             RegistrationStatus::Confirmed => when.push_str(" — registered"),
             RegistrationStatus::Waitlisted => when.push_str(&format!(
@@ -257,42 +206,45 @@ pub fn acceptance_email(
                 .to_owned(),
         );
     }
-    if let Some(url) = online_url {
+    if let Some(url) = online_link(event).filter(|_| confirmed) {
         paragraphs.push(format!("To join online, use this link: {url}"));
     }
     if accepted.iter().any(|a| a.session.chatham_house) {
         paragraphs.push(CHATHAM_HOUSE_RULE.to_owned());
     }
-    let mut body = EmailBody {
-        subject: format!("You're registered: {}", event.title),
+    if confirmed {
+        paragraphs.push("A calendar entry for your sessions is attached.".to_owned());
+    }
+    let footer = accepted
+        .iter()
+        .filter_map(|a| {
+            let title = (accepted.len() > 1).then_some(a.session.title.as_str());
+            a.cancel_link.map(|link| link.footer(a.status, title))
+        })
+        .collect();
+    let body = EmailBody {
+        subject: if confirmed {
+            format!("You're registered: {}", event.title)
+        } else {
+            format!("You're on the waitlist: {}", event.title)
+        },
         greeting: format!("Dear {name},"),
         paragraphs,
         details,
-        footer: vec!["If you can no longer attend, please let the organisers know.".to_owned()],
+        footer,
         ..Default::default()
     };
-    if confirmed.is_empty() {
-        body.subject = format!("You're on the waitlist: {}", event.title);
-    } else {
-        body.paragraphs
-            .push("A calendar entry for your sessions is attached.".to_owned());
-    }
-    let mut out = OutgoingEmail::new("invitation_accepted", email, Some(name), body)
+    let out = OutgoingEmail::new("invitation_accepted", email, Some(name), body)
         .for_event(event.id)
         .dedupe(format!("invitation-answer:{invitation_id}"));
-    if !confirmed.is_empty() {
-        out = out.with_ics(sessions_calendar(
-            event,
-            &confirmed,
-            CalendarMethod::Publish,
-            online_url,
-        ));
+    match ics {
+        Some(ics) => out.with_ics(ics),
+        None => out,
     }
-    out
 }
 
 pub fn decline_email(
-    event: &InvitationEvent,
+    event: &EventFacts,
     invitation_id: Uuid,
     email: &str,
     name: &str,
@@ -315,7 +267,7 @@ pub fn decline_email(
 }
 
 pub fn withdrawn_email(
-    event: &InvitationEvent,
+    event: &EventFacts,
     invitation_id: Uuid,
     email: &str,
     name: &str,
@@ -343,86 +295,15 @@ pub fn withdrawn_email(
         .dedupe(format!("invitation-revoked:{invitation_id}"))
 }
 
-/// "Your session is tomorrow", due 24 hours before it starts.
-pub fn session_reminder_email(
-    event: &InvitationEvent,
-    session: &OfferedSession,
-    registration_id: Uuid,
-    email: &str,
-    name: &str,
-    send_at: DateTime<Utc>,
-) -> OutgoingEmail {
-    let mut paragraphs = vec![format!(
-        "This is a reminder that you are registered for {} of {}, which starts tomorrow.",
-        session.title, event.title
-    )];
-    if let Some(url) = &event.online_url {
-        paragraphs.push(format!("To join online, use this link: {url}"));
-    }
-    if session.chatham_house {
-        paragraphs.push(CHATHAM_HOUSE_RULE.to_owned());
-    }
-    let mut details = vec![session_line(session, event)];
-    details.extend(place_line(event));
-    let body = EmailBody {
-        subject: format!("Tomorrow: {} — {}", session.title, event.title),
-        greeting: format!("Dear {name},"),
-        paragraphs,
-        details,
-        footer: vec!["If you can no longer attend, please let the organisers know.".to_owned()],
-        ..Default::default()
-    };
-    OutgoingEmail::new("session_reminder", email, Some(name), body)
-        .for_event(event.id)
-        .dedupe(session_reminder_key(registration_id))
-        .send_at(send_at)
-}
-
-/// A waitlisted registrant got the seat a revoked invitation freed.
-pub fn promoted_email(
-    event: &InvitationEvent,
-    session: &OfferedSession,
-    registration_id: Uuid,
-    email: &str,
-    name: &str,
-) -> OutgoingEmail {
-    let mut paragraphs = vec![format!(
-        "Good news: a place has opened in {} of {}, and your registration is now confirmed.",
-        session.title, event.title
-    )];
-    if let Some(url) = &event.online_url {
-        paragraphs.push(format!("To join online, use this link: {url}"));
-    }
-    let mut details = vec![session_line(session, event)];
-    details.extend(place_line(event));
-    let body = EmailBody {
-        subject: format!(
-            "Your place is confirmed: {} — {}",
-            session.title, event.title
-        ),
-        greeting: format!("Dear {name},"),
-        paragraphs,
-        details,
-        ..Default::default()
-    };
-    OutgoingEmail::new("registration_promoted", email, Some(name), body)
-        .for_event(event.id)
-        .dedupe(format!("registration-promoted:{registration_id}"))
-        .with_ics(sessions_calendar(
-            event,
-            &[session],
-            CalendarMethod::Publish,
-            event.online_url.as_deref(),
-        ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::calendar::CalendarMethod;
+    use crate::registrations::emails::sessions_calendar;
     use chrono::TimeZone;
 
-    fn event() -> InvitationEvent {
-        InvitationEvent {
+    fn event() -> EventFacts {
+        EventFacts {
             id: Uuid::nil(),
             slug: "japan-2022".into(),
             title: "Japan National Dialogue 2022".into(),
@@ -431,11 +312,12 @@ mod tests {
             venue: Some("Waseda University".into()),
             online_url: Some("https://zoom.example/j/1".into()),
             status: "published".into(),
+            published_at: Some(Utc::now()),
         }
     }
 
-    fn session(chatham_house: bool) -> OfferedSession {
-        OfferedSession {
+    fn session(chatham_house: bool) -> SessionFacts {
+        SessionFacts {
             id: Uuid::now_v7(),
             event_id: Uuid::nil(),
             title: "Closed session I".into(),
@@ -443,6 +325,11 @@ mod tests {
             access: "closed".into(),
             starts_at: Utc.with_ymd_and_hms(2022, 2, 18, 0, 30, 0).unwrap(),
             ends_at: Utc.with_ymd_and_hms(2022, 2, 18, 3, 0, 0).unwrap(),
+            capacity: None,
+            registration_opens_at: None,
+            registration_closes_at: None,
+            requires_approval: false,
+            waitlist: true,
             chatham_house,
         }
     }
@@ -451,8 +338,8 @@ mod tests {
     fn invitation_shows_local_times_the_rule_the_message_and_the_link() {
         let event = event();
         let sessions = vec![session(true)];
-        let refs: Vec<&OfferedSession> = sessions.iter().collect();
-        let ics = sessions_calendar(&event, &refs, CalendarMethod::Request, None);
+        let refs: Vec<&SessionFacts> = sessions.iter().collect();
+        let ics = sessions_calendar(&event, &refs, CalendarMethod::Request, false);
         let mail = InvitationMail {
             event: &event,
             sessions: &sessions,
@@ -483,5 +370,6 @@ mod tests {
             .contains("https://convene.example/invitations/T0K3N"));
         assert!(rendered.text.contains("Thu 17 Feb 2022, 18:00 JST"));
         assert!(ics.contains("METHOD:REQUEST"));
+        assert!(!ics.contains("zoom.example"), "no online link in an offer");
     }
 }

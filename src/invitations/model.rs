@@ -1,4 +1,4 @@
-//! Invitation rows, the event and sessions as invitations see them, and the API's shapes.
+//! Invitation rows and the API's shapes.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::db::schema::{events, invitation_sessions, invitations, sessions};
-use crate::registrations::model::RegistrationStatus;
+use crate::db::schema::{invitation_sessions, invitations};
+use crate::registrations::model::{EventFacts, RegistrationView, SessionFacts};
 
 crate::text_enum! {
     /// Where an invitation stands. A pending invitation past its expiry counts as expired
@@ -98,10 +98,6 @@ pub fn invitation_reminder_key(id: Uuid, generation: i32) -> String {
     format!("invitation-reminder:{id}:{generation}")
 }
 
-pub fn session_reminder_key(registration_id: Uuid) -> String {
-    format!("session-reminder:{registration_id}")
-}
-
 #[derive(Debug, Insertable)]
 #[diesel(table_name = invitations)]
 pub struct NewInvitation {
@@ -122,56 +118,6 @@ pub struct NewInvitation {
 pub struct NewInvitationSession {
     pub invitation_id: Uuid,
     pub session_id: Uuid,
-}
-
-/// The event as invitations need it (the events domain owns the table).
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = events)]
-pub struct InvitationEvent {
-    pub id: Uuid,
-    pub slug: String,
-    pub title: String,
-    pub timezone: String,
-    pub format: String,
-    pub venue: Option<String>,
-    pub online_url: Option<String>,
-    pub status: String,
-}
-
-impl InvitationEvent {
-    /// Whether the public may know the event exists (then non-staff get 403, not 404).
-    pub fn is_public(&self) -> bool {
-        self.status != "draft"
-    }
-
-    /// Invitations are sent for dialogues still to come.
-    pub fn accepts_invitations(&self) -> bool {
-        matches!(self.status.as_str(), "draft" | "published")
-    }
-
-    pub fn zone(&self) -> chrono_tz::Tz {
-        crate::events::local_time::zone(&self.timezone)
-    }
-}
-
-/// A session as invitations need it.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = sessions)]
-pub struct OfferedSession {
-    pub id: Uuid,
-    pub event_id: Uuid,
-    pub title: String,
-    pub description: Option<String>,
-    pub access: String,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    pub chatham_house: bool,
-}
-
-impl OfferedSession {
-    pub fn is_closed(&self) -> bool {
-        self.access == "closed"
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,6 +205,34 @@ pub struct OfferedSessionView {
     pub accepted: Option<bool>,
 }
 
+impl InvitedEventView {
+    pub fn new(event: &EventFacts) -> Self {
+        InvitedEventView {
+            id: event.id,
+            slug: event.slug.clone(),
+            title: event.title.clone(),
+            timezone: event.timezone.clone(),
+            format: event.format.clone(),
+            venue: event.venue.clone(),
+        }
+    }
+}
+
+impl OfferedSessionView {
+    pub fn new(event: &EventFacts, session: SessionFacts, accepted: Option<bool>) -> Self {
+        OfferedSessionView {
+            local_time: event.local_time(&session),
+            id: session.id,
+            title: session.title,
+            description: session.description,
+            starts_at: session.starts_at,
+            ends_at: session.ends_at,
+            chatham_house: session.chatham_house,
+            accepted,
+        }
+    }
+}
+
 /// What an invitation covers, for its token holder.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InvitationView {
@@ -273,6 +247,24 @@ pub struct InvitationView {
     pub answered_at: Option<DateTime<Utc>>,
 }
 
+/// One of the caller's own invitations. It is answered through the personal link emailed to
+/// them; its token is never shown again.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MyInvitationView {
+    pub id: Uuid,
+    /// A pending invitation past its expiry is `expired`.
+    pub status: InvitationStatus,
+    pub event: InvitedEventView,
+    pub sessions: Vec<OfferedSessionView>,
+    pub message: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    /// The expiry in the event's time zone.
+    pub expires_local: String,
+    pub answered_at: Option<DateTime<Utc>>,
+    /// When the current link was emailed.
+    pub sent_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct RespondRequest {
     pub response: InvitationAnswer,
@@ -280,20 +272,11 @@ pub struct RespondRequest {
     pub session_ids: Option<Vec<Uuid>>,
 }
 
-/// A registration made by accepting: confirmed, or waitlisted when the session is full.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct InvitationRegistration {
-    pub id: Uuid,
-    pub session_id: Uuid,
-    pub status: RegistrationStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub waitlist_position: Option<i64>,
-}
-
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RespondResponse {
     pub status: InvitationStatus,
-    pub registrations: Vec<InvitationRegistration>,
+    /// The registrations made by accepting: confirmed, or waitlisted when a session is full.
+    pub registrations: Vec<RegistrationView>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -328,20 +311,15 @@ pub struct InvitationItem {
     pub generation: i32,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct InvitationPage {
-    pub items: Vec<InvitationItem>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListInvitationsQuery {
     /// Only invitations in this status (`pending`, `accepted`, `declined`, `expired`, `revoked`).
     pub status: Option<String>,
-    /// At most 200 (larger values are clamped); default 50.
+    /// Page size: default 50, at most 200 (larger values are clamped).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 

@@ -1,9 +1,9 @@
 //! Reminders are scheduled rows of the outbox, not a job of their own: an unanswered
 //! invitation's reminder is queued with the invitation (due `invitation_reminder_days` before
-//! it expires) and a confirmed registrant's "your session is tomorrow" with the acceptance (due
-//! 24 hours before the session). When their cause goes away (an answer, a revocation, a resend)
-//! they are withdrawn with `cancel_pending`, so the worker never needs to know about
-//! invitations.
+//! it expires); a confirmed registrant's "your session is tomorrow" is the registrations'
+//! (`registrations::emails::schedule_session_reminder`). When their cause goes away (an answer,
+//! a revocation, a resend, a cancellation) they are withdrawn with `cancel_pending`, so the
+//! worker never needs to know about invitations.
 //!
 //! The sweep keeps the invitation rows truthful about what time and the worker did: it marks
 //! pending invitations past their expiry `expired` (withdrawing any reminder still queued, e.g.
@@ -22,40 +22,11 @@ use uuid::Uuid;
 use crate::db::schema::{emails, invitations};
 use crate::db::DbPool;
 use crate::error::AppResult;
-use crate::invitations::emails::session_reminder_email;
-use crate::invitations::model::{
-    invitation_reminder_key, Invitation, InvitationEvent, InvitationStatus, OfferedSession,
-};
+use crate::invitations::model::{invitation_reminder_key, Invitation, InvitationStatus};
 use crate::mail::outbox::EmailStatus;
-use crate::mail::OutgoingEmail;
-use crate::people::model::Person;
-
-/// A session reminder goes out this long before the session starts.
-pub const SESSION_REMINDER_BEFORE_HOURS: i64 = 24;
 
 /// Reminders of one invitation are at least this far apart (a resend schedules a new one).
 pub const MIN_HOURS_BETWEEN_REMINDERS: i64 = 24;
-
-/// "Your session is tomorrow" for a confirmed registration, unless that moment has passed.
-pub fn session_reminder(
-    event: &InvitationEvent,
-    session: &OfferedSession,
-    registration_id: Uuid,
-    person: &Person,
-    now: DateTime<Utc>,
-) -> Option<OutgoingEmail> {
-    let at = session.starts_at - Duration::hours(SESSION_REMINDER_BEFORE_HOURS);
-    (at > now).then(|| {
-        session_reminder_email(
-            event,
-            session,
-            registration_id,
-            &person.email,
-            &person.name,
-            at,
-        )
-    })
-}
 
 /// When the reminder of an invitation expiring at `expires_at` is due: `days` before, but not
 /// within a day of a reminder already sent or scheduled for it (at most one a day), and only

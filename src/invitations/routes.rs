@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::app::State;
 use crate::auth::AuthUser;
+use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::idempotency;
 use crate::invitations::model::*;
@@ -17,6 +18,7 @@ use crate::invitations::service::{self, Answer};
     paths(
         create_invitations,
         list_invitations,
+        my_invitations,
         invitation_by_token,
         respond,
         resend,
@@ -37,10 +39,9 @@ use crate::invitations::service::{self, Answer};
         RespondRequest,
         RespondResponse,
         InvitationAnswer,
-        InvitationRegistration,
         InvitationItem,
         InvitationSessionItem,
-        InvitationPage,
+        MyInvitationView,
         ResendRequest
     ))
 )]
@@ -49,6 +50,7 @@ pub struct Api;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(create_invitations)
         .service(list_invitations)
+        .service(my_invitations)
         .service(invitation_by_token)
         .service(respond)
         .service(resend)
@@ -86,8 +88,7 @@ async fn create_invitations(
     let fingerprint = idempotency::fingerprint(&body);
     idempotency::run(&state, &req, Some(user.account.id), fingerprint, || async {
         let created = service::create_invitations(&state, &user, event_id, body).await?;
-        let json = serde_json::to_value(created).map_err(AppError::internal)?;
-        Ok((StatusCode::CREATED, json))
+        Ok((StatusCode::CREATED, created))
     })
     .await
 }
@@ -97,7 +98,7 @@ async fn create_invitations(
 #[utoipa::path(get, path = "/api/v1/events/{id}/invitations", tag = "invitations",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The event"), ListInvitationsQuery),
-    responses((status = 200, body = InvitationPage),
+    responses((status = 200, body = Page<InvitationItem>),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -112,6 +113,27 @@ async fn list_invitations(
 ) -> AppResult<HttpResponse> {
     let page = service::list(&state, &user, path.into_inner(), query.into_inner()).await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// The caller's own invitations, newest first, with their status, event and sessions. Each is
+/// answered through the personal link emailed with it.
+#[utoipa::path(get, path = "/api/v1/me/invitations", tag = "invitations",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses((status = 200, body = Page<MyInvitationView>),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[get("/me/invitations")]
+async fn my_invitations(
+    state: State,
+    user: AuthUser,
+    query: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let page = PageRequest::from_query(&query)?;
+    let mut conn = state.pool.get().await?;
+    let invitations = service::list_mine(&mut conn, user.person.id, &page).await?;
+    Ok(HttpResponse::Ok().json(invitations))
 }
 
 fn private(mut response: HttpResponse) -> HttpResponse {

@@ -15,24 +15,32 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::auth::service::parse_name;
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::auth::AuthUser;
+use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{
     affiliations, invitation_sessions, invitations, organizations, people, registrations, sessions,
 };
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::{is_event_staff, require_event_staff};
 use crate::events::calendar::CalendarMethod;
-use crate::events::local_time::{format_local, format_range};
+use crate::events::local_time::format_local;
 use crate::invitations::emails::{self, AcceptedSession, InvitationMail, Invitee};
 use crate::invitations::model::*;
 use crate::invitations::reminders;
 use crate::mail::outbox::cancel_pending;
 use crate::mail::{enqueue, enqueue_many, OutgoingEmail};
+use crate::organizations::model::{MembershipStatus, OrganizationKind};
+use crate::organizations::service::parse_kind;
+use crate::organizations::CountryCode;
 use crate::people::model::Person;
+use crate::people::service::parse_name;
 use crate::people::EmailAddress;
-use crate::registrations::model::{Registration, RegistrationSource, RegistrationStatus};
+use crate::registrations::emails::{schedule_session_reminder, sessions_calendar, CancelLink};
+use crate::registrations::model::{
+    EventFacts, RegistrationSource, RegistrationStatus, RegistrationView, SessionContext,
+    SessionFacts,
+};
 use crate::registrations::seats;
 use crate::registrations::service::{admit, cancel, Admission};
 
@@ -41,26 +49,6 @@ pub const MAX_INVITEES: usize = 5000;
 /// Most sessions one invitation may offer.
 pub const MAX_SESSIONS: usize = 50;
 pub const MAX_MESSAGE_CHARS: usize = 4000;
-
-const ORGANIZATION_KINDS: &[&str] = &[
-    "government",
-    "regional_organization",
-    "international_organization",
-    "civil_society",
-    "academia",
-    "think_tank",
-    "other",
-];
-
-/// An ISO 3166-1 alpha-2 code, upper-cased.
-pub fn parse_country(raw: &str) -> Result<String, &'static str> {
-    let code = raw.trim().to_ascii_uppercase();
-    if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err("is not a two-letter ISO 3166-1 country code");
-    }
-    celes::Country::from_alpha2(&code).map_err(|_| "is not an ISO 3166-1 country code")?;
-    Ok(code)
-}
 
 pub fn parse_message(raw: Option<&str>) -> Result<Option<String>, String> {
     let Some(message) = raw.map(str::trim).filter(|m| !m.is_empty()) else {
@@ -75,14 +63,11 @@ pub fn parse_message(raw: Option<&str>) -> Result<Option<String>, String> {
 // ---------------------------------------------------------------------------------------------
 // Loading
 
-pub async fn load_event(
-    conn: &mut AsyncPgConnection,
-    event_id: Uuid,
-) -> AppResult<InvitationEvent> {
+pub async fn load_event(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<EventFacts> {
     use crate::db::schema::events;
     events::table
         .find(event_id)
-        .select(InvitationEvent::as_select())
+        .select(EventFacts::as_select())
         .first(conn)
         .await
         .optional()?
@@ -94,7 +79,7 @@ pub async fn event_for_staff(
     conn: &mut AsyncPgConnection,
     user: &AuthUser,
     event_id: Uuid,
-) -> AppResult<InvitationEvent> {
+) -> AppResult<EventFacts> {
     let event = load_event(conn, event_id).await?;
     require_event_staff(conn, user, event.id, event.is_public()).await?;
     Ok(event)
@@ -105,12 +90,12 @@ pub async fn event_for_staff(
 pub async fn offered_sessions(
     conn: &mut AsyncPgConnection,
     invitation_id: Uuid,
-) -> AppResult<Vec<(OfferedSession, Option<bool>)>> {
+) -> AppResult<Vec<(SessionFacts, Option<bool>)>> {
     Ok(invitation_sessions::table
         .inner_join(sessions::table)
         .filter(invitation_sessions::invitation_id.eq(invitation_id))
         .order((sessions::starts_at.asc(), sessions::id.asc()))
-        .select((OfferedSession::as_select(), invitation_sessions::accepted))
+        .select((SessionFacts::as_select(), invitation_sessions::accepted))
         .load(conn)
         .await?)
 }
@@ -159,7 +144,7 @@ async fn mark_expired(conn: &mut AsyncPgConnection, invitation: &Invitation) -> 
     Ok(())
 }
 
-fn expired_error(invitation: &Invitation, event: Option<&InvitationEvent>) -> AppError {
+fn expired_error(invitation: &Invitation, event: Option<&EventFacts>) -> AppError {
     let when = match event {
         Some(e) => format_local(invitation.expires_at, &e.zone()),
         None => invitation.expires_at.to_rfc3339(),
@@ -173,7 +158,7 @@ fn expired_error(invitation: &Invitation, event: Option<&InvitationEvent>) -> Ap
     )
 }
 
-fn event_closed_error(event: &InvitationEvent) -> AppError {
+fn event_closed_error(event: &EventFacts) -> AppError {
     let what = if event.status == "cancelled" {
         "was cancelled"
     } else {
@@ -219,7 +204,7 @@ struct Candidate {
 
 /// A request that passed validation: who to invite to what, until when.
 struct CheckedRequest {
-    sessions: Vec<OfferedSession>,
+    sessions: Vec<SessionFacts>,
     message: Option<String>,
     expires_at: DateTime<Utc>,
     candidates: Vec<Candidate>,
@@ -265,7 +250,7 @@ struct Sender {
 
 async fn check_request(
     conn: &mut AsyncPgConnection,
-    event: &InvitationEvent,
+    event: &EventFacts,
     request: &CreateInvitationsRequest,
     now: DateTime<Utc>,
 ) -> AppResult<CheckedRequest> {
@@ -348,10 +333,10 @@ async fn check_request(
 async fn check_sessions(
     conn: &mut AsyncPgConnection,
     v: &mut Validator,
-    event: &InvitationEvent,
+    event: &EventFacts,
     session_ids: &[Uuid],
     now: DateTime<Utc>,
-) -> AppResult<Vec<OfferedSession>> {
+) -> AppResult<Vec<SessionFacts>> {
     if session_ids.is_empty() {
         v.add(
             "session_ids",
@@ -360,15 +345,15 @@ async fn check_sessions(
     } else if session_ids.len() > MAX_SESSIONS {
         v.add("session_ids", format!("at most {MAX_SESSIONS} sessions"));
     }
-    let found: HashMap<Uuid, OfferedSession> = sessions::table
+    let found: HashMap<Uuid, SessionFacts> = sessions::table
         .filter(sessions::id.eq_any(session_ids))
-        .select(OfferedSession::as_select())
-        .load::<OfferedSession>(conn)
+        .select(SessionFacts::as_select())
+        .load::<SessionFacts>(conn)
         .await?
         .into_iter()
         .map(|s| (s.id, s))
         .collect();
-    let mut chosen: Vec<OfferedSession> = Vec::new();
+    let mut chosen: Vec<SessionFacts> = Vec::new();
     let mut seen = HashSet::new();
     for (i, id) in session_ids.iter().enumerate() {
         let field = format!("session_ids[{i}]");
@@ -461,7 +446,7 @@ async fn check_invitees(
     let org_ids: Vec<Uuid> = invitees.iter().filter_map(|i| i.organization_id).collect();
     let known_orgs: HashSet<Uuid> = organizations::table
         .filter(organizations::id.eq_any(&org_ids))
-        .filter(organizations::status.ne("withdrawn"))
+        .filter(organizations::status.ne(MembershipStatus::Withdrawn))
         .select(organizations::id)
         .load::<Uuid>(conn)
         .await?
@@ -513,28 +498,32 @@ async fn check_invitees(
 }
 
 /// The organisation kinds and countries of an audience, checked; at least one of them.
-fn check_audience(v: &mut Validator, audience: &AudienceRequest) -> (Vec<String>, Vec<String>) {
-    let mut kinds = Vec::new();
-    for (i, kind) in audience.organization_kinds.iter().enumerate() {
-        let kind = kind.trim();
-        if ORGANIZATION_KINDS.contains(&kind) {
-            kinds.push(kind.to_owned());
-        } else {
-            v.add(
+fn check_audience(
+    v: &mut Validator,
+    audience: &AudienceRequest,
+) -> (Vec<OrganizationKind>, Vec<CountryCode>) {
+    let kinds = audience
+        .organization_kinds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, kind)| {
+            v.check(
                 format!("audience.organization_kinds[{i}]"),
-                format!(
-                    "unknown kind; expected one of: {}",
-                    ORGANIZATION_KINDS.join(", ")
-                ),
-            );
-        }
-    }
-    let mut countries = Vec::new();
-    for (i, country) in audience.countries.iter().enumerate() {
-        if let Some(code) = v.check(format!("audience.countries[{i}]"), parse_country(country)) {
-            countries.push(code);
-        }
-    }
+                parse_kind(kind),
+            )
+        })
+        .collect();
+    let countries = audience
+        .countries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, country)| {
+            v.check(
+                format!("audience.countries[{i}]"),
+                CountryCode::parse(country),
+            )
+        })
+        .collect();
     if audience.organization_kinds.is_empty() && audience.countries.is_empty() {
         v.add(
             "audience",
@@ -549,7 +538,7 @@ fn check_audience(v: &mut Validator, audience: &AudienceRequest) -> (Vec<String>
 /// statements whatever the number of invitees.
 async fn insert_invitations(
     conn: &mut AsyncPgConnection,
-    event: InvitationEvent,
+    event: EventFacts,
     checked: CheckedRequest,
     sender: Sender,
 ) -> AppResult<CreateInvitationsResponse> {
@@ -573,8 +562,8 @@ async fn insert_invitations(
     let invited = live_invitations(conn, event.id, &person_ids, &session_ids, now).await?;
     let registered = live_registrations(conn, &person_ids, &session_ids).await?;
 
-    let offer: Vec<&OfferedSession> = chosen.iter().collect();
-    let offer_ics = emails::sessions_calendar(&event, &offer, CalendarMethod::Request, None);
+    let offer: Vec<&SessionFacts> = chosen.iter().collect();
+    let offer_ics = sessions_calendar(&event, &offer, CalendarMethod::Request, false);
     let mail = InvitationMail {
         event: &event,
         sessions: &chosen,
@@ -711,10 +700,7 @@ async fn live_registrations(
     Ok(registrations::table
         .filter(registrations::person_id.eq_any(person_ids))
         .filter(registrations::session_id.eq_any(session_ids))
-        .filter(
-            registrations::status
-                .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
-        )
+        .filter(registrations::status.ne_all(RegistrationStatus::ENDED))
         .select(registrations::person_id)
         .distinct()
         .load::<Uuid>(conn)
@@ -727,19 +713,20 @@ async fn live_registrations(
 /// these kinds and countries, focal points first.
 async fn audience_members(
     conn: &mut AsyncPgConnection,
-    kinds: &[String],
-    countries: &[String],
+    kinds: &[OrganizationKind],
+    countries: &[CountryCode],
 ) -> AppResult<Vec<(Uuid, String, String, Uuid)>> {
     let mut query = affiliations::table
         .inner_join(organizations::table)
         .inner_join(people::table)
-        .filter(organizations::status.eq("active"))
+        .filter(organizations::status.eq(MembershipStatus::Active))
         .into_boxed();
     if !kinds.is_empty() {
         query = query.filter(organizations::kind.eq_any(kinds));
     }
     if !countries.is_empty() {
-        query = query.filter(organizations::country.eq_any(countries));
+        let codes: Vec<&str> = countries.iter().map(CountryCode::as_str).collect();
+        query = query.filter(organizations::country.eq_any(codes));
     }
     Ok(query
         .order((
@@ -826,36 +813,87 @@ pub async fn view_by_token(state: &AppState, token: &str) -> AppResult<Invitatio
         .first(&mut conn)
         .await?;
     let offered = offered_sessions(&mut conn, invitation.id).await?;
-    let tz = event.zone();
     Ok(InvitationView {
         status: invitation.status,
         invitee_name: person.name,
         sessions: offered
             .into_iter()
-            .map(|(s, accepted)| OfferedSessionView {
-                local_time: format_range(s.starts_at, s.ends_at, &tz),
-                id: s.id,
-                title: s.title,
-                description: s.description,
-                starts_at: s.starts_at,
-                ends_at: s.ends_at,
-                chatham_house: s.chatham_house,
-                accepted,
-            })
+            .map(|(s, accepted)| OfferedSessionView::new(&event, s, accepted))
             .collect(),
-        event: InvitedEventView {
-            id: event.id,
-            slug: event.slug.clone(),
-            title: event.title.clone(),
-            timezone: event.timezone.clone(),
-            format: event.format.clone(),
-            venue: event.venue.clone(),
-        },
+        event: InvitedEventView::new(&event),
         message: invitation.message,
-        expires_local: format_local(invitation.expires_at, &tz),
+        expires_local: format_local(invitation.expires_at, &event.zone()),
         expires_at: invitation.expires_at,
         answered_at: invitation.answered_at,
     })
+}
+
+/// The caller's own invitations, newest first (`GET /me/invitations`).
+pub async fn list_mine(
+    conn: &mut AsyncPgConnection,
+    person_id: Uuid,
+    page: &PageRequest<TimeAndId>,
+) -> AppResult<Page<MyInvitationView>> {
+    use crate::db::schema::events;
+    let mut query = invitations::table
+        .inner_join(events::table)
+        .filter(invitations::person_id.eq(person_id))
+        .select((Invitation::as_select(), EventFacts::as_select()))
+        .order((invitations::created_at.desc(), invitations::id.desc()))
+        .limit(page.fetch())
+        .into_boxed();
+    if let Some((at, id)) = page.after {
+        query = query.filter(
+            invitations::created_at
+                .lt(at)
+                .or(invitations::created_at.eq(at).and(invitations::id.lt(id))),
+        );
+    }
+    let rows: Vec<(Invitation, EventFacts)> = query.load(conn).await?;
+    let Page {
+        items: rows,
+        next_cursor,
+    } = Page::from_rows(rows, page, |(i, _)| (i.created_at, i.id));
+    let ids: Vec<Uuid> = rows.iter().map(|(i, _)| i.id).collect();
+    let mut offered: HashMap<Uuid, Vec<(SessionFacts, Option<bool>)>> = HashMap::new();
+    let links: Vec<(Uuid, SessionFacts, Option<bool>)> = invitation_sessions::table
+        .inner_join(sessions::table)
+        .filter(invitation_sessions::invitation_id.eq_any(&ids))
+        .order((sessions::starts_at.asc(), sessions::id.asc()))
+        .select((
+            invitation_sessions::invitation_id,
+            SessionFacts::as_select(),
+            invitation_sessions::accepted,
+        ))
+        .load(conn)
+        .await?;
+    for (invitation_id, session, accepted) in links {
+        offered
+            .entry(invitation_id)
+            .or_default()
+            .push((session, accepted));
+    }
+    let now = Utc::now();
+    let items = rows
+        .into_iter()
+        .map(|(invitation, event)| MyInvitationView {
+            id: invitation.id,
+            status: invitation.effective_status(now),
+            sessions: offered
+                .remove(&invitation.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(s, accepted)| OfferedSessionView::new(&event, s, accepted))
+                .collect(),
+            event: InvitedEventView::new(&event),
+            message: invitation.message,
+            expires_local: format_local(invitation.expires_at, &event.zone()),
+            expires_at: invitation.expires_at,
+            answered_at: invitation.answered_at,
+            sent_at: invitation.sent_at,
+        })
+        .collect();
+    Ok(Page { items, next_cursor })
 }
 
 /// An answer as the service takes it.
@@ -871,14 +909,14 @@ pub enum Answer {
 pub struct AnswerOutcome {
     pub status: InvitationStatus,
     pub invitee_name: String,
-    pub event: InvitationEvent,
-    pub registrations: Vec<(OfferedSession, InvitationRegistration)>,
+    pub event: EventFacts,
+    pub registrations: Vec<(SessionFacts, RegistrationView)>,
 }
 
 enum Step {
     Done(AnswerOutcome),
     /// Found expired: the status change is committed, then the caller answers 410.
-    Expired(Invitation, InvitationEvent),
+    Expired(Invitation, EventFacts),
 }
 
 /// Answers an invitation. The invitation row is locked first, so concurrent answers queue and
@@ -886,6 +924,7 @@ enum Step {
 pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult<AnswerOutcome> {
     let mut conn = state.pool.get().await?;
     let token = token.to_owned();
+    let public_url = state.settings.public_url().to_owned();
     let step = conn
         .transaction::<_, AppError, _>(|conn| {
             async move {
@@ -919,7 +958,9 @@ pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult
                     .first(conn)
                     .await?;
                 let outcome = match answer {
-                    Answer::Accept(ids) => accept(conn, &invitation, &person, event, ids).await?,
+                    Answer::Accept(ids) => {
+                        accept(conn, &public_url, &invitation, &person, event, ids).await?
+                    }
                     Answer::Decline => decline(conn, &invitation, &person, event).await?,
                 };
                 Ok(Step::Done(outcome))
@@ -935,13 +976,14 @@ pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult
 
 async fn accept(
     conn: &mut AsyncPgConnection,
+    public_url: &str,
     invitation: &Invitation,
     person: &Person,
-    event: InvitationEvent,
+    event: EventFacts,
     session_ids: Option<Vec<Uuid>>,
 ) -> AppResult<AnswerOutcome> {
     let now = Utc::now();
-    let offered: Vec<OfferedSession> = offered_sessions(conn, invitation.id)
+    let offered: Vec<SessionFacts> = offered_sessions(conn, invitation.id)
         .await?
         .into_iter()
         .map(|(s, _)| s)
@@ -952,7 +994,7 @@ async fn accept(
             "the sessions of this invitation have been removed; please contact the organisers",
         ));
     }
-    let chosen: Vec<OfferedSession> = match session_ids {
+    let chosen: Vec<SessionFacts> = match session_ids {
         None => offered.clone(),
         Some(ids) => {
             let mut v = Validator::new();
@@ -999,11 +1041,7 @@ async fn accept(
             },
         )
         .await?;
-        let position = seats::waitlist_position(conn, &admitted.registration).await?;
-        registrations_made.push((
-            session.clone(),
-            registration_view(&admitted.registration, position),
-        ));
+        registrations_made.push((session.clone(), admitted.registration));
     }
     let chosen_ids: Vec<Uuid> = chosen.iter().map(|s| s.id).collect();
     diesel::update(invitation_sessions::table)
@@ -1025,35 +1063,63 @@ async fn accept(
         .await?;
     cancel_pending(conn, &invitation.reminder_key()).await?;
 
+    let mut views = Vec::with_capacity(registrations_made.len());
+    for (_, r) in &registrations_made {
+        let position = seats::waitlist_position(conn, r).await?;
+        views.push(RegistrationView::new(r, position));
+    }
+    let cancel_links: Vec<Option<CancelLink>> = registrations_made
+        .iter()
+        .map(|(_, r)| CancelLink::issue(public_url, r))
+        .collect();
     let accepted: Vec<AcceptedSession<'_>> = registrations_made
         .iter()
-        .map(|(session, r)| AcceptedSession {
+        .zip(&views)
+        .zip(&cancel_links)
+        .map(|(((session, _), view), link)| AcceptedSession {
             session,
-            status: r.status,
-            waitlist_position: r.waitlist_position,
+            status: view.status,
+            waitlist_position: view.waitlist_position,
+            cancel_link: link.as_ref(),
         })
         .collect();
-    let mut outgoing = vec![emails::acceptance_email(
+    let confirmed: Vec<&SessionFacts> = accepted
+        .iter()
+        .filter(|a| a.status == RegistrationStatus::Confirmed)
+        .map(|a| a.session)
+        .collect();
+    let ics = (!confirmed.is_empty())
+        .then(|| sessions_calendar(&event, &confirmed, CalendarMethod::Publish, true));
+    let email = emails::acceptance_email(
         &event,
         invitation.id,
         &person.email,
         &person.name,
         &accepted,
-    )];
-    for (session, r) in &registrations_made {
-        if r.status == RegistrationStatus::Confirmed {
-            outgoing.extend(reminders::session_reminder(
-                &event, session, r.id, person, now,
-            ));
+        ics,
+    );
+    if enqueue(conn, email).await? {
+        for link in cancel_links.into_iter().flatten() {
+            link.keep(conn).await?;
         }
     }
-    enqueue_many(conn, outgoing).await?;
+    for (session, r) in &registrations_made {
+        let ctx = SessionContext {
+            session: session.clone(),
+            event: event.clone(),
+        };
+        schedule_session_reminder(conn, &ctx, r, person).await?;
+    }
     tracing::info!(invitation_id = %invitation.id, sessions = chosen.len(), "invitation accepted");
     Ok(AnswerOutcome {
         status: InvitationStatus::Accepted,
         invitee_name: person.name.clone(),
         event,
-        registrations: registrations_made,
+        registrations: registrations_made
+            .into_iter()
+            .map(|(session, _)| session)
+            .zip(views)
+            .collect(),
     })
 }
 
@@ -1061,7 +1127,7 @@ async fn decline(
     conn: &mut AsyncPgConnection,
     invitation: &Invitation,
     person: &Person,
-    event: InvitationEvent,
+    event: EventFacts,
 ) -> AppResult<AnswerOutcome> {
     let now = Utc::now();
     diesel::update(invitation_sessions::table)
@@ -1092,18 +1158,6 @@ async fn decline(
     })
 }
 
-pub fn registration_view(
-    registration: &Registration,
-    position: Option<i64>,
-) -> InvitationRegistration {
-    InvitationRegistration {
-        id: registration.id,
-        session_id: registration.session_id,
-        status: registration.status,
-        waitlist_position: position,
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Staff: list, resend, revoke
 
@@ -1113,7 +1167,7 @@ async fn invitation_for_staff(
     conn: &mut AsyncPgConnection,
     user: &AuthUser,
     invitation_id: Uuid,
-) -> AppResult<(Invitation, InvitationEvent)> {
+) -> AppResult<(Invitation, EventFacts)> {
     let invitation: Invitation = invitations::table
         .find(invitation_id)
         .select(Invitation::as_select())
@@ -1159,7 +1213,7 @@ pub async fn resend(
             ) {
                 return Err(invalid_transition(status, "resent"));
             }
-            let offered: Vec<OfferedSession> = offered_sessions(conn, invitation.id)
+            let offered: Vec<SessionFacts> = offered_sessions(conn, invitation.id)
                 .await?
                 .into_iter()
                 .map(|(s, _)| s)
@@ -1209,8 +1263,8 @@ pub async fn resend(
                 .execute(conn)
                 .await?;
             cancel_pending(conn, &invitation.reminder_key()).await?;
-            let refs: Vec<&OfferedSession> = offered.iter().collect();
-            let offer_ics = emails::sessions_calendar(&event, &refs, CalendarMethod::Request, None);
+            let refs: Vec<&SessionFacts> = offered.iter().collect();
+            let offer_ics = sessions_calendar(&event, &refs, CalendarMethod::Request, false);
             let mail = InvitationMail {
                 event: &event,
                 sessions: &offered,
@@ -1249,7 +1303,8 @@ pub async fn resend(
 }
 
 /// Withdraws an invitation: its link answers 410; an accepted invitation's registrations are
-/// cancelled (the waitlist promotes, and the promoted are emailed); the invitee is told.
+/// cancelled (the waitlist promotes, and the promoted are emailed by `cancel`); the invitee is
+/// told.
 pub async fn revoke(
     state: &AppState,
     user: &AuthUser,
@@ -1257,6 +1312,7 @@ pub async fn revoke(
 ) -> AppResult<InvitationItem> {
     let mut conn = state.pool.get().await?;
     let (_, event) = invitation_for_staff(&mut conn, user, invitation_id).await?;
+    let public_url = state.settings.public_url().to_owned();
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
             let now = Utc::now();
@@ -1268,28 +1324,21 @@ pub async fn revoke(
             ) {
                 return Err(invalid_transition(status, "revoked"));
             }
-            let offered: HashMap<Uuid, OfferedSession> = offered_sessions(conn, invitation.id)
-                .await?
-                .into_iter()
-                .map(|(s, _)| (s.id, s))
-                .collect();
             // Cancelled in session start order, the order seats are taken in.
             let live: Vec<Uuid> = registrations::table
                 .inner_join(sessions::table)
                 .filter(registrations::invitation_id.eq(invitation.id))
                 .filter(
-                    registrations::status
-                        .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
+                    registrations::status.ne_all(RegistrationStatus::ENDED),
                 )
                 .order((sessions::starts_at.asc(), sessions::id.asc()))
                 .select(registrations::id)
                 .load(conn)
                 .await?;
-            let mut promoted: Vec<Registration> = Vec::new();
+            let mut promoted = 0;
             for registration_id in &live {
-                let (_, moved_up) = cancel(conn, *registration_id).await?;
-                cancel_pending(conn, &session_reminder_key(*registration_id)).await?;
-                promoted.extend(moved_up);
+                let (_, moved_up) = cancel(conn, &public_url, *registration_id).await?;
+                promoted += moved_up.len();
             }
             diesel::update(invitations::table.find(invitation.id))
                 .set((
@@ -1300,7 +1349,6 @@ pub async fn revoke(
                 .await?;
             cancel_pending(conn, &invitation.reminder_key()).await?;
 
-            let mut outgoing = Vec::new();
             // An expired invitation could no longer be used: nothing to tell its invitee.
             if status != InvitationStatus::Expired {
                 let person: Person = people::table
@@ -1308,34 +1356,19 @@ pub async fn revoke(
                     .select(Person::as_select())
                     .first(conn)
                     .await?;
-                outgoing.push(emails::withdrawn_email(
-                    &event,
-                    invitation.id,
-                    &person.email,
-                    &person.name,
-                    !live.is_empty(),
-                ));
+                enqueue(
+                    conn,
+                    emails::withdrawn_email(
+                        &event,
+                        invitation.id,
+                        &person.email,
+                        &person.name,
+                        !live.is_empty(),
+                    ),
+                )
+                .await?;
             }
-            if !promoted.is_empty() {
-                let ids: Vec<Uuid> = promoted.iter().map(|r| r.person_id).collect();
-                let persons: HashMap<Uuid, Person> = people::table
-                    .filter(people::id.eq_any(&ids))
-                    .select(Person::as_select())
-                    .load::<Person>(conn)
-                    .await?
-                    .into_iter()
-                    .map(|p| (p.id, p))
-                    .collect();
-                for r in &promoted {
-                    let (Some(session), Some(p)) = (offered.get(&r.session_id), persons.get(&r.person_id)) else {
-                        continue;
-                    };
-                    outgoing.push(emails::promoted_email(&event, session, r.id, &p.email, &p.name));
-                    outgoing.extend(reminders::session_reminder(&event, session, r.id, p, now));
-                }
-            }
-            enqueue_many(conn, outgoing).await?;
-            tracing::info!(invitation_id = %invitation.id, cancelled = live.len(), promoted = promoted.len(), "invitation revoked");
+            tracing::info!(invitation_id = %invitation.id, cancelled = live.len(), promoted, "invitation revoked");
             item(conn, invitation.id).await
         }
         .scope_boxed()
@@ -1425,50 +1458,20 @@ async fn items(
         .collect())
 }
 
-pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 200;
-
-fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-    URL_SAFE_NO_PAD.encode(format!("{}.{id}", created_at.timestamp_micros()))
-}
-
-fn decode_cursor(cursor: &str) -> Option<(DateTime<Utc>, Uuid)> {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (micros, id) = raw.split_once('.')?;
-    Some((
-        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-        id.parse().ok()?,
-    ))
-}
-
 /// The event's invitations, newest first, with keyset pagination on (created_at, id).
 pub async fn list(
     state: &AppState,
     user: &AuthUser,
     event_id: Uuid,
     query: ListInvitationsQuery,
-) -> AppResult<InvitationPage> {
+) -> AppResult<Page<InvitationItem>> {
     let mut v = Validator::new();
     let status = match &query.status {
         Some(s) => v.check("status", s.parse::<InvitationStatus>()),
         None => None,
     };
-    let cursor = match &query.cursor {
-        Some(c) => v.check(
-            "cursor",
-            decode_cursor(c).ok_or("is not a cursor of this list"),
-        ),
-        None => None,
-    };
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit < 1 {
-        v.add("limit", "must be at least 1");
-    }
-    let limit = limit.clamp(1, MAX_LIMIT);
+    let page: PageRequest<TimeAndId> =
+        PageRequest::parse(&mut v, query.limit, query.cursor.as_deref());
     let mut conn = state.pool.get().await?;
     let event = event_for_staff(&mut conn, user, event_id).await?;
     v.finish()?;
@@ -1479,26 +1482,24 @@ pub async fn list(
         .filter(invitations::event_id.eq(event.id))
         .select(Invitation::as_select())
         .order((invitations::created_at.desc(), invitations::id.desc()))
-        .limit(limit + 1)
+        .limit(page.fetch())
         .into_boxed();
     if let Some(status) = status {
         q = q.filter(invitations::status.eq(status));
     }
-    if let Some((at, id)) = cursor {
+    if let Some((at, id)) = page.after {
         q = q.filter(
             invitations::created_at
                 .lt(at)
                 .or(invitations::created_at.eq(at).and(invitations::id.lt(id))),
         );
     }
-    let mut rows: Vec<Invitation> = q.load(&mut conn).await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|i| encode_cursor(i.created_at, i.id))
-    } else {
-        None
-    };
-    Ok(InvitationPage {
+    let rows: Vec<Invitation> = q.load(&mut conn).await?;
+    let Page {
+        items: rows,
+        next_cursor,
+    } = Page::from_rows(rows, &page, |i| (i.created_at, i.id));
+    Ok(Page {
         items: items(&mut conn, rows).await?,
         next_cursor,
     })
@@ -1509,25 +1510,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn countries_are_iso_alpha2() {
-        assert_eq!(parse_country(" jp ").as_deref(), Ok("JP"));
-        assert!(parse_country("XX").is_err());
-        assert!(parse_country("JPN").is_err());
-        assert!(parse_country("").is_err());
-    }
-
-    #[test]
     fn messages_are_trimmed_and_bounded() {
         assert_eq!(parse_message(Some("  ")), Ok(None));
         assert_eq!(parse_message(Some(" hi ")), Ok(Some("hi".to_owned())));
         assert!(parse_message(Some(&"x".repeat(MAX_MESSAGE_CHARS + 1))).is_err());
-    }
-
-    #[test]
-    fn cursors_round_trip() {
-        let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("time");
-        let id = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(at, id)), Some((at, id)));
-        assert_eq!(decode_cursor("garbage"), None);
     }
 }

@@ -169,6 +169,34 @@ pub async fn enqueue_many(
     Ok(inserted)
 }
 
+/// Re-renders scheduled mail that has not been tried yet, when what it says changed (a session
+/// reminder after the session moved): the queued row with this email's dedupe key takes its
+/// content and due time. Answers whether there was such a row.
+pub async fn replace_pending(
+    conn: &mut AsyncPgConnection,
+    email: OutgoingEmail,
+) -> AppResult<bool> {
+    let row = email.into_row()?;
+    let Some(key) = row.dedupe_key else {
+        return Ok(false);
+    };
+    let replaced = diesel::update(emails::table)
+        .filter(emails::dedupe_key.eq(key))
+        .filter(emails::status.eq(EmailStatus::Queued))
+        .filter(emails::attempts.eq(0))
+        .set((
+            emails::to_name.eq(row.to_name),
+            emails::subject.eq(row.subject),
+            emails::text_body.eq(row.text_body),
+            emails::html_body.eq(row.html_body),
+            emails::ics.eq(row.ics),
+            emails::next_attempt_at.eq(row.next_attempt_at),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(replaced > 0)
+}
+
 /// Withdraws scheduled, unsent mail whose cause no longer holds (an answered invitation's
 /// reminder, a cancelled registration's session reminder).
 pub async fn cancel_pending(conn: &mut AsyncPgConnection, dedupe_key: &str) -> AppResult<usize> {

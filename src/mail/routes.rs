@@ -2,21 +2,22 @@
 //! outbox's metrics.
 
 use actix_web::{get, web, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 
 use crate::app::State;
 use crate::auth::AuthUser;
+use crate::db::page::Page;
 use crate::error::{AppResult, Problem};
-use crate::events::access::require_event_staff;
+use crate::events::access::require_staff_of_event;
 use crate::mail::outbox::{EmailStatus, EmailView};
 use crate::mail::service;
 
 #[derive(OpenApi)]
 #[openapi(
     paths(event_emails, metrics),
-    components(schemas(EmailView, EmailPage, EmailStatus))
+    components(schemas(EmailView, EmailStatus))
 )]
 pub struct Api;
 
@@ -36,16 +37,10 @@ pub struct EmailListQuery {
     /// Only messages in this delivery state: queued, sending, sent, failed, cancelled.
     pub status: Option<String>,
     /// Page size: default 50, at most 200 (larger values are clamped).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EmailPage {
-    pub items: Vec<EmailView>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
 }
 
 /// Every message of the event, newest first, with its delivery state: attempts, the last
@@ -53,7 +48,7 @@ pub struct EmailPage {
 #[utoipa::path(get, path = "/api/v1/events/{id}/emails", tag = "email",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "event id"), EmailListQuery),
-    responses((status = 200, body = EmailPage),
+    responses((status = 200, body = Page<EmailView>),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -68,20 +63,14 @@ async fn event_emails(
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let status = service::event_status(&mut conn, event_id).await?;
-    // Published, completed and cancelled events are public knowledge; a draft is not.
-    let visible = status != "draft";
-    require_event_staff(&mut conn, &user, event_id, visible).await?;
-    let (status, cursor, limit) = service::parse_list_query(
+    require_staff_of_event(&mut conn, &user, event_id).await?;
+    let (status, page) = service::parse_list_query(
         query.status.as_deref(),
         query.limit,
         query.cursor.as_deref(),
     )?;
-    let (rows, next) = service::list_for_event(&mut conn, event_id, status, cursor, limit).await?;
-    Ok(HttpResponse::Ok().json(EmailPage {
-        items: rows.into_iter().map(EmailView::from).collect(),
-        next_cursor: next.map(|c| c.encode()),
-    }))
+    let emails = service::list_for_event(&mut conn, event_id, status, &page).await?;
+    Ok(HttpResponse::Ok().json(emails.map(EmailView::from)))
 }
 
 /// The outbox in the Prometheus text format: queue depth, messages being sent, totals sent and

@@ -1,59 +1,22 @@
 //! What staff and operators read from the outbox: an event's messages, and the queue's state.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::emails;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::mail::outbox::{Email, EmailStatus};
 
-/// Page size when the client gives none, and the most one page holds.
-pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 200;
-
-/// Where a page of an event's messages ends: the last row's (created_at, id), newest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EmailCursor {
-    pub created_at: DateTime<Utc>,
-    pub id: Uuid,
-}
-
-impl EmailCursor {
-    /// Opaque to clients: base64url of `<microseconds since the epoch>.<id>`.
-    pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!(
-            "{}.{}",
-            self.created_at.timestamp_micros(),
-            self.id
-        ))
-    }
-
-    pub fn parse(text: &str) -> Result<EmailCursor, &'static str> {
-        const BAD: &str = "is not a cursor from a previous page";
-        let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| BAD)?;
-        let decoded = String::from_utf8(bytes).map_err(|_| BAD)?;
-        let (micros, id) = decoded.split_once('.').ok_or(BAD)?;
-        let micros: i64 = micros.parse().map_err(|_| BAD)?;
-        Ok(EmailCursor {
-            created_at: DateTime::from_timestamp_micros(micros).ok_or(BAD)?,
-            id: id.parse().map_err(|_| BAD)?,
-        })
-    }
-}
-
-/// One page of an event's messages, newest first, and the cursor of the next page if any.
+/// One page of an event's messages, newest first (creation time, then id).
 pub async fn list_for_event(
     conn: &mut AsyncPgConnection,
     event_id: Uuid,
     status: Option<EmailStatus>,
-    after: Option<EmailCursor>,
-    limit: i64,
-) -> AppResult<(Vec<Email>, Option<EmailCursor>)> {
+    page: &PageRequest<TimeAndId>,
+) -> AppResult<Page<Email>> {
     let mut query = emails::table
         .filter(emails::event_id.eq(event_id))
         .select(Email::as_select())
@@ -61,30 +24,19 @@ pub async fn list_for_event(
     if let Some(status) = status {
         query = query.filter(emails::status.eq(status));
     }
-    if let Some(after) = after {
+    if let Some((at, id)) = page.after {
         query = query.filter(
             emails::created_at
-                .lt(after.created_at)
-                .or(emails::created_at
-                    .eq(after.created_at)
-                    .and(emails::id.lt(after.id))),
+                .lt(at)
+                .or(emails::created_at.eq(at).and(emails::id.lt(id))),
         );
     }
-    let mut rows: Vec<Email> = query
+    let rows: Vec<Email> = query
         .order((emails::created_at.desc(), emails::id.desc()))
-        .limit(limit + 1)
+        .limit(page.fetch())
         .load(conn)
         .await?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|e| EmailCursor {
-            created_at: e.created_at,
-            id: e.id,
-        })
-    } else {
-        None
-    };
-    Ok((rows, next))
+    Ok(Page::from_rows(rows, page, |e| (e.created_at, e.id)))
 }
 
 /// The outbox at a glance, for `/metrics`.
@@ -190,60 +142,28 @@ pub fn prometheus_text(stats: &OutboxStats) -> String {
     out
 }
 
-/// Parses the list's query parameters, reporting every bad one at once.
+/// The list's status filter and page, every bad parameter reported at once.
+pub type ListQuery = (Option<EmailStatus>, PageRequest<TimeAndId>);
+
 pub fn parse_list_query(
     status: Option<&str>,
     limit: Option<i64>,
     cursor: Option<&str>,
-) -> AppResult<(Option<EmailStatus>, Option<EmailCursor>, i64)> {
+) -> AppResult<ListQuery> {
     let mut v = crate::error::Validator::new();
     let status = match status.filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => v.check("status", s.parse::<EmailStatus>()),
     };
-    let cursor = match cursor.filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => v.check("cursor", EmailCursor::parse(c)),
-    };
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    if limit < 1 {
-        v.add("limit", "must be at least 1");
-    }
+    let page = PageRequest::parse(&mut v, limit, cursor);
     v.finish()?;
-    Ok((status, cursor, limit.min(MAX_LIMIT)))
-}
-
-/// An event's status, or 404 when there is no such event.
-pub async fn event_status(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<String> {
-    use crate::db::schema::events;
-    events::table
-        .find(event_id)
-        .select(events::status)
-        .first::<String>(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::not_found("event"))
+    Ok((status, page))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursor_round_trips() {
-        let cursor = EmailCursor {
-            created_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("time"),
-            id: Uuid::now_v7(),
-        };
-        assert_eq!(EmailCursor::parse(&cursor.encode()), Ok(cursor));
-    }
-
-    #[test]
-    fn cursor_rejects_garbage() {
-        for bad in ["", "abc", "!!!", &URL_SAFE_NO_PAD.encode("12.not-a-uuid")] {
-            assert!(EmailCursor::parse(bad).is_err(), "{bad}");
-        }
-    }
+    use crate::error::AppError;
 
     #[test]
     fn list_query_reports_every_bad_field() {
@@ -255,11 +175,10 @@ mod tests {
             }
             other => panic!("expected a validation error, got {other:?}"),
         }
-        let (status, cursor, limit) =
-            parse_list_query(Some("failed"), Some(5000), None).expect("valid");
+        let (status, page) = parse_list_query(Some("failed"), Some(5000), None).expect("valid");
         assert_eq!(status, Some(EmailStatus::Failed));
-        assert_eq!(cursor, None);
-        assert_eq!(limit, MAX_LIMIT);
+        assert_eq!(page.after, None);
+        assert_eq!(page.limit, crate::db::page::MAX_LIMIT);
     }
 
     #[test]

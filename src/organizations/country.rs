@@ -10,7 +10,7 @@ pub struct CountryCode(&'static str);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CountryCodeError {
-    #[error("is empty")]
+    #[error("must not be empty")]
     Empty,
     #[error("`{0}` is not an ISO 3166-1 alpha-2 country code (two letters, e.g. JP)")]
     Unknown(String),
@@ -39,11 +39,16 @@ impl CountryCode {
         self.0
     }
 
-    /// The country's common English name, e.g. "Japan", for emails.
+    /// The country's common English name, e.g. "Japan", for emails and pages.
     pub fn name(&self) -> String {
-        celes::Country::from_alpha2(self.0)
+        Self::display_name(self.0)
+    }
+
+    /// The English name of a stored code ("Japan"); the code itself when it names no country.
+    pub fn display_name(code: &str) -> String {
+        celes::Country::from_alpha2(code)
             .map(|c| c.long_name.to_owned())
-            .unwrap_or_else(|_| self.0.to_owned())
+            .unwrap_or_else(|_| code.to_owned())
     }
 }
 
@@ -80,5 +85,7 @@ mod tests {
     #[test]
     fn names_the_country() {
         assert_eq!(CountryCode::parse("JP").expect("JP").name(), "Japan");
+        assert_eq!(CountryCode::display_name("JP"), "Japan");
+        assert_eq!(CountryCode::display_name("??"), "??");
     }
 }

@@ -259,7 +259,7 @@ fn parse_focal_point(
         Some(raw) => v
             .check(
                 field_path(line, "focal_point_name"),
-                crate::auth::service::parse_name(raw),
+                crate::people::service::parse_name(raw),
             )
             .map(Some),
         None => Some(None),

@@ -177,11 +177,3 @@ impl OrganizationView {
 pub fn snapshot(org: &Organization) -> serde_json::Value {
     serde_json::to_value(OrganizationView::admin(org)).unwrap_or(serde_json::Value::Null)
 }
-
-/// One page of organisations, ordered by name.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrganizationPage {
-    pub items: Vec<OrganizationView>,
-    /// Pass as `cursor` to get the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}

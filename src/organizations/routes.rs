@@ -3,24 +3,22 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::AsyncConnection;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::app::State;
 use crate::auth::{Admin, AuthUser, MaybeUser};
-use crate::db::page::clamp_limit;
+use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppError, AppResult, Problem, Validator};
-use crate::organizations::model::{
-    MembershipStatus, OrganizationKind, OrganizationPage, OrganizationView,
-};
+use crate::organizations::model::{MembershipStatus, OrganizationKind, OrganizationView};
 use crate::organizations::service::{
     self, joined_on_for, parse_country, parse_note, parse_org_name, parse_short_name,
     parse_website, Application, OrganizationFields, OrganizationFilter, OrganizationInput,
     OrganizationUpdate, Transition,
 };
 use crate::organizations::{import, CountryCode};
-use crate::people::model::{AffiliatePage, AffiliateView};
+use crate::people::model::AffiliateView;
 use crate::people::service::{AffiliationChange, PersonFields, PersonInput, PERSON_FIELD_NAMES};
 use crate::people::EmailAddress;
 
@@ -42,7 +40,6 @@ use crate::people::EmailAddress;
     ),
     components(schemas(
         OrganizationView,
-        OrganizationPage,
         OrganizationKind,
         MembershipStatus,
         CreateOrganizationRequest,
@@ -50,8 +47,7 @@ use crate::people::EmailAddress;
         ApplicationRequest,
         ImportResult,
         AffiliateRequest,
-        AffiliateView,
-        AffiliatePage
+        AffiliateView
     ))
 )]
 pub struct Api;
@@ -71,15 +67,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(add_person);
 }
 
-/// Distinguishes a field sent as `null` (clear it) from one left out (keep it).
-fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
 fn parse_date(raw: &str) -> Result<NaiveDate, &'static str> {
     NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| "is not a date (YYYY-MM-DD)")
 }
@@ -95,6 +82,7 @@ pub struct OrganizationQuery {
     /// Text contained in the name or short name (case-insensitive).
     pub q: Option<String>,
     /// Page size: default 50, at most 200 (larger values are clamped).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -104,7 +92,7 @@ pub struct OrganizationQuery {
 /// see every organisation with its membership and contact details.
 #[utoipa::path(get, path = "/api/v1/organizations", tag = "organizations",
     params(OrganizationQuery),
-    responses((status = 200, body = OrganizationPage),
+    responses((status = 200, body = Page<OrganizationView>),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/organizations")]
@@ -119,6 +107,7 @@ async fn list_organizations(
         Some(raw) => v.check("country", CountryCode::parse(raw)),
         None => None,
     };
+    let page = PageRequest::parse(&mut v, query.limit, query.cursor.as_deref());
     v.finish()?;
     let admin = user.0.as_ref().is_some_and(AuthUser::is_admin);
     let filter = OrganizationFilter {
@@ -128,19 +117,8 @@ async fn list_organizations(
         q: query.q,
     };
     let mut conn = state.pool.get().await?;
-    let (orgs, next_cursor) = service::list(
-        &mut conn,
-        admin,
-        &filter,
-        clamp_limit(query.limit),
-        query.cursor.as_deref(),
-    )
-    .await?;
-    let items = orgs
-        .iter()
-        .map(|o| OrganizationView::for_viewer(o, admin))
-        .collect();
-    Ok(HttpResponse::Ok().json(OrganizationPage { items, next_cursor }))
+    let orgs = service::list(&mut conn, admin, &filter, &page).await?;
+    Ok(HttpResponse::Ok().json(orgs.map(|o| OrganizationView::for_viewer(&o, admin))))
 }
 
 /// One organisation: any for admins, active members for everyone else.
@@ -192,7 +170,7 @@ fn parse_contact(
 ) -> (Option<String>, Option<EmailAddress>) {
     let name = name
         .filter(|n| !n.trim().is_empty())
-        .and_then(|n| v.check("contact_name", crate::auth::service::parse_name(n)));
+        .and_then(|n| v.check("contact_name", crate::people::service::parse_name(n)));
     let email = email
         .filter(|e| !e.trim().is_empty())
         .and_then(|e| v.check("contact_email", EmailAddress::parse(e)));
@@ -254,27 +232,27 @@ async fn create_organization(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateOrganizationRequest {
     /// Left out: unchanged. Cannot be null.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = String, required = false)]
     pub name: Option<Option<String>>,
     /// Left out: unchanged; null: cleared. Likewise for the fields below.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub short_name: Option<Option<String>>,
     /// Left out: unchanged. Cannot be null.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = OrganizationKind, required = false)]
     pub kind: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub country: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub website: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub contact_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub contact_email: Option<Option<String>>,
 }
@@ -318,7 +296,7 @@ impl UpdateOrganizationRequest {
                 .and_then(|n| match n.filter(|n| !n.trim().is_empty()) {
                     None => Some(None),
                     Some(raw) => v
-                        .check("contact_name", crate::auth::service::parse_name(&raw))
+                        .check("contact_name", crate::people::service::parse_name(&raw))
                         .map(Some),
                 });
         let contact_email =
@@ -576,21 +554,12 @@ async fn import_organizations(
     }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size: default 50, at most 200 (larger values are clamped).
-    pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
 /// The organisation's people, by name, with its focal point marked. Admins and the
 /// organisation's focal point.
 #[utoipa::path(get, path = "/api/v1/organizations/{id}/people", tag = "organizations",
     params(("id" = Uuid, Path, description = "organisation id"), PageQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = AffiliatePage),
+    responses((status = 200, body = Page<AffiliateView>),
               (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -607,14 +576,9 @@ async fn list_people(
         .await?
         .ok_or_else(|| AppError::not_found("organization"))?;
     service::require_people_manager(&mut conn, &user, &org).await?;
-    let (items, next_cursor) = crate::people::service::list_affiliates(
-        &mut conn,
-        org.id,
-        clamp_limit(query.limit),
-        query.cursor.as_deref(),
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(AffiliatePage { items, next_cursor }))
+    let page = PageRequest::from_query(&query)?;
+    let people = crate::people::service::list_affiliates(&mut conn, org.id, &page).await?;
+    Ok(HttpResponse::Ok().json(people))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -629,7 +593,7 @@ pub struct AffiliateRequest {
     /// For a new person: Prof., Dr, Mr., Ms. or another form of address.
     pub honorific: Option<String>,
     /// The position in this organisation; left out: unchanged, null: cleared.
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub position: Option<Option<String>>,
     /// Make this person the focal point (the previous one stops being it) or stop being it.
@@ -740,7 +704,7 @@ async fn add_person(
                             None => {
                                 let name = name.as_deref().unwrap_or_default();
                                 input.name =
-                                    crate::auth::service::parse_name(name).map_err(|e| {
+                                    crate::people::service::parse_name(name).map_err(|e| {
                                         AppError::invalid(
                                             "name",
                                             format!("{e} (required for a new person)"),

@@ -11,7 +11,8 @@ use uuid::Uuid;
 use crate::audit;
 use crate::auth::model::Role;
 use crate::auth::AuthUser;
-use crate::db::page::{contains_pattern, decode_cursor, lower, paginate};
+use crate::db::is_unique_violation;
+use crate::db::page::{contains_pattern, lower, NameAndId, Page, PageRequest};
 use crate::db::schema::{accounts, organizations, people};
 use crate::error::{AppError, AppResult, Validator};
 use crate::mail::{enqueue_many, EmailBody, OutgoingEmail};
@@ -188,14 +189,6 @@ pub fn joined_on_for(status: MembershipStatus, given: Option<NaiveDate>) -> Opti
     }
 }
 
-pub fn is_unique_violation(err: &diesel::result::Error, index: &str) -> bool {
-    matches!(
-        err,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
-            if info.constraint_name() == Some(index)
-    )
-}
-
 /// The 409 for a name already used by a live organisation. Its id is looked up by the caller
 /// after the transaction (see [`name_duplicate_error`]); this one serves inside it.
 fn duplicate_name_placeholder(name: &str) -> AppError {
@@ -301,15 +294,14 @@ pub async fn list(
     conn: &mut AsyncPgConnection,
     admin: bool,
     filter: &OrganizationFilter,
-    limit: i64,
-    cursor: Option<&str>,
-) -> AppResult<(Vec<Organization>, Option<String>)> {
+    page: &PageRequest<NameAndId>,
+) -> AppResult<Page<Organization>> {
     let status = if admin {
         filter.status
     } else {
         match filter.status {
             None | Some(MembershipStatus::Active) => Some(MembershipStatus::Active),
-            Some(_) => return Ok((Vec::new(), None)),
+            Some(_) => return Ok(Page::from_rows(Vec::new(), page, |o| o.id)),
         }
     };
     let mut query = organizations::table
@@ -332,8 +324,7 @@ pub async fn list(
                 .or(organizations::short_name.ilike(pattern)),
         );
     }
-    if let Some(cursor) = cursor {
-        let (name, id): (String, Uuid) = decode_cursor(cursor)?;
+    if let Some((name, id)) = page.after.clone() {
         query = query.filter(
             lower(organizations::name)
                 .gt(name.clone())
@@ -344,11 +335,10 @@ pub async fn list(
     }
     let rows: Vec<(Organization, String)> = query
         .order((lower(organizations::name).asc(), organizations::id.asc()))
-        .limit(limit + 1)
+        .limit(page.fetch())
         .load(conn)
         .await?;
-    let (rows, next) = paginate(rows, limit, |(o, key)| (key.clone(), o.id));
-    Ok((rows.into_iter().map(|(o, _)| o).collect(), next))
+    Ok(Page::from_rows(rows, page, |(o, key)| (key.clone(), o.id)).map(|(o, _)| o))
 }
 
 /// Creates an organisation (admins building the partnership by hand).

@@ -2,17 +2,18 @@ use std::fmt;
 
 use serde::Serialize;
 
-/// A website address: an absolute http or https URL with a host, stored in its normalised form
-/// (`https://Example.org` becomes `https://example.org/`).
+/// A web address: an absolute http or https URL with a host and no credentials, stored in its
+/// normalised form (`https://Example.org` becomes `https://example.org/`). An organisation's
+/// website and an event's online link are both this.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct WebsiteUrl(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WebsiteUrlError {
-    #[error("is empty")]
+    #[error("must not be empty")]
     Empty,
-    #[error("is longer than 2000 characters")]
+    #[error("must be at most 2000 characters")]
     TooLong,
     #[error("is not a URL (expected e.g. https://www.example.org/)")]
     Malformed,
@@ -43,6 +44,10 @@ impl WebsiteUrl {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 

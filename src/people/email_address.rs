@@ -11,9 +11,9 @@ pub struct EmailAddress(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EmailAddressError {
-    #[error("is empty")]
+    #[error("must not be empty")]
     Empty,
-    #[error("is longer than 254 characters")]
+    #[error("must be at most 254 characters")]
     TooLong,
     #[error("is not an email address (expected name@domain.tld)")]
     Malformed,

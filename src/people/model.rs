@@ -76,14 +76,6 @@ pub fn snapshot(person: &Person) -> serde_json::Value {
     serde_json::to_value(person).unwrap_or(serde_json::Value::Null)
 }
 
-/// One page of contacts, ordered by name.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PersonPage {
-    pub items: Vec<PersonView>,
-    /// Pass as `cursor` to get the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
-
 /// A person in an organisation's list.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AffiliateView {
@@ -113,12 +105,4 @@ impl AffiliateView {
             created_at: affiliation.created_at,
         }
     }
-}
-
-/// One page of an organisation's people, ordered by name.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AffiliatePage {
-    pub items: Vec<AffiliateView>,
-    /// Pass as `cursor` to get the next page; null on the last page.
-    pub next_cursor: Option<String>,
 }

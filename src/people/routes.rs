@@ -6,15 +6,15 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::app::State;
 use crate::auth::Organizer;
-use crate::db::page::clamp_limit;
+use crate::db::page::{Page, PageRequest};
 use crate::error::{AppError, AppResult, Problem, Validator};
-use crate::people::model::{PersonPage, PersonView};
+use crate::people::model::PersonView;
 use crate::people::service::{self, PersonFields, PersonInput, PERSON_FIELD_NAMES};
 
 #[derive(OpenApi)]
 #[openapi(
     paths(list_people, create_person),
-    components(schemas(PersonView, PersonPage, CreatePersonRequest))
+    components(schemas(PersonView, CreatePersonRequest))
 )]
 pub struct Api;
 
@@ -28,6 +28,7 @@ pub struct PeopleQuery {
     /// Text contained in the name or email (case-insensitive).
     pub q: Option<String>,
     /// Page size: default 50, at most 200 (larger values are clamped).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -36,7 +37,7 @@ pub struct PeopleQuery {
 /// The partnership's contacts, with or without accounts, by name. Organizers and admins.
 #[utoipa::path(get, path = "/api/v1/people", tag = "people", params(PeopleQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = PersonPage),
+    responses((status = 200, body = Page<PersonView>),
               (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -46,15 +47,12 @@ async fn list_people(
     _organizer: Organizer,
     query: web::Query<PeopleQuery>,
 ) -> AppResult<HttpResponse> {
+    let mut v = Validator::new();
+    let page = PageRequest::parse(&mut v, query.limit, query.cursor.as_deref());
+    v.finish()?;
     let mut conn = state.pool.get().await?;
-    let (items, next_cursor) = service::list(
-        &mut conn,
-        query.q.as_deref(),
-        clamp_limit(query.limit),
-        query.cursor.as_deref(),
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(PersonPage { items, next_cursor }))
+    let people = service::list(&mut conn, query.q.as_deref(), &page).await?;
+    Ok(HttpResponse::Ok().json(people))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

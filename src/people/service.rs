@@ -7,7 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::audit;
-use crate::db::page::{contains_pattern, decode_cursor, lower, paginate};
+use crate::db::page::{contains_pattern, lower, NameAndId, Page, PageRequest};
 use crate::db::schema::{accounts, affiliations, people};
 use crate::error::{AppError, AppResult, Validator};
 use crate::people::model::{snapshot, AffiliateView, Affiliation, NewPerson, Person, PersonView};
@@ -66,7 +66,7 @@ impl PersonInput {
         let name = match fields.name {
             Some(raw) => v.check(
                 format!("{prefix}{name_field}"),
-                crate::auth::service::parse_name(raw),
+                crate::people::service::parse_name(raw),
             ),
             None => {
                 v.add(format!("{prefix}{name_field}"), "is required");
@@ -87,6 +87,19 @@ impl PersonInput {
             honorific: honorific?,
             position: position?,
         })
+    }
+}
+
+/// A person's name as shown (accounts, contacts, registrants, invitees): trimmed, 1–200
+/// characters.
+pub fn parse_name(raw: &str) -> Result<String, &'static str> {
+    let name = raw.trim();
+    if name.is_empty() {
+        Err("must not be empty")
+    } else if name.chars().count() > 200 {
+        Err("must be at most 200 characters")
+    } else {
+        Ok(name.to_owned())
     }
 }
 
@@ -143,6 +156,54 @@ pub async fn find_by_email(
         .optional()?)
 }
 
+/// The person with this email, created with `name` when the partnership does not know them
+/// yet. For people acting for themselves (signing up, registering), so no audit entry.
+pub async fn find_or_create_by_email(
+    conn: &mut AsyncPgConnection,
+    email: &EmailAddress,
+    name: &str,
+) -> AppResult<Person> {
+    diesel::insert_into(people::table)
+        .values(NewPerson {
+            id: Uuid::now_v7(),
+            email: email.as_str(),
+            name,
+            honorific: None,
+            position: None,
+        })
+        .on_conflict(people::email)
+        .do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(people::table
+        .filter(people::email.eq(email.as_str()))
+        .select(Person::as_select())
+        .first(conn)
+        .await?)
+}
+
+/// Inserts the person unless the email is taken, with the audit entry of the creation.
+async fn insert_audited(
+    conn: &mut AsyncPgConnection,
+    actor: Option<Uuid>,
+    input: &PersonInput,
+) -> AppResult<Option<Person>> {
+    let Some(person) = insert_new(conn, input).await? else {
+        return Ok(None);
+    };
+    audit::record(
+        conn,
+        actor,
+        "create",
+        "person",
+        person.id,
+        None,
+        Some(snapshot(&person)),
+    )
+    .await?;
+    Ok(Some(person))
+}
+
 /// Creates a contact; a taken email is a 409 `duplicate_email` naming the existing person.
 /// Call inside a transaction (the audit entry is written with it).
 pub async fn create(
@@ -150,20 +211,8 @@ pub async fn create(
     actor: Option<Uuid>,
     input: &PersonInput,
 ) -> AppResult<Person> {
-    match insert_new(conn, input).await? {
-        Some(person) => {
-            audit::record(
-                conn,
-                actor,
-                "create",
-                "person",
-                person.id,
-                None,
-                Some(snapshot(&person)),
-            )
-            .await?;
-            Ok(person)
-        }
+    match insert_audited(conn, actor, input).await? {
+        Some(person) => Ok(person),
         None => {
             let existing = find_by_email(conn, &input.email).await?;
             Err(AppError::conflict(
@@ -191,17 +240,7 @@ pub async fn find_or_create(
     if let Some(person) = find_by_email(conn, &input.email).await? {
         return Ok((person, false));
     }
-    if let Some(person) = insert_new(conn, input).await? {
-        audit::record(
-            conn,
-            actor,
-            "create",
-            "person",
-            person.id,
-            None,
-            Some(snapshot(&person)),
-        )
-        .await?;
+    if let Some(person) = insert_audited(conn, actor, input).await? {
         return Ok((person, true));
     }
     let person = find_by_email(conn, &input.email)
@@ -223,9 +262,8 @@ pub async fn has_account(conn: &mut AsyncPgConnection, person_id: Uuid) -> AppRe
 pub async fn list(
     conn: &mut AsyncPgConnection,
     q: Option<&str>,
-    limit: i64,
-    cursor: Option<&str>,
-) -> AppResult<(Vec<PersonView>, Option<String>)> {
+    page: &PageRequest<NameAndId>,
+) -> AppResult<Page<PersonView>> {
     let mut query = people::table
         .left_join(accounts::table)
         .select((
@@ -242,8 +280,7 @@ pub async fn list(
                 .or(people::email.ilike(pattern)),
         );
     }
-    if let Some(cursor) = cursor {
-        let (name, id): (String, Uuid) = decode_cursor(cursor)?;
+    if let Some((name, id)) = page.after.clone() {
         query = query.filter(
             lower(people::name)
                 .gt(name.clone())
@@ -252,15 +289,13 @@ pub async fn list(
     }
     let rows: Vec<(Person, Option<Uuid>, String)> = query
         .order((lower(people::name).asc(), people::id.asc()))
-        .limit(limit + 1)
+        .limit(page.fetch())
         .load(conn)
         .await?;
-    let (rows, next) = paginate(rows, limit, |(p, _, key)| (key.clone(), p.id));
-    let items = rows
-        .iter()
-        .map(|(person, account, _)| PersonView::new(person, account.is_some()))
-        .collect();
-    Ok((items, next))
+    Ok(
+        Page::from_rows(rows, page, |(p, _, key)| (key.clone(), p.id))
+            .map(|(person, account, _)| PersonView::new(&person, account.is_some())),
+    )
 }
 
 /// Whether `person_id` is the focal point of `organization_id`.
@@ -283,9 +318,8 @@ pub async fn is_focal_point(
 pub async fn list_affiliates(
     conn: &mut AsyncPgConnection,
     organization_id: Uuid,
-    limit: i64,
-    cursor: Option<&str>,
-) -> AppResult<(Vec<AffiliateView>, Option<String>)> {
+    page: &PageRequest<NameAndId>,
+) -> AppResult<Page<AffiliateView>> {
     let mut query = affiliations::table
         .inner_join(people::table)
         .filter(affiliations::organization_id.eq(organization_id))
@@ -295,8 +329,7 @@ pub async fn list_affiliates(
             lower(people::name),
         ))
         .into_boxed();
-    if let Some(cursor) = cursor {
-        let (name, id): (String, Uuid) = decode_cursor(cursor)?;
+    if let Some((name, id)) = page.after.clone() {
         query = query.filter(
             lower(people::name)
                 .gt(name.clone())
@@ -305,15 +338,13 @@ pub async fn list_affiliates(
     }
     let rows: Vec<(Affiliation, Person, String)> = query
         .order((lower(people::name).asc(), people::id.asc()))
-        .limit(limit + 1)
+        .limit(page.fetch())
         .load(conn)
         .await?;
-    let (rows, next) = paginate(rows, limit, |(_, p, key)| (key.clone(), p.id));
-    let items = rows
-        .iter()
-        .map(|(affiliation, person, _)| AffiliateView::new(affiliation, person))
-        .collect();
-    Ok((items, next))
+    Ok(
+        Page::from_rows(rows, page, |(_, p, key)| (key.clone(), p.id))
+            .map(|(affiliation, person, _)| AffiliateView::new(&affiliation, &person)),
+    )
 }
 
 fn affiliation_snapshot(a: &Affiliation) -> serde_json::Value {
@@ -433,6 +464,13 @@ pub async fn affiliate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(parse_name("  Ms. Kim "), Ok("Ms. Kim".to_owned()));
+        assert!(parse_name("   ").is_err());
+        assert!(parse_name(&"x".repeat(201)).is_err());
+    }
 
     #[test]
     fn honorifics_are_free_text_up_to_40() {

@@ -1,18 +1,26 @@
-//! The emails a registration causes. Each is queued in the transaction of its cause, with one
-//! dedupe key per cause, the session's local time, a cancel link while the registration is
-//! live, and an `.ics` once a seat is held.
+//! The emails a registration causes, and the parts every message about sessions shares (the
+//! invitations' too): each session's time in the event's zone, where it takes place, the
+//! `.ics`, the cancel link and the "your session is tomorrow" reminder. Each message is queued
+//! in the transaction of its cause, with one dedupe key per cause.
 
+use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
 
 use crate::auth::token::IssuedToken;
-use crate::db::schema::{people, registrations};
+use crate::db::schema::registrations;
 use crate::error::AppResult;
 use crate::events::calendar::{calendar_for_sessions, CalendarMethod, CalendarSession};
+use crate::events::model::CHATHAM_HOUSE_RULE;
+use crate::mail::outbox::{cancel_pending, replace_pending};
 use crate::mail::{enqueue, EmailAction, EmailBody, OutgoingEmail};
 use crate::people::model::Person;
-use crate::registrations::model::{Registration, RegistrationStatus, SessionContext};
+use crate::registrations::model::{
+    EventFacts, Registration, RegistrationStatus, SessionContext, SessionFacts,
+};
 use crate::registrations::seats;
+use crate::registrations::service::person_of;
 
 /// What happened to a registration, i.e. which email its registrant gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +29,8 @@ pub enum Notice {
     Confirmed,
     /// The session was full: a place in the queue.
     Waitlisted,
-    /// A freed seat (cancellation, more capacity) went to this waitlisted registration.
+    /// A freed seat (cancellation, revocation, more capacity) went to this waitlisted
+    /// registration.
     Promoted,
     /// Staff must approve before a seat is taken.
     AwaitingApproval,
@@ -68,6 +77,227 @@ impl Notice {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// What every message about sessions shares
+
+/// A session's time in the event's zone, marked when the Chatham House rule covers it.
+pub fn session_when(event: &EventFacts, session: &SessionFacts) -> String {
+    let mut when = event.local_time(session);
+    if session.chatham_house {
+        when.push_str(" · Chatham House rule");
+    }
+    when
+}
+
+/// Where the event takes place, as anyone may know it (never the online link).
+pub fn place_line(event: &EventFacts) -> Option<(String, String)> {
+    match (event.format.as_str(), &event.venue) {
+        ("online", _) => Some(("Where".to_owned(), "Online".to_owned())),
+        ("hybrid", Some(venue)) => Some(("Where".to_owned(), format!("{venue}, and online"))),
+        (_, Some(venue)) => Some(("Where".to_owned(), venue.clone())),
+        _ => None,
+    }
+}
+
+/// The event's online link, for someone holding a seat (rule 2).
+pub fn online_link(event: &EventFacts) -> Option<&str> {
+    event
+        .online_url
+        .as_deref()
+        .filter(|_| event.format != "in_person")
+}
+
+/// An `.ics` of sessions of one event in its zone: `Request` for an offer (invitations),
+/// `Publish` for held seats. The online link is in it only for a seat holder.
+pub fn sessions_calendar(
+    event: &EventFacts,
+    sessions: &[&SessionFacts],
+    method: CalendarMethod,
+    holds_seat: bool,
+) -> String {
+    let online = online_link(event).filter(|_| holds_seat);
+    let venue = event.venue.as_deref().filter(|_| event.format != "online");
+    let entries: Vec<CalendarSession> = sessions
+        .iter()
+        .map(|s| {
+            let mut description = s.description.clone().unwrap_or_default();
+            if s.chatham_house {
+                if !description.is_empty() {
+                    description.push_str("\n\n");
+                }
+                description.push_str("Held under the Chatham House rule.");
+            }
+            CalendarSession {
+                id: s.id,
+                title: format!("{} — {}", s.title, event.title),
+                description: (!description.is_empty()).then_some(description),
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+                location: venue.or(online).map(str::to_owned),
+                url: online.map(str::to_owned),
+            }
+        })
+        .collect();
+    calendar_for_sessions(&event.title, &event.timezone, &entries, method)
+}
+
+/// A fresh cancel link for a live registration. Its token replaces the stored one only once
+/// the message carrying it is queued ([`CancelLink::keep`]), so the link of the last message
+/// the registrant received keeps working.
+pub struct CancelLink {
+    registration_id: Uuid,
+    token: IssuedToken,
+    pub url: String,
+}
+
+impl CancelLink {
+    /// None for a registration that is no longer live.
+    pub fn issue(public_url: &str, registration: &Registration) -> Option<CancelLink> {
+        if !registration.status.is_live() {
+            return None;
+        }
+        let token = IssuedToken::generate();
+        let url = format!(
+            "{public_url}/registrations/{}/cancel?token={}",
+            registration.id,
+            token.expose()
+        );
+        Some(CancelLink {
+            registration_id: registration.id,
+            token,
+            url,
+        })
+    }
+
+    /// The footer line offering the link; `session` names the session when the message covers
+    /// several.
+    pub fn footer(&self, status: RegistrationStatus, session: Option<&str>) -> String {
+        let what = match status {
+            RegistrationStatus::Waitlisted => "leave the waitlist",
+            RegistrationStatus::Confirmed => "free your seat for someone else",
+            _ => "withdraw your registration",
+        };
+        let which = session.map(|s| format!(" “{s}”")).unwrap_or_default();
+        format!(
+            "Can't come{which}? Cancel here to {what} (the page asks before anything is cancelled): {}",
+            self.url
+        )
+    }
+
+    /// Stores the token's hash: from now on this link, and no earlier one, cancels.
+    pub async fn keep(self, conn: &mut AsyncPgConnection) -> AppResult<()> {
+        diesel::update(registrations::table.find(self.registration_id))
+            .set(registrations::cancel_token_hash.eq(Some(self.token.hash)))
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// "Your session is tomorrow"
+
+/// A session reminder goes out this long before the session starts.
+pub const SESSION_REMINDER_BEFORE_HOURS: i64 = 24;
+
+pub fn session_reminder_key(registration_id: Uuid) -> String {
+    format!("session-reminder:{registration_id}")
+}
+
+/// Schedules "your session is tomorrow" for a confirmed registration, due 24 hours before the
+/// session (nothing when that moment has passed). Every way into a seat calls it: accepting an
+/// invitation, a promotion from the waitlist. `cancel` and `reject` withdraw it.
+pub async fn schedule_session_reminder(
+    conn: &mut AsyncPgConnection,
+    ctx: &SessionContext,
+    registration: &Registration,
+    person: &Person,
+) -> AppResult<()> {
+    let at = ctx.session.starts_at - Duration::hours(SESSION_REMINDER_BEFORE_HOURS);
+    if registration.status == RegistrationStatus::Confirmed && at > Utc::now() {
+        enqueue(
+            conn,
+            session_reminder_email(ctx, registration.id, person, at),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// After a session moved or was renamed (in the caller's transaction, the change written),
+/// brings its scheduled reminders up to date: each re-rendered with the new time and due 24
+/// hours before the new start, or withdrawn when that moment has passed.
+pub async fn refresh_session_reminders(
+    conn: &mut AsyncPgConnection,
+    ctx: &SessionContext,
+) -> AppResult<()> {
+    let confirmed: Vec<(Uuid, Person)> = registrations::table
+        .inner_join(crate::db::schema::people::table)
+        .filter(registrations::session_id.eq(ctx.session.id))
+        .filter(registrations::status.eq(RegistrationStatus::Confirmed))
+        .select((registrations::id, Person::as_select()))
+        .load(conn)
+        .await?;
+    let at = ctx.session.starts_at - Duration::hours(SESSION_REMINDER_BEFORE_HOURS);
+    for (registration_id, person) in confirmed {
+        if at > Utc::now() {
+            replace_pending(
+                conn,
+                session_reminder_email(ctx, registration_id, &person, at),
+            )
+            .await?;
+        } else {
+            withdraw_session_reminder(conn, registration_id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Withdraws the reminder of a registration that no longer holds a seat.
+pub async fn withdraw_session_reminder(
+    conn: &mut AsyncPgConnection,
+    registration_id: Uuid,
+) -> AppResult<()> {
+    cancel_pending(conn, &session_reminder_key(registration_id)).await?;
+    Ok(())
+}
+
+fn session_reminder_email(
+    ctx: &SessionContext,
+    registration_id: Uuid,
+    person: &Person,
+    send_at: DateTime<Utc>,
+) -> OutgoingEmail {
+    let (event, session) = (&ctx.event, &ctx.session);
+    let mut paragraphs = vec![format!(
+        "This is a reminder that you are registered for {} of {}, which starts tomorrow.",
+        session.title, event.title
+    )];
+    if let Some(url) = online_link(event) {
+        paragraphs.push(format!("To join online, use this link: {url}"));
+    }
+    if session.chatham_house {
+        paragraphs.push(CHATHAM_HOUSE_RULE.to_owned());
+    }
+    let mut details = vec![(session.title.clone(), session_when(event, session))];
+    details.extend(place_line(event));
+    let body = EmailBody {
+        subject: format!("Tomorrow: {} — {}", session.title, event.title),
+        greeting: format!("Dear {},", person.name),
+        paragraphs,
+        details,
+        footer: vec!["If you can no longer attend, please let the organisers know.".to_owned()],
+        ..Default::default()
+    };
+    OutgoingEmail::new("session_reminder", &person.email, Some(&person.name), body)
+        .for_event(event.id)
+        .dedupe(session_reminder_key(registration_id))
+        .send_at(send_at)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The registrant's messages
 
 /// The email that asks a public registrant to confirm their address; `token` is the secret
 /// whose hash the registration holds.
@@ -136,11 +366,7 @@ pub async fn notify(
     registration: &Registration,
     notice: Notice,
 ) -> AppResult<bool> {
-    let person: Person = people::table
-        .find(registration.person_id)
-        .select(Person::as_select())
-        .first(conn)
-        .await?;
+    let person = person_of(conn, registration).await?;
     let position = seats::waitlist_position(conn, registration).await?;
     notify_person(
         conn,
@@ -152,6 +378,28 @@ pub async fn notify(
         notice,
     )
     .await
+}
+
+/// A seat freed (cancellation, revocation, more capacity) went to this waitlisted
+/// registration: its registrant is told and their session reminder scheduled.
+pub async fn notify_promoted(
+    conn: &mut AsyncPgConnection,
+    public_url: &str,
+    ctx: &SessionContext,
+    registration: &Registration,
+) -> AppResult<()> {
+    let person = person_of(conn, registration).await?;
+    notify_person(
+        conn,
+        public_url,
+        ctx,
+        registration,
+        &person,
+        None,
+        Notice::Promoted,
+    )
+    .await?;
+    schedule_session_reminder(conn, ctx, registration, &person).await
 }
 
 /// `notify` when the caller already holds the registrant and their waitlist position (the
@@ -166,15 +414,7 @@ pub async fn notify_person(
     notice: Notice,
 ) -> AppResult<bool> {
     let holds_seat = registration.status == RegistrationStatus::Confirmed;
-    let live = registration.status.is_live();
-    let cancel_token = live.then(IssuedToken::generate);
-    let cancel_url = cancel_token.as_ref().map(|t| {
-        format!(
-            "{public_url}/registrations/{}/cancel?token={}",
-            registration.id,
-            t.expose()
-        )
-    });
+    let cancel_link = CancelLink::issue(public_url, registration);
 
     let session = &ctx.session.title;
     let event = &ctx.event.title;
@@ -220,17 +460,10 @@ pub async fn notify_person(
     if let Some(position) = position {
         details.push(("Waitlist position".to_owned(), position.to_string()));
     }
-    let mut footer = Vec::new();
-    if let Some(url) = &cancel_url {
-        let what = match registration.status {
-            RegistrationStatus::Waitlisted => "leave the waitlist",
-            RegistrationStatus::Confirmed => "free your seat for someone else",
-            _ => "withdraw your registration",
-        };
-        footer.push(format!(
-            "Can't come? Cancel here to {what} (the page asks before anything is cancelled): {url}"
-        ));
-    }
+    let footer = cancel_link
+        .iter()
+        .map(|link| link.footer(registration.status, None))
+        .collect();
     let body = EmailBody {
         subject,
         greeting: format!("Dear {},", person.name),
@@ -246,13 +479,8 @@ pub async fn notify_person(
         email = email.with_ics(session_calendar(ctx));
     }
     let sent = enqueue(conn, email).await?;
-    // Rotate the cancel token only when this message goes out, so the link of the last
-    // message the registrant received keeps working.
-    if let (true, Some(token)) = (sent, cancel_token) {
-        diesel::update(registrations::table.find(registration.id))
-            .set(registrations::cancel_token_hash.eq(Some(token.hash)))
-            .execute(conn)
-            .await?;
+    if let (true, Some(link)) = (sent, cancel_link) {
+        link.keep(conn).await?;
     }
     Ok(sent)
 }
@@ -262,44 +490,18 @@ fn session_details(ctx: &SessionContext, holds_seat: bool) -> Vec<(String, Strin
     let mut details = vec![
         ("Event".to_owned(), ctx.event.title.clone()),
         ("Session".to_owned(), ctx.session.title.clone()),
-        ("When".to_owned(), ctx.local_time()),
+        ("When".to_owned(), session_when(&ctx.event, &ctx.session)),
     ];
-    if ctx.event.format != "online" {
-        if let Some(venue) = &ctx.event.venue {
-            details.push(("Where".to_owned(), venue.clone()));
-        }
-    }
-    if holds_seat && ctx.event.format != "in_person" {
-        if let Some(url) = &ctx.event.online_url {
-            details.push(("Online".to_owned(), url.clone()));
-        }
+    details.extend(place_line(&ctx.event));
+    if let Some(url) = online_link(&ctx.event).filter(|_| holds_seat) {
+        details.push(("Online".to_owned(), url.to_owned()));
     }
     details
 }
 
-/// The `.ics` of a held seat: the session in the event's zone, with the venue or online link.
+/// The `.ics` of a held seat.
 pub fn session_calendar(ctx: &SessionContext) -> String {
-    let online = (ctx.event.format != "in_person")
-        .then(|| ctx.event.online_url.clone())
-        .flatten();
-    let venue = (ctx.event.format != "online")
-        .then(|| ctx.event.venue.clone())
-        .flatten();
-    let session = CalendarSession {
-        id: ctx.session.id,
-        title: format!("{} — {}", ctx.event.title, ctx.session.title),
-        description: ctx.session.description.clone(),
-        starts_at: ctx.session.starts_at,
-        ends_at: ctx.session.ends_at,
-        location: venue.or_else(|| online.clone()),
-        url: online,
-    };
-    calendar_for_sessions(
-        &ctx.event.title,
-        &ctx.event.timezone,
-        &[session],
-        CalendarMethod::Publish,
-    )
+    sessions_calendar(&ctx.event, &[&ctx.session], CalendarMethod::Publish, true)
 }
 
 fn hex_prefix(bytes: &[u8]) -> String {

@@ -3,16 +3,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{events, invitations, organizations, people, registrations, sessions};
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::local_time;
+use crate::invitations::model::InvitationStatus;
 use crate::registrations::model::{
     EventFacts, EventReport, InvitationFunnel, MyRegistrationView, Registration,
     RegistrationStatus, SessionContext, SessionFacts, SessionReport, StaffRegistrationView,
@@ -20,46 +20,15 @@ use crate::registrations::model::{
 };
 use crate::registrations::seats;
 
-pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 200;
-
-/// A keyset position: the sort key and id of the last item of the previous page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor {
-    pub at: DateTime<Utc>,
-    pub id: Uuid,
-}
-
-impl Cursor {
-    pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}.{}", self.at.timestamp_micros(), self.id))
-    }
-
-    pub fn decode(raw: &str) -> Result<Cursor, &'static str> {
-        const BAD: &str = "is not a cursor from a previous page";
-        let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| BAD)?;
-        let text = String::from_utf8(bytes).map_err(|_| BAD)?;
-        let (micros, id) = text.split_once('.').ok_or(BAD)?;
-        let at = micros
-            .parse::<i64>()
-            .ok()
-            .and_then(DateTime::from_timestamp_micros)
-            .ok_or(BAD)?;
-        let id = id.parse::<Uuid>().map_err(|_| BAD)?;
-        Ok(Cursor { at, id })
-    }
-}
-
-/// Parsed list parameters.
+/// Parsed list parameters. Both lists sort on a time and the registration's id.
 #[derive(Debug, Clone)]
 pub struct ListParams {
     pub statuses: Vec<RegistrationStatus>,
-    pub limit: i64,
-    pub cursor: Option<Cursor>,
+    pub page: PageRequest<TimeAndId>,
 }
 
 impl ListParams {
-    /// `status` may name several statuses separated by commas; `limit` is clamped to 1–200.
+    /// `status` may name several statuses separated by commas.
     pub fn parse(
         status: Option<&str>,
         limit: Option<i64>,
@@ -77,15 +46,9 @@ impl ListParams {
                 statuses.push(s);
             }
         }
-        let cursor = cursor
-            .filter(|c| !c.trim().is_empty())
-            .and_then(|c| v.check("cursor", Cursor::decode(c)));
+        let page = PageRequest::parse(&mut v, limit, cursor);
         v.finish()?;
-        Ok(ListParams {
-            statuses,
-            limit: limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
-            cursor,
-        })
+        Ok(ListParams { statuses, page })
     }
 }
 
@@ -103,8 +66,7 @@ async fn staff_rows(
     conn: &mut AsyncPgConnection,
     session_id: Uuid,
     statuses: &[RegistrationStatus],
-    cursor: Option<Cursor>,
-    limit: Option<i64>,
+    page: Option<&PageRequest<TimeAndId>>,
 ) -> AppResult<Vec<StaffRow>> {
     let mut query = registrations::table
         .inner_join(people::table)
@@ -123,17 +85,17 @@ async fn staff_rows(
     if !statuses.is_empty() {
         query = query.filter(registrations::status.eq_any(statuses.to_vec()));
     }
-    if let Some(c) = cursor {
+    if let Some((at, id)) = page.and_then(|p| p.after) {
         query = query.filter(
             registrations::created_at
-                .gt(c.at)
+                .gt(at)
                 .or(registrations::created_at
-                    .eq(c.at)
-                    .and(registrations::id.gt(c.id))),
+                    .eq(at)
+                    .and(registrations::id.gt(id))),
         );
     }
-    if let Some(limit) = limit {
-        query = query.limit(limit);
+    if let Some(page) = page {
+        query = query.limit(page.fetch());
     }
     Ok(query.load(conn).await?)
 }
@@ -183,31 +145,11 @@ pub async fn staff_page(
     conn: &mut AsyncPgConnection,
     session_id: Uuid,
     params: &ListParams,
-) -> AppResult<(Vec<StaffRegistrationView>, Option<String>)> {
-    let mut rows = staff_rows(
-        conn,
-        session_id,
-        &params.statuses,
-        params.cursor,
-        Some(params.limit + 1),
-    )
-    .await?;
-    let more = rows.len() as i64 > params.limit;
-    rows.truncate(params.limit as usize);
-    let next_cursor = more
-        .then(|| rows.last())
-        .flatten()
-        .map(|(r, ..)| Cursor {
-            at: r.created_at,
-            id: r.id,
-        })
-        .map(|c| c.encode());
+) -> AppResult<Page<StaffRegistrationView>> {
+    let rows = staff_rows(conn, session_id, &params.statuses, Some(&params.page)).await?;
+    let page = Page::from_rows(rows, &params.page, |(r, ..)| (r.created_at, r.id));
     let positions = waitlist_positions(conn, session_id).await?;
-    let items = rows
-        .into_iter()
-        .map(|row| staff_view(row, &positions))
-        .collect();
-    Ok((items, next_cursor))
+    Ok(page.map(|row| staff_view(row, &positions)))
 }
 
 /// One staff view of a registration (answers of moderation and check-in).
@@ -268,7 +210,7 @@ pub async fn staff_csv(
     ctx: &SessionContext,
     statuses: &[RegistrationStatus],
 ) -> AppResult<String> {
-    let rows = staff_rows(conn, ctx.session.id, statuses, None, None).await?;
+    let rows = staff_rows(conn, ctx.session.id, statuses, None).await?;
     let tz = ctx.event.zone();
     let local = |at: DateTime<Utc>| {
         at.with_timezone(&tz)
@@ -315,7 +257,7 @@ pub async fn my_page(
     conn: &mut AsyncPgConnection,
     person_id: Uuid,
     params: &ListParams,
-) -> AppResult<(Vec<MyRegistrationView>, Option<String>)> {
+) -> AppResult<Page<MyRegistrationView>> {
     let mut query = registrations::table
         .inner_join(sessions::table.inner_join(events::table))
         .filter(registrations::person_id.eq(person_id))
@@ -325,29 +267,23 @@ pub async fn my_page(
             SessionFacts::as_select(),
             EventFacts::as_select(),
         ))
-        .limit(params.limit + 1)
+        .limit(params.page.fetch())
         .into_boxed();
     if !params.statuses.is_empty() {
         query = query.filter(registrations::status.eq_any(params.statuses.clone()));
     }
-    if let Some(c) = params.cursor {
+    if let Some((at, id)) = params.page.after {
         query = query.filter(
             sessions::starts_at
-                .gt(c.at)
-                .or(sessions::starts_at.eq(c.at).and(registrations::id.gt(c.id))),
+                .gt(at)
+                .or(sessions::starts_at.eq(at).and(registrations::id.gt(id))),
         );
     }
-    let mut rows: Vec<(Registration, SessionFacts, EventFacts)> = query.load(conn).await?;
-    let more = rows.len() as i64 > params.limit;
-    rows.truncate(params.limit as usize);
-    let next_cursor = more
-        .then(|| rows.last())
-        .flatten()
-        .map(|(r, s, _)| Cursor {
-            at: s.starts_at,
-            id: r.id,
-        })
-        .map(|c| c.encode());
+    let rows: Vec<(Registration, SessionFacts, EventFacts)> = query.load(conn).await?;
+    let Page {
+        items: rows,
+        next_cursor,
+    } = Page::from_rows(rows, &params.page, |(r, s, _)| (s.starts_at, r.id));
     let mut items = Vec::with_capacity(rows.len());
     for (r, session, event) in rows {
         let holds_seat = r.status == RegistrationStatus::Confirmed;
@@ -369,7 +305,7 @@ pub async fn my_page(
             checked_in_at: r.checked_in_at,
         });
     }
-    Ok((items, next_cursor))
+    Ok(Page { items, next_cursor })
 }
 
 /// Session, organisation kind, registrant's country, organisation's country, check-in.
@@ -483,7 +419,7 @@ async fn invitation_funnel(
     conn: &mut AsyncPgConnection,
     event_id: Uuid,
 ) -> AppResult<InvitationFunnel> {
-    let by_status: Vec<(String, i64)> = invitations::table
+    let by_status: Vec<(InvitationStatus, i64)> = invitations::table
         .filter(invitations::event_id.eq(event_id))
         .group_by(invitations::status)
         .select((invitations::status, diesel::dsl::count_star()))
@@ -491,7 +427,7 @@ async fn invitation_funnel(
         .await?;
     let lapsed: i64 = invitations::table
         .filter(invitations::event_id.eq(event_id))
-        .filter(invitations::status.eq("pending"))
+        .filter(invitations::status.eq(InvitationStatus::Pending))
         .filter(invitations::expires_at.le(diesel::dsl::now))
         .count()
         .get_result(conn)
@@ -499,13 +435,12 @@ async fn invitation_funnel(
     let mut funnel = InvitationFunnel::default();
     for (status, n) in by_status {
         funnel.sent += n;
-        match status.as_str() {
-            "pending" => funnel.pending += n - lapsed,
-            "accepted" => funnel.accepted += n,
-            "declined" => funnel.declined += n,
-            "expired" => funnel.expired += n,
-            "revoked" => funnel.revoked += n,
-            _ => {}
+        match status {
+            InvitationStatus::Pending => funnel.pending += n - lapsed,
+            InvitationStatus::Accepted => funnel.accepted += n,
+            InvitationStatus::Declined => funnel.declined += n,
+            InvitationStatus::Expired => funnel.expired += n,
+            InvitationStatus::Revoked => funnel.revoked += n,
         }
     }
     funnel.expired += lapsed;
@@ -517,20 +452,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        let c = Cursor {
-            at: DateTime::from_timestamp_micros(1_645_000_000_123_456).expect("time"),
-            id: Uuid::now_v7(),
-        };
-        assert_eq!(Cursor::decode(&c.encode()), Ok(c));
-        assert!(Cursor::decode("nonsense!").is_err());
-        assert!(Cursor::decode(&URL_SAFE_NO_PAD.encode("12.not-a-uuid")).is_err());
-    }
-
-    #[test]
     fn list_params_clamp_and_validate() {
         let p = ListParams::parse(Some("confirmed, waitlisted"), Some(1000), None).expect("ok");
-        assert_eq!(p.limit, MAX_LIMIT);
+        assert_eq!(p.page.limit, crate::db::page::MAX_LIMIT);
         assert_eq!(
             p.statuses,
             vec![
@@ -541,8 +465,8 @@ mod tests {
         assert!(ListParams::parse(Some("bogus"), None, None).is_err());
         assert!(ListParams::parse(None, None, Some("%%%")).is_err());
         assert_eq!(
-            ListParams::parse(None, None, None).expect("ok").limit,
-            DEFAULT_LIMIT
+            ListParams::parse(None, None, None).expect("ok").page.limit,
+            crate::db::page::DEFAULT_LIMIT
         );
     }
 

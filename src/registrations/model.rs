@@ -22,12 +22,13 @@ crate::text_enum! {
 }
 
 impl RegistrationStatus {
+    /// The statuses a registration ends in; every other one is live.
+    pub const ENDED: [RegistrationStatus; 2] =
+        [RegistrationStatus::Cancelled, RegistrationStatus::Rejected];
+
     /// Whether the registration still counts (one live registration per person and session).
     pub fn is_live(self) -> bool {
-        !matches!(
-            self,
-            RegistrationStatus::Cancelled | RegistrationStatus::Rejected
-        )
+        !Self::ENDED.contains(&self)
     }
 }
 
@@ -62,8 +63,8 @@ pub struct Registration {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The session and event facts that registration rules, emails and pages need. Read here
-/// rather than through the events module so registrations stand on the tables alone.
+/// The session and event facts that registration and invitation rules, emails and pages need.
+/// Read here rather than through the events module so registrations stand on the tables alone.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = crate::db::schema::sessions)]
 pub struct SessionFacts {
@@ -79,11 +80,16 @@ pub struct SessionFacts {
     pub registration_closes_at: Option<DateTime<Utc>>,
     pub requires_approval: bool,
     pub waitlist: bool,
+    pub chatham_house: bool,
 }
 
 impl SessionFacts {
     pub fn is_public(&self) -> bool {
         self.access == "public"
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.access == "closed"
     }
 }
 
@@ -98,6 +104,7 @@ pub struct EventFacts {
     pub venue: Option<String>,
     pub online_url: Option<String>,
     pub status: String,
+    pub published_at: Option<DateTime<Utc>>,
 }
 
 impl EventFacts {
@@ -107,6 +114,18 @@ impl EventFacts {
 
     pub fn is_draft(&self) -> bool {
         self.status == "draft"
+    }
+
+    /// Whether anyone may know the event exists (see `EventStatus::is_public`).
+    pub fn is_public(&self) -> bool {
+        self.status
+            .parse::<crate::events::model::EventStatus>()
+            .is_ok_and(|status| status.is_public(self.published_at))
+    }
+
+    /// Invitations are sent and answered for dialogues still to come.
+    pub fn accepts_invitations(&self) -> bool {
+        matches!(self.status.as_str(), "draft" | "published")
     }
 
     pub fn zone(&self) -> chrono_tz::Tz {
@@ -122,13 +141,16 @@ pub struct SessionContext {
 }
 
 impl SessionContext {
-    /// "Fri 18 Feb 2022, 16:00–18:00 (Asia/Tokyo)"
+    /// "Fri 18 Feb 2022, 16:00–18:00 JST (Asia/Tokyo)"
     pub fn local_time(&self) -> String {
-        crate::events::local_time::format_range(
-            self.session.starts_at,
-            self.session.ends_at,
-            &self.event.zone(),
-        )
+        self.event.local_time(&self.session)
+    }
+}
+
+impl EventFacts {
+    /// A session's time in this event's zone: "Fri 18 Feb 2022, 16:00–18:00 JST (Asia/Tokyo)".
+    pub fn local_time(&self, session: &SessionFacts) -> String {
+        crate::events::local_time::format_range(session.starts_at, session.ends_at, &self.zone())
     }
 }
 
@@ -141,6 +163,18 @@ pub struct RegistrationView {
     /// Place in the queue, counting from 1; only for waitlisted registrations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waitlist_position: Option<i64>,
+}
+
+impl RegistrationView {
+    /// `waitlist_position` as `seats::waitlist_position` answers it for this registration.
+    pub fn new(registration: &Registration, waitlist_position: Option<i64>) -> Self {
+        RegistrationView {
+            id: registration.id,
+            session_id: registration.session_id,
+            status: registration.status,
+            waitlist_position,
+        }
+    }
 }
 
 /// A registration as the event's staff see it in lists.
@@ -166,13 +200,6 @@ pub struct StaffRegistrationView {
     pub checked_in_at: Option<DateTime<Utc>>,
 }
 
-/// One page of a staff list.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StaffRegistrationPage {
-    pub items: Vec<StaffRegistrationView>,
-    pub next_cursor: Option<String>,
-}
-
 /// One of the caller's own registrations, with what it is for.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MyRegistrationView {
@@ -195,12 +222,6 @@ pub struct MyRegistrationView {
     pub online_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub checked_in_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MyRegistrationPage {
-    pub items: Vec<MyRegistrationView>,
-    pub next_cursor: Option<String>,
 }
 
 /// How many registrations of a session are in each status.
@@ -267,49 +288,9 @@ pub struct EventReport {
     pub invitations: InvitationFunnel,
 }
 
-/// An ISO 3166-1 alpha-2 country code, stored upper-case.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CountryCode(String);
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("is not an ISO 3166-1 alpha-2 country code (e.g. JP)")]
-pub struct CountryCodeError;
-
-impl CountryCode {
-    pub fn parse(raw: &str) -> Result<CountryCode, CountryCodeError> {
-        let code = raw.trim().to_ascii_uppercase();
-        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(CountryCodeError);
-        }
-        celes::Country::from_alpha2(&code).map_err(|_| CountryCodeError)?;
-        Ok(CountryCode(code))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_inner(self) -> String {
-        self.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn country_codes_are_iso_alpha2() {
-        assert_eq!(
-            CountryCode::parse(" jp ").map(|c| c.into_inner()),
-            Ok("JP".to_owned())
-        );
-        assert!(CountryCode::parse("AU").is_ok());
-        assert!(CountryCode::parse("XX").is_err());
-        assert!(CountryCode::parse("JPN").is_err());
-        assert!(CountryCode::parse("").is_err());
-        assert!(CountryCode::parse("1A").is_err());
-    }
 
     #[test]
     fn live_statuses() {

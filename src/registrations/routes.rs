@@ -1,22 +1,21 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
-use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use crate::app::State;
+use crate::app::{AppState, State};
 use crate::auth::{AuthUser, MaybeUser};
-use crate::db::schema::events;
+use crate::db::page::Page;
 use crate::error::{AppError, AppResult, Problem};
-use crate::events::access::{is_event_staff, require_event_staff};
+use crate::events::access::{is_event_staff, require_event_staff, require_staff_of_event};
 use crate::idempotency;
 use crate::registrations::lists::{self, ListParams};
 use crate::registrations::model::{
-    EventReport, InvitationFunnel, MyRegistrationPage, MyRegistrationView, Registration,
-    RegistrationRequest, RegistrationStatus, RegistrationView, SessionContext, SessionReport,
-    StaffRegistrationPage, StaffRegistrationView, StatusCounts,
+    EventReport, InvitationFunnel, MyRegistrationView, Registration, RegistrationRequest,
+    RegistrationStatus, RegistrationView, SessionContext, SessionReport, StaffRegistrationView,
+    StatusCounts,
 };
 use crate::registrations::service::{self, RegistrationInput};
 
@@ -39,9 +38,7 @@ use crate::registrations::service::{self, RegistrationInput};
         RegistrationStatus,
         ConfirmRequest,
         StaffRegistrationView,
-        StaffRegistrationPage,
         MyRegistrationView,
-        MyRegistrationPage,
         EventReport,
         SessionReport,
         StatusCounts,
@@ -103,14 +100,10 @@ async fn register(
             } else {
                 StatusCode::OK
             };
-            Ok((status, to_json(&outcome.registration)?))
+            Ok((status, outcome.registration))
         },
     )
     .await
-}
-
-fn to_json(value: &impl Serialize) -> AppResult<serde_json::Value> {
-    serde_json::to_value(value).map_err(AppError::internal)
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -141,7 +134,7 @@ async fn confirm(
     let fingerprint = idempotency::fingerprint(&body);
     idempotency::run(&state, &req, None, fingerprint, || async {
         let view = service::confirm(&state, &body.token).await?;
-        Ok((StatusCode::OK, to_json(&view)?))
+        Ok((StatusCode::OK, view))
     })
     .await
 }
@@ -207,14 +200,7 @@ async fn cancel_registration(
               (status = 409, description = "not pending approval (`invalid_transition`) or full without waitlist", body = Problem, content_type = "application/problem+json")))]
 #[post("/registrations/{id}/approve")]
 async fn approve(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
-    {
-        let mut conn = state.pool.get().await?;
-        for_staff(&mut conn, &user, id).await?;
-    }
-    let registration = service::approve(&state, id).await?;
-    let mut conn = state.pool.get().await?;
-    Ok(HttpResponse::Ok().json(lists::staff_item(&mut conn, &registration).await?))
+    moderate(&state, &user, path.into_inner(), service::approve).await
 }
 
 /// Rejects a registration awaiting approval; the registrant is told.
@@ -228,12 +214,26 @@ async fn approve(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResu
               (status = 409, description = "not pending approval (`invalid_transition`)", body = Problem, content_type = "application/problem+json")))]
 #[post("/registrations/{id}/reject")]
 async fn reject(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
+    moderate(&state, &user, path.into_inner(), service::reject).await
+}
+
+/// Approval and rejection: staff only; the service decides in its own transaction (the
+/// connection of the check goes back first) and the answer is the staff view.
+async fn moderate<'a, F, Fut>(
+    state: &'a AppState,
+    user: &AuthUser,
+    registration_id: Uuid,
+    decide: F,
+) -> AppResult<HttpResponse>
+where
+    F: FnOnce(&'a AppState, Uuid) -> Fut,
+    Fut: std::future::Future<Output = AppResult<Registration>>,
+{
     {
         let mut conn = state.pool.get().await?;
-        for_staff(&mut conn, &user, id).await?;
+        for_staff(&mut conn, user, registration_id).await?;
     }
-    let registration = service::reject(&state, id).await?;
+    let registration = decide(state, registration_id).await?;
     let mut conn = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(lists::staff_item(&mut conn, &registration).await?))
 }
@@ -262,9 +262,10 @@ async fn check_in(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppRes
 pub struct ListQuery {
     /// Only these statuses (comma-separated), e.g. `confirmed,waitlisted`.
     pub status: Option<String>,
-    /// Page size, 1–200 (larger values are clamped); default 50. Ignored for CSV.
+    /// Page size: default 50, at most 200 (larger values are clamped). Ignored for CSV.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -282,7 +283,7 @@ fn wants_csv(req: &HttpRequest) -> bool {
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "the session"), ListQuery),
     responses((status = 200, description = "one page, or all rows as CSV", content(
-                  (StaffRegistrationPage = "application/json"),
+                  (Page<StaffRegistrationView> = "application/json"),
                   (String = "text/csv"))),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -300,7 +301,7 @@ async fn session_registrations(
     let session_id = path.into_inner();
     let mut conn = state.pool.get().await?;
     let ctx = service::session_context(&mut conn, session_id).await?;
-    require_event_staff(&mut conn, &user, ctx.event.id, !ctx.event.is_draft()).await?;
+    require_event_staff(&mut conn, &user, ctx.event.id, ctx.event.is_public()).await?;
     let params = ListParams::parse(
         query.status.as_deref(),
         query.limit,
@@ -316,8 +317,7 @@ async fn session_registrations(
             ))
             .body(body));
     }
-    let (items, next_cursor) = lists::staff_page(&mut conn, session_id, &params).await?;
-    Ok(HttpResponse::Ok().json(StaffRegistrationPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(lists::staff_page(&mut conn, session_id, &params).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -325,8 +325,10 @@ async fn session_registrations(
 pub struct MyListQuery {
     /// Only these statuses (comma-separated).
     pub status: Option<String>,
-    /// Page size, 1–200 (larger values are clamped); default 50.
+    /// Page size: default 50, at most 200 (larger values are clamped).
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -334,7 +336,7 @@ pub struct MyListQuery {
 #[utoipa::path(get, path = "/api/v1/me/registrations", tag = "registrations",
     security(("bearer" = [])),
     params(MyListQuery),
-    responses((status = 200, body = MyRegistrationPage),
+    responses((status = 200, body = Page<MyRegistrationView>),
               (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -350,8 +352,7 @@ async fn my_registrations(
         query.cursor.as_deref(),
     )?;
     let mut conn = state.pool.get().await?;
-    let (items, next_cursor) = lists::my_page(&mut conn, user.person.id, &params).await?;
-    Ok(HttpResponse::Ok().json(MyRegistrationPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(lists::my_page(&mut conn, user.person.id, &params).await?))
 }
 
 /// The event's stakeholder balance, for its staff: per session the registrations by status,
@@ -371,13 +372,6 @@ async fn event_report(
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let status: String = events::table
-        .find(event_id)
-        .select(events::status)
-        .first(&mut conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::not_found("event"))?;
-    require_event_staff(&mut conn, &user, event_id, status != "draft").await?;
+    require_staff_of_event(&mut conn, &user, event_id).await?;
     Ok(HttpResponse::Ok().json(lists::event_report(&mut conn, event_id).await?))
 }

@@ -14,12 +14,13 @@ use crate::db::schema::{events, organizations, people, registrations, sessions};
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::is_event_staff;
 use crate::events::local_time;
+use crate::organizations::CountryCode;
 use crate::people::model::Person;
 use crate::people::EmailAddress;
 use crate::registrations::emails::{self, Notice};
 use crate::registrations::model::{
-    CountryCode, EventFacts, Registration, RegistrationRequest, RegistrationSource,
-    RegistrationStatus, RegistrationView, SessionContext, SessionFacts,
+    EventFacts, Registration, RegistrationRequest, RegistrationSource, RegistrationStatus,
+    RegistrationView, SessionContext, SessionFacts,
 };
 use crate::registrations::seats::{self, SeatOutcome};
 
@@ -48,17 +49,7 @@ pub struct Admitted {
 /// it twice gives one registration. Must run inside a transaction; it locks the session row.
 pub async fn admit(conn: &mut AsyncPgConnection, admission: Admission) -> AppResult<Admitted> {
     let session = seats::lock_session(conn, admission.session_id).await?;
-    let existing: Option<Registration> = registrations::table
-        .filter(registrations::session_id.eq(admission.session_id))
-        .filter(registrations::person_id.eq(admission.person_id))
-        .filter(
-            registrations::status
-                .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
-        )
-        .select(Registration::as_select())
-        .first(conn)
-        .await
-        .optional()?;
+    let existing = live_registration(conn, admission.session_id, admission.person_id).await?;
     let registration_id = match existing {
         Some(r)
             if matches!(
@@ -109,9 +100,13 @@ pub async fn admit(conn: &mut AsyncPgConnection, admission: Admission) -> AppRes
 }
 
 /// Cancels a registration and, when it held a seat, gives the seat to the waitlist in the same
-/// transaction. Returns the cancelled registration and the promoted ones (to be emailed).
+/// transaction: every way of cancelling goes through here. The registration's session reminder
+/// is withdrawn; each promoted registrant is emailed and gets one (the caller tells the
+/// cancelled registrant, as its cause calls for). Returns the cancelled registration and the
+/// promoted ones.
 pub async fn cancel(
     conn: &mut AsyncPgConnection,
+    public_url: &str,
     registration_id: Uuid,
 ) -> AppResult<(Registration, Vec<Registration>)> {
     let session_id: Uuid = registrations::table
@@ -145,8 +140,26 @@ pub async fn cancel(
         .returning(Registration::as_returning())
         .get_result(conn)
         .await?;
-    let promoted = seats::fill_from_waitlist(conn, &session).await?;
+    emails::withdraw_session_reminder(conn, registration_id).await?;
+    let promoted = promote_from_waitlist(conn, public_url, &session).await?;
     Ok((cancelled, promoted))
+}
+
+/// Seats as many waitlisted registrations as the locked session has room for, in order, and
+/// tells each (with a session reminder). The one way off the waitlist into a freed seat.
+async fn promote_from_waitlist(
+    conn: &mut AsyncPgConnection,
+    public_url: &str,
+    session: &seats::LockedSession,
+) -> AppResult<Vec<Registration>> {
+    let promoted = seats::fill_from_waitlist(conn, session).await?;
+    if !promoted.is_empty() {
+        let ctx = session_context(conn, session.id).await?;
+        for r in &promoted {
+            emails::notify_promoted(conn, public_url, &ctx, r).await?;
+        }
+    }
+    Ok(promoted)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,12 +206,8 @@ pub async fn view(
     conn: &mut AsyncPgConnection,
     registration: &Registration,
 ) -> AppResult<RegistrationView> {
-    Ok(RegistrationView {
-        id: registration.id,
-        session_id: registration.session_id,
-        status: registration.status,
-        waitlist_position: seats::waitlist_position(conn, registration).await?,
-    })
+    let position = seats::waitlist_position(conn, registration).await?;
+    Ok(RegistrationView::new(registration, position))
 }
 
 /// A registration request, parsed: who registers and what they say of themselves.
@@ -230,7 +239,7 @@ impl RegistrationInput {
             (None, Some(_)) => false,
         };
         let name = match present(&raw.name) {
-            Some(n) => v.check("name", crate::auth::service::parse_name(n)),
+            Some(n) => v.check("name", crate::people::service::parse_name(n)),
             None if for_someone_else => {
                 v.add("name", "is required");
                 None
@@ -246,7 +255,7 @@ impl RegistrationInput {
         };
         let country = present(&raw.country)
             .and_then(|c| v.check("country", CountryCode::parse(c)))
-            .map(CountryCode::into_inner);
+            .map(|c| c.as_str().to_owned());
         v.finish()?;
         Ok(RegistrationInput {
             email,
@@ -374,10 +383,7 @@ async fn live_registration(
     Ok(registrations::table
         .filter(registrations::session_id.eq(session_id))
         .filter(registrations::person_id.eq(person_id))
-        .filter(
-            registrations::status
-                .ne_all([RegistrationStatus::Cancelled, RegistrationStatus::Rejected]),
-        )
+        .filter(registrations::status.ne_all(RegistrationStatus::ENDED))
         .select(Registration::as_select())
         .first(conn)
         .await
@@ -428,7 +434,9 @@ pub async fn register(
             let locked = seats::lock_session(conn, session_id).await?;
             let person = match verified_person {
                 Some(person) => person,
-                None => crate::auth::service::find_or_create_person(conn, &email, &name).await?,
+                None => {
+                    crate::people::service::find_or_create_by_email(conn, &email, &name).await?
+                }
             };
             let existing = live_registration(conn, session_id, person.id).await?;
             let trusted = verified_self.is_some();
@@ -687,7 +695,11 @@ fn token_expired() -> AppError {
     )
 }
 
-async fn person_of(conn: &mut AsyncPgConnection, registration: &Registration) -> AppResult<Person> {
+/// The registrant.
+pub(crate) async fn person_of(
+    conn: &mut AsyncPgConnection,
+    registration: &Registration,
+) -> AppResult<Person> {
     Ok(people::table
         .find(registration.person_id)
         .select(Person::as_select())
@@ -744,20 +756,15 @@ pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationVie
             let registration = claimed.ok_or_else(invalid_token)?;
             let (r, position) =
                 after_confirmation(conn, &public_url, &ctx, &locked, registration, &person).await?;
-            Ok(RegistrationView {
-                id: r.id,
-                session_id: r.session_id,
-                status: r.status,
-                waitlist_position: position,
-            })
+            Ok(RegistrationView::new(&r, position))
         }
         .scope_boxed()
     })
     .await
 }
 
-/// Cancels a registration and emails its registrant and everyone promoted off the waitlist,
-/// all in one transaction.
+/// Cancels a registration and emails its registrant (and, through `cancel`, everyone promoted
+/// off the waitlist), all in one transaction.
 pub async fn cancel_and_notify(
     state: &AppState,
     registration_id: Uuid,
@@ -769,7 +776,7 @@ pub async fn cancel_and_notify(
     check_session_not_over(&ctx, Utc::now())?;
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
-            let (cancelled, promoted) = cancel(conn, registration_id).await?;
+            let (cancelled, _) = cancel(conn, &public_url, registration_id).await?;
             emails::notify(
                 conn,
                 &public_url,
@@ -778,9 +785,6 @@ pub async fn cancel_and_notify(
                 Notice::Cancelled { by_staff },
             )
             .await?;
-            for r in &promoted {
-                emails::notify(conn, &public_url, &ctx, r, Notice::Promoted).await?;
-            }
             view(conn, &cancelled).await
         }
         .scope_boxed()
@@ -849,14 +853,7 @@ pub async fn raise_capacity_promotions(
     session_id: Uuid,
 ) -> AppResult<Vec<Registration>> {
     let session = seats::lock_session(conn, session_id).await?;
-    let promoted = seats::fill_from_waitlist(conn, &session).await?;
-    if !promoted.is_empty() {
-        let ctx = session_context(conn, session_id).await?;
-        for r in &promoted {
-            emails::notify(conn, public_url, &ctx, r, Notice::Promoted).await?;
-        }
-    }
-    Ok(promoted)
+    promote_from_waitlist(conn, public_url, &session).await
 }
 
 fn invalid_transition(status: RegistrationStatus, action: &str) -> AppError {
@@ -898,7 +895,8 @@ pub async fn approve(state: &AppState, registration_id: Uuid) -> AppResult<Regis
     .await
 }
 
-/// Staff rejection of a registration awaiting approval.
+/// Staff rejection of a registration awaiting approval. Like a cancellation, it withdraws any
+/// session reminder.
 pub async fn reject(state: &AppState, registration_id: Uuid) -> AppResult<Registration> {
     let public_url = state.settings.public_url().to_owned();
     let mut conn = state.pool.get().await?;
@@ -923,6 +921,7 @@ pub async fn reject(state: &AppState, registration_id: Uuid) -> AppResult<Regist
                 .returning(Registration::as_returning())
                 .get_result(conn)
                 .await?;
+            emails::withdraw_session_reminder(conn, registration_id).await?;
             emails::notify(conn, &public_url, &ctx, &r, Notice::Rejected).await?;
             Ok(r)
         }

@@ -6,24 +6,12 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::support::fixtures::{token_of, unique_email};
 use crate::support::smtp::{ReceivedMail, SmtpServer};
 use crate::support::{expect_json, expect_problem, TestApp, TestDb};
 
 const PASSWORD: &str = "a long enough passphrase";
 const MAIL_WAIT: Duration = Duration::from_secs(20);
-
-fn unique_email(tag: &str) -> String {
-    format!("{tag}-{}@example.org", uuid::Uuid::now_v7().simple())
-}
-
-/// The `token` parameter of a link.
-fn token_of(link: &str) -> String {
-    let url = url::Url::parse(link).expect("link is a URL");
-    url.query_pairs()
-        .find(|(k, _)| k == "token")
-        .map(|(_, v)| v.into_owned())
-        .expect("link has a token")
-}
 
 /// Waits until `addr` has received `n` messages and returns them in arrival order.
 async fn mail_to(smtp: &SmtpServer, addr: &str, n: usize) -> Vec<ReceivedMail> {

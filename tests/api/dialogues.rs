@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::support::fixtures as fx;
 use crate::support::{expect_json, expect_problem, TestApp, TestUser};
 
 // --- Helpers --------------------------------------------------------------------------------
@@ -28,11 +29,7 @@ fn event_body(title: &str) -> Value {
 }
 
 async fn new_event(app: &TestApp, user: &TestUser, title: &str) -> Value {
-    expect_json(
-        app.post("/events", user.token(), event_body(title)).await,
-        StatusCode::CREATED,
-    )
-    .await
+    fx::api_event(app, user, event_body(title)).await
 }
 
 fn closed_session() -> Value {
@@ -57,15 +54,6 @@ fn public_session() -> Value {
     })
 }
 
-async fn new_session(app: &TestApp, user: &TestUser, event_id: &str, body: Value) -> Value {
-    expect_json(
-        app.post(&format!("/events/{event_id}/sessions"), user.token(), body)
-            .await,
-        StatusCode::CREATED,
-    )
-    .await
-}
-
 async fn add_speaker(app: &TestApp, user: &TestUser, session_id: &str, body: Value) -> Value {
     expect_json(
         app.post(
@@ -79,26 +67,13 @@ async fn add_speaker(app: &TestApp, user: &TestUser, session_id: &str, body: Val
     .await
 }
 
-async fn publish(app: &TestApp, user: &TestUser, event_id: &str) -> Value {
-    expect_json(
-        app.post(
-            &format!("/events/{event_id}/publish"),
-            user.token(),
-            json!({}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await
-}
-
 /// A published hybrid event with a closed session (with a speaker) and a public one (with a
 /// speaker). Answers (event id, closed session id, public session id).
 async fn published_dialogue(app: &TestApp, lead: &TestUser) -> (String, String, String) {
     let event = new_event(app, lead, "Japan National Dialogue 2027").await;
     let id = event["id"].as_str().unwrap().to_owned();
-    let closed = new_session(app, lead, &id, closed_session()).await;
-    let public = new_session(app, lead, &id, public_session()).await;
+    let closed = fx::api_session(app, lead, &id, closed_session()).await;
+    let public = fx::api_session(app, lead, &id, public_session()).await;
     let closed_id = closed["id"].as_str().unwrap().to_owned();
     let public_id = public["id"].as_str().unwrap().to_owned();
     add_speaker(
@@ -115,66 +90,20 @@ async fn published_dialogue(app: &TestApp, lead: &TestUser) -> (String, String, 
         json!({"name": "Prof. Daisaku Higashi", "organization": "Sophia University", "role": "presenter"}),
     )
     .await;
-    publish(app, lead, &id).await;
+    fx::api_publish(app, lead, &id).await;
     (id, closed_id, public_id)
 }
 
-async fn insert_person(app: &TestApp, email: &str, name: &str) -> Uuid {
-    let id = Uuid::now_v7();
-    app.sql(&format!(
-        "INSERT INTO people (id, email, name) VALUES ('{id}', '{email}', '{name}')"
-    ))
-    .await;
-    id
-}
-
-/// A registration row written straight into the table (the registrations API is another
-/// module's).
-async fn insert_registration(
-    app: &TestApp,
-    session_id: &str,
-    person_id: &str,
-    status: &str,
-) -> Uuid {
-    use convene::db::schema::registrations;
+/// The statuses of the "session is tomorrow" reminders of a registration.
+async fn reminder_statuses(app: &TestApp, registration_id: Uuid) -> Vec<String> {
+    use convene::db::schema::emails;
     let mut conn = app.pool.get().await.expect("connection");
-    let id = Uuid::now_v7();
-    let seq: Option<i64> = (status == "waitlisted")
-        .then(|| i64::try_from(id.as_u128() % 1_000_000_000).expect("small") + 1);
-    diesel::insert_into(registrations::table)
-        .values((
-            registrations::id.eq(id),
-            registrations::session_id.eq(Uuid::parse_str(session_id).unwrap()),
-            registrations::person_id.eq(Uuid::parse_str(person_id).unwrap()),
-            registrations::status.eq(status),
-            registrations::source.eq("public_form"),
-            registrations::waitlist_seq.eq(seq),
-        ))
-        .execute(&mut conn)
+    emails::table
+        .filter(emails::dedupe_key.eq(format!("session-reminder:{registration_id}")))
+        .select(emails::status)
+        .load(&mut conn)
         .await
-        .expect("insert registration");
-    id
-}
-
-async fn registration_status(app: &TestApp, id: Uuid) -> String {
-    use convene::db::schema::registrations;
-    let mut conn = app.pool.get().await.expect("connection");
-    registrations::table
-        .find(id)
-        .select(registrations::status)
-        .first(&mut conn)
-        .await
-        .expect("registration")
-}
-
-async fn insert_organization(app: &TestApp, name: &str) -> Uuid {
-    let id = Uuid::now_v7();
-    app.sql(&format!(
-        "INSERT INTO organizations (id, name, kind, country, status) \
-         VALUES ('{id}', '{name}', 'academia', 'JP', 'active')"
-    ))
-    .await;
-    id
+        .expect("reminders")
 }
 
 fn keys(v: &Value) -> BTreeSet<String> {
@@ -651,7 +580,7 @@ async fn lifecycle_allows_only_legal_transitions() {
     // published → cancelled: still public, marked cancelled.
     let c = new_event(&app, &organizer, "C").await;
     let c = c["id"].as_str().unwrap();
-    publish(&app, &organizer, c).await;
+    fx::api_publish(&app, &organizer, c).await;
     expect_json(
         app.post(&go(c, "cancel"), t, json!({})).await,
         StatusCode::OK,
@@ -674,15 +603,15 @@ async fn cancelling_emails_every_registrant_and_invitee_once() {
     let app = TestApp::spawn().await;
     let organizer = app.user("organizer").await;
     let (event_id, closed_id, public_id) = published_dialogue(&app, &organizer).await;
-    let a = insert_person(&app, "alice@example.org", "Alice").await;
-    let b = insert_person(&app, "bob@example.org", "Bob").await;
-    let c = insert_person(&app, "carol@example.org", "Carol").await;
-    let d = insert_person(&app, "dan@example.org", "Dan").await;
+    let a = fx::person(&app, "alice@example.org", "Alice").await;
+    let b = fx::person(&app, "bob@example.org", "Bob").await;
+    let c = fx::person(&app, "carol@example.org", "Carol").await;
+    let d = fx::person(&app, "dan@example.org", "Dan").await;
     // Alice: confirmed in one session, waitlisted in the other, invited too: one email.
-    insert_registration(&app, &public_id, &a.to_string(), "confirmed").await;
-    insert_registration(&app, &closed_id, &a.to_string(), "waitlisted").await;
+    fx::registration(&app, &public_id, &a.to_string(), "confirmed").await;
+    fx::registration(&app, &closed_id, &a.to_string(), "waitlisted").await;
     // Bob cancelled: no email. Carol: a pending invitation. Dan: a declined one, no email.
-    insert_registration(&app, &public_id, &b.to_string(), "cancelled").await;
+    fx::registration(&app, &public_id, &b.to_string(), "cancelled").await;
     for (person, status) in [(a, "accepted"), (c, "pending"), (d, "declined")] {
         app.sql(&format!(
             "INSERT INTO invitations (id, event_id, person_id, token_hash, status, expires_at) \
@@ -822,9 +751,9 @@ async fn only_staff_change_an_event_and_outsiders_do_not_learn_of_drafts() {
     );
 
     // Published: 403 to those who may know it exists.
-    let session = new_session(&app, &lead, &id, public_session()).await;
+    let session = fx::api_session(&app, &lead, &id, public_session()).await;
     let session_id = session["id"].as_str().unwrap();
-    publish(&app, &lead, &id).await;
+    fx::api_publish(&app, &lead, &id).await;
     for user in [&other, &member] {
         expect_problem(
             app.patch(&format!("/events/{id}"), user.token(), patch.clone())
@@ -1053,7 +982,7 @@ async fn the_public_sees_closed_sessions_by_title_only_and_never_the_link() {
     assert_eq!(closed["capacity"], 30);
 
     // A waitlisted registrant sees no link; a confirmed one does, and still not the closed room.
-    let reg = insert_registration(&app, &public_id, &member.person_id, "waitlisted").await;
+    let reg = fx::registration(&app, &public_id, &member.person_id, "waitlisted").await;
     let view = expect_json(
         app.get(&format!("/events/{event_id}"), member.token())
             .await,
@@ -1104,7 +1033,7 @@ async fn session_times_are_utc_with_local_extras_and_validated() {
     let event = new_event(&app, &lead, "Times").await;
     let id = event["id"].as_str().unwrap();
 
-    let s = new_session(
+    let s = fx::api_session(
         &app,
         &lead,
         id,
@@ -1129,7 +1058,7 @@ async fn session_times_are_utc_with_local_extras_and_validated() {
     assert_eq!(s["event_id"], id);
 
     // A wall-clock time without offset is read in the event's zone.
-    let p = new_session(
+    let p = fx::api_session(
         &app,
         &lead,
         id,
@@ -1145,7 +1074,7 @@ async fn session_times_are_utc_with_local_extras_and_validated() {
         "public sessions default to on the record"
     );
     assert_eq!(p["capacity"], 0);
-    let ch = new_session(
+    let ch = fx::api_session(
         &app,
         &lead,
         id,
@@ -1216,7 +1145,7 @@ async fn session_times_are_utc_with_local_extras_and_validated() {
         assert_eq!(fields, [field], "{body}: {p}");
     }
     // The window may close right at the end.
-    new_session(&app, &lead, id, json!({
+    fx::api_session(&app, &lead, id, json!({
         "title": "Window", "access": "public",
         "starts_at": "2022-02-18T12:00:00Z", "ends_at": "2022-02-18T13:00:00Z",
         "registration_opens_at": "2022-02-01T00:00:00Z", "registration_closes_at": "2022-02-18T13:00:00Z"
@@ -1275,18 +1204,12 @@ async fn raising_capacity_promotes_the_waitlist_and_deleting_needs_no_registrati
         "UPDATE sessions SET capacity = 1 WHERE id = '{public_id}'"
     ))
     .await;
-    let p1 = insert_person(&app, "p1@example.org", "P1")
-        .await
-        .to_string();
-    let p2 = insert_person(&app, "p2@example.org", "P2")
-        .await
-        .to_string();
-    let p3 = insert_person(&app, "p3@example.org", "P3")
-        .await
-        .to_string();
-    insert_registration(&app, &public_id, &p1, "confirmed").await;
-    let w1 = insert_registration(&app, &public_id, &p2, "waitlisted").await;
-    let w2 = insert_registration(&app, &public_id, &p3, "waitlisted").await;
+    let p1 = fx::person(&app, "p1@example.org", "P1").await.to_string();
+    let p2 = fx::person(&app, "p2@example.org", "P2").await.to_string();
+    let p3 = fx::person(&app, "p3@example.org", "P3").await.to_string();
+    fx::registration(&app, &public_id, &p1, "confirmed").await;
+    let w1 = fx::registration(&app, &public_id, &p2, "waitlisted").await;
+    let w2 = fx::registration(&app, &public_id, &p3, "waitlisted").await;
     app.sql(&format!("UPDATE registrations SET waitlist_seq = 1 WHERE id = '{w1}'; UPDATE registrations SET waitlist_seq = 2 WHERE id = '{w2}'")).await;
 
     let res = app
@@ -1310,11 +1233,17 @@ async fn raising_capacity_promotes_the_waitlist_and_deleting_needs_no_registrati
     assert_eq!(raised["capacity"], 2);
     assert_eq!(raised["confirmed_count"], 2);
     assert_eq!(
-        registration_status(&app, w1).await,
+        fx::registration_status(&app, w1).await,
         "confirmed",
         "first in line promoted"
     );
-    assert_eq!(registration_status(&app, w2).await, "waitlisted");
+    assert_eq!(fx::registration_status(&app, w2).await, "waitlisted");
+    assert_eq!(
+        reminder_statuses(&app, w1).await,
+        vec!["queued".to_owned()],
+        "a promotion schedules the session reminder"
+    );
+    assert!(reminder_statuses(&app, w2).await.is_empty());
     let unlimited = expect_json(
         app.patch(
             &format!("/sessions/{public_id}"),
@@ -1327,7 +1256,7 @@ async fn raising_capacity_promotes_the_waitlist_and_deleting_needs_no_registrati
     .await;
     assert!(unlimited["capacity"].is_null());
     assert_eq!(unlimited["confirmed_count"], 3);
-    assert_eq!(registration_status(&app, w2).await, "confirmed");
+    assert_eq!(fx::registration_status(&app, w2).await, "confirmed");
 
     let res = app
         .patch(
@@ -1357,18 +1286,15 @@ async fn speakers_are_people_or_names_in_order() {
     let lead = app.user("organizer").await;
     let event = new_event(&app, &lead, "Speakers").await;
     let id = event["id"].as_str().unwrap();
-    let s = new_session(&app, &lead, id, public_session()).await;
+    let s = fx::api_session(&app, &lead, id, public_session()).await;
     let sid = s["id"].as_str().unwrap();
-    let person = insert_person(&app, "hoshino@example.org", "Toshiya Hoshino").await;
+    let person = fx::person(&app, "hoshino@example.org", "Toshiya Hoshino").await;
     app.sql(&format!(
         "UPDATE people SET honorific = 'Prof.' WHERE id = '{person}'"
     ))
     .await;
-    let org = insert_organization(&app, "Osaka University").await;
-    app.sql(&format!(
-        "INSERT INTO affiliations (person_id, organization_id) VALUES ('{person}', '{org}')"
-    ))
-    .await;
+    let org = fx::organization(&app, "Osaka University", "academia", Some("JP"), "active").await;
+    fx::affiliate(&app, person, org, false).await;
 
     let first = add_speaker(
         &app,
@@ -1453,14 +1379,30 @@ async fn partners_are_replaced_whole_and_checked() {
     let lead = app.user("organizer").await;
     let event = new_event(&app, &lead, "Partners").await;
     let id = event["id"].as_str().unwrap();
-    let apr2p = insert_organization(
+    let apr2p = fx::organization(
         &app,
         "Asia Pacific Centre for the Responsibility to Protect",
+        "academia",
+        Some("JP"),
+        "active",
     )
     .await;
-    let siir = insert_organization(&app, "Sophia Institute of International Relations").await;
-    let dfat =
-        insert_organization(&app, "Australian Department of Foreign Affairs and Trade").await;
+    let siir = fx::organization(
+        &app,
+        "Sophia Institute of International Relations",
+        "academia",
+        Some("JP"),
+        "active",
+    )
+    .await;
+    let dfat = fx::organization(
+        &app,
+        "Australian Department of Foreign Affairs and Trade",
+        "academia",
+        Some("JP"),
+        "active",
+    )
+    .await;
 
     let list = expect_json(
         app.put(
@@ -1562,8 +1504,8 @@ async fn events_are_filtered_and_paginated() {
         )
         .await;
         let id = e["id"].as_str().unwrap().to_owned();
-        new_session(&app, &lead, &id, json!({"title": "S", "access": "public", "starts_at": format!("{date}T10:00"), "ends_at": format!("{date}T12:00")})).await;
-        publish(&app, &lead, &id).await;
+        fx::api_session(&app, &lead, &id, json!({"title": "S", "access": "public", "starts_at": format!("{date}T10:00"), "ends_at": format!("{date}T12:00")})).await;
+        fx::api_publish(&app, &lead, &id).await;
         ids.push(id);
     }
     expect_json(
@@ -2130,4 +2072,38 @@ async fn concurrent_creations_get_distinct_slugs_and_retries_create_once() {
             .count(),
         1
     );
+}
+
+/// A dialogue cancelled before it was ever published is as secret as a draft: every staff-only
+/// route of the event answers outsiders 404, not 403, while its staff still reach them.
+#[tokio::test]
+async fn an_event_never_published_stays_unknown_to_outsiders() {
+    let app = TestApp::spawn().await;
+    let lead = app.user("organizer").await;
+    let outsider = app.user("organizer").await;
+    let event = new_event(&app, &lead, "Called off early").await;
+    let id = event["id"].as_str().unwrap();
+    let session = fx::api_session(&app, &lead, id, public_session()).await;
+    expect_json(
+        app.post(&format!("/events/{id}/cancel"), lead.token(), json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let session_id = session["id"].as_str().unwrap();
+    for path in [
+        format!("/events/{id}"),
+        format!("/events/{id}/report"),
+        format!("/events/{id}/emails"),
+        format!("/events/{id}/invitations"),
+        format!("/sessions/{session_id}/registrations"),
+    ] {
+        expect_problem(
+            app.get(&path, outsider.token()).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+        expect_json(app.get(&path, lead.token()).await, StatusCode::OK).await;
+    }
 }

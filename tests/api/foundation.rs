@@ -1,6 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::support::fixtures as fx;
 use crate::support::{expect_json, expect_problem, TestApp, TestDb};
 
 #[tokio::test]
@@ -221,4 +222,76 @@ async fn browsers_get_an_html_404_page_and_api_clients_a_problem() {
         .await
         .unwrap();
     expect_problem(res, StatusCode::NOT_FOUND, "not_found").await;
+}
+/// Every list takes `limit` and `cursor` alike: a limit under 1 or a cursor the list did not
+/// give out is a 422 naming the field, a limit over 200 is clamped, and the answer is
+/// `{"items", "next_cursor"}`.
+#[tokio::test]
+async fn every_list_pages_alike() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin").await;
+    let event = fx::api_event(
+        &app,
+        &admin,
+        json!({"title": "Paging dialogue", "timezone": "Asia/Tokyo", "format": "online",
+               "online_url": "https://meet.example.org/paging"}),
+    )
+    .await;
+    let event_id = event["id"].as_str().expect("event id");
+    let session = fx::api_session(
+        &app,
+        &admin,
+        event_id,
+        json!({"title": "Seminar", "access": "public",
+               "starts_at": "2031-02-18T09:30", "ends_at": "2031-02-18T12:00"}),
+    )
+    .await;
+    let session_id = session["id"].as_str().expect("session id");
+    let organization = expect_json(
+        app.post(
+            "/organizations",
+            admin.token(),
+            json!({"name": "Paging Institute", "kind": "think_tank", "country": "JP"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let organization_id = organization["id"].as_str().expect("organization id");
+
+    for list in [
+        "/organizations".to_owned(),
+        format!("/organizations/{organization_id}/people"),
+        "/people".to_owned(),
+        "/audit".to_owned(),
+        "/accounts".to_owned(),
+        "/series".to_owned(),
+        "/events".to_owned(),
+        format!("/events/{event_id}/outcomes"),
+        format!("/events/{event_id}/invitations"),
+        format!("/events/{event_id}/emails"),
+        format!("/sessions/{session_id}/registrations"),
+        "/me/registrations".to_owned(),
+        "/me/invitations".to_owned(),
+    ] {
+        let page = expect_json(
+            app.get(&format!("{list}?limit=1000"), admin.token()).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert!(page["items"].is_array(), "{list}: {page}");
+        assert!(
+            page.get("next_cursor").is_some_and(|c| c.is_null()),
+            "{list}: {page}"
+        );
+        for (query, field) in [("limit=0", "limit"), ("cursor=not-a-cursor", "cursor")] {
+            let problem = expect_problem(
+                app.get(&format!("{list}?{query}"), admin.token()).await,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+            )
+            .await;
+            assert_eq!(problem["errors"][0]["field"], field, "{list}?{query}");
+        }
+    }
 }

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::support::invitation_fixtures::{self as fx, Dialogue, EventSpec, SessionSpec};
+use crate::support::fixtures::{self as fx, wait_for_mail, Dialogue, EventSpec, SessionSpec};
 use crate::support::smtp::ReceivedMail;
 use crate::support::{expect_json, expect_problem, TestApp};
 
@@ -49,31 +49,6 @@ fn token_in(app: &TestApp, mail: &ReceivedMail) -> String {
 async fn invitation_token(app: &TestApp, to: &str) -> String {
     let mail = wait_for_mail(app, to, "Invitation:").await;
     token_in(app, &mail)
-}
-
-/// Polls the SMTP server until a message to `to` whose subject starts with `subject` arrives.
-async fn wait_for_mail(app: &TestApp, to: &str, subject: &str) -> ReceivedMail {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(mail) = app
-            .smtp
-            .messages_to(to)
-            .into_iter()
-            .find(|m| m.subject().starts_with(subject))
-        {
-            return mail;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no email `{subject}…` to {to}; got: {:?}",
-            app.smtp
-                .messages_to(to)
-                .iter()
-                .map(|m| m.subject())
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Polls an SQL count until it reaches `expected`.
@@ -842,10 +817,10 @@ async fn revoking_stops_the_link_cancels_registrations_and_promotes_the_waitlist
     let staff = app.user("organizer").await;
     fx::add_staff(&app, event_id, &staff).await;
     let start = fx::days_ahead(10);
-    let small = fx::session(
+    let small = fx::add_session(
         &app,
         event_id,
-        SessionSpec {
+        &SessionSpec {
             capacity: Some(1),
             ..SessionSpec::closed("Closed roundtable", start)
         },
@@ -958,7 +933,7 @@ async fn revoking_stops_the_link_cancels_registrations_and_promotes_the_waitlist
     assert!(withdrawn
         .text_body()
         .contains("registrations for the sessions of this invitation have been cancelled"));
-    let promoted = wait_for_mail(&app, "second@example.org", "Your place is confirmed").await;
+    let promoted = wait_for_mail(&app, "second@example.org", "A seat is yours").await;
     assert!(promoted.text_body().contains("Closed roundtable"));
     assert_eq!(parse_ics(&ics_of(&promoted)).method, "PUBLISH");
 
@@ -986,6 +961,105 @@ async fn revoking_stops_the_link_cancels_registrations_and_promotes_the_waitlist
     .await;
 }
 
+/// The acceptance email carries a cancel link per session, like every registration email.
+/// Cancelling through it withdraws the session reminder (inside `cancel`, whatever the path),
+/// and the promoted waitlisted invitee is emailed and gets a reminder of their own.
+#[tokio::test]
+async fn cancelling_an_accepted_seat_by_its_link_withdraws_its_reminder_and_promotes() {
+    let app = TestApp::spawn().await;
+    let event_id = fx::event(&app, EventSpec::default()).await;
+    let staff = app.user("organizer").await;
+    fx::add_staff(&app, event_id, &staff).await;
+    let start = fx::days_ahead(10);
+    let small = fx::add_session(
+        &app,
+        event_id,
+        &SessionSpec {
+            capacity: Some(1),
+            ..SessionSpec::closed("Closed roundtable", start)
+        },
+    )
+    .await;
+    let d = Dialogue {
+        event_id,
+        staff,
+        closed: vec![small],
+        public: small,
+        starts: vec![start],
+    };
+    invite(
+        &app,
+        &d,
+        json!({"session_ids": [small], "invitees": [
+            invitee("first@example.org", "First Invitee"),
+            invitee("second@example.org", "Second Invitee"),
+        ]}),
+    )
+    .await;
+    let first = invitation_token(&app, "first@example.org").await;
+    let second = invitation_token(&app, "second@example.org").await;
+    let a = expect_json(
+        respond(&app, &first, json!({"response": "accept"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let b = expect_json(
+        respond(&app, &second, json!({"response": "accept"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let first_registration = a["registrations"][0]["id"].as_str().unwrap().to_owned();
+    let second_registration = b["registrations"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(b["registrations"][0]["status"], "waitlisted");
+    assert!(
+        email_status(&app, &format!("session-reminder:{second_registration}"))
+            .await
+            .is_empty(),
+        "no reminder for a waitlist place"
+    );
+
+    let mail = wait_for_mail(&app, "first@example.org", "You're registered").await;
+    let prefix = format!(
+        "{}/registrations/{first_registration}/cancel?token=",
+        app.settings.public_url()
+    );
+    let link = mail
+        .first_link(&prefix)
+        .unwrap_or_else(|| panic!("no cancel link in: {}", mail.text_body()));
+    let token = &link[prefix.len()..];
+    let res = app
+        .client
+        .post(app.url(&format!("/registrations/{first_registration}/cancel")))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    assert_eq!(
+        email_status(&app, &format!("session-reminder:{first_registration}")).await,
+        vec![Some("cancelled".into())]
+    );
+    assert_eq!(
+        fx::text(
+            &app,
+            &format!("SELECT status AS v FROM registrations WHERE id = '{second_registration}'")
+        )
+        .await
+        .as_deref(),
+        Some("confirmed")
+    );
+    assert_eq!(
+        email_status(&app, &format!("session-reminder:{second_registration}")).await,
+        vec![Some("queued".into())]
+    );
+    let promoted = wait_for_mail(&app, "second@example.org", "A seat is yours").await;
+    assert!(
+        promoted.text_body().contains("/cancel?token="),
+        "a cancel link"
+    );
+}
+
 #[tokio::test]
 async fn a_full_session_without_a_waitlist_refuses_the_acceptance_and_changes_nothing() {
     let app = TestApp::spawn().await;
@@ -993,20 +1067,20 @@ async fn a_full_session_without_a_waitlist_refuses_the_acceptance_and_changes_no
     let staff = app.user("organizer").await;
     fx::add_staff(&app, event_id, &staff).await;
     let start = fx::days_ahead(10);
-    let full = fx::session(
+    let full = fx::add_session(
         &app,
         event_id,
-        SessionSpec {
+        &SessionSpec {
             capacity: Some(0),
             waitlist: false,
             ..SessionSpec::closed("Tiny room", start)
         },
     )
     .await;
-    let open = fx::session(
+    let open = fx::add_session(
         &app,
         event_id,
-        SessionSpec::closed("Big room", fx::days_ahead(11)),
+        &SessionSpec::closed("Big room", fx::days_ahead(11)),
     )
     .await;
     let d = Dialogue {
@@ -1222,10 +1296,10 @@ async fn invalid_requests_list_every_bad_field_and_change_nothing() {
     let app = TestApp::spawn().await;
     let d = fx::dialogue(&app).await;
     let elsewhere = fx::event(&app, EventSpec::default()).await;
-    let foreign = fx::session(
+    let foreign = fx::add_session(
         &app,
         elsewhere,
-        SessionSpec::closed("Elsewhere", fx::days_ahead(9)),
+        &SessionSpec::closed("Elsewhere", fx::days_ahead(9)),
     )
     .await;
     let counts = row_counts(&app).await;
@@ -1529,10 +1603,10 @@ async fn staff_only_routes_answer_per_role() {
         },
     )
     .await;
-    let draft_session = fx::session(
+    let draft_session = fx::add_session(
         &app,
         draft,
-        SessionSpec::closed("Draft closed", fx::days_ahead(10)),
+        &SessionSpec::closed("Draft closed", fx::days_ahead(10)),
     )
     .await;
     let member = app.user("member").await;
@@ -1990,4 +2064,238 @@ async fn the_sweep_expires_overdue_invitations_and_withdraws_their_reminders() {
         .await
         .expect("sweep");
     assert_eq!(again.expired, 0);
+}
+
+/// The event report counts invitations: the funnel by status (a lapsed pending invitation is
+/// expired) and the invitees' seats in the stakeholder balance of their sessions.
+#[tokio::test]
+async fn the_event_report_counts_invitations_and_the_seats_they_gave() {
+    let app = TestApp::spawn().await;
+    let d = fx::dialogue(&app).await;
+    let ministry = fx::organization(
+        &app,
+        "Ministry of Foreign Affairs of Japan",
+        "government",
+        Some("JP"),
+        "active",
+    )
+    .await;
+    let created = invite(
+        &app,
+        &d,
+        json!({"session_ids": [d.closed[0]], "invitees": [
+            {"email": "accepts@example.org", "name": "Accepts", "organization_id": ministry},
+            invitee("declines@example.org", "Declines"),
+            invitee("revoked@example.org", "Revoked"),
+            invitee("lapses@example.org", "Lapses"),
+            invitee("waits@example.org", "Waits"),
+        ]}),
+    )
+    .await;
+    let id_of = |email: &str| {
+        created["invitations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["email"] == email)
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let accepts = invitation_token(&app, "accepts@example.org").await;
+    expect_json(
+        respond(&app, &accepts, json!({"response": "accept"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let declines = invitation_token(&app, "declines@example.org").await;
+    expect_json(
+        respond(&app, &declines, json!({"response": "decline"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_json(
+        app.post(
+            &format!("/invitations/{}/revoke", id_of("revoked@example.org")),
+            d.staff.token(),
+            json!({}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    app.sql(&format!(
+        "UPDATE invitations SET expires_at = now() - interval '1 minute' WHERE id = '{}'",
+        id_of("lapses@example.org")
+    ))
+    .await;
+
+    let report = expect_json(
+        app.get(&format!("/events/{}/report", d.event_id), d.staff.token())
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        report["invitations"],
+        json!({"sent": 5, "accepted": 1, "declined": 1, "pending": 1, "expired": 1, "revoked": 1})
+    );
+    let closed = report["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["session_id"] == d.closed[0].to_string())
+        .expect("the closed session");
+    assert_eq!(closed["counts"]["confirmed"], 1);
+    assert_eq!(
+        closed["confirmed_by_organization_kind"],
+        json!({"government": 1})
+    );
+    assert_eq!(closed["confirmed_by_country"], json!({"JP": 1}));
+}
+
+/// `GET /me/invitations`: an account sees the invitations to its own address, never another's,
+/// never a token; newest first, paged like every list.
+#[tokio::test]
+async fn an_account_lists_its_own_invitations() {
+    let app = TestApp::spawn().await;
+    let d = fx::dialogue(&app).await;
+    let other = fx::dialogue(&app).await;
+    let member = app.user("member").await;
+    let stranger = app.user("member").await;
+    let body = |sessions: Value| {
+        json!({"session_ids": sessions, "invitees": [
+            {"email": member.email, "name": "Member"},
+            invitee("someone@example.org", "Someone"),
+        ]})
+    };
+    // The first invitation is accepted before the second is sent.
+    invite(&app, &d, body(json!([d.closed[0]]))).await;
+    let token = invitation_token(&app, &member.email).await;
+    expect_json(
+        respond(&app, &token, json!({"response": "accept"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    invite(&app, &other, body(json!(other.closed))).await;
+    expect_problem(
+        app.get("/me/invitations", None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
+    let none = expect_json(
+        app.get("/me/invitations", stranger.token()).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(none["items"], json!([]));
+
+    let res = app.get("/me/invitations", member.token()).await;
+    let text = res.text().await.unwrap();
+    assert!(!text.contains(&token), "no token in the list");
+    let mine: Value = serde_json::from_str(&text).unwrap();
+    let items = mine["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(
+        items[0]["event"]["id"],
+        other.event_id.to_string(),
+        "newest first"
+    );
+    assert_eq!(items[0]["status"], "pending");
+    assert_eq!(items[0]["sessions"].as_array().unwrap().len(), 2);
+    assert_eq!(items[1]["status"], "accepted");
+    assert_eq!(items[1]["sessions"][0]["accepted"], true);
+    assert!(items[1]["sessions"][0]["local_time"]
+        .as_str()
+        .unwrap()
+        .ends_with("(Asia/Tokyo)"));
+
+    let first = expect_json(
+        app.get("/me/invitations?limit=1", member.token()).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(first["items"][0]["id"], items[0]["id"]);
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let second = expect_json(
+        app.get(
+            &format!("/me/invitations?limit=1&cursor={cursor}"),
+            member.token(),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(second["items"][0]["id"], items[1]["id"]);
+    assert!(second["next_cursor"].is_null());
+}
+
+/// Moving a session brings its scheduled "tomorrow" reminders along: due 24 hours before the
+/// new start and saying the new time; withdrawn when the new start is less than a day away.
+#[tokio::test]
+async fn moving_a_session_moves_its_reminders() {
+    let app = TestApp::spawn().await;
+    let d = fx::dialogue(&app).await;
+    invite(
+        &app,
+        &d,
+        json!({"session_ids": [d.closed[0]], "invitees": [invitee("hoshino@example.org", "Prof. Hoshino")]}),
+    )
+    .await;
+    let token = invitation_token(&app, "hoshino@example.org").await;
+    let answer = expect_json(
+        respond(&app, &token, json!({"response": "accept"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let registration = answer["registrations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reminder = |column: &str| {
+        format!(
+            "SELECT {column} AS v FROM emails WHERE dedupe_key = 'session-reminder:{registration}'"
+        )
+    };
+    let due = "to_char(next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')";
+
+    let later = d.starts[0] + chrono::Duration::days(2);
+    expect_json(
+        app.patch(
+            &format!("/sessions/{}", d.closed[0]),
+            d.staff.token(),
+            json!({"starts_at": later, "ends_at": later + chrono::Duration::hours(2)}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        fx::text(&app, &reminder(due)).await.as_deref(),
+        Some(
+            (later - chrono::Duration::hours(24))
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string()
+                .as_str()
+        )
+    );
+    let body = fx::text(&app, &reminder("text_body")).await.unwrap();
+    let new_time = format_range(later, later + chrono::Duration::hours(2), &tokyo());
+    assert!(body.contains(&new_time), "{new_time} missing: {body}");
+
+    let soon = fx::days_ahead(0) + chrono::Duration::hours(12);
+    expect_json(
+        app.patch(
+            &format!("/sessions/{}", d.closed[0]),
+            d.staff.token(),
+            json!({"starts_at": soon, "ends_at": soon + chrono::Duration::hours(2)}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        fx::text(&app, &reminder("status")).await.as_deref(),
+        Some("cancelled")
+    );
 }

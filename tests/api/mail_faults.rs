@@ -14,8 +14,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::support::fixtures::{self, add_staff, EventSpec};
 use crate::support::smtp::Mode;
-use crate::support::{expect_json, expect_problem, TestApp, TestUser};
+use crate::support::{expect_json, expect_problem, TestApp};
 
 fn body(subject: &str) -> EmailBody {
     EmailBody {
@@ -107,22 +108,14 @@ fn received(app: &TestApp) -> HashMap<String, usize> {
 }
 
 async fn event(app: &TestApp, status: &str) -> Uuid {
-    let id = Uuid::now_v7();
-    app.sql(&format!(
-        "INSERT INTO events (id, slug, title, timezone, format, status) \
-         VALUES ('{id}', 'dialogue-{}', 'Japan National Dialogue on R2P', 'Asia/Tokyo', 'online', '{status}')",
-        id.simple()
-    ))
-    .await;
-    id
-}
-
-async fn make_staff(app: &TestApp, event_id: Uuid, user: &TestUser) {
-    app.sql(&format!(
-        "INSERT INTO event_staff (event_id, account_id, lead) VALUES ('{event_id}', '{}', true)",
-        user.account_id
-    ))
-    .await;
+    fixtures::event(
+        app,
+        EventSpec {
+            status,
+            ..EventSpec::default()
+        },
+    )
+    .await
 }
 
 fn emails_path(event_id: Uuid) -> String {
@@ -197,7 +190,7 @@ async fn a_5xx_answer_fails_the_email_visibly_and_is_never_retried() {
     let app = TestApp::spawn().await;
     let event_id = event(&app, "published").await;
     let staff = app.user("organizer").await;
-    make_staff(&app, event_id, &staff).await;
+    add_staff(&app, event_id, &staff).await;
     app.smtp.set_mode(Mode::PermFail);
     let address = "no-such-mailbox@example.org";
     enqueue(&app, vec![message_to(address).for_event(event_id)]).await;
@@ -481,8 +474,8 @@ async fn event_emails_are_for_the_events_staff() {
     let published = event(&app, "published").await;
     let draft = event(&app, "draft").await;
     let staff = app.user("organizer").await;
-    make_staff(&app, published, &staff).await;
-    make_staff(&app, draft, &staff).await;
+    add_staff(&app, published, &staff).await;
+    add_staff(&app, draft, &staff).await;
     let member = app.user("member").await;
     let organizer = app.user("organizer").await;
     let admin = app.user("admin").await;

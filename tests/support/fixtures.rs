@@ -1,14 +1,142 @@
-//! Rows the tests stand on, inserted straight into the test's database (events, sessions,
-//! staff, organisations), so a module's tests do not depend on another module's routes.
+//! What the tests stand on, in one place: events, sessions, staff, organisations, people and
+//! registrations; reading rows back; waiting for mail.
+//!
+//! New tests create events and sessions through the API, as a client would ([`api_event`],
+//! [`api_session`], [`api_publish`]). The SQL builders write rows straight into the test's
+//! database: for states the API does not reach directly (a session whose registration window
+//! has closed, a registration in any status) and for tests of one module that should not
+//! depend on another module's routes.
 
 use std::time::Duration;
 
+use chrono::{DateTime, DurationRound, Utc};
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel_async::RunQueryDsl;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::smtp::ReceivedMail;
-use super::TestApp;
+use super::{expect_json, TestApp, TestUser};
 
-/// How a test session is set up. Times are relative to now, in hours.
+/// How long a test waits for an email before failing.
+const MAIL_WAIT: Duration = Duration::from_secs(30);
+
+// --- Through the API ------------------------------------------------------------------------
+
+/// `POST /events` as `user`; answers the event (201 asserted).
+pub async fn api_event(app: &TestApp, user: &TestUser, body: Value) -> Value {
+    expect_json(
+        app.post("/events", user.token(), body).await,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+/// `POST /events/{id}/sessions` as `user`; answers the session (201 asserted).
+pub async fn api_session(app: &TestApp, user: &TestUser, event_id: &str, body: Value) -> Value {
+    expect_json(
+        app.post(&format!("/events/{event_id}/sessions"), user.token(), body)
+            .await,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+/// `POST /events/{id}/publish` as `user`; answers the event (200 asserted).
+pub async fn api_publish(app: &TestApp, user: &TestUser, event_id: &str) -> Value {
+    expect_json(
+        app.post(
+            &format!("/events/{event_id}/publish"),
+            user.token(),
+            json!({}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+// --- Straight into the tables ---------------------------------------------------------------
+
+/// A text as an SQL literal, or NULL.
+fn literal(value: Option<&str>) -> String {
+    match value {
+        Some(v) => format!("'{}'", v.replace('\'', "''")),
+        None => "NULL".to_owned(),
+    }
+}
+
+/// A whole hour, `days` from now (so local times are easy to read back).
+pub fn days_ahead(days: i64) -> DateTime<Utc> {
+    (Utc::now() + chrono::Duration::days(days))
+        .duration_trunc(chrono::Duration::hours(1))
+        .expect("truncate")
+}
+
+pub struct EventSpec<'a> {
+    pub title: &'a str,
+    pub status: &'a str,
+    pub timezone: &'a str,
+    pub format: &'a str,
+    pub venue: Option<&'a str>,
+    pub online_url: Option<&'a str>,
+}
+
+impl Default for EventSpec<'_> {
+    fn default() -> Self {
+        EventSpec {
+            title: "Japan National Dialogue on R2P and Atrocities Prevention",
+            status: "published",
+            timezone: "Asia/Tokyo",
+            format: "hybrid",
+            venue: Some("Waseda University, Tokyo"),
+            online_url: Some("https://zoom.example/j/2022"),
+        }
+    }
+}
+
+/// The slug `event` gives the event with this id.
+pub fn event_slug(id: Uuid) -> String {
+    format!("dialogue-{}", id.simple())
+}
+
+/// An event in Japan, in any status.
+pub async fn event(app: &TestApp, spec: EventSpec<'_>) -> Uuid {
+    let id = Uuid::now_v7();
+    app.sql(&format!(
+        "INSERT INTO events (id, slug, title, country, timezone, format, venue, online_url, status) \
+         VALUES ('{id}', {}, {}, 'JP', {}, {}, {}, {}, {})",
+        literal(Some(&event_slug(id))),
+        literal(Some(spec.title)),
+        literal(Some(spec.timezone)),
+        literal(Some(spec.format)),
+        literal(spec.venue),
+        literal(spec.online_url),
+        literal(Some(spec.status)),
+    ))
+    .await;
+    id
+}
+
+pub async fn set_event_status(app: &TestApp, event_id: Uuid, status: &str) {
+    app.sql(&format!(
+        "UPDATE events SET status = '{status}' WHERE id = '{event_id}'"
+    ))
+    .await;
+}
+
+/// Makes an account one of the event's staff.
+pub async fn add_staff(app: &TestApp, event_id: Uuid, user: &TestUser) {
+    app.sql(&format!(
+        "INSERT INTO event_staff (event_id, account_id, lead) VALUES ('{event_id}', '{}', false)",
+        user.account_id
+    ))
+    .await;
+}
+
+/// How a test session is set up. Times are relative to now, in hours, unless `starts_at` is
+/// given. The event fields are used by [`published_event_with_session`] only.
 #[derive(Debug, Clone)]
 pub struct SessionSpec {
     pub title: &'static str,
@@ -20,7 +148,11 @@ pub struct SessionSpec {
     pub opens_in_hours: Option<i64>,
     pub closes_in_hours: Option<i64>,
     pub starts_in_hours: i64,
+    /// The start, instead of `starts_in_hours`.
+    pub starts_at: Option<DateTime<Utc>>,
     pub duration_hours: i64,
+    /// Default: on for closed sessions, off for public ones.
+    pub chatham_house: Option<bool>,
     pub event_status: &'static str,
     pub timezone: &'static str,
     pub format: &'static str,
@@ -39,7 +171,9 @@ impl Default for SessionSpec {
             opens_in_hours: None,
             closes_in_hours: None,
             starts_in_hours: 24 * 7,
+            starts_at: None,
             duration_hours: 2,
+            chatham_house: None,
             event_status: "published",
             timezone: "Asia/Tokyo",
             format: "online",
@@ -47,6 +181,55 @@ impl Default for SessionSpec {
             venue: None,
         }
     }
+}
+
+impl SessionSpec {
+    /// A closed session of two hours from `starts_at`, unlimited, under the Chatham House rule.
+    pub fn closed(title: &'static str, starts_at: DateTime<Utc>) -> SessionSpec {
+        SessionSpec {
+            title,
+            access: "closed",
+            capacity: None,
+            starts_at: Some(starts_at),
+            ..SessionSpec::default()
+        }
+    }
+}
+
+/// Adds a session to an event.
+pub async fn add_session(app: &TestApp, event_id: Uuid, spec: &SessionSpec) -> Uuid {
+    let session_id = Uuid::now_v7();
+    let starts_at = spec
+        .starts_at
+        .unwrap_or_else(|| Utc::now() + chrono::Duration::hours(spec.starts_in_hours));
+    let ends_at = starts_at + chrono::Duration::hours(spec.duration_hours);
+    let in_hours = |hours: Option<i64>| {
+        hours.map_or_else(
+            || "NULL".to_owned(),
+            |h| format!("now() + interval '{h} hours'"),
+        )
+    };
+    app.sql(&format!(
+        "INSERT INTO sessions (id, event_id, title, access, starts_at, ends_at, capacity,
+                               registration_opens_at, registration_closes_at, requires_approval,
+                               waitlist, chatham_house)
+         VALUES ('{session_id}', '{event_id}', {title}, '{access}', '{starts}', '{ends}',
+                 {capacity}, {opens}, {closes}, {approval}, {waitlist}, {chatham})",
+        title = literal(Some(spec.title)),
+        access = spec.access,
+        starts = starts_at.to_rfc3339(),
+        ends = ends_at.to_rfc3339(),
+        capacity = spec
+            .capacity
+            .map_or_else(|| "NULL".to_owned(), |c| c.to_string()),
+        opens = in_hours(spec.opens_in_hours),
+        closes = in_hours(spec.closes_in_hours),
+        approval = spec.requires_approval,
+        waitlist = spec.waitlist,
+        chatham = spec.chatham_house.unwrap_or(spec.access == "closed"),
+    ))
+    .await;
+    session_id
 }
 
 /// An event with one session.
@@ -57,98 +240,187 @@ pub struct EventFixture {
     pub slug: String,
 }
 
-fn sql_text(value: Option<&str>) -> String {
-    match value {
-        Some(v) => format!("'{}'", v.replace('\'', "''")),
-        None => "NULL".to_owned(),
-    }
-}
-
-fn sql_hours(hours: Option<i64>) -> String {
-    match hours {
-        Some(h) => format!("now() + interval '{h} hours'"),
-        None => "NULL".to_owned(),
-    }
-}
-
 /// Creates an event (status from the spec) with one session; returns their ids and the slug.
 pub async fn published_event_with_session(app: &TestApp, spec: SessionSpec) -> EventFixture {
-    let event_id = Uuid::now_v7();
-    let slug = format!("japan-dialogue-{}", &event_id.simple().to_string()[20..]);
-    app.sql(&format!(
-        "INSERT INTO events (id, slug, title, country, timezone, format, venue, online_url, status)
-         VALUES ('{event_id}', '{slug}', 'Japan National Dialogue on R2P 2022', 'JP', '{tz}',
-                 '{format}', {venue}, {online}, '{status}')",
-        tz = spec.timezone,
-        format = spec.format,
-        venue = sql_text(spec.venue),
-        online = sql_text(spec.online_url),
-        status = spec.event_status,
-    ))
+    let event_id = event(
+        app,
+        EventSpec {
+            title: "Japan National Dialogue on R2P 2022",
+            status: spec.event_status,
+            timezone: spec.timezone,
+            format: spec.format,
+            venue: spec.venue,
+            online_url: spec.online_url,
+        },
+    )
     .await;
     let session_id = add_session(app, event_id, &spec).await;
     EventFixture {
         event_id,
         session_id,
-        slug,
+        slug: event_slug(event_id),
     }
 }
 
-/// Adds a session to an event.
-pub async fn add_session(app: &TestApp, event_id: Uuid, spec: &SessionSpec) -> Uuid {
-    let session_id = Uuid::now_v7();
-    app.sql(&format!(
-        "INSERT INTO sessions (id, event_id, title, access, starts_at, ends_at, capacity,
-                               registration_opens_at, registration_closes_at, requires_approval,
-                               waitlist, chatham_house)
-         VALUES ('{session_id}', '{event_id}', {title}, '{access}',
-                 now() + interval '{start} hours', now() + interval '{end} hours', {capacity},
-                 {opens}, {closes}, {approval}, {waitlist}, {chatham})",
-        title = sql_text(Some(spec.title)),
-        access = spec.access,
-        start = spec.starts_in_hours,
-        end = spec.starts_in_hours + spec.duration_hours,
-        capacity = spec
-            .capacity
-            .map_or_else(|| "NULL".to_owned(), |c| c.to_string()),
-        opens = sql_hours(spec.opens_in_hours),
-        closes = sql_hours(spec.closes_in_hours),
-        approval = spec.requires_approval,
-        waitlist = spec.waitlist,
-        chatham = spec.access == "closed",
-    ))
-    .await;
-    session_id
+/// A published dialogue in Tokyo with two closed sessions (10 and 11 days ahead), one public
+/// session, and an organizer on its staff.
+pub struct Dialogue {
+    pub event_id: Uuid,
+    pub staff: TestUser,
+    pub closed: Vec<Uuid>,
+    pub public: Uuid,
+    pub starts: Vec<DateTime<Utc>>,
 }
 
-/// Makes an account one of the event's staff.
-pub async fn make_staff(app: &TestApp, event_id: Uuid, account_id: &str) {
-    app.sql(&format!(
-        "INSERT INTO event_staff (event_id, account_id, lead) VALUES ('{event_id}', '{account_id}', false)"
-    ))
+pub async fn dialogue(app: &TestApp) -> Dialogue {
+    let event_id = event(app, EventSpec::default()).await;
+    let staff = app.user("organizer").await;
+    add_staff(app, event_id, &staff).await;
+    let first = days_ahead(10);
+    let second = days_ahead(11);
+    let a = add_session(
+        app,
+        event_id,
+        &SessionSpec::closed("Closed session I: R2P in Japan", first),
+    )
     .await;
+    let b = add_session(
+        app,
+        event_id,
+        &SessionSpec {
+            chatham_house: Some(false),
+            ..SessionSpec::closed("Closed session II: Early warning", second)
+        },
+    )
+    .await;
+    let public = add_session(
+        app,
+        event_id,
+        &SessionSpec {
+            access: "public",
+            ..SessionSpec::closed("Public seminar", days_ahead(12))
+        },
+    )
+    .await;
+    Dialogue {
+        event_id,
+        staff,
+        closed: vec![a, b],
+        public,
+        starts: vec![first, second],
+    }
 }
 
-pub async fn set_event_status(app: &TestApp, event_id: Uuid, status: &str) {
-    app.sql(&format!(
-        "UPDATE events SET status = '{status}' WHERE id = '{event_id}'"
-    ))
-    .await;
-}
-
-/// An active organisation of the partnership.
-pub async fn organization(app: &TestApp, name: &str, kind: &str, country: Option<&str>) -> Uuid {
+/// An organisation of the partnership in any membership status.
+pub async fn organization(
+    app: &TestApp,
+    name: &str,
+    kind: &str,
+    country: Option<&str>,
+    status: &str,
+) -> Uuid {
     let id = Uuid::now_v7();
     app.sql(&format!(
-        "INSERT INTO organizations (id, name, kind, country, status) VALUES ('{id}', {name}, '{kind}', {country}, 'active')",
-        name = sql_text(Some(name)),
-        country = sql_text(country),
+        "INSERT INTO organizations (id, name, kind, country, status) VALUES ('{id}', {}, {}, {}, {})",
+        literal(Some(name)),
+        literal(Some(kind)),
+        literal(country),
+        literal(Some(status)),
     ))
     .await;
     id
 }
 
-/// A plain PostgreSQL client on the test's database, for reading rows back.
+/// A person without an account.
+pub async fn person(app: &TestApp, email: &str, name: &str) -> Uuid {
+    let id = Uuid::now_v7();
+    app.sql(&format!(
+        "INSERT INTO people (id, email, name) VALUES ('{id}', {}, {})",
+        literal(Some(&email.to_lowercase())),
+        literal(Some(name)),
+    ))
+    .await;
+    id
+}
+
+pub async fn affiliate(app: &TestApp, person_id: Uuid, organization_id: Uuid, focal_point: bool) {
+    app.sql(&format!(
+        "INSERT INTO affiliations (person_id, organization_id, focal_point) \
+         VALUES ('{person_id}', '{organization_id}', {focal_point})"
+    ))
+    .await;
+}
+
+/// A registration in any status, made outside the registration rules (as staff would); a
+/// waitlisted one joins the end of the queue.
+pub async fn registration(
+    app: &TestApp,
+    session_id: impl std::fmt::Display,
+    person_id: impl std::fmt::Display,
+    status: &str,
+) -> Uuid {
+    let id = Uuid::now_v7();
+    app.sql(&format!(
+        "INSERT INTO registrations (id, session_id, person_id, status, source, confirmed_at, waitlist_seq) \
+         VALUES ('{id}', '{session_id}', '{person_id}', {status}, 'organizer', \
+                 CASE WHEN {status} = 'confirmed' THEN now() END, \
+                 CASE WHEN {status} = 'waitlisted' THEN nextval('registration_waitlist_seq') END)",
+        status = literal(Some(status)),
+    ))
+    .await;
+    id
+}
+
+pub async fn registration_status(app: &TestApp, registration_id: impl std::fmt::Display) -> String {
+    text(
+        app,
+        &format!("SELECT status AS v FROM registrations WHERE id = '{registration_id}'"),
+    )
+    .await
+    .expect("registration")
+}
+
+// --- Reading rows back ----------------------------------------------------------------------
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// `SELECT count(*) AS n ...`-style query answering one number (the column must be `n`).
+pub async fn count(app: &TestApp, sql: &str) -> i64 {
+    let mut conn = app.pool.get().await.expect("connection");
+    diesel::sql_query(sql)
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .n
+}
+
+#[derive(diesel::QueryableByName)]
+struct TextRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    v: Option<String>,
+}
+
+/// A query answering text values in a column named `v`.
+pub async fn texts(app: &TestApp, sql: &str) -> Vec<Option<String>> {
+    let mut conn = app.pool.get().await.expect("connection");
+    diesel::sql_query(sql)
+        .load::<TextRow>(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .map(|r| r.v)
+        .collect()
+}
+
+pub async fn text(app: &TestApp, sql: &str) -> Option<String> {
+    texts(app, sql).await.into_iter().next().flatten()
+}
+
+/// A plain PostgreSQL client on the test's database, for reading rows of any shape.
 pub async fn pg(app: &TestApp) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(&app.db.url, tokio_postgres::NoTls)
         .await
@@ -157,9 +429,17 @@ pub async fn pg(app: &TestApp) -> tokio_postgres::Client {
     client
 }
 
-/// Waits (polling, with a deadline) for a message to `addr` whose subject contains `subject`.
+// --- Mail -----------------------------------------------------------------------------------
+
+/// An address no other test uses.
+pub fn unique_email(tag: &str) -> String {
+    format!("{tag}-{}@example.org", Uuid::now_v7().simple())
+}
+
+/// Waits (polling, with a deadline) for a message to `addr` whose subject contains `subject`;
+/// answers the newest such message.
 pub async fn wait_for_mail(app: &TestApp, addr: &str, subject: &str) -> ReceivedMail {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + MAIL_WAIT;
     loop {
         if let Some(m) = app
             .smtp
@@ -190,7 +470,7 @@ pub async fn wait_for_mails(
     subject: &str,
     n: usize,
 ) -> Vec<ReceivedMail> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + MAIL_WAIT;
     loop {
         let found: Vec<ReceivedMail> = app
             .smtp

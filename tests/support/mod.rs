@@ -4,7 +4,6 @@
 
 pub mod browser;
 pub mod fixtures;
-pub mod invitation_fixtures;
 pub mod pg_cluster;
 pub mod smtp;
 

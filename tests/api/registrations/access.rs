@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::*;
 use crate::support::fixtures::{
-    make_staff, published_event_with_session, wait_for_mail, SessionSpec,
+    add_staff, published_event_with_session, wait_for_mail, SessionSpec,
 };
 use crate::support::{expect_json, expect_problem, TestApp};
 
@@ -80,7 +80,7 @@ async fn the_registrant_and_staff_may_cancel_nobody_else() {
     // The freed seat went to the waitlist.
     wait_for_mail(&app, &waiting_email, "A seat is yours").await;
     assert_eq!(
-        status_of(&app, waiting["id"].as_str().unwrap()).await,
+        registration_status(&app, waiting["id"].as_str().unwrap()).await,
         "confirmed"
     );
 
@@ -94,7 +94,7 @@ async fn the_registrant_and_staff_may_cancel_nobody_else() {
     assert_eq!(again["status"], "waitlisted");
 
     // Staff (and admins) may cancel anyone's.
-    make_staff(&app, f.event_id, &organizer.account_id).await;
+    add_staff(&app, f.event_id, &organizer).await;
     let res = app
         .delete(
             &format!("/registrations/{}", again["id"].as_str().unwrap()),
@@ -191,7 +191,7 @@ async fn staff_approve_or_reject_registrations_awaiting_approval() {
         regs.push(reg["id"].as_str().unwrap().to_owned());
     }
     let staff = app.user("organizer").await;
-    make_staff(&app, f.event_id, &staff.account_id).await;
+    add_staff(&app, f.event_id, &staff).await;
     let member = app.user("member").await;
     let outsider = app.user("organizer").await;
 
@@ -305,7 +305,7 @@ async fn check_in_is_staff_only_idempotent_and_for_confirmed_registrations() {
     let seated = register_and_confirm(&app, f.session_id, &unique_email("seated")).await;
     let waiting = register_and_confirm(&app, f.session_id, &unique_email("waiting")).await;
     let staff = app.user("organizer").await;
-    make_staff(&app, f.event_id, &staff.account_id).await;
+    add_staff(&app, f.event_id, &staff).await;
     let member = app.user("member").await;
     let path =
         |r: &serde_json::Value| format!("/registrations/{}/check-in", r["id"].as_str().unwrap());

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::support::fixtures::{
-    make_staff, pg, published_event_with_session, wait_for_mail, EventFixture, SessionSpec,
+    add_staff, pg, published_event_with_session, wait_for_mail, EventFixture, SessionSpec,
 };
 use crate::support::{expect_json, TestApp};
 
@@ -163,7 +163,7 @@ async fn k_cancellations_promote_exactly_the_first_k_in_order() {
     let app = TestApp::spawn().await;
     let (f, regs, emails) = full_session(&app, 3, 4).await;
     let staff = app.user("organizer").await;
-    make_staff(&app, f.event_id, &staff.account_id).await;
+    add_staff(&app, f.event_id, &staff).await;
 
     // First cancellation: by staff over the API.
     let res = app

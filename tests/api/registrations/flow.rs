@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::*;
 use crate::support::fixtures::{
-    make_staff, organization, pg, published_event_with_session, set_event_status, wait_for_mail,
+    add_staff, organization, pg, published_event_with_session, set_event_status, wait_for_mail,
     wait_for_mails, SessionSpec,
 };
 use crate::support::{expect_json, expect_problem, TestApp};
@@ -22,7 +22,7 @@ async fn anonymous_registrant_confirms_by_email_and_takes_a_seat() {
     assert_eq!(created["session_id"], f.session_id.to_string());
     assert!(created.get("waitlist_position").is_none());
     assert_eq!(
-        status_of(&app, created["id"].as_str().unwrap()).await,
+        registration_status(&app, created["id"].as_str().unwrap()).await,
         "pending_confirmation"
     );
 
@@ -72,7 +72,7 @@ async fn anonymous_registrant_confirms_by_email_and_takes_a_seat() {
     )
     .await;
     assert_eq!(
-        status_of(&app, created["id"].as_str().unwrap()).await,
+        registration_status(&app, created["id"].as_str().unwrap()).await,
         "confirmed"
     );
     // Garbage tokens too.
@@ -145,7 +145,7 @@ async fn invalid_registrations_list_every_bad_field() {
     assert_eq!(rows.get::<_, i64>(0), 0);
 
     // A real organisation and a lower-case country are fine.
-    let org = organization(&app, "Waseda University", "academia", Some("JP")).await;
+    let org = organization(&app, "Waseda University", "academia", Some("JP"), "active").await;
     let res = app
         .post(
             &path,
@@ -200,7 +200,7 @@ async fn sessions_not_open_to_the_public_refuse_registration() {
     .await;
     // Staff know the draft exists: they learn why it refuses.
     let organizer = app.user("organizer").await;
-    make_staff(&app, draft.event_id, &organizer.account_id).await;
+    add_staff(&app, draft.event_id, &organizer).await;
     let res = app
         .post(
             &format!("/sessions/{}/registrations", draft.session_id),
@@ -562,7 +562,7 @@ async fn expired_and_concurrently_used_tokens() {
     )
     .await;
     assert_eq!(
-        status_of(&app, reg["id"].as_str().unwrap()).await,
+        registration_status(&app, reg["id"].as_str().unwrap()).await,
         "pending_confirmation"
     );
 
@@ -583,7 +583,7 @@ async fn expired_and_concurrently_used_tokens() {
     }
     assert_eq!(ok, 1);
     assert_eq!(
-        status_of(&app, reg["id"].as_str().unwrap()).await,
+        registration_status(&app, reg["id"].as_str().unwrap()).await,
         "confirmed"
     );
     // One confirmation email, not fifty.

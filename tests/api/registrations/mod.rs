@@ -11,12 +11,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+pub use crate::support::fixtures::{registration_status, unique_email};
 use crate::support::fixtures::{token_of, wait_for_mail};
 use crate::support::{expect_json, TestApp};
-
-pub fn unique_email(tag: &str) -> String {
-    format!("{tag}-{}@example.org", Uuid::now_v7().simple())
-}
 
 /// An anonymous registration; asserts 201 and answers the body.
 pub async fn register_anon(app: &TestApp, session_id: Uuid, email: &str) -> Value {
@@ -69,17 +66,4 @@ pub fn local(link: &str) -> String {
         Some(q) => format!("{}?{}", url.path(), q),
         None => url.path().to_owned(),
     }
-}
-
-pub async fn status_of(app: &TestApp, registration_id: &str) -> String {
-    let client = crate::support::fixtures::pg(app).await;
-    let id: Uuid = registration_id.parse().expect("uuid");
-    let row = client
-        .query_one(
-            &format!("SELECT status FROM registrations WHERE id = '{id}'"),
-            &[],
-        )
-        .await
-        .expect("registration row");
-    row.get(0)
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::*;
 use crate::support::fixtures::{
-    add_session, make_staff, organization, published_event_with_session, set_event_status,
+    add_session, add_staff, organization, published_event_with_session, set_event_status,
     SessionSpec,
 };
 use crate::support::{expect_json, expect_problem, TestApp};
@@ -21,7 +21,7 @@ async fn staff_list_registrations_as_json_pages_and_csv() {
         },
     )
     .await;
-    let waseda = organization(&app, "Waseda University", "academia", Some("JP")).await;
+    let waseda = organization(&app, "Waseda University", "academia", Some("JP"), "active").await;
     let path = format!("/sessions/{}/registrations", f.session_id);
     let mut ids = Vec::new();
     for (i, (name, org)) in [
@@ -69,7 +69,7 @@ async fn staff_list_registrations_as_json_pages_and_csv() {
     )
     .await;
     let staff = app.user("organizer").await;
-    make_staff(&app, f.event_id, &staff.account_id).await;
+    add_staff(&app, f.event_id, &staff).await;
     let admin = app.user("admin").await;
     expect_json(app.get(&path, admin.token()).await, StatusCode::OK).await;
 
@@ -374,6 +374,7 @@ async fn the_event_report_shows_the_stakeholder_balance() {
         "Ministry of Foreign Affairs",
         "government",
         Some("JP"),
+        "active",
     )
     .await;
     let cso = organization(
@@ -381,6 +382,7 @@ async fn the_event_report_shows_the_stakeholder_balance() {
         "Asia Pacific Centre for R2P",
         "civil_society",
         Some("AU"),
+        "active",
     )
     .await;
     let path = format!("/sessions/{}/registrations", f.session_id);
@@ -404,7 +406,7 @@ async fn the_event_report_shows_the_stakeholder_balance() {
     }
     register_anon(&app, f.session_id, &unique_email("pending")).await;
     let staff = app.user("organizer").await;
-    make_staff(&app, f.event_id, &staff.account_id).await;
+    add_staff(&app, f.event_id, &staff).await;
     expect_json(
         app.post(
             &format!("/registrations/{}/check-in", ids[0]),
