@@ -236,6 +236,7 @@ impl OfferedSessionView {
 /// What an invitation covers, for its token holder.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct InvitationView {
+    /// A pending invitation past its expiry is `expired`.
     pub status: InvitationStatus,
     pub invitee_name: String,
     pub event: InvitedEventView,
@@ -247,22 +248,15 @@ pub struct InvitationView {
     pub answered_at: Option<DateTime<Utc>>,
 }
 
-/// One of the caller's own invitations. It is answered through the personal link emailed to
-/// them; its token is never shown again.
+/// One of the caller's own invitations: what its token holder sees, with its id. It is
+/// answered through the personal link emailed to them; its token is never shown again.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MyInvitationView {
     pub id: Uuid,
-    /// A pending invitation past its expiry is `expired`.
-    pub status: InvitationStatus,
-    pub event: InvitedEventView,
-    pub sessions: Vec<OfferedSessionView>,
-    pub message: Option<String>,
-    pub expires_at: DateTime<Utc>,
-    /// The expiry in the event's time zone.
-    pub expires_local: String,
-    pub answered_at: Option<DateTime<Utc>>,
     /// When the current link was emailed.
     pub sent_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub invitation: InvitationView,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]

@@ -813,19 +813,29 @@ pub async fn view_by_token(state: &AppState, token: &str) -> AppResult<Invitatio
         .first(&mut conn)
         .await?;
     let offered = offered_sessions(&mut conn, invitation.id).await?;
-    Ok(InvitationView {
-        status: invitation.status,
-        invitee_name: person.name,
+    Ok(invitation_view(invitation, person.name, &event, offered))
+}
+
+/// What the invitation covers, in the event's time zone.
+fn invitation_view(
+    invitation: Invitation,
+    invitee_name: String,
+    event: &EventFacts,
+    offered: Vec<(SessionFacts, Option<bool>)>,
+) -> InvitationView {
+    InvitationView {
+        status: invitation.effective_status(Utc::now()),
+        invitee_name,
         sessions: offered
             .into_iter()
-            .map(|(s, accepted)| OfferedSessionView::new(&event, s, accepted))
+            .map(|(s, accepted)| OfferedSessionView::new(event, s, accepted))
             .collect(),
-        event: InvitedEventView::new(&event),
+        event: InvitedEventView::new(event),
         message: invitation.message,
         expires_local: format_local(invitation.expires_at, &event.zone()),
         expires_at: invitation.expires_at,
         answered_at: invitation.answered_at,
-    })
+    }
 }
 
 /// The caller's own invitations, newest first (`GET /me/invitations`).
@@ -873,24 +883,20 @@ pub async fn list_mine(
             .or_default()
             .push((session, accepted));
     }
-    let now = Utc::now();
+    let name: String = people::table
+        .find(person_id)
+        .select(people::name)
+        .first(conn)
+        .await?;
     let items = rows
         .into_iter()
-        .map(|(invitation, event)| MyInvitationView {
-            id: invitation.id,
-            status: invitation.effective_status(now),
-            sessions: offered
-                .remove(&invitation.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(s, accepted)| OfferedSessionView::new(&event, s, accepted))
-                .collect(),
-            event: InvitedEventView::new(&event),
-            message: invitation.message,
-            expires_local: format_local(invitation.expires_at, &event.zone()),
-            expires_at: invitation.expires_at,
-            answered_at: invitation.answered_at,
-            sent_at: invitation.sent_at,
+        .map(|(invitation, event)| {
+            let sessions = offered.remove(&invitation.id).unwrap_or_default();
+            MyInvitationView {
+                id: invitation.id,
+                sent_at: invitation.sent_at,
+                invitation: invitation_view(invitation, name.clone(), &event, sessions),
+            }
         })
         .collect();
     Ok(Page { items, next_cursor })
