@@ -623,18 +623,20 @@ async fn after_confirmation(
         .select(Registration::as_select())
         .first(conn)
         .await?;
-    let position = seats::waitlist_position(conn, &r).await?;
+    // No waitlist position here: counting the queue under the session lock made every place in
+    // a rush slower than the last (a 10,000-person rush spent most of its lock time counting).
+    // The email says the registrant is waitlisted; the caller answers the position after commit.
     emails::notify_person(
         conn,
         public_url,
         ctx,
         &r,
         person,
-        position,
+        None,
         Notice::for_seat(r.status),
     )
     .await?;
-    Ok((r, position))
+    Ok((r, None))
 }
 
 fn session_full() -> AppError {
@@ -736,31 +738,36 @@ pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationVie
     let ctx = session_context(&mut conn, found.session_id).await?;
     check_event_open(&ctx)?;
     check_session_not_over(&ctx, Utc::now())?;
-    conn.transaction::<_, AppError, _>(|conn| {
-        async move {
-            let locked = seats::lock_session(conn, found.session_id).await?;
-            // The conditional UPDATE is the single use: a concurrent or replayed use of the
-            // token finds the hash already cleared and changes nothing.
-            let claimed: Option<Registration> = diesel::update(registrations::table.find(found.id))
-                .filter(registrations::confirm_token_hash.eq(&hash))
-                .filter(registrations::status.eq(RegistrationStatus::PendingConfirmation))
-                .set((
-                    registrations::confirm_token_hash.eq(None::<Vec<u8>>),
-                    registrations::confirm_token_expires_at.eq(None::<DateTime<Utc>>),
-                    registrations::updated_at.eq(Utc::now()),
-                ))
-                .returning(Registration::as_returning())
-                .get_result(conn)
-                .await
-                .optional()?;
-            let registration = claimed.ok_or_else(invalid_token)?;
-            let (r, position) =
-                after_confirmation(conn, &public_url, &ctx, &locked, registration, &person).await?;
-            Ok(RegistrationView::new(&r, position))
-        }
-        .scope_boxed()
-    })
-    .await
+    let confirmed = conn
+        .transaction::<_, AppError, _>(|conn| {
+            async move {
+                let locked = seats::lock_session(conn, found.session_id).await?;
+                // The conditional UPDATE is the single use: a concurrent or replayed use of the
+                // token finds the hash already cleared and changes nothing.
+                let claimed: Option<Registration> =
+                    diesel::update(registrations::table.find(found.id))
+                        .filter(registrations::confirm_token_hash.eq(&hash))
+                        .filter(registrations::status.eq(RegistrationStatus::PendingConfirmation))
+                        .set((
+                            registrations::confirm_token_hash.eq(None::<Vec<u8>>),
+                            registrations::confirm_token_expires_at.eq(None::<DateTime<Utc>>),
+                            registrations::updated_at.eq(Utc::now()),
+                        ))
+                        .returning(Registration::as_returning())
+                        .get_result(conn)
+                        .await
+                        .optional()?;
+                let registration = claimed.ok_or_else(invalid_token)?;
+                let (r, _) =
+                    after_confirmation(conn, &public_url, &ctx, &locked, registration, &person)
+                        .await?;
+                Ok(r)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    let position = seats::waitlist_position(&mut conn, &confirmed).await?;
+    Ok(RegistrationView::new(&confirmed, position))
 }
 
 /// Cancels a registration and emails its registrant (and, through `cancel`, everyone promoted

@@ -9,8 +9,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::support::browser::Browser;
-use crate::support::fixtures::wait_for_mail;
 use crate::support::fixtures as fx;
+use crate::support::fixtures::wait_for_mail;
 use crate::support::{expect_json, TestApp, TestUser};
 
 fn screenshot(name: &str) -> PathBuf {

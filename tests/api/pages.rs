@@ -595,8 +595,8 @@ async fn the_event_page_never_shows_what_closed_sessions_hide() {
 
 #[tokio::test]
 async fn tokens_appear_only_in_the_hidden_field_of_their_form() {
-    use crate::support::fixtures::{published_event_with_session, SessionSpec};
     use crate::support::fixtures as fx;
+    use crate::support::fixtures::{published_event_with_session, SessionSpec};
 
     let app = TestApp::spawn().await;
     let f = published_event_with_session(&app, SessionSpec::default()).await;
