@@ -804,7 +804,7 @@ async fn run_scenarios(
     );
     figures.notes.push(format!(
         "wrk 2 threads; pgbench -j 2; server `convene serve` release build, pool {} connections",
-        16
+        convene::db::pool_size(0)
     ));
     Ok(())
 }
