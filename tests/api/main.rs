@@ -9,6 +9,7 @@ mod browser;
 mod dialogues;
 mod foundation;
 mod fuzz;
+mod hardening;
 mod invitations;
 mod mail_faults;
 mod network;
