@@ -40,7 +40,9 @@ fn template_name() -> String {
     entries.sort();
     let mut hasher = Sha256::new();
     for path in entries {
-        hasher.update(path.to_string_lossy().as_bytes());
+        // Relative to the migrations folder: every checkout of the same migrations shares one.
+        let relative = path.strip_prefix(&dir).unwrap_or(&path);
+        hasher.update(relative.to_string_lossy().as_bytes());
         hasher.update(std::fs::read(&path).expect("read migration"));
     }
     let digest = hasher.finalize();
