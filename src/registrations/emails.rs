@@ -206,8 +206,9 @@ pub fn session_reminder_key(registration_id: Uuid) -> String {
 }
 
 /// Schedules "your session is tomorrow" for a confirmed registration, due 24 hours before the
-/// session (nothing when that moment has passed). Every way into a seat calls it: accepting an
-/// invitation, a promotion from the waitlist. `cancel` and `reject` withdraw it.
+/// session (nothing when that moment has passed). Every way into a seat calls it: confirming,
+/// approval, accepting an invitation, a promotion from the waitlist. `cancel` and `reject`
+/// withdraw it.
 pub async fn schedule_session_reminder(
     conn: &mut AsyncPgConnection,
     ctx: &SessionContext,
@@ -414,6 +415,9 @@ pub async fn notify_person(
     notice: Notice,
 ) -> AppResult<bool> {
     let holds_seat = registration.status == RegistrationStatus::Confirmed;
+    // Whoever takes a seat by confirming or by approval is reminded the day before, like those
+    // who accepted an invitation or were promoted (`notify_promoted`).
+    let remind = holds_seat && matches!(notice, Notice::Confirmed | Notice::Approved);
     let cancel_link = CancelLink::issue(public_url, registration);
 
     let session = &ctx.session.title;
@@ -479,6 +483,9 @@ pub async fn notify_person(
         email = email.with_ics(session_calendar(ctx));
     }
     let sent = enqueue(conn, email).await?;
+    if remind {
+        schedule_session_reminder(conn, ctx, registration, person).await?;
+    }
     if let (true, Some(link)) = (sent, cancel_link) {
         link.keep(conn).await?;
     }

@@ -624,3 +624,44 @@ fn the_api_document_lists_every_registration_route() {
     let list = &paths["/api/v1/sessions/{id}/registrations"]["get"]["responses"]["200"]["content"];
     assert!(list["text/csv"].is_object() && list["application/json"].is_object());
 }
+
+/// A public registrant who confirms gets the "session is tomorrow" reminder scheduled, due 24
+/// hours before the session; cancelling withdraws it.
+#[tokio::test]
+async fn confirming_schedules_the_session_reminder_and_cancelling_withdraws_it() {
+    let app = TestApp::spawn().await;
+    let f = published_event_with_session(&app, SessionSpec::default()).await;
+    let email = unique_email("takizawa");
+    let created = register_anon(&app, f.session_id, &email).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    wait_for_mail(&app, &email, "Confirm your registration").await;
+    let token = confirm_token(&app, &email).await;
+    expect_json(confirm(&app, &token).await, StatusCode::OK).await;
+
+    let due_a_day_before = crate::support::fixtures::count(
+        &app,
+        &format!(
+            "SELECT count(*) AS n FROM emails e JOIN sessions s ON s.id = '{}' \
+             WHERE e.dedupe_key = 'session-reminder:{id}' AND e.status = 'queued' \
+             AND e.next_attempt_at = s.starts_at - interval '24 hours'",
+            f.session_id
+        ),
+    )
+    .await;
+    assert_eq!(
+        due_a_day_before, 1,
+        "one reminder, due 24 hours before the session"
+    );
+
+    let staff = app.user("admin").await;
+    let res = app
+        .delete(&format!("/registrations/{id}"), staff.token())
+        .await;
+    assert!(res.status().is_success(), "cancel: {}", res.status());
+    let still_queued = crate::support::fixtures::count(
+        &app,
+        &format!("SELECT count(*) AS n FROM emails WHERE dedupe_key = 'session-reminder:{id}' AND status = 'queued'"),
+    )
+    .await;
+    assert_eq!(still_queued, 0, "cancelling withdraws the reminder");
+}
