@@ -224,7 +224,19 @@ async fn openapi_json() -> actix_web::HttpResponse {
         .body(body.as_str())
 }
 
-/// Any successful change may alter what the public sees of an event: read it fresh next time.
+/// Routes whose changes alter what the public sees of an event (its fields, sessions, speakers,
+/// outcomes, series, partners' names).
+const EVENT_VIEW_SOURCES: &[&str] = &[
+    "/api/v1/events",
+    "/api/v1/sessions",
+    "/api/v1/outcomes",
+    "/api/v1/series",
+    "/api/v1/organizations",
+];
+
+/// A successful change to an event's content is read back fresh at once on this instance.
+/// Other changes (logins, registrations: the seat counts) only wait out the cache's short TTL,
+/// as every change does on other instances, so a rush of POSTs does not keep emptying it.
 async fn forget_cached_reads_after_changes(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
@@ -232,7 +244,9 @@ async fn forget_cached_reads_after_changes(
     let changes = !matches!(
         *req.method(),
         actix_web::http::Method::GET | actix_web::http::Method::HEAD
-    );
+    ) && EVENT_VIEW_SOURCES
+        .iter()
+        .any(|prefix| req.path().starts_with(prefix));
     let state = req.app_data::<State>().cloned();
     let res = next.call(req).await?;
     if changes && res.status().is_success() {

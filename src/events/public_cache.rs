@@ -2,8 +2,9 @@
 //! visitors read the same event every second, and every one of them sees the same JSON.
 //!
 //! Entries live `server.public_cache_ms` (1 s by default; 0 turns the cache off), so a change
-//! shows everywhere within that time, on this instance and any other; any successful change made
-//! through this instance empties the cache at once (a middleware in src/app.rs). Only the anonymous view is cached: staff and
+//! shows everywhere within that time, on this instance and any other; a successful change to an
+//! event's content made through this instance empties the cache at once (a middleware in
+//! src/app.rs). Seat counts follow registrations within the TTL. Only the anonymous view is cached: staff and
 //! registrants (who may see the online link) always read the database. Hand-written rather than
 //! a caching crate: it is one map with a deadline per entry.
 
@@ -39,8 +40,8 @@ impl PublicCache {
         }
     }
 
-    /// Forgets everything: called after any change to events, sessions or registrations made
-    /// through this instance, so its own writes are read back at once.
+    /// Forgets everything: called after a change to an event's content made through this
+    /// instance, so its own writes are read back at once.
     pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.clear();
