@@ -145,8 +145,7 @@ fn session_cookie(state: &AppState, value: String, expires_at: DateTime<Utc>) ->
 
 /// Ends this login session; the token stops working at once.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204),
-              (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204)))]
 #[post("/auth/logout")]
 async fn logout(state: State, req: HttpRequest, _user: AuthUser) -> AppResult<HttpResponse> {
     if let Some(token) = presented_token(&req) {
@@ -159,8 +158,7 @@ async fn logout(state: State, req: HttpRequest, _user: AuthUser) -> AppResult<Ht
 
 /// The logged-in account.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = AccountView),
-              (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = AccountView)))]
 #[get("/me")]
 async fn me(user: AuthUser) -> HttpResponse {
     HttpResponse::Ok().json(account_view(&user.account, &user.person))
@@ -180,7 +178,6 @@ pub struct TokenRequest {
 /// `token_expired`.
 #[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = TokenRequest,
     responses((status = 200, description = "the email is verified", body = AccountView),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 410, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/verify-email")]
@@ -193,7 +190,6 @@ async fn verify_email(state: State, body: web::Json<TokenRequest>) -> AppResult<
 /// Retry-After). An account already verified gets a 409 `already_verified`.
 #[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "auth", security(("bearer" = [])),
     responses((status = 202, body = Accepted),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 409, body = Problem, content_type = "application/problem+json"),
               (status = 429, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/verify-email/resend")]
@@ -219,7 +215,6 @@ pub struct PasswordResetRequest {
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth",
     request_body = PasswordResetRequest,
     responses((status = 202, body = Accepted),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/password-reset")]
 async fn request_password_reset(
@@ -255,7 +250,6 @@ pub struct PasswordResetConfirmRequest {
 #[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth",
     request_body = PasswordResetConfirmRequest,
     responses((status = 204, description = "the password is changed"),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 410, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/password-reset/confirm")]
@@ -294,9 +288,6 @@ pub struct ListAccountsQuery {
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(ListAccountsQuery),
     security(("bearer" = [])),
     responses((status = 200, body = Page<AccountView>),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/accounts")]
 async fn list_accounts(
@@ -350,10 +341,6 @@ pub struct UpdateAccountRequest {
     params(("id" = Uuid, Path, description = "the account's id")),
     request_body = UpdateAccountRequest, security(("bearer" = [])),
     responses((status = 200, body = AccountView),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/accounts/{id}")]

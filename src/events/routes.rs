@@ -94,7 +94,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Lists the dialogue series, by name.
 #[utoipa::path(get, path = "/api/v1/series", tag = "dialogues", params(PageQuery),
     responses((status = 200, body = Page<SeriesView>),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/series")]
 async fn list_series(state: State, query: web::Query<PageQuery>) -> AppResult<HttpResponse> {
@@ -108,8 +107,6 @@ async fn list_series(state: State, query: web::Query<PageQuery>) -> AppResult<Ht
 #[utoipa::path(post, path = "/api/v1/series", tag = "dialogues", request_body = SeriesRequest,
     security(("bearer" = [])),
     responses((status = 201, body = SeriesView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 409, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/series")]
@@ -147,7 +144,6 @@ pub struct EventsQuery {
 /// cancelled-after-publication events; staff also their drafts; admins all.
 #[utoipa::path(get, path = "/api/v1/events", tag = "dialogues", params(EventsQuery),
     responses((status = 200, body = Page<EventView>),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/events")]
 async fn list_events(
@@ -182,9 +178,6 @@ async fn list_events(
     security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry safely: the same key and body give the same answer and one event")),
     responses((status = 201, body = EventView),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 409, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/events")]
@@ -209,8 +202,7 @@ async fn create_event(
 /// online link is shown to staff and to holders of a confirmed registration only.
 #[utoipa::path(get, path = "/api/v1/events/{id}", tag = "dialogues",
     params(("id" = String, Path, description = "The event's id or slug")),
-    responses((status = 200, body = EventView),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = EventView)))]
 #[get("/events/{id}")]
 async fn get_event(
     state: State,
@@ -255,9 +247,6 @@ async fn get_event(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The event's id or slug")),
     responses((status = 200, body = EventView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/events/{id}")]
@@ -295,9 +284,6 @@ async fn move_event(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The event's id or slug")),
     responses((status = 200, body = EventView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "`invalid_transition`: not a draft", body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/publish")]
 async fn publish_event(
@@ -314,9 +300,6 @@ async fn publish_event(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The event's id or slug")),
     responses((status = 200, body = EventView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "`invalid_transition`: completed or already cancelled", body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/cancel")]
 async fn cancel_event(
@@ -332,9 +315,6 @@ async fn cancel_event(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The event's id or slug")),
     responses((status = 200, body = EventView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "`invalid_transition`: not published", body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/complete")]
 async fn complete_event(
@@ -350,9 +330,6 @@ async fn complete_event(
     request_body = Vec<PartnerRequest>, security(("bearer" = [])),
     params(("id" = String, Path, description = "The event's id or slug")),
     responses((status = 200, body = Vec<PartnerView>),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "e.g. `[2].organization_id`: no such organisation", body = Problem, content_type = "application/problem+json")))]
 #[put("/events/{id}/partners")]
 async fn set_partners(
@@ -372,9 +349,6 @@ async fn set_partners(
     params(("id" = String, Path, description = "The event's id or slug")),
     responses((status = 201, body = StaffView),
               (status = 200, description = "Already staff", body = StaffView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "unknown, disabled or member account", body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/staff")]
 async fn add_staff(
@@ -399,9 +373,6 @@ async fn add_staff(
     request_body = SessionRequest, security(("bearer" = [])),
     params(("id" = String, Path, description = "The event's id or slug")),
     responses((status = 201, body = SessionView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/sessions")]
 async fn create_session(
@@ -420,12 +391,8 @@ async fn create_session(
     request_body = SessionPatch, security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The session's id")),
     responses((status = 200, body = SessionView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "`capacity_below_confirmed` or `session_has_registrations` (access change)", body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json"),
-              (status = 503, body = Problem, content_type = "application/problem+json")))]
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/sessions/{id}")]
 async fn update_session(
     state: State,
@@ -450,11 +417,7 @@ async fn update_session(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The session's id")),
     responses((status = 204, description = "Deleted"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 409, description = "`session_has_registrations`", body = Problem, content_type = "application/problem+json"),
-              (status = 503, body = Problem, content_type = "application/problem+json")))]
+              (status = 409, description = "`session_has_registrations`", body = Problem, content_type = "application/problem+json")))]
 #[delete("/sessions/{id}")]
 async fn delete_session(
     state: State,
@@ -471,9 +434,6 @@ async fn delete_session(
     request_body = SpeakerRequest, security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The session's id")),
     responses((status = 201, body = SpeakerView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/sessions/{id}/speakers")]
 async fn add_speaker(
@@ -492,10 +452,7 @@ async fn add_speaker(
 #[utoipa::path(delete, path = "/api/v1/speakers/{id}", tag = "dialogues",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The speaker's id")),
-    responses((status = 204, description = "Removed"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Removed")))]
 #[delete("/speakers/{id}")]
 async fn delete_speaker(
     state: State,
@@ -515,9 +472,6 @@ async fn delete_speaker(
     request_body = OutcomeRequest, security(("bearer" = [])),
     params(("id" = String, Path, description = "The event's id or slug")),
     responses((status = 201, body = OutcomeView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/outcomes")]
 async fn create_outcome(
@@ -536,8 +490,6 @@ async fn create_outcome(
 #[utoipa::path(get, path = "/api/v1/events/{id}/outcomes", tag = "dialogues",
     params(("id" = String, Path, description = "The event's id or slug"), PageQuery),
     responses((status = 200, body = Page<OutcomeView>),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/events/{id}/outcomes")]
 async fn list_outcomes(
@@ -556,10 +508,7 @@ async fn list_outcomes(
 #[utoipa::path(post, path = "/api/v1/outcomes/{id}/publish", tag = "dialogues",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The outcome's id")),
-    responses((status = 200, body = OutcomeView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = OutcomeView)))]
 #[post("/outcomes/{id}/publish")]
 async fn publish_outcome(
     state: State,
@@ -577,8 +526,7 @@ async fn publish_outcome(
 /// TZID-qualified times). Never carries the online link.
 #[utoipa::path(get, path = "/api/v1/events/{id}/calendar.ics", tag = "dialogues",
     params(("id" = String, Path, description = "The event's id or slug")),
-    responses((status = 200, description = "iCalendar (RFC 5545)", content_type = "text/calendar", body = String),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "iCalendar (RFC 5545)", content_type = "text/calendar", body = String)))]
 #[get("/events/{id}/calendar.ics")]
 async fn calendar(
     state: State,

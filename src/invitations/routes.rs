@@ -68,10 +68,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
            ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
     request_body = CreateInvitationsRequest,
     responses((status = 201, body = CreateInvitationsResponse),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, body = Problem, content_type = "application/problem+json"),
               (status = 413, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -99,10 +95,6 @@ async fn create_invitations(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The event"), ListInvitationsQuery),
     responses((status = 200, body = Page<InvitationItem>),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/events/{id}/invitations")]
 async fn list_invitations(
@@ -121,8 +113,6 @@ async fn list_invitations(
     security(("bearer" = [])),
     params(PageQuery),
     responses((status = 200, body = Page<MyInvitationView>),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/me/invitations")]
 async fn my_invitations(
@@ -150,7 +140,6 @@ fn private(mut response: HttpResponse) -> HttpResponse {
 #[utoipa::path(get, path = "/api/v1/invitations/by-token/{token}", tag = "invitations",
     params(("token" = String, Path, description = "The token from the emailed link")),
     responses((status = 200, body = InvitationView),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 410, body = Problem, content_type = "application/problem+json",
                description = "`invitation_expired`, `invitation_revoked`, or `event_not_open` (the dialogue was cancelled or has ended)")))]
 #[get("/invitations/by-token/{token}")]
@@ -166,8 +155,6 @@ async fn invitation_by_token(state: State, path: web::Path<String>) -> AppResult
     params(("token" = String, Path, description = "The token from the emailed link")),
     request_body = RespondRequest,
     responses((status = 200, body = RespondResponse),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, body = Problem, content_type = "application/problem+json",
                description = "`already_answered`, or `session_full` when a chosen session is full without a waitlist"),
               (status = 410, body = Problem, content_type = "application/problem+json",
@@ -213,9 +200,6 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> AppRe
     params(("id" = Uuid, Path, description = "The invitation")),
     request_body(content = Option<ResendRequest>, description = "Optional; an empty body keeps the expiry"),
     responses((status = 200, body = InvitationItem),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, body = Problem, content_type = "application/problem+json",
                description = "`invalid_transition`: accepted, declined or revoked"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -237,8 +221,6 @@ async fn resend(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The invitation")),
     responses((status = 200, body = InvitationItem),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, body = Problem, content_type = "application/problem+json",
                description = "`invalid_transition`: declined or already revoked")))]
 #[post("/invitations/{id}/revoke")]

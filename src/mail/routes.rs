@@ -49,10 +49,6 @@ pub struct EmailListQuery {
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "event id"), EmailListQuery),
     responses((status = 200, body = Page<EmailView>),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/events/{id}/emails")]
 async fn event_emails(
@@ -78,8 +74,7 @@ async fn event_emails(
 /// are not for everyone.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format 0.0.4",
-               body = String, content_type = "text/plain"),
-              (status = 503, body = Problem, content_type = "application/problem+json")))]
+               body = String, content_type = "text/plain")))]
 #[get("/metrics")]
 async fn metrics(state: State) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;

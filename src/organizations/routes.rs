@@ -93,7 +93,6 @@ pub struct OrganizationQuery {
 #[utoipa::path(get, path = "/api/v1/organizations", tag = "organizations",
     params(OrganizationQuery),
     responses((status = 200, body = Page<OrganizationView>),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/organizations")]
 async fn list_organizations(
@@ -124,8 +123,7 @@ async fn list_organizations(
 /// One organisation: any for admins, active members for everyone else.
 #[utoipa::path(get, path = "/api/v1/organizations/{id}", tag = "organizations",
     params(("id" = Uuid, Path, description = "organisation id")),
-    responses((status = 200, body = OrganizationView),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = OrganizationView)))]
 #[get("/organizations/{id}")]
 async fn get_organization(
     state: State,
@@ -181,8 +179,6 @@ fn parse_contact(
 #[utoipa::path(post, path = "/api/v1/organizations", tag = "organizations",
     request_body = CreateOrganizationRequest, security(("bearer" = [])),
     responses((status = 201, body = OrganizationView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "`duplicate_name`: a live organisation has this name", body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations")]
@@ -326,9 +322,6 @@ impl UpdateOrganizationRequest {
     params(("id" = Uuid, Path, description = "organisation id")),
     request_body = UpdateOrganizationRequest, security(("bearer" = [])),
     responses((status = 200, body = OrganizationView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "`duplicate_name`", body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/organizations/{id}")]
@@ -439,9 +432,6 @@ async fn run_transition(
 #[utoipa::path(post, path = "/api/v1/organizations/{id}/approve", tag = "organizations",
     params(("id" = Uuid, Path, description = "organisation id")), security(("bearer" = [])),
     responses((status = 200, body = OrganizationView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "`invalid_transition`: the detail names the current status", body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/approve")]
 async fn approve(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
@@ -452,9 +442,6 @@ async fn approve(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<H
 #[utoipa::path(post, path = "/api/v1/organizations/{id}/suspend", tag = "organizations",
     params(("id" = Uuid, Path, description = "organisation id")), security(("bearer" = [])),
     responses((status = 200, body = OrganizationView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "`invalid_transition`: the detail names the current status", body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/suspend")]
 async fn suspend(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
@@ -465,9 +452,6 @@ async fn suspend(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<H
 #[utoipa::path(post, path = "/api/v1/organizations/{id}/reinstate", tag = "organizations",
     params(("id" = Uuid, Path, description = "organisation id")), security(("bearer" = [])),
     responses((status = 200, body = OrganizationView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "`invalid_transition`: the detail names the current status", body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/reinstate")]
 async fn reinstate(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
@@ -479,9 +463,6 @@ async fn reinstate(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult
 #[utoipa::path(post, path = "/api/v1/organizations/{id}/withdraw", tag = "organizations",
     params(("id" = Uuid, Path, description = "organisation id")), security(("bearer" = [])),
     responses((status = 200, body = OrganizationView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "`invalid_transition`: the detail names the current status", body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/withdraw")]
 async fn withdraw(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
@@ -525,8 +506,6 @@ fn is_csv(req: &HttpRequest) -> bool {
         description = "name,short_name,kind,country,website,status,focal_point_email,focal_point_name,focal_point_position"),
     security(("bearer" = [])),
     responses((status = 201, body = ImportResult),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "`duplicate_name`: a concurrent change took a name; nothing was written", body = Problem, content_type = "application/problem+json"),
               (status = 413, body = Problem, content_type = "application/problem+json"),
               (status = 415, body = Problem, content_type = "application/problem+json"),
@@ -560,9 +539,6 @@ async fn import_organizations(
     params(("id" = Uuid, Path, description = "organisation id"), PageQuery),
     security(("bearer" = [])),
     responses((status = 200, body = Page<AffiliateView>),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/organizations/{id}/people")]
 async fn list_people(
@@ -608,9 +584,6 @@ pub struct AffiliateRequest {
     request_body = AffiliateRequest, security(("bearer" = [])),
     responses((status = 200, description = "the existing affiliation, changed", body = AffiliateView),
               (status = 201, description = "a new affiliation", body = AffiliateView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "`duplicate_email`: a concurrent request created this person; retry", body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/people")]

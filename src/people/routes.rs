@@ -38,8 +38,6 @@ pub struct PeopleQuery {
 #[utoipa::path(get, path = "/api/v1/people", tag = "people", params(PeopleQuery),
     security(("bearer" = [])),
     responses((status = 200, body = Page<PersonView>),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/people")]
 async fn list_people(
@@ -72,8 +70,6 @@ pub struct CreatePersonRequest {
 #[utoipa::path(post, path = "/api/v1/people", tag = "people", request_body = CreatePersonRequest,
     security(("bearer" = [])),
     responses((status = 201, body = PersonView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "`duplicate_email`: the detail gives the existing person's id", body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/people")]

@@ -70,9 +70,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     request_body = RegistrationRequest,
     responses((status = 201, description = "registered", body = RegistrationView),
               (status = 200, description = "already registered: the existing registration", body = RegistrationView),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 403, description = "closed session (`invitation_required`)", body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "event not open, registration window, session ended or full", body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/sessions/{id}/registrations")]
@@ -119,7 +117,6 @@ pub struct ConfirmRequest {
             description = "makes retries safe: the same key and body answer the first response")),
     request_body = ConfirmRequest,
     responses((status = 200, body = RegistrationView),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "unknown or used token (`invalid_token`)", body = Problem, content_type = "application/problem+json"),
               (status = 409, body = Problem, content_type = "application/problem+json"),
               (status = 410, description = "expired token (`token_expired`)", body = Problem, content_type = "application/problem+json"),
@@ -165,8 +162,6 @@ async fn for_staff(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "the registration")),
     responses((status = 200, description = "cancelled", body = RegistrationView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "already cancelled or rejected, or the session is over", body = Problem, content_type = "application/problem+json")))]
 #[delete("/registrations/{id}")]
 async fn cancel_registration(
@@ -194,9 +189,6 @@ async fn cancel_registration(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "the registration")),
     responses((status = 200, body = StaffRegistrationView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "not pending approval (`invalid_transition`) or full without waitlist", body = Problem, content_type = "application/problem+json")))]
 #[post("/registrations/{id}/approve")]
 async fn approve(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResult<HttpResponse> {
@@ -208,9 +200,6 @@ async fn approve(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResu
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "the registration")),
     responses((status = 200, body = StaffRegistrationView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "not pending approval (`invalid_transition`)", body = Problem, content_type = "application/problem+json")))]
 #[post("/registrations/{id}/reject")]
 async fn reject(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResult<HttpResponse> {
@@ -244,9 +233,6 @@ where
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "the registration")),
     responses((status = 200, body = StaffRegistrationView),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "not confirmed (`not_confirmed`)", body = Problem, content_type = "application/problem+json")))]
 #[post("/registrations/{id}/check-in")]
 async fn check_in(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResult<HttpResponse> {
@@ -285,10 +271,6 @@ fn wants_csv(req: &HttpRequest) -> bool {
     responses((status = 200, description = "one page, or all rows as CSV", content(
                   (Page<StaffRegistrationView> = "application/json"),
                   (String = "text/csv"))),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/sessions/{id}/registrations")]
 async fn session_registrations(
@@ -337,8 +319,6 @@ pub struct MyListQuery {
     security(("bearer" = [])),
     params(MyListQuery),
     responses((status = 200, body = Page<MyRegistrationView>),
-              (status = 400, body = Problem, content_type = "application/problem+json"),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/me/registrations")]
 async fn my_registrations(
@@ -360,10 +340,7 @@ async fn my_registrations(
 #[utoipa::path(get, path = "/api/v1/events/{id}/report", tag = "registrations",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "the event")),
-    responses((status = 200, body = EventReport),
-              (status = 401, body = Problem, content_type = "application/problem+json"),
-              (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = EventReport)))]
 #[get("/events/{id}/report")]
 async fn event_report(
     state: State,
