@@ -233,6 +233,16 @@ impl From<diesel::result::Error> for AppError {
             {
                 AppError::Unavailable("lock wait timed out; retry".to_owned())
             }
+            // A NUL or an invalid byte sequence reached a text column (a field no parser checks,
+            // such as a search term): the client's mistake, and the statement changed nothing.
+            Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if info.message().contains("invalid byte sequence") =>
+            {
+                AppError::unprocessable(
+                    "invalid_text",
+                    "text must not contain NUL (\\u0000) characters",
+                )
+            }
             other => AppError::Internal(anyhow::Error::new(other).context("database query failed")),
         }
     }

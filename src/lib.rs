@@ -20,3 +20,4 @@ pub mod people;
 pub mod registrations;
 pub mod runtime;
 pub mod telemetry;
+pub mod text;

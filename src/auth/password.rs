@@ -120,7 +120,7 @@ fn matches_with_reused_memory(password: &[u8], stored: &str) -> bool {
     check().unwrap_or(false)
 }
 
-/// Argon2 runs on a fixed set of low-priority threads, one per core, fed by a bounded queue.
+/// Argon2 runs on a fixed set of idle-priority threads, one per core, fed by a bounded queue.
 ///
 /// Why not `spawn_blocking`: a login storm would start one 19 MiB hash per request on as many
 /// threads, each keeping its allocator arena (seen: 6 GiB resident after 64 concurrent
@@ -133,6 +133,25 @@ struct HashingPool {
 
 const HASHING_QUEUE: usize = 1024;
 
+/// SCHED_IDLE on Linux: a request thread waking up preempts a hashing thread at once. Nice 19
+/// alone is not enough under EEVDF, which lets the running hash finish its slice (~3 ms) first;
+/// that put a reader's p99 at 8 ms during a login storm (docs/PERFORMANCE.md).
+fn lower_hashing_thread_priority() {
+    #[cfg(target_os = "linux")]
+    let lowered = thread_priority::set_thread_priority_and_policy(
+        thread_priority::thread_native_id(),
+        thread_priority::ThreadPriority::Min,
+        thread_priority::ThreadSchedulePolicy::Normal(
+            thread_priority::NormalThreadSchedulePolicy::Idle,
+        ),
+    );
+    #[cfg(not(target_os = "linux"))]
+    let lowered = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+    if let Err(e) = lowered {
+        tracing::warn!(error = ?e, "could not lower the hashing thread's priority");
+    }
+}
+
 fn hashing_pool() -> &'static HashingPool {
     static POOL: OnceLock<HashingPool> = OnceLock::new();
     POOL.get_or_init(|| {
@@ -144,11 +163,7 @@ fn hashing_pool() -> &'static HashingPool {
             let spawned = std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
-                    if let Err(e) = thread_priority::set_current_thread_priority(
-                        thread_priority::ThreadPriority::Min,
-                    ) {
-                        tracing::debug!(error = ?e, "could not lower the hashing thread's priority");
-                    }
+                    lower_hashing_thread_priority();
                     loop {
                         let job = match queue.lock() {
                             Ok(queue) => queue.recv(),

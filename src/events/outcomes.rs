@@ -17,6 +17,7 @@ use crate::events::model::*;
 use crate::events::service::{
     event_for_staff, parse_uuid, required_text, speakers_by_session, visible_event,
 };
+use crate::text::{check_characters, Lines};
 
 /// Markdown to HTML, then through ammonia's allow-list: no scripts, no event handlers, links
 /// marked `noopener noreferrer`.
@@ -127,7 +128,9 @@ pub async fn create_outcome(
             v.add("body_markdown", "must be at most 100000 bytes");
             None
         }
-        Some(b) => Some(b),
+        Some(b) => v
+            .check("body_markdown", check_characters(&b, Lines::Multi))
+            .map(|()| b),
     };
     let session_id = req
         .session_id

@@ -29,25 +29,32 @@ use crate::invitations::model::InvitationStatus;
 use crate::mail::{EmailAction, EmailBody, OutgoingEmail};
 use crate::organizations::{CountryCode, WebsiteUrl};
 use crate::registrations::model::RegistrationStatus;
+use crate::text::{check_characters, Lines};
 
 // --- Small parsing helpers shared by the dialogue services ------------------------------------
 
-/// A trimmed optional text: empty means absent; longer than `max` characters is an error.
+/// A trimmed optional text: empty means absent; longer than `max` characters, or a control
+/// character `lines` does not allow, is an error.
 pub(crate) fn optional_text(
     v: &mut Validator,
     field: &str,
     raw: Option<String>,
     max: usize,
+    lines: Lines,
 ) -> Option<String> {
     let text = raw.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())?;
     if text.chars().count() > max {
         v.add(field, format!("must be at most {max} characters"));
         return None;
     }
+    if let Err(message) = check_characters(&text, lines) {
+        v.add(field, message);
+        return None;
+    }
     Some(text)
 }
 
-/// A trimmed required text of 1 to `max` characters.
+/// A trimmed required one-line text (a title, a name) of 1 to `max` characters.
 pub(crate) fn required_text(
     v: &mut Validator,
     field: &str,
@@ -67,7 +74,13 @@ pub(crate) fn required_text(
             v.add(field, format!("must be at most {max} characters"));
             None
         }
-        Some(t) => Some(t),
+        Some(t) => match check_characters(&t, Lines::Single) {
+            Ok(()) => Some(t),
+            Err(message) => {
+                v.add(field, message);
+                None
+            }
+        },
     }
 }
 
@@ -116,7 +129,7 @@ pub async fn create_series(
         .country
         .filter(|c| !c.trim().is_empty())
         .and_then(|c| v.check("country", CountryCode::parse(&c)));
-    let description = optional_text(&mut v, "description", req.description, 5000);
+    let description = optional_text(&mut v, "description", req.description, 5000, Lines::Multi);
     v.finish()?;
     let row = NewSeries {
         id: Uuid::now_v7(),
@@ -576,7 +589,7 @@ pub async fn create_event(
         .slug
         .filter(|s| !s.trim().is_empty())
         .and_then(|s| v.check("slug", Slug::parse(&s)));
-    let summary = optional_text(&mut v, "summary", req.summary, 5000);
+    let summary = optional_text(&mut v, "summary", req.summary, 5000, Lines::Multi);
     let series_id = req
         .series_id
         .filter(|s| !s.trim().is_empty())
@@ -602,7 +615,7 @@ pub async fn create_event(
         }
         Some(f) => v.check("format", f.trim().parse::<EventFormat>()),
     };
-    let venue = optional_text(&mut v, "venue", req.venue, 500);
+    let venue = optional_text(&mut v, "venue", req.venue, 500, Lines::Multi);
     let online_url = req
         .online_url
         .filter(|u| !u.trim().is_empty())
@@ -711,10 +724,11 @@ fn patch_optional_text(
     patch: Option<Option<String>>,
     current: Option<String>,
     max: usize,
+    lines: Lines,
 ) -> Option<String> {
     match patch {
         None => current,
-        Some(value) => optional_text(v, field, value, max),
+        Some(value) => optional_text(v, field, value, max, lines),
     }
 }
 
@@ -745,7 +759,14 @@ pub async fn update_event(
             }
         }
     }
-    fields.summary = patch_optional_text(&mut v, "summary", patch.summary, fields.summary, 5000);
+    fields.summary = patch_optional_text(
+        &mut v,
+        "summary",
+        patch.summary,
+        fields.summary,
+        5000,
+        Lines::Multi,
+    );
     if let Some(series_id) = patch.series_id {
         fields.series_id = match series_id.filter(|s| !s.trim().is_empty()) {
             None => None,
@@ -785,7 +806,14 @@ pub async fn update_event(
             }
         }
     }
-    fields.venue = patch_optional_text(&mut v, "venue", patch.venue, fields.venue, 500);
+    fields.venue = patch_optional_text(
+        &mut v,
+        "venue",
+        patch.venue,
+        fields.venue,
+        500,
+        Lines::Multi,
+    );
     if let Some(url) = patch.online_url {
         fields.online_url = url
             .filter(|u| !u.trim().is_empty())

@@ -19,6 +19,7 @@ use crate::events::service::{
 use crate::events::types::parse_instant;
 use crate::registrations::model::RegistrationStatus;
 use crate::registrations::seats;
+use crate::text::Lines;
 
 /// A session longer than this is surely a typing slip (a dialogue's sessions last hours).
 const MAX_SESSION_DAYS: i64 = 7;
@@ -121,7 +122,7 @@ pub async fn create_session(
     let zone = event.zone();
     let mut v = Validator::new();
     let title = required_text(&mut v, "title", req.title, 300);
-    let description = optional_text(&mut v, "description", req.description, 10_000);
+    let description = optional_text(&mut v, "description", req.description, 10_000, Lines::Multi);
     let access = match req.access {
         None => {
             v.add("access", "is required: closed or public");
@@ -279,7 +280,8 @@ pub async fn update_session(
                     }
                 }
                 if let Some(description) = patch.description {
-                    f.description = optional_text(&mut v, "description", description, 10_000);
+                    f.description =
+                        optional_text(&mut v, "description", description, 10_000, Lines::Multi);
                 }
                 match patch.access {
                     None => {}
@@ -429,8 +431,8 @@ pub async fn add_speaker(
         .person_id
         .filter(|p| !p.trim().is_empty())
         .and_then(|p| parse_uuid(&mut v, "person_id", &p));
-    let name = optional_text(&mut v, "name", req.name, 200);
-    let organization = optional_text(&mut v, "organization", req.organization, 300);
+    let name = optional_text(&mut v, "name", req.name, 200, Lines::Single);
+    let organization = optional_text(&mut v, "organization", req.organization, 300, Lines::Single);
     let role = match req.role {
         None => {
             v.add(

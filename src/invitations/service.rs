@@ -43,6 +43,7 @@ use crate::registrations::model::{
 };
 use crate::registrations::seats;
 use crate::registrations::service::{admit, cancel, Admission};
+use crate::text::{check_characters, Lines};
 
 /// Most invitees one request may name (an audience may add more).
 pub const MAX_INVITEES: usize = 5000;
@@ -57,6 +58,7 @@ pub fn parse_message(raw: Option<&str>) -> Result<Option<String>, String> {
     if message.chars().count() > MAX_MESSAGE_CHARS {
         return Err(format!("must be at most {MAX_MESSAGE_CHARS} characters"));
     }
+    check_characters(message, Lines::Multi)?;
     Ok(Some(message.to_owned()))
 }
 

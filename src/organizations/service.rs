@@ -22,6 +22,7 @@ use crate::organizations::model::{
 };
 use crate::organizations::{CountryCode, WebsiteUrl};
 use crate::people::EmailAddress;
+use crate::text::{check_characters, Lines};
 
 /// The unique index that keeps live (not withdrawn) names unique whatever their case.
 pub const LIVE_NAME_INDEX: &str = "organizations_live_name";
@@ -33,6 +34,7 @@ pub fn parse_org_name(raw: &str) -> Result<String, &'static str> {
     } else if name.chars().count() > 300 {
         Err("must be at most 300 characters")
     } else {
+        check_characters(name, Lines::Single)?;
         Ok(name.to_owned())
     }
 }
@@ -44,6 +46,7 @@ pub fn parse_short_name(raw: &str) -> Result<Option<String>, &'static str> {
     } else if short.chars().count() > 50 {
         Err("must be at most 50 characters")
     } else {
+        check_characters(short, Lines::Single)?;
         Ok(Some(short.to_owned()))
     }
 }
@@ -83,6 +86,7 @@ pub fn parse_note(raw: &str) -> Result<Option<String>, &'static str> {
     } else if note.chars().count() > 4000 {
         Err("must be at most 4000 characters")
     } else {
+        check_characters(note, Lines::Multi)?;
         Ok(Some(note.to_owned()))
     }
 }

@@ -12,6 +12,7 @@ use crate::db::schema::{accounts, affiliations, people};
 use crate::error::{AppError, AppResult, Validator};
 use crate::people::model::{snapshot, AffiliateView, Affiliation, NewPerson, Person, PersonView};
 use crate::people::EmailAddress;
+use crate::text::{check_characters, Lines};
 
 /// A form of address: Prof., Dr, Mr., Ms. or any other up to 40 characters; blank is none.
 pub fn parse_honorific(raw: &str) -> Result<Option<String>, &'static str> {
@@ -21,6 +22,7 @@ pub fn parse_honorific(raw: &str) -> Result<Option<String>, &'static str> {
     } else if honorific.chars().count() > 40 {
         Err("must be at most 40 characters (e.g. Prof., Dr, Mr., Ms.)")
     } else {
+        check_characters(honorific, Lines::Single)?;
         Ok(Some(honorific.to_owned()))
     }
 }
@@ -33,6 +35,7 @@ pub fn parse_position(raw: &str) -> Result<Option<String>, &'static str> {
     } else if position.chars().count() > 200 {
         Err("must be at most 200 characters")
     } else {
+        check_characters(position, Lines::Single)?;
         Ok(Some(position.to_owned()))
     }
 }
@@ -91,7 +94,7 @@ impl PersonInput {
 }
 
 /// A person's name as shown (accounts, contacts, registrants, invitees): trimmed, 1–200
-/// characters.
+/// characters, one line.
 pub fn parse_name(raw: &str) -> Result<String, &'static str> {
     let name = raw.trim();
     if name.is_empty() {
@@ -99,6 +102,7 @@ pub fn parse_name(raw: &str) -> Result<String, &'static str> {
     } else if name.chars().count() > 200 {
         Err("must be at most 200 characters")
     } else {
+        check_characters(name, Lines::Single)?;
         Ok(name.to_owned())
     }
 }

@@ -23,6 +23,7 @@ use crate::registrations::model::{
     RegistrationView, SessionContext, SessionFacts,
 };
 use crate::registrations::seats::{self, SeatOutcome};
+use crate::text::{check_characters, Lines};
 
 /// Who is admitted to which session, and why.
 #[derive(Debug, Clone)]
@@ -251,7 +252,10 @@ impl RegistrationInput {
                 v.add("organization_name", "must be at most 300 characters");
                 None
             }
-            other => other.map(str::to_owned),
+            Some(n) => v
+                .check("organization_name", check_characters(n, Lines::Single))
+                .map(|()| n.to_owned()),
+            None => None,
         };
         let country = present(&raw.country)
             .and_then(|c| v.check("country", CountryCode::parse(c)))

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::support::fixtures::{self as fx, token_of, unique_email, wait_for_mail};
 use crate::support::smtp::Mode;
-use crate::support::{expect_json, TestApp};
+use crate::support::{expect_json, expect_problem, TestApp};
 
 const HOSTILE: &str = "<script>alert('x')</script> Robert'); DROP TABLE events;--";
 const HOSTILE_SPEAKER: &str = "<img src=x onerror=alert(1)>";
@@ -119,6 +119,93 @@ async fn bad_input_is_refused_cleanly() {
 
     // The server is still well.
     expect_json(app.get("/organizations", None).await, StatusCode::OK).await;
+}
+
+/// The field errors of a 422 problem, by field.
+fn field_errors(problem: &Value) -> HashMap<String, String> {
+    problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().expect("field").to_owned(),
+                e["message"].as_str().expect("message").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn control_characters_are_refused_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let organizer = app.user("organizer").await;
+    let admin = app.user("admin").await;
+
+    // A signup whose name carries a NUL (PostgreSQL cannot store it) and a C1 control.
+    let email = unique_email("nul");
+    let res = app
+        .post(
+            "/auth/signup",
+            None,
+            json!({"email": email, "name": "\u{91}Ken\u{0}ji", "password": "a long passphrase"}),
+        )
+        .await;
+    let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert!(
+        field_errors(&problem)["name"].contains("control characters"),
+        "{problem}"
+    );
+    let accounts = fx::count(
+        &app,
+        &format!("SELECT count(*) AS n FROM people WHERE email = '{email}'"),
+    )
+    .await;
+    assert_eq!(accounts, 0, "a refused signup leaves no trace");
+
+    // A title must be one line; a description may break lines but not hold NUL.
+    let res = app
+        .post(
+            "/events",
+            organizer.token(),
+            json!({
+                "title": "Japan Dialogue\n2027",
+                "summary": "Line one\nLine two\u{0}",
+                "country": "JP",
+                "timezone": "Asia/Tokyo",
+                "format": "online",
+                "online_url": "https://meet.example.org/r2p",
+            }),
+        )
+        .await;
+    let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let errors = field_errors(&problem);
+    assert!(
+        errors.contains_key("title") && errors.contains_key("summary"),
+        "{problem}"
+    );
+    let events = fx::count(&app, "SELECT count(*) AS n FROM events").await;
+    assert_eq!(events, 0);
+
+    // Line breaks stay where they belong.
+    let event = fx::api_event(
+        &app,
+        &organizer,
+        json!({
+            "title": "Japan Dialogue 2027",
+            "summary": "Line one\nLine two",
+            "country": "JP",
+            "timezone": "Asia/Tokyo",
+            "format": "online",
+            "online_url": "https://meet.example.org/r2p",
+        }),
+    )
+    .await;
+    assert_eq!(event["summary"], "Line one\nLine two");
+
+    // A NUL in a search term no parser reads as text is still the client's mistake.
+    let res = app.get("/organizations?q=MO%00FA", admin.token()).await;
+    expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "invalid_text").await;
 }
 
 #[tokio::test]
