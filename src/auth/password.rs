@@ -146,7 +146,8 @@ fn lower_hashing_thread_priority() {
         ),
     );
     #[cfg(not(target_os = "linux"))]
-    let lowered = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+    let lowered =
+        thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
     if let Err(e) = lowered {
         tracing::warn!(error = ?e, "could not lower the hashing thread's priority");
     }
@@ -155,7 +156,8 @@ fn lower_hashing_thread_priority() {
 fn hashing_pool() -> &'static HashingPool {
     static POOL: OnceLock<HashingPool> = OnceLock::new();
     POOL.get_or_init(|| {
-        let (jobs, queue) = std::sync::mpsc::sync_channel::<Box<dyn FnOnce() + Send>>(HASHING_QUEUE);
+        let (jobs, queue) =
+            std::sync::mpsc::sync_channel::<Box<dyn FnOnce() + Send>>(HASHING_QUEUE);
         let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         for i in 0..threads {

@@ -13,6 +13,7 @@ use crate::auth::{AuthUser, MaybeUser, Organizer};
 use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppResult, Problem};
 use crate::events::model::*;
+use crate::events::public_cache::Lookup;
 use crate::events::service::{self, EventFilter, Transition};
 use crate::events::{outcomes, sessions};
 
@@ -211,35 +212,45 @@ async fn get_event(
 ) -> AppResult<HttpResponse> {
     // Anonymous visitors all see the same view: serve it from the micro-cache when fresh.
     let ttl = std::time::Duration::from_millis(state.settings.server.public_cache_ms);
-    let cacheable = user.is_none() && !ttl.is_zero();
-    if cacheable {
-        if let Some(body) = state.public_cache.get(&path, ttl) {
-            return Ok(HttpResponse::Ok()
-                .content_type("application/json")
-                .body(body));
+    if user.is_some() || ttl.is_zero() {
+        let view = load_event_view(&state, user.as_ref(), &path).await?;
+        return Ok(HttpResponse::Ok().json(view));
+    }
+    let ticket = match state.public_cache.lookup(&path, ttl) {
+        Lookup::Hit(body) => return Ok(json_body(body)),
+        Lookup::Refresh(ticket) => ticket,
+    };
+    let view = match load_event_view(&state, None, &path).await {
+        Ok(view) => view,
+        Err(e) => {
+            state.public_cache.forget(&path);
+            return Err(e);
         }
-    }
+    };
+    let body = web::Bytes::from(
+        serde_json::to_vec(&view)
+            .map_err(|e| crate::error::AppError::internal(format!("event view: {e}")))?,
+    );
+    state
+        .public_cache
+        .put(path.into_inner(), body.clone(), ticket);
+    Ok(json_body(body))
+}
+
+async fn load_event_view(
+    state: &State,
+    user: Option<&AuthUser>,
+    id_or_slug: &str,
+) -> AppResult<EventView> {
     let mut conn = state.pool.get().await?;
-    let event = service::visible_event(&mut conn, user.as_ref(), &path).await?;
-    let view = service::event_view(
-        &mut conn,
-        event,
-        user.as_ref(),
-        &state.settings.app.public_url,
-    )
-    .await?;
-    drop(conn);
-    if cacheable {
-        let body = web::Bytes::from(
-            serde_json::to_vec(&view)
-                .map_err(|e| crate::error::AppError::internal(format!("event view: {e}")))?,
-        );
-        state.public_cache.put(path.into_inner(), body.clone());
-        return Ok(HttpResponse::Ok()
-            .content_type("application/json")
-            .body(body));
-    }
-    Ok(HttpResponse::Ok().json(view))
+    let event = service::visible_event(&mut conn, user, id_or_slug).await?;
+    service::event_view(&mut conn, event, user, &state.settings.app.public_url).await
+}
+
+fn json_body(body: web::Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
 }
 
 /// Changes an event (staff): absent keys stay, `null` clears optional ones; the slug may change.

@@ -542,14 +542,19 @@ mod tests {
     }
 
     #[test]
-    fn quoted_fields_span_lines() {
+    fn quoted_fields_span_lines_but_a_name_is_one_line() {
         let mut v = Validator::new();
         let rows = parse_rows(
             "name,kind,country\n\"Multi\nline\",academia,JP\nNext,academia,JP\n".as_bytes(),
             &mut v,
         );
-        assert!(v.is_ok());
-        assert_eq!(rows[0].line, 2);
-        assert_eq!(rows[1].line, 4);
+        assert_eq!(rows.last().map(|r| r.line), Some(4));
+        match v.finish() {
+            Err(crate::error::AppError::Validation(errors)) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(fields, ["line[2].name"]);
+            }
+            other => panic!("expected the multi-line name refused: {other:?}"),
+        }
     }
 }
