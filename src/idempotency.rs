@@ -18,6 +18,10 @@ pub const HEADER: &str = "Idempotency-Key";
 /// An attempt that has not stored its response after this long is taken to have crashed.
 const ABANDONED_AFTER_SECS: i64 = 60;
 
+/// How long a key answers its retries (as Stripe's API does); older keys are pruned, so the
+/// table holds about a day of creating POSTs, and a key reused after that is a new request.
+pub const KEEP_HOURS: i64 = 24;
+
 /// A client's key: 1–200 visible ASCII characters (UUIDs in practice).
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey(String);
@@ -166,5 +170,39 @@ async fn begin(
             "idempotency_key_in_use",
             "a request with this Idempotency-Key is still being processed; retry shortly",
         )),
+    }
+}
+
+/// Deletes keys older than [`KEEP_HOURS`]; answers how many.
+pub async fn prune(conn: &mut diesel_async::AsyncPgConnection) -> AppResult<usize> {
+    Ok(diesel::delete(
+        idempotency_keys::table
+            .filter(idempotency_keys::created_at.lt(Utc::now() - Duration::hours(KEEP_HOURS))),
+    )
+    .execute(conn)
+    .await?)
+}
+
+/// Prunes old keys every `interval` until `shutdown` turns true (started with the email
+/// worker: background upkeep runs wherever mail is delivered).
+pub async fn run_pruner(
+    pool: crate::db::DbPool,
+    interval: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        let pruned = match pool.get().await {
+            Ok(mut conn) => prune(&mut conn).await,
+            Err(e) => Err(e.into()),
+        };
+        match pruned {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(pruned = n, "pruned old idempotency keys"),
+            Err(e) => tracing::warn!(error = %e, "could not prune idempotency keys; will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => {}
+        }
     }
 }

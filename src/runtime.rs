@@ -54,8 +54,13 @@ pub fn spawn_worker(
     // Expiring invitations and counting reminders is background work of the same kind: it runs
     // wherever mail is delivered, and stops with it.
     tokio::spawn(crate::invitations::reminders::run_sweeper(
-        pool_for_sweeper,
+        pool_for_sweeper.clone(),
         std::time::Duration::from_secs(60),
+        stopped.clone(),
+    ));
+    tokio::spawn(crate::idempotency::run_pruner(
+        pool_for_sweeper,
+        std::time::Duration::from_secs(3600),
         stopped.clone(),
     ));
     let handle = tokio::spawn(worker.run(stopped));

@@ -12,6 +12,7 @@ use crate::db::schema::{
 };
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::require_event_staff;
+use crate::events::local_time::format_range;
 use crate::events::model::*;
 use crate::events::service::{
     event_for_staff, optional_text, parse_uuid, required_text, session_view,
@@ -365,13 +366,23 @@ pub async fn update_session(
                     )
                     .await?;
                 }
-                let moved = (session.starts_at, session.ends_at, &session.title)
-                    != (current.starts_at, current.ends_at, &current.title);
-                if moved {
+                let moved =
+                    (session.starts_at, session.ends_at) != (current.starts_at, current.ends_at);
+                if moved || session.title != current.title {
                     // Reminders already scheduled say the old time and are due by it.
                     let ctx =
                         crate::registrations::service::session_context(conn, session_id).await?;
                     crate::registrations::emails::refresh_session_reminders(conn, &ctx).await?;
+                    if moved {
+                        let was = format_range(current.starts_at, current.ends_at, &zone);
+                        crate::registrations::emails::notify_session_moved(
+                            conn,
+                            &ctx,
+                            &was,
+                            session.updated_at,
+                        )
+                        .await?;
+                    }
                 }
                 touch_event(conn, session.event_id).await?;
                 Ok(session)

@@ -14,7 +14,7 @@ use crate::error::AppResult;
 use crate::events::calendar::{calendar_for_sessions, CalendarMethod, CalendarSession};
 use crate::events::model::CHATHAM_HOUSE_RULE;
 use crate::mail::outbox::{cancel_pending, replace_pending};
-use crate::mail::{enqueue, EmailAction, EmailBody, OutgoingEmail};
+use crate::mail::{enqueue, enqueue_many, EmailAction, EmailBody, OutgoingEmail};
 use crate::people::model::Person;
 use crate::registrations::model::{
     EventFacts, Registration, RegistrationStatus, SessionContext, SessionFacts,
@@ -253,6 +253,81 @@ pub async fn refresh_session_reminders(
         }
     }
     Ok(())
+}
+
+/// After a session moved (in the caller's transaction, the change written), tells everyone
+/// whose registration is live (confirmed, waitlisted or awaiting approval) the old and the new
+/// time, with an updated `.ics` for seat holders. `change` names the change (the session's new
+/// `updated_at`) so moving it twice sends two messages, and a retried request one.
+pub async fn notify_session_moved(
+    conn: &mut AsyncPgConnection,
+    ctx: &SessionContext,
+    was: &str,
+    change: DateTime<Utc>,
+) -> AppResult<usize> {
+    let live: Vec<(Uuid, RegistrationStatus, Person)> = registrations::table
+        .inner_join(crate::db::schema::people::table)
+        .filter(registrations::session_id.eq(ctx.session.id))
+        .filter(registrations::status.eq_any([
+            RegistrationStatus::Confirmed,
+            RegistrationStatus::Waitlisted,
+            RegistrationStatus::PendingApproval,
+        ]))
+        .select((
+            registrations::id,
+            registrations::status,
+            Person::as_select(),
+        ))
+        .load(conn)
+        .await?;
+    let (event, session) = (&ctx.event, &ctx.session);
+    let now = session_when(event, session);
+    let emails = live
+        .into_iter()
+        .map(|(registration_id, status, person)| {
+            let holds_seat = status == RegistrationStatus::Confirmed;
+            let standing = match status {
+                RegistrationStatus::Confirmed => "Your seat is kept at the new time.",
+                RegistrationStatus::Waitlisted => "You keep your place on the waitlist.",
+                _ => "Your registration is still awaiting the organisers' approval.",
+            };
+            let body = EmailBody {
+                subject: format!("New time: {} — {}", session.title, event.title),
+                greeting: format!("Dear {},", person.name),
+                paragraphs: vec![
+                    format!(
+                        "The organisers have moved “{}” of {}. It now takes place {now}.",
+                        session.title, event.title
+                    ),
+                    standing.to_owned(),
+                ],
+                details: {
+                    let mut details = session_details(ctx, holds_seat);
+                    details.push(("Previously".to_owned(), was.to_owned()));
+                    details
+                },
+                action: None,
+                footer: vec![
+                    "If you can no longer attend, cancel with the link in your confirmation \
+                     email, or let the organisers know."
+                        .to_owned(),
+                ],
+            };
+            let email =
+                OutgoingEmail::new("session_moved", &person.email, Some(&person.name), body)
+                    .for_event(event.id)
+                    .dedupe(format!(
+                        "session-moved:{registration_id}:{}",
+                        change.timestamp_micros()
+                    ));
+            if holds_seat {
+                email.with_ics(session_calendar(ctx))
+            } else {
+                email
+            }
+        })
+        .collect();
+    enqueue_many(conn, emails).await
 }
 
 /// Withdraws the reminder of a registration that no longer holds a seat.

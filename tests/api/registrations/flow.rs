@@ -542,6 +542,49 @@ async fn idempotency_keys_make_retries_safe() {
     .await;
 }
 
+/// Keys answer their retries for a day; the background prune then forgets them, and the same
+/// key starts a new request.
+#[tokio::test]
+async fn idempotency_keys_are_forgotten_after_a_day() {
+    let app = TestApp::spawn().await;
+    let f = published_event_with_session(&app, SessionSpec::default()).await;
+    let path = app.api(&format!("/sessions/{}/registrations", f.session_id));
+    let send = |body: serde_json::Value, key: &'static str| {
+        app.client
+            .post(&path)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    for key in ["yesterday", "today"] {
+        let body = json!({"email": unique_email(key), "name": "Idem"});
+        expect_json(send(body, key).await.unwrap(), StatusCode::CREATED).await;
+    }
+    app.sql(
+        "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' \
+         WHERE key = 'yesterday'",
+    )
+    .await;
+
+    let mut conn = app.pool.get().await.expect("connection");
+    let pruned = convene::idempotency::prune(&mut conn).await.expect("prune");
+    assert_eq!(pruned, 1);
+
+    // Another body under the old key is a new request now; under today's key, still a 422.
+    let other = || json!({"email": unique_email("other"), "name": "Other"});
+    expect_json(
+        send(other(), "yesterday").await.unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    expect_problem(
+        send(other(), "today").await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn expired_and_concurrently_used_tokens() {
     let app = TestApp::spawn().await;
@@ -664,4 +707,74 @@ async fn confirming_schedules_the_session_reminder_and_cancelling_withdraws_it()
     )
     .await;
     assert_eq!(still_queued, 0, "cancelling withdraws the reminder");
+}
+
+/// Moving a session tells every live registrant the old and the new time (in the event's
+/// zone), with an updated calendar entry for those holding a seat; a change that leaves the
+/// time alone sends nothing.
+#[tokio::test]
+async fn moving_a_session_tells_its_registrants_the_new_time() {
+    let app = TestApp::spawn().await;
+    let start = chrono::DateTime::parse_from_rfc3339("2031-02-18T16:00:00+09:00")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let f = published_event_with_session(
+        &app,
+        SessionSpec {
+            starts_at: Some(start),
+            ..SessionSpec::default()
+        },
+    )
+    .await;
+    let organizer = app.user("organizer").await;
+    add_staff(&app, f.event_id, &organizer).await;
+    let email = unique_email("hoshino");
+    register_anon(&app, f.session_id, &email).await;
+    wait_for_mail(&app, &email, "Confirm your registration").await;
+    let token = confirm_token(&app, &email).await;
+    expect_json(confirm(&app, &token).await, StatusCode::OK).await;
+    wait_for_mail(&app, &email, "You're registered").await;
+
+    expect_json(
+        app.patch(
+            &format!("/sessions/{}", f.session_id),
+            organizer.token(),
+            json!({"starts_at": "2031-02-18T17:30:00+09:00", "ends_at": "2031-02-18T19:30:00+09:00"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let moved = wait_for_mail(&app, &email, "New time").await;
+    let text = moved.text_body();
+    assert!(text.contains("17:30"), "the new time: {text}");
+    assert!(text.contains("16:00"), "the old time: {text}");
+    assert!(text.contains("Asia/Tokyo"), "in the event's zone: {text}");
+    assert!(text.contains("Your seat is kept"), "{text}");
+    let ics: Vec<String> = moved
+        .attachments()
+        .into_iter()
+        .filter(|(content_type, _)| content_type == "text/calendar")
+        .map(|(_, content)| content)
+        .collect();
+    assert_eq!(ics.len(), 1, "an updated calendar entry");
+    assert!(ics[0].contains("20310218T173000"), "{}", ics[0]);
+
+    // A new description is no news to a registrant.
+    expect_json(
+        app.patch(
+            &format!("/sessions/{}", f.session_id),
+            organizer.token(),
+            json!({"description": "Now with an agenda"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let notices = crate::support::fixtures::count(
+        &app,
+        &format!("SELECT count(*) AS n FROM emails WHERE kind = 'session_moved' AND to_address = '{email}'"),
+    )
+    .await;
+    assert_eq!(notices, 1);
 }
