@@ -10,13 +10,16 @@
 //! Implicit TLS (`smtps://`) still goes through lettre's own socket, Nagle included: prefer
 //! `smtp://host:587?tls=required` (STARTTLS), which is as secure and gets the fast path.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::Message;
+use tokio::sync::OwnedMutexGuard;
 
 use crate::mail::transport::SendError;
 
@@ -142,26 +145,47 @@ impl SmtpMailer {
         })
     }
 
-    /// Sends one message over a reused or new connection. Each step is bounded by the timeout.
-    pub async fn send(&self, message: &Message) -> Result<(), SendError> {
+    /// Sends one message over a reused or new connection; each step is bounded by the timeout.
+    ///
+    /// The envelope (MAIL, RCPT, DATA) goes out at once, in parallel with other messages; the
+    /// content, whose final `.` is the server's acceptance, only once `gate` is ours. On success
+    /// the gate stays held until the caller drops it, after recording the delivery: at any
+    /// moment at most one message has been accepted without being recorded, so a crash sends
+    /// at most one message twice, however many are under way.
+    pub async fn send(
+        &self,
+        message: &Message,
+        gate: &Arc<tokio::sync::Mutex<()>>,
+    ) -> Result<OwnedMutexGuard<()>, SendError> {
         let envelope = message.envelope().clone();
         let bytes = message.formatted();
         let mut conn = self.checkout().await?;
-        match tokio::time::timeout(self.timeout, conn.send(&envelope, &bytes)).await {
-            Ok(Ok(_)) => {
-                self.checkin(conn);
-                Ok(())
-            }
-            // lettre has already closed the connection (QUIT) after any error.
+        self.bounded(open_transaction(&mut conn, &envelope, &bytes))
+            .await??;
+        let accepted = gate.clone().lock_owned().await;
+        self.bounded(conn.message(&bytes)).await?;
+        self.checkin(conn);
+        Ok(accepted)
+    }
+
+    /// One step under the timeout. After an error or a timeout the connection is dropped, which
+    /// closes its socket without waiting on the server.
+    async fn bounded<T>(
+        &self,
+        step: impl std::future::Future<Output = Result<T, lettre::transport::smtp::Error>>,
+    ) -> Result<T, SendError> {
+        match tokio::time::timeout(self.timeout, step).await {
+            Ok(Ok(answer)) => Ok(answer),
             Ok(Err(e)) => Err(classify(e)),
-            Err(_) => {
-                // Dropping the connection closes the socket without waiting on the server.
-                Err(SendError::Transient(format!(
-                    "the SMTP server did not answer within {:?}",
-                    self.timeout
-                )))
-            }
+            Err(_) => Err(SendError::Transient(format!(
+                "the SMTP server did not answer within {:?}",
+                self.timeout
+            ))),
         }
+    }
+
+    pub fn max_connections(&self) -> usize {
+        self.max_idle_connections
     }
 
     fn take_idle(&self) -> Option<Idle> {
@@ -252,6 +276,44 @@ impl SmtpMailer {
         }
         Ok(conn)
     }
+}
+
+/// MAIL, RCPT and DATA for `envelope`, with the extensions lettre's own `send` would ask for
+/// (SMTPUTF8 for non-ASCII addresses, 8BITMIME for a non-ASCII body); the content follows.
+async fn open_transaction(
+    conn: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    content: &[u8],
+) -> Result<Result<(), SendError>, lettre::transport::smtp::Error> {
+    let mut options = Vec::new();
+    let addresses_ascii = envelope
+        .from()
+        .into_iter()
+        .chain(envelope.to())
+        .all(|a| AsRef::<str>::as_ref(a).is_ascii());
+    if !addresses_ascii {
+        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            return Ok(Err(SendError::Permanent(
+                "the address is not ASCII and the SMTP server does not offer SMTPUTF8".to_owned(),
+            )));
+        }
+        options.push(MailParameter::SmtpUtfEight);
+    }
+    if !content.is_ascii() {
+        if !conn.server_info().supports_feature(Extension::EightBitMime) {
+            return Ok(Err(SendError::Permanent(
+                "the message is not ASCII and the SMTP server does not offer 8BITMIME".to_owned(),
+            )));
+        }
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    conn.command(Mail::new(envelope.from().cloned(), options))
+        .await?;
+    for to in envelope.to() {
+        conn.command(Rcpt::new(to.clone(), Vec::new())).await?;
+    }
+    conn.command(Data).await?;
+    Ok(Ok(()))
 }
 
 /// 5xx answers are final; everything else (4xx, a refused or dropped connection, a timeout,

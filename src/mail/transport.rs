@@ -5,6 +5,8 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
+use std::sync::Arc;
+use tokio::sync::OwnedMutexGuard;
 
 use crate::config::{EmailSettings, EmailTransportKind};
 use crate::mail::outbox::Email;
@@ -53,15 +55,34 @@ impl Mailer {
         })
     }
 
-    pub async fn send(&self, message: Message, email: &Email) -> Result<(), SendError> {
+    /// How many messages one worker may have under way at once: one per SMTP connection it
+    /// keeps; files and the log take one at a time.
+    pub fn parallelism(&self) -> usize {
         match self {
-            Mailer::Smtp(smtp) => smtp.send(&message).await,
-            Mailer::File(file) => file
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| SendError::Transient(e.to_string())),
+            Mailer::Smtp(smtp) => smtp.max_connections(),
+            Mailer::File(_) | Mailer::Log => 1,
+        }
+    }
+
+    /// Delivers `message`. On success the caller holds `gate` until it has recorded the
+    /// delivery (see [`SmtpMailer::send`]).
+    pub async fn send(
+        &self,
+        message: Message,
+        email: &Email,
+        gate: &Arc<tokio::sync::Mutex<()>>,
+    ) -> Result<OwnedMutexGuard<()>, SendError> {
+        match self {
+            Mailer::Smtp(smtp) => smtp.send(&message, gate).await,
+            Mailer::File(file) => {
+                let accepted = gate.clone().lock_owned().await;
+                file.send(message)
+                    .await
+                    .map_err(|e| SendError::Transient(e.to_string()))?;
+                Ok(accepted)
+            }
             Mailer::Log => {
+                let accepted = gate.clone().lock_owned().await;
                 // Not the body: its links carry tokens, which never go to a log.
                 tracing::info!(
                     email_id = %email.id,
@@ -69,7 +90,7 @@ impl Mailer {
                     subject = %email.subject,
                     "email (log transport; use the file transport to read messages)"
                 );
-                Ok(())
+                Ok(accepted)
             }
         }
     }
