@@ -37,6 +37,15 @@ pub struct CalendarSession {
     /// Venue or online link, as the viewer may see it.
     pub location: Option<String>,
     pub url: Option<String>,
+    /// Grows with every change of the session, so calendar clients replace the entry they
+    /// already hold (RFC 5545 SEQUENCE); see [`revision`].
+    pub sequence: u32,
+}
+
+/// A session's revision number for SEQUENCE: whole seconds from its creation to its last
+/// change. Any later change gives a larger number without a counter to keep.
+pub fn revision(created_at: DateTime<Utc>, updated_at: DateTime<Utc>) -> u32 {
+    u32::try_from((updated_at - created_at).num_seconds().max(0)).unwrap_or(u32::MAX)
 }
 
 /// A VCALENDAR with one VEVENT per session.
@@ -81,6 +90,7 @@ pub fn session_event(session: &CalendarSession, tz: &Tz, local: bool) -> icalend
         .uid(&format!("{}@convene", session.id))
         .summary(&session.title)
         .timestamp(Utc::now())
+        .sequence(session.sequence)
         .starts(when(session.starts_at))
         .ends(when(session.ends_at));
     if let Some(description) = &session.description {
@@ -149,11 +159,20 @@ mod tests {
             ends_at: Utc.with_ymd_and_hms(2022, 2, 18, 9, 0, 0).unwrap(),
             location: None,
             url: None,
+            sequence: 0,
         };
         let ics = calendar_for_sessions("Japan", "Asia/Tokyo", &[session], CalendarMethod::Request);
         assert!(ics.contains("METHOD:REQUEST"));
         assert!(ics.contains("BEGIN:VTIMEZONE"));
         assert!(ics.contains("TZOFFSETTO:+0900"));
         assert!(ics.contains("DTSTART;TZID=Asia/Tokyo:20220218T160000"));
+    }
+
+    #[test]
+    fn a_later_change_has_a_larger_revision() {
+        let created = Utc.with_ymd_and_hms(2022, 1, 10, 0, 0, 0).unwrap();
+        assert_eq!(revision(created, created), 0);
+        let moved = created + chrono::Duration::days(3);
+        assert!(revision(created, moved) > revision(created, moved - chrono::Duration::hours(1)));
     }
 }

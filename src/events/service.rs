@@ -1411,6 +1411,7 @@ pub async fn calendar_feed(
             ends_at: s.ends_at,
             location: location.clone(),
             url: Some(url.clone()),
+            sequence: crate::events::calendar::revision(s.created_at, s.updated_at),
         })
         .collect();
     let ics = calendar_for_sessions(

@@ -331,6 +331,8 @@ mod tests {
             requires_approval: false,
             waitlist: true,
             chatham_house,
+            created_at: Utc.with_ymd_and_hms(2022, 1, 10, 0, 0, 0).unwrap(),
+            updated_at: Utc.with_ymd_and_hms(2022, 1, 10, 0, 0, 0).unwrap(),
         }
     }
 

@@ -136,6 +136,7 @@ pub fn sessions_calendar(
                 ends_at: s.ends_at,
                 location: venue.or(online).map(str::to_owned),
                 url: online.map(str::to_owned),
+                sequence: crate::events::calendar::revision(s.created_at, s.updated_at),
             }
         })
         .collect();

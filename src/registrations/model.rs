@@ -81,6 +81,8 @@ pub struct SessionFacts {
     pub requires_approval: bool,
     pub waitlist: bool,
     pub chatham_house: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl SessionFacts {

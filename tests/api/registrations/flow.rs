@@ -728,12 +728,19 @@ async fn moving_a_session_tells_its_registrants_the_new_time() {
     .await;
     let organizer = app.user("organizer").await;
     add_staff(&app, f.event_id, &organizer).await;
+    // Made yesterday, so every later change has a larger calendar SEQUENCE.
+    app.sql(&format!(
+        "UPDATE sessions SET created_at = now() - interval '1 day', \
+         updated_at = now() - interval '1 day' WHERE id = '{}'",
+        f.session_id
+    ))
+    .await;
     let email = unique_email("hoshino");
     register_anon(&app, f.session_id, &email).await;
     wait_for_mail(&app, &email, "Confirm your registration").await;
     let token = confirm_token(&app, &email).await;
     expect_json(confirm(&app, &token).await, StatusCode::OK).await;
-    wait_for_mail(&app, &email, "You're registered").await;
+    let registered = wait_for_mail(&app, &email, "You're registered").await;
 
     expect_json(
         app.patch(
@@ -759,6 +766,20 @@ async fn moving_a_session_tells_its_registrants_the_new_time() {
         .collect();
     assert_eq!(ics.len(), 1, "an updated calendar entry");
     assert!(ics[0].contains("20310218T173000"), "{}", ics[0]);
+    // Calendar clients replace the entry they hold only for a larger SEQUENCE.
+    let sequence = |ics: &str| -> u64 {
+        ics.lines()
+            .find_map(|l| l.strip_prefix("SEQUENCE:"))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no SEQUENCE in {ics}"))
+    };
+    let first = registered
+        .attachments()
+        .into_iter()
+        .find(|(content_type, _)| content_type == "text/calendar")
+        .map(|(_, content)| content)
+        .expect("the confirmation's .ics");
+    assert!(sequence(&ics[0]) > sequence(&first));
 
     // A new description is no news to a registrant.
     expect_json(
