@@ -229,10 +229,31 @@ async fn openapi_json() -> actix_web::HttpResponse {
 const EVENT_VIEW_SOURCES: &[&str] = &[
     "/api/v1/events",
     "/api/v1/sessions",
+    "/api/v1/speakers",
     "/api/v1/outcomes",
     "/api/v1/series",
     "/api/v1/organizations",
 ];
+
+/// Sub-resources under those routes whose changes the public view does not show (or shows
+/// only as seat counts, which may lag by the cache's TTL): a registration rush must not keep
+/// emptying the cache it relies on.
+const NOT_IN_EVENT_VIEW: &[&str] = &[
+    "registrations",
+    "invitations",
+    "staff",
+    "people",
+    "applications",
+];
+
+/// Whether a successful non-GET request to `path` changes an event's public view.
+fn changes_event_view(path: &str) -> bool {
+    let last_segment = path.rsplit('/').next().unwrap_or_default();
+    EVENT_VIEW_SOURCES
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+        && !NOT_IN_EVENT_VIEW.contains(&last_segment)
+}
 
 /// A successful change to an event's content is read back fresh at once on this instance.
 /// Other changes (logins, registrations: the seat counts) only wait out the cache's short TTL,
@@ -244,9 +265,7 @@ async fn forget_cached_reads_after_changes(
     let changes = !matches!(
         *req.method(),
         actix_web::http::Method::GET | actix_web::http::Method::HEAD
-    ) && EVENT_VIEW_SOURCES
-        .iter()
-        .any(|prefix| req.path().starts_with(prefix));
+    ) && changes_event_view(req.path());
     let state = req.app_data::<State>().cloned();
     let res = next.call(req).await?;
     if changes && res.status().is_success() {
@@ -358,3 +377,32 @@ fn security_headers() -> DefaultHeaders {
 
 /// How long `serve` waits for the worker to finish its batch on shutdown.
 pub const WORKER_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[cfg(test)]
+mod tests {
+    use super::changes_event_view;
+
+    #[test]
+    fn content_changes_empty_the_public_cache_and_registrations_do_not() {
+        for path in [
+            "/api/v1/events/abc",
+            "/api/v1/events/abc/sessions",
+            "/api/v1/events/abc/partners",
+            "/api/v1/sessions/abc/speakers",
+            "/api/v1/speakers/abc",
+            "/api/v1/outcomes/abc/publish",
+        ] {
+            assert!(changes_event_view(path), "{path}");
+        }
+        for path in [
+            "/api/v1/sessions/abc/registrations",
+            "/api/v1/events/abc/invitations",
+            "/api/v1/events/abc/staff",
+            "/api/v1/organizations/applications",
+            "/api/v1/registrations/confirm",
+            "/api/v1/auth/login",
+        ] {
+            assert!(!changes_event_view(path), "{path}");
+        }
+    }
+}

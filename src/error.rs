@@ -125,6 +125,11 @@ impl AppError {
         AppError::Internal(anyhow::anyhow!("{context}"))
     }
 
+    /// A 404: what was asked for does not exist (or is not the caller's to see).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, AppError::Problem { status, .. } if *status == StatusCode::NOT_FOUND)
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             AppError::Problem { code, .. } => code,

@@ -202,7 +202,12 @@ pub async fn run_pruner(
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => {}
+            changed = shutdown.changed() => {
+                // The sender is gone: nobody can stop us any more; keep the pace.
+                if changed.is_err() {
+                    tokio::time::sleep(interval).await;
+                }
+            }
         }
     }
 }

@@ -146,8 +146,12 @@ fn lower_hashing_thread_priority() {
         ),
     );
     #[cfg(not(target_os = "linux"))]
-    let lowered =
-        thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+    let lowered: Result<(), thread_priority::Error> =
+        Err(thread_priority::Error::Priority("SCHED_IDLE is Linux's"));
+    // Where SCHED_IDLE is refused (a seccomp profile, another OS): nice 19 at least.
+    let lowered = lowered.or_else(|_| {
+        thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+    });
     if let Err(e) = lowered {
         tracing::warn!(error = ?e, "could not lower the hashing thread's priority");
     }

@@ -5,8 +5,10 @@
 //! one goes stale, the first reader refreshes it from the database while the others keep
 //! getting the stale copy, for at most one more TTL: without that, every expiry sent all
 //! concurrent readers to the database at once and their queue for pooled connections put the
-//! p99 of a cached read near one second (docs/PERFORMANCE.md). So a change shows everywhere
-//! within two TTLs, on this instance and any other; a successful change to an event's content
+//! p99 of a cached read near one second (docs/PERFORMANCE.md). So, while the database answers
+//! within a TTL, a change shows everywhere within two TTLs, on this instance and any other
+//! (a slower database stretches that: the stale copy is served until a refresh lands); a
+//! successful change to an event's content
 //! made through this instance empties the cache at once (a middleware in src/app.rs), and a
 //! refresh that read the database before such a change is not stored. Seat counts follow
 //! registrations within the same bound. Only the anonymous view is cached: staff and

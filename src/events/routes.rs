@@ -223,7 +223,11 @@ async fn get_event(
     let view = match load_event_view(&state, None, &path).await {
         Ok(view) => view,
         Err(e) => {
-            state.public_cache.forget(&path);
+            // Gone or no longer public: nobody may see the old copy. Any other failure (a
+            // busy pool, say) keeps it for the others, and a later reader tries again.
+            if e.is_not_found() {
+                state.public_cache.forget(&path);
+            }
             return Err(e);
         }
     };

@@ -133,7 +133,12 @@ pub async fn run_sweeper(pool: DbPool, interval: StdDuration, mut shutdown: watc
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => {}
+            changed = shutdown.changed() => {
+                // The sender is gone: nobody can stop us any more; keep the pace.
+                if changed.is_err() {
+                    tokio::time::sleep(interval).await;
+                }
+            }
         }
     }
 }

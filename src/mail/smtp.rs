@@ -19,9 +19,8 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::Message;
-use tokio::sync::OwnedMutexGuard;
 
-use crate::mail::transport::SendError;
+use crate::mail::transport::{AcceptWindow, Attempt, SendError};
 
 /// lettre's ports: plain SMTP, submission with STARTTLS, submission over implicit TLS.
 const SMTP_PORT: u16 = 25;
@@ -148,24 +147,42 @@ impl SmtpMailer {
     /// Sends one message over a reused or new connection; each step is bounded by the timeout.
     ///
     /// The envelope (MAIL, RCPT, DATA) goes out at once, in parallel with other messages; the
-    /// content, whose final `.` is the server's acceptance, only once `gate` is ours. On success
-    /// the gate stays held until the caller drops it, after recording the delivery: at any
-    /// moment at most one message has been accepted without being recorded, so a crash sends
-    /// at most one message twice, however many are under way.
+    /// content, whose final `.` is the server's acceptance, only once `gate` is ours and while
+    /// `window` is open. Once the content went out the gate stays held, whatever the answer
+    /// (a timeout may hide an acceptance), until the caller has recorded the outcome: at any
+    /// moment at most one message may have been accepted without being recorded, so a crash
+    /// sends at most one message twice, however many are under way.
     pub async fn send(
         &self,
         message: &Message,
         gate: &Arc<tokio::sync::Mutex<()>>,
-    ) -> Result<OwnedMutexGuard<()>, SendError> {
+        window: &AcceptWindow,
+    ) -> Attempt {
         let envelope = message.envelope().clone();
         let bytes = message.formatted();
-        let mut conn = self.checkout().await?;
-        self.bounded(open_transaction(&mut conn, &envelope, &bytes))
-            .await??;
-        let accepted = gate.clone().lock_owned().await;
-        self.bounded(conn.message(&bytes)).await?;
-        self.checkin(conn);
-        Ok(accepted)
+        let opened = async {
+            let mut conn = self.checkout().await?;
+            self.bounded(open_transaction(&mut conn, &envelope, &bytes))
+                .await??;
+            Ok(conn)
+        };
+        let mut conn = match opened.await {
+            Ok(conn) => conn,
+            Err(e) => return Attempt::before_content(e),
+        };
+        let held = gate.clone().lock_owned().await;
+        if !window.is_open() {
+            // Dropping the connection in the middle of DATA abandons the transaction.
+            return Attempt::before_content(SendError::NotAttempted);
+        }
+        let result = self.bounded(conn.message(&bytes)).await.map(|_| ());
+        if result.is_ok() {
+            self.checkin(conn);
+        }
+        Attempt {
+            result,
+            gate: Some(held),
+        }
     }
 
     /// One step under the timeout. After an error or a timeout the connection is dropped, which

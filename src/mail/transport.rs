@@ -21,13 +21,53 @@ pub enum Mailer {
     Log,
 }
 
-/// Whether trying again later may help.
+/// Why a message was not delivered.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
+    /// Trying again later may help.
     #[error("transient: {0}")]
     Transient(String),
     #[error("permanent: {0}")]
     Permanent(String),
+    /// The worker's window closed (it is stopping, or held the claim too long) before the
+    /// content went out: nothing was attempted, the message goes back to the queue as it was.
+    #[error("not attempted: the worker's window to send closed")]
+    NotAttempted,
+}
+
+/// Until when a worker may still let a message through the server's acceptance.
+#[derive(Debug, Clone)]
+pub struct AcceptWindow {
+    pub until: std::time::Instant,
+    pub shutdown: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Set when an outcome could not be recorded: nothing more goes through.
+    pub halted: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AcceptWindow {
+    pub fn is_open(&self) -> bool {
+        std::time::Instant::now() < self.until
+            && !self.shutdown.as_ref().is_some_and(|s| *s.borrow())
+            && !self.halted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// What one send did. `gate` is held when the content went out, whatever the answer: the
+/// server may have accepted it, so its outcome must be recorded before any other message is
+/// let through (see [`SmtpMailer::send`]).
+pub struct Attempt {
+    pub result: Result<(), SendError>,
+    pub gate: Option<OwnedMutexGuard<()>>,
+}
+
+impl Attempt {
+    /// Failed before the content went out: nothing can have been accepted.
+    pub fn before_content(error: SendError) -> Attempt {
+        Attempt {
+            result: Err(error),
+            gate: None,
+        }
+    }
 }
 
 impl Mailer {
@@ -64,35 +104,56 @@ impl Mailer {
         }
     }
 
-    /// Delivers `message`. On success the caller holds `gate` until it has recorded the
-    /// delivery (see [`SmtpMailer::send`]).
+    /// Delivers `message`, letting it through the acceptance only while `gate` is ours and
+    /// `window` is open.
     pub async fn send(
         &self,
         message: Message,
         email: &Email,
         gate: &Arc<tokio::sync::Mutex<()>>,
-    ) -> Result<OwnedMutexGuard<()>, SendError> {
+        window: &AcceptWindow,
+    ) -> Attempt {
         match self {
-            Mailer::Smtp(smtp) => smtp.send(&message, gate).await,
+            Mailer::Smtp(smtp) => smtp.send(&message, gate, window).await,
             Mailer::File(file) => {
-                let accepted = gate.clone().lock_owned().await;
-                file.send(message)
-                    .await
-                    .map_err(|e| SendError::Transient(e.to_string()))?;
-                Ok(accepted)
+                let send = async {
+                    file.send(message)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| SendError::Transient(e.to_string()))
+                };
+                one_at_a_time(gate, window, send).await
             }
             Mailer::Log => {
-                let accepted = gate.clone().lock_owned().await;
-                // Not the body: its links carry tokens, which never go to a log.
-                tracing::info!(
-                    email_id = %email.id,
-                    to = %email.to_address,
-                    subject = %email.subject,
-                    "email (log transport; use the file transport to read messages)"
-                );
-                Ok(accepted)
+                let log = async {
+                    // Not the body: its links carry tokens, which never go to a log.
+                    tracing::info!(
+                        email_id = %email.id,
+                        to = %email.to_address,
+                        subject = %email.subject,
+                        "email (log transport; use the file transport to read messages)"
+                    );
+                    Ok(())
+                };
+                one_at_a_time(gate, window, log).await
             }
         }
+    }
+}
+
+/// A whole send under the gate, for transports without an envelope to open first.
+async fn one_at_a_time(
+    gate: &Arc<tokio::sync::Mutex<()>>,
+    window: &AcceptWindow,
+    send: impl std::future::Future<Output = Result<(), SendError>>,
+) -> Attempt {
+    let held = gate.clone().lock_owned().await;
+    if !window.is_open() {
+        return Attempt::before_content(SendError::NotAttempted);
+    }
+    Attempt {
+        result: send.await,
+        gate: Some(held),
     }
 }
 

@@ -5,11 +5,13 @@
 //!
 //! A worker has up to one message per SMTP connection under way (`email.smtp_pool_size`), but
 //! lets only one at a time through the server's acceptance (the content's final `.`) and holds
-//! the others back until that one's delivery is recorded. A message is sent twice only when a
-//! worker dies between an acceptance and its record, so a killed worker duplicates at most one
-//! message, while the envelopes and connections of the others overlap that wait: a message
-//! is ~6 round trips across three processes, and sending them one after the other left the
-//! machine idle at a third of the rate (docs/PERFORMANCE.md).
+//! the others back until that one's outcome is recorded, whatever the server answered (a
+//! timeout may hide an acceptance). A message is sent twice only when a worker dies between
+//! an acceptance and its record, so a killed worker duplicates at most one message, while the
+//! envelopes and connections of the others overlap that wait: a message is ~6 round trips
+//! across three processes, and sending them one after the other left the machine idle at a
+//! third of the rate (docs/PERFORMANCE.md). When an outcome cannot be recorded (the database
+//! is gone), nothing more goes through; the rest of the batch goes back to the queue.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -26,7 +28,7 @@ use crate::config::WorkerSettings;
 use crate::db::DbPool;
 use crate::mail::outbox::{self, Email};
 use crate::mail::service;
-use crate::mail::transport::{build_message, Mailer, SendError};
+use crate::mail::transport::{build_message, AcceptWindow, Attempt, Mailer, SendError};
 
 /// How often, at most, a worker logs the queue's depth and age while mail is waiting.
 const SUMMARY_EVERY: Duration = Duration::from_secs(60);
@@ -53,6 +55,14 @@ enum Outcome {
     Failed {
         error: String,
     },
+}
+
+/// How one message's turn ended.
+enum Delivery {
+    /// Sent or not, its outcome is recorded (or, failing that, the worker has halted).
+    Done,
+    /// The worker's window closed before its content went out: back to the queue.
+    NotAttempted(Box<Email>),
 }
 
 impl Worker {
@@ -140,14 +150,17 @@ impl Worker {
             outbox::claim_due(&mut conn, self.settings.batch_size).await?
         };
         let claimed = batch.len();
-        let claimed_at = Instant::now();
-        // Never start a send so late that the row could be rescued as stuck while we hold it.
-        let send_window =
-            Duration::from_millis((self.settings.stuck_after_secs.max(1) * 500) as u64);
+        // Never let a message through so late that the row could be rescued as stuck while we
+        // hold it, nor once the worker is stopping.
+        let window = AcceptWindow {
+            until: Instant::now()
+                + Duration::from_millis((self.settings.stuck_after_secs.max(1) * 500) as u64),
+            shutdown: shutdown.cloned(),
+            halted: Arc::default(),
+        };
         let waiting = std::sync::Mutex::new(VecDeque::from(batch));
         let next = || {
-            let stopping = shutdown.is_some_and(|s| *s.borrow());
-            if stopping || claimed_at.elapsed() >= send_window {
+            if !window.is_open() {
                 return None;
             }
             waiting
@@ -156,45 +169,56 @@ impl Worker {
                 .pop_front()
         };
         let lanes = self.mailer.parallelism().clamp(1, claimed.max(1));
+        let handed_back = std::sync::Mutex::new(Vec::new());
         futures_util::future::join_all((0..lanes).map(|_| async {
             while let Some(email) = next() {
                 let span = tracing::info_span!("deliver_email", email_id = %email.id,
                     kind = %email.kind, attempt = email.attempts);
-                self.deliver(email).instrument(span).await;
+                match self.deliver(email, &window).instrument(span).await {
+                    Delivery::Done => {}
+                    Delivery::NotAttempted(email) => handed_back
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(*email),
+                }
             }
         }))
         .await;
-        let unsent: Vec<Email> = waiting
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-            .into();
+        let mut unsent = handed_back.into_inner().unwrap_or_else(|e| e.into_inner());
+        unsent.extend(waiting.into_inner().unwrap_or_else(|e| e.into_inner()));
         if !unsent.is_empty() {
             self.release(&unsent).await;
         }
         Ok(claimed)
     }
 
-    async fn deliver(&self, email: Email) {
+    async fn deliver(&self, email: Email, window: &AcceptWindow) -> Delivery {
         let email = Arc::new(email);
-        let outcome = {
+        let attempt = {
             let (mailer, from, email) = (self.mailer.clone(), self.from.clone(), email.clone());
-            let acceptance = self.acceptance.clone();
+            let (acceptance, window) = (self.acceptance.clone(), window.clone());
             catch_panic(
                 async move {
-                    let message = build_message(&email, &from)?;
-                    mailer.send(message, &email, &acceptance).await
+                    match build_message(&email, &from) {
+                        Ok(message) => Ok(mailer.send(message, &email, &acceptance, &window).await),
+                        Err(e) => Ok(Attempt::before_content(e)),
+                    }
                 }
                 .in_current_span(),
             )
             .await
+            .unwrap_or_else(Attempt::before_content)
         };
-        // Held until the delivery is recorded: no other message is accepted meanwhile.
-        let mut accepted = None;
-        let outcome = match outcome {
-            Ok(guard) => {
+        // Held until the outcome is recorded: no other message is let through meanwhile.
+        let Attempt { result, gate } = attempt;
+        let outcome = match result {
+            Ok(()) => {
                 tracing::info!("email sent");
-                accepted = Some(guard);
                 Outcome::Sent
+            }
+            Err(SendError::NotAttempted) => {
+                drop(gate);
+                return Delivery::NotAttempted(Box::new(Arc::unwrap_or_clone(email)));
             }
             Err(SendError::Transient(error)) if email.attempts < self.settings.max_attempts => {
                 let delay = self.backoff(email.attempts);
@@ -213,29 +237,37 @@ impl Worker {
                             "gave up after {} attempts; last error: {error}",
                             email.attempts
                         ),
-                        SendError::Permanent(error) => error,
+                        other => other.to_string(),
                     },
                 }
             }
         };
-        self.record(&email, &outcome).await;
-        drop(accepted);
+        if !self.record(&email, &outcome).await {
+            // Before the gate opens for the next message, which must not go through.
+            window
+                .halted
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        drop(gate);
+        Delivery::Done
     }
 
     /// Records the outcome, retrying briefly while the database is unreachable: a delivered
     /// message that stays unrecorded would be sent again once rescued.
-    async fn record(&self, email: &Email, outcome: &Outcome) {
+    /// False when it gave up: the worker then lets nothing more through until the database is
+    /// back, since every further acceptance could be sent again after a rescue.
+    async fn record(&self, email: &Email, outcome: &Outcome) -> bool {
         let mut wait = Duration::from_millis(100);
         for _ in 0..5 {
             match self.try_record(email, outcome).await {
-                Ok(true) => return,
+                Ok(true) => return true,
                 Ok(false) => {
                     tracing::warn!(
                         ?outcome,
                         "the email was rescued by another worker while this one held it; \
                          this outcome is not recorded and the message may go out twice"
                     );
-                    return;
+                    return true;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "could not record the email's delivery; retrying");
@@ -249,6 +281,7 @@ impl Worker {
             "could not record the email's delivery; it stays in `sending` and is rescued after \
              worker.stuck_after_secs"
         );
+        false
     }
 
     async fn try_record(&self, email: &Email, outcome: &Outcome) -> anyhow::Result<bool> {

@@ -266,6 +266,11 @@ pub async fn notify_session_moved(
     was: &str,
     change: DateTime<Utc>,
 ) -> AppResult<usize> {
+    // A cancelled or completed event's registrants are not told that their seat is kept, and
+    // a session already over is a correction of the record, not news.
+    if !ctx.event.is_published() || ctx.session.ends_at <= Utc::now() {
+        return Ok(0);
+    }
     let live: Vec<(Uuid, RegistrationStatus, Person)> = registrations::table
         .inner_join(crate::db::schema::people::table)
         .filter(registrations::session_id.eq(ctx.session.id))

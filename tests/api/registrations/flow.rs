@@ -792,6 +792,18 @@ async fn moving_a_session_tells_its_registrants_the_new_time() {
         StatusCode::OK,
     )
     .await;
+    // Nor is a new time in a cancelled event: nobody is told their seat is kept.
+    set_event_status(&app, f.event_id, "cancelled").await;
+    expect_json(
+        app.patch(
+            &format!("/sessions/{}", f.session_id),
+            organizer.token(),
+            json!({"starts_at": "2031-02-19T17:30:00+09:00", "ends_at": "2031-02-19T19:30:00+09:00"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
     let notices = crate::support::fixtures::count(
         &app,
         &format!("SELECT count(*) AS n FROM emails WHERE kind = 'session_moved' AND to_address = '{email}'"),
