@@ -199,6 +199,11 @@ async fn on_hashing_thread<T: Send + 'static>(
     let span = tracing::Span::current();
     let (reply, answer) = tokio::sync::oneshot::channel();
     let job = Box::new(move || {
+        // The caller gave up (its client went away): under a storm, a hash nobody waits for
+        // would only delay every job queued behind it.
+        if reply.is_closed() {
+            return;
+        }
         let _ = reply.send(span.in_scope(f));
     });
     hashing_pool().jobs.try_send(job).map_err(|e| match e {
