@@ -14,7 +14,12 @@ pub enum Lines {
 /// `Err` with a message fit for a field error when `text` holds a control character it may not.
 pub fn check_characters(text: &str, lines: Lines) -> Result<(), &'static str> {
     let allowed = |c: char| lines == Lines::Multi && matches!(c, '\n' | '\r' | '\t');
-    if text.chars().any(|c| c.is_control() && !allowed(c)) {
+    // Unicode's own line and paragraph separators are line breaks too, though not controls.
+    let refused = |c: char| {
+        (c.is_control() && !allowed(c))
+            || (lines == Lines::Single && matches!(c, '\u{2028}' | '\u{2029}'))
+    };
+    if text.chars().any(refused) {
         Err(match lines {
             Lines::Single => "must not contain control characters or line breaks",
             Lines::Multi => "must not contain control characters other than line breaks and tabs",
@@ -31,7 +36,14 @@ mod tests {
     #[test]
     fn names_refuse_every_control_character() {
         assert!(check_characters("Tokyo Dialogue – Session 2", Lines::Single).is_ok());
-        for bad in ["a\0b", "a\nb", "\u{91}ag", "a\u{7f}", "x\u{c}"] {
+        for bad in [
+            "a\0b",
+            "a\nb",
+            "\u{91}ag",
+            "a\u{7f}",
+            "x\u{c}",
+            "a\u{2028}b",
+        ] {
             assert!(check_characters(bad, Lines::Single).is_err(), "{bad:?}");
         }
     }
