@@ -200,14 +200,6 @@ pub async fn run_pruner(
             Ok(n) => tracing::info!(pruned = n, "pruned old idempotency keys"),
             Err(e) => tracing::warn!(error = %e, "could not prune idempotency keys; will retry"),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            changed = shutdown.changed() => {
-                // The sender is gone: nobody can stop us any more; keep the pace.
-                if changed.is_err() {
-                    tokio::time::sleep(interval).await;
-                }
-            }
-        }
+        crate::runtime::pause_unless_stopped(interval, &mut shutdown).await;
     }
 }

@@ -42,6 +42,22 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<DbPool> {
     db::build_pool(&settings.database)
 }
 
+/// Waits `pause`, or less when `shutdown` changes. When its sender is gone nobody can stop the
+/// loop any more, and it keeps its pace instead of spinning.
+pub async fn pause_unless_stopped(
+    pause: std::time::Duration,
+    shutdown: &mut watch::Receiver<bool>,
+) {
+    tokio::select! {
+        _ = tokio::time::sleep(pause) => {}
+        changed = shutdown.changed() => {
+            if changed.is_err() {
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+}
+
 /// Starts an email worker on this runtime; send `true` to stop it.
 pub fn spawn_worker(
     pool: DbPool,

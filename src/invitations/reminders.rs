@@ -131,14 +131,6 @@ pub async fn run_sweeper(pool: DbPool, interval: StdDuration, mut shutdown: watc
             },
             Err(e) => tracing::warn!(error = %e, "invitation sweep could not get a connection"),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            changed = shutdown.changed() => {
-                // The sender is gone: nobody can stop us any more; keep the pace.
-                if changed.is_err() {
-                    tokio::time::sleep(interval).await;
-                }
-            }
-        }
+        crate::runtime::pause_unless_stopped(interval, &mut shutdown).await;
     }
 }

@@ -162,8 +162,9 @@ impl SmtpMailer {
         let bytes = message.formatted();
         let opened = async {
             let mut conn = self.checkout().await?;
-            self.bounded(open_transaction(&mut conn, &envelope, &bytes))
-                .await??;
+            let options = mail_options(&conn, &envelope, &bytes)?;
+            self.bounded(open_transaction(&mut conn, &envelope, options))
+                .await?;
             Ok(conn)
         };
         let mut conn = match opened.await {
@@ -295,13 +296,14 @@ impl SmtpMailer {
     }
 }
 
-/// MAIL, RCPT and DATA for `envelope`, with the extensions lettre's own `send` would ask for
-/// (SMTPUTF8 for non-ASCII addresses, 8BITMIME for a non-ASCII body); the content follows.
-async fn open_transaction(
-    conn: &mut AsyncSmtpConnection,
+/// The MAIL parameters lettre's own `send` would ask for: SMTPUTF8 for non-ASCII addresses,
+/// 8BITMIME for a non-ASCII body; a permanent error when the server offers neither.
+fn mail_options(
+    conn: &AsyncSmtpConnection,
     envelope: &Envelope,
     content: &[u8],
-) -> Result<Result<(), SendError>, lettre::transport::smtp::Error> {
+) -> Result<Vec<MailParameter>, SendError> {
+    let offers = |extension| conn.server_info().supports_feature(extension);
     let mut options = Vec::new();
     let addresses_ascii = envelope
         .from()
@@ -309,28 +311,37 @@ async fn open_transaction(
         .chain(envelope.to())
         .all(|a| AsRef::<str>::as_ref(a).is_ascii());
     if !addresses_ascii {
-        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
-            return Ok(Err(SendError::Permanent(
+        if !offers(Extension::SmtpUtfEight) {
+            return Err(SendError::Permanent(
                 "the address is not ASCII and the SMTP server does not offer SMTPUTF8".to_owned(),
-            )));
+            ));
         }
         options.push(MailParameter::SmtpUtfEight);
     }
     if !content.is_ascii() {
-        if !conn.server_info().supports_feature(Extension::EightBitMime) {
-            return Ok(Err(SendError::Permanent(
+        if !offers(Extension::EightBitMime) {
+            return Err(SendError::Permanent(
                 "the message is not ASCII and the SMTP server does not offer 8BITMIME".to_owned(),
-            )));
+            ));
         }
         options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
     }
+    Ok(options)
+}
+
+/// MAIL, RCPT and DATA for `envelope`; the content follows.
+async fn open_transaction(
+    conn: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    options: Vec<MailParameter>,
+) -> Result<(), lettre::transport::smtp::Error> {
     conn.command(Mail::new(envelope.from().cloned(), options))
         .await?;
     for to in envelope.to() {
         conn.command(Rcpt::new(to.clone(), Vec::new())).await?;
     }
     conn.command(Data).await?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// 5xx answers are final; everything else (4xx, a refused or dropped connection, a timeout,

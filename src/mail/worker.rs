@@ -108,15 +108,7 @@ impl Worker {
             };
             self.log_summary(&mut last_summary).await;
             if let Some(pause) = pause {
-                tokio::select! {
-                    _ = tokio::time::sleep(pause) => {}
-                    changed = shutdown.changed() => {
-                        // The sender is gone: nobody can stop us any more; keep polling.
-                        if changed.is_err() {
-                            tokio::time::sleep(pause).await;
-                        }
-                    }
-                }
+                crate::runtime::pause_unless_stopped(pause, &mut shutdown).await;
             }
         }
         tracing::info!("email worker stopped");
@@ -200,8 +192,8 @@ impl Worker {
             catch_panic(
                 async move {
                     match build_message(&email, &from) {
-                        Ok(message) => Ok(mailer.send(message, &email, &acceptance, &window).await),
-                        Err(e) => Ok(Attempt::before_content(e)),
+                        Ok(message) => mailer.send(message, &email, &acceptance, &window).await,
+                        Err(e) => Attempt::before_content(e),
                     }
                 }
                 .in_current_span(),
@@ -237,7 +229,8 @@ impl Worker {
                             "gave up after {} attempts; last error: {error}",
                             email.attempts
                         ),
-                        other => other.to_string(),
+                        SendError::Permanent(error) => error,
+                        not_attempted @ SendError::NotAttempted => not_attempted.to_string(),
                     },
                 }
             }
@@ -351,10 +344,10 @@ fn backoff(base_secs: i64, attempt: i32) -> chrono::Duration {
 async fn catch_panic<T, F>(send: F) -> Result<T, SendError>
 where
     T: Send + 'static,
-    F: Future<Output = Result<T, SendError>> + Send + 'static,
+    F: Future<Output = T> + Send + 'static,
 {
     match tokio::spawn(send).await {
-        Ok(result) => result,
+        Ok(answer) => Ok(answer),
         Err(e) if e.is_panic() => {
             let payload = e.into_panic();
             let what = payload
@@ -379,7 +372,7 @@ mod tests {
             Err(SendError::Transient(error)) => assert!(error.contains("boom"), "{error}"),
             other => panic!("expected a transient error, got {other:?}"),
         }
-        assert!(catch_panic(async { Ok(()) }).await.is_ok());
+        assert!(catch_panic(async {}).await.is_ok());
     }
 
     #[test]

@@ -258,8 +258,8 @@ pub async fn refresh_session_reminders(
 
 /// After a session moved (in the caller's transaction, the change written), tells everyone
 /// whose registration is live (confirmed, waitlisted or awaiting approval) the old and the new
-/// time, with an updated `.ics` for seat holders. `change` names the change (the session's new
-/// `updated_at`) so moving it twice sends two messages, and a retried request one.
+/// time, with an updated `.ics` for seat holders. `change` (the session's new `updated_at`) is in
+/// the dedupe key, so each move is its own cause and moving it twice sends two messages.
 pub async fn notify_session_moved(
     conn: &mut AsyncPgConnection,
     ctx: &SessionContext,
