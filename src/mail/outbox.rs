@@ -205,25 +205,42 @@ pub async fn cancel_pending(conn: &mut AsyncPgConnection, dedupe_key: &str) -> A
         .filter(emails::status.eq(EmailStatus::Queued))
         .set((
             emails::status.eq(EmailStatus::Cancelled),
-            emails::text_body.eq(redacted(REDACT_TEXT)),
-            emails::html_body.eq(redacted(REDACT_HTML)),
+            emails::text_body.eq(redacted_in_sql(emails::text_body)),
+            emails::html_body.eq(redacted_in_sql(emails::html_body)),
         ))
         .execute(conn)
         .await?)
 }
 
-/// The body with the secret tokens of its links blanked out (rule 5: no token in clear in the
+/// Links that carry a secret token: `…?token=<43>` and `…/invitations/<43>`.
+const TOKEN_LINK: &str = "(token=|/invitations/)[A-Za-z0-9_-]{43}";
+/// The same link with its token blanked, in PostgreSQL's and in Rust's replacement syntax.
+const TOKEN_LINK_REDACTED_SQL: &str = r"\1[redacted]";
+const TOKEN_LINK_REDACTED: &str = "${1}[redacted]";
+
+diesel::define_sql_function! {
+    #[sql_name = "regexp_replace"]
+    fn regexp_replace_all(text: Text, pattern: Text, replacement: Text, flags: Text) -> Text;
+}
+
+/// A body with the secret tokens of its links blanked out (rule 5: no token in clear in the
 /// database). A message needs its links only until it is delivered, so the token is kept
 /// while the row waits and blanked as soon as it is sent, failed or withdrawn; staff still see
 /// every message, without live links.
-fn redacted(expression: &'static str) -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
-    diesel::dsl::sql::<diesel::sql_types::Text>(expression)
+pub fn redact_tokens(body: &str) -> std::borrow::Cow<'_, str> {
+    static LINK: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(TOKEN_LINK).expect("TOKEN_LINK parses"));
+    LINK.replace_all(body, TOKEN_LINK_REDACTED)
 }
 
-const REDACT_TEXT: &str =
-    r"regexp_replace(text_body, '(token=|/invitations/)[A-Za-z0-9_-]{43}', '\1[redacted]', 'g')";
-const REDACT_HTML: &str =
-    r"regexp_replace(html_body, '(token=|/invitations/)[A-Za-z0-9_-]{43}', '\1[redacted]', 'g')";
+/// [`redact_tokens`] in SQL, for rows the caller has not loaded. Bound rather than spliced
+/// in, so the statement stays prepared.
+fn redacted_in_sql<C>(body: C) -> regexp_replace_all<C, &'static str, &'static str, &'static str>
+where
+    C: diesel::expression::AsExpression<Text> + diesel::Expression<SqlType = Text>,
+{
+    regexp_replace_all(body, TOKEN_LINK, TOKEN_LINK_REDACTED_SQL, "g")
+}
 
 // The delivery state machine. A worker claims due rows (queued -> sending, `locked_at` set to
 // the claim's time, `attempts` + 1), then records each outcome. Every outcome is fenced by
@@ -307,21 +324,54 @@ pub async fn rescue_stuck(
 
 /// Records a delivery. False when the claim had been lost (the row was rescued meanwhile).
 pub async fn mark_sent(conn: &mut AsyncPgConnection, claim: &Email) -> QueryResult<bool> {
-    // last_error is kept: staff see why a message went out only after retries.
-    let n = diesel::update(emails::table)
-        .filter(emails::id.eq(claim.id))
-        .filter(emails::status.eq(EmailStatus::Sending))
-        .filter(emails::locked_at.eq(claim.locked_at))
-        .set((
-            emails::status.eq(EmailStatus::Sent),
-            emails::sent_at.eq(diesel::dsl::now),
-            emails::locked_at.eq(None::<DateTime<Utc>>),
-            emails::text_body.eq(redacted(REDACT_TEXT)),
-            emails::html_body.eq(redacted(REDACT_HTML)),
-        ))
-        .execute(conn)
-        .await?;
+    let claimed_at = claim.locked_at.ok_or_else(|| {
+        diesel::result::Error::QueryBuilderError("a claim has a `locked_at`".into())
+    })?;
+    let n = MarkSent {
+        id: claim.id,
+        claimed_at,
+        text_body: redact_tokens(&claim.text_body),
+        html_body: redact_tokens(&claim.html_body),
+    }
+    .execute(conn)
+    .await?;
     Ok(n == 1)
+}
+
+/// The UPDATE of [`mark_sent`], written out so that the connection keeps it prepared: diesel
+/// prepares every `update()` afresh (a changeset's columns may vary), a second round trip on
+/// the delivery's critical path, where the worker lets no other message through
+/// (`mail::worker`). `last_error` is kept: staff see why a message went out only after
+/// retries.
+struct MarkSent<'a> {
+    id: Uuid,
+    claimed_at: DateTime<Utc>,
+    text_body: std::borrow::Cow<'a, str>,
+    html_body: std::borrow::Cow<'a, str>,
+}
+
+impl diesel::query_builder::QueryId for MarkSent<'_> {
+    type QueryId = MarkSent<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for MarkSent<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql(
+            "UPDATE emails SET status = 'sent', sent_at = now(), locked_at = NULL, text_body = ",
+        );
+        out.push_bind_param::<Text, str>(self.text_body.as_ref())?;
+        out.push_sql(", html_body = ");
+        out.push_bind_param::<Text, str>(self.html_body.as_ref())?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<diesel::sql_types::Uuid, Uuid>(&self.id)?;
+        out.push_sql(" AND status = 'sending' AND locked_at = ");
+        out.push_bind_param::<diesel::sql_types::Timestamptz, DateTime<Utc>>(&self.claimed_at)?;
+        Ok(())
+    }
 }
 
 /// Puts the message back in the queue, due at `next`, with the error of this attempt.
@@ -360,8 +410,8 @@ pub async fn mark_failed(
             emails::status.eq(EmailStatus::Failed),
             emails::locked_at.eq(None::<DateTime<Utc>>),
             emails::last_error.eq(Some(clip(error))),
-            emails::text_body.eq(redacted(REDACT_TEXT)),
-            emails::html_body.eq(redacted(REDACT_HTML)),
+            emails::text_body.eq(redact_tokens(&claim.text_body)),
+            emails::html_body.eq(redact_tokens(&claim.html_body)),
         ))
         .execute(conn)
         .await?;
@@ -417,5 +467,29 @@ impl From<Email> for EmailView {
             scheduled_for: e.next_attempt_at,
             sent_at: e.sent_at,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_blanks_the_tokens_of_both_link_forms_only() {
+        let token = "Ab_-0123456789abcdefghijklmnopqrstuvwxyzABC";
+        let body = format!(
+            "https://x.org/invitations/{token}\nhttps://x.org/verify-email?token={token}&a=1\n\
+             https://x.org/events/japan-2022 token=short"
+        );
+        assert_eq!(
+            redact_tokens(&body),
+            "https://x.org/invitations/[redacted]\n\
+             https://x.org/verify-email?token=[redacted]&a=1\n\
+             https://x.org/events/japan-2022 token=short"
+        );
+        assert!(matches!(
+            redact_tokens("no links here"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

@@ -57,6 +57,12 @@ enum Outcome {
     },
 }
 
+/// Due mail claimed by one query: its rows are `sending` from `claimed_at`.
+struct Batch {
+    emails: Vec<Email>,
+    claimed_at: Instant,
+}
+
 /// How one message's turn ended.
 enum Delivery {
     /// Sent or not, its outcome is recorded (or, failing that, the worker has halted).
@@ -85,18 +91,36 @@ impl Worker {
     }
 
     /// Delivers until `shutdown` turns true. The message being sent is finished; the rest of
-    /// the batch is handed back to the queue.
+    /// the batch, and the batch claimed ahead, are handed back to the queue.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!("email worker started");
         let idle = Duration::from_millis(self.settings.poll_interval_ms.max(10));
         let mut error_pause = idle;
         let mut last_summary: Option<Instant> = None;
+        let mut ahead: Option<Batch> = None;
         while !*shutdown.borrow() {
-            let pause = match self.run_batch_until(Some(&shutdown)).await {
-                Ok(claimed) => {
+            let claimed = match ahead.take() {
+                Some(batch) => Ok(batch),
+                None => self.claim().await,
+            };
+            let pause = match claimed {
+                Ok(batch) => {
                     error_pause = idle;
-                    // A full queue is worked through without pausing.
-                    (claimed == 0).then_some(idle)
+                    if batch.emails.is_empty() {
+                        Some(idle)
+                    } else {
+                        // The next batch is claimed while this one goes out, so the SMTP
+                        // connections do not wait on the database between batches.
+                        let (_, next) =
+                            tokio::join!(self.deliver(batch, Some(&shutdown)), self.claim());
+                        match next {
+                            Ok(next) => ahead = Some(next),
+                            Err(e) => tracing::warn!(error = %e,
+                                "email worker could not claim the next batch; retrying"),
+                        }
+                        // A full queue is worked through without pausing.
+                        None
+                    }
                 }
                 Err(e) => {
                     let pause = error_pause;
@@ -111,46 +135,47 @@ impl Worker {
                 crate::runtime::pause_unless_stopped(pause, &mut shutdown).await;
             }
         }
+        if let Some(batch) = ahead {
+            self.release(&batch.emails).await;
+        }
         tracing::info!("email worker stopped");
     }
 
-    /// Rescues stuck rows, claims one batch of due mail and sends it; returns how many rows it
-    /// claimed.
-    pub async fn run_batch(&self) -> anyhow::Result<usize> {
-        self.run_batch_until(None).await
+    /// Rescues stuck rows and claims one batch of due mail.
+    async fn claim(&self) -> anyhow::Result<Batch> {
+        let claimed_at = Instant::now();
+        let mut conn = self.pool.get().await?;
+        let rescued = outbox::rescue_stuck(
+            &mut conn,
+            self.settings.stuck_after_secs,
+            self.settings.max_attempts,
+        )
+        .await?;
+        if rescued.requeued > 0 || rescued.failed > 0 {
+            tracing::warn!(
+                requeued = rescued.requeued,
+                failed = rescued.failed,
+                "rescued emails left in `sending` by a stopped worker"
+            );
+        }
+        let emails = outbox::claim_due(&mut conn, self.settings.batch_size).await?;
+        Ok(Batch { emails, claimed_at })
     }
 
-    async fn run_batch_until(
-        &self,
-        shutdown: Option<&watch::Receiver<bool>>,
-    ) -> anyhow::Result<usize> {
-        let batch = {
-            let mut conn = self.pool.get().await?;
-            let rescued = outbox::rescue_stuck(
-                &mut conn,
-                self.settings.stuck_after_secs,
-                self.settings.max_attempts,
-            )
-            .await?;
-            if rescued.requeued > 0 || rescued.failed > 0 {
-                tracing::warn!(
-                    requeued = rescued.requeued,
-                    failed = rescued.failed,
-                    "rescued emails left in `sending` by a stopped worker"
-                );
-            }
-            outbox::claim_due(&mut conn, self.settings.batch_size).await?
-        };
-        let claimed = batch.len();
+    /// Sends a claimed batch, up to one message per SMTP connection at a time, and hands back
+    /// what it could not start before its window closed.
+    async fn deliver(&self, batch: Batch, shutdown: Option<&watch::Receiver<bool>>) {
+        let Batch { emails, claimed_at } = batch;
         // Never let a message through so late that the row could be rescued as stuck while we
         // hold it, nor once the worker is stopping.
         let window = AcceptWindow {
-            until: Instant::now()
+            until: claimed_at
                 + Duration::from_millis((self.settings.stuck_after_secs.max(1) * 500) as u64),
             shutdown: shutdown.cloned(),
             halted: Arc::default(),
         };
-        let waiting = std::sync::Mutex::new(VecDeque::from(batch));
+        let lanes = self.mailer.parallelism().clamp(1, emails.len().max(1));
+        let waiting = std::sync::Mutex::new(VecDeque::from(emails));
         let next = || {
             if !window.is_open() {
                 return None;
@@ -160,13 +185,12 @@ impl Worker {
                 .unwrap_or_else(|e| e.into_inner())
                 .pop_front()
         };
-        let lanes = self.mailer.parallelism().clamp(1, claimed.max(1));
         let handed_back = std::sync::Mutex::new(Vec::new());
         futures_util::future::join_all((0..lanes).map(|_| async {
             while let Some(email) = next() {
                 let span = tracing::info_span!("deliver_email", email_id = %email.id,
                     kind = %email.kind, attempt = email.attempts);
-                match self.deliver(email, &window).instrument(span).await {
+                match self.deliver_one(email, &window).instrument(span).await {
                     Delivery::Done => {}
                     Delivery::NotAttempted(email) => handed_back
                         .lock()
@@ -181,10 +205,9 @@ impl Worker {
         if !unsent.is_empty() {
             self.release(&unsent).await;
         }
-        Ok(claimed)
     }
 
-    async fn deliver(&self, email: Email, window: &AcceptWindow) -> Delivery {
+    async fn deliver_one(&self, email: Email, window: &AcceptWindow) -> Delivery {
         let email = Arc::new(email);
         let attempt = {
             let (mailer, from, email) = (self.mailer.clone(), self.from.clone(), email.clone());

@@ -708,3 +708,69 @@ async fn metrics_report_the_outbox_in_prometheus_format() {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
     }
 }
+
+/// Rule 5: a message's links keep their tokens while it waits and lose them once it is sent
+/// (blanked in Rust as the delivery is recorded) or withdrawn (blanked in SQL), the same way
+/// in both places, while the recipient got the live links.
+#[tokio::test]
+async fn sent_and_withdrawn_messages_keep_no_token() {
+    let app = TestApp::spawn().await;
+    let token = "Ab_-0123456789abcdefghijklmnopqrstuvwxyzABC";
+    assert_eq!(token.len(), 43);
+    let with_links = |address: &str| {
+        let mut body = body(&format!("Links for {address}"));
+        body.paragraphs = vec![
+            format!("Answer at http://127.0.0.1/invitations/{token} today."),
+            format!("Or confirm: http://127.0.0.1/verify-email?token={token}&lang=en"),
+        ];
+        OutgoingEmail::new("test", address, None, body)
+    };
+    let (sent, withdrawn) = ("sent@example.org", "withdrawn@example.org");
+    enqueue(
+        &app,
+        vec![
+            with_links(sent),
+            with_links(withdrawn)
+                .dedupe("withdrawn-reminder")
+                .send_at(chrono::Utc::now() + chrono::Duration::days(1)),
+        ],
+    )
+    .await;
+    let queued = rows_of(&app, withdrawn).await;
+    assert!(
+        queued.text_body.contains(token),
+        "a waiting message keeps its links"
+    );
+    {
+        let mut conn = app.pool.get().await.expect("connection");
+        outbox::cancel_pending(&mut conn, "withdrawn-reminder")
+            .await
+            .expect("cancel");
+    }
+    wait_rows(&app, Duration::from_secs(30), "the first is sent", |rows| {
+        rows.iter()
+            .any(|r| r.to_address == sent && r.status == EmailStatus::Sent)
+    })
+    .await;
+
+    let delivered = app.smtp.messages_to(sent);
+    assert_eq!(delivered.len(), 1);
+    assert!(delivered[0]
+        .text_body()
+        .contains(&format!("/invitations/{token}")));
+    for address in [sent, withdrawn] {
+        let row = rows_of(&app, address).await;
+        for body in [&row.text_body, &row.html_body] {
+            assert!(!body.contains(token), "{address}: token kept in\n{body}");
+            assert!(body.contains("/invitations/[redacted] today"), "{body}");
+            assert!(body.contains("?token=[redacted]&"), "{body}");
+        }
+    }
+    let (sent_row, withdrawn_row) = (rows_of(&app, sent).await, rows_of(&app, withdrawn).await);
+    assert_eq!(withdrawn_row.status, EmailStatus::Cancelled);
+    assert_eq!(
+        sent_row.text_body.replace(sent, withdrawn),
+        withdrawn_row.text_body,
+        "SQL and Rust blank the same way"
+    );
+}
