@@ -1,6 +1,7 @@
 //! Argon2id hashing with OWASP parameters (m=19456 KiB, t=2, p=1), always on a blocking thread
 //! that keeps the caller's tracing span, never on the async executor.
 
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::OnceLock;
 
 use argon2::password_hash::rand_core::OsRng;
@@ -48,20 +49,40 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-thread_local! {
-    /// Argon2's working memory (19 MiB), allocated once per hashing thread and reused: freeing
-    /// and reallocating it per hash let glibc's arenas grow by ~20 MiB a login.
-    static MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
-}
+/// Argon2's working memory (19 MiB a hash), kept between hashes while logins keep coming:
+/// allocating it per hash costs page faults, and per-thread allocation once let glibc's arenas
+/// grow by ~20 MiB a login. A second without any hash gives it all back (`release_idle_memory`),
+/// so an idle server does not hold 2 × 19 MiB of scratch space.
+static SPARE_MEMORY: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new(Vec::new());
+
+/// Capacity reserved for that memory, in blocks: just over 32 MiB, the most glibc's dynamic
+/// mmap threshold grows to (mallopt(3)), so the allocation always gets a mapping of its own and
+/// freeing it unmaps it. A 19 MiB block freed once would otherwise raise the threshold to 19 MiB,
+/// and the next one would come from an arena that keeps it resident after the free. Only the
+/// 19 MiB in use is ever touched, hence resident.
+const ALWAYS_MAPPED_BLOCKS: usize = (32 << 20) / std::mem::size_of::<argon2::Block>() + 1;
+
+/// How long the hashing threads wait without a job before giving their memory back.
+const KEEP_MEMORY_WHILE_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn with_memory<T>(blocks: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T {
-    MEMORY.with(|memory| {
-        let mut memory = memory.borrow_mut();
-        if memory.len() < blocks {
-            memory.resize(blocks, argon2::Block::default());
-        }
-        f(&mut memory[..blocks])
-    })
+    let spare = SPARE_MEMORY.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let mut memory = spare.unwrap_or_else(|| Vec::with_capacity(blocks.max(ALWAYS_MAPPED_BLOCKS)));
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
+    }
+    let answer = f(&mut memory[..blocks]);
+    SPARE_MEMORY
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(memory);
+    answer
+}
+
+/// Frees the kept memory.
+fn release_idle_memory() {
+    let released = std::mem::take(&mut *SPARE_MEMORY.lock().unwrap_or_else(|e| e.into_inner()));
+    drop(released);
 }
 
 /// The raw Argon2 output of `password` under `hasher`'s parameters.
@@ -171,8 +192,10 @@ fn hashing_pool() -> &'static HashingPool {
                 .spawn(move || {
                     lower_hashing_thread_priority();
                     loop {
+                        // Whichever thread holds the queue notices the pool idle (the other
+                        // waits for the queue meanwhile); it wakes once a second to check.
                         let job = match queue.lock() {
-                            Ok(queue) => queue.recv(),
+                            Ok(queue) => queue.recv_timeout(KEEP_MEMORY_WHILE_IDLE),
                             Err(_) => return,
                         };
                         match job {
@@ -181,7 +204,8 @@ fn hashing_pool() -> &'static HashingPool {
                             Ok(job) => {
                                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                             }
-                            Err(_) => return,
+                            Err(RecvTimeoutError::Timeout) => release_idle_memory(),
+                            Err(RecvTimeoutError::Disconnected) => return,
                         }
                     }
                 });
@@ -240,8 +264,8 @@ pub async fn verify_password(stored: Option<String>, candidate: SecretString) ->
 }
 
 /// Warms the dummy hash at start-up so the first unknown-email login is not faster.
-/// It runs on a hashing thread, whose Argon2 memory is kept anyway, rather than leaving 19 MiB
-/// behind on the caller's.
+/// It runs on a hashing thread, whose Argon2 memory is managed there, rather than leaving
+/// 19 MiB behind on the caller's.
 pub fn warm_up() {
     let _ = hashing_pool().jobs.try_send(Box::new(|| {
         let _ = dummy_hash();
