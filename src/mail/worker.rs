@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use futures_util::FutureExt;
 use lettre::message::Mailbox;
 use rand::Rng;
 use tokio::sync::watch;
@@ -208,22 +209,18 @@ impl Worker {
     }
 
     async fn deliver_one(&self, email: Email, window: &AcceptWindow) -> Delivery {
-        let email = Arc::new(email);
-        let attempt = {
-            let (mailer, from, email) = (self.mailer.clone(), self.from.clone(), email.clone());
-            let (acceptance, window) = (self.acceptance.clone(), window.clone());
-            catch_panic(
-                async move {
-                    match build_message(&email, &from) {
-                        Ok(message) => mailer.send(message, &email, &acceptance, &window).await,
-                        Err(e) => Attempt::before_content(e),
-                    }
+        let attempt = catch_panic(async {
+            match build_message(&email, &self.from) {
+                Ok(message) => {
+                    self.mailer
+                        .send(message, &email, &self.acceptance, window)
+                        .await
                 }
-                .in_current_span(),
-            )
-            .await
-            .unwrap_or_else(Attempt::before_content)
-        };
+                Err(e) => Attempt::before_content(e),
+            }
+        })
+        .await
+        .unwrap_or_else(Attempt::before_content);
         // Held until the outcome is recorded: no other message is let through meanwhile.
         let Attempt { result, gate } = attempt;
         let outcome = match result {
@@ -233,7 +230,7 @@ impl Worker {
             }
             Err(SendError::NotAttempted) => {
                 drop(gate);
-                return Delivery::NotAttempted(Box::new(Arc::unwrap_or_clone(email)));
+                return Delivery::NotAttempted(Box::new(email));
             }
             Err(SendError::Transient(error)) if email.attempts < self.settings.max_attempts => {
                 let delay = self.backoff(email.attempts);
@@ -362,17 +359,13 @@ fn backoff(base_secs: i64, attempt: i32) -> chrono::Duration {
     chrono::Duration::milliseconds((secs * jitter * 1000.0) as i64)
 }
 
-/// Runs one send on a task of its own, so that a panic inside it becomes a transient error
-/// of that message instead of the end of the worker.
-async fn catch_panic<T, F>(send: F) -> Result<T, SendError>
-where
-    T: Send + 'static,
-    F: Future<Output = T> + Send + 'static,
-{
-    match tokio::spawn(send).await {
+/// Turns a panic inside one send into a transient error of that message instead of the end
+/// of the worker. In the worker's own task: a task per message put a wake-up across threads
+/// between each acceptance and its record, on the path where no other message goes through.
+async fn catch_panic<T>(send: impl Future<Output = T>) -> Result<T, SendError> {
+    match std::panic::AssertUnwindSafe(send).catch_unwind().await {
         Ok(answer) => Ok(answer),
-        Err(e) if e.is_panic() => {
-            let payload = e.into_panic();
+        Err(payload) => {
             let what = payload
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -380,7 +373,6 @@ where
                 .unwrap_or_else(|| "unknown panic".to_owned());
             Err(SendError::Transient(format!("sending panicked: {what}")))
         }
-        Err(e) => Err(SendError::Transient(format!("sending was cancelled: {e}"))),
     }
 }
 
@@ -390,7 +382,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_send_is_a_transient_error() {
-        let outcome = catch_panic::<(), _>(async { panic!("boom") }).await;
+        let outcome = catch_panic::<()>(async { panic!("boom") }).await;
         match outcome {
             Err(SendError::Transient(error)) => assert!(error.contains("boom"), "{error}"),
             other => panic!("expected a transient error, got {other:?}"),
