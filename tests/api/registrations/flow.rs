@@ -742,14 +742,16 @@ async fn moving_a_session_tells_its_registrants_the_new_time() {
     expect_json(confirm(&app, &token).await, StatusCode::OK).await;
     let registered = wait_for_mail(&app, &email, "You're registered").await;
 
-    expect_json(
-        app.patch(
-            &format!("/sessions/{}", f.session_id),
+    let edit_session = |changes: serde_json::Value| {
+        let (app, path, token) = (
+            &app,
+            format!("/sessions/{}", f.session_id),
             organizer.token(),
-            json!({"starts_at": "2031-02-18T17:30:00+09:00", "ends_at": "2031-02-18T19:30:00+09:00"}),
-        )
-        .await,
-        StatusCode::OK,
+        );
+        async move { expect_json(app.patch(&path, token, changes).await, StatusCode::OK).await }
+    };
+    edit_session(
+        json!({"starts_at": "2031-02-18T17:30:00+09:00", "ends_at": "2031-02-18T19:30:00+09:00"}),
     )
     .await;
     let moved = wait_for_mail(&app, &email, "New time").await;
@@ -782,26 +784,11 @@ async fn moving_a_session_tells_its_registrants_the_new_time() {
     assert!(sequence(&ics[0]) > sequence(&first));
 
     // A new description is no news to a registrant.
-    expect_json(
-        app.patch(
-            &format!("/sessions/{}", f.session_id),
-            organizer.token(),
-            json!({"description": "Now with an agenda"}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    edit_session(json!({"description": "Now with an agenda"})).await;
     // Nor is a new time in a cancelled event: nobody is told their seat is kept.
     set_event_status(&app, f.event_id, "cancelled").await;
-    expect_json(
-        app.patch(
-            &format!("/sessions/{}", f.session_id),
-            organizer.token(),
-            json!({"starts_at": "2031-02-19T17:30:00+09:00", "ends_at": "2031-02-19T19:30:00+09:00"}),
-        )
-        .await,
-        StatusCode::OK,
+    edit_session(
+        json!({"starts_at": "2031-02-19T17:30:00+09:00", "ends_at": "2031-02-19T19:30:00+09:00"}),
     )
     .await;
     let notices = crate::support::fixtures::count(
