@@ -38,7 +38,7 @@ const MAX_ERROR_PAUSE: Duration = Duration::from_secs(30);
 
 pub struct Worker {
     pool: DbPool,
-    mailer: Arc<Mailer>,
+    mailer: Mailer,
     from: Mailbox,
     settings: WorkerSettings,
     /// Held from a message's acceptance by the server until its delivery is recorded.
@@ -84,7 +84,7 @@ impl Worker {
             .map_err(|e| anyhow::anyhow!("email.from `{from}` is not a mailbox: {e}"))?;
         Ok(Worker {
             pool,
-            mailer: Arc::new(mailer),
+            mailer,
             from,
             settings,
             acceptance: Arc::new(tokio::sync::Mutex::new(())),
