@@ -1,18 +1,23 @@
 //! A micro-cache of the anonymous view of events: during a registration rush thousands of
 //! visitors read the same event every second, and every one of them sees the same JSON.
 //!
-//! Entries are fresh for `server.public_cache_ms` (1 s by default; 0 turns the cache off). When
-//! one goes stale, the first reader refreshes it from the database while the others keep
-//! getting the stale copy, for at most one more TTL: without that, every expiry sent all
-//! concurrent readers to the database at once and their queue for pooled connections put the
-//! p99 of a cached read near one second (docs/PERFORMANCE.md). So, while the database answers
-//! within a TTL, a change shows everywhere within two TTLs, on this instance and any other
-//! (a slower database stretches that: the stale copy is served until a refresh lands); a
-//! successful change to an event's content
-//! made through this instance empties the cache at once (a middleware in src/app.rs), and a
-//! refresh that read the database before such a change is not stored. Seat counts follow
-//! registrations within the same bound. Only the anonymous view is cached: staff and
-//! registrants (who may see the online link) always read the database.
+//! Entries are fresh for `server.public_cache_ms` (1 s by default; 0 turns the cache off). For
+//! one TTL after that an entry is stale: readers are still served it, and the first of them
+//! starts a refresh from the database in the background, so no reader waits for the database
+//! while an entry is merely stale. Before, that first reader refreshed it itself: it then waited
+//! behind whatever else held the pooled connections (a login storm's queries), and being one
+//! request a second per event it set the reader's p99 (docs/PERFORMANCE.md). Older than two
+//! TTLs, an entry is not served: the reader reads the database and waits, unless a refresh is
+//! already under way, when the old copy is served until it lands (for at most one more TTL).
+//! Without that single flight, every expiry sent all concurrent readers to the database at once
+//! and their queue for pooled connections put the p99 of a cached read near one second.
+//!
+//! So, while the database answers within a TTL, a change shows everywhere within two TTLs, on
+//! this instance and any other; a successful change to an event's content made through this
+//! instance empties the cache at once (a middleware in src/app.rs), and a refresh that read the
+//! database before such a change is not stored. Seat counts follow registrations within the
+//! same bound. Only the anonymous view is cached: staff and registrants (who may see the online
+//! link) always read the database.
 //!
 //! Hand-written rather than a caching crate: it is one map with a deadline per entry, and the
 //! stale-while-refreshing rule and the generation check are the whole point.
@@ -47,11 +52,14 @@ struct Entry {
 
 /// What a reader should do.
 pub enum Lookup {
-    /// Serve this body.
-    Hit(Bytes),
-    /// Read the database, then hand the result to [`PublicCache::put`] (or
-    /// [`PublicCache::forget`] when there is nothing to show).
-    Refresh(RefreshTicket),
+    /// Serve this body: it is fresh.
+    Fresh(Bytes),
+    /// Serve this body, and when a ticket comes with it, refresh the entry in the background
+    /// (read the database, then [`PublicCache::put`] or [`PublicCache::forget`]).
+    Stale(Bytes, Option<RefreshTicket>),
+    /// Nothing that may be served: read the database, answer from that, and hand it to
+    /// [`PublicCache::put`] (or [`PublicCache::forget`] when there is nothing to show).
+    Missing(RefreshTicket),
 }
 
 /// Proof of which cache generation a refresh started in.
@@ -61,26 +69,35 @@ pub struct RefreshTicket {
 
 impl PublicCache {
     pub fn lookup(&self, key: &str, ttl: Duration) -> Lookup {
+        self.lookup_at(key, ttl, Instant::now())
+    }
+
+    fn lookup_at(&self, key: &str, ttl: Duration, now: Instant) -> Lookup {
         let Ok(mut inner) = self.inner.lock() else {
-            return Lookup::Refresh(RefreshTicket { generation: 0 });
+            return Lookup::Missing(RefreshTicket { generation: 0 });
         };
-        let generation = inner.generation;
-        let refresh = Lookup::Refresh(RefreshTicket { generation });
+        let ticket = RefreshTicket {
+            generation: inner.generation,
+        };
         let Some(entry) = inner.entries.get_mut(key) else {
-            return refresh;
+            return Lookup::Missing(ticket);
         };
-        if entry.stored.elapsed() < ttl {
-            return Lookup::Hit(entry.body.clone());
+        let age = now.saturating_duration_since(entry.stored);
+        if age < ttl {
+            return Lookup::Fresh(entry.body.clone());
         }
         // A refresher that failed or vanished without a word is replaced after one TTL.
         let being_refreshed = entry
             .refreshing_since
-            .is_some_and(|since| since.elapsed() < ttl);
+            .is_some_and(|since| now.saturating_duration_since(since) < ttl);
         if being_refreshed {
-            Lookup::Hit(entry.body.clone())
+            return Lookup::Stale(entry.body.clone(), None);
+        }
+        entry.refreshing_since = Some(now);
+        if age < ttl * 2 {
+            Lookup::Stale(entry.body.clone(), Some(ticket))
         } else {
-            entry.refreshing_since = Some(Instant::now());
-            refresh
+            Lookup::Missing(ticket)
         }
     }
 
@@ -126,66 +143,93 @@ impl PublicCache {
 mod tests {
     use super::*;
 
-    const TTL: Duration = Duration::from_millis(50);
+    const TTL: Duration = Duration::from_secs(1);
 
-    fn refresh(cache: &PublicCache, key: &str) -> RefreshTicket {
-        match cache.lookup(key, TTL) {
-            Lookup::Refresh(ticket) => ticket,
-            Lookup::Hit(_) => panic!("expected a refresh for {key}"),
+    /// A reader `secs` after now (the clock is passed in, so no test sleeps).
+    fn read(cache: &PublicCache, key: &str, secs: f64, start: Instant) -> Lookup {
+        cache.lookup_at(key, TTL, start + Duration::from_secs_f64(secs))
+    }
+
+    fn missing(lookup: Lookup) -> RefreshTicket {
+        match lookup {
+            Lookup::Missing(ticket) => ticket,
+            _ => panic!("expected the reader to go to the database"),
         }
     }
 
-    fn hit(cache: &PublicCache, key: &str) -> Bytes {
-        match cache.lookup(key, TTL) {
-            Lookup::Hit(body) => body,
-            Lookup::Refresh(_) => panic!("expected a hit for {key}"),
+    fn fresh(lookup: Lookup) -> Bytes {
+        match lookup {
+            Lookup::Fresh(body) => body,
+            _ => panic!("expected a fresh copy"),
         }
+    }
+
+    fn stale(lookup: Lookup) -> (Bytes, Option<RefreshTicket>) {
+        match lookup {
+            Lookup::Stale(body, ticket) => (body, ticket),
+            _ => panic!("expected a stale copy"),
+        }
+    }
+
+    fn cached(key: &str, body: &'static [u8]) -> (PublicCache, Instant) {
+        let cache = PublicCache::default();
+        let start = Instant::now();
+        let ticket = missing(cache.lookup_at(key, TTL, start));
+        cache.put(key.into(), Bytes::from_static(body), ticket);
+        (cache, start)
     }
 
     #[test]
-    fn one_reader_refreshes_a_stale_entry_while_the_others_get_the_stale_copy() {
-        let cache = PublicCache::default();
-        let ticket = refresh(&cache, "tokyo");
-        cache.put("tokyo".into(), Bytes::from_static(b"v1"), ticket);
-        assert_eq!(hit(&cache, "tokyo"), "v1");
+    fn a_stale_entry_is_served_while_one_reader_refreshes_it_in_the_background() {
+        let (cache, start) = cached("tokyo", b"v1");
+        assert_eq!(fresh(read(&cache, "tokyo", 0.5, start)), "v1");
 
-        std::thread::sleep(TTL);
-        let ticket = refresh(&cache, "tokyo");
-        assert_eq!(hit(&cache, "tokyo"), "v1", "stale while being refreshed");
+        let (body, ticket) = stale(read(&cache, "tokyo", 1.2, start));
+        assert_eq!(body, "v1");
+        let ticket = ticket.expect("the first stale reader starts the refresh");
+        let (body, second) = stale(read(&cache, "tokyo", 1.3, start));
+        assert_eq!(body, "v1");
+        assert!(second.is_none(), "one refresh at a time");
+
         cache.put("tokyo".into(), Bytes::from_static(b"v2"), ticket);
-        assert_eq!(hit(&cache, "tokyo"), "v2");
+        assert_eq!(fresh(cache.lookup("tokyo", TTL)), "v2");
+    }
+
+    #[test]
+    fn an_entry_older_than_two_ttls_sends_one_reader_to_the_database_and_the_others_get_the_old_copy(
+    ) {
+        let (cache, start) = cached("tokyo", b"v1");
+        missing(read(&cache, "tokyo", 2.5, start));
+        let (body, ticket) = stale(read(&cache, "tokyo", 2.6, start));
+        assert_eq!(body, "v1", "served while the reader's refresh is under way");
+        assert!(ticket.is_none());
     }
 
     #[test]
     fn a_refresher_that_never_returns_is_replaced_after_one_ttl() {
-        let cache = PublicCache::default();
-        let ticket = refresh(&cache, "tokyo");
-        cache.put("tokyo".into(), Bytes::from_static(b"v1"), ticket);
-        std::thread::sleep(TTL);
-        let _abandoned = refresh(&cache, "tokyo");
-        std::thread::sleep(TTL);
-        refresh(&cache, "tokyo");
+        let (cache, start) = cached("tokyo", b"v1");
+        let (_, abandoned) = stale(read(&cache, "tokyo", 1.1, start));
+        assert!(abandoned.is_some());
+        missing(read(&cache, "tokyo", 2.2, start));
     }
 
     #[test]
     fn a_refresh_that_started_before_a_change_is_not_stored() {
         let cache = PublicCache::default();
-        let before_the_change = refresh(&cache, "tokyo");
+        let before_the_change = missing(cache.lookup("tokyo", TTL));
         cache.clear();
         cache.put(
             "tokyo".into(),
             Bytes::from_static(b"old"),
             before_the_change,
         );
-        refresh(&cache, "tokyo");
+        missing(cache.lookup("tokyo", TTL));
     }
 
     #[test]
     fn forgetting_an_entry_sends_the_next_reader_to_the_database() {
-        let cache = PublicCache::default();
-        let ticket = refresh(&cache, "tokyo");
-        cache.put("tokyo".into(), Bytes::from_static(b"v1"), ticket);
+        let (cache, _) = cached("tokyo", b"v1");
         cache.forget("tokyo");
-        refresh(&cache, "tokyo");
+        missing(cache.lookup("tokyo", TTL));
     }
 }

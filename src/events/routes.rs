@@ -5,6 +5,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use tracing::Instrument;
 use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 
@@ -13,7 +14,7 @@ use crate::auth::{AuthUser, MaybeUser, Organizer};
 use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppResult, Problem};
 use crate::events::model::*;
-use crate::events::public_cache::Lookup;
+use crate::events::public_cache::{Lookup, RefreshTicket};
 use crate::events::service::{self, EventFilter, Transition};
 use crate::events::{outcomes, sessions};
 
@@ -216,17 +217,43 @@ async fn get_event(
         let view = load_event_view(&state, user.as_ref(), &path).await?;
         return Ok(HttpResponse::Ok().json(view));
     }
-    let ticket = match state.public_cache.lookup(&path, ttl) {
-        Lookup::Hit(body) => return Ok(json_body(body)),
-        Lookup::Refresh(ticket) => ticket,
-    };
-    let view = match load_event_view(&state, None, &path).await {
+    let key = path.into_inner();
+    match state.public_cache.lookup(&key, ttl) {
+        Lookup::Fresh(body) => Ok(json_body(body)),
+        Lookup::Stale(body, refresh) => {
+            if let Some(ticket) = refresh {
+                let span = tracing::info_span!("refresh_public_event", event = %key);
+                actix_web::rt::spawn(
+                    async move {
+                        if let Err(e) = refresh_public_view(&state, key, ticket).await {
+                            if !e.is_not_found() {
+                                tracing::warn!(error = %e,
+                                    "could not refresh the cached public view; serving the old one a while longer");
+                            }
+                        }
+                    }
+                    .instrument(span),
+                );
+            }
+            Ok(json_body(body))
+        }
+        Lookup::Missing(ticket) => Ok(json_body(refresh_public_view(&state, key, ticket).await?)),
+    }
+}
+
+/// Reads the anonymous view of an event into the public cache, and answers it.
+async fn refresh_public_view(
+    state: &State,
+    key: String,
+    ticket: RefreshTicket,
+) -> AppResult<web::Bytes> {
+    let view = match load_event_view(state, None, &key).await {
         Ok(view) => view,
         Err(e) => {
             // Gone or no longer public: nobody may see the old copy. Any other failure (a
             // busy pool, say) keeps it for the others, and a later reader tries again.
             if e.is_not_found() {
-                state.public_cache.forget(&path);
+                state.public_cache.forget(&key);
             }
             return Err(e);
         }
@@ -235,10 +262,8 @@ async fn get_event(
         serde_json::to_vec(&view)
             .map_err(|e| crate::error::AppError::internal(format!("event view: {e}")))?,
     );
-    state
-        .public_cache
-        .put(path.into_inner(), body.clone(), ticket);
-    Ok(json_body(body))
+    state.public_cache.put(key, body.clone(), ticket);
+    Ok(body)
 }
 
 async fn load_event_view(

@@ -83,3 +83,63 @@ async fn anonymous_reads_are_cached_until_a_change_goes_through_the_server() {
     .await;
     assert_eq!(fresh["title"], "Japan National Dialogue 2027 (revised)");
 }
+
+#[tokio::test]
+async fn a_change_behind_the_servers_back_shows_once_the_cached_copy_is_refreshed() {
+    let ttl = std::time::Duration::from_millis(300);
+    let app = TestApp::spawn_with(|s| s.server.public_cache_ms = ttl.as_millis() as u64).await;
+    let organizer = app.user("organizer").await;
+    let event = expect_json(
+        app.post(
+            "/events",
+            organizer.token(),
+            json!({"title": "Japan National Dialogue 2027", "timezone": "Asia/Tokyo",
+                   "country": "JP", "format": "in_person", "venue": "Sophia University, Tokyo"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = event["id"].as_str().expect("id").to_owned();
+    let slug = event["slug"].as_str().expect("slug").to_owned();
+    expect_json(
+        app.post(
+            &format!("/events/{id}/publish"),
+            organizer.token(),
+            json!({}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let title = |body: serde_json::Value| body["title"].as_str().unwrap_or_default().to_owned();
+    let read = || async {
+        title(
+            expect_json(
+                app.get(&format!("/events/{slug}"), None).await,
+                StatusCode::OK,
+            )
+            .await,
+        )
+    };
+    assert_eq!(read().await, "Japan National Dialogue 2027");
+
+    // Another instance (here: SQL) changes the event. Readers keep the cached copy while it is
+    // fresh, get it stale while one of them has it refreshed in the background, then see the
+    // change; every read along the way succeeds.
+    app.sql(&format!(
+        "UPDATE events SET title = 'Japan National Dialogue 2027 (Tokyo)' WHERE id = '{id}'"
+    ))
+    .await;
+    let deadline = std::time::Instant::now() + ttl * 20;
+    loop {
+        if read().await == "Japan National Dialogue 2027 (Tokyo)" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cached copy was never refreshed"
+        );
+        tokio::time::sleep(ttl / 6).await;
+    }
+}
