@@ -14,21 +14,25 @@ use utoipa::OpenApi;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::error::{AppError, FieldError, Problem, PROBLEM_JSON};
+use crate::mail::Doorbell;
 
-/// What every handler can reach: the pool and the settings. Nothing else lives in a process,
-/// so any number of instances can serve one database.
+/// What every handler can reach: the pool and the settings. What lives in one process only is
+/// a shortcut, never the truth, so any number of instances can serve one database: a
+/// micro-cache of public reads, and the doorbell of this process's email worker.
 pub struct AppState {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
     pub public_cache: crate::events::public_cache::PublicCache,
+    pub doorbell: Doorbell,
 }
 
 impl AppState {
-    pub fn new(pool: DbPool, settings: Arc<Settings>) -> AppState {
+    pub fn new(pool: DbPool, settings: Arc<Settings>, doorbell: Doorbell) -> AppState {
         AppState {
             pool,
             settings,
             public_cache: Default::default(),
+            doorbell,
         }
     }
 }
@@ -42,12 +46,18 @@ pub struct Application {
 }
 
 impl Application {
-    pub fn build(settings: Arc<Settings>, pool: DbPool) -> anyhow::Result<Application> {
+    /// `doorbell` is rung whenever a request queued mail: give it the worker of this process
+    /// (`runtime::spawn_worker`), or a fresh one when mail is delivered elsewhere.
+    pub fn build(
+        settings: Arc<Settings>,
+        pool: DbPool,
+        doorbell: Doorbell,
+    ) -> anyhow::Result<Application> {
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address)
             .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState::new(pool, settings.clone()));
+        let state = web::Data::new(AppState::new(pool, settings.clone(), doorbell));
         let body_limit = settings.server.body_limit;
         let server = HttpServer::new(move || {
             App::new()
@@ -73,6 +83,7 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     forget_cached_reads_after_changes,
                 ))
+                .wrap(actix_web::middleware::from_fn(ring_for_queued_mail))
                 .wrap(security_headers())
                 .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
                 .configure(routes)
@@ -271,6 +282,25 @@ async fn forget_cached_reads_after_changes(
     if changes && res.status().is_success() {
         if let Some(state) = state {
             state.public_cache.clear();
+        }
+    }
+    Ok(res)
+}
+
+/// Rings the email worker's doorbell after a request that queued mail has answered, so after
+/// its transaction committed (src/mail/doorbell.rs).
+async fn ring_for_queued_mail(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let state = req.app_data::<State>().cloned();
+    let (res, queued_mail) = crate::mail::doorbell::watch_for_mail(next.call(req)).await;
+    let res = res?;
+    // A form's success is a redirect; an error answer rolled its transaction back.
+    let answered_well = !res.status().is_client_error() && !res.status().is_server_error();
+    if queued_mail && answered_well {
+        if let Some(state) = state {
+            state.doorbell.ring();
         }
     }
     Ok(res)

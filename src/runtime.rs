@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::mail::transport::Mailer;
 use crate::mail::worker::Worker;
+use crate::mail::Doorbell;
 
 /// Said in one paragraph, instead of a stack of pool errors, when PostgreSQL cannot be reached.
 pub fn database_unreachable_help(settings: &Settings) -> String {
@@ -58,14 +59,22 @@ pub async fn pause_unless_stopped(
     }
 }
 
-/// Starts an email worker on this runtime; send `true` to stop it.
+/// Starts an email worker on this runtime; send `true` to stop it. It claims mail every
+/// `worker.poll_interval_ms`, and at once when `doorbell` rings.
 pub fn spawn_worker(
     pool: DbPool,
     settings: &Settings,
+    doorbell: Doorbell,
 ) -> anyhow::Result<(watch::Sender<bool>, JoinHandle<()>)> {
     let mailer = Mailer::from_settings(&settings.email)?;
     let pool_for_sweeper = pool.clone();
-    let worker = Worker::new(pool, mailer, &settings.email.from, settings.worker.clone())?;
+    let worker = Worker::new(
+        pool,
+        mailer,
+        &settings.email.from,
+        settings.worker.clone(),
+        doorbell,
+    )?;
     let (stop, stopped) = watch::channel(false);
     // Expiring invitations and counting reminders is background work of the same kind: it runs
     // wherever mail is delivered, and stops with it.
@@ -89,12 +98,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let settings = Arc::new(settings);
     let pool = prepare_database(&settings).await?;
     crate::auth::password::warm_up();
+    let doorbell = Doorbell::default();
     let worker = if settings.worker.enabled {
-        Some(spawn_worker(pool.clone(), &settings)?)
+        Some(spawn_worker(pool.clone(), &settings, doorbell.clone())?)
     } else {
         None
     };
-    let app = Application::build(settings.clone(), pool)?;
+    let app = Application::build(settings.clone(), pool, doorbell)?;
     tracing::info!(
         address = %format!("http://{}:{}", settings.server.host, app.port()),
         environment = ?settings.app.environment,
@@ -111,7 +121,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 /// `convene worker`: only the email worker, until SIGINT/SIGTERM.
 pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let pool = prepare_database(&settings).await?;
-    let (stop, mut handle) = spawn_worker(pool, &settings)?;
+    // Nothing in this process queues mail: the worker finds it by polling.
+    let (stop, mut handle) = spawn_worker(pool, &settings, Doorbell::default())?;
     tokio::select! {
         _ = shutdown_signal() => {
             let _ = stop.send(true);

@@ -1,6 +1,7 @@
 //! Email: composing messages, the outbox they wait in, the worker that delivers them.
 
 pub mod compose;
+pub mod doorbell;
 pub mod outbox;
 pub mod routes;
 pub mod service;
@@ -9,4 +10,5 @@ pub mod transport;
 pub mod worker;
 
 pub use compose::{EmailAction, EmailBody};
+pub use doorbell::Doorbell;
 pub use outbox::{enqueue, enqueue_many, OutgoingEmail};

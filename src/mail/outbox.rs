@@ -144,7 +144,8 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, email: OutgoingEmail) -> AppR
 /// Queues many emails in one statement (an invitation fan-out); returns how many were new.
 ///
 /// No NOTIFY is sent: PostgreSQL serialises the commits of notifying transactions on one global
-/// lock, which would slow a registration rush; the worker polls instead.
+/// lock, which would slow a registration rush. The worker of the process that served the
+/// request is rung once it has answered (`mail::doorbell`); other workers poll.
 pub async fn enqueue_many(
     conn: &mut AsyncPgConnection,
     emails_to_send: Vec<OutgoingEmail>,
@@ -156,6 +157,8 @@ pub async fn enqueue_many(
         .into_iter()
         .map(OutgoingEmail::into_row)
         .collect::<AppResult<Vec<_>>>()?;
+    let now = Utc::now();
+    let due_now = rows.iter().any(|row| row.next_attempt_at <= now);
     let mut inserted = 0;
     // PostgreSQL takes at most 65535 bind parameters per statement.
     for chunk in rows.chunks(2000) {
@@ -165,6 +168,9 @@ pub async fn enqueue_many(
             .do_nothing()
             .execute(conn)
             .await?;
+    }
+    if inserted > 0 && due_now {
+        super::doorbell::note_mail_queued();
     }
     Ok(inserted)
 }
@@ -180,6 +186,7 @@ pub async fn replace_pending(
     let Some(key) = row.dedupe_key else {
         return Ok(false);
     };
+    let due_now = row.next_attempt_at <= Utc::now();
     let replaced = diesel::update(emails::table)
         .filter(emails::dedupe_key.eq(key))
         .filter(emails::status.eq(EmailStatus::Queued))
@@ -194,6 +201,9 @@ pub async fn replace_pending(
         ))
         .execute(conn)
         .await?;
+    if replaced > 0 && due_now {
+        super::doorbell::note_mail_queued();
+    }
     Ok(replaced > 0)
 }
 

@@ -27,6 +27,7 @@ use tracing::Instrument;
 
 use crate::config::WorkerSettings;
 use crate::db::DbPool;
+use crate::mail::doorbell::Doorbell;
 use crate::mail::outbox::{self, Email};
 use crate::mail::service;
 use crate::mail::transport::{build_message, AcceptWindow, Attempt, Mailer, SendError};
@@ -41,6 +42,8 @@ pub struct Worker {
     mailer: Mailer,
     from: Mailbox,
     settings: WorkerSettings,
+    /// Rung by this process's server when a request queued mail: no waiting for the poll.
+    doorbell: Doorbell,
     /// Held from a message's acceptance by the server until its delivery is recorded.
     acceptance: Arc<tokio::sync::Mutex<()>>,
 }
@@ -78,6 +81,7 @@ impl Worker {
         mailer: Mailer,
         from: &str,
         settings: WorkerSettings,
+        doorbell: Doorbell,
     ) -> anyhow::Result<Worker> {
         let from = from
             .parse()
@@ -87,6 +91,7 @@ impl Worker {
             mailer,
             from,
             settings,
+            doorbell,
             acceptance: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
@@ -133,7 +138,10 @@ impl Worker {
             };
             self.log_summary(&mut last_summary).await;
             if let Some(pause) = pause {
-                crate::runtime::pause_unless_stopped(pause, &mut shutdown).await;
+                tokio::select! {
+                    _ = crate::runtime::pause_unless_stopped(pause, &mut shutdown) => {}
+                    _ = self.doorbell.rung() => {}
+                }
             }
         }
         if let Some(batch) = ahead {
