@@ -1,6 +1,7 @@
 //! The connection pool, database creation and the embedded migrations.
 
 pub mod page;
+pub mod prepared;
 pub mod schema;
 pub mod text_enum;
 

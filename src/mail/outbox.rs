@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::db::prepared::KeepPrepared;
 use crate::db::schema::emails;
 use crate::error::AppResult;
 use crate::mail::compose::EmailBody;
@@ -159,16 +160,33 @@ pub async fn enqueue_many(
         .collect::<AppResult<Vec<_>>>()?;
     let now = Utc::now();
     let due_now = rows.iter().any(|row| row.next_attempt_at <= now);
-    let mut inserted = 0;
-    // PostgreSQL takes at most 65535 bind parameters per statement.
-    for chunk in rows.chunks(2000) {
-        inserted += diesel::insert_into(emails::table)
-            .values(chunk)
-            .on_conflict(emails::dedupe_key)
-            .do_nothing()
+    let inserted = match rows.as_slice() {
+        // One email, the common case (a confirmation, in a rush under the session's lock): a
+        // statement of fixed shape, kept prepared.
+        [row] => {
+            KeepPrepared(
+                diesel::insert_into(emails::table)
+                    .values(row)
+                    .on_conflict(emails::dedupe_key)
+                    .do_nothing(),
+            )
             .execute(conn)
-            .await?;
-    }
+            .await?
+        }
+        rows => {
+            let mut inserted = 0;
+            // PostgreSQL takes at most 65535 bind parameters per statement.
+            for chunk in rows.chunks(2000) {
+                inserted += diesel::insert_into(emails::table)
+                    .values(chunk)
+                    .on_conflict(emails::dedupe_key)
+                    .do_nothing()
+                    .execute(conn)
+                    .await?;
+            }
+            inserted
+        }
+    };
     if inserted > 0 && due_now {
         super::doorbell::note_mail_queued();
     }

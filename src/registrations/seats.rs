@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::prepared::KeepPrepared;
 use crate::db::schema::{registrations, sessions};
 use crate::error::{AppError, AppResult};
 use crate::registrations::model::{Registration, RegistrationStatus};
@@ -52,53 +53,80 @@ pub async fn confirmed_count(conn: &mut AsyncPgConnection, session_id: Uuid) -> 
         .await?)
 }
 
-/// Where a registration lands when it asks for a seat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeatOutcome {
-    Confirmed,
-    Waitlisted,
-    /// Full and the waitlist is off: the caller refuses the registration.
-    Full,
-}
-
-/// Gives `registration_id` a seat or a waitlist place. The session must have been locked with
-/// `lock_session` in this transaction. The registration's status is updated here unless the
-/// outcome is `Full`.
+/// Gives `registration_id` a seat or a waitlist place, and answers the registration as it now
+/// is; `None` when the session is full and has no waitlist (nothing changed: the caller
+/// refuses the registration). The session must have been locked with `lock_session` in this
+/// transaction.
+///
+/// One statement counts the seats taken and updates the registration: under a registration
+/// rush every seat-taker waits for the session lock, so each round trip made while holding it
+/// is paid once per registrant (a count, an update and a reload were three; diesel would also
+/// prepare the update afresh every time, one more).
 pub async fn take_seat(
     conn: &mut AsyncPgConnection,
     session: &LockedSession,
     registration_id: Uuid,
-) -> AppResult<SeatOutcome> {
-    let taken = confirmed_count(conn, session.id).await?;
-    let has_room = session.capacity.is_none_or(|cap| taken < i64::from(cap));
+) -> AppResult<Option<Registration>> {
+    use diesel::dsl::case_when;
+    use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
+
     let now = Utc::now();
-    if has_room {
-        diesel::update(registrations::table.find(registration_id))
-            .set((
-                registrations::status.eq(RegistrationStatus::Confirmed),
-                registrations::confirmed_at.eq(now),
-                registrations::waitlist_seq.eq(None::<i64>),
-                registrations::updated_at.eq(now),
-            ))
-            .execute(conn)
-            .await?;
-        Ok(SeatOutcome::Confirmed)
-    } else if session.waitlist {
-        diesel::update(registrations::table.find(registration_id))
-            .set((
-                registrations::status.eq(RegistrationStatus::Waitlisted),
-                registrations::waitlist_seq.eq(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                    "nextval('registration_waitlist_seq')",
-                )
-                .nullable()),
-                registrations::updated_at.eq(now),
-            ))
-            .execute(conn)
-            .await?;
-        Ok(SeatOutcome::Waitlisted)
-    } else {
-        Ok(SeatOutcome::Full)
+    // The registrations counted, apart from the one updated.
+    let seated = diesel::alias!(registrations as seated);
+    let seats_taken = seated
+        .filter(seated.field(registrations::session_id).eq(session.id))
+        .filter(
+            seated
+                .field(registrations::status)
+                .eq(RegistrationStatus::Confirmed),
+        )
+        .count()
+        .single_value();
+    let has_room = seats_taken.lt(session.capacity.map_or(i64::MAX, i64::from));
+    let registration = registrations::table.find(registration_id);
+    if !session.waitlist {
+        let given = KeepPrepared(
+            diesel::update(registration.filter(has_room))
+                .set((
+                    registrations::status.eq(RegistrationStatus::Confirmed),
+                    registrations::confirmed_at.eq(now),
+                    registrations::waitlist_seq.eq(None::<i64>),
+                    registrations::updated_at.eq(now),
+                ))
+                .returning(Registration::as_returning()),
+        )
+        .get_result(conn)
+        .await
+        .optional()?;
+        return Ok(given);
     }
+    // PostgreSQL evaluates only the branch a CASE takes: `nextval` runs for waitlisted ones only.
+    let next_place = diesel::dsl::sql::<BigInt>("nextval('registration_waitlist_seq')").nullable();
+    let given = KeepPrepared(
+        diesel::update(registration)
+            .set((
+                registrations::status.eq(case_when(
+                    has_room,
+                    RegistrationStatus::Confirmed.into_sql::<Text>(),
+                )
+                .otherwise(RegistrationStatus::Waitlisted.into_sql::<Text>())),
+                registrations::confirmed_at.eq(case_when(
+                    has_room,
+                    Some(now).into_sql::<Nullable<Timestamptz>>(),
+                )
+                .otherwise(registrations::confirmed_at)),
+                registrations::waitlist_seq.eq(case_when(
+                    has_room,
+                    None::<i64>.into_sql::<Nullable<BigInt>>(),
+                )
+                .otherwise(next_place)),
+                registrations::updated_at.eq(now),
+            ))
+            .returning(Registration::as_returning()),
+    )
+    .get_result(conn)
+    .await?;
+    Ok(Some(given))
 }
 
 /// Moves the first waitlisted registrations into free seats, in arrival order, and returns

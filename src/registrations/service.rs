@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::auth::AuthUser;
+use crate::db::prepared::KeepPrepared;
 use crate::db::schema::{events, organizations, people, registrations, sessions};
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::is_event_staff;
@@ -22,7 +23,7 @@ use crate::registrations::model::{
     EventFacts, Registration, RegistrationRequest, RegistrationSource, RegistrationStatus,
     RegistrationView, SessionContext, SessionFacts,
 };
-use crate::registrations::seats::{self, SeatOutcome};
+use crate::registrations::seats;
 use crate::text::{check_characters, Lines};
 
 /// Who is admitted to which session, and why.
@@ -84,20 +85,13 @@ pub async fn admit(conn: &mut AsyncPgConnection, admission: Admission) -> AppRes
             id
         }
     };
-    match seats::take_seat(conn, &session, registration_id).await? {
-        SeatOutcome::Full => Err(session_full()),
-        SeatOutcome::Confirmed | SeatOutcome::Waitlisted => {
-            let registration = registrations::table
-                .find(registration_id)
-                .select(Registration::as_select())
-                .first(conn)
-                .await?;
-            Ok(Admitted {
-                registration,
-                changed: true,
-            })
-        }
-    }
+    let registration = seats::take_seat(conn, &session, registration_id)
+        .await?
+        .ok_or_else(session_full)?;
+    Ok(Admitted {
+        registration,
+        changed: true,
+    })
 }
 
 /// Cancels a registration and, when it held a seat, gives the seat to the waitlist in the same
@@ -619,14 +613,9 @@ async fn after_confirmation(
         .await?;
         return Ok((r, None));
     }
-    if seats::take_seat(conn, session, registration.id).await? == SeatOutcome::Full {
-        return Err(session_full());
-    }
-    let r: Registration = registrations::table
-        .find(registration.id)
-        .select(Registration::as_select())
-        .first(conn)
-        .await?;
+    let r = seats::take_seat(conn, session, registration.id)
+        .await?
+        .ok_or_else(session_full)?;
     // No waitlist position here: counting the queue under the session lock made every place in
     // a rush slower than the last (a 10,000-person rush spent most of its lock time counting).
     // The email says the registrant is waitlisted; the caller answers the position after commit.
@@ -748,7 +737,7 @@ pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationVie
                 let locked = seats::lock_session(conn, found.session_id).await?;
                 // The conditional UPDATE is the single use: a concurrent or replayed use of the
                 // token finds the hash already cleared and changes nothing.
-                let claimed: Option<Registration> =
+                let claimed: Option<Registration> = KeepPrepared(
                     diesel::update(registrations::table.find(found.id))
                         .filter(registrations::confirm_token_hash.eq(&hash))
                         .filter(registrations::status.eq(RegistrationStatus::PendingConfirmation))
@@ -757,10 +746,11 @@ pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationVie
                             registrations::confirm_token_expires_at.eq(None::<DateTime<Utc>>),
                             registrations::updated_at.eq(Utc::now()),
                         ))
-                        .returning(Registration::as_returning())
-                        .get_result(conn)
-                        .await
-                        .optional()?;
+                        .returning(Registration::as_returning()),
+                )
+                .get_result(conn)
+                .await
+                .optional()?;
                 let registration = claimed.ok_or_else(invalid_token)?;
                 let (r, _) =
                     after_confirmation(conn, &public_url, &ctx, &locked, registration, &person)
