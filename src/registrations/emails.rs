@@ -9,6 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::token::IssuedToken;
+use crate::db::prepared::KeepPrepared;
 use crate::db::schema::registrations;
 use crate::error::AppResult;
 use crate::events::calendar::{calendar_for_sessions, CalendarMethod, CalendarSession};
@@ -186,12 +187,15 @@ impl CancelLink {
         )
     }
 
-    /// Stores the token's hash: from now on this link, and no earlier one, cancels.
+    /// Stores the token's hash: from now on this link, and no earlier one, cancels. Kept
+    /// prepared: it runs under the session's lock when a confirmation takes a seat.
     pub async fn keep(self, conn: &mut AsyncPgConnection) -> AppResult<()> {
-        diesel::update(registrations::table.find(self.registration_id))
-            .set(registrations::cancel_token_hash.eq(Some(self.token.hash)))
-            .execute(conn)
-            .await?;
+        KeepPrepared(
+            diesel::update(registrations::table.find(self.registration_id))
+                .set(registrations::cancel_token_hash.eq(Some(self.token.hash))),
+        )
+        .execute(conn)
+        .await?;
         Ok(())
     }
 }

@@ -6,8 +6,10 @@
 //! the count taken after the lock sees every earlier seat-taker's committed row, so seats are
 //! handed out one at a time in lock order, which is also the waitlist's arrival order.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -54,21 +56,27 @@ pub async fn confirmed_count(conn: &mut AsyncPgConnection, session_id: Uuid) -> 
 }
 
 /// Gives `registration_id` a seat or a waitlist place, and answers the registration as it now
-/// is; `None` when the session is full and has no waitlist (nothing changed: the caller
-/// refuses the registration). The session must have been locked with `lock_session` in this
-/// transaction.
+/// is. The session must have been locked with `lock_session` in this transaction. Any
+/// confirmation link the registration still had stops working.
 ///
-/// One statement counts the seats taken and updates the registration: under a registration
-/// rush every seat-taker waits for the session lock, so each round trip made while holding it
-/// is paid once per registrant (a count, an update and a reload were three; diesel would also
-/// prepare the update afresh every time, one more).
+/// With `confirm_token_hash` (a registrant using their confirmation link), only while the
+/// registration still holds that token: the link's single use is this same statement.
+///
+/// `None` when nothing changed: the session is full and has no waitlist, or the registration
+/// no longer holds the token (see [`holds_confirm_token`] to tell which).
+///
+/// One statement uses the token, counts the seats taken and updates the registration: under a
+/// registration rush every seat-taker waits for the session lock, so each round trip made while
+/// holding it is paid once per registrant (a claim, a count, an update and a reload were four;
+/// diesel would also prepare each update afresh, two more).
 pub async fn take_seat(
     conn: &mut AsyncPgConnection,
     session: &LockedSession,
     registration_id: Uuid,
+    confirm_token_hash: Option<&[u8]>,
 ) -> AppResult<Option<Registration>> {
     use diesel::dsl::case_when;
-    use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
+    use diesel::sql_types::{BigInt, Text, Timestamptz};
 
     let now = Utc::now();
     // The registrations counted, apart from the one updated.
@@ -83,15 +91,17 @@ pub async fn take_seat(
         .count()
         .single_value();
     let has_room = seats_taken.lt(session.capacity.map_or(i64::MAX, i64::from));
-    let registration = registrations::table.find(registration_id);
+    let which = registration_holding(registration_id, confirm_token_hash);
+    let no_link = without_confirm_link();
     if !session.waitlist {
         let given = KeepPrepared(
-            diesel::update(registration.filter(has_room))
+            diesel::update(registrations::table.filter(which.and(has_room)))
                 .set((
                     registrations::status.eq(RegistrationStatus::Confirmed),
                     registrations::confirmed_at.eq(now),
                     registrations::waitlist_seq.eq(None::<i64>),
                     registrations::updated_at.eq(now),
+                    no_link,
                 ))
                 .returning(Registration::as_returning()),
         )
@@ -103,7 +113,7 @@ pub async fn take_seat(
     // PostgreSQL evaluates only the branch a CASE takes: `nextval` runs for waitlisted ones only.
     let next_place = diesel::dsl::sql::<BigInt>("nextval('registration_waitlist_seq')").nullable();
     let given = KeepPrepared(
-        diesel::update(registration)
+        diesel::update(registrations::table.filter(which))
             .set((
                 registrations::status.eq(case_when(
                     has_room,
@@ -121,12 +131,62 @@ pub async fn take_seat(
                 )
                 .otherwise(next_place)),
                 registrations::updated_at.eq(now),
+                no_link,
             ))
             .returning(Registration::as_returning()),
     )
     .get_result(conn)
-    .await?;
-    Ok(Some(given))
+    .await
+    .optional()?;
+    Ok(given)
+}
+
+/// The registration `registration_id`; with `confirm_token_hash`, only while it still holds
+/// that confirmation token (its link unused), so that an UPDATE filtered by it is the link's
+/// single use: of concurrent uses, exactly one finds it.
+pub fn registration_holding(
+    registration_id: Uuid,
+    confirm_token_hash: Option<&[u8]>,
+) -> Box<dyn BoxableExpression<registrations::table, Pg, SqlType = Nullable<Bool>>> {
+    let which = registrations::id.eq(registration_id).nullable();
+    match confirm_token_hash {
+        None => Box::new(which),
+        Some(hash) => Box::new(
+            which
+                .and(registrations::confirm_token_hash.eq(hash.to_vec()))
+                .and(registrations::status.eq(RegistrationStatus::PendingConfirmation)),
+        ),
+    }
+}
+
+/// Assignments that take a registration's confirmation link away.
+pub type WithoutConfirmLink = (
+    diesel::dsl::Eq<registrations::confirm_token_hash, Option<Vec<u8>>>,
+    diesel::dsl::Eq<registrations::confirm_token_expires_at, Option<DateTime<Utc>>>,
+);
+
+/// Once a registration is confirmed or queued for approval, no link confirms it again.
+pub fn without_confirm_link() -> WithoutConfirmLink {
+    (
+        registrations::confirm_token_hash.eq(None),
+        registrations::confirm_token_expires_at.eq(None),
+    )
+}
+
+/// Whether the registration still holds this confirmation token (its link is unused).
+pub async fn holds_confirm_token(
+    conn: &mut AsyncPgConnection,
+    registration_id: Uuid,
+    confirm_token_hash: &[u8],
+) -> AppResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        registrations::table
+            .find(registration_id)
+            .filter(registrations::confirm_token_hash.eq(confirm_token_hash.to_vec()))
+            .filter(registrations::status.eq(RegistrationStatus::PendingConfirmation)),
+    ))
+    .get_result(conn)
+    .await?)
 }
 
 /// Moves the first waitlisted registrations into free seats, in arrival order, and returns

@@ -10,7 +10,6 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::auth::AuthUser;
-use crate::db::prepared::KeepPrepared;
 use crate::db::schema::{events, organizations, people, registrations, sessions};
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::is_event_staff;
@@ -85,7 +84,7 @@ pub async fn admit(conn: &mut AsyncPgConnection, admission: Admission) -> AppRes
             id
         }
     };
-    let registration = seats::take_seat(conn, &session, registration_id)
+    let registration = seats::take_seat(conn, &session, registration_id, None)
         .await?
         .ok_or_else(session_full)?;
     Ok(Admitted {
@@ -440,9 +439,9 @@ pub async fn register(
             let trusted = verified_self.is_some();
             let (registration, created) = match existing {
                 Some(r) if r.status == RegistrationStatus::PendingConfirmation && trusted => {
-                    let r = clear_confirm_token(conn, r.id).await?;
                     let (r, _) =
-                        after_confirmation(conn, &public_url, &ctx, &locked, r, &person).await?;
+                        after_confirmation(conn, &public_url, &ctx, &locked, r, &person, None)
+                            .await?;
                     (r, false)
                 }
                 Some(r) if r.status == RegistrationStatus::PendingConfirmation => {
@@ -566,24 +565,13 @@ async fn insert_registration(
     }
 }
 
-async fn clear_confirm_token(
-    conn: &mut AsyncPgConnection,
-    registration_id: Uuid,
-) -> AppResult<Registration> {
-    Ok(diesel::update(registrations::table.find(registration_id))
-        .set((
-            registrations::confirm_token_hash.eq(None::<Vec<u8>>),
-            registrations::confirm_token_expires_at.eq(None::<DateTime<Utc>>),
-            registrations::updated_at.eq(Utc::now()),
-        ))
-        .returning(Registration::as_returning())
-        .get_result(conn)
-        .await?)
-}
-
 /// The step after a registrant proved their address: into the approval queue, or a seat
 /// (or waitlist place) right away. The session must be locked in this transaction. Answers the
 /// registration and its waitlist position.
+///
+/// `confirm_token_hash` is the confirmation link's token when that is the proof: it is used up
+/// here, and a token used meanwhile (a second click) is refused as invalid. `None` when the
+/// registrant proved their address otherwise (logged in with it).
 async fn after_confirmation(
     conn: &mut AsyncPgConnection,
     public_url: &str,
@@ -591,16 +579,22 @@ async fn after_confirmation(
     session: &seats::LockedSession,
     registration: Registration,
     person: &Person,
+    confirm_token_hash: Option<&[u8]>,
 ) -> AppResult<(Registration, Option<i64>)> {
     if ctx.session.requires_approval {
-        let r: Registration = diesel::update(registrations::table.find(registration.id))
-            .set((
-                registrations::status.eq(RegistrationStatus::PendingApproval),
-                registrations::updated_at.eq(Utc::now()),
-            ))
-            .returning(Registration::as_returning())
-            .get_result(conn)
-            .await?;
+        let queued: Option<Registration> = diesel::update(registrations::table.filter(
+            seats::registration_holding(registration.id, confirm_token_hash),
+        ))
+        .set((
+            registrations::status.eq(RegistrationStatus::PendingApproval),
+            registrations::updated_at.eq(Utc::now()),
+            seats::without_confirm_link(),
+        ))
+        .returning(Registration::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+        let r = queued.ok_or_else(invalid_token)?;
         emails::notify_person(
             conn,
             public_url,
@@ -613,9 +607,15 @@ async fn after_confirmation(
         .await?;
         return Ok((r, None));
     }
-    let r = seats::take_seat(conn, session, registration.id)
-        .await?
-        .ok_or_else(session_full)?;
+    let Some(r) = seats::take_seat(conn, session, registration.id, confirm_token_hash).await?
+    else {
+        return Err(match confirm_token_hash {
+            Some(hash) if !seats::holds_confirm_token(conn, registration.id, hash).await? => {
+                invalid_token()
+            }
+            _ => session_full(),
+        });
+    };
     // No waitlist position here: counting the queue under the session lock made every place in
     // a rush slower than the last (a 10,000-person rush spent most of its lock time counting).
     // The email says the registrant is waitlisted; the caller answers the position after commit.
@@ -735,26 +735,18 @@ pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationVie
         .transaction::<_, AppError, _>(|conn| {
             async move {
                 let locked = seats::lock_session(conn, found.session_id).await?;
-                // The conditional UPDATE is the single use: a concurrent or replayed use of the
-                // token finds the hash already cleared and changes nothing.
-                let claimed: Option<Registration> = KeepPrepared(
-                    diesel::update(registrations::table.find(found.id))
-                        .filter(registrations::confirm_token_hash.eq(&hash))
-                        .filter(registrations::status.eq(RegistrationStatus::PendingConfirmation))
-                        .set((
-                            registrations::confirm_token_hash.eq(None::<Vec<u8>>),
-                            registrations::confirm_token_expires_at.eq(None::<DateTime<Utc>>),
-                            registrations::updated_at.eq(Utc::now()),
-                        ))
-                        .returning(Registration::as_returning()),
+                // The token is used up in the statement that takes the seat (or queues for
+                // approval): a concurrent or replayed use finds it gone and changes nothing.
+                let (r, _) = after_confirmation(
+                    conn,
+                    &public_url,
+                    &ctx,
+                    &locked,
+                    found,
+                    &person,
+                    Some(&hash),
                 )
-                .get_result(conn)
-                .await
-                .optional()?;
-                let registration = claimed.ok_or_else(invalid_token)?;
-                let (r, _) =
-                    after_confirmation(conn, &public_url, &ctx, &locked, registration, &person)
-                        .await?;
+                .await?;
                 Ok(r)
             }
             .scope_boxed()

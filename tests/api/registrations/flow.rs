@@ -293,6 +293,13 @@ async fn sessions_not_open_to_the_public_refuse_registration() {
         "session_full",
     )
     .await;
+    // A refusal does not use the link up: it still answers that the session is full.
+    expect_problem(
+        confirm(&app, &token).await,
+        StatusCode::CONFLICT,
+        "session_full",
+    )
+    .await;
 }
 
 #[tokio::test]
