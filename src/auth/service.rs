@@ -13,6 +13,7 @@ use crate::auth::model::{Account, AccountView, NewAccount, NewAccountToken, Role
 use crate::auth::password::{hash_password, verify_password, Password};
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::db::page::{contains_pattern, Page, PageRequest};
+use crate::db::prepared::KeepPrepared;
 use crate::db::schema::{account_tokens, accounts, audit_entries, login_failures, people};
 use crate::error::{AppError, AppResult, Validator};
 use crate::mail::{enqueue, EmailAction, EmailBody, OutgoingEmail};
@@ -126,15 +127,17 @@ pub async fn issue_token(
 ) -> AppResult<(IssuedToken, DateTime<Utc>)> {
     let token = IssuedToken::generate();
     let expires_at = Utc::now() + ttl;
-    diesel::insert_into(account_tokens::table)
-        .values(NewAccountToken {
+    // Kept prepared: a login storm issues one a login.
+    KeepPrepared(
+        diesel::insert_into(account_tokens::table).values(NewAccountToken {
             token_hash: token.hash.clone(),
             account_id,
             purpose,
             expires_at,
-        })
-        .execute(conn)
-        .await?;
+        }),
+    )
+    .execute(conn)
+    .await?;
     Ok((token, expires_at))
 }
 
@@ -232,8 +235,8 @@ pub async fn login(
     };
     let account_id = found.as_ref().map(|(a, _)| a.id);
     let since = Utc::now() - window;
-    let throttled_until = throttled_until(&mut conn, account_id, client_ip, since, auth).await?;
-    if let Some(until) = throttled_until {
+    let failures = recent_failures(&mut conn, account_id, client_ip, since, auth).await?;
+    if let Some(until) = failures.throttled_until {
         let retry_after = (until - Utc::now()).num_seconds().max(1) as u64;
         return Err(AppError::too_many_requests(retry_after));
     }
@@ -262,9 +265,12 @@ pub async fn login(
             "this account has been disabled; contact the secretariat",
         ));
     }
-    diesel::delete(login_failures::table.filter(login_failures::account_id.eq(account.id)))
-        .execute(&mut conn)
-        .await?;
+    // Most logins follow no failure: no statement for them (the login storm's CPU is Argon2's).
+    if failures.of_account > 0 {
+        diesel::delete(login_failures::table.filter(login_failures::account_id.eq(account.id)))
+            .execute(&mut conn)
+            .await?;
+    }
     let ttl = Duration::hours(state.settings.app.session_ttl_hours);
     let (token, expires_at) =
         issue_token(&mut conn, account.id, TokenPurpose::Session, ttl).await?;
@@ -276,16 +282,24 @@ pub async fn login(
     })
 }
 
-/// When the throttle on this account or address lifts, if either is over its limit.
-async fn throttled_until(
+/// Failed logins within the window, and what they mean for this attempt.
+struct RecentFailures {
+    /// When the throttle on this account or address lifts, if either is over its limit.
+    throttled_until: Option<DateTime<Utc>>,
+    /// The account's own failures, which a successful login forgets.
+    of_account: i64,
+}
+
+async fn recent_failures(
     conn: &mut AsyncPgConnection,
     account_id: Option<Uuid>,
     client_ip: &str,
     since: DateTime<Utc>,
     auth: &crate::config::AuthSettings,
-) -> AppResult<Option<DateTime<Utc>>> {
+) -> AppResult<RecentFailures> {
     let window = Duration::seconds(auth.failed_login_window_secs);
     let mut until = None;
+    let mut of_account = 0;
     if let Some(account_id) = account_id {
         let (count, oldest): (i64, Option<DateTime<Utc>>) = login_failures::table
             .filter(login_failures::account_id.eq(account_id))
@@ -296,6 +310,7 @@ async fn throttled_until(
             ))
             .first(conn)
             .await?;
+        of_account = count;
         if count >= auth.max_failed_logins {
             until = oldest.map(|t| t + window);
         }
@@ -313,7 +328,10 @@ async fn throttled_until(
         let by_address = oldest.map(|t| t + window);
         until = until.max(by_address);
     }
-    Ok(until)
+    Ok(RecentFailures {
+        throttled_until: until,
+        of_account,
+    })
 }
 
 pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
