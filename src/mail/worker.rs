@@ -67,6 +67,15 @@ struct Batch {
     claimed_at: Instant,
 }
 
+/// Why the worker waits before its next claim.
+enum Pause {
+    /// Nothing was due: until the next poll, or until the doorbell rings.
+    Idle,
+    /// The claim failed: the doorbell does not cut this short, since requests may well queue
+    /// mail while the database refuses the worker.
+    Backoff(Duration),
+}
+
 /// How one message's turn ended.
 enum Delivery {
     /// Sent or not, its outcome is recorded (or, failing that, the worker has halted).
@@ -113,7 +122,7 @@ impl Worker {
                 Ok(batch) => {
                     error_pause = idle;
                     if batch.emails.is_empty() {
-                        Some(idle)
+                        Some(Pause::Idle)
                     } else {
                         // The next batch is claimed while this one goes out, so the SMTP
                         // connections do not wait on the database between batches.
@@ -133,15 +142,19 @@ impl Worker {
                     error_pause = (error_pause * 2).min(MAX_ERROR_PAUSE);
                     tracing::warn!(error = %e, retry_in_ms = pause.as_millis() as u64,
                         "email worker could not claim mail; retrying");
-                    Some(pause)
+                    Some(Pause::Backoff(pause))
                 }
             };
             self.log_summary(&mut last_summary).await;
-            if let Some(pause) = pause {
-                tokio::select! {
-                    _ = crate::runtime::pause_unless_stopped(pause, &mut shutdown) => {}
+            match pause {
+                Some(Pause::Idle) => tokio::select! {
+                    _ = crate::runtime::pause_unless_stopped(idle, &mut shutdown) => {}
                     _ = self.doorbell.rung() => {}
+                },
+                Some(Pause::Backoff(pause)) => {
+                    crate::runtime::pause_unless_stopped(pause, &mut shutdown).await
                 }
+                None => {}
             }
         }
         if let Some(batch) = ahead {

@@ -79,7 +79,8 @@ pub async fn take_seat(
     use diesel::sql_types::{BigInt, Text, Timestamptz};
 
     let now = Utc::now();
-    // The registrations counted, apart from the one updated.
+    // The session's confirmed registrations, under an alias: the UPDATE's own table is
+    // `registrations` too.
     let seated = diesel::alias!(registrations as seated);
     let seats_taken = seated
         .filter(seated.field(registrations::session_id).eq(session.id))

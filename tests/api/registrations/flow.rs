@@ -300,6 +300,28 @@ async fn sessions_not_open_to_the_public_refuse_registration() {
         "session_full",
     )
     .await;
+
+    // The last seat, and then a used link: it is invalid, whether or not seats remain.
+    let last_seat = published_event_with_session(
+        &app,
+        SessionSpec {
+            capacity: Some(1),
+            waitlist: false,
+            ..Default::default()
+        },
+    )
+    .await;
+    let email = unique_email("last-seat");
+    register_anon(&app, last_seat.session_id, &email).await;
+    let token = confirm_token(&app, &email).await;
+    let seated = expect_json(confirm(&app, &token).await, StatusCode::OK).await;
+    assert_eq!(seated["status"], "confirmed");
+    expect_problem(
+        confirm(&app, &token).await,
+        StatusCode::NOT_FOUND,
+        "invalid_token",
+    )
+    .await;
 }
 
 #[tokio::test]
