@@ -182,24 +182,3 @@ pub async fn prune(conn: &mut diesel_async::AsyncPgConnection) -> AppResult<usiz
     .execute(conn)
     .await?)
 }
-
-/// Prunes old keys every `interval` until `shutdown` turns true (started with the email
-/// worker: background upkeep runs wherever mail is delivered).
-pub async fn run_pruner(
-    pool: crate::db::DbPool,
-    interval: std::time::Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    while !*shutdown.borrow() {
-        let pruned = match pool.get().await {
-            Ok(mut conn) => prune(&mut conn).await,
-            Err(e) => Err(e.into()),
-        };
-        match pruned {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(pruned = n, "pruned old idempotency keys"),
-            Err(e) => tracing::warn!(error = %e, "could not prune idempotency keys; will retry"),
-        }
-        crate::runtime::pause_unless_stopped(interval, &mut shutdown).await;
-    }
-}

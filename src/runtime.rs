@@ -83,13 +83,51 @@ pub fn spawn_worker(
         std::time::Duration::from_secs(60),
         stopped.clone(),
     ));
-    tokio::spawn(crate::idempotency::run_pruner(
+    tokio::spawn(run_upkeep(
         pool_for_sweeper,
+        chrono::Duration::seconds(settings.auth.failed_login_window_secs),
         std::time::Duration::from_secs(3600),
         stopped.clone(),
     ));
     let handle = tokio::spawn(worker.run(stopped));
     Ok((stop, handle))
+}
+
+/// Forgets, every `interval` until `shutdown` turns true, what counts for nothing any more:
+/// idempotency keys past their day, failed logins older than the throttle's window (which would
+/// otherwise pile up from every address that ever mistyped a password). Started with the email
+/// worker: background upkeep runs wherever mail is delivered.
+async fn run_upkeep(
+    pool: DbPool,
+    login_window: chrono::Duration,
+    interval: std::time::Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    while !*shutdown.borrow() {
+        match pool.get().await {
+            Ok(mut conn) => {
+                report_pruned(
+                    "idempotency keys",
+                    crate::idempotency::prune(&mut conn).await,
+                );
+                let before = chrono::Utc::now() - login_window;
+                report_pruned(
+                    "failed logins",
+                    crate::auth::service::prune_login_failures(&mut conn, before).await,
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "upkeep could not reach the database; will retry"),
+        }
+        pause_unless_stopped(interval, &mut shutdown).await;
+    }
+}
+
+fn report_pruned(what: &str, pruned: crate::error::AppResult<usize>) {
+    match pruned {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(pruned = n, what, "pruned"),
+        Err(e) => tracing::warn!(error = %e, what, "could not prune; will retry"),
+    }
 }
 
 /// `convene serve`: HTTP and, unless `worker.enabled = false`, the email worker, until a

@@ -334,6 +334,19 @@ async fn recent_failures(
     })
 }
 
+/// Deletes failed logins recorded before `before` (older than the throttle's window, they count
+/// for nothing); answers how many.
+pub async fn prune_login_failures(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+) -> AppResult<usize> {
+    Ok(
+        diesel::delete(login_failures::table.filter(login_failures::failed_at.lt(before)))
+            .execute(conn)
+            .await?,
+    )
+}
+
 pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
     let mut conn = state.pool.get().await?;
     diesel::delete(account_tokens::table.filter(account_tokens::token_hash.eq(hash_token(token))))

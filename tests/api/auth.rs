@@ -374,6 +374,15 @@ async fn failed_logins_are_throttled_per_account() {
         .await;
     let res = try_login(&app, &user.email, "correct horse battery staple").await;
     expect_json(res, StatusCode::OK).await;
+
+    // Aged out, they count for nothing: the background upkeep deletes them.
+    let mut conn = app.pool.get().await.expect("connection");
+    let before =
+        chrono::Utc::now() - chrono::Duration::seconds(app.settings.auth.failed_login_window_secs);
+    let pruned = convene::auth::service::prune_login_failures(&mut conn, before)
+        .await
+        .expect("prune");
+    assert_eq!(pruned as u64, max as u64);
 }
 
 #[tokio::test]
