@@ -92,26 +92,11 @@ pub async fn take_seat(
         .count()
         .single_value();
     let has_room = seats_taken.lt(session.capacity.map_or(i64::MAX, i64::from));
-    let which = registration_holding(registration_id, confirm_token_hash);
-    let no_link = without_confirm_link();
-    if !session.waitlist {
-        let given = KeepPrepared(
-            diesel::update(registrations::table.filter(which.and(has_room)))
-                .set((
-                    registrations::status.eq(RegistrationStatus::Confirmed),
-                    registrations::confirmed_at.eq(now),
-                    registrations::waitlist_seq.eq(None::<i64>),
-                    registrations::updated_at.eq(now),
-                    no_link,
-                ))
-                .returning(Registration::as_returning()),
-        )
-        .get_result(conn)
-        .await
-        .optional()?;
-        return Ok(given);
-    }
-    // PostgreSQL evaluates only the branch a CASE takes: `nextval` runs for waitlisted ones only.
+    // Without a waitlist, only a registration with room changes; with one, every registration
+    // does, and PostgreSQL evaluates only the branch a CASE takes: `nextval` runs for waitlisted
+    // ones only. One statement shape for both kinds of session.
+    let which = registration_holding(registration_id, confirm_token_hash)
+        .and(has_room.or(session.waitlist.into_sql::<Bool>()));
     let next_place = diesel::dsl::sql::<BigInt>("nextval('registration_waitlist_seq')").nullable();
     let given = KeepPrepared(
         diesel::update(registrations::table.filter(which))
@@ -132,7 +117,7 @@ pub async fn take_seat(
                 )
                 .otherwise(next_place)),
                 registrations::updated_at.eq(now),
-                no_link,
+                without_confirm_link(),
             ))
             .returning(Registration::as_returning()),
     )
