@@ -351,55 +351,26 @@ pub async fn rescue_stuck(
 }
 
 /// Records a delivery. False when the claim had been lost (the row was rescued meanwhile).
+/// Kept prepared: it is on the delivery's critical path, where the worker lets no other message
+/// through (`mail::worker`). `last_error` is kept: staff see why a message went out only after
+/// retries.
 pub async fn mark_sent(conn: &mut AsyncPgConnection, claim: &Email) -> QueryResult<bool> {
-    let claimed_at = claim.locked_at.ok_or_else(|| {
-        diesel::result::Error::QueryBuilderError("a claim has a `locked_at`".into())
-    })?;
-    let n = MarkSent {
-        id: claim.id,
-        claimed_at,
-        text_body: redact_tokens(&claim.text_body),
-        html_body: redact_tokens(&claim.html_body),
-    }
+    let n = KeepPrepared(
+        diesel::update(emails::table)
+            .filter(emails::id.eq(claim.id))
+            .filter(emails::status.eq(EmailStatus::Sending))
+            .filter(emails::locked_at.eq(claim.locked_at))
+            .set((
+                emails::status.eq(EmailStatus::Sent),
+                emails::sent_at.eq(diesel::dsl::now),
+                emails::locked_at.eq(None::<DateTime<Utc>>),
+                emails::text_body.eq(redact_tokens(&claim.text_body)),
+                emails::html_body.eq(redact_tokens(&claim.html_body)),
+            )),
+    )
     .execute(conn)
     .await?;
     Ok(n == 1)
-}
-
-/// The UPDATE of [`mark_sent`], written out so that the connection keeps it prepared: diesel
-/// prepares every `update()` afresh (a changeset's columns may vary), a second round trip on
-/// the delivery's critical path, where the worker lets no other message through
-/// (`mail::worker`). `last_error` is kept: staff see why a message went out only after
-/// retries.
-struct MarkSent<'a> {
-    id: Uuid,
-    claimed_at: DateTime<Utc>,
-    text_body: std::borrow::Cow<'a, str>,
-    html_body: std::borrow::Cow<'a, str>,
-}
-
-impl diesel::query_builder::QueryId for MarkSent<'_> {
-    type QueryId = MarkSent<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for MarkSent<'_> {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> QueryResult<()> {
-        out.push_sql(
-            "UPDATE emails SET status = 'sent', sent_at = now(), locked_at = NULL, text_body = ",
-        );
-        out.push_bind_param::<Text, str>(self.text_body.as_ref())?;
-        out.push_sql(", html_body = ");
-        out.push_bind_param::<Text, str>(self.html_body.as_ref())?;
-        out.push_sql(" WHERE id = ");
-        out.push_bind_param::<diesel::sql_types::Uuid, Uuid>(&self.id)?;
-        out.push_sql(" AND status = 'sending' AND locked_at = ");
-        out.push_bind_param::<diesel::sql_types::Timestamptz, DateTime<Utc>>(&self.claimed_at)?;
-        Ok(())
-    }
 }
 
 /// Puts the message back in the queue, due at `next`, with the error of this attempt.
