@@ -439,9 +439,8 @@ pub async fn register(
             let trusted = verified_self.is_some();
             let (registration, created) = match existing {
                 Some(r) if r.status == RegistrationStatus::PendingConfirmation && trusted => {
-                    let (r, _) =
-                        after_confirmation(conn, &public_url, &ctx, &locked, r, &person, None)
-                            .await?;
+                    let r = after_confirmation(conn, &public_url, &ctx, &locked, r, &person, None)
+                        .await?;
                     (r, false)
                 }
                 Some(r) if r.status == RegistrationStatus::PendingConfirmation => {
@@ -567,7 +566,7 @@ async fn insert_registration(
 
 /// The step after a registrant proved their address: into the approval queue, or a seat
 /// (or waitlist place) right away. The session must be locked in this transaction. Answers the
-/// registration and its waitlist position.
+/// registration; its waitlist position is counted after commit (see below).
 ///
 /// `confirm_token_hash` is the confirmation link's token when that is the proof: it is used up
 /// here, and a token used meanwhile (a second click) is refused as invalid. `None` when the
@@ -580,7 +579,7 @@ async fn after_confirmation(
     registration: Registration,
     person: &Person,
     confirm_token_hash: Option<&[u8]>,
-) -> AppResult<(Registration, Option<i64>)> {
+) -> AppResult<Registration> {
     if ctx.session.requires_approval {
         let queued: Option<Registration> = diesel::update(registrations::table.filter(
             seats::registration_holding(registration.id, confirm_token_hash),
@@ -605,7 +604,7 @@ async fn after_confirmation(
             Notice::AwaitingApproval,
         )
         .await?;
-        return Ok((r, None));
+        return Ok(r);
     }
     let Some(r) = seats::take_seat(conn, session, registration.id, confirm_token_hash).await?
     else {
@@ -629,7 +628,7 @@ async fn after_confirmation(
         Notice::for_seat(r.status),
     )
     .await?;
-    Ok((r, None))
+    Ok(r)
 }
 
 fn session_full() -> AppError {
@@ -737,7 +736,7 @@ pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationVie
                 let locked = seats::lock_session(conn, found.session_id).await?;
                 // The token is used up in the statement that takes the seat (or queues for
                 // approval): a concurrent or replayed use finds it gone and changes nothing.
-                let (r, _) = after_confirmation(
+                after_confirmation(
                     conn,
                     &public_url,
                     &ctx,
@@ -746,8 +745,7 @@ pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationVie
                     &person,
                     Some(&hash),
                 )
-                .await?;
-                Ok(r)
+                .await
             }
             .scope_boxed()
         })
