@@ -4,35 +4,28 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{expect_json, TestApp};
+use crate::support::fixtures::{api_event, api_publish};
+use crate::support::{expect_json, TestApp, TestUser};
+
+/// The Japan dialogue, online, published by `organizer`: its id and slug.
+async fn published_event(app: &TestApp, organizer: &TestUser) -> (String, String) {
+    let event = api_event(
+        app,
+        organizer,
+        json!({"title": "Japan National Dialogue 2027", "timezone": "Asia/Tokyo",
+               "country": "JP", "format": "online", "online_url": "https://example.org/live"}),
+    )
+    .await;
+    let id = event["id"].as_str().expect("id").to_owned();
+    api_publish(app, organizer, &id).await;
+    (id, event["slug"].as_str().expect("slug").to_owned())
+}
 
 #[tokio::test]
 async fn anonymous_reads_are_cached_until_a_change_goes_through_the_server() {
     let app = TestApp::spawn_with(|s| s.server.public_cache_ms = 60_000).await;
     let organizer = app.user("organizer").await;
-    let event = expect_json(
-        app.post(
-            "/events",
-            organizer.token(),
-            json!({"title": "Japan National Dialogue 2027", "timezone": "Asia/Tokyo",
-                   "country": "JP", "format": "online", "online_url": "https://example.org/live"}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = event["id"].as_str().expect("id").to_owned();
-    let slug = event["slug"].as_str().expect("slug").to_owned();
-    expect_json(
-        app.post(
-            &format!("/events/{id}/publish"),
-            organizer.token(),
-            json!({}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    let (id, slug) = published_event(&app, &organizer).await;
 
     let first = expect_json(
         app.get(&format!("/events/{slug}"), None).await,
@@ -89,29 +82,7 @@ async fn a_change_behind_the_servers_back_shows_once_the_cached_copy_is_refreshe
     let ttl = std::time::Duration::from_millis(300);
     let app = TestApp::spawn_with(|s| s.server.public_cache_ms = ttl.as_millis() as u64).await;
     let organizer = app.user("organizer").await;
-    let event = expect_json(
-        app.post(
-            "/events",
-            organizer.token(),
-            json!({"title": "Japan National Dialogue 2027", "timezone": "Asia/Tokyo",
-                   "country": "JP", "format": "in_person", "venue": "Sophia University, Tokyo"}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = event["id"].as_str().expect("id").to_owned();
-    let slug = event["slug"].as_str().expect("slug").to_owned();
-    expect_json(
-        app.post(
-            &format!("/events/{id}/publish"),
-            organizer.token(),
-            json!({}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    let (id, slug) = published_event(&app, &organizer).await;
     let title = |body: serde_json::Value| body["title"].as_str().unwrap_or_default().to_owned();
     let read = || async {
         title(
