@@ -3,6 +3,7 @@
 pub mod extract;
 pub mod model;
 pub mod password;
+mod preemption_pulse;
 pub mod routes;
 pub mod service;
 pub mod token;

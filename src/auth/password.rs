@@ -9,6 +9,7 @@ use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::preemption_pulse::PreemptionPulse;
 use crate::error::{AppError, AppResult};
 
 /// A password as a client sent it: 8 to 128 characters, no composition rules (NIST 800-63B).
@@ -156,7 +157,8 @@ const HASHING_QUEUE: usize = 1024;
 
 /// SCHED_IDLE on Linux: a request thread waking up preempts a hashing thread at once. Nice 19
 /// alone is not enough under EEVDF, which lets the running hash finish its slice (~3 ms) first;
-/// that put a reader's p99 at 8 ms during a login storm (docs/PERFORMANCE.md).
+/// that put a reader's p99 at 8 ms during a login storm (docs/PERFORMANCE.md). A thread that is
+/// preempted while runnable needs the `PreemptionPulse` besides.
 fn lower_hashing_thread_priority() {
     #[cfg(target_os = "linux")]
     let lowered = thread_priority::set_thread_priority_and_policy(
@@ -185,8 +187,10 @@ fn hashing_pool() -> &'static HashingPool {
             std::sync::mpsc::sync_channel::<Box<dyn FnOnce() + Send>>(HASHING_QUEUE);
         let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let pulse = PreemptionPulse::start();
         for i in 0..threads {
             let queue = queue.clone();
+            let pulse = pulse.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
@@ -202,7 +206,9 @@ fn hashing_pool() -> &'static HashingPool {
                             // A panicking job drops its reply (the caller gets an error); the
                             // thread lives on for the next one.
                             Ok(job) => {
-                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                                let _ = pulse.during(|| {
+                                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+                                });
                             }
                             Err(RecvTimeoutError::Timeout) => release_idle_memory(),
                             Err(RecvTimeoutError::Disconnected) => return,
