@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Timestamptz};
+use diesel::sql_types::{Bool, Nullable, Timestamptz};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -216,36 +216,38 @@ async fn privileges(
     viewer: Option<&AuthUser>,
     event_ids: &[Uuid],
 ) -> AppResult<Privileges> {
+    let mut privileges = Privileges {
+        staff: HashSet::new(),
+        confirmed: HashSet::new(),
+    };
     let Some(user) = viewer else {
-        return Ok(Privileges {
-            staff: HashSet::new(),
-            confirmed: HashSet::new(),
-        });
+        return Ok(privileges);
     };
-    let staff: HashSet<Uuid> = if user.is_admin() {
-        event_ids.iter().copied().collect()
-    } else {
-        event_staff::table
-            .filter(event_staff::account_id.eq(user.account.id))
-            .filter(event_staff::event_id.eq_any(event_ids))
-            .select(event_staff::event_id)
-            .load::<Uuid>(conn)
-            .await?
-            .into_iter()
-            .collect()
-    };
-    let confirmed: HashSet<Uuid> = registrations::table
+    // One round trip for both: this runs on every signed-in event read.
+    let confirmed = registrations::table
         .inner_join(sessions::table)
         .filter(registrations::person_id.eq(user.person.id))
         .filter(registrations::status.eq(RegistrationStatus::Confirmed))
         .filter(sessions::event_id.eq_any(event_ids))
-        .select(sessions::event_id)
-        .distinct()
-        .load::<Uuid>(conn)
-        .await?
-        .into_iter()
-        .collect();
-    Ok(Privileges { staff, confirmed })
+        .select((sessions::event_id, false.into_sql::<Bool>()));
+    let runs = event_staff::table
+        .filter(event_staff::account_id.eq(user.account.id))
+        .filter(event_staff::event_id.eq_any(event_ids))
+        .select((event_staff::event_id, true.into_sql::<Bool>()));
+    let rows: Vec<(Uuid, bool)> = if user.is_admin() {
+        privileges.staff.extend(event_ids);
+        confirmed.load(conn).await?
+    } else {
+        confirmed.union_all(runs).load(conn).await?
+    };
+    for (event_id, is_staff) in rows {
+        if is_staff {
+            privileges.staff.insert(event_id);
+        } else {
+            privileges.confirmed.insert(event_id);
+        }
+    }
+    Ok(privileges)
 }
 
 /// Whether the viewer holds a confirmed registration for one of the event's sessions.
@@ -335,6 +337,9 @@ async fn staff_by_event(
     conn: &mut AsyncPgConnection,
     event_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<StaffView>>> {
+    if event_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let rows: Vec<(Uuid, Uuid, Uuid, String, String, bool)> = event_staff::table
         .inner_join(accounts::table.inner_join(people::table))
         .filter(event_staff::event_id.eq_any(event_ids))

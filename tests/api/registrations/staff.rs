@@ -327,6 +327,15 @@ async fn a_registrant_lists_their_own_registrations() {
         "no link without a seat"
     );
 
+    // The event's online link: shown to the holder of a seat, not to any other member.
+    let event_path = format!("/events/{}", f.slug);
+    let seen = expect_json(app.get(&event_path, me.token()).await, StatusCode::OK).await;
+    assert_eq!(seen["online_url"], "https://meet.example.org/r2p-seminar");
+    assert!(seen["staff"].is_null(), "a registrant is not staff");
+    let stranger = app.user("member").await;
+    let unseen = expect_json(app.get(&event_path, stranger.token()).await, StatusCode::OK).await;
+    assert!(unseen["online_url"].is_null(), "no link without a seat");
+
     let page = expect_json(
         app.get("/me/registrations?limit=1", me.token()).await,
         StatusCode::OK,
