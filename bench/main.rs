@@ -279,61 +279,61 @@ async fn timed_posts(
     (latencies, errors, elapsed)
 }
 
-/// One read of `url`; its latency in ms.
-async fn read_once(api: &Api, url: &str) -> f64 {
-    let t = Instant::now();
-    let _ = api
-        .client
-        .get(url)
-        .send()
-        .await
-        .and_then(|r| r.error_for_status());
-    t.elapsed().as_secs_f64() * 1000.0
-}
-
-/// The reader is a client browsing (200 reads/s), not a second load generator: a closed loop
-/// would take a core of its own away from the load it is measured beside.
+/// The reader is another client browsing (200 reads/s), not a second load generator: a closed
+/// loop would take a core of its own away from the load it is measured beside. It has a thread,
+/// a runtime and a connection of its own, so what it measures is the server, not how busy the
+/// load generator's own runtime is.
 const READER_PACE: Duration = Duration::from_millis(5);
 
-/// Reads `url` at the reader's pace for `secs`; the sorted latencies in ms.
-async fn paced_reads(api: &Api, url: &str, secs: u64) -> Vec<f64> {
-    let mut latencies = Vec::new();
-    let until = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < until {
-        latencies.push(read_once(api, url).await);
-        tokio::time::sleep(READER_PACE).await;
-    }
-    latencies.sort_by(f64::total_cmp);
-    latencies
-}
-
-/// A paced reader running beside a load until `stop`.
+/// A paced reader of `url` running until `stop`.
 struct Reader {
     stop: Arc<std::sync::atomic::AtomicBool>,
-    task: tokio::task::JoinHandle<Vec<f64>>,
+    thread: std::thread::JoinHandle<Result<Vec<f64>>>,
 }
 
 impl Reader {
-    fn start(api: Arc<Api>, url: String) -> Reader {
+    fn start(url: String) -> Reader {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
-        let task = tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
-                latencies.push(read_once(&api, &url).await);
-                tokio::time::sleep(READER_PACE).await;
-            }
-            latencies
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                let client = reqwest::Client::new();
+                let mut latencies = Vec::new();
+                while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    let t = Instant::now();
+                    let _ = client
+                        .get(&url)
+                        .send()
+                        .await
+                        .and_then(|r| r.error_for_status());
+                    latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                    tokio::time::sleep(READER_PACE).await;
+                }
+                Ok(latencies)
+            })
         });
-        Reader { stop, task }
+        Reader { stop, thread }
     }
 
     /// The sorted latencies in ms.
-    async fn stop(self) -> Result<Vec<f64>> {
+    fn stop(self) -> Result<Vec<f64>> {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let mut latencies = self.task.await?;
+        let mut latencies = self
+            .thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reader panicked"))??;
         latencies.sort_by(f64::total_cmp);
         Ok(latencies)
+    }
+
+    /// Reads `url` alone for `secs`: the sorted latencies in ms.
+    async fn unloaded(url: &str, secs: u64) -> Result<Vec<f64>> {
+        let reader = Reader::start(url.to_owned());
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        reader.stop()
     }
 }
 
@@ -647,8 +647,8 @@ async fn run_scenarios(
         let registrants = 10_000;
         // A visitor reading the event page all through the rush: the rush must not empty the
         // public cache nor starve its readers.
-        let unloaded_read = paced_reads(api, &url, 5).await;
-        let reader = Reader::start(api.clone(), url.clone());
+        let unloaded_read = Reader::unloaded(&url, 5).await?;
+        let reader = Reader::start(url.clone());
         let before = sink.messages().len();
         let bodies: Vec<(String, Value)> = (0..registrants)
         .map(|i| {
@@ -677,7 +677,7 @@ async fn run_scenarios(
             .map(|tok| ("/registrations/confirm".to_owned(), json!({"token": tok})))
             .collect();
         let (conf_lat, conf_errors, conf_secs) = timed_posts(api, bodies, 64).await;
-        let read_during_rush = reader.stop().await?;
+        let read_during_rush = reader.stop()?;
         // Every confirmation emails its registrant. pgbench below measures the database alone,
         // so it runs once those have gone out: a worker still sending would slow it, and
         // flatter the ratio.
@@ -844,8 +844,8 @@ async fn run_scenarios(
             .await?;
             accounts.push(email);
         }
-        let unloaded = paced_reads(api, &url, 5).await;
-        let reader = Reader::start(api.clone(), url.clone());
+        let unloaded = Reader::unloaded(&url, 5).await?;
+        let reader = Reader::start(url.clone());
         let storm_secs = 10.0;
         let storm_until = Instant::now() + Duration::from_secs_f64(storm_secs);
         let logins: Vec<usize> =
@@ -870,7 +870,7 @@ async fn run_scenarios(
                 }
             }))
             .await;
-        let loaded = reader.stop().await?;
+        let loaded = reader.stop()?;
         let logins_per_sec = logins.iter().sum::<usize>() as f64 / storm_secs;
         figures.row(
             "login storm",
