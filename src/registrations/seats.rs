@@ -165,14 +165,13 @@ pub async fn holds_confirm_token(
     registration_id: Uuid,
     confirm_token_hash: &[u8],
 ) -> AppResult<bool> {
-    Ok(diesel::select(diesel::dsl::exists(
-        registrations::table
-            .find(registration_id)
-            .filter(registrations::confirm_token_hash.eq(confirm_token_hash.to_vec()))
-            .filter(registrations::status.eq(RegistrationStatus::PendingConfirmation)),
-    ))
-    .get_result(conn)
-    .await?)
+    Ok(
+        diesel::select(diesel::dsl::exists(registrations::table.filter(
+            registration_holding(registration_id, Some(confirm_token_hash)),
+        )))
+        .get_result(conn)
+        .await?,
+    )
 }
 
 /// Moves the first waitlisted registrations into free seats, in arrival order, and returns
