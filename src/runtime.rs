@@ -5,6 +5,7 @@ use std::sync::Arc;
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::app::{Application, WORKER_SHUTDOWN_GRACE};
 use crate::config::Settings;
@@ -78,17 +79,23 @@ pub fn spawn_worker(
     let (stop, stopped) = watch::channel(false);
     // Expiring invitations and counting reminders is background work of the same kind: it runs
     // wherever mail is delivered, and stops with it.
-    tokio::spawn(crate::invitations::reminders::run_sweeper(
-        pool_for_sweeper.clone(),
-        std::time::Duration::from_secs(60),
-        stopped.clone(),
-    ));
-    tokio::spawn(run_upkeep(
-        pool_for_sweeper,
-        chrono::Duration::seconds(settings.auth.failed_login_window_secs),
-        std::time::Duration::from_secs(3600),
-        stopped.clone(),
-    ));
+    tokio::spawn(
+        crate::invitations::reminders::run_sweeper(
+            pool_for_sweeper.clone(),
+            std::time::Duration::from_secs(60),
+            stopped.clone(),
+        )
+        .instrument(tracing::info_span!("invitation_sweeper")),
+    );
+    tokio::spawn(
+        run_upkeep(
+            pool_for_sweeper,
+            chrono::Duration::seconds(settings.auth.failed_login_window_secs),
+            std::time::Duration::from_secs(3600),
+            stopped.clone(),
+        )
+        .instrument(tracing::info_span!("upkeep")),
+    );
     let handle = tokio::spawn(worker.run(stopped));
     Ok((stop, handle))
 }
