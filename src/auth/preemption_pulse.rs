@@ -37,6 +37,16 @@ impl Hashes {
         // holding the lock leaves it consistent.
         self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    fn wait_for_a_hash(&self) {
+        let mut running = self.running();
+        while *running == 0 {
+            running = self
+                .started
+                .wait(running)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
 }
 
 impl PreemptionPulse {
@@ -70,18 +80,6 @@ impl PreemptionPulse {
     pub(super) fn during<T>(&self, hash: impl FnOnce() -> T) -> T {
         let _running = Running::new(&self.0);
         hash()
-    }
-}
-
-impl Hashes {
-    fn wait_for_a_hash(&self) {
-        let mut running = self.running();
-        while *running == 0 {
-            running = self
-                .started
-                .wait(running)
-                .unwrap_or_else(|e| e.into_inner());
-        }
     }
 }
 
