@@ -184,6 +184,15 @@ impl Default for SessionSpec {
 }
 
 impl SessionSpec {
+    /// The default public session with `capacity` seats and no waitlist: once full, it refuses.
+    pub fn without_waitlist(capacity: i32) -> SessionSpec {
+        SessionSpec {
+            capacity: Some(capacity),
+            waitlist: false,
+            ..SessionSpec::default()
+        }
+    }
+
     /// A closed session of two hours from `starts_at`, unlimited, under the Chatham House rule.
     pub fn closed(title: &'static str, starts_at: DateTime<Utc>) -> SessionSpec {
         SessionSpec {

@@ -275,15 +275,7 @@ async fn sessions_not_open_to_the_public_refuse_registration() {
     .await;
 
     // Full with no waitlist.
-    let full = published_event_with_session(
-        &app,
-        SessionSpec {
-            capacity: Some(0),
-            waitlist: false,
-            ..Default::default()
-        },
-    )
-    .await;
+    let full = published_event_with_session(&app, SessionSpec::without_waitlist(0)).await;
     let email = unique_email("full");
     register_anon(&app, full.session_id, &email).await;
     let token = confirm_token(&app, &email).await;
@@ -302,15 +294,7 @@ async fn sessions_not_open_to_the_public_refuse_registration() {
     .await;
 
     // The last seat, and then a used link: it is invalid, whether or not seats remain.
-    let last_seat = published_event_with_session(
-        &app,
-        SessionSpec {
-            capacity: Some(1),
-            waitlist: false,
-            ..Default::default()
-        },
-    )
-    .await;
+    let last_seat = published_event_with_session(&app, SessionSpec::without_waitlist(1)).await;
     let email = unique_email("last-seat");
     register_anon(&app, last_seat.session_id, &email).await;
     let token = confirm_token(&app, &email).await;

@@ -253,15 +253,7 @@ async fn the_form_page_shows_each_outcome_and_error() {
     .await;
     assert!(html.contains("by invitation only"));
 
-    let full = published_event_with_session(
-        &app,
-        SessionSpec {
-            capacity: Some(0),
-            waitlist: false,
-            ..Default::default()
-        },
-    )
-    .await;
+    let full = published_event_with_session(&app, SessionSpec::without_waitlist(0)).await;
     let full_path = format!(
         "/events/{}/sessions/{}/register",
         full.slug, full.session_id
