@@ -267,6 +267,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    waitlist_counts (session_id) {
+        session_id -> Uuid,
+        waitlisted -> Int4,
+    }
+}
+
 diesel::joinable!(account_tokens -> accounts (account_id));
 diesel::joinable!(accounts -> people (person_id));
 diesel::joinable!(affiliations -> organizations (organization_id));
@@ -297,6 +304,7 @@ diesel::joinable!(series -> accounts (created_by));
 diesel::joinable!(sessions -> events (event_id));
 diesel::joinable!(speakers -> people (person_id));
 diesel::joinable!(speakers -> sessions (session_id));
+diesel::joinable!(waitlist_counts -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     account_tokens,
@@ -318,4 +326,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     series,
     sessions,
     speakers,
+    waitlist_counts,
 );

@@ -14,7 +14,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::prepared::KeepPrepared;
-use crate::db::schema::{registrations, sessions};
+use crate::db::schema::{registrations, sessions, waitlist_counts};
 use crate::error::{AppError, AppResult};
 use crate::registrations::model::{Registration, RegistrationStatus};
 
@@ -55,9 +55,17 @@ pub async fn confirmed_count(conn: &mut AsyncPgConnection, session_id: Uuid) -> 
         .await?)
 }
 
+/// A registration just given a seat or a waitlist place.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub registration: Registration,
+    /// Its place in the queue, counting from 1, when it was waitlisted.
+    pub waitlist_position: Option<i64>,
+}
+
 /// Gives `registration_id` a seat or a waitlist place, and answers the registration as it now
-/// is. The session must have been locked with `lock_session` in this transaction. Any
-/// confirmation link the registration still had stops working.
+/// is, with its waitlist position. The session must have been locked with `lock_session` in
+/// this transaction. Any confirmation link the registration still had stops working.
 ///
 /// With `confirm_token_hash` (a registrant using their confirmation link), only while the
 /// registration still holds that token: the link's single use is this same statement.
@@ -68,13 +76,14 @@ pub async fn confirmed_count(conn: &mut AsyncPgConnection, session_id: Uuid) -> 
 /// One statement uses the token, counts the seats taken and updates the registration: under a
 /// registration rush every seat-taker waits for the session lock, so each round trip made while
 /// holding it is paid once per registrant (a claim, a count, an update and a reload were four;
-/// diesel would also prepare each update afresh, two more).
+/// diesel would also prepare each update afresh, two more). The position comes from
+/// `waitlist_counts`, which triggers keep, rather than from counting the queue.
 pub async fn take_seat(
     conn: &mut AsyncPgConnection,
     session: &LockedSession,
     registration_id: Uuid,
     confirm_token_hash: Option<&[u8]>,
-) -> AppResult<Option<Registration>> {
+) -> AppResult<Option<Placed>> {
     use diesel::dsl::case_when;
     use diesel::sql_types::{BigInt, Text, Timestamptz};
 
@@ -98,6 +107,12 @@ pub async fn take_seat(
     let which = registration_holding(registration_id, confirm_token_hash)
         .and(has_room.or(session.waitlist.into_sql::<Bool>()));
     let next_place = diesel::dsl::sql::<BigInt>("nextval('registration_waitlist_seq')").nullable();
+    // RETURNING sees the statement's snapshot, taken before the trigger counts this place: the
+    // places that were already waiting. Under the session lock a new place is the last one.
+    let already_waiting = waitlist_counts::table
+        .find(session.id)
+        .select(waitlist_counts::waitlisted)
+        .single_value();
     let given = KeepPrepared(
         diesel::update(registrations::table.filter(which))
             .set((
@@ -119,12 +134,19 @@ pub async fn take_seat(
                 registrations::updated_at.eq(now),
                 without_confirm_link(),
             ))
-            .returning(Registration::as_returning()),
+            .returning((Registration::as_returning(), already_waiting)),
     )
-    .get_result(conn)
+    .get_result::<(Registration, Option<i32>)>(conn)
     .await
     .optional()?;
-    Ok(given)
+    Ok(given.map(|(registration, already_waiting)| {
+        let waitlist_position = (registration.status == RegistrationStatus::Waitlisted)
+            .then(|| i64::from(already_waiting.unwrap_or(0)) + 1);
+        Placed {
+            registration,
+            waitlist_position,
+        }
+    }))
 }
 
 /// The registration `registration_id`; with `confirm_token_hash`, only while it still holds
@@ -215,7 +237,8 @@ pub async fn fill_from_waitlist(
     Ok(promoted)
 }
 
-/// A waitlisted registration's place in the queue, counting from 1.
+/// A waitlisted registration's place in the queue, counting from 1, counted over the places
+/// ahead of it. A place just taken has its position from [`take_seat`] instead.
 pub async fn waitlist_position(
     conn: &mut AsyncPgConnection,
     registration: &Registration,

@@ -86,7 +86,8 @@ pub async fn admit(conn: &mut AsyncPgConnection, admission: Admission) -> AppRes
     };
     let registration = seats::take_seat(conn, &session, registration_id, None)
         .await?
-        .ok_or_else(session_full)?;
+        .ok_or_else(session_full)?
+        .registration;
     Ok(Admitted {
         registration,
         changed: true,
@@ -439,9 +440,10 @@ pub async fn register(
             let trusted = verified_self.is_some();
             let (registration, created) = match existing {
                 Some(r) if r.status == RegistrationStatus::PendingConfirmation && trusted => {
-                    let r = after_confirmation(conn, &public_url, &ctx, &locked, r, &person, None)
-                        .await?;
-                    (r, false)
+                    let placed =
+                        after_confirmation(conn, &public_url, &ctx, &locked, r, &person, None)
+                            .await?;
+                    (placed.registration, false)
                 }
                 Some(r) if r.status == RegistrationStatus::PendingConfirmation => {
                     // A new link replaces the old one, which stops working.
@@ -579,7 +581,7 @@ async fn after_confirmation(
     registration: Registration,
     person: &Person,
     confirm_token_hash: Option<&[u8]>,
-) -> AppResult<Registration> {
+) -> AppResult<seats::Placed> {
     if ctx.session.requires_approval {
         let queued: Option<Registration> = diesel::update(registrations::table.filter(
             seats::registration_holding(registration.id, confirm_token_hash),
@@ -604,9 +606,12 @@ async fn after_confirmation(
             Notice::AwaitingApproval,
         )
         .await?;
-        return Ok(r);
+        return Ok(seats::Placed {
+            registration: r,
+            waitlist_position: None,
+        });
     }
-    let Some(r) = seats::take_seat(conn, session, registration.id, confirm_token_hash).await?
+    let Some(placed) = seats::take_seat(conn, session, registration.id, confirm_token_hash).await?
     else {
         return Err(match confirm_token_hash {
             Some(hash) if !seats::holds_confirm_token(conn, registration.id, hash).await? => {
@@ -615,20 +620,17 @@ async fn after_confirmation(
             _ => session_full(),
         });
     };
-    // No waitlist position here: counting the queue under the session lock made every place in
-    // a rush slower than the last (a 10,000-person rush spent most of its lock time counting).
-    // The email says the registrant is waitlisted; the caller answers the position after commit.
     emails::notify_person(
         conn,
         public_url,
         ctx,
-        &r,
+        &placed.registration,
         person,
-        None,
-        Notice::for_seat(r.status),
+        placed.waitlist_position,
+        Notice::for_seat(placed.registration.status),
     )
     .await?;
-    Ok(r)
+    Ok(placed)
 }
 
 fn session_full() -> AppError {
@@ -730,7 +732,7 @@ pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationVie
     let ctx = session_context(&mut conn, found.session_id).await?;
     check_event_open(&ctx)?;
     check_session_not_over(&ctx, Utc::now())?;
-    let confirmed = conn
+    let placed = conn
         .transaction::<_, AppError, _>(|conn| {
             async move {
                 let locked = seats::lock_session(conn, found.session_id).await?;
@@ -750,8 +752,10 @@ pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationVie
             .scope_boxed()
         })
         .await?;
-    let position = seats::waitlist_position(&mut conn, &confirmed).await?;
-    Ok(RegistrationView::new(&confirmed, position))
+    Ok(RegistrationView::new(
+        &placed.registration,
+        placed.waitlist_position,
+    ))
 }
 
 /// Cancels a registration and emails its registrant (and, through `cancel`, everyone promoted

@@ -34,6 +34,24 @@ async fn ids_in(app: &TestApp, session_id: Uuid, status: &str) -> Vec<String> {
         .collect()
 }
 
+/// The session's kept count of waitlisted registrations, and the count of the rows themselves.
+async fn waitlisted_kept_and_counted(app: &TestApp, session_id: Uuid) -> (i64, i64) {
+    let row = pg(app)
+        .await
+        .query_one(
+            &format!(
+                "SELECT (SELECT coalesce(sum(waitlisted), 0)::bigint FROM waitlist_counts
+                         WHERE session_id = '{session_id}'),
+                        (SELECT count(*) FROM registrations
+                         WHERE session_id = '{session_id}' AND status = 'waitlisted')"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_concurrent_confirmations_fill_fifty_seats_and_queue_the_rest() {
     // Seats are handed out one transaction at a time under the session's row lock, so a rush
@@ -115,6 +133,10 @@ async fn two_hundred_concurrent_confirmations_fill_fifty_seats_and_queue_the_res
     for (rank, id) in queue.iter().enumerate() {
         assert_eq!(answered[id.as_str()], rank as i64 + 1);
     }
+    assert_eq!(
+        waitlisted_kept_and_counted(&app, f.session_id).await,
+        (150, 150)
+    );
     let ordered = pg(&app)
         .await
         .query_one(
@@ -251,6 +273,23 @@ async fn k_cancellations_promote_exactly_the_first_k_in_order() {
     expect_json(res, StatusCode::OK).await;
     assert_eq!(ids_in(&app, f.session_id, "confirmed").await.len(), 3);
     assert_eq!(ids_in(&app, f.session_id, "waitlisted").await, vec![id(6)]);
+
+    // After two promotions and a departure, one place waits: a newcomer is second, in the
+    // confirmation's answer and in its email alike.
+    let newcomer = unique_email("newcomer");
+    let reg = register_and_confirm(&app, f.session_id, &newcomer).await;
+    assert_eq!(reg["status"], "waitlisted");
+    assert_eq!(reg["waitlist_position"], 2);
+    let mail = wait_for_mail(&app, &newcomer, "waitlist").await;
+    assert!(
+        mail.text_body().contains("Waitlist position: 2"),
+        "{}",
+        mail.text_body()
+    );
+    assert_eq!(
+        waitlisted_kept_and_counted(&app, f.session_id).await,
+        (2, 2)
+    );
 }
 
 #[tokio::test]
@@ -295,6 +334,10 @@ async fn a_capacity_increase_promotes_exactly_the_difference() {
     for i in [2, 3, 4] {
         wait_for_mail(&app, &emails[i], "A seat is yours").await;
     }
+    assert_eq!(
+        waitlisted_kept_and_counted(&app, f.session_id).await,
+        (2, 2)
+    );
 
     // Nothing more fits: nobody else moves.
     let again = conn
