@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use sha2::{Digest, Sha256};
@@ -81,13 +81,21 @@ where
         return Ok(HttpResponse::build(status).json(body));
     };
     let scope = scope(req, caller);
-    if let Some(replay) = begin(state, &scope, &key, &request_fingerprint).await? {
-        return Ok(replay);
-    }
+    let claimed_at = match begin(state, &scope, &key, &request_fingerprint).await? {
+        Begun::Replay(replay) => return Ok(replay),
+        Begun::Claimed(at) => at,
+    };
+    // Only while this attempt still holds the key: one presumed dead and taken over by a retry
+    // leaves the key to that retry.
+    let still_ours = idempotency_keys::table
+        .filter(idempotency_keys::scope.eq(&scope))
+        .filter(idempotency_keys::key.eq(&key.0))
+        .filter(idempotency_keys::created_at.eq(claimed_at))
+        .filter(idempotency_keys::response_status.is_null());
     match create().await {
         Ok((status, body)) => {
             let mut conn = state.pool.get().await?;
-            diesel::update(idempotency_keys::table.find((&scope, &key.0)))
+            diesel::update(still_ours)
                 .set((
                     idempotency_keys::response_status.eq(Some(status.as_u16() as i16)),
                     idempotency_keys::response_body.eq(Some(&body)),
@@ -99,13 +107,19 @@ where
         Err(e) => {
             // Nothing was created: free the key so a corrected retry can run.
             if let Ok(mut conn) = state.pool.get().await {
-                let _ = diesel::delete(idempotency_keys::table.find((&scope, &key.0)))
-                    .execute(&mut conn)
-                    .await;
+                let _ = diesel::delete(still_ours).execute(&mut conn).await;
             }
             Err(e)
         }
     }
+}
+
+/// What an attempt found of its key.
+enum Begun {
+    /// An earlier attempt's stored response, to answer again.
+    Replay(HttpResponse),
+    /// This attempt holds the key, claimed at this time.
+    Claimed(DateTime<Utc>),
 }
 
 /// Claims the key, or answers the stored response of an earlier attempt.
@@ -114,19 +128,21 @@ async fn begin(
     scope: &str,
     key: &IdempotencyKey,
     request_fingerprint: &[u8],
-) -> AppResult<Option<HttpResponse>> {
+) -> AppResult<Begun> {
     let mut conn = state.pool.get().await?;
-    let claimed = diesel::insert_into(idempotency_keys::table)
+    let claimed: Option<DateTime<Utc>> = diesel::insert_into(idempotency_keys::table)
         .values((
             idempotency_keys::scope.eq(scope),
             idempotency_keys::key.eq(&key.0),
             idempotency_keys::request_hash.eq(request_fingerprint),
         ))
         .on_conflict_do_nothing()
-        .execute(&mut conn)
-        .await?;
-    if claimed == 1 {
-        return Ok(None);
+        .returning(idempotency_keys::created_at)
+        .get_result(&mut conn)
+        .await
+        .optional()?;
+    if let Some(at) = claimed {
+        return Ok(Begun::Claimed(at));
     }
     let (stored_hash, status, body, created_at): (
         Vec<u8>,
@@ -152,25 +168,39 @@ async fn begin(
     match (status, body) {
         (Some(status), Some(body)) => {
             let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
-            Ok(Some(
+            Ok(Begun::Replay(
                 HttpResponse::build(status)
                     .insert_header(("Idempotent-Replayed", "true"))
                     .json(body),
             ))
         }
         _ if Utc::now() - created_at > Duration::seconds(ABANDONED_AFTER_SECS) => {
-            // The first attempt died before answering; this one takes over.
-            diesel::update(idempotency_keys::table.find((scope, &key.0)))
-                .set(idempotency_keys::created_at.eq(Utc::now()))
-                .execute(&mut conn)
-                .await?;
-            Ok(None)
+            // The first attempt died before answering; this one takes over, unless another
+            // retry just did: of concurrent retries, the one whose update still finds the
+            // claim it read wins.
+            let now = Utc::now();
+            let taken = diesel::update(
+                idempotency_keys::table
+                    .find((scope, &key.0))
+                    .filter(idempotency_keys::created_at.eq(created_at))
+                    .filter(idempotency_keys::response_status.is_null()),
+            )
+            .set(idempotency_keys::created_at.eq(now))
+            .returning(idempotency_keys::created_at)
+            .get_result(&mut conn)
+            .await
+            .optional()?;
+            taken.map(Begun::Claimed).ok_or_else(key_in_use)
         }
-        _ => Err(AppError::conflict(
-            "idempotency_key_in_use",
-            "a request with this Idempotency-Key is still being processed; retry shortly",
-        )),
+        _ => Err(key_in_use()),
     }
+}
+
+fn key_in_use() -> AppError {
+    AppError::conflict(
+        "idempotency_key_in_use",
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+    )
 }
 
 /// Deletes keys older than [`KEEP_HOURS`]; answers how many.

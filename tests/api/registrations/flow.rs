@@ -598,6 +598,61 @@ async fn idempotency_keys_are_forgotten_after_a_day() {
     .await;
 }
 
+/// An attempt that stored no answer is in progress for a minute, then presumed dead: one retry
+/// takes its key over, and of concurrent retries only one does.
+#[tokio::test]
+async fn one_retry_takes_over_a_key_whose_attempt_died() {
+    let app = TestApp::spawn().await;
+    let f = published_event_with_session(&app, SessionSpec::default()).await;
+    let path = app.api(&format!("/sessions/{}/registrations", f.session_id));
+    let body = json!({"email": unique_email("crash"), "name": "Crash"});
+    let send = || {
+        app.client
+            .post(&path)
+            .header("Idempotency-Key", "crashed")
+            .json(&body)
+            .send()
+    };
+    expect_json(send().await.unwrap(), StatusCode::CREATED).await;
+    // As if the server had died after claiming the key, before storing its answer.
+    let crash = |age: &str| {
+        format!(
+            "UPDATE idempotency_keys SET response_status = NULL, response_body = NULL, \
+             created_at = now() - interval '{age}' WHERE key = 'crashed'"
+        )
+    };
+
+    app.sql(&crash("5 seconds")).await;
+    expect_problem(
+        send().await.unwrap(),
+        StatusCode::CONFLICT,
+        "idempotency_key_in_use",
+    )
+    .await;
+
+    app.sql(&crash("2 minutes")).await;
+    let (a, b) = tokio::join!(send(), send());
+    let mut took_over = Vec::new();
+    for res in [a.unwrap(), b.unwrap()] {
+        let replayed = res.headers().contains_key("idempotent-replayed");
+        let status = res.status();
+        let answer: serde_json::Value = res.json().await.unwrap();
+        if status.is_success() && !replayed {
+            took_over.push(answer);
+        } else if !replayed {
+            assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+            assert_eq!(answer["code"], "idempotency_key_in_use", "{answer}");
+        }
+    }
+    assert_eq!(took_over.len(), 1, "exactly one retry ran: {took_over:?}");
+
+    // What it answered is what the key answers from now on.
+    let again = send().await.unwrap();
+    assert!(again.headers().contains_key("idempotent-replayed"));
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(again, took_over[0]);
+}
+
 #[tokio::test]
 async fn expired_and_concurrently_used_tokens() {
     let app = TestApp::spawn().await;
