@@ -70,8 +70,9 @@ pub struct Placed {
 /// With `confirm_token_hash` (a registrant using their confirmation link), only while the
 /// registration still holds that token: the link's single use is this same statement.
 ///
-/// `None` when nothing changed: the session is full and has no waitlist, or the registration
-/// no longer holds the token (see [`holds_confirm_token`] to tell which).
+/// `None` when nothing changed: the session is full and has no waitlist, the registration is
+/// no longer pending, or it no longer holds the token (see [`holds_confirm_token`] to tell
+/// which).
 ///
 /// One statement uses the token, counts the seats taken and updates the registration: under a
 /// registration rush every seat-taker waits for the session lock, so each round trip made while
@@ -149,16 +150,21 @@ pub async fn take_seat(
     }))
 }
 
-/// The registration `registration_id`; with `confirm_token_hash`, only while it still holds
-/// that confirmation token (its link unused), so that an UPDATE filtered by it is the link's
-/// single use: of concurrent uses, exactly one finds it.
+/// The registration `registration_id` while it is still pending (awaiting its confirmation or
+/// an approval), so that no seat or place already given, and nothing ended, is decided again.
+/// With `confirm_token_hash`, only while it still holds that confirmation token (its link
+/// unused), so that an UPDATE filtered by it is the link's single use: of concurrent uses,
+/// exactly one finds it.
 pub fn registration_holding(
     registration_id: Uuid,
     confirm_token_hash: Option<&[u8]>,
 ) -> Box<dyn BoxableExpression<registrations::table, Pg, SqlType = Nullable<Bool>>> {
     let which = registrations::id.eq(registration_id).nullable();
     match confirm_token_hash {
-        None => Box::new(which),
+        None => Box::new(which.and(registrations::status.eq_any([
+            RegistrationStatus::PendingConfirmation,
+            RegistrationStatus::PendingApproval,
+        ]))),
         Some(hash) => Box::new(
             which
                 .and(registrations::confirm_token_hash.eq(hash.to_vec()))

@@ -357,3 +357,37 @@ async fn a_capacity_increase_promotes_exactly_the_difference() {
         .unwrap();
     assert!(again.is_empty());
 }
+
+#[tokio::test]
+async fn a_seat_or_place_once_given_is_never_decided_again() {
+    let app = TestApp::spawn().await;
+    // One seat, taken; one place waiting; then a seat frees up in the session's capacity.
+    let (f, regs, _) = full_session(&app, 1, 1).await;
+    app.sql(&format!(
+        "UPDATE sessions SET capacity = 5 WHERE id = '{}'",
+        f.session_id
+    ))
+    .await;
+    let mut conn = app.pool.get().await.unwrap();
+    let session_id = f.session_id;
+    for reg in &regs {
+        let id: Uuid = reg["id"].as_str().unwrap().parse().unwrap();
+        let decided = conn
+            .transaction::<_, convene::error::AppError, _>(|conn| {
+                async move {
+                    use convene::registrations::seats;
+                    let session = seats::lock_session(conn, session_id).await?;
+                    seats::take_seat(conn, &session, id, None).await
+                }
+                .scope_boxed()
+            })
+            .await
+            .unwrap();
+        assert!(decided.is_none(), "{} was decided again", reg["status"]);
+    }
+    assert_eq!(ids_in(&app, f.session_id, "confirmed").await.len(), 1);
+    assert_eq!(
+        waitlisted_kept_and_counted(&app, f.session_id).await,
+        (1, 1)
+    );
+}
