@@ -85,33 +85,64 @@ where
         Begun::Replay(replay) => return Ok(replay),
         Begun::Claimed(at) => at,
     };
-    // Only while this attempt still holds the key: one presumed dead and taken over by a retry
-    // leaves the key to that retry.
-    let still_ours = idempotency_keys::table
-        .filter(idempotency_keys::scope.eq(&scope))
-        .filter(idempotency_keys::key.eq(&key.0))
-        .filter(idempotency_keys::created_at.eq(claimed_at))
-        .filter(idempotency_keys::response_status.is_null());
     match create().await {
         Ok((status, body)) => {
             let mut conn = state.pool.get().await?;
-            diesel::update(still_ours)
-                .set((
-                    idempotency_keys::response_status.eq(Some(status.as_u16() as i16)),
-                    idempotency_keys::response_body.eq(Some(&body)),
-                ))
-                .execute(&mut conn)
-                .await?;
+            store_answer(&mut conn, &scope, &key, &request_fingerprint, status, &body).await?;
             Ok(HttpResponse::build(status).json(body))
         }
         Err(e) => {
-            // Nothing was created: free the key so a corrected retry can run.
+            // Nothing was created: free the key so a corrected retry can run, unless a retry
+            // has taken it over meanwhile (it is then that retry's to free or answer).
             if let Ok(mut conn) = state.pool.get().await {
+                let still_ours = idempotency_keys::table
+                    .find((&scope, &key.0))
+                    .filter(idempotency_keys::created_at.eq(claimed_at))
+                    .filter(idempotency_keys::response_status.is_null());
                 let _ = diesel::delete(still_ours).execute(&mut conn).await;
             }
             Err(e)
         }
     }
+}
+
+/// Records what the key answers from now on. The first attempt to succeed is the one: an
+/// attempt presumed dead that succeeds after all still records its answer if the retry that
+/// took the key over has not (that retry may well fail, its effect already done), and records
+/// it again should a failed retry have freed the key.
+async fn store_answer(
+    conn: &mut diesel_async::AsyncPgConnection,
+    scope: &str,
+    key: &IdempotencyKey,
+    request_fingerprint: &[u8],
+    status: StatusCode,
+    body: &serde_json::Value,
+) -> AppResult<()> {
+    let answer = (
+        idempotency_keys::response_status.eq(Some(status.as_u16() as i16)),
+        idempotency_keys::response_body.eq(Some(body)),
+    );
+    let stored = diesel::update(
+        idempotency_keys::table
+            .find((scope, &key.0))
+            .filter(idempotency_keys::response_status.is_null()),
+    )
+    .set(answer)
+    .execute(conn)
+    .await?;
+    if stored == 0 {
+        diesel::insert_into(idempotency_keys::table)
+            .values((
+                idempotency_keys::scope.eq(scope),
+                idempotency_keys::key.eq(&key.0),
+                idempotency_keys::request_hash.eq(request_fingerprint),
+                answer,
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// What an attempt found of its key.
@@ -144,7 +175,7 @@ async fn begin(
     if let Some(at) = claimed {
         return Ok(Begun::Claimed(at));
     }
-    let (stored_hash, status, body, created_at): (
+    let (stored_hash, status, body, claimed_at): (
         Vec<u8>,
         Option<i16>,
         Option<serde_json::Value>,
@@ -174,25 +205,28 @@ async fn begin(
                     .json(body),
             ))
         }
-        _ if Utc::now() - created_at > Duration::seconds(ABANDONED_AFTER_SECS) => {
-            // The first attempt died before answering; this one takes over, unless another
-            // retry just did: of concurrent retries, the one whose update still finds the
-            // claim it read wins.
-            let now = Utc::now();
+        _ => {
+            // An attempt that has not answered within a minute is presumed dead and this one
+            // takes over, unless another retry just did: of concurrent retries, the one whose
+            // update still finds the claim it read wins. The database's clock judges the age,
+            // as it stamped the claim.
+            let abandoned = diesel::dsl::sql::<diesel::sql_types::Timestamptz>(&format!(
+                "now() - interval '{ABANDONED_AFTER_SECS} seconds'"
+            ));
             let taken = diesel::update(
                 idempotency_keys::table
                     .find((scope, &key.0))
-                    .filter(idempotency_keys::created_at.eq(created_at))
+                    .filter(idempotency_keys::created_at.eq(claimed_at))
+                    .filter(idempotency_keys::created_at.lt(abandoned))
                     .filter(idempotency_keys::response_status.is_null()),
             )
-            .set(idempotency_keys::created_at.eq(now))
+            .set(idempotency_keys::created_at.eq(diesel::dsl::now))
             .returning(idempotency_keys::created_at)
             .get_result(&mut conn)
             .await
             .optional()?;
             taken.map(Begun::Claimed).ok_or_else(key_in_use)
         }
-        _ => Err(key_in_use()),
     }
 }
 

@@ -12,12 +12,19 @@ CREATE TABLE waitlist_counts (
     waitlisted integer NOT NULL CHECK (waitlisted >= 0)
 );
 
+-- No registration changes between the count and the triggers' creation.
+LOCK TABLE registrations IN SHARE ROW EXCLUSIVE MODE;
+
 INSERT INTO waitlist_counts (session_id, waitlisted)
 SELECT session_id, count(*) FROM registrations WHERE status = 'waitlisted' GROUP BY session_id;
 
 -- Every change of a registration's status holds its session's row lock (see
 -- src/registrations/seats.rs), so one transaction at a time changes a session's count. A
--- session with no row has nobody waiting.
+-- session with no row has nobody waiting. The exception would be a cascaded delete of a
+-- person or an event, which takes no session lock: nothing deletes those today, and whatever
+-- comes to must first lock the sessions concerned, in a fixed order, or it can deadlock with a
+-- transaction placing someone on two waitlists (an invitation accepted for two sessions). A
+-- session deleted with its registrations waits on nobody: its deletion holds its lock.
 CREATE FUNCTION registrations_count_waitlisted() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
