@@ -173,10 +173,14 @@ fn wrk_with(url: &str, connections: u32, secs: u32, headers: &[String]) -> Resul
         .filter(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
         .map(|l| l.trim().to_owned())
         .collect();
+    // "Non-2xx or 3xx responses: 1" and "Socket errors: connect 0, read 0, write 0, timeout 2":
+    // the numbers after the colon (not the 2 and 3 of "2xx or 3xx").
     let errors = error_lines
         .iter()
         .flat_map(|l| {
-            l.split(|c: char| !c.is_ascii_digit())
+            l.split_once(':')
+                .map_or("", |(_, counts)| counts)
+                .split(|c: char| !c.is_ascii_digit())
                 .filter_map(|n| n.parse::<u64>().ok())
         })
         .sum();

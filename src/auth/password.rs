@@ -185,10 +185,15 @@ fn lower_hashing_thread_priority() {
 /// move, the two hashes were sometimes stacked on one CPU or moved onto the one a request had
 /// just woken on: alternating binaries, the reader's p99 during a login storm was 0.59–0.78 ms
 /// pinned against 0.67–1.06 unpinned, with as many logins a second (docs/PERFORMANCE.md).
+///
+/// Only when there is a hashing thread for every CPU the process may run on: under a cgroup's
+/// CPU quota there are fewer threads than CPUs, and pinning them would put every process's
+/// hashes on the same first CPUs.
 #[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
-fn keep_to_cpu(i: usize) {
+fn keep_to_cpu(i: usize, threads: usize) {
     #[cfg(target_os = "linux")]
-    if let Some(cpu) = core_affinity::get_core_ids().and_then(|cpus| cpus.get(i).copied()) {
+    if let Some(cpus) = core_affinity::get_core_ids().filter(|cpus| cpus.len() == threads) {
+        let cpu = cpus[i];
         if !core_affinity::set_for_current(cpu) {
             tracing::warn!(cpu = cpu.id, "could not keep a hashing thread to its CPU");
         }
@@ -209,7 +214,7 @@ fn hashing_pool() -> &'static HashingPool {
             let spawned = std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
-                    keep_to_cpu(i);
+                    keep_to_cpu(i, threads);
                     lower_hashing_thread_priority();
                     loop {
                         // Whichever thread holds the queue notices the pool idle (the other

@@ -70,9 +70,10 @@ pub struct Placed {
 /// With `confirm_token_hash` (a registrant using their confirmation link), only while the
 /// registration still holds that token: the link's single use is this same statement.
 ///
-/// `None` when nothing changed: the session is full and has no waitlist, the registration is
-/// no longer pending, or it no longer holds the token (see [`holds_confirm_token`] to tell
-/// which).
+/// `None` when nothing changed: the session is full and has no waitlist, or the registration
+/// no longer holds the token (see [`holds_confirm_token`] to tell which). It is also `None` for
+/// a registration that is no longer pending, which callers rule out under the lock first (a
+/// guard, not a path: they would report it as a full session).
 ///
 /// One statement uses the token, counts the seats taken and updates the registration: under a
 /// registration rush every seat-taker waits for the session lock, so each round trip made while
