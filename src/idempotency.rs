@@ -189,7 +189,11 @@ async fn begin(
             idempotency_keys::created_at,
         ))
         .first(&mut conn)
-        .await?;
+        .await
+        .optional()?
+        // Freed between the claim and this read by the attempt that held it, which failed: the
+        // key is free again, and a retry claims it.
+        .ok_or_else(key_in_use)?;
     if stored_hash != request_fingerprint {
         return Err(AppError::unprocessable(
             "idempotency_key_reused",
