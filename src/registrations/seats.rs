@@ -244,8 +244,10 @@ pub async fn fill_from_waitlist(
     Ok(promoted)
 }
 
-/// A waitlisted registration's place in the queue, counting from 1, counted over the places
-/// ahead of it. A place just taken has its position from [`take_seat`] instead.
+/// A waitlisted registration's place in the queue, counting from 1: the session's kept count
+/// of waiting places (`waitlist_counts`) less the places behind this one. A place just taken,
+/// the case under the session lock, has none behind it, so this reads a handful of rows where
+/// counting the places ahead read the whole queue.
 pub async fn waitlist_position(
     conn: &mut AsyncPgConnection,
     registration: &Registration,
@@ -253,12 +255,16 @@ pub async fn waitlist_position(
     let Some(seq) = registration.waitlist_seq else {
         return Ok(None);
     };
-    let ahead: i64 = registrations::table
+    let behind = registrations::table
         .filter(registrations::session_id.eq(registration.session_id))
         .filter(registrations::status.eq(RegistrationStatus::Waitlisted))
-        .filter(registrations::waitlist_seq.lt(seq))
+        .filter(registrations::waitlist_seq.gt(seq))
         .count()
-        .get_result(conn)
+        .single_value();
+    let (waiting, behind): (i32, Option<i64>) = waitlist_counts::table
+        .find(registration.session_id)
+        .select((waitlist_counts::waitlisted, behind))
+        .first(conn)
         .await?;
-    Ok(Some(ahead + 1))
+    Ok(Some(i64::from(waiting) - behind.unwrap_or(0)))
 }
