@@ -6,13 +6,20 @@
 //! from the database in the background, so no reader waits for the database while there is a
 //! copy to serve. Before, that first reader refreshed it itself: it then waited behind whatever
 //! else held the pooled connections (a login storm's queries), and being one request a second
-//! per event it set the reader's p99 (docs/PERFORMANCE.md). At most one refresh starts per
-//! TTL: one that has not landed after a TTL is presumed lost and the next reader starts another.
-//! Without that single flight, every expiry sent all concurrent readers to the database at once
-//! and their queue for pooled connections put the p99 of a cached read near one second.
+//! per event it set the reader's p99 (docs/PERFORMANCE.md). One refresh runs at a time per
+//! entry, however long it takes, and after one fails the next waits a TTL: a slow or failing
+//! database is asked once a TTL, not once a reader. Without that single flight, every expiry
+//! sent all concurrent readers to the database at once and their queue for pooled connections
+//! put the p99 of a cached read near one second.
 //!
-//! An entry [`STALE_LIMIT_TTLS`] TTLs old is dropped, whatever refresh is under way: its
-//! readers read the database and wait. That limit used to be two TTLs, and when PostgreSQL's
+//! An entry's age counts from the moment the refresh that read it *started*, and a refresh never
+//! replaces an entry read by one that started later: a slow refresh landing after a quicker,
+//! newer one does not bring back the older view, and a view that took long to read is fresh for
+//! that much less.
+//!
+//! An entry [`STALE_LIMIT_TTLS`] TTLs old is dropped, whatever refresh is under way (one that
+//! panicked never reports back; this is where its entry is rebuilt): its readers read the
+//! database and wait. That limit used to be two TTLs, and when PostgreSQL's
 //! backends were starved of CPU by a saturating load (their wake-ups delayed by up to 380 ms), a
 //! refresh took longer than a TTL, and the reader sent to the database waited over 2 s: a few
 //! such requests in every 10 s of wrk's load.
@@ -54,9 +61,22 @@ struct Inner {
 
 struct Entry {
     body: Bytes,
-    stored: Instant,
-    /// When a reader set out to refresh this stale entry; others serve it meanwhile.
-    refreshing_since: Option<Instant>,
+    /// When the refresh that read `body` started: the view is at least this old.
+    read_from: Instant,
+    refresh: Refresh,
+}
+
+/// Where the refresh of a stale entry stands.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Refresh {
+    Idle,
+    /// The reader whose ticket started at this instant is reading the database; the others
+    /// serve the old copy meanwhile.
+    Running {
+        since: Instant,
+    },
+    /// The last refresh failed at this instant: the next one waits a TTL.
+    FailedAt(Instant),
 }
 
 /// What a reader should do.
@@ -71,9 +91,10 @@ pub enum Lookup {
     Missing(RefreshTicket),
 }
 
-/// Proof of which cache generation a refresh started in.
+/// Which cache generation a refresh started in, and when: hand it back with what was read.
 pub struct RefreshTicket {
     generation: u64,
+    started: Instant,
 }
 
 impl PublicCache {
@@ -83,15 +104,19 @@ impl PublicCache {
 
     fn lookup_at(&self, key: &str, ttl: Duration, now: Instant) -> Lookup {
         let Ok(mut inner) = self.inner.lock() else {
-            return Lookup::Missing(RefreshTicket { generation: 0 });
+            return Lookup::Missing(RefreshTicket {
+                generation: 0,
+                started: now,
+            });
         };
         let ticket = RefreshTicket {
             generation: inner.generation,
+            started: now,
         };
         let Some(entry) = inner.entries.get_mut(key) else {
             return Lookup::Missing(ticket);
         };
-        let age = now.saturating_duration_since(entry.stored);
+        let age = now.saturating_duration_since(entry.read_from);
         if age < ttl {
             return Lookup::Fresh(entry.body.clone());
         }
@@ -101,18 +126,20 @@ impl PublicCache {
             inner.entries.remove(key);
             return Lookup::Missing(ticket);
         }
-        // A refresher that failed or vanished without a word is replaced after one TTL.
-        let being_refreshed = entry
-            .refreshing_since
-            .is_some_and(|since| now.saturating_duration_since(since) < ttl);
-        if being_refreshed {
+        let refresh_due = match entry.refresh {
+            Refresh::Idle => true,
+            Refresh::Running { .. } => false,
+            Refresh::FailedAt(at) => now.saturating_duration_since(at) >= ttl,
+        };
+        if !refresh_due {
             return Lookup::Stale(entry.body.clone(), None);
         }
-        entry.refreshing_since = Some(now);
+        entry.refresh = Refresh::Running { since: now };
         Lookup::Stale(entry.body.clone(), Some(ticket))
     }
 
-    /// Stores what a refresh read, unless the cache was emptied since it started.
+    /// Stores what a refresh read, unless the cache was emptied since it started or holds a
+    /// view read by a refresh that started later.
     pub fn put(&self, key: String, body: Bytes, ticket: RefreshTicket) {
         let Ok(mut inner) = self.inner.lock() else {
             return;
@@ -120,17 +147,42 @@ impl PublicCache {
         if inner.generation != ticket.generation {
             return;
         }
-        if inner.entries.len() >= MAX_ENTRIES && !inner.entries.contains_key(&key) {
-            inner.entries.clear();
+        match inner.entries.get(&key) {
+            Some(newer) if newer.read_from > ticket.started => return,
+            Some(_) => {}
+            None if inner.entries.len() >= MAX_ENTRIES => inner.entries.clear(),
+            None => {}
         }
         inner.entries.insert(
             key,
             Entry {
                 body,
-                stored: Instant::now(),
-                refreshing_since: None,
+                read_from: ticket.started,
+                refresh: Refresh::Idle,
             },
         );
+    }
+
+    /// The refresh of `key` failed (not for want of the event: see [`PublicCache::forget`]).
+    /// Its readers keep the old copy, and the next refresh starts a TTL from now.
+    pub fn failed(&self, key: &str, ticket: RefreshTicket) {
+        self.failed_at(key, ticket, Instant::now());
+    }
+
+    fn failed_at(&self, key: &str, ticket: RefreshTicket, now: Instant) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        // Only the refresh this ticket started: a reader that found nothing cached started none.
+        if let Some(entry) = inner.entries.get_mut(key) {
+            if entry.refresh
+                == (Refresh::Running {
+                    since: ticket.started,
+                })
+            {
+                entry.refresh = Refresh::FailedAt(now);
+            }
+        }
     }
 
     /// Drops one entry: its event is gone or no longer public.
@@ -217,18 +269,49 @@ mod tests {
     }
 
     #[test]
-    fn a_refresh_that_never_lands_is_replaced_after_one_ttl_while_readers_keep_the_old_copy() {
+    fn a_slow_refresh_is_never_doubled_and_a_failed_one_is_retried_a_ttl_later() {
         let (cache, start) = cached("tokyo", b"v1");
-        let (_, lost) = stale(read(&cache, "tokyo", 1.1, start));
-        assert!(lost.is_some());
-        // A slow database: nobody waits for it while the copy is within the limit.
-        let (body, again) = stale(read(&cache, "tokyo", 2.2, start));
+        let (_, slow) = stale(read(&cache, "tokyo", 1.1, start));
+        let slow = slow.expect("the first stale reader refreshes");
+        // A slow database: nobody waits for it, and nobody asks it twice.
+        let (body, second) = stale(read(&cache, "tokyo", 4.0, start));
         assert_eq!(body, "v1");
-        let again = again.expect("a second refresh replaces the lost one");
-        let (_, meanwhile) = stale(read(&cache, "tokyo", 2.3, start));
-        assert!(meanwhile.is_none(), "still one refresh at a time");
+        assert!(
+            second.is_none(),
+            "one refresh at a time, however long it takes"
+        );
+
+        cache.failed_at("tokyo", slow, start + Duration::from_secs_f64(4.5));
+        let (body, too_soon) = stale(read(&cache, "tokyo", 5.0, start));
+        assert_eq!(body, "v1", "a failed refresh keeps the old copy");
+        assert!(too_soon.is_none(), "a failing database is asked once a TTL");
+        let (_, again) = stale(read(&cache, "tokyo", 5.6, start));
+        let again = again.expect("a TTL after the failure, the next reader refreshes");
         cache.put("tokyo".into(), Bytes::from_static(b"v2"), again);
         assert_eq!(fresh(cache.lookup("tokyo", TTL)), "v2");
+    }
+
+    #[test]
+    fn a_slow_refresh_landing_after_a_newer_one_does_not_bring_back_the_older_view() {
+        let cache = PublicCache::default();
+        let start = Instant::now();
+        let slow = missing(read(&cache, "tokyo", 0.0, start));
+        let quick = missing(read(&cache, "tokyo", 0.3, start));
+        cache.put("tokyo".into(), Bytes::from_static(b"newer"), quick);
+        cache.put("tokyo".into(), Bytes::from_static(b"older"), slow);
+        assert_eq!(fresh(read(&cache, "tokyo", 0.5, start)), "newer");
+    }
+
+    #[test]
+    fn a_view_is_as_old_as_the_moment_its_refresh_started() {
+        let cache = PublicCache::default();
+        let start = Instant::now();
+        let took_long = missing(read(&cache, "tokyo", 0.0, start));
+        cache.put("tokyo".into(), Bytes::from_static(b"v1"), took_long);
+        // Read at 0.0: stale at one TTL from then, however late it was stored.
+        let (body, ticket) = stale(read(&cache, "tokyo", 1.0, start));
+        assert_eq!(body, "v1");
+        assert!(ticket.is_some());
     }
 
     #[test]

@@ -228,7 +228,7 @@ async fn get_event(
                         if let Err(e) = refresh_public_view(&state, key, ticket).await {
                             if !e.is_not_found() {
                                 tracing::warn!(error = %e,
-                                    "could not refresh the cached public view; serving the old one a while longer");
+                                    "could not refresh the cached public view; serving the old one a TTL longer");
                             }
                         }
                     }
@@ -247,23 +247,27 @@ async fn refresh_public_view(
     key: String,
     ticket: RefreshTicket,
 ) -> AppResult<web::Bytes> {
-    let view = match load_event_view(state, None, &key).await {
-        Ok(view) => view,
-        Err(e) => {
-            // Gone or no longer public: nobody may see the old copy. Any other failure (a
-            // busy pool, say) keeps it for the others, and a later reader tries again.
-            if e.is_not_found() {
-                state.public_cache.forget(&key);
-            }
-            return Err(e);
-        }
-    };
-    let body = web::Bytes::from(
+    let read = load_event_view(state, None, &key).await.and_then(|view| {
         serde_json::to_vec(&view)
-            .map_err(|e| crate::error::AppError::internal(format!("event view: {e}")))?,
-    );
-    state.public_cache.put(key, body.clone(), ticket);
-    Ok(body)
+            .map(web::Bytes::from)
+            .map_err(|e| crate::error::AppError::internal(format!("event view: {e}")))
+    });
+    match read {
+        Ok(body) => {
+            state.public_cache.put(key, body.clone(), ticket);
+            Ok(body)
+        }
+        // Gone or no longer public: nobody may see the old copy.
+        Err(e) if e.is_not_found() => {
+            state.public_cache.forget(&key);
+            Err(e)
+        }
+        // Anything else (a busy pool, say) keeps the old copy for the others a TTL longer.
+        Err(e) => {
+            state.public_cache.failed(&key, ticket);
+            Err(e)
+        }
+    }
 }
 
 async fn load_event_view(
