@@ -893,11 +893,9 @@ async fn run_scenarios(
         // Read alone for as long as the storm lasts: a p99 of 5 s of reads (~800) against one
         // of 10 s (~1,700) moved the ratio by half its value from run to run.
         let storm_secs = 10.0;
-        let unloaded = Reader::unloaded(&url, storm_secs as u64).await?;
-        let reader = Reader::start(url.clone());
-        let storm_until = Instant::now() + Duration::from_secs_f64(storm_secs);
-        let logins: Vec<usize> =
-            futures_util::future::join_all(accounts.into_iter().map(|email| {
+        let storm = |secs: f64| {
+            let storm_until = Instant::now() + Duration::from_secs_f64(secs);
+            futures_util::future::join_all(accounts.iter().map(|email| {
                 let api = api.clone();
                 async move {
                     let mut n = 0;
@@ -917,9 +915,20 @@ async fn run_scenarios(
                     n
                 }
             }))
-            .await;
+        };
+        let unloaded = Reader::unloaded(&url, storm_secs as u64).await?;
+        let reader = Reader::start(url.clone());
+        let logins: Vec<usize> = storm(storm_secs).await;
         let loaded = reader.stop()?;
         let hash_after = argon2_hash_secs();
+        // A second storm, with a reader of a route that needs the database (readiness: one
+        // query on a pooled connection). Not a target of the issue: it shows what a login
+        // storm does to PostgreSQL on a shared machine (docs/PERFORMANCE.md, "autogroup").
+        let ready_url = format!("{}/health/ready", api.base);
+        let ready_unloaded = Reader::unloaded(&ready_url, storm_secs as u64).await?;
+        let ready_reader = Reader::start(ready_url);
+        storm(storm_secs).await;
+        let ready_loaded = ready_reader.stop()?;
         let hash = (hash_before + hash_after) / 2.0;
         let logins_per_sec = logins.iter().sum::<usize>() as f64 / storm_secs;
         figures.row(
@@ -951,6 +960,18 @@ async fn run_scenarios(
                 percentile(&loaded, 0.99)
             ),
             "<= 2x unloaded",
+        );
+        figures.row(
+            "login storm",
+            "database reader (GET /health/ready) p99 / max unloaded, during a second storm (ms)",
+            format!(
+                "{:.2} / {:.1}, {:.2} / {:.1}",
+                percentile(&ready_unloaded, 0.99),
+                ready_unloaded.last().copied().unwrap_or_default(),
+                percentile(&ready_loaded, 0.99),
+                ready_loaded.last().copied().unwrap_or_default()
+            ),
+            "none (not the issue's; see the analysis)",
         );
         figures.row(
             "memory",
