@@ -15,7 +15,10 @@
 //! An entry's age counts from the moment the refresh that read it *started*, and a refresh never
 //! replaces an entry read by one that started later: a slow refresh landing after a quicker,
 //! newer one does not bring back the older view, and a view that took long to read is fresh for
-//! that much less.
+//! that much less. An event a refresh found gone or not public leaves a mark (an entry without
+//! a body, which readers do not see), so that a slower read begun earlier cannot bring it back.
+//! An entry nobody read for two TTLs, with no refresh struggling, is read afresh by its next
+//! reader rather than served.
 //!
 //! An entry [`STALE_LIMIT_TTLS`] TTLs old is dropped, whatever refresh is under way (one that
 //! panicked never reports back; this is where its entry is rebuilt): its readers read the
@@ -41,7 +44,8 @@ use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
 
-/// More distinct keys than this in one TTL means something is scanning: start over.
+/// More distinct keys than this (marks of unknown slugs included) means something is scanning:
+/// start over, as `clear` does.
 const MAX_ENTRIES: usize = 4096;
 
 /// How many TTLs old an entry may be and still be served while a refresh is due.
@@ -57,10 +61,14 @@ struct Inner {
     entries: HashMap<String, Entry>,
     /// Bumped by every `clear`: a refresh begun before it must not store what it read.
     generation: u64,
+    /// Numbers the refreshes started from stale entries, so that a report names its own.
+    refreshes: u64,
 }
 
 struct Entry {
-    body: Bytes,
+    /// The view, or `None` where a refresh found the event gone or not public: kept so that a
+    /// slower refresh begun earlier cannot bring the event back.
+    body: Option<Bytes>,
     /// When the refresh that read `body` started: the view is at least this old.
     read_from: Instant,
     refresh: Refresh,
@@ -70,11 +78,9 @@ struct Entry {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Refresh {
     Idle,
-    /// The reader whose ticket started at this instant is reading the database; the others
-    /// serve the old copy meanwhile.
-    Running {
-        since: Instant,
-    },
+    /// The refresh with this number is reading the database; the others serve the old copy
+    /// meanwhile.
+    Running(u64),
     /// The last refresh failed at this instant: the next one waits a TTL.
     FailedAt(Instant),
 }
@@ -84,7 +90,8 @@ pub enum Lookup {
     /// Serve this body: it is fresh.
     Fresh(Bytes),
     /// Serve this body, and when a ticket comes with it, refresh the entry in the background
-    /// (read the database, then [`PublicCache::put`] or [`PublicCache::forget`]).
+    /// (read the database, then [`PublicCache::put`], [`PublicCache::forget`] or
+    /// [`PublicCache::failed`]).
     Stale(Bytes, Option<RefreshTicket>),
     /// Nothing that may be served: read the database, answer from that, and hand it to
     /// [`PublicCache::put`] (or [`PublicCache::forget`] when there is nothing to show).
@@ -95,6 +102,9 @@ pub enum Lookup {
 pub struct RefreshTicket {
     generation: u64,
     started: Instant,
+    /// The refresh's number when it refreshes a stale entry; none for a reader that found
+    /// nothing to serve, which holds up no other reader.
+    refresh: Option<u64>,
 }
 
 impl PublicCache {
@@ -107,40 +117,63 @@ impl PublicCache {
             return Lookup::Missing(RefreshTicket {
                 generation: 0,
                 started: now,
+                refresh: None,
             });
         };
-        let ticket = RefreshTicket {
+        let mut ticket = RefreshTicket {
             generation: inner.generation,
             started: now,
+            refresh: None,
         };
-        let Some(entry) = inner.entries.get_mut(key) else {
+        let Inner {
+            entries, refreshes, ..
+        } = &mut *inner;
+        let Some(entry) = entries.get_mut(key) else {
             return Lookup::Missing(ticket);
         };
         let age = now.saturating_duration_since(entry.read_from);
-        if age < ttl {
-            return Lookup::Fresh(entry.body.clone());
-        }
         // A hard bound, whatever refresh is under way: an event unpublished, or a session
         // closed, on another instance stops showing here within it even while refreshes fail.
         if age >= ttl * STALE_LIMIT_TTLS {
-            inner.entries.remove(key);
+            entries.remove(key);
             return Lookup::Missing(ticket);
         }
+        let Some(body) = entry.body.clone() else {
+            return Lookup::Missing(ticket);
+        };
+        if age < ttl {
+            return Lookup::Fresh(body);
+        }
         let refresh_due = match entry.refresh {
+            // Nobody read it for a while: with no refresh struggling, its first reader reads
+            // the database rather than be served a copy older than two TTLs.
+            Refresh::Idle if age >= ttl * 2 => return Lookup::Missing(ticket),
             Refresh::Idle => true,
-            Refresh::Running { .. } => false,
+            Refresh::Running(_) => false,
             Refresh::FailedAt(at) => now.saturating_duration_since(at) >= ttl,
         };
         if !refresh_due {
-            return Lookup::Stale(entry.body.clone(), None);
+            return Lookup::Stale(body, None);
         }
-        entry.refresh = Refresh::Running { since: now };
-        Lookup::Stale(entry.body.clone(), Some(ticket))
+        *refreshes += 1;
+        entry.refresh = Refresh::Running(*refreshes);
+        ticket.refresh = Some(*refreshes);
+        Lookup::Stale(body, Some(ticket))
     }
 
     /// Stores what a refresh read, unless the cache was emptied since it started or holds a
     /// view read by a refresh that started later.
     pub fn put(&self, key: String, body: Bytes, ticket: RefreshTicket) {
+        self.store(key, Some(body), ticket);
+    }
+
+    /// The refresh found the event gone or not public: nobody is served the old copy, and no
+    /// refresh begun before this one stores it again.
+    pub fn forget(&self, key: String, ticket: RefreshTicket) {
+        self.store(key, None, ticket);
+    }
+
+    fn store(&self, key: String, body: Option<Bytes>, ticket: RefreshTicket) {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
@@ -150,7 +183,11 @@ impl PublicCache {
         match inner.entries.get(&key) {
             Some(newer) if newer.read_from > ticket.started => return,
             Some(_) => {}
-            None if inner.entries.len() >= MAX_ENTRIES => inner.entries.clear(),
+            None if inner.entries.len() >= MAX_ENTRIES => {
+                // As `clear`: refreshes under way were begun before and may not store.
+                inner.entries.clear();
+                inner.generation += 1;
+            }
             None => {}
         }
         inner.entries.insert(
@@ -173,22 +210,13 @@ impl PublicCache {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
-        // Only the refresh this ticket started: a reader that found nothing cached started none.
+        let Some(number) = ticket.refresh else {
+            return;
+        };
         if let Some(entry) = inner.entries.get_mut(key) {
-            if entry.refresh
-                == (Refresh::Running {
-                    since: ticket.started,
-                })
-            {
+            if entry.refresh == Refresh::Running(number) {
                 entry.refresh = Refresh::FailedAt(now);
             }
-        }
-    }
-
-    /// Drops one entry: its event is gone or no longer public.
-    pub fn forget(&self, key: &str) {
-        if let Ok(mut inner) = self.inner.lock() {
-            inner.entries.remove(key);
         }
     }
 
@@ -255,12 +283,14 @@ mod tests {
         assert!(second.is_none(), "one refresh at a time");
 
         cache.put("tokyo".into(), Bytes::from_static(b"v2"), ticket);
-        assert_eq!(fresh(cache.lookup("tokyo", TTL)), "v2");
+        assert_eq!(fresh(read(&cache, "tokyo", 1.4, start)), "v2");
     }
 
     #[test]
     fn an_entry_past_the_stale_limit_is_never_served_even_while_a_refresh_is_under_way() {
         let (cache, start) = cached("tokyo", b"v1");
+        let (_, slow) = stale(read(&cache, "tokyo", 1.1, start));
+        assert!(slow.is_some(), "a refresh that will not land in time");
         let limit = f64::from(STALE_LIMIT_TTLS);
         let (body, _) = stale(read(&cache, "tokyo", limit - 0.5, start));
         assert_eq!(body, "v1", "within the limit");
@@ -288,7 +318,7 @@ mod tests {
         let (_, again) = stale(read(&cache, "tokyo", 5.6, start));
         let again = again.expect("a TTL after the failure, the next reader refreshes");
         cache.put("tokyo".into(), Bytes::from_static(b"v2"), again);
-        assert_eq!(fresh(cache.lookup("tokyo", TTL)), "v2");
+        assert_eq!(fresh(read(&cache, "tokyo", 5.7, start)), "v2");
     }
 
     #[test]
@@ -305,13 +335,53 @@ mod tests {
     #[test]
     fn a_view_is_as_old_as_the_moment_its_refresh_started() {
         let cache = PublicCache::default();
-        let start = Instant::now();
+        let Some(start) = Instant::now().checked_sub(Duration::from_millis(600)) else {
+            return;
+        };
+        // Begun 0.6 s ago, stored now: stale at one TTL from its start, not from now.
         let took_long = missing(read(&cache, "tokyo", 0.0, start));
         cache.put("tokyo".into(), Bytes::from_static(b"v1"), took_long);
-        // Read at 0.0: stale at one TTL from then, however late it was stored.
         let (body, ticket) = stale(read(&cache, "tokyo", 1.0, start));
         assert_eq!(body, "v1");
         assert!(ticket.is_some());
+    }
+
+    #[test]
+    fn an_entry_nobody_read_for_two_ttls_is_read_again_rather_than_served() {
+        let (cache, start) = cached("tokyo", b"v1");
+        let (body, _) = stale(read(&cache, "tokyo", 1.5, start));
+        assert_eq!(body, "v1", "within two TTLs, while its refresh runs");
+        let (cache, start) = cached("tokyo", b"v1");
+        missing(read(&cache, "tokyo", 2.5, start));
+    }
+
+    #[test]
+    fn a_reader_that_found_nothing_cannot_report_another_readers_refresh_failed() {
+        let cache = PublicCache::default();
+        let start = Instant::now();
+        let found_nothing = missing(read(&cache, "tokyo", 0.0, start));
+        let first = missing(read(&cache, "tokyo", 0.0, start));
+        cache.put("tokyo".into(), Bytes::from_static(b"v1"), first);
+        let (_, refreshing) = stale(read(&cache, "tokyo", 1.0, start));
+        assert!(refreshing.is_some());
+        cache.failed_at("tokyo", found_nothing, start + Duration::from_secs_f64(1.1));
+        let (_, second) = stale(read(&cache, "tokyo", 1.2, start));
+        assert!(second.is_none(), "the refresh under way still runs alone");
+    }
+
+    #[test]
+    fn an_event_found_gone_does_not_come_back_with_a_slower_earlier_read() {
+        let cache = PublicCache::default();
+        let start = Instant::now();
+        let slow = missing(read(&cache, "tokyo", 0.0, start));
+        let found_gone = missing(read(&cache, "tokyo", 0.3, start));
+        cache.forget("tokyo".into(), found_gone);
+        cache.put("tokyo".into(), Bytes::from_static(b"still public"), slow);
+        missing(read(&cache, "tokyo", 0.5, start));
+        // A read begun after the event was found gone is stored (it was published again).
+        let later = missing(read(&cache, "tokyo", 0.6, start));
+        cache.put("tokyo".into(), Bytes::from_static(b"public again"), later);
+        assert_eq!(fresh(read(&cache, "tokyo", 0.7, start)), "public again");
     }
 
     #[test]
@@ -329,8 +399,10 @@ mod tests {
 
     #[test]
     fn forgetting_an_entry_sends_the_next_reader_to_the_database() {
-        let (cache, _) = cached("tokyo", b"v1");
-        cache.forget("tokyo");
-        missing(cache.lookup("tokyo", TTL));
+        let (cache, start) = cached("tokyo", b"v1");
+        let (_, refresh) = stale(read(&cache, "tokyo", 1.1, start));
+        let refresh = refresh.expect("the first stale reader refreshes");
+        cache.forget("tokyo".into(), refresh);
+        missing(read(&cache, "tokyo", 1.2, start));
     }
 }

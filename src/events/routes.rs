@@ -259,7 +259,7 @@ async fn refresh_public_view(
         }
         // Gone or no longer public: nobody may see the old copy.
         Err(e) if e.is_not_found() => {
-            state.public_cache.forget(&key);
+            state.public_cache.forget(key, ticket);
             Err(e)
         }
         // Anything else (a busy pool, say) keeps the old copy for the others a TTL longer.
