@@ -71,6 +71,8 @@ struct Entry {
     body: Option<Bytes>,
     /// When the refresh that read `body` started: the view is at least this old.
     read_from: Instant,
+    /// When it was stored.
+    landed: Instant,
     refresh: Refresh,
 }
 
@@ -144,10 +146,12 @@ impl PublicCache {
         if age < ttl {
             return Lookup::Fresh(body);
         }
+        // Stored over a TTL ago and still not refreshed: nobody read it since. Its first reader
+        // reads the database rather than be served a copy older than two TTLs. (An entry that a
+        // slow refresh just stored, over two TTLs old already, is served while the next runs.)
+        let quiet = now.saturating_duration_since(entry.landed) >= ttl;
         let refresh_due = match entry.refresh {
-            // Nobody read it for a while: with no refresh struggling, its first reader reads
-            // the database rather than be served a copy older than two TTLs.
-            Refresh::Idle if age >= ttl * 2 => return Lookup::Missing(ticket),
+            Refresh::Idle if age >= ttl * 2 && quiet => return Lookup::Missing(ticket),
             Refresh::Idle => true,
             Refresh::Running(_) => false,
             Refresh::FailedAt(at) => now.saturating_duration_since(at) >= ttl,
@@ -164,16 +168,16 @@ impl PublicCache {
     /// Stores what a refresh read, unless the cache was emptied since it started or holds a
     /// view read by a refresh that started later.
     pub fn put(&self, key: String, body: Bytes, ticket: RefreshTicket) {
-        self.store(key, Some(body), ticket);
+        self.store_at(key, Some(body), ticket, Instant::now());
     }
 
     /// The refresh found the event gone or not public: nobody is served the old copy, and no
     /// refresh begun before this one stores it again.
     pub fn forget(&self, key: String, ticket: RefreshTicket) {
-        self.store(key, None, ticket);
+        self.store_at(key, None, ticket, Instant::now());
     }
 
-    fn store(&self, key: String, body: Option<Bytes>, ticket: RefreshTicket) {
+    fn store_at(&self, key: String, body: Option<Bytes>, ticket: RefreshTicket, now: Instant) {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
@@ -195,6 +199,7 @@ impl PublicCache {
             Entry {
                 body,
                 read_from: ticket.started,
+                landed: now,
                 refresh: Refresh::Idle,
             },
         );
@@ -353,6 +358,23 @@ mod tests {
         assert_eq!(body, "v1", "within two TTLs, while its refresh runs");
         let (cache, start) = cached("tokyo", b"v1");
         missing(read(&cache, "tokyo", 2.5, start));
+    }
+
+    #[test]
+    fn an_entry_a_slow_refresh_just_stored_is_served_while_the_next_refresh_runs() {
+        let (cache, start) = cached("tokyo", b"v1");
+        let (_, slow) = stale(read(&cache, "tokyo", 1.0, start));
+        let slow = slow.expect("the first stale reader refreshes");
+        // Read from 1.0, stored at 3.5: already 2.5 TTLs old, and readers keep coming.
+        cache.store_at(
+            "tokyo".into(),
+            Some(Bytes::from_static(b"v2")),
+            slow,
+            start + Duration::from_secs_f64(3.5),
+        );
+        let (body, next) = stale(read(&cache, "tokyo", 3.6, start));
+        assert_eq!(body, "v2");
+        assert!(next.is_some(), "and the next refresh starts");
     }
 
     #[test]
