@@ -893,8 +893,8 @@ async fn run_scenarios(
         // Read alone for as long as the storm lasts: a p99 of 5 s of reads (~800) against one
         // of 10 s (~1,700) moved the ratio by half its value from run to run.
         let storm_secs = 10.0;
-        let storm = |secs: f64| {
-            let storm_until = Instant::now() + Duration::from_secs_f64(secs);
+        let storm = || {
+            let storm_until = Instant::now() + Duration::from_secs_f64(storm_secs);
             futures_util::future::join_all(accounts.iter().map(|email| {
                 let api = api.clone();
                 async move {
@@ -918,7 +918,7 @@ async fn run_scenarios(
         };
         let unloaded = Reader::unloaded(&url, storm_secs as u64).await?;
         let reader = Reader::start(url.clone());
-        let logins: Vec<usize> = storm(storm_secs).await;
+        let logins: Vec<usize> = storm().await;
         let loaded = reader.stop()?;
         let hash_after = argon2_hash_secs();
         // A second storm, with a reader of a route that needs the database (readiness: one
@@ -927,7 +927,7 @@ async fn run_scenarios(
         let ready_url = format!("{}/health/ready", api.base);
         let ready_unloaded = Reader::unloaded(&ready_url, storm_secs as u64).await?;
         let ready_reader = Reader::start(ready_url);
-        storm(storm_secs).await;
+        storm().await;
         let ready_loaded = ready_reader.stop()?;
         let hash = (hash_before + hash_after) / 2.0;
         let logins_per_sec = logins.iter().sum::<usize>() as f64 / storm_secs;

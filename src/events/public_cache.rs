@@ -44,8 +44,9 @@ use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
 
-/// More distinct keys than this (marks of unknown slugs included) means something is scanning:
-/// start over, as `clear` does.
+/// More distinct keys than this means something is scanning. The marks of events found gone go
+/// first (a scan of unknown slugs leaves one each, and must not evict the views being served);
+/// if that is not enough, start over, as `clear` does.
 const MAX_ENTRIES: usize = 4096;
 
 /// How many TTLs old an entry may be and still be served while a refresh is due.
@@ -188,9 +189,14 @@ impl PublicCache {
             Some(newer) if newer.read_from > ticket.started => return,
             Some(_) => {}
             None if inner.entries.len() >= MAX_ENTRIES => {
-                // As `clear`: refreshes under way were begun before and may not store.
-                inner.entries.clear();
-                inner.generation += 1;
+                // A mark dropped protects nothing more against a slower, earlier read of its
+                // key: a small loss, and only under a scan.
+                inner.entries.retain(|_, entry| entry.body.is_some());
+                if inner.entries.len() >= MAX_ENTRIES {
+                    // As `clear`: refreshes under way were begun before and may not store.
+                    inner.entries.clear();
+                    inner.generation += 1;
+                }
             }
             None => {}
         }
@@ -389,6 +395,17 @@ mod tests {
         cache.failed_at("tokyo", found_nothing, start + Duration::from_secs_f64(1.1));
         let (_, second) = stale(read(&cache, "tokyo", 1.2, start));
         assert!(second.is_none(), "the refresh under way still runs alone");
+    }
+
+    #[test]
+    fn a_scan_of_unknown_slugs_does_not_evict_the_views_being_served() {
+        let (cache, start) = cached("tokyo", b"v1");
+        for i in 0..MAX_ENTRIES * 2 {
+            let key = format!("no-such-event-{i}");
+            let gone = missing(read(&cache, &key, 0.1, start));
+            cache.forget(key, gone);
+        }
+        assert_eq!(fresh(read(&cache, "tokyo", 0.5, start)), "v1");
     }
 
     #[test]
