@@ -61,6 +61,20 @@ pub struct AuthSettings {
     pub max_failed_logins: i64,
     pub max_failed_logins_per_address: i64,
     pub failed_login_window_secs: i64,
+    pub hash_passwords_in: HashingPlace,
+    /// The program run as `<program> hash-worker`; absent: this executable.
+    #[serde(default)]
+    pub hash_worker_program: Option<PathBuf>,
+}
+
+/// Where Argon2 runs (see `auth::hash_worker`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HashingPlace {
+    /// A `convene hash-worker` child in a scheduling group of its own.
+    ChildProcess,
+    /// Threads of the server itself.
+    ServerProcess,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -142,7 +142,6 @@ fn report_pruned(what: &str, pruned: crate::error::AppResult<usize>) {
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let settings = Arc::new(settings);
     let pool = prepare_database(&settings).await?;
-    crate::auth::password::warm_up();
     let doorbell = Doorbell::default();
     let worker = if settings.worker.enabled {
         Some(spawn_worker(pool.clone(), &settings, doorbell.clone())?)

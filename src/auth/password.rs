@@ -1,15 +1,19 @@
-//! Argon2id hashing with OWASP parameters (m=19456 KiB, t=2, p=1), always on a blocking thread
-//! that keeps the caller's tracing span, never on the async executor.
+//! Argon2id hashing with OWASP parameters (m=19456 KiB, t=2, p=1), never on the async executor:
+//! in the `convene hash-worker` child by default (`hash_worker`), or on this process's hashing
+//! threads (`hashing_threads`), which keep the caller's tracing span.
 
-use std::sync::mpsc::RecvTimeoutError;
 use std::sync::OnceLock;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
 
-use super::preemption_pulse::PreemptionPulse;
+use super::hash_worker::HashWorker;
+use super::hashing_threads::{Deliver, HashJob, HashingThreads};
+use crate::config::{AuthSettings, HashingPlace};
 use crate::error::{AppError, AppResult};
 
 /// A password as a client sent it: 8 to 128 characters, no composition rules (NIST 800-63B).
@@ -63,9 +67,6 @@ static SPARE_MEMORY: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mute
 /// 19 MiB in use is ever touched, hence resident.
 const ALWAYS_MAPPED_BLOCKS: usize = (32 << 20) / std::mem::size_of::<argon2::Block>() + 1;
 
-/// How long the hashing threads wait without a job before giving their memory back.
-const KEEP_MEMORY_WHILE_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
-
 fn with_memory<T>(blocks: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T {
     let spare = SPARE_MEMORY.lock().unwrap_or_else(|e| e.into_inner()).pop();
     let mut memory = spare.unwrap_or_else(|| Vec::with_capacity(blocks.max(ALWAYS_MAPPED_BLOCKS)));
@@ -81,7 +82,7 @@ fn with_memory<T>(blocks: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T
 }
 
 /// Frees the kept memory.
-fn release_idle_memory() {
+pub(super) fn release_idle_memory() {
     let released = std::mem::take(&mut *SPARE_MEMORY.lock().unwrap_or_else(|e| e.into_inner()));
     drop(released);
 }
@@ -142,161 +143,132 @@ fn matches_with_reused_memory(password: &[u8], stored: &str) -> bool {
     check().unwrap_or(false)
 }
 
-/// Argon2 runs on a fixed set of idle-priority threads, one per core and kept to it, fed by a
-/// bounded queue.
-///
-/// Why not `spawn_blocking`: a login storm would start one 19 MiB hash per request on as many
-/// threads, each keeping its allocator arena (seen: 6 GiB resident after 64 concurrent
-/// logins), and starve every other request of CPU. Here memory is bounded by the thread
-/// count, the hashing threads run at the lowest priority so reads stay fast while logins
-/// queue, and a full queue answers 503 instead of growing without bound.
-struct HashingPool {
-    jobs: std::sync::mpsc::SyncSender<Box<dyn FnOnce() + Send>>,
+/// One Argon2 run, wherever it happens: in the `convene hash-worker` child (which receives it
+/// as a line of JSON) or on this process's hashing threads.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum Work {
+    Hash {
+        password: SecretString,
+    },
+    /// Against the stored hash, or the dummy one when there is no account (`stored` absent), so
+    /// both cases cost one Argon2 run.
+    Verify {
+        stored: Option<String>,
+        candidate: SecretString,
+    },
 }
 
-const HASHING_QUEUE: usize = 1024;
-
-/// SCHED_IDLE on Linux: a request thread waking up preempts a hashing thread at once. Nice 19
-/// alone is not enough under EEVDF, which lets the running hash finish its slice (~3 ms) first;
-/// that put a reader's p99 at 8 ms during a login storm (docs/PERFORMANCE.md). A thread that is
-/// preempted while runnable needs the `PreemptionPulse` besides.
-fn lower_hashing_thread_priority() {
-    #[cfg(target_os = "linux")]
-    let lowered = thread_priority::set_thread_priority_and_policy(
-        thread_priority::thread_native_id(),
-        thread_priority::ThreadPriority::Min,
-        thread_priority::ThreadSchedulePolicy::Normal(
-            thread_priority::NormalThreadSchedulePolicy::Idle,
-        ),
-    );
-    #[cfg(not(target_os = "linux"))]
-    let lowered: Result<(), thread_priority::Error> =
-        Err(thread_priority::Error::Priority("SCHED_IDLE is Linux's"));
-    // Where SCHED_IDLE is refused (a seccomp profile, another OS): nice 19 at least.
-    let lowered = lowered.or_else(|_| {
-        thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
-    });
-    if let Err(e) = lowered {
-        tracing::warn!(error = ?e, "could not lower the hashing thread's priority");
-    }
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum Outcome {
+    Hashed(String),
+    /// True only when an account exists and the password matches.
+    Verified(bool),
+    Failed(String),
 }
 
-/// The `i`th hashing thread keeps to the `i`th CPU, beside that CPU's pulse thread. Left to
-/// move, the two hashes were sometimes stacked on one CPU or moved onto the one a request had
-/// just woken on: alternating binaries, the reader's p99 during a login storm was 0.59–0.78 ms
-/// pinned against 0.67–1.06 unpinned, with as many logins a second (docs/PERFORMANCE.md).
-///
-/// Only when there is a hashing thread for every CPU the process may run on: under a cgroup's
-/// CPU quota there are fewer threads than CPUs, and pinning them would put every process's
-/// hashes on the same first CPUs.
-#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
-fn keep_to_cpu(i: usize, threads: usize) {
-    #[cfg(target_os = "linux")]
-    if let Some(cpus) = core_affinity::get_core_ids().filter(|cpus| cpus.len() == threads) {
-        let cpu = cpus[i];
-        if !core_affinity::set_for_current(cpu) {
-            tracing::warn!(cpu = cpu.id, "could not keep a hashing thread to its CPU");
-        }
-    }
-}
-
-fn hashing_pool() -> &'static HashingPool {
-    static POOL: OnceLock<HashingPool> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let (jobs, queue) =
-            std::sync::mpsc::sync_channel::<Box<dyn FnOnce() + Send>>(HASHING_QUEUE);
-        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let pulse = PreemptionPulse::start();
-        for i in 0..threads {
-            let queue = queue.clone();
-            let pulse = pulse.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("argon2-{i}"))
-                .spawn(move || {
-                    keep_to_cpu(i, threads);
-                    lower_hashing_thread_priority();
-                    loop {
-                        // Whichever thread holds the queue notices the pool idle (the other
-                        // waits for the queue meanwhile); it wakes once a second to check.
-                        let job = match queue.lock() {
-                            Ok(queue) => queue.recv_timeout(KEEP_MEMORY_WHILE_IDLE),
-                            Err(_) => return,
-                        };
-                        match job {
-                            // A panicking job drops its reply (the caller gets an error); the
-                            // thread lives on for the next one.
-                            Ok(job) => {
-                                let _ = pulse.during(|| {
-                                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
-                                });
-                            }
-                            Err(RecvTimeoutError::Timeout) => release_idle_memory(),
-                            Err(RecvTimeoutError::Disconnected) => return,
-                        }
-                    }
-                });
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "could not start a password hashing thread");
+impl Work {
+    pub(super) fn perform(self) -> Outcome {
+        match self {
+            Work::Hash { password } => {
+                match hash_with_reused_memory(password.expose_secret().as_bytes()) {
+                    Ok(phc) => Outcome::Hashed(phc),
+                    Err(e) => Outcome::Failed(format!("hashing a password: {e}")),
+                }
+            }
+            Work::Verify { stored, candidate } => {
+                let exists = stored.is_some();
+                let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
+                let matches =
+                    matches_with_reused_memory(candidate.expose_secret().as_bytes(), &hash);
+                Outcome::Verified(exists && matches)
             }
         }
-        HashingPool { jobs }
-    })
+    }
 }
 
-async fn on_hashing_thread<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> AppResult<T> {
-    let span = tracing::Span::current();
-    let (reply, answer) = tokio::sync::oneshot::channel();
-    let job = Box::new(move || {
-        // The caller gave up (its client went away): under a storm, a hash nobody waits for
-        // would only delay every job queued behind it.
-        if reply.is_closed() {
-            return;
+/// Where this process hashes: set once by `start_hashing`; a process that never calls it (the
+/// `convene admin` commands) hashes on its own threads.
+enum Hashing {
+    ServerProcess,
+    ChildProcess(HashWorker),
+}
+
+static HASHING: OnceLock<Hashing> = OnceLock::new();
+
+fn hashing() -> &'static Hashing {
+    HASHING.get_or_init(|| Hashing::ServerProcess)
+}
+
+/// Starts hashing where `settings` say, and warms the dummy hash there so that the first
+/// unknown-email login is not faster. Only the first call in a process counts.
+pub fn start_hashing(settings: &AuthSettings) {
+    let hashing = HASHING.get_or_init(|| match settings.hash_passwords_in {
+        HashingPlace::ServerProcess => Hashing::ServerProcess,
+        HashingPlace::ChildProcess => {
+            Hashing::ChildProcess(HashWorker::start(settings.hash_worker_program.clone()))
         }
-        let _ = reply.send(span.in_scope(f));
     });
-    hashing_pool().jobs.try_send(job).map_err(|e| match e {
-        std::sync::mpsc::TrySendError::Full(_) => {
-            AppError::Unavailable("too many password checks queued".to_owned())
+    if let Hashing::ServerProcess = hashing {
+        warm_up();
+    }
+}
+
+/// Computes the dummy hash on a hashing thread, whose Argon2 memory is managed there, rather
+/// than leaving 19 MiB behind on the caller's.
+pub(super) fn warm_up() {
+    HashingThreads::get().submit(HashJob {
+        work: Work::Verify {
+            stored: None,
+            candidate: SecretString::from(""),
+        },
+        deliver: Deliver::Nobody,
+    });
+}
+
+async fn perform(work: Work) -> AppResult<Outcome> {
+    match hashing() {
+        Hashing::ChildProcess(worker) => worker.perform(work).await,
+        Hashing::ServerProcess => {
+            let (reply, answer) = oneshot::channel();
+            let span = tracing::Span::current();
+            HashingThreads::get().submit(HashJob {
+                work,
+                deliver: Deliver::Caller { reply, span },
+            });
+            answer
+                .await
+                .map_err(|_| AppError::internal("a password hashing job was dropped"))?
         }
-        std::sync::mpsc::TrySendError::Disconnected(_) => {
-            AppError::internal("the password hashing threads are gone")
-        }
-    })?;
-    answer
-        .await
-        .map_err(|_| AppError::internal("a password hashing job was dropped"))
+    }
 }
 
 pub async fn hash_password(password: Password) -> AppResult<String> {
-    on_hashing_thread(move || {
-        hash_with_reused_memory(password.0.expose_secret().as_bytes())
-            .map_err(|e| AppError::internal(format!("hashing a password: {e}")))
+    match perform(Work::Hash {
+        password: password.0,
     })
     .await?
+    {
+        Outcome::Hashed(phc) => Ok(phc),
+        other => Err(unexpected(other)),
+    }
 }
 
 /// Verifies `candidate` against `stored`, or against a dummy hash when there is no account, so
 /// both cases cost one Argon2 run. True only when an account exists and the password matches.
 pub async fn verify_password(stored: Option<String>, candidate: SecretString) -> AppResult<bool> {
-    on_hashing_thread(move || {
-        let exists = stored.is_some();
-        let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
-        let matches = matches_with_reused_memory(candidate.expose_secret().as_bytes(), &hash);
-        exists && matches
-    })
-    .await
+    match perform(Work::Verify { stored, candidate }).await? {
+        Outcome::Verified(matches) => Ok(matches),
+        other => Err(unexpected(other)),
+    }
 }
 
-/// Warms the dummy hash at start-up so the first unknown-email login is not faster.
-/// It runs on a hashing thread, whose Argon2 memory is managed there, rather than leaving
-/// 19 MiB behind on the caller's.
-pub fn warm_up() {
-    let _ = hashing_pool().jobs.try_send(Box::new(|| {
-        let _ = dummy_hash();
-    }));
+fn unexpected(outcome: Outcome) -> AppError {
+    match outcome {
+        Outcome::Failed(e) => AppError::internal(e),
+        other => AppError::internal(format!("unexpected password hashing outcome {other:?}")),
+    }
 }
 
 #[cfg(test)]

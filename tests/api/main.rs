@@ -10,6 +10,7 @@ mod dialogues;
 mod foundation;
 mod fuzz;
 mod hardening;
+mod hash_worker;
 mod invitations;
 mod mail_faults;
 mod network;
