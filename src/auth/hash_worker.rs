@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
+use zeroize::Zeroizing;
 
 use super::hashing_threads::{Deliver, HashJob, HashingThreads, Reply, HASHING_QUEUE};
 use super::password::{Outcome, Work};
@@ -58,6 +59,7 @@ enum WorkOnTheWire<'a> {
         stored: Option<&'a str>,
         candidate: &'a str,
     },
+    WarmUp,
 }
 
 impl Work {
@@ -70,6 +72,7 @@ impl Work {
                 stored: stored.as_deref(),
                 candidate: candidate.expose_secret(),
             },
+            Work::WarmUp => WorkOnTheWire::WarmUp,
         }
     }
 }
@@ -90,6 +93,8 @@ struct Answer {
 struct Job {
     work: Work,
     reply: Reply,
+    /// The caller's, for the hash when it runs in this process after all.
+    span: tracing::Span,
     /// Already handed to a child that died before answering.
     retried: bool,
 }
@@ -129,6 +134,7 @@ impl HashWorker {
             .try_send(Message::Job(Job {
                 work,
                 reply,
+                span: tracing::Span::current(),
                 retried: false,
             }))
             .map_err(|e| match e {
@@ -145,16 +151,28 @@ impl HashWorker {
     }
 }
 
-/// Children in a row that die without answering anything before the server stops starting
-/// them: a worker that cannot run at all (a wrong `hash_worker_program`, say) must not cost
-/// a login.
+/// Children in a row that die without answering anything, each within `BARREN_LIFETIME` of
+/// starting, before the server stops starting them: a worker that cannot run at all (a wrong
+/// `hash_worker_program`, say) must not cost a login. A child that lived longer may just have
+/// had nothing to do (and been killed by an operator or the OOM killer).
 const BARREN_CHILDREN: usize = 3;
+const BARREN_LIFETIME: Duration = Duration::from_secs(10);
+
+/// The server's own binary. On Linux `/proc/self/exe`, which stays this very binary after a
+/// deploy replaced the file: a restarted child then still speaks this server's protocol.
+fn this_executable() -> Option<PathBuf> {
+    if cfg!(target_os = "linux") {
+        Some(PathBuf::from("/proc/self/exe"))
+    } else {
+        std::env::current_exe().ok()
+    }
+}
 
 /// Runs children one after another for as long as the server holds its `HashWorker`.
 fn supervise(program: Option<PathBuf>, queue: Receiver<Message>, wake: SyncSender<Message>) {
     // Jobs a child took and did not answer before it died, for the next one.
     let mut carried = VecDeque::new();
-    let Some(program) = program.or_else(|| std::env::current_exe().ok()) else {
+    let Some(program) = program.or_else(this_executable) else {
         return hash_in_this_process("this executable's path is unknown", queue, carried);
     };
     let mut barren = 0;
@@ -170,7 +188,12 @@ fn supervise(program: Option<PathBuf>, queue: Receiver<Message>, wake: SyncSende
         let Fed::ChildGone { answered } = child.feed(&queue, &mut carried) else {
             return;
         };
-        barren = if answered { 0 } else { barren + 1 };
+        let lived = started.elapsed();
+        barren = if answered || lived > BARREN_LIFETIME {
+            0
+        } else {
+            barren + 1
+        };
         if barren == BARREN_CHILDREN {
             let why = format!(
                 "{} exited {barren} times without answering",
@@ -179,7 +202,7 @@ fn supervise(program: Option<PathBuf>, queue: Receiver<Message>, wake: SyncSende
             return hash_in_this_process(&why, queue, carried);
         }
         tracing::warn!("the password hash worker stopped; starting another");
-        if started.elapsed() < RESTART_PAUSE {
+        if lived < RESTART_PAUSE {
             std::thread::sleep(RESTART_PAUSE);
         }
     }
@@ -191,19 +214,30 @@ fn hash_in_this_process(why: &str, queue: Receiver<Message>, carried: VecDeque<J
         error = why,
         "the password hash worker cannot run; hashing on the server's own threads instead"
     );
+    super::password::warm_up();
     let queued = queue.into_iter().filter_map(|message| match message {
         Message::Job(job) => Some(job),
         Message::ChildGone => None,
     });
-    for Job { work, reply, .. } in carried.into_iter().chain(queued) {
+    for job in carried.into_iter().chain(queued) {
+        // It was held by a child that died: it may be what kills them, and here it would kill
+        // the server.
+        if job.retried {
+            let _ = job.reply.send(Err(interrupted_twice()));
+            continue;
+        }
         HashingThreads::get().submit(HashJob {
-            work,
+            work: job.work,
             deliver: Deliver::Caller {
-                reply,
-                span: tracing::Span::none(),
+                reply: job.reply,
+                span: job.span,
             },
         });
     }
+}
+
+fn interrupted_twice() -> AppError {
+    AppError::Unavailable("the password check was interrupted twice; try again".to_owned())
 }
 
 enum Fed {
@@ -251,7 +285,7 @@ impl ChildWorker {
             .stderr(Stdio::inherit())
             .spawn()?;
         let (Some(stdin), Some(stdout)) = (process.stdin.take(), process.stdout.take()) else {
-            let _ = process.kill();
+            end(&mut process);
             return Err(std::io::Error::other("the child's pipes were not opened"));
         };
         let owed = Arc::new(Owed {
@@ -270,7 +304,14 @@ impl ChildWorker {
                     read_answers(stdout, &owed);
                     // When the queue is full, the next job wakes the supervisor anyway.
                     let _ = wake.try_send(Message::ChildGone);
-                })?
+                })
+        };
+        let reader = match reader {
+            Ok(reader) => reader,
+            Err(e) => {
+                end(&mut process);
+                return Err(e);
+            }
         };
         tracing::info!(pid = process.id(), "password hash worker started");
         Ok(ChildWorker {
@@ -285,7 +326,7 @@ impl ChildWorker {
     /// Hands the child jobs, as many at a time as it has hashing threads, until it dies or the
     /// queue closes. Jobs a dead child held go back to `carried`, once: hashing is idempotent,
     /// and a job that kills every child it meets is answered 503 the second time. A child that
-    /// never answered anything did not fail on its jobs, and does not use up their retry.
+    /// never answered anything probably never ran, and does not use up its jobs' retry.
     fn feed(mut self, queue: &Receiver<Message>, carried: &mut VecDeque<Job>) -> Fed {
         let in_flight = HashingThreads::count();
         let queue_closed = loop {
@@ -316,14 +357,16 @@ impl ChildWorker {
             }
             self.next_id += 1;
             let id = self.next_id;
+            // Its copy of the password is wiped once written, as the `SecretString` will be.
             let line = serde_json::to_string(&Request {
                 id,
                 work: job.work.on_the_wire(),
-            });
+            })
+            .map(Zeroizing::new);
             state.jobs.insert(id, job);
             drop(state);
             let written = match line {
-                Ok(line) => writeln!(self.stdin, "{line}").and_then(|()| self.stdin.flush()),
+                Ok(line) => writeln!(self.stdin, "{}", *line).and_then(|()| self.stdin.flush()),
                 Err(e) => Err(std::io::Error::other(e)),
             };
             if let Err(e) = written {
@@ -341,17 +384,15 @@ impl ChildWorker {
         } = self;
         drop(stdin);
         if !queue_closed {
-            let _ = process.kill();
+            end(&mut process);
         }
         let _ = process.wait();
         let _ = reader.join();
         let mut state = owed.state();
         let answered = state.answered;
         for (_, mut job) in state.jobs.drain() {
-            if job.retried && answered {
-                let _ = job.reply.send(Err(AppError::Unavailable(
-                    "the password check was interrupted twice; try again".to_owned(),
-                )));
+            if job.retried {
+                let _ = job.reply.send(Err(interrupted_twice()));
             } else {
                 job.retried |= answered;
                 carried.push_back(job);
@@ -370,7 +411,7 @@ fn read_answers(stdout: ChildStdout, owed: &Owed) {
     for line in BufReader::new(stdout).lines() {
         let answer = line
             .map_err(|e| e.to_string())
-            .and_then(|line| serde_json::from_str::<Answer>(&line).map_err(|e| e.to_string()));
+            .and_then(|line| serde_json::from_str::<Answer>(&line).map_err(|e| unreadable(&e)));
         match answer {
             Ok(Answer { id, outcome }) => {
                 let job = {
@@ -402,9 +443,10 @@ pub fn run_child() -> ExitCode {
     leave_the_servers_scheduling_group();
     super::password::warm_up();
     for line in std::io::stdin().lock().lines() {
-        let received = line
-            .map_err(|e| e.to_string())
-            .and_then(|line| serde_json::from_str::<Received>(&line).map_err(|e| e.to_string()));
+        let received = line.map_err(|e| e.to_string()).and_then(|line| {
+            let line = Zeroizing::new(line);
+            serde_json::from_str::<Received>(&line).map_err(|e| unreadable(&e))
+        });
         let Received { id, work } = match received {
             Ok(received) => received,
             Err(e) => {
@@ -418,6 +460,18 @@ pub fn run_child() -> ExitCode {
         });
     }
     ExitCode::SUCCESS
+}
+
+/// What is wrong with a line, without quoting it: serde_json's messages can quote a value, and
+/// a request's values are passwords.
+fn unreadable(e: &serde_json::Error) -> String {
+    format!("{:?} error at column {}", e.classify(), e.column())
+}
+
+/// Kills a child and reaps it.
+fn end(process: &mut std::process::Child) {
+    let _ = process.kill();
+    let _ = process.wait();
 }
 
 /// Writes one answer to the server (called on the child's hashing threads).
@@ -443,8 +497,16 @@ fn leave_the_servers_scheduling_group() {
             return;
         }
         // Kernels without autogroups have no such file, and cgroups override them: not fatal.
-        if let Err(e) = std::fs::write("/proc/self/autogroup", "19") {
-            tracing::warn!(error = %e, "hash worker: could not lower its autogroup's weight");
+        // Without CAP_SYS_ADMIN, Linux allows one such change every 100 ms on the whole machine
+        // (EAGAIN meanwhile), so a few tries.
+        let mut tries = 0;
+        while let Err(e) = std::fs::write("/proc/self/autogroup", "19") {
+            tries += 1;
+            if e.kind() != std::io::ErrorKind::WouldBlock || tries == 20 {
+                tracing::warn!(error = %e, "hash worker: could not lower its autogroup's weight");
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 }

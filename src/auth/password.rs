@@ -157,6 +157,9 @@ pub(super) enum Work {
         stored: Option<String>,
         candidate: SecretString,
     },
+    /// Computes the dummy hash ahead of the first unknown-email login, which would otherwise
+    /// take one hash longer than the others.
+    WarmUp,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -165,6 +168,7 @@ pub(super) enum Outcome {
     Hashed(String),
     /// True only when an account exists and the password matches.
     Verified(bool),
+    WarmedUp,
     Failed(String),
 }
 
@@ -183,6 +187,10 @@ impl Work {
                 let matches =
                     matches_with_reused_memory(candidate.expose_secret().as_bytes(), &hash);
                 Outcome::Verified(exists && matches)
+            }
+            Work::WarmUp => {
+                let _ = dummy_hash();
+                Outcome::WarmedUp
             }
         }
     }
@@ -219,10 +227,7 @@ pub fn start_hashing(settings: &AuthSettings) {
 /// than leaving 19 MiB behind on the caller's.
 pub(super) fn warm_up() {
     HashingThreads::get().submit(HashJob {
-        work: Work::Verify {
-            stored: None,
-            candidate: SecretString::from(""),
-        },
+        work: Work::WarmUp,
         deliver: Deliver::Nobody,
     });
 }
