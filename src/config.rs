@@ -65,6 +65,8 @@ pub struct AuthSettings {
     /// The program run as `<program> hash-worker`; absent: this executable.
     #[serde(default)]
     pub hash_worker_program: Option<PathBuf>,
+    /// A hash worker that holds a job this long is stuck: it is killed and replaced.
+    pub hash_worker_deadline_ms: u64,
 }
 
 /// Where Argon2 runs (see `auth::hash_worker`).

@@ -21,7 +21,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{ChildStdin, ChildStdout, ExitCode, Stdio};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -32,10 +32,14 @@ use zeroize::Zeroizing;
 
 use super::hashing_threads::{Deliver, HashJob, HashingThreads, Reply, HASHING_QUEUE};
 use super::password::{Outcome, Work};
+use crate::config::AuthSettings;
 use crate::error::{AppError, AppResult};
 
 /// The subcommand the server runs its child with.
 pub const SUBCOMMAND: &str = "hash-worker";
+
+/// How often the supervisor looks for a stuck child while it waits.
+const WATCH: Duration = Duration::from_secs(1);
 
 /// A child that dies sooner than this after starting is started again only after this long, so
 /// a worker that cannot run does not make the server fork in a loop.
@@ -114,13 +118,15 @@ pub(super) struct HashWorker {
 }
 
 impl HashWorker {
-    /// Starts the child, `program hash-worker` (`program` absent: this executable).
-    pub(super) fn start(program: Option<PathBuf>) -> HashWorker {
+    /// Starts the child, `<hash_worker_program> hash-worker` (absent: this executable).
+    pub(super) fn start(settings: &AuthSettings) -> HashWorker {
+        let program = settings.hash_worker_program.clone();
+        let deadline = Duration::from_millis(settings.hash_worker_deadline_ms);
         let (jobs, queue) = std::sync::mpsc::sync_channel(HASHING_QUEUE);
         let wake = jobs.clone();
         let supervisor = std::thread::Builder::new()
             .name("hash-worker-supervisor".to_owned())
-            .spawn(move || supervise(program, queue, wake));
+            .spawn(move || supervise(program, deadline, queue, wake));
         if let Err(e) = supervisor {
             // The queue's receiver is gone with the closure: every hash answers 500, loudly.
             tracing::error!(error = %e, "could not start the thread that runs the hash worker");
@@ -169,7 +175,12 @@ fn this_executable() -> Option<PathBuf> {
 }
 
 /// Runs children one after another for as long as the server holds its `HashWorker`.
-fn supervise(program: Option<PathBuf>, queue: Receiver<Message>, wake: SyncSender<Message>) {
+fn supervise(
+    program: Option<PathBuf>,
+    deadline: Duration,
+    queue: Receiver<Message>,
+    wake: SyncSender<Message>,
+) {
     // Jobs a child took and did not answer before it died, for the next one.
     let mut carried = VecDeque::new();
     let Some(program) = program.or_else(this_executable) else {
@@ -185,7 +196,7 @@ fn supervise(program: Option<PathBuf>, queue: Receiver<Message>, wake: SyncSende
                 return hash_in_this_process(&why, queue, carried);
             }
         };
-        let Fed::ChildGone { answered } = child.feed(&queue, &mut carried) else {
+        let Fed::ChildGone { answered } = child.feed(&queue, &mut carried, deadline) else {
             return;
         };
         let lived = started.elapsed();
@@ -263,9 +274,33 @@ struct Owed {
 }
 
 struct OwedState {
-    jobs: HashMap<u64, Job>,
+    jobs: HashMap<u64, Held>,
     alive: bool,
     answered: bool,
+}
+
+/// A job the child holds, since when.
+struct Held {
+    since: Instant,
+    job: Job,
+}
+
+impl OwedState {
+    /// Whether the child has held a job longer than `deadline`: it is stuck (stopped, frozen,
+    /// deadlocked), since a hash takes tens of milliseconds.
+    fn overdue(&self, deadline: Duration) -> bool {
+        let stuck = self
+            .jobs
+            .values()
+            .any(|held| held.since.elapsed() > deadline);
+        if stuck {
+            tracing::error!(
+                deadline_ms = deadline.as_millis(),
+                "the password hash worker has not answered in time; starting another"
+            );
+        }
+        stuck
+    }
 }
 
 impl Owed {
@@ -327,26 +362,41 @@ impl ChildWorker {
     /// queue closes. Jobs a dead child held go back to `carried`, once: hashing is idempotent,
     /// and a job that kills every child it meets is answered 503 the second time. A child that
     /// never answered anything probably never ran, and does not use up its jobs' retry.
-    fn feed(mut self, queue: &Receiver<Message>, carried: &mut VecDeque<Job>) -> Fed {
+    ///
+    /// A child that holds a job longer than `deadline` is stuck, and is treated as dead.
+    fn feed(
+        mut self,
+        queue: &Receiver<Message>,
+        carried: &mut VecDeque<Job>,
+        deadline: Duration,
+    ) -> Fed {
         let in_flight = HashingThreads::count();
         let queue_closed = loop {
-            let next = carried.pop_front().map(Message::Job);
-            let job = match next.or_else(|| queue.recv().ok()) {
-                None => break true,
-                Some(Message::Job(job)) => job,
+            let next = match carried.pop_front() {
+                Some(job) => Message::Job(job),
+                None => match queue.recv_timeout(WATCH) {
+                    Ok(message) => message,
+                    Err(RecvTimeoutError::Timeout) if self.owed.state().overdue(deadline) => {
+                        break false;
+                    }
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => break true,
+                },
+            };
+            let job = match next {
+                Message::Job(job) => job,
                 // Possibly an earlier child's: only this one's state says.
-                Some(Message::ChildGone) if self.owed.state().alive => continue,
-                Some(Message::ChildGone) => break false,
+                Message::ChildGone if self.owed.state().alive => continue,
+                Message::ChildGone => break false,
             };
             let mut state = self.owed.state();
-            while state.alive && state.jobs.len() >= in_flight {
-                state = self
-                    .owed
-                    .changed
-                    .wait(state)
-                    .unwrap_or_else(|e| e.into_inner());
+            while state.alive && state.jobs.len() >= in_flight && !state.overdue(deadline) {
+                state = match self.owed.changed.wait_timeout(state, WATCH) {
+                    Ok((state, _)) => state,
+                    Err(poisoned) => poisoned.into_inner().0,
+                };
             }
-            if !state.alive {
+            if !state.alive || state.jobs.len() >= in_flight {
                 carried.push_front(job);
                 break false;
             }
@@ -363,7 +413,8 @@ impl ChildWorker {
                 work: job.work.on_the_wire(),
             })
             .map(Zeroizing::new);
-            state.jobs.insert(id, job);
+            let since = Instant::now();
+            state.jobs.insert(id, Held { since, job });
             drop(state);
             let written = match line {
                 Ok(line) => writeln!(self.stdin, "{}", *line).and_then(|()| self.stdin.flush()),
@@ -390,7 +441,7 @@ impl ChildWorker {
         let _ = reader.join();
         let mut state = owed.state();
         let answered = state.answered;
-        for (_, mut job) in state.jobs.drain() {
+        for (_, Held { mut job, .. }) in state.jobs.drain() {
             if job.retried {
                 let _ = job.reply.send(Err(interrupted_twice()));
             } else {
@@ -420,7 +471,7 @@ fn read_answers(stdout: ChildStdout, owed: &Owed) {
                     state.jobs.remove(&id)
                 };
                 owed.changed.notify_all();
-                if let Some(job) = job {
+                if let Some(Held { job, .. }) = job {
                     let _ = job.reply.send(Ok(outcome));
                 }
             }

@@ -214,9 +214,7 @@ fn hashing() -> &'static Hashing {
 pub fn start_hashing(settings: &AuthSettings) {
     let hashing = HASHING.get_or_init(|| match settings.hash_passwords_in {
         HashingPlace::ServerProcess => Hashing::ServerProcess,
-        HashingPlace::ChildProcess => {
-            Hashing::ChildProcess(HashWorker::start(settings.hash_worker_program.clone()))
-        }
+        HashingPlace::ChildProcess => Hashing::ChildProcess(HashWorker::start(settings)),
     });
     if let Hashing::ServerProcess = hashing {
         warm_up();

@@ -127,6 +127,34 @@ async fn assert_a_wrong_password_is_refused(app: &TestApp, email: &str) {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// A worker that stops answering (here: stopped by a signal) is replaced, and the login it
+/// held is answered by the next one.
+#[tokio::test]
+async fn a_stuck_hash_worker_is_replaced_and_its_login_answered() {
+    if !in_a_process_of_its_own() {
+        return;
+    }
+    let app = TestApp::spawn_with(|settings| settings.auth.hash_worker_deadline_ms = 2_000).await;
+    let member = app.user("member").await;
+    let stuck = the_hash_worker().await;
+    let stopped = Command::new("kill")
+        .args(["-STOP", &stuck.to_string()])
+        .status()
+        .expect("kill");
+    assert!(stopped.success());
+
+    let token = app
+        .login(&member.email, "correct horse battery staple")
+        .await;
+    assert_ne!(token, member.token);
+    let replacement = the_hash_worker().await;
+    assert_ne!(replacement, stuck);
+    assert!(
+        stat(stuck).is_none(),
+        "the stuck worker was killed and reaped"
+    );
+}
+
 /// Sends one request line and reads one answer line.
 fn ask(stdin: &mut impl Write, answers: &mut impl BufRead, id: u64, work: Value) -> Value {
     writeln!(stdin, "{}", json!({"id": id, "work": work})).expect("write a request");
