@@ -589,7 +589,8 @@ async fn run_scenarios(
         let _ = wrk(&url, 32, 3)?; // warm-up
         let read32 = wrk(&url, 32, 10)?;
         let read64 = wrk(&url, 64, 10)?;
-        // A logged-in member is never served from the micro-cache: this is the database path.
+        // A signed-in member who neither runs the event nor holds a seat: one query for that,
+        // then the cached public view.
         let member_email = "bench-member@example.org";
         api.expect(
         Method::POST,
@@ -610,8 +611,12 @@ async fn run_scenarios(
             "Authorization: Bearer {}",
             member["token"].as_str().context("member token")?
         );
-        let uncached32 = wrk_with(&url, 32, 10, std::slice::from_ref(&member_header))?;
-        let uncached64 = wrk_with(&url, 64, 10, std::slice::from_ref(&member_header))?;
+        let member32 = wrk_with(&url, 32, 10, std::slice::from_ref(&member_header))?;
+        let member64 = wrk_with(&url, 64, 10, std::slice::from_ref(&member_header))?;
+        // Staff (here the admin) are never served from the cache: this is the database path.
+        let staff_header = format!("Authorization: Bearer {token}");
+        let uncached32 = wrk_with(&url, 32, 10, std::slice::from_ref(&staff_header))?;
+        let uncached64 = wrk_with(&url, 64, 10, std::slice::from_ref(&staff_header))?;
         let (event_row, sessions_in) = (
             format!("'{slug}'"),
             session_ids
@@ -665,7 +670,22 @@ async fn run_scenarios(
         );
         figures.row(
             "public event read",
-            "uncached (logged-in member) requests/s at 32 / 64",
+            "signed-in member (no seat, not staff) requests/s at 32 / 64",
+            format!("{:.0} / {:.0}", member32.rps, member64.rps),
+            "",
+        );
+        figures.row(
+            "public event read",
+            "signed-in member p50 / p99 at 32 / 64 conns (ms)",
+            format!(
+                "{:.2} / {:.2}, {:.2} / {:.2}",
+                member32.p50_ms, member32.p99_ms, member64.p50_ms, member64.p99_ms
+            ),
+            "p99 <= 20 ms (the read's target)",
+        );
+        figures.row(
+            "public event read",
+            "uncached (event staff) requests/s at 32 / 64",
             format!("{:.0} / {:.0}", uncached32.rps, uncached64.rps),
             "",
         );
@@ -682,7 +702,7 @@ async fn run_scenarios(
                 "{:.2} / {:.2}, {:.2} / {:.2}",
                 uncached32.p50_ms, uncached32.p99_ms, uncached64.p50_ms, uncached64.p99_ms
             ),
-            "p99 <= 20 ms",
+            "none (our own row; see the analysis)",
         );
         figures.row(
             "public event read",
@@ -691,6 +711,8 @@ async fn run_scenarios(
                 let runs = [
                     ("public 32", &read32),
                     ("public 64", &read64),
+                    ("member 32", &member32),
+                    ("member 64", &member64),
                     ("uncached 32", &uncached32),
                     ("uncached 64", &uncached64),
                 ];

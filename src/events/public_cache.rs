@@ -1,5 +1,7 @@
 //! A micro-cache of the anonymous view of events: during a registration rush thousands of
-//! visitors read the same event every second, and every one of them sees the same JSON.
+//! visitors read the same event every second, and every one of them sees the same JSON. So do
+//! signed-in members who neither run the event nor hold a seat in it (`get_event` asks that in
+//! one query); staff, admins and seat holders always read the database.
 //!
 //! Entries are fresh for `server.public_cache_ms` (1 s by default; 0 turns the cache off). After
 //! that an entry is stale: readers are still served it, and the first of them starts a refresh

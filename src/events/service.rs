@@ -191,6 +191,40 @@ pub async fn visible_event(
     }
 }
 
+/// Whether `viewer` may see more of the event `id_or_slug` than the public does: an admin, its
+/// staff, or the holder of a seat in it (who sees the online link). Everyone else sees exactly
+/// the anonymous view, so the caller may serve the cached one. One round trip; false also when
+/// there is no such event (the anonymous path then answers 404, as it would to them).
+pub async fn sees_more_than_the_public(
+    conn: &mut AsyncPgConnection,
+    viewer: &AuthUser,
+    id_or_slug: &str,
+) -> AppResult<bool> {
+    if viewer.is_admin() {
+        return Ok(true);
+    }
+    let the_event = || {
+        let event = events::table.select(events::id).into_boxed();
+        match Uuid::parse_str(id_or_slug) {
+            Ok(id) => event.filter(events::id.eq(id)),
+            Err(_) => event.filter(events::slug.eq(id_or_slug)),
+        }
+    };
+    let runs_it = event_staff::table
+        .filter(event_staff::account_id.eq(viewer.account.id))
+        .filter(event_staff::event_id.eq_any(the_event()));
+    let holds_a_seat = registrations::table
+        .inner_join(sessions::table)
+        .filter(registrations::person_id.eq(viewer.person.id))
+        .filter(registrations::status.eq(RegistrationStatus::Confirmed))
+        .filter(sessions::event_id.eq_any(the_event()));
+    Ok(
+        diesel::select(diesel::dsl::exists(runs_it).or(diesel::dsl::exists(holds_a_seat)))
+            .get_result(conn)
+            .await?,
+    )
+}
+
 /// The event for a change only its staff may make: 404 when missing or when the caller may
 /// not know it exists (a draft), 403 when they may know it but do not run it.
 pub async fn event_for_staff(

@@ -1,10 +1,11 @@
-//! The anonymous event view is served from a short-lived cache, never to staff, and every
-//! change made through the server is visible at once.
+//! The anonymous event view is served from a short-lived cache, also to members who see no
+//! more than the public, never to staff or seat holders, and every change made through the
+//! server is visible at once.
 
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::fixtures::{api_event, api_publish};
+use crate::support::fixtures::{add_session, api_event, api_publish, registration, SessionSpec};
 use crate::support::{expect_json, TestApp, TestUser};
 
 /// The Japan dialogue, online, published by `organizer`: its id and slug.
@@ -113,4 +114,46 @@ async fn a_change_behind_the_servers_back_shows_once_the_cached_copy_is_refreshe
         );
         tokio::time::sleep(ttl / 6).await;
     }
+}
+
+/// Signed-in members who neither run the event nor hold a seat in it see exactly the public
+/// view, and are served it from the cache; a seat holder and the staff read the database and
+/// see the online link.
+#[tokio::test]
+async fn members_without_a_seat_share_the_cached_view_and_seat_holders_see_the_link() {
+    let app = TestApp::spawn_with(|s| s.server.public_cache_ms = 60_000).await;
+    let organizer = app.user("organizer").await;
+    let (id, slug) = published_event(&app, &organizer).await;
+    let event_id = uuid::Uuid::parse_str(&id).expect("event id");
+    let session = add_session(&app, event_id, &SessionSpec::default()).await;
+    let member = app.user("member").await;
+    let seat_holder = app.user("member").await;
+    registration(&app, session, &seat_holder.person_id, "confirmed").await;
+    let path = format!("/events/{slug}");
+
+    let first = expect_json(app.get(&path, member.token()).await, StatusCode::OK).await;
+    assert!(first.get("online_url").is_none(), "no link without a seat");
+    app.sql(&format!(
+        "UPDATE events SET title = 'Changed by SQL' WHERE id = '{id}'"
+    ))
+    .await;
+    for viewer in [member.token(), None] {
+        let view = expect_json(app.get(&path, viewer).await, StatusCode::OK).await;
+        assert_eq!(view["title"], "Japan National Dialogue 2027", "{view}");
+        assert!(view.get("online_url").is_none(), "{view}");
+    }
+    for viewer in [&seat_holder, &organizer] {
+        let view = expect_json(app.get(&path, viewer.token()).await, StatusCode::OK).await;
+        assert_eq!(view["title"], "Changed by SQL", "{view}");
+        assert_eq!(view["online_url"], "https://example.org/live", "{view}");
+    }
+    // By id too, and an unknown event is as unknown to a member as to anyone.
+    let by_id = expect_json(
+        app.get(&format!("/events/{id}"), seat_holder.token()).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(by_id["online_url"], "https://example.org/live");
+    let res = app.get("/events/no-such-dialogue", member.token()).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
