@@ -201,7 +201,10 @@ async fn create_event(
 }
 
 /// An event by id or slug: the public view, or everything for its staff and admins. The
-/// online link is shown to staff and to holders of a confirmed registration only.
+/// online link is shown to staff and to holders of a confirmed registration only. The public
+/// view, to anonymous visitors and to signed-in members who neither run the event nor hold a
+/// seat in it, may be up to `server.public_cache_ms` old (1 s by default; longer only while the
+/// database is slow); changes made through this server show at once.
 #[utoipa::path(get, path = "/api/v1/events/{id}", tag = "dialogues",
     params(("id" = String, Path, description = "The event's id or slug")),
     responses((status = 200, body = EventView)))]
@@ -215,16 +218,14 @@ async fn get_event(
     // signed-in viewers who neither run the event nor hold a seat in it: one query instead of
     // the view's seven.
     let ttl = std::time::Duration::from_millis(state.settings.server.public_cache_ms);
-    let public_view_will_do = match &user {
-        _ if ttl.is_zero() => false,
-        None => true,
-        Some(user) => {
-            let mut conn = state.pool.get().await?;
-            !service::sees_more_than_the_public(&mut conn, user, &path).await?
+    if let Some(user) = &user {
+        let mut conn = state.pool.get().await?;
+        if ttl.is_zero() || service::sees_more_than_the_public(&mut conn, user, &path).await? {
+            let view = viewers_event_view(&mut conn, &state, Some(user), &path).await?;
+            return Ok(HttpResponse::Ok().json(view));
         }
-    };
-    if !public_view_will_do {
-        let view = load_event_view(&state, user.as_ref(), &path).await?;
+    } else if ttl.is_zero() {
+        let view = load_event_view(&state, None, &path).await?;
         return Ok(HttpResponse::Ok().json(view));
     }
     let key = path.into_inner();
@@ -285,9 +286,18 @@ async fn load_event_view(
     user: Option<&AuthUser>,
     id_or_slug: &str,
 ) -> AppResult<EventView> {
-    let mut conn = state.pool.get().await?;
-    let event = service::visible_event(&mut conn, user, id_or_slug).await?;
-    service::event_view(&mut conn, event, user, &state.settings.app.public_url).await
+    viewers_event_view(&mut *state.pool.get().await?, state, user, id_or_slug).await
+}
+
+/// The event as `user` may see it, read on `conn`.
+async fn viewers_event_view(
+    conn: &mut diesel_async::AsyncPgConnection,
+    state: &State,
+    user: Option<&AuthUser>,
+    id_or_slug: &str,
+) -> AppResult<EventView> {
+    let event = service::visible_event(conn, user, id_or_slug).await?;
+    service::event_view(conn, event, user, &state.settings.app.public_url).await
 }
 
 fn json_body(body: web::Bytes) -> HttpResponse {

@@ -5,7 +5,9 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::fixtures::{add_session, api_event, api_publish, registration, SessionSpec};
+use crate::support::fixtures::{
+    add_session, api_event, api_publish, dialogue, registration, SessionSpec,
+};
 use crate::support::{expect_json, TestApp, TestUser};
 
 /// The Japan dialogue, online, published by `organizer`: its id and slug.
@@ -156,4 +158,49 @@ async fn members_without_a_seat_share_the_cached_view_and_seat_holders_see_the_l
     assert_eq!(by_id["online_url"], "https://example.org/live");
     let res = app.get("/events/no-such-dialogue", member.token()).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+/// Running the event and holding a seat must be all that makes a signed-in member's view differ
+/// from the anonymous one, since that is what sends everyone else to the cached public view.
+/// With the cache off, on a dialogue with closed Chatham House sessions: a plain member, a
+/// waitlisted one, a pending one and an invited one get the anonymous body exactly.
+#[tokio::test]
+async fn a_member_without_a_seat_sees_exactly_the_anonymous_view() {
+    let app = TestApp::spawn().await;
+    let dialogue = dialogue(&app).await;
+    let path = format!("/events/{}", dialogue.event_id);
+    let anonymous = expect_json(app.get(&path, None).await, StatusCode::OK).await;
+
+    let plain = app.user("member").await;
+    let waitlisted = app.user("member").await;
+    registration(&app, dialogue.public, &waitlisted.person_id, "waitlisted").await;
+    let pending = app.user("member").await;
+    registration(
+        &app,
+        dialogue.closed[0],
+        &pending.person_id,
+        "pending_approval",
+    )
+    .await;
+    let invited = app.user("member").await;
+    let invitation = uuid::Uuid::now_v7();
+    app.sql(&format!(
+        "INSERT INTO invitations (id, event_id, person_id, token_hash, status, expires_at) \
+         VALUES ('{invitation}', '{}', '{}', sha256('{invitation}'::text::bytea), 'accepted', \
+                 now() + interval '7 days'); \
+         INSERT INTO invitation_sessions (invitation_id, session_id, accepted) \
+         VALUES ('{invitation}', '{}', true)",
+        dialogue.event_id, invited.person_id, dialogue.closed[0]
+    ))
+    .await;
+    for member in [&plain, &waitlisted, &pending, &invited] {
+        let view = expect_json(app.get(&path, member.token()).await, StatusCode::OK).await;
+        assert_eq!(view, anonymous, "{}", member.email);
+    }
+
+    // A seat holder sees more (the link, not the closed rooms), so there is something to tell.
+    let seated = app.user("member").await;
+    registration(&app, dialogue.public, &seated.person_id, "confirmed").await;
+    let view = expect_json(app.get(&path, seated.token()).await, StatusCode::OK).await;
+    assert!(view["online_url"].is_string(), "{view}");
 }
