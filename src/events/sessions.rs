@@ -359,13 +359,18 @@ pub async fn update_session(
                     (Some(old), Some(new)) => new > old,
                     (None, Some(_)) => false,
                 };
-                if more_room {
-                    // Seats the first waitlisted (still under the session lock) and emails them.
+                // Seats the first waitlisted (still under the session lock) and emails them.
+                let promoted: Vec<Uuid> = if more_room {
                     crate::registrations::service::raise_capacity_promotions(
                         conn, public_url, session_id,
                     )
-                    .await?;
-                }
+                    .await?
+                    .iter()
+                    .map(|r| r.id)
+                    .collect()
+                } else {
+                    Vec::new()
+                };
                 let moved =
                     (session.starts_at, session.ends_at) != (current.starts_at, current.ends_at);
                 if moved || session.title != current.title {
@@ -375,11 +380,14 @@ pub async fn update_session(
                     crate::registrations::emails::refresh_session_reminders(conn, &ctx).await?;
                     if moved {
                         let was = format_range(current.starts_at, current.ends_at, &zone);
+                        // The promoted were just sent their seat at the new time: one
+                        // email, not a second saying their seat is "kept".
                         crate::registrations::emails::notify_session_moved(
                             conn,
                             &ctx,
                             &was,
                             session.updated_at,
+                            &promoted,
                         )
                         .await?;
                     }

@@ -264,11 +264,13 @@ pub async fn refresh_session_reminders(
 /// whose registration is live (confirmed, waitlisted or awaiting approval) the old and the new
 /// time, with an updated `.ics` for seat holders. `change` (the session's new `updated_at`) is in
 /// the dedupe key, so each move is its own cause and moving it twice sends two messages.
+/// `except`: registrations the same change already wrote to (those it promoted).
 pub async fn notify_session_moved(
     conn: &mut AsyncPgConnection,
     ctx: &SessionContext,
     was: &str,
     change: DateTime<Utc>,
+    except: &[Uuid],
 ) -> AppResult<usize> {
     // A cancelled or completed event's registrants are not told that their seat is kept, and
     // a session already over is a correction of the record, not news.
@@ -283,6 +285,7 @@ pub async fn notify_session_moved(
             RegistrationStatus::Waitlisted,
             RegistrationStatus::PendingApproval,
         ]))
+        .filter(registrations::id.ne_all(except))
         .select((
             registrations::id,
             registrations::status,

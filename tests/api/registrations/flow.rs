@@ -866,3 +866,67 @@ async fn moving_a_session_tells_its_registrants_the_new_time() {
     .await;
     assert_eq!(notices, 1);
 }
+
+/// One change that raises the capacity and moves the session writes once to whoever it seats
+/// from the waitlist (their seat, at the new time); those already seated hear of the move.
+/// (Reminders for the day before are scheduled mail, not counted here.)
+#[tokio::test]
+async fn raising_capacity_while_moving_a_session_writes_once_to_the_promoted() {
+    let app = TestApp::spawn().await;
+    let start = chrono::DateTime::parse_from_rfc3339("2031-02-18T16:00:00+09:00")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let f = published_event_with_session(
+        &app,
+        SessionSpec {
+            capacity: Some(1),
+            starts_at: Some(start),
+            ..SessionSpec::default()
+        },
+    )
+    .await;
+    let organizer = app.user("organizer").await;
+    add_staff(&app, f.event_id, &organizer).await;
+    let (seated, waiting) = (unique_email("seated"), unique_email("waiting"));
+    for (email, status) in [(&seated, "confirmed"), (&waiting, "waitlisted")] {
+        let person = crate::support::fixtures::person(&app, email, "Kenji Tanaka").await;
+        crate::support::fixtures::registration(&app, f.session_id, person, status).await;
+    }
+
+    expect_json(
+        app.patch(
+            &format!("/sessions/{}", f.session_id),
+            organizer.token(),
+            json!({"capacity": 2, "starts_at": "2031-02-18T17:30:00+09:00",
+                   "ends_at": "2031-02-18T19:30:00+09:00"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let promoted = wait_for_mail(&app, &waiting, "A seat is yours").await;
+    assert!(promoted.text_body().contains("17:30"), "the new time");
+    let moved = wait_for_mail(&app, &seated, "New time").await;
+    assert!(moved.text_body().contains("Your seat is kept"));
+    let kinds = |email: String| {
+        let app = &app;
+        async move {
+            crate::support::fixtures::texts(
+                app,
+                &format!(
+                    "SELECT kind AS v FROM emails WHERE to_address = '{email}' \
+                     AND kind <> 'session_reminder' ORDER BY kind"
+                ),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        kinds(waiting.clone()).await,
+        [Some("registration_promoted".to_owned())]
+    );
+    assert_eq!(
+        kinds(seated.clone()).await,
+        [Some("session_moved".to_owned())]
+    );
+}
