@@ -777,23 +777,31 @@ async fn confirming_schedules_the_session_reminder_and_cancelling_withdraws_it()
     assert_eq!(still_queued, 0, "cancelling withdraws the reminder");
 }
 
+/// A published event in Tokyo whose session starts on 18 February 2031 at 16:00 local time.
+async fn session_at_four_in_tokyo(
+    app: &TestApp,
+    spec: SessionSpec,
+) -> crate::support::fixtures::EventFixture {
+    let start = chrono::DateTime::parse_from_rfc3339("2031-02-18T16:00:00+09:00")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    published_event_with_session(
+        app,
+        SessionSpec {
+            starts_at: Some(start),
+            ..spec
+        },
+    )
+    .await
+}
+
 /// Moving a session tells every live registrant the old and the new time (in the event's
 /// zone), with an updated calendar entry for those holding a seat; a change that leaves the
 /// time alone sends nothing.
 #[tokio::test]
 async fn moving_a_session_tells_its_registrants_the_new_time() {
     let app = TestApp::spawn().await;
-    let start = chrono::DateTime::parse_from_rfc3339("2031-02-18T16:00:00+09:00")
-        .expect("time")
-        .with_timezone(&chrono::Utc);
-    let f = published_event_with_session(
-        &app,
-        SessionSpec {
-            starts_at: Some(start),
-            ..SessionSpec::default()
-        },
-    )
-    .await;
+    let f = session_at_four_in_tokyo(&app, SessionSpec::default()).await;
     let organizer = app.user("organizer").await;
     add_staff(&app, f.event_id, &organizer).await;
     // Made yesterday, so every later change has a larger calendar SEQUENCE.
@@ -873,14 +881,10 @@ async fn moving_a_session_tells_its_registrants_the_new_time() {
 #[tokio::test]
 async fn raising_capacity_while_moving_a_session_writes_once_to_the_promoted() {
     let app = TestApp::spawn().await;
-    let start = chrono::DateTime::parse_from_rfc3339("2031-02-18T16:00:00+09:00")
-        .expect("time")
-        .with_timezone(&chrono::Utc);
-    let f = published_event_with_session(
+    let f = session_at_four_in_tokyo(
         &app,
         SessionSpec {
             capacity: Some(1),
-            starts_at: Some(start),
             ..SessionSpec::default()
         },
     )
