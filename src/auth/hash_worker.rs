@@ -38,7 +38,8 @@ use crate::error::{AppError, AppResult};
 /// The subcommand the server runs its child with.
 pub const SUBCOMMAND: &str = "hash-worker";
 
-/// How often the supervisor looks for a stuck child while it waits.
+/// How often the supervisor, waiting for a job, looks whether its child died or is stuck (the
+/// jobs it held then go to the next child). While jobs wait for room it is woken at once.
 const WATCH: Duration = Duration::from_secs(1);
 
 /// A child that dies sooner than this after starting is started again only after this long, so
@@ -103,18 +104,10 @@ struct Job {
     retried: bool,
 }
 
-/// What the supervising thread waits for.
-enum Message {
-    Job(Job),
-    /// A child's stdout ended: the jobs it held must go to the next one, even if no other job
-    /// comes to wake the supervisor.
-    ChildGone,
-}
-
 /// The server's handle on its hash worker: a queue that a supervising thread feeds to the
 /// child, starting it (again) as needed.
 pub(super) struct HashWorker {
-    jobs: SyncSender<Message>,
+    jobs: SyncSender<Job>,
 }
 
 impl HashWorker {
@@ -123,10 +116,9 @@ impl HashWorker {
         let program = settings.hash_worker_program.clone();
         let deadline = Duration::from_millis(settings.hash_worker_deadline_ms);
         let (jobs, queue) = std::sync::mpsc::sync_channel(HASHING_QUEUE);
-        let wake = jobs.clone();
         let supervisor = std::thread::Builder::new()
             .name("hash-worker-supervisor".to_owned())
-            .spawn(move || supervise(program, deadline, queue, wake));
+            .spawn(move || supervise(program, deadline, queue));
         if let Err(e) = supervisor {
             // The queue's receiver is gone with the closure: every hash answers 500, loudly.
             tracing::error!(error = %e, "could not start the thread that runs the hash worker");
@@ -137,12 +129,12 @@ impl HashWorker {
     pub(super) async fn perform(&self, work: Work) -> AppResult<Outcome> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .try_send(Message::Job(Job {
+            .try_send(Job {
                 work,
                 reply,
                 span: tracing::Span::current(),
                 retried: false,
-            }))
+            })
             .map_err(|e| match e {
                 TrySendError::Full(_) => {
                     AppError::Unavailable("too many password checks queued".to_owned())
@@ -175,12 +167,7 @@ fn this_executable() -> Option<PathBuf> {
 }
 
 /// Runs children one after another for as long as the server holds its `HashWorker`.
-fn supervise(
-    program: Option<PathBuf>,
-    deadline: Duration,
-    queue: Receiver<Message>,
-    wake: SyncSender<Message>,
-) {
+fn supervise(program: Option<PathBuf>, deadline: Duration, queue: Receiver<Job>) {
     // Jobs a child took and did not answer before it died, for the next one.
     let mut carried = VecDeque::new();
     let Some(program) = program.or_else(this_executable) else {
@@ -189,7 +176,7 @@ fn supervise(
     let mut barren = 0;
     loop {
         let started = Instant::now();
-        let child = match ChildWorker::spawn(&program, wake.clone()) {
+        let child = match ChildWorker::spawn(&program) {
             Ok(child) => child,
             Err(e) => {
                 let why = format!("cannot start {}: {e}", program.display());
@@ -220,17 +207,13 @@ fn supervise(
 }
 
 /// The fallback when no child can run: every job on this process's hashing threads.
-fn hash_in_this_process(why: &str, queue: Receiver<Message>, carried: VecDeque<Job>) {
+fn hash_in_this_process(why: &str, queue: Receiver<Job>, carried: VecDeque<Job>) {
     tracing::error!(
         error = why,
         "the password hash worker cannot run; hashing on the server's own threads instead"
     );
     super::password::warm_up();
-    let queued = queue.into_iter().filter_map(|message| match message {
-        Message::Job(job) => Some(job),
-        Message::ChildGone => None,
-    });
-    for job in carried.into_iter().chain(queued) {
+    for job in carried.into_iter().chain(queue) {
         // It was held by a child that died: it may be what kills them, and here it would kill
         // the server.
         if job.retried {
@@ -312,7 +295,7 @@ impl Owed {
 }
 
 impl ChildWorker {
-    fn spawn(program: &std::path::Path, wake: SyncSender<Message>) -> std::io::Result<ChildWorker> {
+    fn spawn(program: &std::path::Path) -> std::io::Result<ChildWorker> {
         let mut process = std::process::Command::new(program)
             .arg(SUBCOMMAND)
             .stdin(Stdio::piped())
@@ -335,11 +318,7 @@ impl ChildWorker {
             let owed = owed.clone();
             std::thread::Builder::new()
                 .name("hash-worker-answers".to_owned())
-                .spawn(move || {
-                    read_answers(stdout, &owed);
-                    // When the queue is full, the next job wakes the supervisor anyway.
-                    let _ = wake.try_send(Message::ChildGone);
-                })
+                .spawn(move || read_answers(stdout, &owed))
         };
         let reader = match reader {
             Ok(reader) => reader,
@@ -366,28 +345,25 @@ impl ChildWorker {
     /// A child that holds a job longer than `deadline` is stuck, and is treated as dead.
     fn feed(
         mut self,
-        queue: &Receiver<Message>,
+        queue: &Receiver<Job>,
         carried: &mut VecDeque<Job>,
         deadline: Duration,
     ) -> Fed {
         let in_flight = HashingThreads::count();
         let queue_closed = loop {
-            let next = match carried.pop_front() {
-                Some(job) => Message::Job(job),
+            let job = match carried.pop_front() {
+                Some(job) => job,
                 None => match queue.recv_timeout(WATCH) {
-                    Ok(message) => message,
-                    Err(RecvTimeoutError::Timeout) if self.owed.state().overdue(deadline) => {
-                        break false;
+                    Ok(job) => job,
+                    Err(RecvTimeoutError::Timeout) => {
+                        let state = self.owed.state();
+                        if !state.alive || state.overdue(deadline) {
+                            break false;
+                        }
+                        continue;
                     }
-                    Err(RecvTimeoutError::Timeout) => continue,
                     Err(RecvTimeoutError::Disconnected) => break true,
                 },
-            };
-            let job = match next {
-                Message::Job(job) => job,
-                // Possibly an earlier child's: only this one's state says.
-                Message::ChildGone if self.owed.state().alive => continue,
-                Message::ChildGone => break false,
             };
             let mut state = self.owed.state();
             while state.alive && state.jobs.len() >= in_flight && !state.overdue(deadline) {

@@ -177,14 +177,20 @@ async fn exit_status(mut child: std::process::Child) -> std::process::ExitStatus
     panic!("the hash worker did not exit");
 }
 
-#[tokio::test]
-async fn the_hash_worker_answers_over_its_pipe_and_leaves_when_the_pipe_closes() {
-    let mut child = Command::new(hash_worker_program())
-        .arg("hash-worker")
+/// `convene hash-worker` as the server starts it, with its stderr to read too.
+fn start_hash_worker() -> std::process::Child {
+    Command::new(hash_worker_program())
+        .arg(convene::auth::hash_worker::SUBCOMMAND)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
-        .expect("start convene hash-worker");
+        .expect("start convene hash-worker")
+}
+
+#[tokio::test]
+async fn the_hash_worker_answers_over_its_pipe_and_leaves_when_the_pipe_closes() {
+    let mut child = start_hash_worker();
     let mut stdin = child.stdin.take().expect("stdin");
     let mut answers = BufReader::new(child.stdout.take().expect("stdout"));
 
@@ -224,13 +230,7 @@ async fn the_hash_worker_answers_over_its_pipe_and_leaves_when_the_pipe_closes()
     drop(stdin);
     assert!(exit_status(child).await.success());
 
-    let mut child = Command::new(hash_worker_program())
-        .arg("hash-worker")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start convene hash-worker");
+    let mut child = start_hash_worker();
     let mut stdin = child.stdin.take().expect("stdin");
     writeln!(stdin, "not a request").expect("write");
     let mut stderr = child.stderr.take().expect("stderr");
