@@ -8,7 +8,7 @@
 //! session, and so an autogroup of its own, and gives it the lowest weight (nice 19), so
 //! hashes only take CPU that neither the server nor PostgreSQL wants. Under systemd or in a
 //! container autogroups do not apply; there the child needs a cgroup of its own with
-//! `cpu.idle = 1` (README "Sharing a host with PostgreSQL").
+//! `cpu.idle = 1` (docs/operations.md, "Sharing a host with PostgreSQL").
 //!
 //! The protocol is one JSON object a line: requests `{"id":1,"work":{...}}` on the child's
 //! stdin, answers `{"id":1,"outcome":{...}}` on its stdout, in any order. The server keeps the
