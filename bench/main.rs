@@ -102,30 +102,6 @@ fn peak_rss_mib(pid: u32) -> f64 {
     status_mib(pid, "VmHWM:")
 }
 
-/// The server's `convene hash-worker` child, where its password hashes run.
-fn hash_worker_of(server: u32) -> Option<u32> {
-    std::fs::read_dir("/proc")
-        .ok()?
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .find(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let parent = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1).map(str::to_owned));
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            parent == Some(server.to_string())
-                && String::from_utf8_lossy(&cmdline).contains("hash-worker")
-        })
-}
-
-/// `server / hash worker` in MiB, of `field` in their /proc status.
-fn server_and_hash_worker_mib(server: u32, field: &str) -> String {
-    let worker = hash_worker_of(server).map_or("none".to_owned(), |pid| {
-        format!("{:.1}", status_mib(pid, field))
-    });
-    format!("{:.1} / {worker}", status_mib(server, field))
-}
-
 fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
     if sorted_ms.is_empty() {
         return 0.0;
@@ -1021,16 +997,16 @@ async fn run_scenarios(
         );
         figures.row(
             "memory",
-            "peak RSS of the server / its hash worker at the end (MiB)",
-            server_and_hash_worker_mib(pid, "VmHWM:"),
-            "none (2 x 19 MiB of the worker's is Argon2's, during the storm)",
+            "peak RSS of the server at the end (MiB)",
+            format!("{:.1}", status_mib(pid, "VmHWM:")),
+            "<= 64",
         );
         tokio::time::sleep(Duration::from_secs(3)).await;
         figures.row(
             "memory",
-            "RSS of the server / its hash worker 3 s after the storm (MiB)",
-            server_and_hash_worker_mib(pid, "VmRSS:"),
-            "none (Argon2's memory is given back after 1 s idle)",
+            "RSS of the server 3 s after the storm (MiB)",
+            format!("{:.1}", status_mib(pid, "VmRSS:")),
+            "none",
         );
     }
     figures.notes.push(format!(

@@ -57,7 +57,7 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
         let port = listener.local_addr()?.port();
-        // Here rather than in `serve`, so that the tests' servers hash where production's do.
+        // Here rather than in `serve`, so that the tests' servers bound hashes as production's do.
         crate::auth::password::start_hashing(&settings.auth);
         let state = web::Data::new(AppState::new(pool, settings.clone(), doorbell));
         let body_limit = settings.server.body_limit;

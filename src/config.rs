@@ -61,22 +61,9 @@ pub struct AuthSettings {
     pub max_failed_logins: i64,
     pub max_failed_logins_per_address: i64,
     pub failed_login_window_secs: i64,
-    pub hash_passwords_in: HashingPlace,
-    /// The program run as `<program> hash-worker`; absent: this executable.
-    #[serde(default)]
-    pub hash_worker_program: Option<PathBuf>,
-    /// A hash worker that holds a job this long is stuck: it is killed and replaced.
-    pub hash_worker_deadline_ms: u64,
-}
-
-/// Where Argon2 runs (see `auth::hash_worker`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HashingPlace {
-    /// A `convene hash-worker` child in a scheduling group of its own.
-    ChildProcess,
-    /// Threads of the server itself.
-    ServerProcess,
+    /// Password hashes run at once at most (each ~20 ms of one core and 19 MiB); 0: one less
+    /// than the cores, at least one.
+    pub hashing_concurrency: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -35,9 +35,6 @@ enum Command {
     },
     /// Load the Japan 2022 dialogue and an upcoming edition as demo data (idempotent).
     Demo,
-    /// Hash passwords for a `convene serve` that started this process (internal).
-    #[command(name = convene::auth::hash_worker::SUBCOMMAND, hide = true)]
-    HashWorker,
 }
 
 #[derive(Subcommand)]
@@ -53,10 +50,6 @@ enum AdminCommand {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    // Before settings and logging: its stdout is the server's pipe, and it needs neither.
-    if let Some(Command::HashWorker) = cli.command {
-        return convene::auth::hash_worker::run_child();
-    }
     let settings = match Settings::load() {
         Ok(s) => s,
         Err(e) => {
@@ -101,7 +94,6 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let pool = convene::runtime::prepare_database(&settings).await?;
             convene::demo::load(&pool).await
         }
-        Command::HashWorker => unreachable!("run before the runtime starts"),
     }
 }
 

@@ -10,7 +10,6 @@ mod dialogues;
 mod foundation;
 mod fuzz;
 mod hardening;
-mod hash_worker;
 mod invitations;
 mod mail_faults;
 mod network;

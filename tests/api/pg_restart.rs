@@ -22,7 +22,6 @@ async fn server_survives_a_postgresql_restart() {
     settings.database.url = SecretString::from(cluster.url("convene"));
     settings.database.acquire_timeout_secs = 2;
     settings.email.smtp_url = SecretString::from(smtp.url());
-    settings.auth.hash_worker_program = Some(crate::support::hash_worker_program());
     let settings = Arc::new(settings);
     let pool = convene::runtime::prepare_database(&settings)
         .await

@@ -181,13 +181,7 @@ pub fn test_settings(db: &TestDb, smtp: &SmtpServer) -> Settings {
     settings.database.url = SecretString::from(db.url.clone());
     settings.database.max_connections = 8;
     settings.email.smtp_url = SecretString::from(smtp.url());
-    settings.auth.hash_worker_program = Some(hash_worker_program());
     settings
-}
-
-/// This test binary is not `convene`: the server's hash worker is the one cargo built.
-pub fn hash_worker_program() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_BIN_EXE_convene"))
 }
 
 pub struct TestApp {
