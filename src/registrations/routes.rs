@@ -185,7 +185,7 @@ async fn cancel_registration(
 }
 
 /// Approves a registration awaiting approval: it takes a seat or a waitlist place.
-#[utoipa::path(post, path = "/api/v1/registrations/{id}/approve", tag = "registrations",
+#[utoipa::path(post, path = "/api/v1/registrations/{id}/approve", tag = "registrations", operation_id = "approve_registration",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "the registration")),
     responses((status = 200, body = StaffRegistrationView),

@@ -13,6 +13,7 @@ mod hardening;
 mod invitations;
 mod mail_faults;
 mod network;
+mod openapi;
 mod pages;
 mod pg_restart;
 mod public_cache;
