@@ -57,8 +57,28 @@ struct Row {
     focal_point: Option<FocalPoint>,
 }
 
+/// What a line says that is checked against other lines and the database, known even when
+/// another of its fields is bad, so that one answer lists every problem of every line.
+#[derive(Debug, Clone)]
+struct LineFacts {
+    line: u64,
+    /// The name as written (trimmed), when there is one.
+    name: Option<String>,
+    withdrawn: bool,
+    /// The focal point's address, normalised, when it parses.
+    focal_point_email: Option<String>,
+    focal_point_named: bool,
+}
+
+/// The file's lines: every line's facts, and the lines that parsed whole.
+#[derive(Debug, Default)]
+struct ParsedFile {
+    facts: Vec<LineFacts>,
+    rows: Vec<Row>,
+}
+
 /// Reads and checks the file's rows on their own (no database); errors go to `v`.
-fn parse_rows(body: &[u8], v: &mut Validator) -> Vec<Row> {
+fn parse_rows(body: &[u8], v: &mut Validator) -> ParsedFile {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -72,7 +92,7 @@ fn parse_rows(body: &[u8], v: &mut Validator) -> Vec<Row> {
                 "line[1]",
                 format!("cannot read the header row: {}", csv_error_message(&e)),
             );
-            return Vec::new();
+            return ParsedFile::default();
         }
     };
     let mut seen = HashSet::new();
@@ -98,7 +118,7 @@ fn parse_rows(body: &[u8], v: &mut Validator) -> Vec<Row> {
         }
     }
     if !v.is_ok() {
-        return Vec::new();
+        return ParsedFile::default();
     }
     let index: HashMap<&str, usize> = headers
         .iter()
@@ -106,7 +126,7 @@ fn parse_rows(body: &[u8], v: &mut Validator) -> Vec<Row> {
         .map(|(i, c)| (c.as_str(), i))
         .collect();
 
-    let mut rows = Vec::new();
+    let mut parsed = ParsedFile::default();
     let mut record = csv::StringRecord::new();
     let mut saw_data = false;
     let mut lines = LineCounter::new(body);
@@ -138,7 +158,6 @@ fn parse_rows(body: &[u8], v: &mut Validator) -> Vec<Row> {
                     headers.len()
                 ),
             );
-            continue;
         }
         let get = |column: &str| -> Option<&str> {
             index
@@ -169,10 +188,22 @@ fn parse_rows(body: &[u8], v: &mut Validator) -> Vec<Row> {
             get("focal_point_name"),
             get("focal_point_position"),
         );
+        parsed.facts.push(LineFacts {
+            line,
+            name: get("name").map(str::to_owned),
+            withdrawn: status == Some(MembershipStatus::Withdrawn),
+            focal_point_email: get("focal_point_email")
+                .and_then(|e| EmailAddress::parse(e).ok())
+                .map(|e| e.as_str().to_owned()),
+            focal_point_named: get("focal_point_name").is_some(),
+        });
+        if record.len() > headers.len() {
+            continue;
+        }
         if let (Some(organization), Some(status), Some(focal_point)) =
             (organization, status, focal_point)
         {
-            rows.push(Row {
+            parsed.rows.push(Row {
                 line,
                 organization,
                 status,
@@ -183,7 +214,7 @@ fn parse_rows(body: &[u8], v: &mut Validator) -> Vec<Row> {
     if !saw_data && v.is_ok() {
         v.add("file", "has no rows after the header");
     }
-    rows
+    parsed
 }
 
 /// Line numbers from byte offsets: the csv reader's own line count skips blank lines, and a
@@ -275,29 +306,28 @@ fn parse_focal_point(
     }))
 }
 
-/// Checks the rows against each other and the database: a live name may appear once, and
+/// Checks the lines against each other and the database: a live name may appear once, and
 /// must not be taken; a focal point the partnership does not know needs a name.
 async fn check_against_database(
     conn: &mut AsyncPgConnection,
-    rows: &[Row],
+    lines: &[LineFacts],
     v: &mut Validator,
 ) -> AppResult<()> {
+    let live = || {
+        lines
+            .iter()
+            .filter(|l| !l.withdrawn)
+            .filter_map(|l| Some((l.line, l.name.as_deref()?)))
+    };
     let mut first_line: HashMap<String, u64> = HashMap::new();
-    for row in rows
-        .iter()
-        .filter(|r| r.status != MembershipStatus::Withdrawn)
-    {
-        let key = row.organization.name.to_lowercase();
-        match first_line.get(&key) {
+    for (line, name) in live() {
+        match first_line.get(&name.to_lowercase()) {
             Some(first) => v.add(
-                field_path(row.line, "name"),
-                format!(
-                    "\"{}\" is already on line {first} of this file",
-                    row.organization.name
-                ),
+                field_path(line, "name"),
+                format!("\"{name}\" is already on line {first} of this file"),
             ),
             None => {
-                first_line.insert(key, row.line);
+                first_line.insert(name.to_lowercase(), line);
             }
         }
     }
@@ -316,22 +346,18 @@ async fn check_against_database(
         .into_iter()
         .map(|(key, id, name)| (key, (id, name)))
         .collect();
-    for row in rows
-        .iter()
-        .filter(|r| r.status != MembershipStatus::Withdrawn)
-    {
-        if let Some((id, name)) = taken.get(&row.organization.name.to_lowercase()) {
+    for (line, name) in live() {
+        if let Some((id, existing)) = taken.get(&name.to_lowercase()) {
             v.add(
-                field_path(row.line, "name"),
-                format!("an organisation named \"{name}\" already exists (id {id})"),
+                field_path(line, "name"),
+                format!("an organisation named \"{existing}\" already exists (id {id})"),
             );
         }
     }
 
-    let emails: Vec<&str> = rows
+    let emails: Vec<&str> = lines
         .iter()
-        .filter_map(|r| r.focal_point.as_ref())
-        .map(|f| f.email.as_str())
+        .filter_map(|l| l.focal_point_email.as_deref())
         .collect();
     let known: HashSet<String> = people::table
         .filter(people::email.eq_any(&emails))
@@ -340,18 +366,16 @@ async fn check_against_database(
         .await?
         .into_iter()
         .collect();
-    let named_in_file: HashSet<&str> = rows
+    let named_in_file: HashSet<&str> = lines
         .iter()
-        .filter_map(|r| r.focal_point.as_ref())
-        .filter(|f| f.name.is_some())
-        .map(|f| f.email.as_str())
+        .filter(|l| l.focal_point_named)
+        .filter_map(|l| l.focal_point_email.as_deref())
         .collect();
-    for row in rows {
-        if let Some(focal) = &row.focal_point {
-            let email = focal.email.as_str();
+    for line in lines {
+        if let Some(email) = line.focal_point_email.as_deref() {
             if !known.contains(email) && !named_in_file.contains(email) {
                 v.add(
-                    field_path(row.line, "focal_point_name"),
+                    field_path(line.line, "focal_point_name"),
                     format!("is required: {email} is not yet a known person"),
                 );
             }
@@ -367,10 +391,10 @@ pub async fn import(
     body: &[u8],
 ) -> AppResult<Vec<Organization>> {
     let mut v = Validator::new();
-    let rows = parse_rows(body, &mut v);
-    // The rows that parsed are checked against each other and the database even when others
-    // did not, so one answer lists every problem of the file.
-    check_against_database(conn, &rows, &mut v).await?;
+    let ParsedFile { facts, rows } = parse_rows(body, &mut v);
+    // Every line is checked against the others and the database, also a line with a bad
+    // field, so one answer lists every problem of every line.
+    check_against_database(conn, &facts, &mut v).await?;
     v.finish().map_err(tidy_errors)?;
 
     // Names of new people as the file first gives them.
@@ -492,7 +516,8 @@ mod tests {
              ASEAN,regional_organization,,,applicant\n"
                 .as_bytes(),
             &mut v,
-        );
+        )
+        .rows;
         assert!(v.is_ok(), "{v:?}");
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].line, 2);
@@ -547,7 +572,8 @@ mod tests {
         let rows = parse_rows(
             "name,kind,country\n\"Multi\nline\",academia,JP\nNext,academia,JP\n".as_bytes(),
             &mut v,
-        );
+        )
+        .rows;
         assert_eq!(rows.last().map(|r| r.line), Some(4));
         match v.finish() {
             Err(crate::error::AppError::Validation(errors)) => {

@@ -1517,6 +1517,50 @@ async fn csv_import_creates_everything_with_focal_points() {
     );
 }
 
+/// A line with several kinds of problem gets each named in the one answer: a bad field does
+/// not hide that the same line's name is taken or repeated, or that its focal point is unknown.
+#[tokio::test]
+async fn a_csv_line_reports_every_kind_of_problem_at_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin").await;
+    create(
+        &app,
+        &admin,
+        org(
+            "Japan Institute of International Affairs",
+            "think_tank",
+            Some("JP"),
+        ),
+    )
+    .await;
+    let file = "\
+name,kind,country,focal_point_email
+Japan Institute of International Affairs,club,ZZ,stranger@example.org
+Waseda University,academia,JP,
+waseda university,academia,XX,
+Sophia University,academia,JP,,extra
+";
+    let problem = expect_problem(
+        import_csv(&app, admin.token(), file).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(
+        error_fields(&problem),
+        vec![
+            "line[2].kind",
+            "line[2].country",
+            "line[2].name",
+            "line[2].focal_point_name",
+            "line[4].country",
+            "line[4].name",
+            "line[5]",
+        ],
+        "{problem}"
+    );
+}
+
 #[tokio::test]
 async fn a_csv_file_with_any_bad_row_changes_nothing() {
     let app = TestApp::spawn().await;
