@@ -51,7 +51,6 @@ struct FocalPoint {
 
 #[derive(Debug, Clone)]
 struct Row {
-    line: u64,
     organization: OrganizationInput,
     status: MembershipStatus,
     focal_point: Option<FocalPoint>,
@@ -204,7 +203,6 @@ fn parse_rows(body: &[u8], v: &mut Validator) -> ParsedFile {
             (organization, status, focal_point)
         {
             parsed.rows.push(Row {
-                line,
                 organization,
                 status,
                 focal_point,
@@ -509,21 +507,20 @@ mod tests {
     #[test]
     fn good_rows_parse_with_defaults() {
         let mut v = Validator::new();
-        let rows = parse_rows(
+        let ParsedFile { facts, rows } = parse_rows(
             "\u{feff}Name,kind,country,website,status\n\
              Ministry of Foreign Affairs of Japan,government,jp,https://www.mofa.go.jp/,\n\
              \n\
              ASEAN,regional_organization,,,applicant\n"
                 .as_bytes(),
             &mut v,
-        )
-        .rows;
+        );
         assert!(v.is_ok(), "{v:?}");
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].line, 2);
+        let lines: Vec<u64> = facts.iter().map(|f| f.line).collect();
+        assert_eq!(lines, [2, 4]);
         assert_eq!(rows[0].status, MembershipStatus::Active);
         assert_eq!(rows[0].organization.country.map(|c| c.as_str()), Some("JP"));
-        assert_eq!(rows[1].line, 4);
         assert_eq!(rows[1].status, MembershipStatus::Applicant);
     }
 
@@ -569,12 +566,12 @@ mod tests {
     #[test]
     fn quoted_fields_span_lines_but_a_name_is_one_line() {
         let mut v = Validator::new();
-        let rows = parse_rows(
+        let facts = parse_rows(
             "name,kind,country\n\"Multi\nline\",academia,JP\nNext,academia,JP\n".as_bytes(),
             &mut v,
         )
-        .rows;
-        assert_eq!(rows.last().map(|r| r.line), Some(4));
+        .facts;
+        assert_eq!(facts.last().map(|f| f.line), Some(4));
         match v.finish() {
             Err(crate::error::AppError::Validation(errors)) => {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
