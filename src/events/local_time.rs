@@ -11,6 +11,8 @@ pub fn format_local(at: DateTime<Utc>, tz: &Tz) -> String {
 }
 
 /// "Fri 18 Feb 2022, 09:30–12:00 JST (Asia/Tokyo)"; the end carries its date when it differs.
+/// Each time is labelled with the abbreviation in force on its own date: across a clock change
+/// the start gets its own ("Sat 4 Oct 2025, 10:00 AEST–Mon 6 Oct 2025, 12:00 AEDT").
 pub fn format_range(start: DateTime<Utc>, end: DateTime<Utc>, tz: &Tz) -> String {
     let (s, e) = (start.with_timezone(tz), end.with_timezone(tz));
     let end_part = if s.date_naive() == e.date_naive() {
@@ -18,12 +20,12 @@ pub fn format_range(start: DateTime<Utc>, end: DateTime<Utc>, tz: &Tz) -> String
     } else {
         e.format("%a %-d %b %Y, %H:%M %Z").to_string()
     };
-    format!(
-        "{}–{} ({})",
-        s.format("%a %-d %b %Y, %H:%M"),
-        end_part,
-        tz.name()
-    )
+    let start_part = if s.offset() == e.offset() {
+        s.format("%a %-d %b %Y, %H:%M").to_string()
+    } else {
+        s.format("%a %-d %b %Y, %H:%M %Z").to_string()
+    };
+    format!("{start_part}–{end_part} ({})", tz.name())
 }
 
 /// Parses a stored IANA zone name; stored names were checked on the way in, so an unknown one
@@ -36,6 +38,28 @@ pub fn zone(name: &str) -> Tz {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn each_time_carries_the_abbreviation_of_its_own_date() {
+        let sydney = chrono_tz::Australia::Sydney;
+        // Daylight saving starts in Sydney on Sunday 5 October 2025.
+        let start = sydney.with_ymd_and_hms(2025, 10, 4, 10, 0, 0).unwrap();
+        let end = sydney.with_ymd_and_hms(2025, 10, 6, 12, 0, 0).unwrap();
+        assert_eq!(
+            format_range(start.to_utc(), end.to_utc(), &sydney),
+            "Sat 4 Oct 2025, 10:00 AEST–Mon 6 Oct 2025, 12:00 AEDT (Australia/Sydney)"
+        );
+        let summer = sydney.with_ymd_and_hms(2025, 12, 1, 10, 0, 0).unwrap();
+        assert_eq!(
+            format_local(summer.to_utc(), &sydney),
+            "Mon 1 Dec 2025, 10:00 AEDT"
+        );
+        let summer_end = sydney.with_ymd_and_hms(2025, 12, 1, 12, 0, 0).unwrap();
+        assert_eq!(
+            format_range(summer.to_utc(), summer_end.to_utc(), &sydney),
+            "Mon 1 Dec 2025, 10:00–12:00 AEDT (Australia/Sydney)"
+        );
+    }
 
     #[test]
     fn shows_tokyo_time() {
