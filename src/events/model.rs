@@ -44,6 +44,7 @@ impl EventFormat {
         matches!(self, EventFormat::InPerson | EventFormat::Hybrid)
     }
 
+    /// Online and hybrid events: they need a link, the default of their public sessions.
     pub fn needs_online_url(self) -> bool {
         matches!(self, EventFormat::Online | EventFormat::Hybrid)
     }
@@ -707,4 +708,23 @@ pub struct OutcomeRequest {
     pub session_id: Option<String>,
     /// Publish at once (default false: a draft only staff see).
     pub publish: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_sessions_link_is_only_its_own() {
+        use EventFormat::*;
+        use SessionAccess::*;
+        let (own, event) = (Some("https://own.example/"), Some("https://event.example/"));
+        assert_eq!(session_link(own, Closed, Online, event), own);
+        assert_eq!(session_link(None, Closed, Online, event), None);
+        assert_eq!(session_link(own, Public, Hybrid, event), own);
+        assert_eq!(session_link(None, Public, Hybrid, event), event);
+        // An in-person event's leftover link is nobody's default.
+        assert_eq!(session_link(None, Public, InPerson, event), None);
+        assert_eq!(session_link(own, Public, InPerson, event), own);
+    }
 }

@@ -388,8 +388,11 @@ pub async fn update_session(
                 };
                 let moved =
                     (session.starts_at, session.ends_at) != (current.starts_at, current.ends_at);
-                if moved || session.title != current.title {
-                    // Reminders already scheduled say the old time and are due by it.
+                if moved
+                    || session.title != current.title
+                    || session.online_url != current.online_url
+                {
+                    // Reminders already scheduled say the old time (or link) and are due by it.
                     let ctx =
                         crate::registrations::service::session_context(conn, session_id).await?;
                     crate::registrations::emails::refresh_session_reminders(conn, &ctx).await?;

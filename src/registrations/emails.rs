@@ -224,9 +224,10 @@ pub async fn schedule_session_reminder(
     Ok(())
 }
 
-/// After a session moved or was renamed (in the caller's transaction, the change written),
-/// brings its scheduled reminders up to date: each re-rendered with the new time and due 24
-/// hours before the new start, or withdrawn when that moment has passed.
+/// After a session moved, was renamed or got another link (in the caller's transaction, the
+/// change written), brings its scheduled reminders up to date: each re-rendered with the new
+/// time and link and due 24 hours before the new start, or withdrawn when that moment has
+/// passed.
 pub async fn refresh_session_reminders(
     conn: &mut AsyncPgConnection,
     ctx: &SessionContext,

@@ -287,6 +287,32 @@ async fn a_confirmed_invitee_sees_the_closed_rooms_link_and_only_it() {
     assert!(ics.contains(CLOSED_ROOM_LINK), "{ics}");
     assert!(!ics.contains(EVENT_LINK), "{ics}");
 
+    // A new link for the room: the reminder already scheduled carries it, not the old one.
+    let new_room = "https://rooms.example.org/closed-i";
+    expect_json(
+        app.patch(
+            &format!("/sessions/{}", d.closed[0]),
+            d.staff.token(),
+            json!({"online_url": new_room}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let reminder = fx::text(
+        &app,
+        &format!(
+            "SELECT e.text_body AS v FROM emails e JOIN registrations r \
+               ON e.dedupe_key = 'session-reminder:' || r.id \
+             WHERE r.session_id = '{}' AND e.status = 'queued'",
+            d.closed[0]
+        ),
+    )
+    .await
+    .expect("a queued reminder");
+    assert!(reminder.contains(new_room), "{reminder}");
+    assert!(!reminder.contains(CLOSED_ROOM_LINK), "{reminder}");
+
     // The room moves: the "new time" email carries its link.
     let at = fx::days_ahead(15);
     expect_json(
@@ -301,7 +327,7 @@ async fn a_confirmed_invitee_sees_the_closed_rooms_link_and_only_it() {
     )
     .await;
     let mail = wait_for_mail(&app, &invitee.email, "New time").await;
-    assert!(mail.text_body().contains(CLOSED_ROOM_LINK));
+    assert!(mail.text_body().contains(new_room));
     assert!(!mail.text_body().contains(EVENT_LINK));
 }
 
