@@ -251,6 +251,7 @@ diesel::table! {
         chatham_house -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        online_url -> Nullable<Text>,
     }
 }
 

@@ -200,6 +200,12 @@ async fn load_event(
         let access: SessionAccess = seed_session.access.parse()?;
         let starts_at = to_utc(seed_session.starts_at, zone)?;
         let ends_at = to_utc(seed_session.ends_at, zone)?;
+        // The closed room has a link of its own (a placeholder, like the event's): the public
+        // seminar's attendees get the event's link, never this one.
+        let online_url = seed_event
+            .online_url
+            .filter(|_| access == SessionAccess::Closed)
+            .map(|url| format!("{url}-closed-room"));
         diesel::insert_into(sessions::table)
             .values((
                 sessions::id.eq(session_id),
@@ -216,6 +222,7 @@ async fn load_event(
                     requires_approval: false,
                     waitlist: true,
                     chatham_house: seed_session.chatham_house,
+                    online_url,
                 },
             ))
             .execute(conn)

@@ -44,6 +44,7 @@ impl EventFormat {
         matches!(self, EventFormat::InPerson | EventFormat::Hybrid)
     }
 
+    /// Online and hybrid events: they need a link, the default of their public sessions.
     pub fn needs_online_url(self) -> bool {
         matches!(self, EventFormat::Online | EventFormat::Hybrid)
     }
@@ -229,9 +230,36 @@ pub struct Session {
     pub chatham_house: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The session's own link; see [`session_link`] for the one its attendees get.
+    pub online_url: Option<String>,
+}
+
+/// The link that joins a session online (rule 2): its own, else, for a public session, its
+/// event's `online_url` (the default link of the event's public sessions; an in-person event
+/// has none). A closed session's link is only its own, so a seat in the public seminar never
+/// reveals it. Who may see the answer is the caller's decision.
+pub fn session_link<'a>(
+    own: Option<&'a str>,
+    access: SessionAccess,
+    event_format: EventFormat,
+    event_default: Option<&'a str>,
+) -> Option<&'a str> {
+    own.or_else(|| {
+        event_default.filter(|_| access == SessionAccess::Public && event_format.needs_online_url())
+    })
 }
 
 impl Session {
+    /// The link its attendees get (see [`session_link`]).
+    pub fn online_link<'a>(&'a self, event: &'a Event) -> Option<&'a str> {
+        session_link(
+            self.online_url.as_deref(),
+            self.access,
+            event.format,
+            event.online_url.as_deref(),
+        )
+    }
+
     /// Whether the public registration form takes entries at `now`.
     pub fn registration_state(&self, now: DateTime<Utc>) -> RegistrationWindow {
         if self.access == SessionAccess::Closed {
@@ -269,6 +297,7 @@ pub struct SessionFields {
     pub requires_approval: bool,
     pub waitlist: bool,
     pub chatham_house: bool,
+    pub online_url: Option<String>,
 }
 
 impl SessionFields {
@@ -285,6 +314,7 @@ impl SessionFields {
             requires_approval: session.requires_approval,
             waitlist: session.waitlist,
             chatham_house: session.chatham_house,
+            online_url: session.online_url.clone(),
         }
     }
 }
@@ -438,6 +468,12 @@ pub struct SessionView {
     pub speakers: Option<Vec<SpeakerView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirmed_count: Option<i64>,
+    /// The link that joins the session online: its own, else for a public session the event's
+    /// `online_url`. Present only for the session's confirmed seat holders, its event's staff
+    /// and admins (rule 2); null when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub online_url: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -450,8 +486,9 @@ pub struct StaffView {
     pub lead: bool,
 }
 
-/// An event. `online_url` is present only for staff, admins and people holding a confirmed
-/// registration for one of its sessions; `staff` only for staff and admins.
+/// An event. `online_url`, the default link of its public sessions, is present only for staff,
+/// admins and people holding a confirmed seat in one of its public sessions (each session's
+/// own link is on the session); `staff` only for staff and admins.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventView {
     pub id: Uuid,
@@ -586,6 +623,9 @@ pub struct SessionRequest {
     pub requires_approval: Option<bool>,
     pub waitlist: Option<bool>,
     pub chatham_house: Option<bool>,
+    /// The session's own link (http or https). Absent or null: none of its own, so a public
+    /// session uses the event's `online_url` and a closed one has no link.
+    pub online_url: Option<String>,
 }
 
 /// A partial update of a session: absent keys stay, `null` clears an optional field.
@@ -624,6 +664,10 @@ pub struct SessionPatch {
     #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<bool>)]
     pub chatham_house: Option<Option<bool>>,
+    /// `null` removes the session's own link.
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub online_url: Option<Option<String>>,
 }
 
 /// A speaker: a known person (`person_id`; name and affiliation are taken from their record
@@ -664,4 +708,23 @@ pub struct OutcomeRequest {
     pub session_id: Option<String>,
     /// Publish at once (default false: a draft only staff see).
     pub publish: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_sessions_link_is_only_its_own() {
+        use EventFormat::*;
+        use SessionAccess::*;
+        let (own, event) = (Some("https://own.example/"), Some("https://event.example/"));
+        assert_eq!(session_link(own, Closed, Online, event), own);
+        assert_eq!(session_link(None, Closed, Online, event), None);
+        assert_eq!(session_link(own, Public, Hybrid, event), own);
+        assert_eq!(session_link(None, Public, Hybrid, event), event);
+        // An in-person event's leftover link is nobody's default.
+        assert_eq!(session_link(None, Public, InPerson, event), None);
+        assert_eq!(session_link(own, Public, InPerson, event), own);
+    }
 }

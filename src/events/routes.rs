@@ -200,8 +200,10 @@ async fn create_event(
     .await
 }
 
-/// An event by id or slug: the public view, or everything for its staff and admins. The
-/// online link is shown to staff and to holders of a confirmed registration only. The public
+/// An event by id or slug: the public view, or everything for its staff and admins. A
+/// session's online link is shown to staff and to holders of a confirmed seat in that session
+/// only; the event's own link (its public sessions' default) to staff and to holders of a
+/// confirmed seat in one of its public sessions. The public
 /// view, to anonymous visitors and to signed-in members who neither run the event nor hold a
 /// seat in it, may be up to `server.public_cache_ms` old (1 s by default; longer only while the
 /// database is slow); changes made through this server show at once.
@@ -588,7 +590,8 @@ async fn publish_outcome(
 // --- Calendar -------------------------------------------------------------------------------
 
 /// The event's public sessions as an iCalendar feed in the event's time zone (VTIMEZONE and
-/// TZID-qualified times). Never carries the online link.
+/// TZID-qualified times). Anonymous: never an online link. Signed in: adds the sessions the
+/// viewer holds a confirmed seat in, each with its own online link (staff see every link).
 #[utoipa::path(get, path = "/api/v1/events/{id}/calendar.ics", tag = "dialogues",
     params(("id" = String, Path, description = "The event's id or slug")),
     responses((status = 200, description = "iCalendar (RFC 5545)", content_type = "text/calendar", body = String)))]
@@ -598,6 +601,7 @@ async fn calendar(
     MaybeUser(user): MaybeUser,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
+    let personal = user.is_some();
     let mut conn = state.pool.get().await?;
     let (ics, slug) = service::calendar_feed(
         &mut conn,
@@ -606,11 +610,16 @@ async fn calendar(
         &state.settings.app.public_url,
     )
     .await?;
-    Ok(HttpResponse::Ok()
+    let mut response = HttpResponse::Ok();
+    response
         .insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("inline; filename=\"{slug}.ics\""),
-        ))
-        .body(ics))
+        ));
+    if personal {
+        // A signed-in viewer's feed may carry their sessions' links: no shared cache keeps it.
+        response.insert_header((header::CACHE_CONTROL, "private, no-store"));
+    }
+    Ok(response.body(ics))
 }

@@ -192,7 +192,7 @@ pub async fn visible_event(
 }
 
 /// Whether `viewer` may see more of the event `id_or_slug` than the public does: an admin, its
-/// staff, or the holder of a seat in it (who sees the online link). Everyone else sees exactly
+/// staff, or the holder of a seat in it (who sees that session's link). Everyone else sees exactly
 /// the anonymous view, so the caller may serve the cached one. One round trip; false also when
 /// there is no such event (the anonymous path then answers 404, as it would to them).
 pub async fn sees_more_than_the_public(
@@ -239,10 +239,11 @@ pub async fn event_for_staff(
     Ok(event)
 }
 
-/// Which of `event_ids` the viewer runs, and in which they hold a confirmed registration.
+/// Which of `event_ids` the viewer runs, and which of their sessions they hold a confirmed
+/// seat in (each seat shows that session's link, rule 2).
 struct Privileges {
     staff: HashSet<Uuid>,
-    confirmed: HashSet<Uuid>,
+    seats: HashSet<Uuid>,
 }
 
 async fn privileges(
@@ -252,18 +253,19 @@ async fn privileges(
 ) -> AppResult<Privileges> {
     let mut privileges = Privileges {
         staff: HashSet::new(),
-        confirmed: HashSet::new(),
+        seats: HashSet::new(),
     };
     let Some(user) = viewer else {
         return Ok(privileges);
     };
-    // One round trip for both: this runs on every signed-in event read.
+    // One round trip for both (session ids of seats, event ids of staff): this runs on every
+    // signed-in event read.
     let confirmed = registrations::table
         .inner_join(sessions::table)
         .filter(registrations::person_id.eq(user.person.id))
         .filter(registrations::status.eq(RegistrationStatus::Confirmed))
         .filter(sessions::event_id.eq_any(event_ids))
-        .select((sessions::event_id, false.into_sql::<Bool>()));
+        .select((sessions::id, false.into_sql::<Bool>()));
     let runs = event_staff::table
         .filter(event_staff::account_id.eq(user.account.id))
         .filter(event_staff::event_id.eq_any(event_ids))
@@ -274,26 +276,14 @@ async fn privileges(
     } else {
         confirmed.union_all(runs).load(conn).await?
     };
-    for (event_id, is_staff) in rows {
+    for (id, is_staff) in rows {
         if is_staff {
-            privileges.staff.insert(event_id);
+            privileges.staff.insert(id);
         } else {
-            privileges.confirmed.insert(event_id);
+            privileges.seats.insert(id);
         }
     }
     Ok(privileges)
-}
-
-/// Whether the viewer holds a confirmed registration for one of the event's sessions.
-pub async fn holds_confirmed_registration(
-    conn: &mut AsyncPgConnection,
-    viewer: Option<&AuthUser>,
-    event_id: Uuid,
-) -> AppResult<bool> {
-    Ok(privileges(conn, viewer, &[event_id])
-        .await?
-        .confirmed
-        .contains(&event_id))
 }
 
 /// Confirmed registrations per session (the same count as `registrations::seats::confirmed_count`,
@@ -407,14 +397,18 @@ pub fn local_rfc3339(at: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
 }
 
 /// A session as this viewer may see it: everything for staff and for public sessions; a
-/// closed session's id, title, access and times only for everyone else (rule 2).
+/// closed session's id, title, access and times only for everyone else (rule 2). `link` is
+/// the session's online link for a viewer who may see it (staff, a confirmed seat holder),
+/// `None` for everyone else.
 pub fn session_view(
     session: &Session,
     zone: chrono_tz::Tz,
     full: bool,
     speakers: &[Speaker],
     confirmed_count: i64,
+    link: Option<Option<&str>>,
 ) -> SessionView {
+    let online_url = link.map(|l| l.map(str::to_owned));
     if !full {
         return SessionView {
             id: session.id,
@@ -434,6 +428,7 @@ pub fn session_view(
             chatham_house: None,
             speakers: None,
             confirmed_count: None,
+            online_url,
         };
     }
     SessionView {
@@ -454,6 +449,7 @@ pub fn session_view(
         chatham_house: Some(session.chatham_house),
         speakers: Some(speakers.iter().map(SpeakerView::from).collect()),
         confirmed_count: Some(confirmed_count),
+        online_url,
     }
 }
 
@@ -486,9 +482,15 @@ pub async fn event_views(
         .into_iter()
         .map(|event| {
             let is_staff = privileges.staff.contains(&event.id);
-            let sees_link = is_staff || privileges.confirmed.contains(&event.id);
             let zone = event.zone();
             let sessions_of = by_event.remove(&event.id).unwrap_or_default();
+            let holds_seat = |s: &Session| privileges.seats.contains(&s.id);
+            // The event's link is its public sessions' default: shown to whoever sees one of
+            // those sessions' links, never to a closed session's attendees as such.
+            let sees_event_link = is_staff
+                || sessions_of
+                    .iter()
+                    .any(|s| s.access == SessionAccess::Public && holds_seat(s));
             let starts_at = sessions_of.iter().map(|s| s.starts_at).min();
             let ends_at = sessions_of.iter().map(|s| s.ends_at).max();
             let sessions = sessions_of
@@ -500,6 +502,7 @@ pub async fn event_views(
                         is_staff || s.access == SessionAccess::Public,
                         speakers.get(&s.id).map(Vec::as_slice).unwrap_or_default(),
                         counts.get(&s.id).copied().unwrap_or(0),
+                        (is_staff || holds_seat(s)).then(|| s.online_link(&event)),
                     )
                 })
                 .collect();
@@ -514,7 +517,7 @@ pub async fn event_views(
                 timezone: event.timezone,
                 format: event.format,
                 venue: event.venue,
-                online_url: sees_link.then_some(event.online_url),
+                online_url: sees_event_link.then_some(event.online_url),
                 status: event.status,
                 partners: partners.remove(&event.id).unwrap_or_default(),
                 sessions,
@@ -1415,8 +1418,10 @@ pub fn public_location(event: &Event) -> Option<String> {
     }
 }
 
-/// The event's public sessions as an iCalendar feed, in the event's time zone. A cancelled
-/// event's feed is empty, so subscribed calendars drop its sessions.
+/// The event's public sessions as an iCalendar feed, in the event's time zone; a signed-in
+/// viewer's feed adds the sessions they hold a confirmed seat in, with those sessions' online
+/// links (staff: every listed session's link). A cancelled event's feed is empty, so
+/// subscribed calendars drop its sessions.
 pub async fn calendar_feed(
     conn: &mut AsyncPgConnection,
     viewer: Option<&AuthUser>,
@@ -1424,12 +1429,13 @@ pub async fn calendar_feed(
     public_url: &str,
 ) -> AppResult<(String, String)> {
     let event = visible_event(conn, viewer, id_or_slug).await?;
+    let privileges = privileges(conn, viewer, &[event.id]).await?;
+    let is_staff = privileges.staff.contains(&event.id);
     let rows: Vec<Session> = if event.status == EventStatus::Cancelled {
         Vec::new()
     } else {
         sessions::table
             .filter(sessions::event_id.eq(event.id))
-            .filter(sessions::access.eq(SessionAccess::Public))
             .order((sessions::starts_at.asc(), sessions::id.asc()))
             .select(Session::as_select())
             .load(conn)
@@ -1438,19 +1444,34 @@ pub async fn calendar_feed(
     let url = page_url(public_url, &event.slug);
     let location = public_location(&event);
     let entries: Vec<CalendarSession> = rows
-        .into_iter()
-        .map(|s| CalendarSession {
-            id: s.id,
-            title: s.title,
-            description: Some(match s.description {
+        .iter()
+        // The public sessions, and the viewer's own seats (a closed session's too).
+        .filter(|s| s.access == SessionAccess::Public || privileges.seats.contains(&s.id))
+        .map(|s| {
+            // Rule 2: a session's link only with a confirmed seat in it, or for staff.
+            let link = s
+                .online_link(&event)
+                .filter(|_| is_staff || privileges.seats.contains(&s.id));
+            let mut description = match &s.description {
                 Some(d) => format!("{d}\n\n{}\n{url}", event.title),
                 None => format!("{}\n{url}", event.title),
-            }),
-            starts_at: s.starts_at,
-            ends_at: s.ends_at,
-            location: location.clone(),
-            url: Some(url.clone()),
-            sequence: crate::events::calendar::revision(s.created_at, s.updated_at),
+            };
+            if let Some(link) = link {
+                description.push_str(&format!("\n\nTo join online: {link}"));
+            }
+            CalendarSession {
+                id: s.id,
+                title: s.title.clone(),
+                description: Some(description),
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+                location: match (event.format, link) {
+                    (EventFormat::Online, Some(link)) => Some(link.to_owned()),
+                    _ => location.clone(),
+                },
+                url: Some(url.clone()),
+                sequence: crate::events::calendar::revision(s.created_at, s.updated_at),
+            }
         })
         .collect();
     let ics = calendar_for_sessions(

@@ -18,6 +18,7 @@ use crate::events::service::{
     event_for_staff, optional_text, parse_uuid, required_text, session_view,
 };
 use crate::events::types::parse_instant;
+use crate::organizations::WebsiteUrl;
 use crate::registrations::model::RegistrationStatus;
 use crate::registrations::seats;
 use crate::text::Lines;
@@ -152,6 +153,7 @@ pub async fn create_session(
         req.registration_closes_at,
         zone,
     );
+    let online_url = parse_link(&mut v, req.online_url);
     let (Some(title), Some(access), Some(starts_at), Some(ends_at), true) =
         (title, access, starts_at, ends_at, v.is_ok())
     else {
@@ -173,6 +175,7 @@ pub async fn create_session(
         waitlist: req.waitlist.unwrap_or(true),
         // Closed rooms are under the Chatham House rule unless said otherwise.
         chatham_house: req.chatham_house.unwrap_or(access == SessionAccess::Closed),
+        online_url,
     };
     check_session(&mut v, &fields);
     v.finish()?;
@@ -186,7 +189,16 @@ pub async fn create_session(
         .get_result(conn)
         .await?;
     touch_event(conn, event.id).await?;
-    Ok(session_view(&session, zone, true, &[], 0))
+    let link = session.online_link(&event);
+    Ok(session_view(&session, zone, true, &[], 0, Some(link)))
+}
+
+/// A session's own online link, validated like the event's (an http or https URL); empty
+/// means none.
+fn parse_link(v: &mut Validator, raw: Option<String>) -> Option<String> {
+    raw.filter(|u| !u.trim().is_empty())
+        .and_then(|u| v.check("online_url", WebsiteUrl::parse(&u)))
+        .map(WebsiteUrl::into_string)
 }
 
 async fn touch_event(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<()> {
@@ -326,6 +338,9 @@ pub async fn update_session(
                     patch.chatham_house,
                     f.chatham_house,
                 );
+                if let Some(url) = patch.online_url {
+                    f.online_url = parse_link(&mut v, url);
+                }
                 if v.is_ok() {
                     check_session(&mut v, &f);
                 }
@@ -373,8 +388,11 @@ pub async fn update_session(
                 };
                 let moved =
                     (session.starts_at, session.ends_at) != (current.starts_at, current.ends_at);
-                if moved || session.title != current.title {
-                    // Reminders already scheduled say the old time and are due by it.
+                if moved
+                    || session.title != current.title
+                    || session.online_url != current.online_url
+                {
+                    // Reminders already scheduled say the old time (or link) and are due by it.
                     let ctx =
                         crate::registrations::service::session_context(conn, session_id).await?;
                     crate::registrations::emails::refresh_session_reminders(conn, &ctx).await?;
@@ -403,7 +421,15 @@ pub async fn update_session(
         .remove(&session_id)
         .unwrap_or_default();
     let confirmed = seats::confirmed_count(conn, session_id).await?;
-    Ok(session_view(&updated, zone, true, &speakers, confirmed))
+    let link = updated.online_link(&event);
+    Ok(session_view(
+        &updated,
+        zone,
+        true,
+        &speakers,
+        confirmed,
+        Some(link),
+    ))
 }
 
 /// Deletes a session that nobody is registered for.

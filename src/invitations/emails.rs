@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::events::local_time::format_local;
 use crate::invitations::model::{invitation_email_key, invitation_reminder_key};
 use crate::mail::{EmailAction, EmailBody, OutgoingEmail};
-use crate::registrations::emails::{online_link, place_line, session_when, CancelLink};
+use crate::registrations::emails::{place_line, session_when, CancelLink};
 use crate::registrations::model::{EventFacts, RegistrationStatus, SessionFacts};
 
 /// Named here too because the invitation pages reach it by this path.
@@ -163,6 +163,26 @@ pub struct AcceptedSession<'a> {
     pub cancel_link: Option<&'a CancelLink>,
 }
 
+/// How to join online: the link of each session the invitee holds a confirmed seat in, and of
+/// no other (rule 2). One line when they share a link.
+fn join_lines(event: &EventFacts, accepted: &[AcceptedSession<'_>]) -> Vec<String> {
+    let links: Vec<(&str, &str)> = accepted
+        .iter()
+        .filter(|a| a.status == RegistrationStatus::Confirmed)
+        .filter_map(|a| Some((a.session.title.as_str(), a.session.online_link(event)?)))
+        .collect();
+    match links.as_slice() {
+        [] => Vec::new(),
+        [(_, url), rest @ ..] if rest.iter().all(|(_, other)| other == url) => {
+            vec![format!("To join online, use this link: {url}")]
+        }
+        _ => links
+            .iter()
+            .map(|(title, url)| format!("To join “{title}” online, use this link: {url}"))
+            .collect(),
+    }
+}
+
 /// The confirmation of an acceptance; `ics` is the calendar of the confirmed sessions (none
 /// when every chosen session is full).
 pub fn acceptance_email(
@@ -206,9 +226,7 @@ pub fn acceptance_email(
                 .to_owned(),
         );
     }
-    if let Some(url) = online_link(event).filter(|_| confirmed) {
-        paragraphs.push(format!("To join online, use this link: {url}"));
-    }
+    paragraphs.extend(join_lines(event, accepted));
     if accepted.iter().any(|a| a.session.chatham_house) {
         paragraphs.push(CHATHAM_HOUSE_RULE.to_owned());
     }
@@ -333,6 +351,7 @@ mod tests {
             chatham_house,
             created_at: Utc.with_ymd_and_hms(2022, 1, 10, 0, 0, 0).unwrap(),
             updated_at: Utc.with_ymd_and_hms(2022, 1, 10, 0, 0, 0).unwrap(),
+            online_url: None,
         }
     }
 

@@ -101,27 +101,20 @@ pub fn place_line(event: &EventFacts) -> Option<(String, String)> {
     }
 }
 
-/// The event's online link, for someone holding a seat (rule 2).
-pub fn online_link(event: &EventFacts) -> Option<&str> {
-    event
-        .online_url
-        .as_deref()
-        .filter(|_| event.format != "in_person")
-}
-
 /// An `.ics` of sessions of one event in its zone: `Request` for an offer (invitations),
-/// `Publish` for held seats. The online link is in it only for a seat holder.
+/// `Publish` for held seats. Each session's online link is in it only when `holds_seat` says
+/// the recipient holds a confirmed seat in every session listed (rule 2).
 pub fn sessions_calendar(
     event: &EventFacts,
     sessions: &[&SessionFacts],
     method: CalendarMethod,
     holds_seat: bool,
 ) -> String {
-    let online = online_link(event).filter(|_| holds_seat);
     let venue = event.venue.as_deref().filter(|_| event.format != "online");
     let entries: Vec<CalendarSession> = sessions
         .iter()
         .map(|s| {
+            let online = s.online_link(event).filter(|_| holds_seat);
             let mut description = s.description.clone().unwrap_or_default();
             if s.chatham_house {
                 if !description.is_empty() {
@@ -231,9 +224,10 @@ pub async fn schedule_session_reminder(
     Ok(())
 }
 
-/// After a session moved or was renamed (in the caller's transaction, the change written),
-/// brings its scheduled reminders up to date: each re-rendered with the new time and due 24
-/// hours before the new start, or withdrawn when that moment has passed.
+/// After a session moved, was renamed or got another link (in the caller's transaction, the
+/// change written), brings its scheduled reminders up to date: each re-rendered with the new
+/// time and link and due 24 hours before the new start, or withdrawn when that moment has
+/// passed.
 pub async fn refresh_session_reminders(
     conn: &mut AsyncPgConnection,
     ctx: &SessionContext,
@@ -363,7 +357,8 @@ fn session_reminder_email(
         "This is a reminder that you are registered for {} of {}, which starts tomorrow.",
         session.title, event.title
     )];
-    if let Some(url) = online_link(event) {
+    // Only confirmed registrations are reminded: the link of their session is theirs.
+    if let Some(url) = session.online_link(event) {
         paragraphs.push(format!("To join online, use this link: {url}"));
     }
     if session.chatham_house {
@@ -580,7 +575,8 @@ pub async fn notify_person(
     Ok(sent)
 }
 
-/// Event, session, time and place; the online link only for someone holding a seat (rule 2).
+/// Event, session, time and place; the session's online link only for someone holding a seat
+/// in it (rule 2).
 fn session_details(ctx: &SessionContext, holds_seat: bool) -> Vec<(String, String)> {
     let mut details = vec![
         ("Event".to_owned(), ctx.event.title.clone()),
@@ -588,7 +584,7 @@ fn session_details(ctx: &SessionContext, holds_seat: bool) -> Vec<(String, Strin
         ("When".to_owned(), session_when(&ctx.event, &ctx.session)),
     ];
     details.extend(place_line(&ctx.event));
-    if let Some(url) = online_link(&ctx.event).filter(|_| holds_seat) {
+    if let Some(url) = ctx.session.online_link(&ctx.event).filter(|_| holds_seat) {
         details.push(("Online".to_owned(), url.to_owned()));
     }
     details

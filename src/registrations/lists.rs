@@ -287,6 +287,10 @@ pub async fn my_page(
     let mut items = Vec::with_capacity(rows.len());
     for (r, session, event) in rows {
         let holds_seat = r.status == RegistrationStatus::Confirmed;
+        let online_url = session
+            .online_link(&event)
+            .filter(|_| holds_seat)
+            .map(str::to_owned);
         items.push(MyRegistrationView {
             id: r.id,
             session_id: r.session_id,
@@ -300,7 +304,7 @@ pub async fn my_page(
             event_title: event.title,
             event_slug: event.slug,
             timezone: event.timezone,
-            online_url: event.online_url.filter(|_| holds_seat),
+            online_url,
             created_at: r.created_at,
             checked_in_at: r.checked_in_at,
         });

@@ -83,11 +83,32 @@ pub struct SessionFacts {
     pub chatham_house: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Its own link; [`SessionFacts::online_link`] is the one its attendees get.
+    pub online_url: Option<String>,
 }
 
 impl SessionFacts {
     pub fn is_public(&self) -> bool {
         self.access == "public"
+    }
+
+    /// The link that joins this session online, for someone holding a seat in it (rule 2):
+    /// its own, else for a public session the event's (`events::model::session_link`).
+    pub fn online_link<'a>(&'a self, event: &'a EventFacts) -> Option<&'a str> {
+        use crate::events::model::{session_link, EventFormat, SessionAccess};
+        let (Ok(access), Ok(format)) = (
+            self.access.parse::<SessionAccess>(),
+            event.format.parse::<EventFormat>(),
+        ) else {
+            // Unreachable with the tables' checks; its own link is the safe answer.
+            return self.online_url.as_deref();
+        };
+        session_link(
+            self.online_url.as_deref(),
+            access,
+            format,
+            event.online_url.as_deref(),
+        )
     }
 
     pub fn is_closed(&self) -> bool {
@@ -219,7 +240,8 @@ pub struct MyRegistrationView {
     pub event_title: String,
     pub event_slug: String,
     pub timezone: String,
-    /// The event's online link, only for confirmed registrations.
+    /// The session's online link (its own, else for a public session the event's), only for
+    /// confirmed registrations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub online_url: Option<String>,
     pub created_at: DateTime<Utc>,

@@ -40,8 +40,12 @@ fn closed_session() -> Value {
         "starts_at": "2027-02-19T10:00:00+09:00",
         "ends_at": "2027-02-19T12:30:00+09:00",
         "capacity": 30,
+        "online_url": CLOSED_ROOM,
     })
 }
+
+/// The closed session's own link; the public one uses the event's.
+const CLOSED_ROOM: &str = "https://closed.example.org/room";
 
 fn public_session() -> Value {
     json!({
@@ -960,6 +964,7 @@ async fn the_public_sees_closed_sessions_by_title_only_and_never_the_link() {
             "closed session details leaked: {text}"
         );
         assert!(!text.contains("meet.example.org"), "link leaked: {text}");
+        assert!(!text.contains(CLOSED_ROOM), "closed link leaked: {text}");
     }
 
     // Staff see everything.
@@ -980,6 +985,12 @@ async fn the_public_sees_closed_sessions_by_title_only_and_never_the_link() {
     assert_eq!(closed["speakers"][0]["name"], "Secret Speaker");
     assert_eq!(closed["chatham_house"], true);
     assert_eq!(closed["capacity"], 30);
+    assert_eq!(closed["online_url"], CLOSED_ROOM);
+    assert_eq!(
+        session_in(&staff, &public_id)["online_url"],
+        "https://meet.example.org/r2p-secret-room",
+        "a public session without a link of its own uses the event's"
+    );
 
     // A waitlisted registrant sees no link; a confirmed one does, and still not the closed room.
     let reg = fx::registration(&app, &public_id, &member.person_id, "waitlisted").await;
@@ -990,6 +1001,7 @@ async fn the_public_sees_closed_sessions_by_title_only_and_never_the_link() {
     )
     .await;
     assert!(view.get("online_url").is_none());
+    assert!(session_in(&view, &public_id).get("online_url").is_none());
     app.sql(&format!(
         "UPDATE registrations SET status = 'confirmed', waitlist_seq = NULL WHERE id = '{reg}'"
     ))
@@ -1008,6 +1020,11 @@ async fn the_public_sees_closed_sessions_by_title_only_and_never_the_link() {
         keys(session_in(&view, &closed_id)),
         CLOSED_PUBLIC_KEYS.iter().map(|k| k.to_string()).collect()
     );
+    assert_eq!(
+        session_in(&view, &public_id)["online_url"],
+        "https://meet.example.org/r2p-secret-room"
+    );
+    assert!(!view.to_string().contains(CLOSED_ROOM), "{view}");
     assert_eq!(session_in(&view, &public_id)["confirmed_count"], 1);
     let listed = expect_json(app.get("/events", member.token()).await, StatusCode::OK).await;
     assert_eq!(

@@ -441,8 +441,12 @@ async fn accepting_all_registers_confirms_by_email_and_schedules_reminders() {
     let mail = wait_for_mail(&app, "hoshino@example.org", "You're registered").await;
     let text = mail.text_body();
     assert!(
-        text.contains("https://zoom.example/j/2022"),
-        "online link: {text}"
+        text.contains(fx::CLOSED_ROOM_LINK),
+        "the closed sessions' link: {text}"
+    );
+    assert!(
+        !text.contains(fx::EVENT_LINK),
+        "not the public seminar's: {text}"
     );
     assert!(text.contains(&format_range(
         d.starts[1],

@@ -91,7 +91,7 @@ impl Default for EventSpec<'_> {
             timezone: "Asia/Tokyo",
             format: "hybrid",
             venue: Some("Waseda University, Tokyo"),
-            online_url: Some("https://zoom.example/j/2022"),
+            online_url: Some(EVENT_LINK),
         }
     }
 }
@@ -156,8 +156,11 @@ pub struct SessionSpec {
     pub event_status: &'static str,
     pub timezone: &'static str,
     pub format: &'static str,
+    /// The event's link (the default of its public sessions).
     pub online_url: Option<&'static str>,
     pub venue: Option<&'static str>,
+    /// The session's own link.
+    pub session_online_url: Option<&'static str>,
 }
 
 impl Default for SessionSpec {
@@ -179,6 +182,7 @@ impl Default for SessionSpec {
             format: "online",
             online_url: Some("https://meet.example.org/r2p-seminar"),
             venue: None,
+            session_online_url: None,
         }
     }
 }
@@ -221,9 +225,9 @@ pub async fn add_session(app: &TestApp, event_id: Uuid, spec: &SessionSpec) -> U
     app.sql(&format!(
         "INSERT INTO sessions (id, event_id, title, access, starts_at, ends_at, capacity,
                                registration_opens_at, registration_closes_at, requires_approval,
-                               waitlist, chatham_house)
+                               waitlist, chatham_house, online_url)
          VALUES ('{session_id}', '{event_id}', {title}, '{access}', '{starts}', '{ends}',
-                 {capacity}, {opens}, {closes}, {approval}, {waitlist}, {chatham})",
+                 {capacity}, {opens}, {closes}, {approval}, {waitlist}, {chatham}, {link})",
         title = literal(Some(spec.title)),
         access = spec.access,
         starts = starts_at.to_rfc3339(),
@@ -236,6 +240,7 @@ pub async fn add_session(app: &TestApp, event_id: Uuid, spec: &SessionSpec) -> U
         approval = spec.requires_approval,
         waitlist = spec.waitlist,
         chatham = spec.chatham_house.unwrap_or(spec.access == "closed"),
+        link = literal(spec.session_online_url),
     ))
     .await;
     session_id
@@ -271,8 +276,16 @@ pub async fn published_event_with_session(app: &TestApp, spec: SessionSpec) -> E
     }
 }
 
-/// A published dialogue in Tokyo with two closed sessions (10 and 11 days ahead), one public
-/// session, and an organizer on its staff.
+/// The closed sessions' own link in [`dialogue`]; its public seminar uses the event's link,
+/// [`EVENT_LINK`].
+pub const CLOSED_ROOM_LINK: &str = "https://zoom.example/j/closed-room";
+
+/// The event's link in [`EventSpec::default`].
+pub const EVENT_LINK: &str = "https://zoom.example/j/2022";
+
+/// A published dialogue in Tokyo with two closed sessions (10 and 11 days ahead, with their
+/// own link [`CLOSED_ROOM_LINK`]), one public session (the event's link, [`EVENT_LINK`]), and
+/// an organizer on its staff.
 pub struct Dialogue {
     pub event_id: Uuid,
     pub staff: TestUser,
@@ -290,7 +303,10 @@ pub async fn dialogue(app: &TestApp) -> Dialogue {
     let a = add_session(
         app,
         event_id,
-        &SessionSpec::closed("Closed session I: R2P in Japan", first),
+        &SessionSpec {
+            session_online_url: Some(CLOSED_ROOM_LINK),
+            ..SessionSpec::closed("Closed session I: R2P in Japan", first)
+        },
     )
     .await;
     let b = add_session(
@@ -298,6 +314,7 @@ pub async fn dialogue(app: &TestApp) -> Dialogue {
         event_id,
         &SessionSpec {
             chatham_house: Some(false),
+            session_online_url: Some(CLOSED_ROOM_LINK),
             ..SessionSpec::closed("Closed session II: Early warning", second)
         },
     )
