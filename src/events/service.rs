@@ -938,10 +938,10 @@ pub async fn transition(
             let public_url = public_url.clone();
             async move {
                 // Under the row lock, two concurrent transitions see each other's result.
+                crate::db::locks::event(conn, event.id).await?;
                 let current: Event = events::table
                     .find(event.id)
                     .select(Event::as_select())
-                    .for_update()
                     .get_result(conn)
                     .await?;
                 let Some(target) = transition.target(current.status) else {

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::auth::AuthUser;
+use crate::db::locks;
 use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{
     affiliations, invitation_sessions, invitations, organizations, people, registrations, sessions,
@@ -114,7 +115,7 @@ async fn find_by_token(
         .filter(invitations::token_hash.eq(hash_token(token)))
         .select(Invitation::as_select());
     let found = if lock {
-        query.for_update().first(conn).await.optional()?
+        query.for_no_key_update().first(conn).await.optional()?
     } else {
         query.first(conn).await.optional()?
     };
@@ -122,14 +123,7 @@ async fn find_by_token(
 }
 
 async fn lock_invitation(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Invitation> {
-    invitations::table
-        .find(id)
-        .select(Invitation::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::not_found("invitation"))
+    locks::invitation(conn, id).await
 }
 
 /// Records that a pending invitation has passed its expiry, and withdraws its reminder.
