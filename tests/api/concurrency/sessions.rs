@@ -13,10 +13,10 @@ async fn a_session_closed_during_a_rush_keeps_no_public_registration() {
     let app = TestApp::spawn().await;
     let staff = app.user("organizer").await;
     let mut members = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..8 {
         members.push(app.user("member").await);
     }
-    for round in 0..5 {
+    for round in 0..10 {
         let event_id = fx::event(&app, EventSpec::default()).await;
         fx::add_staff(&app, event_id, &staff).await;
         let session = fx::add_session(&app, event_id, &SessionSpec::default()).await;
