@@ -804,13 +804,14 @@ pub async fn cancel_and_notify(
     let mut conn = state.pool.get().await?;
     let (_, ctx) = registration_context(&mut conn, registration_id).await?;
     check_session_not_over(&ctx, Utc::now())?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::retry::transaction(&mut conn, |conn| {
+        let (public_url, ctx) = (&public_url, &ctx);
         async move {
-            let (cancelled, _) = cancel(conn, &public_url, registration_id).await?;
+            let (cancelled, _) = cancel(conn, public_url, registration_id).await?;
             emails::notify(
                 conn,
-                &public_url,
-                &ctx,
+                public_url,
+                ctx,
                 &cancelled,
                 Notice::Cancelled { by_staff },
             )
