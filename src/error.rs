@@ -60,6 +60,9 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// Why a transaction PostgreSQL rolled back (SQLSTATE 40001 or 40P01) is unavailable.
+const ROLLED_BACK: &str = "transaction rolled back by a concurrent one; retry";
+
 impl AppError {
     pub fn problem(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         AppError::Problem {
@@ -128,6 +131,12 @@ impl AppError {
     /// A 404: what was asked for does not exist (or is not the caller's to see).
     pub fn is_not_found(&self) -> bool {
         matches!(self, AppError::Problem { status, .. } if *status == StatusCode::NOT_FOUND)
+    }
+
+    /// Whether PostgreSQL rolled the transaction back for a deadlock or a serialization
+    /// failure: running it again may succeed.
+    pub fn is_rolled_back(&self) -> bool {
+        matches!(self, AppError::Unavailable(why) if why == ROLLED_BACK)
     }
 
     pub fn code(&self) -> &'static str {
@@ -228,11 +237,13 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 AppError::Unavailable(info.message().to_owned())
             }
-            // Bounded lock waits (lock_timeout) and serialization failures under a rush: the
-            // client may retry, nothing was changed.
+            // SQLSTATE 40001 and 40P01 (a deadlock: see docs/decisions/sqlstate.md): PostgreSQL
+            // rolled the transaction back, nothing was changed; `db::retry` runs it again, and
+            // what still fails answers 503 with Retry-After, never 500.
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
-                AppError::Unavailable("concurrent update; retry".to_owned())
+                AppError::Unavailable(ROLLED_BACK.to_owned())
             }
+            // Bounded lock waits (lock_timeout) under a rush: the client may retry.
             Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
                 if info.message().contains("lock timeout") =>
             {

@@ -1,7 +1,9 @@
 //! The connection pool, database creation and the embedded migrations.
 
+pub mod locks;
 pub mod page;
 pub mod prepared;
+pub mod retry;
 pub mod schema;
 pub mod text_enum;
 

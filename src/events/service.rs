@@ -924,9 +924,10 @@ impl Transition {
     }
 }
 
-/// Moves the event through its lifecycle. Cancelling emails every person with a live
-/// registration in its sessions and every pending or accepted invitee, once each, in the same
-/// transaction, and withdraws the event's scheduled mail (reminders) that has not gone out.
+/// Moves the event through its lifecycle. Cancelling cancels every live registration of its
+/// sessions and withdraws (`revoked`) every pending or accepted invitation, emails each of those
+/// people once, all in the same transaction, and withdraws the event's scheduled mail
+/// (reminders) that has not gone out.
 pub async fn transition(
     state: &AppState,
     user: &AuthUser,
@@ -936,55 +937,60 @@ pub async fn transition(
     let mut conn = state.pool.get().await?;
     let event = event_for_staff(&mut conn, user, id_or_slug).await?;
     let public_url = state.settings.app.public_url.clone();
-    let updated = conn
-        .transaction::<_, AppError, _>(|conn| {
-            let public_url = public_url.clone();
-            async move {
-                // Under the row lock, two concurrent transitions see each other's result.
-                let current: Event = events::table
-                    .find(event.id)
-                    .select(Event::as_select())
-                    .for_update()
-                    .get_result(conn)
-                    .await?;
-                let Some(target) = transition.target(current.status) else {
-                    return Err(AppError::conflict(
-                        "invalid_transition",
-                        format!(
-                            "cannot {} an event that is {}: only {} can be",
-                            transition.verb(),
-                            current.status,
-                            transition.allowed_from()
-                        ),
-                    ));
-                };
-                let now = Utc::now();
-                let updated: Event = diesel::update(events::table.find(event.id))
-                    .set((
-                        events::status.eq(target),
-                        events::updated_at.eq(now),
-                        events::published_at.eq(if target == EventStatus::Published {
-                            Some(current.published_at.unwrap_or(now))
-                        } else {
-                            current.published_at
-                        }),
-                        events::cancelled_at.eq(if target == EventStatus::Cancelled {
-                            Some(now)
-                        } else {
-                            current.cancelled_at
-                        }),
-                    ))
-                    .returning(Event::as_returning())
-                    .get_result(conn)
-                    .await?;
-                if target == EventStatus::Cancelled {
-                    queue_cancellation_emails(conn, &updated, &public_url).await?;
-                }
-                Ok(updated)
+    let updated = crate::db::retry::transaction(&mut conn, |conn| {
+        let (event, public_url) = (&event, &public_url);
+        async move {
+            // Under the row lock, two concurrent transitions see each other's result.
+            crate::db::locks::event(conn, event.id).await?;
+            let current: Event = events::table
+                .find(event.id)
+                .select(Event::as_select())
+                .get_result(conn)
+                .await?;
+            let Some(target) = transition.target(current.status) else {
+                return Err(AppError::conflict(
+                    "invalid_transition",
+                    format!(
+                        "cannot {} an event that is {}: only {} can be",
+                        transition.verb(),
+                        current.status,
+                        transition.allowed_from()
+                    ),
+                ));
+            };
+            let now = Utc::now();
+            // Cancelling decides on every registration and invitation of the event: with
+            // its sessions locked too, no registration, confirmation or acceptance is
+            // taken meanwhile, and those committed before are all seen below.
+            if target == EventStatus::Cancelled {
+                crate::db::locks::event_sessions(conn, event.id).await?;
             }
-            .scope_boxed()
-        })
-        .await?;
+            let updated: Event = diesel::update(events::table.find(event.id))
+                .set((
+                    events::status.eq(target),
+                    events::updated_at.eq(now),
+                    events::published_at.eq(if target == EventStatus::Published {
+                        Some(current.published_at.unwrap_or(now))
+                    } else {
+                        current.published_at
+                    }),
+                    events::cancelled_at.eq(if target == EventStatus::Cancelled {
+                        Some(now)
+                    } else {
+                        current.cancelled_at
+                    }),
+                ))
+                .returning(Event::as_returning())
+                .get_result(conn)
+                .await?;
+            if target == EventStatus::Cancelled {
+                queue_cancellation_emails(conn, &updated, public_url).await?;
+            }
+            Ok(updated)
+        }
+        .scope_boxed()
+    })
+    .await?;
     tracing::info!(event_id = %updated.id, status = %updated.status, "event status changed");
     event_view(&mut conn, updated, Some(user), &public_url).await
 }
@@ -994,16 +1000,6 @@ async fn queue_cancellation_emails(
     event: &Event,
     public_url: &str,
 ) -> AppResult<()> {
-    // Scheduled mail never tried yet (reminders) is moot once the event is off.
-    diesel::update(emails::table)
-        .filter(emails::event_id.eq(event.id))
-        .filter(emails::status.eq(crate::mail::outbox::EmailStatus::Queued))
-        .filter(emails::attempts.eq(0))
-        .filter(emails::next_attempt_at.gt(Utc::now()))
-        .set(emails::status.eq(crate::mail::outbox::EmailStatus::Cancelled))
-        .execute(conn)
-        .await?;
-
     let registrant_ids: Vec<Uuid> = registrations::table
         .inner_join(sessions::table)
         .filter(sessions::event_id.eq(event.id))
@@ -1023,6 +1019,17 @@ async fn queue_cancellation_emails(
     ids.extend(invitee_ids);
     ids.sort_unstable();
     ids.dedup();
+    withdraw_places(conn, event.id).await?;
+    // Scheduled mail never tried yet (reminders) is moot once the event is off. Outbox rows
+    // come last in the lock order.
+    diesel::update(emails::table)
+        .filter(emails::event_id.eq(event.id))
+        .filter(emails::status.eq(crate::mail::outbox::EmailStatus::Queued))
+        .filter(emails::attempts.eq(0))
+        .filter(emails::next_attempt_at.gt(Utc::now()))
+        .set(emails::status.eq(crate::mail::outbox::EmailStatus::Cancelled))
+        .execute(conn)
+        .await?;
     if ids.is_empty() {
         return Ok(());
     }
@@ -1083,6 +1090,38 @@ async fn queue_cancellation_emails(
         })
         .collect();
     crate::mail::enqueue_many(conn, emails_to_send).await?;
+    Ok(())
+}
+
+/// Cancels every live registration of the event's sessions and withdraws every pending or
+/// accepted invitation (as `revoked`: its link answers that the event was cancelled). The
+/// caller holds the event's and its sessions' locks, and emails each person once itself: no
+/// per-registration notice, and no promotion from a waitlist that is cancelled too.
+async fn withdraw_places(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<()> {
+    let now = Utc::now();
+    let event_sessions = sessions::table
+        .filter(sessions::event_id.eq(event_id))
+        .select(sessions::id);
+    diesel::update(registrations::table)
+        .filter(registrations::session_id.eq_any(event_sessions))
+        .filter(registrations::status.ne_all(RegistrationStatus::ENDED))
+        .set((
+            registrations::status.eq(RegistrationStatus::Cancelled),
+            registrations::cancelled_at.eq(now),
+            registrations::waitlist_seq.eq(None::<i64>),
+            registrations::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    diesel::update(invitations::table)
+        .filter(invitations::event_id.eq(event_id))
+        .filter(invitations::status.eq_any([InvitationStatus::Pending, InvitationStatus::Accepted]))
+        .set((
+            invitations::status.eq(InvitationStatus::Revoked),
+            invitations::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

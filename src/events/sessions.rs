@@ -278,7 +278,10 @@ pub async fn update_session(
     let updated = conn
         .transaction::<_, AppError, _>(|conn| {
             async move {
-                // Every seat change holds this lock: the counts below stay true until commit.
+                // The event first (lock order): the session's change touches the event row.
+                // Every seat change holds the session's lock: the counts below stay true
+                // until commit.
+                crate::db::locks::event(conn, event.id).await?;
                 seats::lock_session(conn, session_id).await?;
                 let current: Session = sessions::table
                     .find(session_id)
@@ -441,6 +444,7 @@ pub async fn delete_session(
     let (_, event) = session_for_staff(conn, user, session_id).await?;
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
+            crate::db::locks::event(conn, event.id).await?;
             seats::lock_session(conn, session_id).await?;
             let live = live_registrations(conn, session_id).await?;
             if live > 0 {

@@ -3,8 +3,8 @@
 //! An invitation is one row per person covering the chosen closed sessions of one event. Its
 //! token is emailed once and stored hashed; a resend replaces the hash (the old link stops
 //! working) and bumps `generation`, which keys the emails so that a resend mails again while a
-//! retried request does not. Every answer locks the invitation row first, so of any number of
-//! concurrent answers with one token exactly one is taken.
+//! retried request does not. Every answer locks the invitation's sessions, then its row, so of
+//! any number of concurrent answers with one token exactly one is taken.
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::auth::AuthUser;
+use crate::db::locks;
 use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{
     affiliations, invitation_sessions, invitations, organizations, people, registrations, sessions,
@@ -102,34 +103,51 @@ pub async fn offered_sessions(
         .await?)
 }
 
-async fn find_by_token(
-    conn: &mut AsyncPgConnection,
-    token: &str,
-    lock: bool,
-) -> AppResult<Invitation> {
+/// The invitation behind a token, unlocked (see `lock_answerable` to act on it).
+async fn find_by_token(conn: &mut AsyncPgConnection, token: &str) -> AppResult<Invitation> {
     if !looks_like_token(token) {
         return Err(AppError::not_found("invitation"));
     }
-    let query = invitations::table
+    let found: Invitation = invitations::table
         .filter(invitations::token_hash.eq(hash_token(token)))
-        .select(Invitation::as_select());
-    let found = if lock {
-        query.for_update().first(conn).await.optional()?
-    } else {
-        query.first(conn).await.optional()?
-    };
-    found.ok_or_else(|| AppError::not_found("invitation"))
-}
-
-async fn lock_invitation(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Invitation> {
-    invitations::table
-        .find(id)
         .select(Invitation::as_select())
-        .for_update()
         .first(conn)
         .await
         .optional()?
-        .ok_or_else(|| AppError::not_found("invitation"))
+        .ok_or_else(|| AppError::not_found("invitation"))?;
+    Ok(found)
+}
+
+async fn lock_invitation(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Invitation> {
+    locks::invitation(conn, id).await
+}
+
+/// The ids of the sessions an invitation offers, in id order (the order they are locked in).
+async fn offered_session_ids(
+    conn: &mut AsyncPgConnection,
+    invitation_id: Uuid,
+) -> AppResult<Vec<Uuid>> {
+    Ok(invitation_sessions::table
+        .filter(invitation_sessions::invitation_id.eq(invitation_id))
+        .order(invitation_sessions::session_id.asc())
+        .select(invitation_sessions::session_id)
+        .load(conn)
+        .await?)
+}
+
+/// Locks what answering the invitation behind `token` decides on, in the order of
+/// `db::locks`: its sessions by id, then the invitation, answered as it now is (404 when a
+/// resend replaced the token meanwhile). The event's status, the sessions' times and the
+/// invitation's state are read after this, never before (rule 12).
+async fn lock_answerable(conn: &mut AsyncPgConnection, token: &str) -> AppResult<Invitation> {
+    let found = find_by_token(conn, token).await?;
+    let session_ids = offered_session_ids(conn, found.id).await?;
+    locks::sessions(conn, &session_ids).await?;
+    let invitation = lock_invitation(conn, found.id).await?;
+    if invitation.token_hash != found.token_hash {
+        return Err(AppError::not_found("invitation"));
+    }
+    Ok(invitation)
 }
 
 /// Records that a pending invitation has passed its expiry, and withdraws its reminder.
@@ -553,11 +571,18 @@ async fn insert_invitations(
         mut skipped,
     } = checked;
     // One creation at a time per event, so two concurrent requests cannot both invite the
-    // same person to the same session.
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('invitations:' || $1))")
-        .bind::<diesel::sql_types::Text, _>(event.id.to_string())
-        .execute(conn)
-        .await?;
+    // same person to the same session; and under the event's lock, so an event cancelled
+    // since the check before the transaction takes no new invitation.
+    let locked = locks::event(conn, event.id).await?;
+    if !locked.accepts_invitations() {
+        return Err(AppError::conflict(
+            "event_not_open",
+            format!(
+                "the event is {}: it takes no new invitations",
+                locked.status
+            ),
+        ));
+    }
     resolve_people(conn, &mut candidates).await?;
     let person_ids: Vec<Uuid> = candidates.iter().filter_map(|c| c.person_id).collect();
     let session_ids: Vec<Uuid> = chosen.iter().map(|s| s.id).collect();
@@ -747,11 +772,14 @@ async fn resolve_people(
     conn: &mut AsyncPgConnection,
     candidates: &mut [Candidate],
 ) -> AppResult<()> {
-    let new: Vec<(Uuid, String, String)> = candidates
+    let mut new: Vec<(Uuid, String, String)> = candidates
         .iter()
         .filter(|c| c.person_id.is_none())
         .map(|c| (Uuid::now_v7(), c.email.clone(), c.name.clone()))
         .collect();
+    // Inserted in one order (by address) whatever the request's: two requests naming the same
+    // new people wait on the email index in the same direction and cannot deadlock.
+    new.sort_by_cached_key(|(_, email, _)| email.to_lowercase());
     if new.is_empty() {
         return Ok(());
     }
@@ -794,7 +822,7 @@ async fn resolve_people(
 /// it only records an expiry that has already happened.
 pub async fn view_by_token(state: &AppState, token: &str) -> AppResult<InvitationView> {
     let mut conn = state.pool.get().await?;
-    let invitation = find_by_token(&mut conn, token, false).await?;
+    let invitation = find_by_token(&mut conn, token).await?;
     let event = load_event(&mut conn, invitation.event_id).await?;
     if !event.accepts_invitations() {
         return Err(event_closed_error(&event));
@@ -927,55 +955,55 @@ enum Step {
     Expired(Invitation, EventFacts),
 }
 
-/// Answers an invitation. The invitation row is locked first, so concurrent answers queue and
-/// every one after the first finds it answered (409 `already_answered`).
+/// Answers an invitation. Its sessions, then its row, are locked first, so concurrent answers
+/// queue and every one after the first finds it answered (409 `already_answered`).
 pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult<AnswerOutcome> {
     let mut conn = state.pool.get().await?;
     let token = token.to_owned();
     let public_url = state.settings.public_url().to_owned();
-    let step = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                let invitation = find_by_token(conn, &token, true).await?;
-                let event = load_event(conn, invitation.event_id).await?;
-                if !event.accepts_invitations() {
-                    return Err(event_closed_error(&event));
-                }
-                match invitation.effective_status(Utc::now()) {
-                    InvitationStatus::Revoked => return Err(revoked_error()),
-                    InvitationStatus::Expired => {
-                        if invitation.status == InvitationStatus::Pending {
-                            mark_expired(conn, &invitation).await?;
-                        }
-                        return Ok(Step::Expired(invitation, event));
-                    }
-                    InvitationStatus::Accepted | InvitationStatus::Declined => {
-                        return Err(AppError::conflict(
-                            "already_answered",
-                            format!(
-                                "this invitation has already been answered ({})",
-                                invitation.status
-                            ),
-                        ))
-                    }
-                    InvitationStatus::Pending => {}
-                }
-                let person: Person = people::table
-                    .find(invitation.person_id)
-                    .select(Person::as_select())
-                    .first(conn)
-                    .await?;
-                let outcome = match answer {
-                    Answer::Accept(ids) => {
-                        accept(conn, &public_url, &invitation, &person, event, ids).await?
-                    }
-                    Answer::Decline => decline(conn, &invitation, &person, event).await?,
-                };
-                Ok(Step::Done(outcome))
+    let step = crate::db::retry::transaction(&mut conn, |conn| {
+        let (token, public_url, answer) = (&token, &public_url, answer.clone());
+        async move {
+            let invitation = lock_answerable(conn, token).await?;
+            let event = load_event(conn, invitation.event_id).await?;
+            if !event.accepts_invitations() {
+                return Err(event_closed_error(&event));
             }
-            .scope_boxed()
-        })
-        .await?;
+            match invitation.effective_status(Utc::now()) {
+                InvitationStatus::Revoked => return Err(revoked_error()),
+                InvitationStatus::Expired => {
+                    if invitation.status == InvitationStatus::Pending {
+                        mark_expired(conn, &invitation).await?;
+                    }
+                    return Ok(Step::Expired(invitation, event));
+                }
+                InvitationStatus::Accepted | InvitationStatus::Declined => {
+                    return Err(AppError::conflict(
+                        "already_answered",
+                        format!(
+                            "this invitation has already been answered ({})",
+                            invitation.status
+                        ),
+                    ))
+                }
+                InvitationStatus::Pending => {}
+            }
+            let person: Person = people::table
+                .find(invitation.person_id)
+                .select(Person::as_select())
+                .first(conn)
+                .await?;
+            let outcome = match answer {
+                Answer::Accept(ids) => {
+                    accept(conn, public_url, &invitation, &person, event, ids).await?
+                }
+                Answer::Decline => decline(conn, &invitation, &person, event).await?,
+            };
+            Ok(Step::Done(outcome))
+        }
+        .scope_boxed()
+    })
+    .await?;
     match step {
         Step::Done(outcome) => Ok(outcome),
         Step::Expired(invitation, event) => Err(expired_error(&invitation, Some(&event))),
@@ -1213,6 +1241,11 @@ pub async fn resend(
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
             let now = Utc::now();
+            // The event first (lock order): a cancelled event's invitations stay withdrawn.
+            let event = locks::event(conn, event.id).await?;
+            if !event.accepts_invitations() {
+                return Err(event_closed_error(&event));
+            }
             let invitation = lock_invitation(conn, invitation_id).await?;
             let status = invitation.effective_status(now);
             if !matches!(
@@ -1321,9 +1354,15 @@ pub async fn revoke(
     let mut conn = state.pool.get().await?;
     let (_, event) = invitation_for_staff(&mut conn, user, invitation_id).await?;
     let public_url = state.settings.public_url().to_owned();
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::retry::transaction(&mut conn, |conn| {
+        let (event, public_url) = (&event, &public_url);
         async move {
             let now = Utc::now();
+            // Lock order: the invitation's sessions by id, then the invitation. Every status
+            // change of a registration holds its session's lock, so the live registrations
+            // listed below stay live until they are cancelled here.
+            let session_ids = offered_session_ids(conn, invitation_id).await?;
+            locks::sessions(conn, &session_ids).await?;
             let invitation = lock_invitation(conn, invitation_id).await?;
             let status = invitation.effective_status(now);
             if !matches!(
@@ -1332,20 +1371,10 @@ pub async fn revoke(
             ) {
                 return Err(invalid_transition(status, "revoked"));
             }
-            // Cancelled in session start order, the order seats are taken in.
-            let live: Vec<Uuid> = registrations::table
-                .inner_join(sessions::table)
-                .filter(registrations::invitation_id.eq(invitation.id))
-                .filter(
-                    registrations::status.ne_all(RegistrationStatus::ENDED),
-                )
-                .order((sessions::starts_at.asc(), sessions::id.asc()))
-                .select(registrations::id)
-                .load(conn)
-                .await?;
+            let live = seats_of(conn, &invitation).await?;
             let mut promoted = 0;
             for registration_id in &live {
-                let (_, moved_up) = cancel(conn, &public_url, *registration_id).await?;
+                let (_, moved_up) = cancel(conn, public_url, *registration_id).await?;
                 promoted += moved_up.len();
             }
             diesel::update(invitations::table.find(invitation.id))
@@ -1367,7 +1396,7 @@ pub async fn revoke(
                 enqueue(
                     conn,
                     emails::withdrawn_email(
-                        &event,
+                        event,
                         invitation.id,
                         &person.email,
                         &person.name,
@@ -1382,6 +1411,36 @@ pub async fn revoke(
         .scope_boxed()
     })
     .await
+}
+
+/// The live registrations an invitation holds, in session id order: those made through it, and
+/// for an accepted invitation the invitee's live registrations in the sessions they accepted
+/// (a seat the invitee had taken through the public form before accepting). Read with the
+/// sessions locked.
+async fn seats_of(conn: &mut AsyncPgConnection, invitation: &Invitation) -> AppResult<Vec<Uuid>> {
+    let accepted: Vec<Uuid> = if invitation.status == InvitationStatus::Accepted {
+        invitation_sessions::table
+            .filter(invitation_sessions::invitation_id.eq(invitation.id))
+            .filter(invitation_sessions::accepted.eq(true))
+            .select(invitation_sessions::session_id)
+            .load(conn)
+            .await?
+    } else {
+        Vec::new()
+    };
+    Ok(registrations::table
+        .filter(registrations::status.ne_all(RegistrationStatus::ENDED))
+        .filter(
+            registrations::invitation_id
+                .eq(invitation.id)
+                .or(registrations::person_id
+                    .eq(invitation.person_id)
+                    .and(registrations::session_id.eq_any(accepted))),
+        )
+        .order(registrations::session_id.asc())
+        .select(registrations::id)
+        .load(conn)
+        .await?)
 }
 
 /// One invitation as staff see it.

@@ -2,7 +2,7 @@
 //!
 //! Rule 1 (capacity is never exceeded, whatever the concurrency) holds because every change
 //! into or out of `confirmed` happens in a transaction that first locks the session row
-//! (`SELECT ... FOR UPDATE`, bounded by the connection's `lock_timeout`). Under READ COMMITTED
+//! (`SELECT ... FOR NO KEY UPDATE`, bounded by the connection's `lock_timeout`). Under READ COMMITTED
 //! the count taken after the lock sees every earlier seat-taker's committed row, so seats are
 //! handed out one at a time in lock order, which is also the waitlist's arrival order.
 
@@ -13,10 +13,11 @@ use diesel::sql_types::{Bool, Nullable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::db::locks;
 use crate::db::prepared::KeepPrepared;
-use crate::db::schema::{registrations, sessions, waitlist_counts};
-use crate::error::{AppError, AppResult};
-use crate::registrations::model::{Registration, RegistrationStatus};
+use crate::db::schema::{registrations, waitlist_counts};
+use crate::error::AppResult;
+use crate::registrations::model::{Registration, RegistrationStatus, SessionFacts};
 
 /// The session's seating rules, read under its row lock.
 #[derive(Debug, Clone, Copy)]
@@ -26,24 +27,29 @@ pub struct LockedSession {
     pub waitlist: bool,
 }
 
-/// Locks the session row until the end of the transaction. Call inside a transaction.
+/// Locks the session row until the end of the transaction (level 2 of `db::locks`). Call
+/// inside a transaction.
 pub async fn lock_session(
     conn: &mut AsyncPgConnection,
     session_id: Uuid,
 ) -> AppResult<LockedSession> {
-    let (id, capacity, waitlist) = sessions::table
-        .find(session_id)
-        .select((sessions::id, sessions::capacity, sessions::waitlist))
-        .for_update()
-        .first::<(Uuid, Option<i32>, bool)>(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::not_found("session"))?;
+    let (id, capacity, waitlist) = locks::session_seating(conn, session_id).await?;
     Ok(LockedSession {
         id,
         capacity,
         waitlist,
     })
+}
+
+impl LockedSession {
+    /// The seating rules of a session row read under its lock (`db::locks::session`).
+    pub fn of(session: &SessionFacts) -> Self {
+        LockedSession {
+            id: session.id,
+            capacity: session.capacity,
+            waitlist: session.waitlist,
+        }
+    }
 }
 
 pub async fn confirmed_count(conn: &mut AsyncPgConnection, session_id: Uuid) -> AppResult<i64> {

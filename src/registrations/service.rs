@@ -50,7 +50,21 @@ pub struct Admitted {
 /// it twice gives one registration. Must run inside a transaction; it locks the session row.
 pub async fn admit(conn: &mut AsyncPgConnection, admission: Admission) -> AppResult<Admitted> {
     let session = seats::lock_session(conn, admission.session_id).await?;
-    let existing = live_registration(conn, admission.session_id, admission.person_id).await?;
+    let mut existing = live_registration(conn, admission.session_id, admission.person_id).await?;
+    // A seat held through the public form is now also the invitation's: revoking the
+    // invitation then finds it by the invitation's id.
+    if let (Some(r), Some(invitation_id)) = (&mut existing, admission.invitation_id) {
+        if r.invitation_id.is_none() {
+            *r = diesel::update(registrations::table.find(r.id))
+                .set((
+                    registrations::invitation_id.eq(invitation_id),
+                    registrations::updated_at.eq(Utc::now()),
+                ))
+                .returning(Registration::as_returning())
+                .get_result(conn)
+                .await?;
+        }
+    }
     let registration_id = match existing {
         Some(r)
             if matches!(
@@ -430,6 +444,10 @@ pub async fn register(
             // Every registration change of a session happens under its row lock, so a double
             // submission finds the first one instead of tripping the unique index.
             let locked = seats::lock_session(conn, session_id).await?;
+            // The checks that decide, again on what the lock now guards (rule 12): a session
+            // made closed or an event cancelled meanwhile takes no registration.
+            let ctx = session_context(conn, session_id).await?;
+            check_open_for_public(conn, &ctx, caller, Utc::now()).await?;
             let person = match verified_person {
                 Some(person) => person,
                 None => {
@@ -730,32 +748,49 @@ pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationVie
         return Err(token_expired());
     }
     let ctx = session_context(&mut conn, found.session_id).await?;
-    check_event_open(&ctx)?;
-    check_session_not_over(&ctx, Utc::now())?;
-    let placed = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                let locked = seats::lock_session(conn, found.session_id).await?;
-                // The token is used up in the statement that takes the seat (or queues for
-                // approval): a concurrent or replayed use finds it gone and changes nothing.
-                after_confirmation(
-                    conn,
-                    &public_url,
-                    &ctx,
-                    &locked,
-                    found,
-                    &person,
-                    Some(&hash),
-                )
-                .await
-            }
-            .scope_boxed()
-        })
-        .await?;
+    check_still_open(&ctx, &found)?;
+    let placed = crate::db::retry::transaction(&mut conn, |conn| {
+        let (found, public_url, person, hash) = (&found, &public_url, &person, &hash);
+        async move {
+            let locked = seats::lock_session(conn, found.session_id).await?;
+            // Decided again under the lock: the event may have been cancelled, the session
+            // closed to the public, since the read above.
+            let ctx = session_context(conn, found.session_id).await?;
+            check_still_open(&ctx, found)?;
+            // The token is used up in the statement that takes the seat (or queues for
+            // approval): a concurrent or replayed use finds it gone and changes nothing.
+            after_confirmation(
+                conn,
+                public_url,
+                &ctx,
+                &locked,
+                found.clone(),
+                person,
+                Some(hash),
+            )
+            .await
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(RegistrationView::new(
         &placed.registration,
         placed.waitlist_position,
     ))
+}
+
+/// Whether a pending registration may still be confirmed: the event open, the session not
+/// over and, for a registration made through the public form, the session still public.
+fn check_still_open(ctx: &SessionContext, registration: &Registration) -> AppResult<()> {
+    check_event_open(ctx)?;
+    check_session_not_over(ctx, Utc::now())?;
+    if registration.source == RegistrationSource::PublicForm && !ctx.session.is_public() {
+        return Err(AppError::forbidden(
+            "invitation_required",
+            "this session is now closed: only invited people may take part",
+        ));
+    }
+    Ok(())
 }
 
 /// Cancels a registration and emails its registrant (and, through `cancel`, everyone promoted
@@ -769,13 +804,14 @@ pub async fn cancel_and_notify(
     let mut conn = state.pool.get().await?;
     let (_, ctx) = registration_context(&mut conn, registration_id).await?;
     check_session_not_over(&ctx, Utc::now())?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::retry::transaction(&mut conn, |conn| {
+        let (public_url, ctx) = (&public_url, &ctx);
         async move {
-            let (cancelled, _) = cancel(conn, &public_url, registration_id).await?;
+            let (cancelled, _) = cancel(conn, public_url, registration_id).await?;
             emails::notify(
                 conn,
-                &public_url,
-                &ctx,
+                public_url,
+                ctx,
                 &cancelled,
                 Notice::Cancelled { by_staff },
             )

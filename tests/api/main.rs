@@ -6,6 +6,7 @@ mod support;
 mod accounts;
 mod auth;
 mod browser;
+mod concurrency;
 mod dialogues;
 mod foundation;
 mod fuzz;

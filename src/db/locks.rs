@@ -1,0 +1,130 @@
+//! Row locks, taken in one order by every transaction (DESIGN.md rule 12, docs/locking.md):
+//!
+//! 1. the **event** row;
+//! 2. its **sessions**, several at once always in id order;
+//! 3. **registrations**;
+//! 4. **invitations**;
+//! 5. the **outbox** rows (emails) a transaction updates, last.
+//!
+//! A transaction may skip a level (a registration takes its session, not the event) but never
+//! takes a lock of an earlier level after one of a later level: two transactions then always
+//! wait for each other in the same direction and cannot deadlock.
+//!
+//! Every lock here is `FOR NO KEY UPDATE`: no key column of these rows ever changes, and unlike
+//! `FOR UPDATE` it lets the `FOR KEY SHARE` that foreign-key checks take (an email inserted
+//! for the event, a registration pointing at its invitation) through, so a referencing insert
+//! never waits behind a lock of its parent row.
+//!
+//! A decision (the event is open, the session is public, its times, the invitation's state) is
+//! taken on the rows these functions return, or on reads made after them: under READ COMMITTED
+//! a row read by a locking statement is its newest committed version, and every later
+//! statement sees what the transactions before us committed.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::schema::{events, invitations, registrations, sessions};
+use crate::error::{AppError, AppResult};
+use crate::invitations::model::Invitation;
+use crate::registrations::model::{EventFacts, Registration, SessionFacts};
+
+/// Locks the event row (level 1) and answers it as it now stands.
+pub async fn event(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<EventFacts> {
+    events::table
+        .find(event_id)
+        .select(EventFacts::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("event"))
+}
+
+/// Locks one session row (level 2) and answers it as it now stands.
+pub async fn session(conn: &mut AsyncPgConnection, session_id: Uuid) -> AppResult<SessionFacts> {
+    sessions::table
+        .find(session_id)
+        .select(SessionFacts::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("session"))
+}
+
+/// The seating columns of one session, locked (level 2): the short lock of the seat path.
+pub async fn session_seating(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+) -> AppResult<(Uuid, Option<i32>, bool)> {
+    sessions::table
+        .find(session_id)
+        .select((sessions::id, sessions::capacity, sessions::waitlist))
+        .for_no_key_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("session"))
+}
+
+/// Locks these sessions (level 2) in id order, whatever order they are named in, and answers
+/// those that exist, in id order. The sort happens below the lock, so rows are locked in it.
+pub async fn sessions(
+    conn: &mut AsyncPgConnection,
+    session_ids: &[Uuid],
+) -> AppResult<Vec<SessionFacts>> {
+    Ok(sessions::table
+        .filter(sessions::id.eq_any(session_ids))
+        .order(sessions::id.asc())
+        .select(SessionFacts::as_select())
+        .for_no_key_update()
+        .load(conn)
+        .await?)
+}
+
+/// Locks every session of the event (level 2), in id order. Take the event's lock first.
+pub async fn event_sessions(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> AppResult<Vec<SessionFacts>> {
+    Ok(sessions::table
+        .filter(sessions::event_id.eq(event_id))
+        .order(sessions::id.asc())
+        .select(SessionFacts::as_select())
+        .for_no_key_update()
+        .load(conn)
+        .await?)
+}
+
+/// Locks one registration row (level 3). Status changes of a registration are decided under
+/// its session's lock; this lock is for the rare change that needs the row itself held.
+pub async fn registration(
+    conn: &mut AsyncPgConnection,
+    registration_id: Uuid,
+) -> AppResult<Registration> {
+    registrations::table
+        .find(registration_id)
+        .select(Registration::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("registration"))
+}
+
+/// Locks one invitation row (level 4) and answers it as it now stands. Take the locks of its
+/// sessions first when the answer may seat someone or free a seat.
+pub async fn invitation(
+    conn: &mut AsyncPgConnection,
+    invitation_id: Uuid,
+) -> AppResult<Invitation> {
+    invitations::table
+        .find(invitation_id)
+        .select(Invitation::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("invitation"))
+}

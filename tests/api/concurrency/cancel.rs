@@ -1,0 +1,282 @@
+//! Cases 3 and 5 of issue 21: cancelling an event ends every live registration and every
+//! pending or accepted invitation in one transaction, emails each person once, and nothing
+//! registers or accepts into it afterwards, whatever races it.
+
+use reqwest::StatusCode;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{accept, count, invitation_token, invite, patch, post, race};
+use crate::support::fixtures::{self as fx, EventSpec, SessionSpec};
+use crate::support::{expect_json, TestApp, TestUser};
+
+const ROUNDS: usize = 4;
+
+/// Live registrations of the event's sessions.
+async fn live_registrations(app: &TestApp, event_id: Uuid) -> i64 {
+    count(
+        app,
+        &format!(
+            "SELECT count(*) AS n FROM registrations r JOIN sessions s ON s.id = r.session_id \
+             WHERE s.event_id = '{event_id}' AND r.status NOT IN ('cancelled', 'rejected')"
+        ),
+    )
+    .await
+}
+
+/// Pending or accepted invitations of the event.
+async fn open_invitations(app: &TestApp, event_id: Uuid) -> i64 {
+    count(
+        app,
+        &format!(
+            "SELECT count(*) AS n FROM invitations WHERE event_id = '{event_id}' \
+             AND status IN ('pending', 'accepted')"
+        ),
+    )
+    .await
+}
+
+/// People of the event (registrants and invitees) without exactly one cancellation email.
+async fn people_not_told_once(app: &TestApp, event_id: Uuid) -> i64 {
+    count(
+        app,
+        &format!(
+            "SELECT count(*) AS n FROM ( \
+                 SELECT r.person_id FROM registrations r JOIN sessions s ON s.id = r.session_id \
+                 WHERE s.event_id = '{event_id}' \
+                 UNION SELECT person_id FROM invitations WHERE event_id = '{event_id}') p \
+             JOIN people ON people.id = p.person_id \
+             WHERE (SELECT count(*) FROM emails e WHERE e.event_id = '{event_id}' \
+                    AND e.kind = 'event_cancelled' AND e.to_address = people.email) <> 1"
+        ),
+    )
+    .await
+}
+
+async fn staffed_event(app: &TestApp, staff: &TestUser) -> Uuid {
+    let event_id = fx::event(app, EventSpec::default()).await;
+    fx::add_staff(app, event_id, staff).await;
+    event_id
+}
+
+#[tokio::test]
+async fn cancelling_an_event_ends_every_registration_and_invitation_and_tells_each_person_once() {
+    let app = TestApp::spawn().await;
+    let staff = app.user("organizer").await;
+    let event_id = staffed_event(&app, &staff).await;
+    let public = fx::add_session(
+        &app,
+        event_id,
+        &SessionSpec {
+            capacity: Some(1),
+            ..SessionSpec::default()
+        },
+    )
+    .await;
+    let closed = fx::add_session(
+        &app,
+        event_id,
+        &SessionSpec::closed("Closed session", fx::days_ahead(10)),
+    )
+    .await;
+    let seated = app.user("member").await;
+    let queued = app.user("member").await;
+    for user in [&seated, &queued] {
+        let res = app
+            .post(
+                &format!("/sessions/{public}/registrations"),
+                user.token(),
+                json!({}),
+            )
+            .await;
+        assert!(res.status().is_success(), "{}", res.status());
+    }
+    // One invitee accepts, one does not answer; the seated registrant is invited too.
+    let emails = vec![
+        fx::unique_email("accepts"),
+        fx::unique_email("silent"),
+        seated.email.clone(),
+    ];
+    invite(&app, event_id, &staff, &[closed], &emails).await;
+    let token = invitation_token(&app, &emails[0]).await;
+    accept(&app, &token).await;
+    assert!(live_registrations(&app, event_id).await >= 3);
+
+    let res = app
+        .post(
+            &format!("/events/{event_id}/cancel"),
+            staff.token(),
+            json!({}),
+        )
+        .await;
+    expect_json(res, StatusCode::OK).await;
+
+    assert_eq!(
+        live_registrations(&app, event_id).await,
+        0,
+        "no live registration"
+    );
+    assert_eq!(
+        open_invitations(&app, event_id).await,
+        0,
+        "no open invitation"
+    );
+    assert_eq!(
+        people_not_told_once(&app, event_id).await,
+        0,
+        "each person emailed once"
+    );
+    // Nothing registers or accepts into the cancelled event.
+    let late = app.user("member").await;
+    let res = app
+        .post(
+            &format!("/sessions/{public}/registrations"),
+            late.token(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let token = invitation_token(&app, &emails[1]).await;
+    let res = app
+        .post(
+            &format!("/invitations/by-token/{token}/respond"),
+            None,
+            json!({"response": "accept"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::GONE);
+    assert_eq!(live_registrations(&app, event_id).await, 0);
+}
+
+/// Case 5: registrations racing the cancellation either commit first (and are cancelled and
+/// their registrant told) or find the event cancelled.
+#[tokio::test]
+async fn registrations_racing_a_cancellation_end_cancelled_and_told() {
+    let app = TestApp::spawn().await;
+    let staff = app.user("organizer").await;
+    let mut members = Vec::new();
+    for _ in 0..6 {
+        members.push(app.user("member").await);
+    }
+    for round in 0..ROUNDS {
+        let event_id = staffed_event(&app, &staff).await;
+        let session = fx::add_session(
+            &app,
+            event_id,
+            &SessionSpec {
+                capacity: Some(3),
+                ..SessionSpec::default()
+            },
+        )
+        .await;
+        let mut racers = vec![post(
+            &app,
+            "cancel",
+            &format!("/events/{event_id}/cancel"),
+            staff.token(),
+            json!({}),
+        )];
+        for (i, member) in members.iter().enumerate() {
+            racers.push(post(
+                &app,
+                &format!("register {i}"),
+                &format!("/sessions/{session}/registrations"),
+                member.token(),
+                json!({}),
+            ));
+        }
+        let answers = race(racers).await;
+        assert_eq!(
+            answers[0].status,
+            StatusCode::OK,
+            "round {round}: {:?}",
+            answers[0]
+        );
+        assert_eq!(
+            live_registrations(&app, event_id).await,
+            0,
+            "round {round}: a cancelled event keeps no live registration: {answers:?}"
+        );
+        assert_eq!(
+            people_not_told_once(&app, event_id).await,
+            0,
+            "round {round}: every registrant told once"
+        );
+    }
+}
+
+/// Case 3: accepts and a session move racing the cancellation never deadlock, and the event
+/// ends cancelled with nothing open.
+#[tokio::test]
+async fn accepts_and_a_session_move_racing_a_cancellation_do_not_deadlock() {
+    let app = TestApp::spawn().await;
+    let staff = app.user("organizer").await;
+    for round in 0..ROUNDS {
+        let event_id = staffed_event(&app, &staff).await;
+        let first = fx::add_session(
+            &app,
+            event_id,
+            &SessionSpec::closed("Closed session I", fx::days_ahead(10)),
+        )
+        .await;
+        let second = fx::add_session(
+            &app,
+            event_id,
+            &SessionSpec::closed("Closed session II", fx::days_ahead(11)),
+        )
+        .await;
+        let emails: Vec<String> = (0..4)
+            .map(|i| fx::unique_email(&format!("c3-{i}")))
+            .collect();
+        invite(&app, event_id, &staff, &[first, second], &emails).await;
+        let mut tokens = Vec::new();
+        for email in &emails {
+            tokens.push(invitation_token(&app, email).await);
+        }
+        let moved_to = fx::days_ahead(9);
+        let mut racers = vec![
+            post(
+                &app,
+                "cancel",
+                &format!("/events/{event_id}/cancel"),
+                staff.token(),
+                json!({}),
+            ),
+            patch(
+                &app,
+                "move",
+                &format!("/sessions/{second}"),
+                staff.token(),
+                json!({"starts_at": moved_to.to_rfc3339(),
+                       "ends_at": (moved_to + chrono::Duration::hours(2)).to_rfc3339()}),
+            ),
+        ];
+        for (i, token) in tokens.iter().enumerate() {
+            racers.push(post(
+                &app,
+                &format!("accept {i}"),
+                &format!("/invitations/by-token/{token}/respond"),
+                None,
+                json!({"response": "accept"}),
+            ));
+        }
+        let answers = race(racers).await;
+        assert_eq!(
+            answers[0].status,
+            StatusCode::OK,
+            "round {round}: {:?}",
+            answers[0]
+        );
+        assert_eq!(
+            live_registrations(&app, event_id).await,
+            0,
+            "round {round}: {answers:?}"
+        );
+        assert_eq!(open_invitations(&app, event_id).await, 0, "round {round}");
+        assert_eq!(
+            people_not_told_once(&app, event_id).await,
+            0,
+            "round {round}"
+        );
+    }
+}
