@@ -237,7 +237,7 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 AppError::Unavailable(info.message().to_owned())
             }
-            // SQLSTATE 40001 and 40P01 (a deadlock: see docs/decisions/sqlstate.md): PostgreSQL
+            // SQLSTATE 40001 and 40P01 (a deadlock: see docs/decisions/0011-sqlstate-through-patched-diesel-async.md): PostgreSQL
             // rolled the transaction back, nothing was changed; `db::retry` runs it again, and
             // what still fails answers 503 with Retry-After, never 500.
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
