@@ -11,6 +11,7 @@ use crate::db::page::Page;
 use crate::error::{AppError, AppResult, Problem};
 use crate::events::access::{is_event_staff, require_event_staff, require_staff_of_event};
 use crate::idempotency;
+use crate::mail::MailQuota;
 use crate::registrations::lists::{self, ListParams};
 use crate::registrations::model::{
     EventReport, InvitationFunnel, MyRegistrationView, Registration, RegistrationRequest,
@@ -79,6 +80,7 @@ async fn register(
     req: HttpRequest,
     path: web::Path<Uuid>,
     caller: MaybeUser,
+    quota: MailQuota,
     body: web::Json<RegistrationRequest>,
 ) -> AppResult<HttpResponse> {
     let session_id = path.into_inner();
@@ -92,7 +94,8 @@ async fn register(
         fingerprint,
         || async {
             let input = RegistrationInput::parse(&body, caller.as_ref())?;
-            let outcome = service::register(&state, session_id, caller.as_ref(), input).await?;
+            let outcome =
+                service::register(&state, session_id, caller.as_ref(), input, &quota).await?;
             let status = if outcome.created {
                 StatusCode::CREATED
             } else {

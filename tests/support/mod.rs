@@ -322,6 +322,7 @@ impl TestApp {
                 role,
                 verified: true,
             },
+            &convene::mail::MailQuota::unlimited(),
         )
         .await
         .expect("create account");
