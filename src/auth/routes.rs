@@ -66,7 +66,8 @@ pub struct SignupRequest {
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupRequest,
     responses((status = 201, body = AccountView),
               (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+              (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 429, description = "this client asked for too much email this hour", body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/signup")]
 async fn signup(
     state: State,
@@ -189,8 +190,9 @@ async fn verify_email(state: State, body: web::Json<TokenRequest>) -> AppResult<
     Ok(HttpResponse::Ok().json(account_view(&account, &person)))
 }
 
-/// Sends a new verification link to the logged-in account (at most once a minute: 429 with
-/// Retry-After). An account already verified gets a 409 `already_verified`.
+/// Sends a new verification link to the logged-in account (at most once a minute, and within
+/// `limits.emails_per_recipient_per_hour`: else 429 with Retry-After). An account already
+/// verified gets a 409 `already_verified`.
 #[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "auth", security(("bearer" = [])),
     responses((status = 202, body = Accepted),
               (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -222,7 +224,8 @@ pub struct PasswordResetRequest {
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth",
     request_body = PasswordResetRequest,
     responses((status = 202, body = Accepted),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+              (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 429, description = "this client asked for too much email this hour", body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/password-reset")]
 async fn request_password_reset(
     state: State,

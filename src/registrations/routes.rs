@@ -64,6 +64,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// `pending_confirmation` and an emailed link; a verified account registering itself is
 /// confirmed, waitlisted or queued for approval at once. 201 for a new registration, 200 when
 /// the person already had a live one (answered as it is; an unconfirmed one gets a new link).
+/// Emails to an address are limited per hour (`limits.emails_per_recipient_per_hour`: beyond,
+/// the answer is the same and no email goes); such requests from one client too
+/// (`limits.anonymous_emails_per_client_per_hour`: beyond, 429 with Retry-After).
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/registrations", tag = "registrations",
     params(("id" = Uuid, Path, description = "the session"),
            ("Idempotency-Key" = Option<String>, Header,
@@ -73,7 +76,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
               (status = 200, description = "already registered: the existing registration", body = RegistrationView),
               (status = 403, description = "closed session (`invitation_required`)", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "event not open, registration window, session ended or full", body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+              (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 429, description = "this client asked for too much email this hour", body = Problem, content_type = "application/problem+json")))]
 #[post("/sessions/{id}/registrations")]
 async fn register(
     state: State,
