@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{is_throttled, post_from};
 use crate::support::fixtures::unique_email;
-use crate::support::{expect_json, expect_problem, TestApp};
+use crate::support::{expect_json, expect_problem, TestApp, TestDb};
 
 const RIGHT: &str = "correct horse battery staple";
 
@@ -127,4 +127,90 @@ async fn one_client_spraying_many_addresses_is_throttled_and_others_are_not() {
     // The legitimate user elsewhere is untouched.
     let res = login_from(&app, "198.51.100.2", &user.email, RIGHT).await;
     expect_json(res, StatusCode::OK).await;
+}
+
+/// Starts `convene serve` with its log in a file; answers the base URL, the process and the log.
+async fn serve_with_log(
+    db: &TestDb,
+    env: &[(&str, &str)],
+) -> (String, tokio::process::Child, std::path::PathBuf) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let log_path =
+        std::env::temp_dir().join(format!("convene-log-{}.txt", uuid::Uuid::now_v7().simple()));
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_convene"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CONVENE") || key == "RUST_LOG" {
+            command.env_remove(key);
+        }
+    }
+    command
+        .arg("serve")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "info")
+        .env("CONVENE__APP__ENVIRONMENT", "test")
+        .env("CONVENE__DATABASE__URL", &db.url)
+        .env("CONVENE__SERVER__PORT", port.to_string())
+        .env("CONVENE__EMAIL__TRANSPORT", "log")
+        .env("CONVENE__WORKER__ENABLED", "false")
+        .envs(env.iter().copied())
+        .stdout(log.try_clone().expect("log file"))
+        .stderr(log)
+        .kill_on_drop(true);
+    let server = command.spawn().expect("start convene serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while reqwest::get(format!("{base}/health/ready"))
+        .await
+        .map_or(true, |r| r.status() != StatusCode::OK)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "convene serve did not become ready:\n{}",
+            std::fs::read_to_string(&log_path).unwrap_or_default()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    (base, server, log_path)
+}
+
+/// A failed login, said to be forwarded for `forwarded_for`; answers the log afterwards.
+async fn failed_login_logged(
+    base: &str,
+    log_path: &std::path::Path,
+    forwarded_for: &str,
+) -> String {
+    let res = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"email": unique_email("logged"), "password": "guess"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let log = std::fs::read_to_string(log_path).unwrap_or_default();
+    let _ = std::fs::remove_file(log_path);
+    log
+}
+
+#[tokio::test]
+async fn the_log_names_the_client_the_throttles_see() {
+    let db = TestDb::create().await;
+    // Untrusted peer: a forged header does not reach the log.
+    let (base, mut server, log_path) = serve_with_log(&db, &[]).await;
+    let log = failed_login_logged(&base, &log_path, "203.0.113.98").await;
+    server.kill().await.expect("stop");
+    assert!(log.contains("client_ip"), "{log}");
+    assert!(!log.contains("203.0.113.98"), "{log}");
+    // Behind a trusted proxy: the forwarded client does.
+    let (base, mut server, log_path) =
+        serve_with_log(&db, &[("CONVENE__SERVER__TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let log = failed_login_logged(&base, &log_path, "198.51.100.1, 203.0.113.99").await;
+    server.kill().await.expect("stop");
+    assert!(log.contains("203.0.113.99"), "{log}");
+    assert!(!log.contains("198.51.100.1"), "{log}");
 }
