@@ -72,7 +72,9 @@ fn server_env(cmd: &mut Command, db: &str, smtp_url: &str) {
             format!("http://127.0.0.1:{PORT}"),
         )
         // A rush of anonymous registrants comes from one address here.
-        .env("CONVENE__AUTH__MAX_FAILED_LOGINS_PER_ADDRESS", "1000000")
+        .env("CONVENE__AUTH__MAX_FAILED_LOGINS_PER_CLIENT", "1000000")
+        .env("CONVENE__LIMITS__ANONYMOUS_EMAILS_PER_CLIENT_PER_HOUR", "0")
+        .env("CONVENE__LIMITS__EMAILS_PER_RECIPIENT_PER_HOUR", "0")
         .env("RUST_LOG", "warn");
 }
 

@@ -16,6 +16,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub email: EmailSettings,
     pub worker: WorkerSettings,
+    pub limits: LimitSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -26,6 +27,56 @@ pub struct ServerSettings {
     pub body_limit: usize,
     pub shutdown_timeout_secs: u64,
     pub public_cache_ms: u64,
+    /// Peers whose forwarded-for header is believed (src/client_addr.rs); none by default.
+    pub trusted_proxies: TrustedProxies,
+    /// Which header those proxies append the client's address to.
+    pub forwarded_header: ForwardedHeader,
+}
+
+/// Addresses and CIDR blocks (`10.0.0.0/8`, `::1`), parsed when the settings load.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(try_from = "Vec<String>")]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TryFrom<Vec<String>> for TrustedProxies {
+    type Error = String;
+
+    fn try_from(entries: Vec<String>) -> Result<Self, String> {
+        entries
+            .iter()
+            .map(|entry| {
+                let entry = entry.trim();
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!(
+                            "server.trusted_proxies: `{entry}` is not an IP address or CIDR block"
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()
+            .map(TrustedProxies)
+    }
+}
+
+impl TrustedProxies {
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2`
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`
+    Forwarded,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,8 +109,13 @@ pub struct AppSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
-    pub max_failed_logins: i64,
-    pub max_failed_logins_per_address: i64,
+    /// Failed logins within the window for one submitted address from one client address.
+    pub max_failed_logins_per_account_and_client: i64,
+    /// Failed logins within the window from one client address, whatever the accounts.
+    pub max_failed_logins_per_client: i64,
+    /// Failed logins within the window for one submitted address from all clients: high, so
+    /// one attacker (held by the two limits above) cannot lock its owner out.
+    pub max_failed_logins_per_account: i64,
     pub failed_login_window_secs: i64,
     /// Password hashes run at once at most (each ~20 ms of one core and 19 MiB); 0: one less
     /// than the cores, at least one.
@@ -97,6 +153,16 @@ pub struct WorkerSettings {
     pub invitation_reminder_days: i64,
 }
 
+/// What anonymous requests may make Convene send (src/mail/limits.rs); 0 is no limit.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Emails that anonymous requests may cause to one recipient address in an hour.
+    pub emails_per_recipient_per_hour: i64,
+    /// Anonymous requests causing email that one client address may make in an hour.
+    pub anonymous_emails_per_client_per_hour: i64,
+}
+
 impl Settings {
     /// Loads the settings from `config/` beside the working directory (or `CONVENE_CONFIG_DIR`).
     pub fn load() -> anyhow::Result<Settings> {
@@ -121,7 +187,9 @@ impl Settings {
                 config::Environment::with_prefix("CONVENE")
                     .prefix_separator("__")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("server.trusted_proxies"),
             )
             .build()
             .map_err(|e| anyhow::anyhow!("reading configuration from {}: {e}", dir.display()))?;

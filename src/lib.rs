@@ -4,6 +4,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod client_addr;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -102,8 +102,9 @@ pub fn spawn_worker(
 
 /// Forgets, every `interval` until `shutdown` turns true, what counts for nothing any more:
 /// idempotency keys past their day, failed logins older than the throttle's window (which would
-/// otherwise pile up from every address that ever mistyped a password). Started with the email
-/// worker: background upkeep runs wherever mail is delivered.
+/// otherwise pile up from every address that ever mistyped a password), mail requests older than
+/// the mail limits' hour. Started with the email worker: background upkeep runs wherever mail is
+/// delivered.
 async fn run_upkeep(
     pool: DbPool,
     login_window: chrono::Duration,
@@ -121,6 +122,10 @@ async fn run_upkeep(
                 report_pruned(
                     "failed logins",
                     crate::auth::service::prune_login_failures(&mut conn, before).await,
+                );
+                report_pruned(
+                    "anonymous mail requests",
+                    crate::mail::limits::prune(&mut conn).await,
                 );
             }
             Err(e) => tracing::warn!(error = %e, "upkeep could not reach the database; will retry"),

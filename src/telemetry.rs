@@ -45,7 +45,19 @@ impl RootSpanBuilder for RedactedRootSpan {
             .get::<RequestId>()
             .map(|id| id.to_string())
             .unwrap_or_default();
-        let connection = request.connection_info().clone();
+        // The address the throttles and limits see (src/client_addr.rs), not whatever a
+        // forwarded-for header claims.
+        let client_ip = request
+            .app_data::<actix_web::web::Data<crate::app::AppState>>()
+            .map(|state| {
+                crate::client_addr::ClientAddr::resolve(
+                    request.peer_addr(),
+                    request.headers(),
+                    &state.settings.server,
+                )
+                .to_string()
+            })
+            .unwrap_or_default();
         let user_agent = request
             .headers()
             .get(actix_web::http::header::USER_AGENT)
@@ -56,7 +68,7 @@ impl RootSpanBuilder for RedactedRootSpan {
             http.method = %request.method(),
             http.route = %route,
             http.target = %redacted_target(request.path(), request.query_string()),
-            http.client_ip = %connection.realip_remote_addr().unwrap_or(""),
+            http.client_ip = %client_ip,
             http.user_agent = %user_agent,
             http.status_code = Empty,
             otel.status_code = Empty,

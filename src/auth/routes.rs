@@ -11,8 +11,10 @@ use crate::auth::extract::{presented_token, Admin, AuthUser, SESSION_COOKIE};
 use crate::auth::model::{AccountView, Role};
 use crate::auth::password::Password;
 use crate::auth::service::{self, account_view, AccountChanges, AccountFilter, NewAccountInput};
+use crate::client_addr::ClientAddr;
 use crate::db::page::{Page, PageRequest};
 use crate::error::{AppResult, Problem, Validator};
+use crate::mail::MailQuota;
 use crate::people::EmailAddress;
 
 #[derive(OpenApi)]
@@ -64,12 +66,17 @@ pub struct SignupRequest {
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupRequest,
     responses((status = 201, body = AccountView),
               (status = 409, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+              (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 429, description = "this client asked for too much email this hour", body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/signup")]
-async fn signup(state: State, body: web::Json<SignupRequest>) -> AppResult<HttpResponse> {
+async fn signup(
+    state: State,
+    quota: MailQuota,
+    body: web::Json<SignupRequest>,
+) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let input = NewAccountInput::parse_signup(&body.email, &body.name, body.password)?;
-    let (account, person) = service::create_account(&state, input).await?;
+    let (account, person) = service::create_account(&state, input, &quota).await?;
     Ok(HttpResponse::Created().json(account_view(&account, &person)))
 }
 
@@ -97,7 +104,8 @@ pub struct LoginResponse {
 }
 
 /// Logs in: answers a bearer token and sets the session cookie. Failed attempts are throttled
-/// per account and per address (429 with Retry-After).
+/// per (address, client), per client and per address (429 with Retry-After), alike whether or
+/// not the address has an account.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse),
               (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -106,15 +114,11 @@ pub struct LoginResponse {
 #[post("/auth/login")]
 async fn login(
     state: State,
-    req: HttpRequest,
+    client: ClientAddr,
     body: web::Json<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
-    let client_ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let success = service::login(&state, &body.email, body.password, &client_ip).await?;
+    let success = service::login(&state, &body.email, body.password, client).await?;
     let cookie = session_cookie(
         &state,
         success.token.expose().to_owned(),
@@ -186,15 +190,20 @@ async fn verify_email(state: State, body: web::Json<TokenRequest>) -> AppResult<
     Ok(HttpResponse::Ok().json(account_view(&account, &person)))
 }
 
-/// Sends a new verification link to the logged-in account (at most once a minute: 429 with
-/// Retry-After). An account already verified gets a 409 `already_verified`.
+/// Sends a new verification link to the logged-in account (at most once a minute, and within
+/// `limits.emails_per_recipient_per_hour`: else 429 with Retry-After). An account already
+/// verified gets a 409 `already_verified`.
 #[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "auth", security(("bearer" = [])),
     responses((status = 202, body = Accepted),
               (status = 409, body = Problem, content_type = "application/problem+json"),
               (status = 429, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/verify-email/resend")]
-async fn resend_verification(state: State, user: AuthUser) -> AppResult<HttpResponse> {
-    service::resend_verification(&state, user.account.id).await?;
+async fn resend_verification(
+    state: State,
+    quota: MailQuota,
+    user: AuthUser,
+) -> AppResult<HttpResponse> {
+    service::resend_verification(&state, user.account.id, &quota).await?;
     Ok(HttpResponse::Accepted().json(Accepted {
         message: format!(
             "a new verification link is on its way to {}",
@@ -215,17 +224,19 @@ pub struct PasswordResetRequest {
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth",
     request_body = PasswordResetRequest,
     responses((status = 202, body = Accepted),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+              (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 429, description = "this client asked for too much email this hour", body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/password-reset")]
 async fn request_password_reset(
     state: State,
+    quota: MailQuota,
     body: web::Json<PasswordResetRequest>,
 ) -> AppResult<HttpResponse> {
     let mut v = Validator::new();
     let email = v.check("email", EmailAddress::parse(&body.email));
     v.finish()?;
     if let Some(email) = email {
-        service::request_password_reset(&state, &email).await?;
+        service::request_password_reset(&state, &email, &quota).await?;
     }
     Ok(HttpResponse::Accepted().json(Accepted {
         message: "if an account uses this address, a link to choose a new password is on its way"

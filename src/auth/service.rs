@@ -12,11 +12,12 @@ use crate::app::AppState;
 use crate::auth::model::{Account, AccountView, NewAccount, NewAccountToken, Role, TokenPurpose};
 use crate::auth::password::{hash_password, verify_password, Password};
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
+use crate::client_addr::ClientAddr;
 use crate::db::page::{contains_pattern, Page, PageRequest};
 use crate::db::prepared::KeepPrepared;
 use crate::db::schema::{account_tokens, accounts, audit_entries, login_failures, people};
 use crate::error::{AppError, AppResult, Validator};
-use crate::mail::{enqueue, EmailAction, EmailBody, OutgoingEmail};
+use crate::mail::{enqueue, EmailAction, EmailBody, MailQuota, OutgoingEmail, UNPROVED_GREETING};
 use crate::people::model::Person;
 use crate::people::service::parse_name;
 use crate::people::EmailAddress;
@@ -78,12 +79,18 @@ impl NewAccountInput {
 pub async fn create_account(
     state: &AppState,
     input: NewAccountInput,
+    quota: &MailQuota,
 ) -> AppResult<(Account, Person)> {
     let password_hash = hash_password(input.password).await?;
     let public_url = state.settings.public_url().to_owned();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
+            let may_email = !input.verified
+                && quota
+                    .permit(conn, Some(input.email.as_str()))
+                    .await?
+                    .granted();
             let person =
                 crate::people::service::find_or_create_by_email(conn, &input.email, &input.name)
                     .await?;
@@ -109,7 +116,7 @@ pub async fn create_account(
                 .returning(Account::as_returning())
                 .get_result(conn)
                 .await?;
-            if !input.verified {
+            if may_email {
                 send_verification_email(conn, &account, &person, &public_url).await?;
             }
             Ok((account, person))
@@ -179,7 +186,7 @@ async fn send_verification_email(
     .await?;
     let body = EmailBody {
         subject: "Confirm your email address for Convene".to_owned(),
-        greeting: format!("Dear {},", person.name),
+        greeting: UNPROVED_GREETING.to_owned(),
         paragraphs: vec![
             "Thank you for creating an account with the Asia-Pacific Partnership for Atrocity Prevention.".to_owned(),
             "Please confirm that this email address is yours. The link is valid for 72 hours.".to_owned(),
@@ -193,12 +200,7 @@ async fn send_verification_email(
     };
     enqueue(
         conn,
-        OutgoingEmail::new(
-            "email_verification",
-            &person.email,
-            Some(&person.name),
-            body,
-        ),
+        OutgoingEmail::new("email_verification", &person.email, None, body),
     )
     .await?;
     Ok(())
@@ -212,17 +214,25 @@ pub struct LoginSuccess {
 }
 
 /// Checks the password (one Argon2 run whether or not the account exists), throttling failed
-/// attempts per account and per client address.
+/// attempts per (submitted address, client), per client and per submitted address. The
+/// throttles key on the address as submitted, never on an account, so an address with an
+/// account and one without answer exactly alike.
 pub async fn login(
     state: &AppState,
     email: &str,
     password: SecretString,
-    client_ip: &str,
+    client: ClientAddr,
 ) -> AppResult<LoginSuccess> {
     let auth = &state.settings.auth;
-    let window = Duration::seconds(auth.failed_login_window_secs);
+    let throttle_key = login_throttle_key(email);
+    let client = client.key();
     let email = EmailAddress::parse(email).ok();
     let mut conn = state.pool.get().await?;
+    let failures = recent_failures(&mut conn, &throttle_key, &client, auth).await?;
+    if let Some(until) = failures.throttled_until {
+        let retry_after = (until - Utc::now()).num_seconds().max(1) as u64;
+        return Err(AppError::too_many_requests(retry_after));
+    }
     let found: Option<(Account, Person)> = match &email {
         Some(email) => accounts::table
             .inner_join(people::table)
@@ -233,13 +243,6 @@ pub async fn login(
             .optional()?,
         None => None,
     };
-    let account_id = found.as_ref().map(|(a, _)| a.id);
-    let since = Utc::now() - window;
-    let failures = recent_failures(&mut conn, account_id, client_ip, since, auth).await?;
-    if let Some(until) = failures.throttled_until {
-        let retry_after = (until - Utc::now()).num_seconds().max(1) as u64;
-        return Err(AppError::too_many_requests(retry_after));
-    }
     // Give the connection back while Argon2 runs on a blocking thread.
     drop(conn);
     let stored_hash = found.as_ref().map(|(a, _)| a.password_hash.clone());
@@ -248,8 +251,8 @@ pub async fn login(
     let Some((account, person)) = found.filter(|_| valid) else {
         diesel::insert_into(login_failures::table)
             .values((
-                login_failures::account_id.eq(account_id),
-                login_failures::client_ip.eq(client_ip),
+                login_failures::email.eq(&throttle_key),
+                login_failures::client_ip.eq(&client),
             ))
             .execute(&mut conn)
             .await?;
@@ -266,10 +269,15 @@ pub async fn login(
         ));
     }
     // Most logins follow no failure: no statement for them (the login storm's CPU is Argon2's).
-    if failures.of_account > 0 {
-        diesel::delete(login_failures::table.filter(login_failures::account_id.eq(account.id)))
-            .execute(&mut conn)
-            .await?;
+    // Only this client's failures are forgotten: others' still count against the address.
+    if failures.of_pair > 0 {
+        diesel::delete(
+            login_failures::table
+                .filter(login_failures::email.eq(&throttle_key))
+                .filter(login_failures::client_ip.eq(&client)),
+        )
+        .execute(&mut conn)
+        .await?;
     }
     let ttl = Duration::hours(state.settings.app.session_ttl_hours);
     let (token, expires_at) =
@@ -282,55 +290,87 @@ pub async fn login(
     })
 }
 
+/// The submitted address as failed logins are counted by: trimmed, lower-cased, bounded, so
+/// that spellings of one address count together whether or not it parses or has an account.
+fn login_throttle_key(submitted: &str) -> String {
+    submitted.trim().to_lowercase().chars().take(320).collect()
+}
+
 /// Failed logins within the window, and what they mean for this attempt.
 struct RecentFailures {
-    /// When the throttle on this account or address lifts, if either is over its limit.
+    /// When the throttle lifts, if any of the three counts is over its limit.
     throttled_until: Option<DateTime<Utc>>,
-    /// The account's own failures, which a successful login forgets.
-    of_account: i64,
+    /// This (address, client)'s failures, which a successful login forgets.
+    of_pair: i64,
+}
+
+#[derive(QueryableByName)]
+struct FailureCounts {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    of_pair: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pair_oldest: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    of_client: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    client_oldest: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    of_email: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    email_oldest: Option<DateTime<Utc>>,
 }
 
 async fn recent_failures(
     conn: &mut AsyncPgConnection,
-    account_id: Option<Uuid>,
-    client_ip: &str,
-    since: DateTime<Utc>,
+    email: &str,
+    client: &str,
     auth: &crate::config::AuthSettings,
 ) -> AppResult<RecentFailures> {
     let window = Duration::seconds(auth.failed_login_window_secs);
-    let mut until = None;
-    let mut of_account = 0;
-    if let Some(account_id) = account_id {
-        let (count, oldest): (i64, Option<DateTime<Utc>>) = login_failures::table
-            .filter(login_failures::account_id.eq(account_id))
-            .filter(login_failures::failed_at.gt(since))
-            .select((
-                diesel::dsl::count_star(),
-                diesel::dsl::min(login_failures::failed_at),
-            ))
-            .first(conn)
-            .await?;
-        of_account = count;
-        if count >= auth.max_failed_logins {
-            until = oldest.map(|t| t + window);
-        }
-    }
-    let (count, oldest): (i64, Option<DateTime<Utc>>) = login_failures::table
-        .filter(login_failures::client_ip.eq(client_ip))
-        .filter(login_failures::failed_at.gt(since))
-        .select((
-            diesel::dsl::count_star(),
-            diesel::dsl::min(login_failures::failed_at),
-        ))
-        .first(conn)
-        .await?;
-    if count >= auth.max_failed_logins_per_address {
-        let by_address = oldest.map(|t| t + window);
-        until = until.max(by_address);
-    }
+    // One statement, both indexes (by email, by client).
+    let counts: FailureCounts = diesel::sql_query(
+        "SELECT count(*) FILTER (WHERE email = $1 AND client_ip = $2) AS of_pair, \
+                min(failed_at) FILTER (WHERE email = $1 AND client_ip = $2) AS pair_oldest, \
+                count(*) FILTER (WHERE client_ip = $2) AS of_client, \
+                min(failed_at) FILTER (WHERE client_ip = $2) AS client_oldest, \
+                count(*) FILTER (WHERE email = $1) AS of_email, \
+                min(failed_at) FILTER (WHERE email = $1) AS email_oldest \
+         FROM login_failures WHERE (email = $1 OR client_ip = $2) AND failed_at > $3",
+    )
+    .bind::<diesel::sql_types::Text, _>(email)
+    .bind::<diesel::sql_types::Text, _>(client)
+    .bind::<diesel::sql_types::Timestamptz, _>(Utc::now() - window)
+    .get_result(conn)
+    .await?;
+    let over = |count: i64, limit: i64, oldest: Option<DateTime<Utc>>| {
+        (count >= limit)
+            .then_some(oldest)
+            .flatten()
+            .map(|t| t + window)
+    };
+    let throttled_until = [
+        over(
+            counts.of_pair,
+            auth.max_failed_logins_per_account_and_client,
+            counts.pair_oldest,
+        ),
+        over(
+            counts.of_client,
+            auth.max_failed_logins_per_client,
+            counts.client_oldest,
+        ),
+        over(
+            counts.of_email,
+            auth.max_failed_logins_per_account,
+            counts.email_oldest,
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
     Ok(RecentFailures {
-        throttled_until: until,
-        of_account,
+        throttled_until,
+        of_pair: counts.of_pair,
     })
 }
 
@@ -453,7 +493,11 @@ pub async fn verify_email(state: &AppState, token: &str) -> AppResult<(Account, 
 }
 
 /// Sends a fresh verification link to a logged-in account whose email is not verified yet.
-pub async fn resend_verification(state: &AppState, account_id: Uuid) -> AppResult<()> {
+pub async fn resend_verification(
+    state: &AppState,
+    account_id: Uuid,
+    quota: &MailQuota,
+) -> AppResult<()> {
     let public_url = state.settings.public_url().to_owned();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, AppError, _>(|conn| {
@@ -494,6 +538,10 @@ pub async fn resend_verification(state: &AppState, account_id: Uuid) -> AppResul
                 .select(Person::as_select())
                 .first(conn)
                 .await?;
+            quota
+                .permit(conn, Some(&person.email))
+                .await?
+                .or_too_many()?;
             send_verification_email(conn, &account, &person, &public_url).await
         }
         .scope_boxed()
@@ -509,18 +557,17 @@ struct IssuedFor {
 
 /// Emails a password reset link when an enabled account uses `email`; otherwise does the same
 /// database work and sends nothing, so the asker learns nothing from the answer or its timing.
-pub async fn request_password_reset(state: &AppState, email: &EmailAddress) -> AppResult<()> {
+pub async fn request_password_reset(
+    state: &AppState,
+    email: &EmailAddress,
+    quota: &MailQuota,
+) -> AppResult<()> {
     let public_url = state.settings.public_url().to_owned();
     let email = email.clone();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
-            let name: Option<String> = people::table
-                .filter(people::email.eq(email.as_str()))
-                .select(people::name)
-                .first(conn)
-                .await
-                .optional()?;
+            let may_email = quota.permit(conn, Some(email.as_str())).await?.granted();
             let token = IssuedToken::generate();
             let expires_at = Utc::now() + Duration::minutes(PASSWORD_RESET_TTL_MINUTES);
             // One statement whether or not the account exists: it inserts the token only for an
@@ -543,12 +590,12 @@ pub async fn request_password_reset(state: &AppState, email: &EmailAddress) -> A
             .get_result(conn)
             .await
             .optional()?;
-            let body = password_reset_email(name.as_deref(), &public_url, &token);
-            if let Some(issued) = issued {
+            let body = password_reset_email(&public_url, &token);
+            if let (Some(issued), true) = (issued, may_email) {
                 tracing::info!(account_id = %issued.account_id, "password reset link queued");
                 enqueue(
                     conn,
-                    OutgoingEmail::new("password_reset", email.as_str(), name.as_deref(), body),
+                    OutgoingEmail::new("password_reset", email.as_str(), None, body),
                 )
                 .await?;
             }
@@ -559,10 +606,10 @@ pub async fn request_password_reset(state: &AppState, email: &EmailAddress) -> A
     .await
 }
 
-fn password_reset_email(name: Option<&str>, public_url: &str, token: &IssuedToken) -> EmailBody {
+fn password_reset_email(public_url: &str, token: &IssuedToken) -> EmailBody {
     EmailBody {
         subject: "Choose a new password for Convene".to_owned(),
-        greeting: format!("Dear {},", name.unwrap_or("colleague")),
+        greeting: UNPROVED_GREETING.to_owned(),
         paragraphs: vec![
             "Someone, hopefully you, asked to reset the password of your Convene account.".to_owned(),
             "The link below lets you choose a new password. It is valid for one hour and works once; until you use it, your current password keeps working.".to_owned(),
@@ -626,10 +673,10 @@ pub async fn confirm_password_reset(
             mark_email_verified(conn, account_id).await?;
             retire_tokens(conn, account_id, TokenPurpose::PasswordReset).await?;
             revoke_sessions(conn, account_id).await?;
-            diesel::delete(login_failures::table.filter(login_failures::account_id.eq(account_id)))
+            let (_, person) = load_account(conn, account_id).await?;
+            diesel::delete(login_failures::table.filter(login_failures::email.eq(&person.email)))
                 .execute(conn)
                 .await?;
-            let (_, person) = load_account(conn, account_id).await?;
             let body = EmailBody {
                 subject: "Your Convene password was changed".to_owned(),
                 greeting: format!("Dear {},", person.name),

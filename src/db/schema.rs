@@ -150,9 +150,19 @@ diesel::table! {
 diesel::table! {
     login_failures (id) {
         id -> Int8,
-        account_id -> Nullable<Uuid>,
         client_ip -> Text,
         failed_at -> Timestamptz,
+        email -> Text,
+    }
+}
+
+diesel::table! {
+    mail_requests (id) {
+        id -> Int8,
+        recipient -> Nullable<Text>,
+        client -> Text,
+        admitted -> Bool,
+        requested_at -> Timestamptz,
     }
 }
 
@@ -293,7 +303,6 @@ diesel::joinable!(invitations -> accounts (sent_by));
 diesel::joinable!(invitations -> events (event_id));
 diesel::joinable!(invitations -> organizations (organization_id));
 diesel::joinable!(invitations -> people (person_id));
-diesel::joinable!(login_failures -> accounts (account_id));
 diesel::joinable!(outcomes -> accounts (created_by));
 diesel::joinable!(outcomes -> events (event_id));
 diesel::joinable!(outcomes -> sessions (session_id));
@@ -320,6 +329,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitation_sessions,
     invitations,
     login_failures,
+    mail_requests,
     organizations,
     outcomes,
     people,

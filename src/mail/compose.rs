@@ -3,6 +3,11 @@
 
 use askama::Template;
 
+/// The greeting of an email to an address nobody has proved (a registration to confirm, an
+/// account to verify, a password reset): the name that came with the address was typed by
+/// whoever asked, perhaps not its owner, so it is not repeated to the address.
+pub const UNPROVED_GREETING: &str = "Hello,";
+
 /// What an email says; `compose` turns it into a subject, a text part and an HTML part.
 #[derive(Debug, Clone, Default)]
 pub struct EmailBody {
@@ -44,12 +49,40 @@ struct HtmlLayout<'a> {
 
 impl EmailBody {
     pub fn render(&self) -> anyhow::Result<RenderedEmail> {
+        // A greeting holds a name, and names may have been typed by anyone: never a link.
+        let body = &EmailBody {
+            greeting: inert(&self.greeting),
+            ..self.clone()
+        };
         Ok(RenderedEmail {
             subject: self.subject.replace(['\r', '\n'], " "),
-            text: TextLayout { body: self }.render()?,
-            html: HtmlLayout { body: self }.render()?,
+            text: TextLayout { body }.render()?,
+            html: HtmlLayout { body }.render()?,
         })
     }
+}
+
+/// Text typed by someone nobody vouches for, made safe to show in an email: no mail client
+/// turns it into a link. A URL's `://` becomes `[:]//` and a dot between two letters or digits
+/// `[.]` ("phish.example" reads "phish[.]example", an address "a@b[.]org"), the way security
+/// teams quote hostile links; prose ("Dr. Ito", "U.N. Office" aside) is left as it was.
+pub fn inert(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let before = i.checked_sub(1).and_then(|j| chars.get(j));
+        let after = chars.get(i + 1);
+        match c {
+            '.' if before.is_some_and(|b| b.is_alphanumeric())
+                && after.is_some_and(|a| a.is_alphanumeric()) =>
+            {
+                out.push_str("[.]")
+            }
+            ':' if chars.get(i + 1..i + 3) == Some(&['/', '/']) => out.push_str("[:]"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -67,5 +100,25 @@ mod tests {
         let rendered = body.render().expect("renders");
         assert!(rendered.html.contains("&lt;script&gt;"));
         assert!(rendered.text.contains("<script>"));
+    }
+
+    #[test]
+    fn inert_text_holds_no_link_and_keeps_prose() {
+        assert_eq!(
+            inert("Visit http://phish.example/login now"),
+            "Visit http[:]//phish[.]example/login now"
+        );
+        assert_eq!(inert("www.evil.org"), "www[.]evil[.]org");
+        assert_eq!(inert("mori@example.org"), "mori@example[.]org");
+        assert_eq!(inert("Dr. Ito, Prof. Ono."), "Dr. Ito, Prof. Ono.");
+        assert_eq!(inert("ok: yes / no"), "ok: yes / no");
+        let rendered = EmailBody {
+            greeting: "Dear Visit https://phish.example,".into(),
+            ..Default::default()
+        }
+        .render()
+        .expect("renders");
+        assert!(!rendered.text.contains("https://phish.example"));
+        assert!(!rendered.html.contains("https://phish.example"));
     }
 }

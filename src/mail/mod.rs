@@ -2,6 +2,7 @@
 
 pub mod compose;
 pub mod doorbell;
+pub mod limits;
 pub mod outbox;
 pub mod routes;
 pub mod service;
@@ -9,6 +10,7 @@ pub mod smtp;
 pub mod transport;
 pub mod worker;
 
-pub use compose::{EmailAction, EmailBody};
+pub use compose::{inert, EmailAction, EmailBody, UNPROVED_GREETING};
 pub use doorbell::Doorbell;
+pub use limits::MailQuota;
 pub use outbox::{enqueue, enqueue_many, OutgoingEmail};

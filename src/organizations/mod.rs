@@ -2,6 +2,7 @@
 //! their people (affiliations, focal points) and the CSV import.
 
 pub mod country;
+pub mod digest;
 pub mod import;
 pub mod model;
 pub mod routes;

@@ -11,6 +11,7 @@ use crate::app::State;
 use crate::auth::{Admin, AuthUser, MaybeUser};
 use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppError, AppResult, Problem, Validator};
+use crate::mail::MailQuota;
 use crate::organizations::model::{MembershipStatus, OrganizationKind, OrganizationView};
 use crate::organizations::service::{
     self, joined_on_for, parse_country, parse_note, parse_org_name, parse_short_name,
@@ -357,16 +358,19 @@ pub struct ApplicationRequest {
 }
 
 /// Applies to join the partnership: the organisation is recorded as an `applicant` and every
-/// admin is emailed; its contact is emailed when an admin approves it. Anyone may apply.
+/// admin is told in an hourly digest; its contact is emailed when an admin approves it. Anyone
+/// may apply, within `limits.anonymous_emails_per_client_per_hour` (then 429 with Retry-After).
 #[utoipa::path(post, path = "/api/v1/organizations/applications", tag = "organizations",
     request_body = ApplicationRequest,
     responses((status = 201, body = OrganizationView),
               (status = 409, description = "`duplicate_name`", body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+              (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 429, body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/applications")]
 async fn apply(
     state: State,
     user: MaybeUser,
+    quota: MailQuota,
     body: web::Json<ApplicationRequest>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
@@ -410,6 +414,7 @@ async fn apply(
             contact_email,
             note,
         },
+        &quota,
     )
     .await?;
     let admin = user.0.as_ref().is_some_and(AuthUser::is_admin);

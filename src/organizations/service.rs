@@ -9,13 +9,12 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::audit;
-use crate::auth::model::Role;
 use crate::auth::AuthUser;
 use crate::db::is_unique_violation;
 use crate::db::page::{contains_pattern, lower, NameAndId, Page, PageRequest};
-use crate::db::schema::{accounts, organizations, people};
+use crate::db::schema::organizations;
 use crate::error::{AppError, AppResult, Validator};
-use crate::mail::{enqueue_many, EmailBody, OutgoingEmail};
+use crate::mail::{inert, EmailBody, MailQuota, OutgoingEmail};
 use crate::organizations::model::{
     snapshot, MembershipStatus, NewOrganization, Organization, OrganizationChanges,
     OrganizationKind,
@@ -383,12 +382,13 @@ pub struct Application {
     pub note: Option<String>,
 }
 
-/// Records an application (status `applicant`) and emails every admin about it, one message
-/// each, in the same transaction.
+/// Records an application (status `applicant`) and, in the same transaction, queues or
+/// refreshes each admin's hourly digest of the applications waiting (`digest`).
 pub async fn apply(
     conn: &mut AsyncPgConnection,
     actor: Option<&AuthUser>,
     application: Application,
+    quota: &MailQuota,
 ) -> AppResult<Organization> {
     let actor = actor.map(|u| u.account.id);
     let mut new = application
@@ -402,6 +402,7 @@ pub async fn apply(
     let result = conn
         .transaction::<_, AppError, _>(|conn| {
             async move {
+                quota.permit(conn, None).await?;
                 let org = insert(conn, &new).await?;
                 audit::record(
                     conn,
@@ -413,26 +414,7 @@ pub async fn apply(
                     Some(snapshot(&org)),
                 )
                 .await?;
-                let admins: Vec<(Uuid, String, String)> = accounts::table
-                    .inner_join(people::table)
-                    .filter(accounts::role.eq(Role::Admin))
-                    .filter(accounts::disabled_at.is_null())
-                    .select((accounts::id, people::email, people::name))
-                    .load(conn)
-                    .await?;
-                let emails = admins
-                    .iter()
-                    .map(|(account_id, email, name)| {
-                        OutgoingEmail::new(
-                            "organization_application",
-                            email,
-                            Some(name),
-                            application_email(&org, name),
-                        )
-                        .dedupe(format!("organization-application:{}:{account_id}", org.id))
-                    })
-                    .collect();
-                enqueue_many(conn, emails).await?;
+                super::digest::queue(conn).await?;
                 Ok(org)
             }
             .scope_boxed()
@@ -445,10 +427,11 @@ fn describe_kind(kind: OrganizationKind) -> String {
     kind.as_str().replace('_', " ")
 }
 
+/// What an applicant typed is shown inert: no link in an email.
 fn organization_details(org: &Organization) -> Vec<(String, String)> {
-    let mut details = vec![("Organisation".to_owned(), org.name.clone())];
+    let mut details = vec![("Organisation".to_owned(), inert(&org.name))];
     if let Some(short) = &org.short_name {
-        details.push(("Short name".to_owned(), short.clone()));
+        details.push(("Short name".to_owned(), inert(short)));
     }
     details.push(("Kind".to_owned(), describe_kind(org.kind)));
     if let Some(country) = org
@@ -462,38 +445,9 @@ fn organization_details(org: &Organization) -> Vec<(String, String)> {
         ));
     }
     if let Some(website) = &org.website {
-        details.push(("Website".to_owned(), website.clone()));
+        details.push(("Website".to_owned(), inert(website)));
     }
     details
-}
-
-fn application_email(org: &Organization, admin_name: &str) -> EmailBody {
-    let mut details = organization_details(org);
-    let contact = match (&org.contact_name, &org.contact_email) {
-        (Some(name), Some(email)) => format!("{name} <{email}>"),
-        (None, Some(email)) => email.clone(),
-        _ => "none given".to_owned(),
-    };
-    details.push(("Contact".to_owned(), contact));
-    if let Some(note) = &org.application_note {
-        details.push(("Note".to_owned(), note.clone()));
-    }
-    EmailBody {
-        subject: format!("Application to join the partnership: {}", org.name),
-        greeting: format!("Dear {admin_name},"),
-        paragraphs: vec![
-            format!(
-                "{} has applied to join the Asia-Pacific Partnership for Atrocity Prevention.",
-                org.name
-            ),
-            format!(
-                "Approve it with POST /api/v1/organizations/{id}/approve, or decline it with POST /api/v1/organizations/{id}/withdraw. The applicant's contact is emailed when it is approved.",
-                id = org.id
-            ),
-        ],
-        details,
-        ..Default::default()
-    }
 }
 
 fn approval_email(org: &Organization) -> EmailBody {
@@ -502,12 +456,15 @@ fn approval_email(org: &Organization) -> EmailBody {
         None => "Dear colleague,".to_owned(),
     };
     EmailBody {
-        subject: format!("Welcome to the partnership: {} is now a member", org.name),
+        subject: format!(
+            "Welcome to the partnership: {} is now a member",
+            inert(&org.name)
+        ),
         greeting,
         paragraphs: vec![
             format!(
                 "We are pleased to tell you that the application of {} to join the Asia-Pacific Partnership for Atrocity Prevention has been approved.",
-                org.name
+                inert(&org.name)
             ),
             "Your organisation now appears in the partnership's public directory and can be invited to its national dialogues.".to_owned(),
         ],

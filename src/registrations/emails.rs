@@ -15,7 +15,9 @@ use crate::error::AppResult;
 use crate::events::calendar::{calendar_for_sessions, CalendarMethod, CalendarSession};
 use crate::events::model::CHATHAM_HOUSE_RULE;
 use crate::mail::outbox::{cancel_pending, replace_pending};
-use crate::mail::{enqueue, enqueue_many, EmailAction, EmailBody, OutgoingEmail};
+use crate::mail::{
+    enqueue, enqueue_many, EmailAction, EmailBody, OutgoingEmail, UNPROVED_GREETING,
+};
 use crate::people::model::Person;
 use crate::registrations::model::{
     EventFacts, Registration, RegistrationStatus, SessionContext, SessionFacts,
@@ -393,9 +395,10 @@ pub async fn send_confirmation_request(
     person: &Person,
     token: &IssuedToken,
 ) -> AppResult<()> {
+    // Nobody has proved this address yet, and the name beside it may be anyone's words.
     let body = EmailBody {
         subject: format!("Confirm your registration: {}", ctx.session.title),
-        greeting: format!("Dear {},", person.name),
+        greeting: UNPROVED_GREETING.to_owned(),
         paragraphs: vec![
             format!(
                 "Thank you for registering for “{}” of {}.",
@@ -427,14 +430,9 @@ pub async fn send_confirmation_request(
     );
     enqueue(
         conn,
-        OutgoingEmail::new(
-            "registration_confirm_request",
-            &person.email,
-            Some(&person.name),
-            body,
-        )
-        .for_event(ctx.event.id)
-        .dedupe(key),
+        OutgoingEmail::new("registration_confirm_request", &person.email, None, body)
+            .for_event(ctx.event.id)
+            .dedupe(key),
     )
     .await?;
     Ok(())

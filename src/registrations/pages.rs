@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::app::State;
 use crate::auth::MaybeUser;
 use crate::error::{AppError, AppResult, FieldError};
+use crate::mail::MailQuota;
 use crate::pages::{html, sentence, MessagePage, RegisterFields, Summary};
 use crate::registrations::model::{
     RegistrationRequest, RegistrationStatus, RegistrationView, SessionContext,
@@ -196,6 +197,7 @@ async fn register_submit(
     state: State,
     path: web::Path<(String, Uuid)>,
     caller: MaybeUser,
+    quota: MailQuota,
     form: web::Form<RegisterForm>,
 ) -> HttpResponse {
     let (slug, session_id) = path.into_inner();
@@ -214,7 +216,7 @@ async fn register_submit(
         country: optional(&form.country),
     };
     let outcome = match RegistrationInput::parse(&request, caller.as_ref()) {
-        Ok(input) => service::register(&state, session_id, caller.as_ref(), input).await,
+        Ok(input) => service::register(&state, session_id, caller.as_ref(), input, &quota).await,
         Err(e) => Err(e),
     };
     match outcome {

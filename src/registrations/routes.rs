@@ -11,6 +11,7 @@ use crate::db::page::Page;
 use crate::error::{AppError, AppResult, Problem};
 use crate::events::access::{is_event_staff, require_event_staff, require_staff_of_event};
 use crate::idempotency;
+use crate::mail::MailQuota;
 use crate::registrations::lists::{self, ListParams};
 use crate::registrations::model::{
     EventReport, InvitationFunnel, MyRegistrationView, Registration, RegistrationRequest,
@@ -63,6 +64,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// `pending_confirmation` and an emailed link; a verified account registering itself is
 /// confirmed, waitlisted or queued for approval at once. 201 for a new registration, 200 when
 /// the person already had a live one (answered as it is; an unconfirmed one gets a new link).
+/// Emails to an address are limited per hour (`limits.emails_per_recipient_per_hour`: beyond,
+/// the answer is the same and no email goes); such requests from one client too
+/// (`limits.anonymous_emails_per_client_per_hour`: beyond, 429 with Retry-After).
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/registrations", tag = "registrations",
     params(("id" = Uuid, Path, description = "the session"),
            ("Idempotency-Key" = Option<String>, Header,
@@ -72,13 +76,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
               (status = 200, description = "already registered: the existing registration", body = RegistrationView),
               (status = 403, description = "closed session (`invitation_required`)", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "event not open, registration window, session ended or full", body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+              (status = 422, body = Problem, content_type = "application/problem+json"),
+              (status = 429, description = "this client asked for too much email this hour", body = Problem, content_type = "application/problem+json")))]
 #[post("/sessions/{id}/registrations")]
 async fn register(
     state: State,
     req: HttpRequest,
     path: web::Path<Uuid>,
     caller: MaybeUser,
+    quota: MailQuota,
     body: web::Json<RegistrationRequest>,
 ) -> AppResult<HttpResponse> {
     let session_id = path.into_inner();
@@ -92,7 +98,8 @@ async fn register(
         fingerprint,
         || async {
             let input = RegistrationInput::parse(&body, caller.as_ref())?;
-            let outcome = service::register(&state, session_id, caller.as_ref(), input).await?;
+            let outcome =
+                service::register(&state, session_id, caller.as_ref(), input, &quota).await?;
             let status = if outcome.created {
                 StatusCode::CREATED
             } else {

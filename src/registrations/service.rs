@@ -14,6 +14,7 @@ use crate::db::schema::{events, organizations, people, registrations, sessions};
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::is_event_staff;
 use crate::events::local_time;
+use crate::mail::MailQuota;
 use crate::organizations::CountryCode;
 use crate::people::model::Person;
 use crate::people::EmailAddress;
@@ -412,6 +413,7 @@ pub async fn register(
     session_id: Uuid,
     caller: Option<&AuthUser>,
     input: RegistrationInput,
+    quota: &MailQuota,
 ) -> AppResult<RegisterOutcome> {
     let public_url = state.settings.public_url().to_owned();
     let mut conn = state.pool.get().await?;
@@ -456,6 +458,7 @@ pub async fn register(
             };
             let existing = live_registration(conn, session_id, person.id).await?;
             let trusted = verified_self.is_some();
+            let may_email = trusted || quota.permit(conn, Some(&person.email)).await?.granted();
             let (registration, created) = match existing {
                 Some(r) if r.status == RegistrationStatus::PendingConfirmation && trusted => {
                     let placed =
@@ -463,7 +466,9 @@ pub async fn register(
                             .await?;
                     (placed.registration, false)
                 }
-                Some(r) if r.status == RegistrationStatus::PendingConfirmation => {
+                // Unless the address had its share of mail this hour: then the link it holds
+                // keeps working, and nothing is sent.
+                Some(r) if r.status == RegistrationStatus::PendingConfirmation && may_email => {
                     // A new link replaces the old one, which stops working.
                     let token = IssuedToken::generate();
                     let r: Registration = diesel::update(registrations::table.find(r.id))
@@ -527,8 +532,17 @@ pub async fn register(
                         Some(&token),
                     )
                     .await?;
-                    emails::send_confirmation_request(conn, &public_url, &ctx, &r, &person, &token)
+                    if may_email {
+                        emails::send_confirmation_request(
+                            conn,
+                            &public_url,
+                            &ctx,
+                            &r,
+                            &person,
+                            &token,
+                        )
                         .await?;
+                    }
                     (r, true)
                 }
             };

@@ -316,6 +316,7 @@ impl TestApp {
                 role,
                 verified: true,
             },
+            &convene::mail::MailQuota::unlimited(),
         )
         .await
         .expect("create account");
