@@ -132,7 +132,6 @@ async fn create_admin(settings: Settings, email: &str, name: &str) -> anyhow::Re
             name,
             password,
             role: Role::Admin,
-            verified: true,
         },
     )
     .await

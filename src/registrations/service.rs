@@ -14,6 +14,7 @@ use crate::db::schema::{events, organizations, people, registrations, sessions};
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::is_event_staff;
 use crate::events::local_time;
+use crate::organizations::model::MembershipStatus;
 use crate::organizations::CountryCode;
 use crate::people::model::Person;
 use crate::people::EmailAddress;
@@ -229,7 +230,7 @@ impl RegistrationInput {
             None => None,
         };
         let for_someone_else = match (&email, caller) {
-            (Some(e), Some(user)) => e.as_str() != user.person.email,
+            (Some(e), Some(user)) => e.as_str() != user.email(),
             (_, None) => true,
             (None, Some(_)) => false,
         };
@@ -269,12 +270,19 @@ fn present(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// What a registration request led to: `created` is false when the person's live
-/// registration was answered instead of making a second one.
+/// What a registration request led to.
 #[derive(Debug, Clone)]
-pub struct RegisterOutcome {
-    pub registration: RegistrationView,
-    pub created: bool,
+pub enum RegisterOutcome {
+    /// A verified account registering itself: its registration; `created` is false when its
+    /// live registration was answered instead of making a second one.
+    Registered {
+        registration: RegistrationView,
+        created: bool,
+    },
+    /// Anyone else (anonymous, unverified, or registering another address): one answer whatever
+    /// the address's state, so it tells nobody who is registered. The email to the address
+    /// says what applies: a confirmation link, or where its registration stands.
+    CheckEmail,
 }
 
 /// Refuses registration for sessions that are not open to the public right now. A draft is
@@ -352,6 +360,8 @@ fn check_session_not_over(ctx: &SessionContext, now: DateTime<Utc>) -> AppResult
     }
 }
 
+/// A registrant may name only an active member organisation (not an applicant, nor a suspended
+/// or withdrawn one).
 async fn check_organization(
     conn: &mut AsyncPgConnection,
     organization_id: Option<Uuid>,
@@ -361,6 +371,7 @@ async fn check_organization(
     };
     let found: i64 = organizations::table
         .filter(organizations::id.eq(id))
+        .filter(organizations::status.eq(MembershipStatus::Active))
         .count()
         .get_result(conn)
         .await?;
@@ -390,9 +401,10 @@ async fn live_registration(
 
 /// Public registration (`POST /sessions/{id}/registrations` and the event page's form).
 ///
-/// A verified account registering itself skips the email step; everyone else gets a
-/// `pending_confirmation` registration and a link. A second request for a person with a live
-/// registration answers that registration (re-sending the link while it is unconfirmed).
+/// A verified account registering itself skips the email step and learns where its
+/// registration stands. Everyone else is answered [`RegisterOutcome::CheckEmail`] and the
+/// address is emailed: a new `pending_confirmation` registration's link, a fresh link for one
+/// still unconfirmed, or where a live registration stands.
 pub async fn register(
     state: &AppState,
     session_id: Uuid,
@@ -406,30 +418,31 @@ pub async fn register(
     check_organization(&mut conn, input.organization_id).await?;
 
     // Only a verified account registering its own address is trusted without the email step.
-    let verified_self = caller.filter(|user| {
-        user.email_verified()
-            && input
+    let verified_person = caller
+        .filter(|user| {
+            input
                 .email
                 .as_ref()
-                .is_none_or(|e| e.as_str() == user.person.email)
-    });
+                .is_none_or(|e| e.as_str() == user.email())
+        })
+        .and_then(|user| user.person().cloned());
     let email = input
         .email
         .clone()
-        .or_else(|| caller.map(|u| EmailAddress::from_trusted(u.person.email.clone())))
+        .or_else(|| caller.map(|u| EmailAddress::from_trusted(u.email().to_owned())))
         .ok_or_else(|| AppError::invalid("email", "is required"))?;
     let name = input
         .name
         .clone()
-        .or_else(|| caller.map(|u| u.person.name.clone()))
+        .or_else(|| caller.map(|u| u.name().to_owned()))
         .ok_or_else(|| AppError::invalid("name", "is required"))?;
-    let verified_person = verified_self.map(|u| u.person.clone());
 
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
             // Every registration change of a session happens under its row lock, so a double
             // submission finds the first one instead of tripping the unique index.
             let locked = seats::lock_session(conn, session_id).await?;
+            let trusted = verified_person.is_some();
             let person = match verified_person {
                 Some(person) => person,
                 None => {
@@ -437,7 +450,6 @@ pub async fn register(
                 }
             };
             let existing = live_registration(conn, session_id, person.id).await?;
-            let trusted = verified_self.is_some();
             let (registration, created) = match existing {
                 Some(r) if r.status == RegistrationStatus::PendingConfirmation && trusted => {
                     let placed =
@@ -460,9 +472,14 @@ pub async fn register(
                         .await?;
                     emails::send_confirmation_request(conn, &public_url, &ctx, &r, &person, &token)
                         .await?;
-                    (r, false)
+                    return Ok(RegisterOutcome::CheckEmail);
                 }
-                Some(r) => (r, false),
+                Some(r) if trusted => (r, false),
+                Some(r) => {
+                    let position = seats::waitlist_position(conn, &r).await?;
+                    emails::send_already_registered(conn, &ctx, &r, &person, position).await?;
+                    return Ok(RegisterOutcome::CheckEmail);
+                }
                 None if trusted => {
                     let r = if ctx.session.requires_approval {
                         let r = insert_registration(
@@ -511,10 +528,10 @@ pub async fn register(
                     .await?;
                     emails::send_confirmation_request(conn, &public_url, &ctx, &r, &person, &token)
                         .await?;
-                    (r, true)
+                    return Ok(RegisterOutcome::CheckEmail);
                 }
             };
-            Ok(RegisterOutcome {
+            Ok(RegisterOutcome::Registered {
                 registration: view(conn, &registration).await?,
                 created,
             })
