@@ -158,7 +158,7 @@ async fn control_characters_are_refused_and_change_nothing() {
     );
     let accounts = fx::count(
         &app,
-        &format!("SELECT count(*) AS n FROM people WHERE email = '{email}'"),
+        &format!("SELECT count(*) AS n FROM accounts WHERE email = '{email}'"),
     )
     .await;
     assert_eq!(accounts, 0, "a refused signup leaves no trace");

@@ -320,7 +320,7 @@ async fn the_verify_email_page_confirms_only_on_post() {
             json!({"email": email, "password": PASSWORD, "name": "Ms. <Aiko> Tanaka"}),
         )
         .await,
-        StatusCode::CREATED,
+        StatusCode::ACCEPTED,
     )
     .await;
     let session = app.login(&email, PASSWORD).await;
@@ -386,7 +386,7 @@ async fn the_verify_email_page_confirms_only_on_post() {
             json!({"email": late, "password": PASSWORD, "name": "Late"}),
         )
         .await,
-        StatusCode::CREATED,
+        StatusCode::ACCEPTED,
     )
     .await;
     let late_path = emailed_path(&app, &late, "/verify-email?token=").await;
