@@ -178,7 +178,8 @@ pub struct TokenRequest {
 }
 
 /// Verifies the account's email address with the token from the emailed
-/// `{public_url}/verify-email?token=T` link. The token works once: an unknown token is a 400
+/// `{public_url}/verify-email?token=T` link, and joins the account to its person (the contact
+/// with this address, whose name it takes, or a new one). The token works once: an unknown token is a 400
 /// `invalid_token`; a used one a 410 `token_used`; an expired one (after 72 hours) a 410
 /// `token_expired`.
 #[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = TokenRequest,

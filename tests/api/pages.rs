@@ -607,7 +607,7 @@ async fn tokens_appear_only_in_the_hidden_field_of_their_form() {
         &[("email", &email), ("name", "Token Holder")],
     )
     .await;
-    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Check your email"));
 
     let confirm = emailed_path(&app, &email, "/registrations/confirm?token=").await;
