@@ -70,9 +70,8 @@ impl NewAccountInput {
     }
 }
 
-/// Creates an account whose address is trusted (an admin on the command line, the demo, the
-/// tests): verified and joined to its person at once. A taken address is a 409
-/// `account_exists`.
+/// Creates an account whose address is trusted (an admin on the command line, the tests):
+/// verified and joined to its person at once. A taken address is a 409 `account_exists`.
 pub async fn create_account(
     state: &AppState,
     input: NewAccountInput,
