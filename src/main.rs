@@ -124,9 +124,7 @@ async fn create_admin(settings: Settings, email: &str, name: &str) -> anyhow::Re
             name,
             password,
             role: Role::Admin,
-            verified: true,
         },
-        &convene::mail::MailQuota::unlimited(),
     )
     .await
     .map_err(|e| anyhow::anyhow!("{}", e.to_problem().detail))?;

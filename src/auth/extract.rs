@@ -17,14 +17,48 @@ use crate::people::model::Person;
 
 pub const SESSION_COOKIE: &str = "convene_session";
 
-/// A logged-in, enabled account and the person behind it.
+/// A logged-in, enabled account and, once its address is verified, the person it is.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub account: Account,
-    pub person: Person,
+    /// Private so that every person-scoped use goes through [`AuthUser::person`].
+    person: Option<Person>,
 }
 
 impl AuthUser {
+    /// The person this account is, only once its address is verified. Until then the account
+    /// acts as a stranger: no one's registrations, invitations, seats, links or focal-point
+    /// powers.
+    pub fn person(&self) -> Option<&Person> {
+        self.person
+            .as_ref()
+            .filter(|_| self.account.email_verified_at.is_some())
+    }
+
+    /// The verified person, or a 403 `email_unverified` for what needs one.
+    pub fn verified_person(&self) -> AppResult<&Person> {
+        self.person().ok_or_else(|| {
+            AppError::forbidden(
+                "email_unverified",
+                "verify your email address first: open the link we emailed you, or ask for a new one",
+            )
+        })
+    }
+
+    /// Whether this account is the person `person_id` (never before its address is verified).
+    pub fn is_person(&self, person_id: uuid::Uuid) -> bool {
+        self.person().is_some_and(|p| p.id == person_id)
+    }
+
+    /// The address the account logs in with.
+    pub fn email(&self) -> &str {
+        &self.account.email
+    }
+
+    pub fn name(&self) -> &str {
+        &self.account.name
+    }
+
     pub fn is_admin(&self) -> bool {
         self.account.role == Role::Admin
     }
@@ -61,13 +95,13 @@ async fn load_user(req: HttpRequest) -> AppResult<Option<AuthUser>> {
         .ok_or_else(|| AppError::internal("application state missing"))?;
     let mut conn = state.pool.get().await?;
     let found = account_tokens::table
-        .inner_join(accounts::table.inner_join(people::table))
+        .inner_join(accounts::table.left_join(people::table))
         .filter(account_tokens::token_hash.eq(hash_token(&token)))
         .filter(account_tokens::purpose.eq(TokenPurpose::Session))
         .filter(account_tokens::expires_at.gt(diesel::dsl::now))
         .filter(accounts::disabled_at.is_null())
-        .select((Account::as_select(), Person::as_select()))
-        .first::<(Account, Person)>(&mut conn)
+        .select((Account::as_select(), Option::<Person>::as_select()))
+        .first::<(Account, Option<Person>)>(&mut conn)
         .await
         .optional()?;
     if let Some((account, _)) = &found {

@@ -28,20 +28,28 @@ crate::text_enum! {
 #[diesel(table_name = accounts)]
 pub struct Account {
     pub id: Uuid,
-    pub person_id: Uuid,
+    /// The person this account is: set when its address is verified, never before (a CHECK
+    /// holds it), so an account that never proved its address has nobody's data.
+    pub person_id: Option<Uuid>,
     pub password_hash: String,
     pub role: Role,
     pub email_verified_at: Option<DateTime<Utc>>,
     pub disabled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The address it logs in with (lower-cased, unique among accounts).
+    pub email: String,
+    /// The name typed at signup; once joined to a known person, that person's name.
+    pub name: String,
 }
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = accounts)]
-pub struct NewAccount {
+pub struct NewAccount<'a> {
     pub id: Uuid,
-    pub person_id: Uuid,
+    pub person_id: Option<Uuid>,
+    pub email: &'a str,
+    pub name: &'a str,
     pub password_hash: String,
     pub role: Role,
     pub email_verified_at: Option<DateTime<Utc>>,
@@ -60,7 +68,8 @@ pub struct NewAccountToken {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AccountView {
     pub id: Uuid,
-    pub person_id: Uuid,
+    /// Null until the address is verified.
+    pub person_id: Option<Uuid>,
     pub email: String,
     pub name: String,
     pub role: Role,

@@ -62,10 +62,13 @@ pub struct SignupRequest {
     pub name: String,
 }
 
-/// Creates a member account and emails a link to verify the address.
+/// Signs up for a member account. The answer is the same 202 whether or not the address has
+/// an account (only malformed input is a 422): a new address is emailed a
+/// `{public_url}/verify-email?token=T` link, an address with an account is told so, with a
+/// link to choose a new password. Until the address is verified the account has no person: it
+/// sees none of the registrations, invitations or powers of whoever owns the address.
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupRequest,
-    responses((status = 201, body = AccountView),
-              (status = 409, body = Problem, content_type = "application/problem+json"),
+    responses((status = 202, body = Accepted),
               (status = 422, body = Problem, content_type = "application/problem+json"),
               (status = 429, description = "this client asked for too much email this hour", body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/signup")]
@@ -76,8 +79,10 @@ async fn signup(
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let input = NewAccountInput::parse_signup(&body.email, &body.name, body.password)?;
-    let (account, person) = service::create_account(&state, input, &quota).await?;
-    Ok(HttpResponse::Created().json(account_view(&account, &person)))
+    service::signup(&state, input, &quota).await?;
+    Ok(HttpResponse::Accepted().json(Accepted {
+        message: "check your email: a message to this address says what to do next".to_owned(),
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -129,8 +134,8 @@ async fn login(
         expires_at: success.expires_at,
         user: LoginUser {
             id: success.account.id,
-            email: success.person.email,
-            name: success.person.name,
+            email: success.account.email,
+            name: success.account.name,
             role: success.account.role,
         },
     }))
@@ -165,7 +170,7 @@ async fn logout(state: State, req: HttpRequest, _user: AuthUser) -> AppResult<Ht
     responses((status = 200, body = AccountView)))]
 #[get("/me")]
 async fn me(user: AuthUser) -> HttpResponse {
-    HttpResponse::Ok().json(account_view(&user.account, &user.person))
+    HttpResponse::Ok().json(account_view(&user.account))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -177,7 +182,8 @@ pub struct TokenRequest {
 }
 
 /// Verifies the account's email address with the token from the emailed
-/// `{public_url}/verify-email?token=T` link. The token works once: an unknown token is a 400
+/// `{public_url}/verify-email?token=T` link, and joins the account to its person (the contact
+/// with this address, whose name it takes, or a new one). The token works once: an unknown token is a 400
 /// `invalid_token`; a used one a 410 `token_used`; an expired one (after 72 hours) a 410
 /// `token_expired`.
 #[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = TokenRequest,
@@ -186,8 +192,8 @@ pub struct TokenRequest {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/verify-email")]
 async fn verify_email(state: State, body: web::Json<TokenRequest>) -> AppResult<HttpResponse> {
-    let (account, person) = service::verify_email(&state, body.token.expose_secret()).await?;
-    Ok(HttpResponse::Ok().json(account_view(&account, &person)))
+    let (account, _) = service::verify_email(&state, body.token.expose_secret()).await?;
+    Ok(HttpResponse::Ok().json(account_view(&account)))
 }
 
 /// Sends a new verification link to the logged-in account (at most once a minute, and within
@@ -205,10 +211,7 @@ async fn resend_verification(
 ) -> AppResult<HttpResponse> {
     service::resend_verification(&state, user.account.id, &quota).await?;
     Ok(HttpResponse::Accepted().json(Accepted {
-        message: format!(
-            "a new verification link is on its way to {}",
-            user.person.email
-        ),
+        message: format!("a new verification link is on its way to {}", user.email()),
     }))
 }
 
@@ -368,7 +371,7 @@ async fn update_account(
         .as_deref()
         .and_then(|r| v.check("role", r.parse::<Role>()));
     v.finish()?;
-    let (account, person) = service::update_account(
+    let account = service::update_account(
         &state,
         admin.0.account.id,
         path.into_inner(),
@@ -378,5 +381,5 @@ async fn update_account(
         },
     )
     .await?;
-    Ok(HttpResponse::Ok().json(account_view(&account, &person)))
+    Ok(HttpResponse::Ok().json(account_view(&account)))
 }

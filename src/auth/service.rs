@@ -32,12 +32,12 @@ pub const PASSWORD_RESET_WINDOW_MINUTES: i64 = 15;
 /// A logged-in account may ask for a new verification email once a minute.
 pub const VERIFICATION_RESEND_INTERVAL_SECS: i64 = 60;
 
-pub fn account_view(account: &Account, person: &Person) -> AccountView {
+pub fn account_view(account: &Account) -> AccountView {
     AccountView {
         id: account.id,
-        person_id: person.id,
-        email: person.email.clone(),
-        name: person.name.clone(),
+        person_id: account.person_id,
+        email: account.email.clone(),
+        name: account.name.clone(),
         role: account.role,
         email_verified: account.email_verified_at.is_some(),
         disabled: account.disabled_at.is_some(),
@@ -50,8 +50,6 @@ pub struct NewAccountInput {
     pub name: String,
     pub password: Password,
     pub role: Role,
-    /// Admins created from the command line are trusted; signups must verify.
-    pub verified: bool,
 }
 
 impl NewAccountInput {
@@ -67,63 +65,213 @@ impl NewAccountInput {
                 name,
                 password,
                 role: Role::Member,
-                verified: false,
             }),
             _ => Err(AppError::internal("validator passed with missing fields")),
         }
     }
 }
 
-/// Creates an account (and its person, unless the email already belongs to a contact) and,
-/// unless pre-verified, queues the verification email in the same transaction.
+/// Creates an account whose address is trusted (an admin on the command line, the tests):
+/// verified and joined to its person at once. A taken address is a 409 `account_exists`.
 pub async fn create_account(
     state: &AppState,
     input: NewAccountInput,
-    quota: &MailQuota,
 ) -> AppResult<(Account, Person)> {
+    let password_hash = hash_password(input.password).await?;
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            let inserted =
+                insert_account(conn, &input.email, &input.name, password_hash, input.role)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::conflict(
+                            "account_exists",
+                            "an account with this email already exists",
+                        )
+                    })?;
+            join_person(conn, inserted.id).await
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+/// Inserts an unverified account without a person; `None` when the address has an account.
+async fn insert_account(
+    conn: &mut AsyncPgConnection,
+    email: &EmailAddress,
+    name: &str,
+    password_hash: String,
+    role: Role,
+) -> AppResult<Option<Account>> {
+    Ok(diesel::insert_into(accounts::table)
+        .values(NewAccount {
+            id: Uuid::now_v7(),
+            person_id: None,
+            email: email.as_str(),
+            name,
+            password_hash,
+            role,
+            email_verified_at: None,
+        })
+        .on_conflict(accounts::email)
+        .do_nothing()
+        .returning(Account::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?)
+}
+
+/// Public signup. The answer is the same whether or not the address has an account or a
+/// person, and costs the same (one Argon2 run, one insert attempt, one email): a new address
+/// gets an unverified account without a person and a link to verify it; an address with an
+/// account is told so ("log in or reset your password") and nothing changes. No person is
+/// found, created or claimed here: verification does that ([`join_person`]).
+pub async fn signup(state: &AppState, input: NewAccountInput, quota: &MailQuota) -> AppResult<()> {
     let password_hash = hash_password(input.password).await?;
     let public_url = state.settings.public_url().to_owned();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
-            let may_email = !input.verified
-                && quota
-                    .permit(conn, Some(input.email.as_str()))
-                    .await?
-                    .granted();
-            let person =
-                crate::people::service::find_or_create_by_email(conn, &input.email, &input.name)
-                    .await?;
-            let taken: i64 = accounts::table
-                .filter(accounts::person_id.eq(person.id))
-                .count()
-                .get_result(conn)
-                .await?;
-            if taken > 0 {
-                return Err(AppError::conflict(
-                    "email_taken",
-                    "an account with this email already exists; log in or reset the password",
-                ));
+            let may_email = quota
+                .permit(conn, Some(input.email.as_str()))
+                .await?
+                .granted();
+            let inserted =
+                insert_account(conn, &input.email, &input.name, password_hash, input.role).await?;
+            if !may_email {
+                return Ok(());
             }
-            let account: Account = diesel::insert_into(accounts::table)
-                .values(NewAccount {
-                    id: Uuid::now_v7(),
-                    person_id: person.id,
-                    password_hash,
-                    role: input.role,
-                    email_verified_at: input.verified.then(Utc::now),
-                })
-                .returning(Account::as_returning())
-                .get_result(conn)
-                .await?;
-            if may_email {
-                send_verification_email(conn, &account, &person, &public_url).await?;
+            match inserted {
+                Some(account) => send_verification_email(conn, &account, &public_url).await,
+                None => {
+                    let existing: Account = accounts::table
+                        .filter(accounts::email.eq(input.email.as_str()))
+                        .select(Account::as_select())
+                        .first(conn)
+                        .await?;
+                    send_account_exists_email(conn, &existing, &public_url).await
+                }
             }
-            Ok((account, person))
         }
         .scope_boxed()
     })
     .await
+}
+
+/// Tells the owner of an address that already has an account what to do instead of signing
+/// up, with a password reset link while the account may have one (enabled, and not too many
+/// reset emails lately): choosing a new password also proves the address.
+async fn send_account_exists_email(
+    conn: &mut AsyncPgConnection,
+    account: &Account,
+    public_url: &str,
+) -> AppResult<()> {
+    let recent_resets: i64 = account_tokens::table
+        .filter(account_tokens::account_id.eq(account.id))
+        .filter(account_tokens::purpose.eq(TokenPurpose::PasswordReset))
+        .filter(
+            account_tokens::created_at
+                .gt(Utc::now() - Duration::minutes(PASSWORD_RESET_WINDOW_MINUTES)),
+        )
+        .count()
+        .get_result(conn)
+        .await?;
+    let reset = if account.disabled_at.is_none() && recent_resets < PASSWORD_RESETS_PER_WINDOW {
+        let (token, _) = issue_token(
+            conn,
+            account.id,
+            TokenPurpose::PasswordReset,
+            Duration::minutes(PASSWORD_RESET_TTL_MINUTES),
+        )
+        .await?;
+        Some(token)
+    } else {
+        None
+    };
+    let mut paragraphs = vec![
+        "Someone, hopefully you, asked to create a Convene account with this email address. You already have an account, so nothing was created and nothing has changed.".to_owned(),
+        "Log in with your password. If you have forgotten it, choose a new one with the link below (valid for one hour, it works once; until you use it, your current password keeps working).".to_owned(),
+    ];
+    if account.email_verified_at.is_none() {
+        paragraphs.push(
+            "Your address is not confirmed yet: choosing a new password with this link confirms it."
+                .to_owned(),
+        );
+    }
+    if account.disabled_at.is_some() {
+        paragraphs = vec![
+            "Someone, hopefully you, asked to create a Convene account with this email address. You already have an account, but it has been disabled; contact the secretariat to use it again.".to_owned(),
+        ];
+    }
+    let body = EmailBody {
+        subject: "You already have a Convene account".to_owned(),
+        // The name of an account that never proved its address may be anyone's invention.
+        greeting: match account.email_verified_at {
+            Some(_) => format!("Dear {},", account.name),
+            None => "Dear colleague,".to_owned(),
+        },
+        paragraphs,
+        action: reset.map(|token| EmailAction {
+            label: "Choose a new password".to_owned(),
+            url: format!("{public_url}/password-reset?token={}", token.expose()),
+        }),
+        footer: vec![
+            "If you did not ask for this, ignore this message: your account stays as it is."
+                .to_owned(),
+        ],
+        ..Default::default()
+    };
+    enqueue(
+        conn,
+        OutgoingEmail::new("account_exists", &account.email, Some(&account.name), body),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Marks the account's address verified and joins it to its person: the one with this address,
+/// created (with the account's name) when the partnership does not know it yet. A known
+/// person's name is kept, and becomes the account's. The account row is locked, so concurrent
+/// proofs join once. Must run inside a transaction.
+async fn join_person(
+    conn: &mut AsyncPgConnection,
+    account_id: Uuid,
+) -> AppResult<(Account, Person)> {
+    let account: Account = accounts::table
+        .find(account_id)
+        .select(Account::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("account"))?;
+    let person = match account.person_id {
+        Some(id) => {
+            people::table
+                .find(id)
+                .select(Person::as_select())
+                .first(conn)
+                .await?
+        }
+        None => {
+            let email = EmailAddress::from_trusted(account.email.clone());
+            crate::people::service::find_or_create_by_email(conn, &email, &account.name).await?
+        }
+    };
+    let account: Account = diesel::update(accounts::table.find(account_id))
+        .set((
+            accounts::person_id.eq(Some(person.id)),
+            accounts::name.eq(&person.name),
+            accounts::email_verified_at
+                .eq(Some(account.email_verified_at.unwrap_or_else(Utc::now))),
+            accounts::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(Account::as_returning())
+        .get_result(conn)
+        .await?;
+    Ok((account, person))
 }
 
 pub async fn issue_token(
@@ -174,7 +322,6 @@ pub async fn consume_token(
 async fn send_verification_email(
     conn: &mut AsyncPgConnection,
     account: &Account,
-    person: &Person,
     public_url: &str,
 ) -> AppResult<()> {
     let (token, _) = issue_token(
@@ -200,7 +347,7 @@ async fn send_verification_email(
     };
     enqueue(
         conn,
-        OutgoingEmail::new("email_verification", &person.email, None, body),
+        OutgoingEmail::new("email_verification", &account.email, None, body),
     )
     .await?;
     Ok(())
@@ -210,7 +357,6 @@ pub struct LoginSuccess {
     pub token: IssuedToken,
     pub expires_at: DateTime<Utc>,
     pub account: Account,
-    pub person: Person,
 }
 
 /// Checks the password (one Argon2 run whether or not the account exists), throttling failed
@@ -233,11 +379,10 @@ pub async fn login(
         let retry_after = (until - Utc::now()).num_seconds().max(1) as u64;
         return Err(AppError::too_many_requests(retry_after));
     }
-    let found: Option<(Account, Person)> = match &email {
+    let found: Option<Account> = match &email {
         Some(email) => accounts::table
-            .inner_join(people::table)
-            .filter(people::email.eq(email.as_str()))
-            .select((Account::as_select(), Person::as_select()))
+            .filter(accounts::email.eq(email.as_str()))
+            .select(Account::as_select())
             .first(&mut conn)
             .await
             .optional()?,
@@ -245,10 +390,10 @@ pub async fn login(
     };
     // Give the connection back while Argon2 runs on a blocking thread.
     drop(conn);
-    let stored_hash = found.as_ref().map(|(a, _)| a.password_hash.clone());
+    let stored_hash = found.as_ref().map(|a| a.password_hash.clone());
     let valid = verify_password(stored_hash, password).await?;
     let mut conn = state.pool.get().await?;
-    let Some((account, person)) = found.filter(|_| valid) else {
+    let Some(account) = found.filter(|_| valid) else {
         diesel::insert_into(login_failures::table)
             .values((
                 login_failures::email.eq(&throttle_key),
@@ -286,7 +431,6 @@ pub async fn login(
         token,
         expires_at,
         account,
-        person,
     })
 }
 
@@ -445,34 +589,19 @@ async fn retire_tokens(
     Ok(())
 }
 
-async fn mark_email_verified(conn: &mut AsyncPgConnection, account_id: Uuid) -> AppResult<()> {
-    diesel::update(accounts::table.find(account_id))
-        .filter(accounts::email_verified_at.is_null())
-        .set((
-            accounts::email_verified_at.eq(diesel::dsl::now),
-            accounts::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-async fn load_account(
-    conn: &mut AsyncPgConnection,
-    account_id: Uuid,
-) -> AppResult<(Account, Person)> {
+async fn load_account(conn: &mut AsyncPgConnection, account_id: Uuid) -> AppResult<Account> {
     accounts::table
-        .inner_join(people::table)
-        .filter(accounts::id.eq(account_id))
-        .select((Account::as_select(), Person::as_select()))
+        .find(account_id)
+        .select(Account::as_select())
         .first(conn)
         .await
         .optional()?
         .ok_or_else(|| AppError::not_found("account"))
 }
 
-/// Uses an emailed verification token: the account's email is verified from now on. The token
-/// acts once; of many concurrent uses exactly one succeeds.
+/// Uses an emailed verification token: the account's email is verified from now on, and the
+/// account is joined to its person. The token acts once; of many concurrent uses exactly one
+/// succeeds.
 pub async fn verify_email(state: &AppState, token: &str) -> AppResult<(Account, Person)> {
     let token = token.trim().to_owned();
     let mut conn = state.pool.get().await?;
@@ -484,8 +613,7 @@ pub async fn verify_email(state: &AppState, token: &str) -> AppResult<(Account, 
                 return Err(token_problem(conn, &token, TokenPurpose::EmailVerification).await?);
             };
             retire_tokens(conn, account_id, TokenPurpose::EmailVerification).await?;
-            mark_email_verified(conn, account_id).await?;
-            load_account(conn, account_id).await
+            join_person(conn, account_id).await
         }
         .scope_boxed()
     })
@@ -533,16 +661,11 @@ pub async fn resend_verification(
                     retry_after_secs: Some(wait),
                 });
             }
-            let person: Person = people::table
-                .find(account.person_id)
-                .select(Person::as_select())
-                .first(conn)
-                .await?;
             quota
-                .permit(conn, Some(&person.email))
+                .permit(conn, Some(&account.email))
                 .await?
                 .or_too_many()?;
-            send_verification_email(conn, &account, &person, &public_url).await
+            send_verification_email(conn, &account, &public_url).await
         }
         .scope_boxed()
     })
@@ -574,8 +697,8 @@ pub async fn request_password_reset(
             // enabled account that has not had too many reset emails lately.
             let issued: Option<IssuedFor> = diesel::sql_query(
                 "INSERT INTO account_tokens (token_hash, account_id, purpose, expires_at) \
-                 SELECT $1, a.id, $2, $3 FROM accounts a JOIN people p ON p.id = a.person_id \
-                 WHERE p.email = $4 AND a.disabled_at IS NULL \
+                 SELECT $1, a.id, $2, $3 FROM accounts a \
+                 WHERE a.email = $4 AND a.disabled_at IS NULL \
                    AND (SELECT count(*) FROM account_tokens t \
                         WHERE t.account_id = a.id AND t.purpose = $2 \
                           AND t.created_at > now() - make_interval(mins => $5)) < $6 \
@@ -628,7 +751,7 @@ fn password_reset_email(public_url: &str, token: &IssuedToken) -> EmailBody {
 
 /// Sets a new password with an emailed reset token and ends every login session of the
 /// account, so whoever knew the old password is logged out. Reading the link proved the
-/// address, so the email counts as verified too.
+/// address, so the email counts as verified too and the account is joined to its person.
 pub async fn confirm_password_reset(
     state: &AppState,
     token: &str,
@@ -670,16 +793,16 @@ pub async fn confirm_password_reset(
                 ))
                 .execute(conn)
                 .await?;
-            mark_email_verified(conn, account_id).await?;
+            let (account, _) = join_person(conn, account_id).await?;
             retire_tokens(conn, account_id, TokenPurpose::PasswordReset).await?;
             revoke_sessions(conn, account_id).await?;
-            let (_, person) = load_account(conn, account_id).await?;
-            diesel::delete(login_failures::table.filter(login_failures::email.eq(&person.email)))
+            let throttle_key = login_throttle_key(&account.email);
+            diesel::delete(login_failures::table.filter(login_failures::email.eq(&throttle_key)))
                 .execute(conn)
                 .await?;
             let body = EmailBody {
                 subject: "Your Convene password was changed".to_owned(),
-                greeting: format!("Dear {},", person.name),
+                greeting: format!("Dear {},", account.name),
                 paragraphs: vec![
                     "The password of your Convene account has just been changed with a reset link, and every device that was logged in has been logged out.".to_owned(),
                     "If you did not do this, ask for a new reset link at once and tell the secretariat.".to_owned(),
@@ -688,7 +811,7 @@ pub async fn confirm_password_reset(
             };
             enqueue(
                 conn,
-                OutgoingEmail::new("password_changed", &person.email, Some(&person.name), body),
+                OutgoingEmail::new("password_changed", &account.email, Some(&account.name), body),
             )
             .await?;
             Ok(())
@@ -726,8 +849,7 @@ pub async fn list_accounts(
 ) -> AppResult<Page<AccountView>> {
     let mut conn = state.pool.get().await?;
     let mut query = accounts::table
-        .inner_join(people::table)
-        .select((Account::as_select(), Person::as_select()))
+        .select(Account::as_select())
         .order(accounts::id.asc())
         .limit(page.fetch())
         .into_boxed();
@@ -742,16 +864,16 @@ pub async fn list_accounts(
     if let Some(q) = filter.q.as_deref() {
         let pattern = contains_pattern(q);
         query = query.filter(
-            people::name
+            accounts::name
                 .ilike(pattern.clone())
-                .or(people::email.ilike(pattern)),
+                .or(accounts::email.ilike(pattern)),
         );
     }
     if let Some(after) = page.after {
         query = query.filter(accounts::id.gt(after));
     }
-    let rows: Vec<(Account, Person)> = query.load(&mut conn).await?;
-    Ok(Page::from_rows(rows, page, |(a, _)| a.id).map(|(a, p)| account_view(&a, &p)))
+    let rows: Vec<Account> = query.load(&mut conn).await?;
+    Ok(Page::from_rows(rows, page, |a| a.id).map(|a| account_view(&a)))
 }
 
 /// What an admin changes on an account; `None` leaves it as it is.
@@ -784,7 +906,7 @@ pub async fn update_account(
     actor_id: Uuid,
     target_id: Uuid,
     changes: AccountChanges,
-) -> AppResult<(Account, Person)> {
+) -> AppResult<Account> {
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, AppError, _>(|conn| {
         async move {

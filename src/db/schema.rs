@@ -14,13 +14,15 @@ diesel::table! {
 diesel::table! {
     accounts (id) {
         id -> Uuid,
-        person_id -> Uuid,
+        person_id -> Nullable<Uuid>,
         password_hash -> Text,
         role -> Text,
         email_verified_at -> Nullable<Timestamptz>,
         disabled_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        email -> Text,
+        name -> Text,
     }
 }
 

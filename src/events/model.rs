@@ -479,7 +479,8 @@ pub struct SessionView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StaffView {
     pub account_id: Uuid,
-    pub person_id: Uuid,
+    /// Null while the account's address is not verified.
+    pub person_id: Option<Uuid>,
     pub name: String,
     pub email: String,
     /// The account that created the event.

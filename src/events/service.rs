@@ -213,9 +213,14 @@ pub async fn sees_more_than_the_public(
     let runs_it = event_staff::table
         .filter(event_staff::account_id.eq(viewer.account.id))
         .filter(event_staff::event_id.eq_any(the_event()));
+    // An unverified account is nobody's person: it holds no seat (its person id matches none).
     let holds_a_seat = registrations::table
         .inner_join(sessions::table)
-        .filter(registrations::person_id.eq(viewer.person.id))
+        .filter(
+            registrations::person_id
+                .nullable()
+                .eq(viewer.person().map(|p| p.id)),
+        )
         .filter(registrations::status.eq(RegistrationStatus::Confirmed))
         .filter(sessions::event_id.eq_any(the_event()));
     Ok(
@@ -259,10 +264,15 @@ async fn privileges(
         return Ok(privileges);
     };
     // One round trip for both (session ids of seats, event ids of staff): this runs on every
-    // signed-in event read.
+    // signed-in event read. An unverified account is nobody's person: it holds no seat (NULL
+    // matches nothing).
     let confirmed = registrations::table
         .inner_join(sessions::table)
-        .filter(registrations::person_id.eq(user.person.id))
+        .filter(
+            registrations::person_id
+                .nullable()
+                .eq(user.person().map(|p| p.id)),
+        )
         .filter(registrations::status.eq(RegistrationStatus::Confirmed))
         .filter(sessions::event_id.eq_any(event_ids))
         .select((sessions::id, false.into_sql::<Bool>()));
@@ -364,16 +374,16 @@ async fn staff_by_event(
     if event_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(Uuid, Uuid, Uuid, String, String, bool)> = event_staff::table
-        .inner_join(accounts::table.inner_join(people::table))
+    let rows: Vec<(Uuid, Uuid, Option<Uuid>, String, String, bool)> = event_staff::table
+        .inner_join(accounts::table)
         .filter(event_staff::event_id.eq_any(event_ids))
         .order((event_staff::lead.desc(), event_staff::created_at.asc()))
         .select((
             event_staff::event_id,
             accounts::id,
-            people::id,
-            people::name,
-            people::email,
+            accounts::person_id,
+            accounts::name,
+            accounts::email,
             event_staff::lead,
         ))
         .load(conn)
@@ -1369,7 +1379,7 @@ pub async fn set_partners(
 }
 
 /// Role, disabled time, person id, name and email of an account to add to the staff.
-type StaffCandidate = (Role, Option<DateTime<Utc>>, Uuid, String, String);
+type StaffCandidate = (Role, Option<DateTime<Utc>>, Option<Uuid>, String, String);
 
 /// Adds an organizer or admin account to the event's staff. Answers the entry and whether it
 /// is new.
@@ -1391,14 +1401,13 @@ pub async fn add_staff(
     v.finish()?;
     let account_id = account_id.ok_or_else(|| AppError::internal("validation"))?;
     let found: Option<StaffCandidate> = accounts::table
-        .inner_join(people::table)
         .filter(accounts::id.eq(account_id))
         .select((
             accounts::role,
             accounts::disabled_at,
-            people::id,
-            people::name,
-            people::email,
+            accounts::person_id,
+            accounts::name,
+            accounts::email,
         ))
         .first(conn)
         .await

@@ -108,11 +108,13 @@ async fn list_invitations(
 }
 
 /// The caller's own invitations, newest first, with their status, event and sessions. Each is
-/// answered through the personal link emailed with it.
+/// answered through the personal link emailed with it. An account whose address is not verified
+/// yet has none: 403 `email_unverified`.
 #[utoipa::path(get, path = "/api/v1/me/invitations", tag = "invitations",
     security(("bearer" = [])),
     params(PageQuery),
     responses((status = 200, body = Page<MyInvitationView>),
+              (status = 403, description = "address not verified (`email_unverified`)", body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/me/invitations")]
 async fn my_invitations(
@@ -121,8 +123,9 @@ async fn my_invitations(
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::from_query(&query)?;
+    let person = user.verified_person()?;
     let mut conn = state.pool.get().await?;
-    let invitations = service::list_mine(&mut conn, user.person.id, &page).await?;
+    let invitations = service::list_mine(&mut conn, person.id, &page).await?;
     Ok(HttpResponse::Ok().json(invitations))
 }
 

@@ -250,7 +250,7 @@ pub async fn create_invitations(
     let checked = check_request(&mut conn, &event, &request, Utc::now()).await?;
     let sender = Sender {
         account_id: user.account.id,
-        name: user.person.name.clone(),
+        name: user.name().to_owned(),
         public_url: state.settings.public_url().to_owned(),
         reminder_days: state.settings.worker.invitation_reminder_days,
     };
@@ -1237,7 +1237,7 @@ pub async fn resend(
     let (_, event) = invitation_for_staff(&mut conn, user, invitation_id).await?;
     let public_url = state.settings.public_url().to_owned();
     let reminder_days = state.settings.worker.invitation_reminder_days;
-    let inviter = user.person.name.clone();
+    let inviter = user.name().to_owned();
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
             let now = Utc::now();

@@ -15,7 +15,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::model::Role;
-use crate::db::schema::{accounts, emails, organizations, people};
+use crate::db::schema::{accounts, emails, organizations};
 use crate::error::AppResult;
 use crate::mail::outbox::replace_pending;
 use crate::mail::{enqueue, inert, EmailBody, OutgoingEmail};
@@ -52,10 +52,9 @@ pub async fn queue(conn: &mut AsyncPgConnection) -> AppResult<()> {
         .get_result(conn)
         .await?;
     let admins: Vec<(Uuid, String, String)> = accounts::table
-        .inner_join(people::table)
         .filter(accounts::role.eq(Role::Admin))
         .filter(accounts::disabled_at.is_null())
-        .select((accounts::id, people::email, people::name))
+        .select((accounts::id, accounts::email, accounts::name))
         .load(conn)
         .await?;
     let now = Utc::now();

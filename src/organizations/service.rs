@@ -261,6 +261,25 @@ pub async fn explain_duplicate<T>(
     }
 }
 
+/// `explain_duplicate` for someone who is not an admin: the existing organisation is named only
+/// when it is in the public directory (active), so a duplicate tells nobody about a hidden
+/// applicant (or a suspended member).
+async fn explain_duplicate_to_public<T>(
+    conn: &mut AsyncPgConnection,
+    result: AppResult<T>,
+    name: &str,
+) -> AppResult<T> {
+    match result {
+        Err(e) if e.code() == "duplicate_name" => match find_live_by_name(conn, name).await? {
+            Some(existing) if existing.status == MembershipStatus::Active => {
+                Err(name_duplicate_error(conn, name).await)
+            }
+            _ => Err(duplicate_name_placeholder(name)),
+        },
+        other => other,
+    }
+}
+
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Organization>> {
     Ok(organizations::table
         .find(id)
@@ -390,6 +409,7 @@ pub async fn apply(
     application: Application,
     quota: &MailQuota,
 ) -> AppResult<Organization> {
+    let admin = actor.is_some_and(AuthUser::is_admin);
     let actor = actor.map(|u| u.account.id);
     let mut new = application
         .organization
@@ -420,7 +440,11 @@ pub async fn apply(
             .scope_boxed()
         })
         .await;
-    explain_duplicate(conn, result, &name).await
+    if admin {
+        explain_duplicate(conn, result, &name).await
+    } else {
+        explain_duplicate_to_public(conn, result, &name).await
+    }
 }
 
 fn describe_kind(kind: OrganizationKind) -> String {
@@ -707,9 +731,11 @@ pub async fn require_people_manager(
     user: &AuthUser,
     org: &Organization,
 ) -> AppResult<()> {
-    if user.is_admin()
-        || crate::people::service::is_focal_point(conn, user.person.id, org.id).await?
-    {
+    let focal_point = match user.person() {
+        Some(person) => crate::people::service::is_focal_point(conn, person.id, org.id).await?,
+        None => false,
+    };
+    if user.is_admin() || focal_point {
         Ok(())
     } else if org.status == MembershipStatus::Active {
         Err(AppError::forbidden(

@@ -18,7 +18,7 @@ use crate::auth::model::TokenPurpose;
 use crate::auth::password::{Password, PasswordError};
 use crate::auth::service::{self, EMAIL_VERIFICATION_TTL_HOURS, PASSWORD_RESET_TTL_MINUTES};
 use crate::auth::token::{hash_token, looks_like_token};
-use crate::db::schema::{account_tokens, accounts, people};
+use crate::db::schema::{account_tokens, accounts};
 use crate::error::{AppError, AppResult};
 
 pub fn page_routes(cfg: &mut web::ServiceConfig) {
@@ -91,14 +91,14 @@ async fn look(conn: &mut AsyncPgConnection, token: &str, link: Link) -> AppResul
         return Ok(Lookup::Unknown);
     }
     let row: Option<TokenRow> = account_tokens::table
-        .inner_join(accounts::table.inner_join(people::table))
+        .inner_join(accounts::table)
         .filter(account_tokens::token_hash.eq(hash_token(token)))
         .filter(account_tokens::purpose.eq(link.purpose()))
         .select((
             account_tokens::expires_at,
             account_tokens::used_at,
-            people::email,
-            people::name,
+            accounts::email,
+            accounts::name,
         ))
         .first(conn)
         .await
@@ -205,8 +205,8 @@ async fn verify_page(state: State, req: HttpRequest) -> HttpResponse {
 async fn verify_submit(state: State, body: web::Bytes) -> HttpResponse {
     let token = field(&body, "token");
     match service::verify_email(&state, &token).await {
-        Ok((_, person)) => MessagePage::new("Your email address is verified")
-            .summary(Some(Holder { email: person.email, name: person.name }.summary()))
+        Ok((account, _)) => MessagePage::new("Your email address is verified")
+            .summary(Some(Holder { email: account.email, name: account.name }.summary()))
             .paragraph("Thank you. Your Convene account's email address is confirmed; there is nothing more to do.")
             .respond(StatusCode::OK),
         Err(e) => failure(Link::Verification, e),

@@ -438,6 +438,57 @@ pub async fn send_confirmation_request(
     Ok(())
 }
 
+/// Tells the registrant that a registration request for their address found their live
+/// registration, and where it stands: the truth goes to the address, never to the requester
+/// (who may be anyone). No online link and no new cancel link: their earlier emails have them,
+/// and a stranger's request must not replace what they hold.
+pub async fn send_already_registered(
+    conn: &mut AsyncPgConnection,
+    ctx: &SessionContext,
+    registration: &Registration,
+    person: &Person,
+    position: Option<i64>,
+) -> AppResult<()> {
+    let (session, event) = (&ctx.session.title, &ctx.event.title);
+    let standing = match registration.status {
+        RegistrationStatus::Confirmed => format!(
+            "You are already registered for “{session}” of {event}, and your seat is confirmed: there is nothing more to do."
+        ),
+        RegistrationStatus::Waitlisted => format!(
+            "You are already on the waitlist of “{session}” of {event}, at place {}. If a seat becomes free, it is given to the first person on the list and we will email you at once.",
+            position.unwrap_or(1)
+        ),
+        _ => format!(
+            "You are already registered for “{session}” of {event}; the organisers are reviewing your registration and will email you when they have decided."
+        ),
+    };
+    let body = EmailBody {
+        subject: format!("You are already registered: {session}"),
+        greeting: format!("Dear {},", person.name),
+        paragraphs: vec![
+            "We received a new registration request for this email address.".to_owned(),
+            standing,
+        ],
+        details: session_details(ctx, false),
+        action: None,
+        footer: vec![
+            "To cancel, use the link in the email that confirmed your registration. If you did not ask for this, ignore this message: nothing has changed.".to_owned(),
+        ],
+    };
+    enqueue(
+        conn,
+        OutgoingEmail::new(
+            "registration_already_registered",
+            &person.email,
+            Some(&person.name),
+            body,
+        )
+        .for_event(ctx.event.id),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Emails the registrant what happened to their registration. A message that carries a cancel
 /// link issues a fresh cancel token (only the newest link works); nothing changes when this
 /// cause has already been emailed. Answers whether the message was queued.

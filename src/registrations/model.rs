@@ -200,6 +200,22 @@ impl RegistrationView {
     }
 }
 
+/// The answer to an anonymous or unverified registration request: always the same, whether or
+/// not the address was registered already (the email to the address says what applies).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PendingView {
+    /// Always `pending_confirmation`.
+    pub status: RegistrationStatus,
+}
+
+impl Default for PendingView {
+    fn default() -> Self {
+        PendingView {
+            status: RegistrationStatus::PendingConfirmation,
+        }
+    }
+}
+
 /// A registration as the event's staff see it in lists.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StaffRegistrationView {

@@ -184,7 +184,7 @@ async fn register_form(
         let ctx = (!e.status_code().eq(&StatusCode::NOT_FOUND)).then_some(&ctx);
         return error_page(&e, ctx);
     }
-    let who = caller.0.map(|u| u.person.email);
+    let who = caller.0.map(|u| u.email().to_owned());
     html(
         StatusCode::OK,
         &form_page(&ctx, RegisterForm::default(), Vec::new(), who),
@@ -224,12 +224,12 @@ async fn register_submit(
             let email = request
                 .email
                 .clone()
-                .or_else(|| caller.as_ref().map(|u| u.person.email.clone()))
+                .or_else(|| caller.as_ref().map(|u| u.email().to_owned()))
                 .unwrap_or_default();
             registered_page(&ctx, &outcome, &email)
         }
         Err(AppError::Validation(errors)) => {
-            let who = caller.map(|u| u.person.email);
+            let who = caller.map(|u| u.email().to_owned());
             html(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &form_page(&ctx, form, errors, who),
@@ -243,30 +243,36 @@ async fn register_submit(
 }
 
 fn registered_page(ctx: &SessionContext, outcome: &RegisterOutcome, email: &str) -> HttpResponse {
-    let r = &outcome.registration;
-    let status = if outcome.created {
+    let (r, created) = match outcome {
+        RegisterOutcome::Registered {
+            registration,
+            created,
+        } => (registration, *created),
+        // The same page whether or not the address was registered already: the email says
+        // which (rule 5).
+        RegisterOutcome::CheckEmail => {
+            return message("Check your email", Some(ctx))
+                .paragraph(format!(
+                    "We have sent a message to {email} about this registration. If it asks you to confirm, open its link within {} hours to complete your registration.",
+                    service::CONFIRM_TOKEN_TTL_HOURS
+                ))
+                .paragraph("If it does not arrive in a few minutes, check your spam folder.")
+                .respond(StatusCode::OK)
+        }
+    };
+    let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     let mut paragraphs = Vec::new();
-    if !outcome.created {
+    if !created {
         paragraphs.push(
             "You had already registered for this session; here is where your registration stands."
                 .to_owned(),
         );
     }
-    if r.status != RegistrationStatus::PendingConfirmation {
-        return outcome_page(ctx, r, paragraphs, status);
-    }
-    paragraphs.push(format!(
-        "We have sent a confirmation link to {email}. Open it within {} hours to complete your registration.",
-        service::CONFIRM_TOKEN_TTL_HOURS
-    ));
-    paragraphs.push("If it does not arrive in a few minutes, check your spam folder.".to_owned());
-    message("Check your email", Some(ctx))
-        .paragraphs(paragraphs)
-        .respond(status)
+    outcome_page(ctx, r, paragraphs, status)
 }
 
 /// Where a registration stands, as a page.

@@ -14,11 +14,11 @@ use crate::idempotency;
 use crate::mail::MailQuota;
 use crate::registrations::lists::{self, ListParams};
 use crate::registrations::model::{
-    EventReport, InvitationFunnel, MyRegistrationView, Registration, RegistrationRequest,
-    RegistrationStatus, RegistrationView, SessionContext, SessionReport, StaffRegistrationView,
-    StatusCounts,
+    EventReport, InvitationFunnel, MyRegistrationView, PendingView, Registration,
+    RegistrationRequest, RegistrationStatus, RegistrationView, SessionContext, SessionReport,
+    StaffRegistrationView, StatusCounts,
 };
-use crate::registrations::service::{self, RegistrationInput};
+use crate::registrations::service::{self, RegisterOutcome, RegistrationInput};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,6 +36,7 @@ use crate::registrations::service::{self, RegistrationInput};
     components(schemas(
         RegistrationRequest,
         RegistrationView,
+        PendingView,
         RegistrationStatus,
         ConfirmRequest,
         StaffRegistrationView,
@@ -60,10 +61,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(event_report);
 }
 
-/// Registers for a public session. Anonymous registrants (and unverified accounts) get
-/// `pending_confirmation` and an emailed link; a verified account registering itself is
-/// confirmed, waitlisted or queued for approval at once. 201 for a new registration, 200 when
-/// the person already had a live one (answered as it is; an unconfirmed one gets a new link).
+/// Registers for a public session. A verified account registering itself is confirmed,
+/// waitlisted or queued for approval at once: 201 for a new registration, 200 when it already
+/// had a live one (answered as it is). Everyone else (anonymous callers, unverified accounts,
+/// anyone registering another address) gets the same 202 `{"status": "pending_confirmation"}`
+/// whether or not the address was registered already, so the answer tells nobody who is; the
+/// email to the address says what applies (a confirmation link, or where its registration
+/// stands).
 /// Emails to an address are limited per hour (`limits.emails_per_recipient_per_hour`: beyond,
 /// the answer is the same and no email goes); such requests from one client too
 /// (`limits.anonymous_emails_per_client_per_hour`: beyond, 429 with Retry-After).
@@ -72,8 +76,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
            ("Idempotency-Key" = Option<String>, Header,
             description = "makes retries safe: the same key and body answer the first response")),
     request_body = RegistrationRequest,
-    responses((status = 201, description = "registered", body = RegistrationView),
-              (status = 200, description = "already registered: the existing registration", body = RegistrationView),
+    responses((status = 201, description = "registered (a verified account registering itself)", body = RegistrationView),
+              (status = 200, description = "already registered: the existing registration (a verified account registering itself)", body = RegistrationView),
+              (status = 202, description = "check your email (anyone else)", body = PendingView),
               (status = 403, description = "closed session (`invitation_required`)", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "event not open, registration window, session ended or full", body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -100,12 +105,26 @@ async fn register(
             let input = RegistrationInput::parse(&body, caller.as_ref())?;
             let outcome =
                 service::register(&state, session_id, caller.as_ref(), input, &quota).await?;
-            let status = if outcome.created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            Ok((status, outcome.registration))
+            Ok(match outcome {
+                RegisterOutcome::Registered {
+                    registration,
+                    created,
+                } => {
+                    let status = if created {
+                        StatusCode::CREATED
+                    } else {
+                        StatusCode::OK
+                    };
+                    (
+                        status,
+                        serde_json::to_value(registration).map_err(AppError::internal)?,
+                    )
+                }
+                RegisterOutcome::CheckEmail => (
+                    StatusCode::ACCEPTED,
+                    serde_json::to_value(PendingView::default()).map_err(AppError::internal)?,
+                ),
+            })
         },
     )
     .await
@@ -153,7 +172,7 @@ async fn for_staff(
     let (registration, ctx) = service::registration_context(conn, registration_id).await?;
     if is_event_staff(conn, user, ctx.event.id).await? {
         Ok((registration, ctx))
-    } else if registration.person_id == user.person.id {
+    } else if user.is_person(registration.person_id) {
         Err(AppError::forbidden(
             "not_event_staff",
             "only the event's staff and admins may do this",
@@ -180,7 +199,7 @@ async fn cancel_registration(
     let by_staff = {
         let mut conn = state.pool.get().await?;
         let (registration, ctx) = service::registration_context(&mut conn, id).await?;
-        let own = registration.person_id == user.person.id;
+        let own = user.is_person(registration.person_id);
         let staff = is_event_staff(&mut conn, &user, ctx.event.id).await?;
         if !own && !staff {
             return Err(AppError::not_found("registration"));
@@ -322,10 +341,12 @@ pub struct MyListQuery {
 }
 
 /// The caller's own registrations, by session start, with the session and event they are for.
+/// An account whose address is not verified yet has none: 403 `email_unverified`.
 #[utoipa::path(get, path = "/api/v1/me/registrations", tag = "registrations",
     security(("bearer" = [])),
     params(MyListQuery),
     responses((status = 200, body = Page<MyRegistrationView>),
+              (status = 403, description = "address not verified (`email_unverified`)", body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/me/registrations")]
 async fn my_registrations(
@@ -338,8 +359,9 @@ async fn my_registrations(
         query.limit,
         query.cursor.as_deref(),
     )?;
+    let person = user.verified_person()?;
     let mut conn = state.pool.get().await?;
-    Ok(HttpResponse::Ok().json(lists::my_page(&mut conn, user.person.id, &params).await?))
+    Ok(HttpResponse::Ok().json(lists::my_page(&mut conn, person.id, &params).await?))
 }
 
 /// The event's stakeholder balance, for its staff: per session the registrations by status,

@@ -15,6 +15,7 @@ use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::is_event_staff;
 use crate::events::local_time;
 use crate::mail::MailQuota;
+use crate::organizations::model::MembershipStatus;
 use crate::organizations::CountryCode;
 use crate::people::model::Person;
 use crate::people::EmailAddress;
@@ -244,7 +245,7 @@ impl RegistrationInput {
             None => None,
         };
         let for_someone_else = match (&email, caller) {
-            (Some(e), Some(user)) => e.as_str() != user.person.email,
+            (Some(e), Some(user)) => e.as_str() != user.email(),
             (_, None) => true,
             (None, Some(_)) => false,
         };
@@ -284,12 +285,19 @@ fn present(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// What a registration request led to: `created` is false when the person's live
-/// registration was answered instead of making a second one.
+/// What a registration request led to.
 #[derive(Debug, Clone)]
-pub struct RegisterOutcome {
-    pub registration: RegistrationView,
-    pub created: bool,
+pub enum RegisterOutcome {
+    /// A verified account registering itself: its registration; `created` is false when its
+    /// live registration was answered instead of making a second one.
+    Registered {
+        registration: RegistrationView,
+        created: bool,
+    },
+    /// Anyone else (anonymous, unverified, or registering another address): one answer whatever
+    /// the address's state, so it tells nobody who is registered. The email to the address
+    /// says what applies: a confirmation link, or where its registration stands.
+    CheckEmail,
 }
 
 /// Refuses registration for sessions that are not open to the public right now. A draft is
@@ -367,6 +375,8 @@ fn check_session_not_over(ctx: &SessionContext, now: DateTime<Utc>) -> AppResult
     }
 }
 
+/// A registrant may name only an active member organisation (not an applicant, nor a suspended
+/// or withdrawn one).
 async fn check_organization(
     conn: &mut AsyncPgConnection,
     organization_id: Option<Uuid>,
@@ -376,6 +386,7 @@ async fn check_organization(
     };
     let found: i64 = organizations::table
         .filter(organizations::id.eq(id))
+        .filter(organizations::status.eq(MembershipStatus::Active))
         .count()
         .get_result(conn)
         .await?;
@@ -405,9 +416,10 @@ async fn live_registration(
 
 /// Public registration (`POST /sessions/{id}/registrations` and the event page's form).
 ///
-/// A verified account registering itself skips the email step; everyone else gets a
-/// `pending_confirmation` registration and a link. A second request for a person with a live
-/// registration answers that registration (re-sending the link while it is unconfirmed).
+/// A verified account registering itself skips the email step and learns where its
+/// registration stands. Everyone else is answered [`RegisterOutcome::CheckEmail`] and the
+/// address is emailed: a new `pending_confirmation` registration's link, a fresh link for one
+/// still unconfirmed, or where a live registration stands.
 pub async fn register(
     state: &AppState,
     session_id: Uuid,
@@ -422,24 +434,24 @@ pub async fn register(
     check_organization(&mut conn, input.organization_id).await?;
 
     // Only a verified account registering its own address is trusted without the email step.
-    let verified_self = caller.filter(|user| {
-        user.email_verified()
-            && input
+    let verified_person = caller
+        .filter(|user| {
+            input
                 .email
                 .as_ref()
-                .is_none_or(|e| e.as_str() == user.person.email)
-    });
+                .is_none_or(|e| e.as_str() == user.email())
+        })
+        .and_then(|user| user.person().cloned());
     let email = input
         .email
         .clone()
-        .or_else(|| caller.map(|u| EmailAddress::from_trusted(u.person.email.clone())))
+        .or_else(|| caller.map(|u| EmailAddress::from_trusted(u.email().to_owned())))
         .ok_or_else(|| AppError::invalid("email", "is required"))?;
     let name = input
         .name
         .clone()
-        .or_else(|| caller.map(|u| u.person.name.clone()))
+        .or_else(|| caller.map(|u| u.name().to_owned()))
         .ok_or_else(|| AppError::invalid("name", "is required"))?;
-    let verified_person = verified_self.map(|u| u.person.clone());
 
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
@@ -450,6 +462,7 @@ pub async fn register(
             // made closed or an event cancelled meanwhile takes no registration.
             let ctx = session_context(conn, session_id).await?;
             check_open_for_public(conn, &ctx, caller, Utc::now()).await?;
+            let trusted = verified_person.is_some();
             let person = match verified_person {
                 Some(person) => person,
                 None => {
@@ -457,7 +470,6 @@ pub async fn register(
                 }
             };
             let existing = live_registration(conn, session_id, person.id).await?;
-            let trusted = verified_self.is_some();
             let may_email = trusted || quota.permit(conn, Some(&person.email)).await?.granted();
             let (registration, created) = match existing {
                 Some(r) if r.status == RegistrationStatus::PendingConfirmation && trusted => {
@@ -483,9 +495,16 @@ pub async fn register(
                         .await?;
                     emails::send_confirmation_request(conn, &public_url, &ctx, &r, &person, &token)
                         .await?;
-                    (r, false)
+                    return Ok(RegisterOutcome::CheckEmail);
                 }
-                Some(r) => (r, false),
+                Some(r) if trusted => (r, false),
+                // The address had its share of mail this hour: nothing is sent.
+                Some(_) if !may_email => return Ok(RegisterOutcome::CheckEmail),
+                Some(r) => {
+                    let position = seats::waitlist_position(conn, &r).await?;
+                    emails::send_already_registered(conn, &ctx, &r, &person, position).await?;
+                    return Ok(RegisterOutcome::CheckEmail);
+                }
                 None if trusted => {
                     let r = if ctx.session.requires_approval {
                         let r = insert_registration(
@@ -543,10 +562,10 @@ pub async fn register(
                         )
                         .await?;
                     }
-                    (r, true)
+                    return Ok(RegisterOutcome::CheckEmail);
                 }
             };
-            Ok(RegisterOutcome {
+            Ok(RegisterOutcome::Registered {
                 registration: view(conn, &registration).await?,
                 created,
             })

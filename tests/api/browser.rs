@@ -361,7 +361,7 @@ async fn a_new_account_verifies_its_email_in_chromium() {
             json!({"email": email, "password": password, "name": "Ms. Aiko Tanaka"}),
         )
         .await,
-        StatusCode::CREATED,
+        StatusCode::ACCEPTED,
     )
     .await;
     let mail = wait_for_mail(&app, &email, "Confirm your email").await;

@@ -163,7 +163,7 @@ async fn delivered_emails_keep_no_token_in_clear() {
             json!({"email": "ueki@example.org", "password": "a long enough password", "name": "Ueki"}),
         )
         .await;
-    expect_json(res, StatusCode::CREATED).await;
+    expect_json(res, StatusCode::ACCEPTED).await;
     let mail = app
         .smtp
         .wait_for(1, std::time::Duration::from_secs(20))

@@ -137,7 +137,7 @@ async fn smtp_down_then_back_delivers_every_email_exactly_once() {
             json!({"email": signup, "password": "correct horse battery staple", "name": "Newcomer"}),
         )
         .await;
-    expect_json(res, StatusCode::CREATED).await;
+    expect_json(res, StatusCode::ACCEPTED).await;
     expected.push(signup.to_owned());
 
     // Every message has been tried and put back for a retry; nothing got through.
@@ -409,7 +409,7 @@ async fn mail_a_request_queued_leaves_at_once_not_at_the_next_poll() {
                            "name": "Hoshino Toshiya"}),
                 )
                 .await,
-                StatusCode::CREATED,
+                StatusCode::ACCEPTED,
             )
             .await;
         }

@@ -44,7 +44,7 @@ async fn server_survives_a_postgresql_restart() {
         .send()
         .await
         .expect("signup");
-    expect_json(signup, StatusCode::CREATED).await;
+    expect_json(signup, StatusCode::ACCEPTED).await;
 
     cluster.stop();
     let started = Instant::now();

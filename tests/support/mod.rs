@@ -289,8 +289,8 @@ impl TestApp {
         self.request(Method::DELETE, path, token, None).await
     }
 
-    /// Creates an account with `role` straight through the service (verified email) and logs
-    /// it in over HTTP.
+    /// Creates an account with `role` straight through the service (verified email, joined to
+    /// its person) and logs it in over HTTP.
     pub async fn user(&self, role: &str) -> TestUser {
         let email = format!("{role}-{}@example.org", uuid::Uuid::now_v7().simple());
         self.user_with_email(role, &email, "Test User").await
@@ -314,10 +314,8 @@ impl TestApp {
                 ))
                 .expect("password"),
                 role,
-                verified: true,
             },
-            &convene::mail::MailQuota::unlimited(),
-        )
+            )
         .await
         .expect("create account");
         let token = self.login(email, password).await;

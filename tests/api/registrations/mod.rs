@@ -15,7 +15,9 @@ pub use crate::support::fixtures::{registration_status, unique_email};
 use crate::support::fixtures::{token_of, wait_for_mail};
 use crate::support::{expect_json, TestApp};
 
-/// An anonymous registration; asserts 201 and answers the body.
+/// An anonymous registration; asserts the one answer anyone gets (202 `pending_confirmation`,
+/// which says nothing of the address) and answers the registration the request left, read from
+/// the database (`id`, `session_id`, `status`), for tests that follow it.
 pub async fn register_anon(app: &TestApp, session_id: Uuid, email: &str) -> Value {
     let res = app
         .post(
@@ -24,7 +26,28 @@ pub async fn register_anon(app: &TestApp, session_id: Uuid, email: &str) -> Valu
             json!({"email": email, "name": "Aiko Tanaka", "country": "JP"}),
         )
         .await;
-    expect_json(res, StatusCode::CREATED).await
+    let answer = expect_json(res, StatusCode::ACCEPTED).await;
+    assert_eq!(answer, json!({"status": "pending_confirmation"}));
+    registration_of(app, session_id, email).await
+}
+
+/// The live registration of `email` in the session, as `{"id", "session_id", "status"}`.
+pub async fn registration_of(app: &TestApp, session_id: Uuid, email: &str) -> Value {
+    let row = crate::support::fixtures::pg(app)
+        .await
+        .query_one(
+            "SELECT r.id::text, r.status FROM registrations r JOIN people p ON p.id = r.person_id \
+             WHERE r.session_id::text = $1 AND p.email = $2 \
+               AND r.status NOT IN ('cancelled', 'rejected')",
+            &[&session_id.to_string(), &email.to_lowercase()],
+        )
+        .await
+        .expect("the registration");
+    json!({
+        "id": row.get::<_, String>(0),
+        "session_id": session_id.to_string(),
+        "status": row.get::<_, String>(1),
+    })
 }
 
 /// The token of the newest confirmation email to `email`.

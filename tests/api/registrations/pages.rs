@@ -74,7 +74,7 @@ async fn register_confirm_and_cancel_through_the_pages() {
         ],
     )
     .await;
-    let html = page(res, StatusCode::CREATED).await;
+    let html = page(res, StatusCode::OK).await;
     assert!(html.contains("Check your email"));
     assert!(html.contains(&email));
 

@@ -1,9 +1,11 @@
 //! Issue 16, one file per threat: each test an attack that must fail, and beside it the
 //! legitimate use that must still work.
 
+mod identity;
 mod login_throttling;
 mod mail_abuse;
 mod online_links;
+mod registration_privacy;
 
 use reqwest::Response;
 use serde_json::Value;
