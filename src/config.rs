@@ -26,6 +26,10 @@ pub struct ServerSettings {
     pub body_limit: usize,
     pub shutdown_timeout_secs: u64,
     pub public_cache_ms: u64,
+    /// The bearer token `/metrics` asks for. Unset: `/metrics` is open in development and
+    /// test, and answers 404 in production.
+    #[serde(default)]
+    pub metrics_token: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -3,13 +3,13 @@
 //! (rule 8: mail scanners follow links), and answer errors as friendly HTML pages.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse, ResponseError};
+use actix_web::{get, post, web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::app::State;
-use crate::auth::MaybeUser;
+use crate::auth::{csrf, MaybeUser};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::pages::{html, sentence, MessagePage, RegisterFields, Summary};
 use crate::registrations::model::{
@@ -94,6 +94,10 @@ fn error_page(err: &AppError, ctx: Option<&SessionContext>) -> HttpResponse {
             "Already cancelled",
             vec![format!("Nothing to do: {detail}.")],
         ),
+        "invalid_csrf_token" => (
+            "This form has expired",
+            vec!["Please go back, reload the page and submit the form again.".to_owned()],
+        ),
         "invitation_required" => (
             "This session is by invitation only",
             vec!["Only invited participants can take part in this session.".to_owned()],
@@ -136,6 +140,8 @@ struct RegisterForm {
     organization_name: String,
     #[serde(default)]
     country: String,
+    #[serde(default)]
+    csrf_token: String,
 }
 
 fn form_page(
@@ -143,6 +149,7 @@ fn form_page(
     form: RegisterForm,
     errors: Vec<FieldError>,
     logged_in_as: Option<String>,
+    req: &HttpRequest,
 ) -> FormPage {
     let action = format!(
         "/events/{}/sessions/{}/register",
@@ -157,6 +164,7 @@ fn form_page(
             country: form.country,
             errors,
             logged_in_as,
+            csrf_token: csrf::form_token(req),
             ..RegisterFields::new(action, String::new())
         },
     }
@@ -169,6 +177,7 @@ async fn register_form(
     state: State,
     path: web::Path<(String, Uuid)>,
     caller: MaybeUser,
+    req: HttpRequest,
 ) -> HttpResponse {
     let (slug, session_id) = path.into_inner();
     let ctx = match session_for_slug(&state, &slug, session_id).await {
@@ -186,7 +195,7 @@ async fn register_form(
     let who = caller.0.map(|u| u.person.email);
     html(
         StatusCode::OK,
-        &form_page(&ctx, RegisterForm::default(), Vec::new(), who),
+        &form_page(&ctx, RegisterForm::default(), Vec::new(), who, &req),
     )
 }
 
@@ -197,6 +206,7 @@ async fn register_submit(
     path: web::Path<(String, Uuid)>,
     caller: MaybeUser,
     form: web::Form<RegisterForm>,
+    req: HttpRequest,
 ) -> HttpResponse {
     let (slug, session_id) = path.into_inner();
     let form = form.into_inner();
@@ -204,6 +214,10 @@ async fn register_submit(
         Ok(ctx) => ctx,
         Err(e) => return error_page(&e, None),
     };
+    // The form acts as whoever the session cookie names: only when it came from our page.
+    if let Err(e) = csrf::check_form(&req, &form.csrf_token) {
+        return error_page(&e, Some(&ctx));
+    }
     let caller = caller.0;
     let optional = |s: &str| Some(s.to_owned()).filter(|s| !s.trim().is_empty());
     let request = RegistrationRequest {
@@ -230,7 +244,7 @@ async fn register_submit(
             let who = caller.map(|u| u.person.email);
             html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &form_page(&ctx, form, errors, who),
+                &form_page(&ctx, form, errors, who, &req),
             )
         }
         Err(e) => {
