@@ -18,3 +18,4 @@ mod pages;
 mod pg_restart;
 mod public_cache;
 mod registrations;
+mod security;
