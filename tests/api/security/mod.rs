@@ -2,3 +2,4 @@
 //! legitimate use that must still work.
 
 mod csrf;
+mod hardening;
