@@ -3,3 +3,4 @@
 
 mod csrf;
 mod hardening;
+mod token_logging;
