@@ -3,4 +3,5 @@
 
 mod csrf;
 mod hardening;
+mod reminder_tokens;
 mod token_logging;
