@@ -29,6 +29,15 @@ async fn out_of_range_dates_are_422_in_queries_and_bodies() {
             assert!(query.starts_with(field), "{query}: {body}");
         }
     }
+    // A cursor is a sort key the client hands back: one with such a time is refused too.
+    for cursor in [
+        "WyItNDcxNC0wMS0wMVQwMDowMDowMFoiLCIwMTkzOGU0Zi01YTZiLTdjOGQtOWUwZi1hMWIyYzNkNGU1ZjYiXQ",
+        "WyIrMjYyMTQyLTAxLTAxVDAwOjAwOjAwWiIsIjAxOTM4ZTRmLTVhNmItN2M4ZC05ZTBmLWExYjJjM2Q0ZTVmNiJd",
+    ] {
+        let res = app.get(&format!("/events?cursor={cursor}"), None).await;
+        let body = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(body["errors"][0]["field"], "cursor", "{body}");
+    }
     // In range, the list answers.
     let res = app.get("/events?from=2022-02-18&to=9999-12-30", None).await;
     expect_json(res, StatusCode::OK).await;
