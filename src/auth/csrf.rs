@@ -34,9 +34,15 @@ pub const FIELD: &str = "csrf_token";
 const PURPOSE: &[u8] = b"convene csrf form token v1\0";
 
 /// The session cookie a request presents, unless it also presents a bearer token (which then
-/// authenticates it, see `extract::presented_token`).
+/// authenticates it, see `extract::presented_token`). Only a bearer token counts: a browser
+/// adds cached HTTP Basic credentials (a staging proxy's) to cross-site requests by itself.
 fn cookie_session(req: &HttpRequest) -> Option<String> {
-    if req.headers().contains_key(header::AUTHORIZATION) {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer "));
+    if bearer {
         return None;
     }
     req.cookie(SESSION_COOKIE)

@@ -222,6 +222,17 @@ async fn bearer_clients_and_anonymous_requests_are_not_checked() {
         .await
         .expect("sent");
     assert!(res.status().is_success(), "anonymous: {}", res.status());
+    // Credentials a browser adds by itself (HTTP Basic of a proxy) do not exempt the cookie.
+    let res = app
+        .client
+        .delete(app.api(&format!("/registrations/{}", s.registration)))
+        .basic_auth("staging", Some("proxy-password"))
+        .header("cookie", format!("convene_session={}", s.member.token))
+        .header("origin", EVIL)
+        .send()
+        .await
+        .expect("sent");
+    expect_problem(res, StatusCode::FORBIDDEN, "cross_site_request").await;
     // Reading with the cookie from anywhere is not a change.
     let res = with_cookie(
         &app,
