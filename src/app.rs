@@ -61,6 +61,7 @@ impl Application {
         crate::auth::password::start_hashing(&settings.auth);
         let state = web::Data::new(AppState::new(pool, settings.clone(), doorbell));
         let body_limit = settings.server.body_limit;
+        let production = settings.is_production();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -83,10 +84,14 @@ impl Application {
                 }))
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
                 .wrap(actix_web::middleware::from_fn(
+                    crate::auth::csrf::refuse_cross_site,
+                ))
+                .wrap(actix_web::middleware::from_fn(
                     forget_cached_reads_after_changes,
                 ))
                 .wrap(actix_web::middleware::from_fn(ring_for_queued_mail))
-                .wrap(security_headers())
+                .wrap(actix_web::middleware::from_fn(no_store_for_private_answers))
+                .wrap(security_headers(production))
                 .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
                 .configure(routes)
                 .default_service(web::to(unknown_route))
@@ -395,8 +400,53 @@ fn problem_for_bare_errors<B>(
     ))
 }
 
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// Whether the answer to `req` may hold what only its caller should see: anything answered
+/// to credentials (the caller's data, a signed-in view with online links, staff lists and
+/// exports), anything reached with a token (emailed links, invitations by token), and every
+/// answer to a change (login's token, a registration).
+fn answer_is_private(req: &HttpRequest) -> bool {
+    use actix_web::http::Method;
+    let credentials = req.headers().contains_key(header::AUTHORIZATION)
+        || req.cookie(crate::auth::extract::SESSION_COOKIE).is_some();
+    let changes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let token_in_query = req
+        .query_string()
+        .split('&')
+        .any(|pair| pair.split('=').next().is_some_and(|k| k.contains("token")));
+    credentials || changes || token_in_query || req.path().contains("/by-token/")
+}
+
+/// `Cache-Control: no-store` on private answers (see [`answer_is_private`]) that do not say
+/// otherwise, so neither a shared cache nor the browser's keeps an online link, a token or
+/// personal data. Anonymous reads of public data stay cacheable.
+async fn no_store_for_private_answers(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let private = answer_is_private(req.request());
+    let mut res = next.call(req).await?;
+    if private && !res.headers().contains_key(header::CACHE_CONTROL) {
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(res)
+}
+
+/// Headers on every answer; in production also HSTS (Convene is served over HTTPS there, and
+/// the session cookie is `Secure`).
+fn security_headers(production: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new();
+    let headers = if production {
+        headers.add((
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ))
+    } else {
+        headers
+    };
+    headers
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         // Emailed links carry tokens: never leak them to another site through Referer.

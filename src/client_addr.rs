@@ -172,6 +172,7 @@ mod tests {
                 .try_into()
                 .expect("valid"),
             forwarded_header: header,
+            metrics_token: None,
         }
     }
 

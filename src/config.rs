@@ -31,6 +31,10 @@ pub struct ServerSettings {
     pub trusted_proxies: TrustedProxies,
     /// Which header those proxies append the client's address to.
     pub forwarded_header: ForwardedHeader,
+    /// The bearer token `/metrics` asks for. Unset: `/metrics` is open in development and
+    /// test, and answers 404 in production.
+    #[serde(default)]
+    pub metrics_token: Option<SecretString>,
 }
 
 /// Addresses and CIDR blocks (`10.0.0.0/8`, `::1`), parsed when the settings load.

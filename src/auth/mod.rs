@@ -1,5 +1,6 @@
 //! Accounts, passwords, login sessions and the extractors that say who may call a handler.
 
+pub mod csrf;
 pub mod extract;
 pub mod model;
 pub mod password;

@@ -160,7 +160,8 @@ async fn logout(state: State, req: HttpRequest, _user: AuthUser) -> AppResult<Ht
     if let Some(token) = presented_token(&req) {
         service::logout(&state, &token).await?;
     }
-    let mut expired = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    // The same attributes as the cookie it replaces: a clearing cookie is a cookie too.
+    let mut expired = session_cookie(&state, String::new(), Utc::now());
     expired.make_removal();
     Ok(HttpResponse::NoContent().cookie(expired).finish())
 }

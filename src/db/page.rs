@@ -132,11 +132,28 @@ fn encode_cursor<K: Serialize>(key: &K) -> String {
 }
 
 fn decode_cursor<K: DeserializeOwned>(raw: &str) -> Result<K, CursorError> {
-    URL_SAFE_NO_PAD
+    let value: serde_json::Value = URL_SAFE_NO_PAD
         .decode(raw.trim())
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or(CursorError)
+        .ok_or(CursorError)?;
+    // A cursor comes back from the client: a time in it that PostgreSQL cannot compare
+    // (`-4714-01-01T00:00:00Z`) is as foreign as any other made-up cursor.
+    if holds_unsupported_time(&value) {
+        return Err(CursorError);
+    }
+    serde_json::from_value(value).map_err(|_| CursorError)
+}
+
+fn holds_unsupported_time(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text
+            .parse::<DateTime<chrono::FixedOffset>>()
+            .is_ok_and(|at| crate::events::types::supported(at.with_timezone(&Utc)).is_err()),
+        serde_json::Value::Array(items) => items.iter().any(holds_unsupported_time),
+        serde_json::Value::Object(fields) => fields.values().any(holds_unsupported_time),
+        _ => false,
+    }
 }
 
 /// A LIKE/ILIKE pattern matching `text` anywhere, with the pattern's own metacharacters

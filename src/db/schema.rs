@@ -121,6 +121,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    invitation_link_tokens (token_hash) {
+        token_hash -> Bytea,
+        invitation_id -> Uuid,
+        generation -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     invitation_sessions (invitation_id, session_id) {
         invitation_id -> Uuid,
         session_id -> Uuid,
@@ -299,6 +308,7 @@ diesel::joinable!(event_staff -> accounts (account_id));
 diesel::joinable!(event_staff -> events (event_id));
 diesel::joinable!(events -> accounts (created_by));
 diesel::joinable!(events -> series (series_id));
+diesel::joinable!(invitation_link_tokens -> invitations (invitation_id));
 diesel::joinable!(invitation_sessions -> invitations (invitation_id));
 diesel::joinable!(invitation_sessions -> sessions (session_id));
 diesel::joinable!(invitations -> accounts (sent_by));
@@ -328,6 +338,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_staff,
     events,
     idempotency_keys,
+    invitation_link_tokens,
     invitation_sessions,
     invitations,
     login_failures,

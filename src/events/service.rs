@@ -1158,12 +1158,24 @@ fn parse_bound(
 ) -> Option<DateTime<Utc>> {
     let raw = raw.trim();
     if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
-        return Some(at.with_timezone(&Utc));
+        return v.check(
+            field,
+            crate::events::types::supported(at.with_timezone(&Utc)),
+        );
     }
     match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
         Ok(date) => {
-            let date = if end_of_day { date.succ_opt()? } else { date };
-            Some(date.and_hms_opt(0, 0, 0)?.and_utc())
+            let start = if end_of_day {
+                date.succ_opt()
+            } else {
+                Some(date)
+            };
+            let at = start
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|at| at.and_utc())
+                .ok_or_else(|| "is out of range".to_owned())
+                .and_then(crate::events::types::supported);
+            v.check(field, at)
         }
         Err(_) => {
             v.add(

@@ -120,12 +120,30 @@ impl fmt::Display for Slug {
     }
 }
 
+/// The years a time from a request may fall in. chrono reads signed, many-digit years
+/// (`-4714-01-01`) that PostgreSQL cannot store or compare (a 500); no dialogue needs them.
+pub const SUPPORTED_YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+/// `at`, or why it is outside [`SUPPORTED_YEARS`].
+pub fn supported(at: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    use chrono::Datelike as _;
+    if SUPPORTED_YEARS.contains(&at.year()) {
+        Ok(at)
+    } else {
+        Err(format!(
+            "must be between the years {} and {}",
+            SUPPORTED_YEARS.start(),
+            SUPPORTED_YEARS.end()
+        ))
+    }
+}
+
 /// A point in time from a request: RFC 3339 with an offset (`2022-02-18T09:30:00+09:00`), or
 /// a local wall-clock time without one (`2022-02-18T09:30`), read in the event's time zone.
 pub fn parse_instant(raw: &str, zone: Tz) -> Result<DateTime<Utc>, String> {
     let text = raw.trim();
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Ok(at.with_timezone(&Utc));
+        return supported(at.with_timezone(&Utc));
     }
     let local = [
         "%Y-%m-%dT%H:%M:%S",
@@ -137,7 +155,7 @@ pub fn parse_instant(raw: &str, zone: Tz) -> Result<DateTime<Utc>, String> {
     .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
     .ok_or_else(|| format!("`{text}` is not an RFC 3339 time (e.g. 2022-02-18T09:30:00+09:00)"))?;
     match zone.from_local_datetime(&local) {
-        LocalResult::Single(at) => Ok(at.with_timezone(&Utc)),
+        LocalResult::Single(at) => supported(at.with_timezone(&Utc)),
         LocalResult::Ambiguous(_, _) => Err(format!(
             "`{text}` happens twice in {} (a clock change); give the UTC offset",
             zone.name()
@@ -212,6 +230,8 @@ mod tests {
             utc("2022-02-18T00:30:00Z")
         );
         assert!(parse_instant("18/02/2022", tokyo).is_err());
+        assert!(parse_instant("-4714-01-01T09:30", tokyo).is_err());
+        assert!(parse_instant("+262143-01-01T09:30", tokyo).is_err());
         // 02:30 on 29 March 2026 does not exist in Paris.
         assert!(parse_instant("2026-03-29T02:30", chrono_tz::Europe::Paris).is_err());
     }

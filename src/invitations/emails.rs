@@ -33,6 +33,7 @@ pub struct InvitationMail<'a> {
 }
 
 /// One invitee's link and expiry.
+#[derive(Clone, Copy)]
 pub struct Invitee<'a> {
     pub invitation_id: Uuid,
     pub generation: i32,
@@ -135,17 +136,27 @@ pub fn invitation_email(mail: &InvitationMail<'_>, invitee: &Invitee<'_>) -> Out
     .with_ics(mail.offer_ics.to_owned())
 }
 
-/// The reminder of an unanswered invitation, due at `send_at`.
+/// What a queued reminder holds where its link's token goes: the worker mints the token when
+/// it sends the reminder (`reminders::mint_reminder_links`), so the outbox never holds a
+/// usable one while the reminder waits (days, sometimes weeks). Not token-shaped.
+pub const LINK_TOKEN_PLACEHOLDER: &str = "LINK_TOKEN_MINTED_AT_SEND_TIME";
+
+/// The reminder of an unanswered invitation, due at `send_at`. Its link carries
+/// [`LINK_TOKEN_PLACEHOLDER`], never `invitee.token`.
 pub fn invitation_reminder_email(
     mail: &InvitationMail<'_>,
     invitee: &Invitee<'_>,
     send_at: DateTime<Utc>,
 ) -> OutgoingEmail {
+    let invitee = Invitee {
+        token: LINK_TOKEN_PLACEHOLDER,
+        ..*invitee
+    };
     OutgoingEmail::new(
         "invitation_reminder",
         invitee.email,
         Some(invitee.name),
-        offer_body(mail, invitee, true),
+        offer_body(mail, &invitee, true),
     )
     .for_event(mail.event.id)
     .dedupe(invitation_reminder_key(

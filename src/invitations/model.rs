@@ -98,6 +98,13 @@ pub fn invitation_reminder_key(id: Uuid, generation: i32) -> String {
     format!("invitation-reminder:{id}:{generation}")
 }
 
+/// The invitation and generation an [`invitation_reminder_key`] names.
+pub fn parse_invitation_reminder_key(key: &str) -> Option<(Uuid, i32)> {
+    let rest = key.strip_prefix("invitation-reminder:")?;
+    let (id, generation) = rest.split_once(':')?;
+    Some((id.parse().ok()?, generation.parse().ok()?))
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = invitations)]
 pub struct NewInvitation {
@@ -350,6 +357,14 @@ mod tests {
     fn dedupe_keys_carry_the_generation() {
         let id = Uuid::nil();
         assert_eq!(invitation_email_key(id, 2), format!("invitation:{id}:2"));
+        assert_eq!(
+            parse_invitation_reminder_key(&invitation_reminder_key(id, 3)),
+            Some((id, 3))
+        );
+        assert_eq!(
+            parse_invitation_reminder_key(&invitation_email_key(id, 3)),
+            None
+        );
         assert_ne!(
             invitation_reminder_key(id, 1),
             invitation_reminder_key(id, 2)

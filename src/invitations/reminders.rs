@@ -5,6 +5,9 @@
 //! a revocation, a resend, a cancellation) they are withdrawn with `cancel_pending`, so the
 //! worker never needs to know about invitations.
 //!
+//! A reminder waits in the outbox without a usable link: its link's token is minted by the
+//! worker when it sends it ([`mint_reminder_links`]).
+//!
 //! The sweep keeps the invitation rows truthful about what time and the worker did: it marks
 //! pending invitations past their expiry `expired` (withdrawing any reminder still queued, e.g.
 //! when the worker was down) and copies the count of delivered reminders into
@@ -19,11 +22,15 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::auth::token::IssuedToken;
 use crate::db::schema::{emails, invitations};
 use crate::db::DbPool;
 use crate::error::AppResult;
-use crate::invitations::model::{invitation_reminder_key, Invitation, InvitationStatus};
-use crate::mail::outbox::EmailStatus;
+use crate::invitations::emails::LINK_TOKEN_PLACEHOLDER;
+use crate::invitations::model::{
+    invitation_reminder_key, parse_invitation_reminder_key, Invitation, InvitationStatus,
+};
+use crate::mail::outbox::{Email, EmailStatus};
 
 /// Reminders of one invitation are at least this far apart (a resend schedules a new one).
 pub const MIN_HOURS_BETWEEN_REMINDERS: i64 = 24;
@@ -52,6 +59,57 @@ pub async fn invitation_reminder_time(
         at = at.max(last + Duration::hours(MIN_HOURS_BETWEEN_REMINDERS));
     }
     Ok((at > now && at < expires_at).then_some(at))
+}
+
+/// Fills in the link of each claimed invitation reminder with a token minted now, for the
+/// invitation and generation its dedupe key names, and stored hashed in
+/// `invitation_link_tokens` (the invitation's own token, emailed once and stored hashed,
+/// cannot be recovered, and replacing it would break the first email's link). The token
+/// exists only in the message in memory and in the email sent; the row keeps the placeholder
+/// until `mark_sent` stores the body with its tokens blanked. Answers the ids of reminders
+/// whose invitation is no longer pending at that generation: the caller withdraws them.
+pub async fn mint_reminder_links(
+    conn: &mut AsyncPgConnection,
+    claimed: &mut [Email],
+) -> AppResult<Vec<Uuid>> {
+    let mut stale = Vec::new();
+    for email in claimed.iter_mut() {
+        let holds_placeholder = email.text_body.contains(LINK_TOKEN_PLACEHOLDER)
+            || email.html_body.contains(LINK_TOKEN_PLACEHOLDER);
+        if email.kind != "invitation_reminder" || !holds_placeholder {
+            continue;
+        }
+        let Some((invitation_id, generation)) = email
+            .dedupe_key
+            .as_deref()
+            .and_then(parse_invitation_reminder_key)
+        else {
+            stale.push(email.id);
+            continue;
+        };
+        let token = IssuedToken::generate();
+        let minted = diesel::sql_query(
+            "INSERT INTO invitation_link_tokens (token_hash, invitation_id, generation) \
+             SELECT $1, id, generation FROM invitations \
+             WHERE id = $2 AND generation = $3 AND status = 'pending' AND expires_at > now()",
+        )
+        .bind::<diesel::sql_types::Bytea, _>(&token.hash)
+        .bind::<diesel::sql_types::Uuid, _>(invitation_id)
+        .bind::<diesel::sql_types::Integer, _>(generation)
+        .execute(conn)
+        .await?;
+        if minted == 1 {
+            email.text_body = email
+                .text_body
+                .replace(LINK_TOKEN_PLACEHOLDER, token.expose());
+            email.html_body = email
+                .html_body
+                .replace(LINK_TOKEN_PLACEHOLDER, token.expose());
+        } else {
+            stale.push(email.id);
+        }
+    }
+    Ok(stale)
 }
 
 /// What one sweep changed.

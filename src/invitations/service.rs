@@ -20,7 +20,8 @@ use crate::auth::AuthUser;
 use crate::db::locks;
 use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{
-    affiliations, invitation_sessions, invitations, organizations, people, registrations, sessions,
+    affiliations, invitation_link_tokens, invitation_sessions, invitations, organizations, people,
+    registrations, sessions,
 };
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::{is_event_staff, require_event_staff};
@@ -108,8 +109,19 @@ async fn find_by_token(conn: &mut AsyncPgConnection, token: &str) -> AppResult<I
     if !looks_like_token(token) {
         return Err(AppError::not_found("invitation"));
     }
+    let hash = hash_token(token);
+    // The emailed token, or one a reminder carried (`reminders::mint_reminder_links`) while
+    // it is of the invitation's current generation.
+    let reminder_link = invitation_link_tokens::table
+        .filter(invitation_link_tokens::token_hash.eq(hash.clone()))
+        .filter(invitation_link_tokens::invitation_id.eq(invitations::id))
+        .filter(invitation_link_tokens::generation.eq(invitations::generation));
     let found: Invitation = invitations::table
-        .filter(invitations::token_hash.eq(hash_token(token)))
+        .filter(
+            invitations::token_hash
+                .eq(hash)
+                .or(diesel::dsl::exists(reminder_link)),
+        )
         .select(Invitation::as_select())
         .first(conn)
         .await

@@ -374,6 +374,20 @@ pub async fn mark_sent(conn: &mut AsyncPgConnection, claim: &Email) -> QueryResu
 }
 
 /// Puts the message back in the queue, due at `next`, with the error of this attempt.
+/// Withdraws claimed rows whose cause went away while they waited (the reminder of an
+/// invitation answered, revoked or resent meanwhile).
+pub async fn cancel_claimed(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<usize> {
+    diesel::update(emails::table)
+        .filter(emails::id.eq_any(ids))
+        .filter(emails::status.eq(EmailStatus::Sending))
+        .set((
+            emails::status.eq(EmailStatus::Cancelled),
+            emails::locked_at.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(conn)
+        .await
+}
+
 pub async fn mark_retry(
     conn: &mut AsyncPgConnection,
     claim: &Email,

@@ -1,15 +1,17 @@
 //! Staff see every message of their event and its delivery state; operators scrape the
 //! outbox's metrics.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 
 use crate::app::State;
 use crate::auth::AuthUser;
+use crate::config::Settings;
 use crate::db::page::Page;
-use crate::error::{AppResult, Problem};
+use crate::error::{AppError, AppResult, Problem};
 use crate::events::access::require_staff_of_event;
 use crate::mail::outbox::{EmailStatus, EmailView};
 use crate::mail::service;
@@ -70,16 +72,49 @@ async fn event_emails(
 }
 
 /// The outbox in the Prometheus text format: queue depth, messages being sent, totals sent and
-/// failed, and the age of the oldest waiting message. Restrict it at the proxy if the counts
-/// are not for everyone.
+/// failed, and the age of the oldest waiting message. With `server.metrics_token` set it asks
+/// for `Authorization: Bearer <that token>` (401 otherwise); without it, it is open in
+/// development and test and answers 404 in production.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format 0.0.4",
-               body = String, content_type = "text/plain")))]
+               body = String, content_type = "text/plain"),
+              (status = 401, body = Problem, content_type = "application/problem+json")))]
 #[get("/metrics")]
-async fn metrics(state: State) -> AppResult<HttpResponse> {
+async fn metrics(state: State, req: HttpRequest) -> AppResult<HttpResponse> {
+    scraper_allowed(&state.settings, &req)?;
     let mut conn = state.pool.get().await?;
     let stats = service::stats(&mut conn).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(service::prometheus_text(&stats)))
+}
+
+/// Whether `req` may read `/metrics` (see [`metrics`]).
+fn scraper_allowed(settings: &Settings, req: &HttpRequest) -> AppResult<()> {
+    use secrecy::ExposeSecret;
+    use subtle::ConstantTimeEq;
+    let Some(expected) = &settings.server.metrics_token else {
+        return if settings.is_production() {
+            Err(AppError::not_found("route"))
+        } else {
+            Ok(())
+        };
+    };
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or_default();
+    let expected = expected.expose_secret().as_bytes();
+    if !expected.is_empty() && bool::from(presented.as_bytes().ct_eq(expected)) {
+        Ok(())
+    } else {
+        Err(AppError::problem(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "send `Authorization: Bearer <server.metrics_token>`",
+        ))
+    }
 }

@@ -180,7 +180,14 @@ impl Worker {
                 "rescued emails left in `sending` by a stopped worker"
             );
         }
-        let emails = outbox::claim_due(&mut conn, self.settings.batch_size).await?;
+        let mut emails = outbox::claim_due(&mut conn, self.settings.batch_size).await?;
+        // Links whose token is made at send time (no queued row holds a usable token).
+        let stale =
+            crate::invitations::reminders::mint_reminder_links(&mut conn, &mut emails).await?;
+        if !stale.is_empty() {
+            outbox::cancel_claimed(&mut conn, &stale).await?;
+            emails.retain(|e| !stale.contains(&e.id));
+        }
         Ok(Batch { emails, claimed_at })
     }
 

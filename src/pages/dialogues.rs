@@ -168,13 +168,24 @@ async fn load_index(state: &State) -> AppResult<IndexPage> {
     })
 }
 
-pub async fn event_page(state: State, path: web::Path<String>) -> HttpResponse {
+pub async fn event_page(
+    state: State,
+    path: web::Path<String>,
+    req: actix_web::HttpRequest,
+) -> HttpResponse {
     let mut conn = match state.pool.get().await {
         Ok(conn) => conn,
         Err(e) => return error_page(e.into()),
     };
     match load_event_page(&mut conn, &path).await {
-        Ok(Some(page)) => super::html(StatusCode::OK, &page),
+        Ok(Some(mut page)) => {
+            // A signed-in visitor's form acts as them: it carries their session's CSRF token.
+            let csrf = crate::auth::csrf::form_token(&req);
+            for form in page.sessions.iter_mut().filter_map(|s| s.form.as_mut()) {
+                form.csrf_token.clone_from(&csrf);
+            }
+            super::html(StatusCode::OK, &page)
+        }
         Ok(None) => super::not_found("There is no public dialogue at this address."),
         Err(e) => error_page(e),
     }

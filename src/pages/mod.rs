@@ -148,6 +148,9 @@ pub struct RegisterFields {
     pub errors: Vec<crate::error::FieldError>,
     /// A logged-in caller may leave email and name empty to register themselves.
     pub logged_in_as: Option<String>,
+    /// The hidden CSRF field's value when the visitor presents the session cookie
+    /// (`auth::csrf::form_token`).
+    pub csrf_token: Option<String>,
     pub countries: &'static [crate::organizations::country::Country],
 }
 
@@ -163,6 +166,7 @@ impl RegisterFields {
             country: String::new(),
             errors: Vec::new(),
             logged_in_as: None,
+            csrf_token: None,
             countries: countries(),
         }
     }

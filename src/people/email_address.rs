@@ -33,6 +33,12 @@ impl EmailAddress {
         if !parsed.domain().contains('.') || trimmed.contains(char::is_whitespace) {
             return Err(EmailAddressError::Malformed);
         }
+        // Quoted local parts (`"x@evil"@example.org`) are valid RFC 5322 that no person needs,
+        // and they make an address read as another one (in logs, in a greeting, to a filter
+        // that splits at the first `@`): only dot-atom local parts are accepted.
+        if parsed.user().contains(['"', '\\', '@']) {
+            return Err(EmailAddressError::Malformed);
+        }
         Ok(EmailAddress(trimmed.to_lowercase()))
     }
 
@@ -71,6 +77,9 @@ mod tests {
             "a b@example.org",
             "@example.org",
             "a@",
+            "\"x@evil\"@example.org",
+            "\"x\"@example.org",
+            "\"a b\"@example.org",
         ] {
             assert!(
                 EmailAddress::parse(bad).is_err(),

@@ -3,13 +3,13 @@
 //! (rule 8: mail scanners follow links), and answer errors as friendly HTML pages.
 
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse, ResponseError};
+use actix_web::{get, post, web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::app::State;
-use crate::auth::MaybeUser;
+use crate::auth::{csrf, MaybeUser};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::mail::MailQuota;
 use crate::pages::{html, sentence, MessagePage, RegisterFields, Summary};
@@ -95,6 +95,10 @@ fn error_page(err: &AppError, ctx: Option<&SessionContext>) -> HttpResponse {
             "Already cancelled",
             vec![format!("Nothing to do: {detail}.")],
         ),
+        "invalid_csrf_token" => (
+            "This form has expired",
+            vec!["Please go back, reload the page and submit the form again.".to_owned()],
+        ),
         "invitation_required" => (
             "This session is by invitation only",
             vec!["Only invited participants can take part in this session.".to_owned()],
@@ -137,6 +141,8 @@ struct RegisterForm {
     organization_name: String,
     #[serde(default)]
     country: String,
+    #[serde(default)]
+    csrf_token: String,
 }
 
 fn form_page(
@@ -144,6 +150,7 @@ fn form_page(
     form: RegisterForm,
     errors: Vec<FieldError>,
     logged_in_as: Option<String>,
+    req: &HttpRequest,
 ) -> FormPage {
     let action = format!(
         "/events/{}/sessions/{}/register",
@@ -158,6 +165,7 @@ fn form_page(
             country: form.country,
             errors,
             logged_in_as,
+            csrf_token: csrf::form_token(req),
             ..RegisterFields::new(action, String::new())
         },
     }
@@ -170,6 +178,7 @@ async fn register_form(
     state: State,
     path: web::Path<(String, Uuid)>,
     caller: MaybeUser,
+    req: HttpRequest,
 ) -> HttpResponse {
     let (slug, session_id) = path.into_inner();
     let ctx = match session_for_slug(&state, &slug, session_id).await {
@@ -187,7 +196,7 @@ async fn register_form(
     let who = caller.0.map(|u| u.email().to_owned());
     html(
         StatusCode::OK,
-        &form_page(&ctx, RegisterForm::default(), Vec::new(), who),
+        &form_page(&ctx, RegisterForm::default(), Vec::new(), who, &req),
     )
 }
 
@@ -199,6 +208,7 @@ async fn register_submit(
     caller: MaybeUser,
     quota: MailQuota,
     form: web::Form<RegisterForm>,
+    req: HttpRequest,
 ) -> HttpResponse {
     let (slug, session_id) = path.into_inner();
     let form = form.into_inner();
@@ -206,6 +216,10 @@ async fn register_submit(
         Ok(ctx) => ctx,
         Err(e) => return error_page(&e, None),
     };
+    // The form acts as whoever the session cookie names: only when it came from our page.
+    if let Err(e) = csrf::check_form(&req, &form.csrf_token) {
+        return error_page(&e, Some(&ctx));
+    }
     let caller = caller.0;
     let optional = |s: &str| Some(s.to_owned()).filter(|s| !s.trim().is_empty());
     let request = RegistrationRequest {
@@ -232,7 +246,7 @@ async fn register_submit(
             let who = caller.map(|u| u.email().to_owned());
             html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &form_page(&ctx, form, errors, who),
+                &form_page(&ctx, form, errors, who, &req),
             )
         }
         Err(e) => {

@@ -332,7 +332,13 @@ async fn the_login_cookie_alone_authenticates() {
     assert_eq!(me["email"], user.email);
     assert_eq!(me["role"], "organizer");
 
-    let res = browser.post(app.api("/auth/logout")).send().await.unwrap();
+    // A change authenticated by the cookie must come from Convene's own origin.
+    let res = browser
+        .post(app.api("/auth/logout"))
+        .header("origin", app.settings.public_url())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let me = browser.get(app.api("/me")).send().await.unwrap();
     expect_problem(me, StatusCode::UNAUTHORIZED, "unauthenticated").await;

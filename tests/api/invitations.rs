@@ -1255,11 +1255,26 @@ async fn reminders_go_out_when_due_and_are_withdrawn_by_an_answer() {
     let text = reminder.text_body();
     assert!(text.contains("not yet"), "{text}");
     assert!(text.contains(&format_local(expires_at, &tokyo())));
+    // The reminder's link was minted when it was sent (no queued row held a usable token):
+    // another link to the same invitation, and the first email's link still works.
     let quiet = invitation_token(&app, "quiet@example.org").await;
+    let again = token_in(&app, &reminder);
+    assert_ne!(again, quiet, "the reminder carries a link of its own");
+    let by_reminder = expect_json(
+        app.get(&format!("/invitations/by-token/{again}"), None)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let by_invitation = expect_json(
+        app.get(&format!("/invitations/by-token/{quiet}"), None)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(
-        token_in(&app, &reminder),
-        quiet,
-        "the reminder carries the same link"
+        by_reminder, by_invitation,
+        "both links open the same invitation"
     );
     assert!(app
         .smtp

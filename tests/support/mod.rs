@@ -315,7 +315,7 @@ impl TestApp {
                 .expect("password"),
                 role,
             },
-            )
+        )
         .await
         .expect("create account");
         let token = self.login(email, password).await;

@@ -1,11 +1,15 @@
 //! Issue 16, one file per threat: each test an attack that must fail, and beside it the
 //! legitimate use that must still work.
 
+mod csrf;
+mod hardening;
 mod identity;
 mod login_throttling;
 mod mail_abuse;
 mod online_links;
 mod registration_privacy;
+mod reminder_tokens;
+mod token_logging;
 
 use reqwest::Response;
 use serde_json::Value;
