@@ -350,16 +350,7 @@ fn json_error(err: actix_web::error::JsonPayloadError) -> AppError {
             "payload_too_large",
             format!("the body is larger than {limit} bytes"),
         ),
-        E::Deserialize(e) if e.is_data() => {
-            let message = e.to_string();
-            let field = message
-                .split('`')
-                .nth(1)
-                .filter(|_| message.contains("field"))
-                .unwrap_or("body")
-                .to_owned();
-            AppError::Validation(vec![FieldError::new(field, message)])
-        }
+        E::Deserialize(e) if e.is_data() => AppError::Validation(vec![crate::json::data_error(&e)]),
         E::Deserialize(e) => {
             AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
         }

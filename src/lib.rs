@@ -13,6 +13,7 @@ pub mod events;
 pub mod health;
 pub mod idempotency;
 pub mod invitations;
+pub mod json;
 pub mod mail;
 pub mod organizations;
 pub mod pages;

@@ -14,6 +14,7 @@ use crate::auth::service::{self, account_view, AccountChanges, AccountFilter, Ne
 use crate::client_addr::ClientAddr;
 use crate::db::page::{Page, PageRequest};
 use crate::error::{AppResult, Problem, Validator};
+use crate::json::Json;
 use crate::mail::MailQuota;
 use crate::people::EmailAddress;
 
@@ -75,7 +76,7 @@ pub struct SignupRequest {
 async fn signup(
     state: State,
     quota: MailQuota,
-    body: web::Json<SignupRequest>,
+    body: Json<SignupRequest>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let input = NewAccountInput::parse_signup(&body.email, &body.name, body.password)?;
@@ -120,7 +121,7 @@ pub struct LoginResponse {
 async fn login(
     state: State,
     client: ClientAddr,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let success = service::login(&state, &body.email, body.password, client).await?;
@@ -175,7 +176,6 @@ async fn me(user: AuthUser) -> HttpResponse {
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// The `token` parameter of the emailed link.
     #[schema(value_type = String)]
@@ -192,7 +192,7 @@ pub struct TokenRequest {
               (status = 410, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/verify-email")]
-async fn verify_email(state: State, body: web::Json<TokenRequest>) -> AppResult<HttpResponse> {
+async fn verify_email(state: State, body: Json<TokenRequest>) -> AppResult<HttpResponse> {
     let (account, _) = service::verify_email(&state, body.token.expose_secret()).await?;
     Ok(HttpResponse::Ok().json(account_view(&account)))
 }
@@ -217,7 +217,6 @@ async fn resend_verification(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
     pub email: String,
 }
@@ -234,7 +233,7 @@ pub struct PasswordResetRequest {
 async fn request_password_reset(
     state: State,
     quota: MailQuota,
-    body: web::Json<PasswordResetRequest>,
+    body: Json<PasswordResetRequest>,
 ) -> AppResult<HttpResponse> {
     let mut v = Validator::new();
     let email = v.check("email", EmailAddress::parse(&body.email));
@@ -249,7 +248,6 @@ async fn request_password_reset(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct PasswordResetConfirmRequest {
     /// The `token` parameter of the emailed link.
     #[schema(value_type = String)]
@@ -270,7 +268,7 @@ pub struct PasswordResetConfirmRequest {
 #[post("/auth/password-reset/confirm")]
 async fn confirm_password_reset(
     state: State,
-    body: web::Json<PasswordResetConfirmRequest>,
+    body: Json<PasswordResetConfirmRequest>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let mut v = Validator::new();
@@ -341,7 +339,6 @@ async fn list_accounts(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct UpdateAccountRequest {
     #[schema(value_type = Option<Role>)]
     pub role: Option<String>,
@@ -363,7 +360,7 @@ async fn update_account(
     state: State,
     admin: Admin,
     path: web::Path<Uuid>,
-    body: web::Json<UpdateAccountRequest>,
+    body: Json<UpdateAccountRequest>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let mut v = Validator::new();

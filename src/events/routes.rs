@@ -17,6 +17,7 @@ use crate::events::model::*;
 use crate::events::public_cache::{Lookup, RefreshTicket};
 use crate::events::service::{self, EventFilter, Transition};
 use crate::events::{outcomes, sessions};
+use crate::json::Json;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -115,7 +116,7 @@ async fn list_series(state: State, query: web::Query<PageQuery>) -> AppResult<Ht
 async fn create_series(
     state: State,
     Organizer(user): Organizer,
-    body: web::Json<SeriesRequest>,
+    body: Json<SeriesRequest>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let series = service::create_series(&mut conn, &user, body.into_inner()).await?;
@@ -187,7 +188,7 @@ async fn create_event(
     state: State,
     req: HttpRequest,
     Organizer(user): Organizer,
-    body: web::Json<EventRequest>,
+    body: Json<EventRequest>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let fingerprint = crate::idempotency::fingerprint(&body);
@@ -321,7 +322,7 @@ async fn update_event(
     state: State,
     user: AuthUser,
     path: web::Path<String>,
-    body: web::Json<EventPatch>,
+    body: Json<EventPatch>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let view = service::update_event(
@@ -403,7 +404,7 @@ async fn set_partners(
     state: State,
     user: AuthUser,
     path: web::Path<String>,
-    body: web::Json<Vec<PartnerRequest>>,
+    body: Json<Vec<PartnerRequest>>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let partners = service::set_partners(&mut conn, &user, &path, body.into_inner()).await?;
@@ -422,7 +423,7 @@ async fn add_staff(
     state: State,
     user: AuthUser,
     path: web::Path<String>,
-    body: web::Json<StaffRequest>,
+    body: Json<StaffRequest>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let (staff, added) = service::add_staff(&mut conn, &user, &path, body.into_inner()).await?;
@@ -446,7 +447,7 @@ async fn create_session(
     state: State,
     user: AuthUser,
     path: web::Path<String>,
-    body: web::Json<SessionRequest>,
+    body: Json<SessionRequest>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let session = sessions::create_session(&mut conn, &user, &path, body.into_inner()).await?;
@@ -465,7 +466,7 @@ async fn update_session(
     state: State,
     user: AuthUser,
     path: web::Path<Uuid>,
-    body: web::Json<SessionPatch>,
+    body: Json<SessionPatch>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let session = sessions::update_session(
@@ -507,7 +508,7 @@ async fn add_speaker(
     state: State,
     user: AuthUser,
     path: web::Path<Uuid>,
-    body: web::Json<SpeakerRequest>,
+    body: Json<SpeakerRequest>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let speaker =
@@ -545,7 +546,7 @@ async fn create_outcome(
     state: State,
     user: AuthUser,
     path: web::Path<String>,
-    body: web::Json<OutcomeRequest>,
+    body: Json<OutcomeRequest>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let outcome = outcomes::create_outcome(&mut conn, &user, &path, body.into_inner()).await?;

@@ -12,6 +12,7 @@ use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::idempotency;
 use crate::invitations::model::*;
 use crate::invitations::service::{self, Answer};
+use crate::json::Json;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -77,7 +78,7 @@ async fn create_invitations(
     req: HttpRequest,
     user: AuthUser,
     path: web::Path<Uuid>,
-    body: web::Json<CreateInvitationsRequest>,
+    body: Json<CreateInvitationsRequest>,
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
     let body = body.into_inner();
@@ -167,7 +168,7 @@ async fn invitation_by_token(state: State, path: web::Path<String>) -> AppResult
 async fn respond(
     state: State,
     path: web::Path<String>,
-    body: web::Json<RespondRequest>,
+    body: Json<RespondRequest>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let answer = match body.response {

@@ -11,6 +11,7 @@ use crate::app::State;
 use crate::auth::{Admin, AuthUser, MaybeUser};
 use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppError, AppResult, Problem, Validator};
+use crate::json::Json;
 use crate::mail::MailQuota;
 use crate::organizations::model::{MembershipStatus, OrganizationKind, OrganizationView};
 use crate::organizations::service::{
@@ -186,7 +187,7 @@ fn parse_contact(
 async fn create_organization(
     state: State,
     admin: Admin,
-    body: web::Json<CreateOrganizationRequest>,
+    body: Json<CreateOrganizationRequest>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let mut v = Validator::new();
@@ -330,7 +331,7 @@ async fn update_organization(
     state: State,
     admin: Admin,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateOrganizationRequest>,
+    body: Json<UpdateOrganizationRequest>,
 ) -> AppResult<HttpResponse> {
     let update = body.into_inner().parse()?;
     let mut conn = state.pool.get().await?;
@@ -371,7 +372,7 @@ async fn apply(
     state: State,
     user: MaybeUser,
     quota: MailQuota,
-    body: web::Json<ApplicationRequest>,
+    body: Json<ApplicationRequest>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let mut v = Validator::new();
@@ -596,7 +597,7 @@ async fn add_person(
     state: State,
     user: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<AffiliateRequest>,
+    body: Json<AffiliateRequest>,
 ) -> AppResult<HttpResponse> {
     let org_id = *id;
     let mut conn = state.pool.get().await?;

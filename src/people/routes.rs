@@ -8,6 +8,7 @@ use crate::app::State;
 use crate::auth::Organizer;
 use crate::db::page::{Page, PageRequest};
 use crate::error::{AppError, AppResult, Problem, Validator};
+use crate::json::Json;
 use crate::people::model::PersonView;
 use crate::people::service::{self, PersonFields, PersonInput, PERSON_FIELD_NAMES};
 
@@ -76,7 +77,7 @@ pub struct CreatePersonRequest {
 async fn create_person(
     state: State,
     organizer: Organizer,
-    body: web::Json<CreatePersonRequest>,
+    body: Json<CreatePersonRequest>,
 ) -> AppResult<HttpResponse> {
     let mut v = Validator::new();
     let input = PersonInput::parse(

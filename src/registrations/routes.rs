@@ -11,6 +11,7 @@ use crate::db::page::Page;
 use crate::error::{AppError, AppResult, Problem};
 use crate::events::access::{is_event_staff, require_event_staff, require_staff_of_event};
 use crate::idempotency;
+use crate::json::Json;
 use crate::mail::MailQuota;
 use crate::registrations::lists::{self, ListParams};
 use crate::registrations::model::{
@@ -90,7 +91,7 @@ async fn register(
     path: web::Path<Uuid>,
     caller: MaybeUser,
     quota: MailQuota,
-    body: web::Json<RegistrationRequest>,
+    body: Json<RegistrationRequest>,
 ) -> AppResult<HttpResponse> {
     let session_id = path.into_inner();
     let body = body.into_inner();
@@ -151,7 +152,7 @@ pub struct ConfirmRequest {
 async fn confirm(
     state: State,
     req: HttpRequest,
-    body: web::Json<ConfirmRequest>,
+    body: Json<ConfirmRequest>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let fingerprint = idempotency::fingerprint(&body);

@@ -295,3 +295,44 @@ async fn every_list_pages_alike() {
         }
     }
 }
+
+/// A key the API does not read is a 422 naming each one, and nothing is created: an
+/// `application_note` for `note` must not vanish behind a 201.
+#[tokio::test]
+async fn unknown_json_keys_are_refused_by_name() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .post(app.api("/organizations/applications"))
+        .json(&serde_json::json!({
+            "name": "Asia Pacific Centre for the Responsibility to Protect",
+            "kind": "academia",
+            "country": "AU",
+            "contact_email": "contact@example.org",
+            "application_note": "We ran the Brisbane dialogue.",
+            "contact_phone": "+61 7 0000 0000"
+        }))
+        .send()
+        .await
+        .unwrap();
+    let problem = expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let mut fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    fields.sort();
+    assert_eq!(fields, ["application_note", "contact_phone"], "{problem}");
+
+    let admin = app.user("admin").await;
+    let listed = app
+        .client
+        .get(app.api("/organizations?status=applicant"))
+        .bearer_auth(admin.token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let listed = expect_json(listed, StatusCode::OK).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0, "{listed}");
+}
