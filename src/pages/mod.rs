@@ -23,7 +23,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Renders a page with `status`; a template failure is logged and answered as a plain 500.
-/// Pages are never cached: those behind emailed links carry tokens, the others change often.
+/// No browser or shared cache keeps a page (`no-store`): those behind emailed links carry tokens,
+/// the others change often.
 pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
     match render(page) {
         Ok(body) => html_body(status, body),
