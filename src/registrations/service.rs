@@ -453,47 +453,105 @@ pub async fn register(
         .or_else(|| caller.map(|u| u.name().to_owned()))
         .ok_or_else(|| AppError::invalid("name", "is required"))?;
 
-    let outcome = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                // Every registration change of a session happens under its row lock, so a double
-                // submission finds the first one instead of tripping the unique index.
-                let locked = seats::lock_session(conn, session_id).await?;
-                // The checks that decide, again on what the lock now guards (rule 12): a session
-                // made closed or an event cancelled meanwhile takes no registration.
-                let ctx = session_context(conn, session_id).await?;
-                check_open_for_public(conn, &ctx, caller, Utc::now()).await?;
-                let trusted = verified_person.is_some();
-                let person = match verified_person {
-                    Some(person) => person,
-                    None => {
-                        crate::people::service::find_or_create_by_email(conn, &email, &name).await?
-                    }
-                };
-                let existing = live_registration(conn, session_id, person.id).await?;
-                let may_email = trusted || quota.permit(conn, Some(&person.email)).await?.granted();
-                let (registration, created) = match existing {
-                    Some(r) if r.status == RegistrationStatus::PendingConfirmation && trusted => {
-                        let placed =
-                            after_confirmation(conn, &public_url, &ctx, &locked, r, &person, None)
-                                .await?;
-                        (placed.registration, false)
-                    }
-                    // Unless the address had its share of mail this hour: then the link it holds
-                    // keeps working, and nothing is sent.
-                    Some(r) if r.status == RegistrationStatus::PendingConfirmation && may_email => {
-                        // A new link replaces the old one, which stops working.
-                        let token = IssuedToken::generate();
-                        let r: Registration = diesel::update(registrations::table.find(r.id))
-                            .set((
-                                registrations::confirm_token_hash.eq(Some(token.hash.clone())),
-                                registrations::confirm_token_expires_at
-                                    .eq(Some(confirm_token_expiry())),
-                                registrations::updated_at.eq(Utc::now()),
-                            ))
-                            .returning(Registration::as_returning())
-                            .get_result(conn)
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            // Every registration change of a session happens under its row lock, so a double
+            // submission finds the first one instead of tripping the unique index.
+            let locked = seats::lock_session(conn, session_id).await?;
+            // The checks that decide, again on what the lock now guards (rule 12): a session
+            // made closed or an event cancelled meanwhile takes no registration.
+            let ctx = session_context(conn, session_id).await?;
+            check_open_for_public(conn, &ctx, caller, Utc::now()).await?;
+            let trusted = verified_person.is_some();
+            let person = match verified_person {
+                Some(person) => person,
+                None => {
+                    crate::people::service::find_or_create_by_email(conn, &email, &name).await?
+                }
+            };
+            let existing = live_registration(conn, session_id, person.id).await?;
+            let may_email = trusted || quota.permit(conn, Some(&person.email)).await?.granted();
+            let (registration, created) = match existing {
+                Some(r) if r.status == RegistrationStatus::PendingConfirmation && trusted => {
+                    let placed =
+                        after_confirmation(conn, &public_url, &ctx, &locked, r, &person, None)
                             .await?;
+                    (placed.registration, false)
+                }
+                // Unless the address had its share of mail this hour: then the link it holds
+                // keeps working, and nothing is sent.
+                Some(r) if r.status == RegistrationStatus::PendingConfirmation && may_email => {
+                    // A new link replaces the old one, which stops working.
+                    let token = IssuedToken::generate();
+                    let r: Registration = diesel::update(registrations::table.find(r.id))
+                        .set((
+                            registrations::confirm_token_hash.eq(Some(token.hash.clone())),
+                            registrations::confirm_token_expires_at
+                                .eq(Some(confirm_token_expiry())),
+                            registrations::updated_at.eq(Utc::now()),
+                        ))
+                        .returning(Registration::as_returning())
+                        .get_result(conn)
+                        .await?;
+                    emails::send_confirmation_request(conn, &public_url, &ctx, &r, &person, &token)
+                        .await?;
+                    return Ok(RegisterOutcome::CheckEmail);
+                }
+                Some(r) if trusted => (r, false),
+                // The address had its share of mail this hour: nothing is sent.
+                Some(_) if !may_email => return Ok(RegisterOutcome::CheckEmail),
+                Some(r) => {
+                    let position = seats::waitlist_position(conn, &r).await?;
+                    emails::send_already_registered(conn, &ctx, &r, &person, position).await?;
+                    return Ok(RegisterOutcome::CheckEmail);
+                }
+                None if trusted => {
+                    let r = if ctx.session.requires_approval {
+                        let r = insert_registration(
+                            conn,
+                            &ctx,
+                            person.id,
+                            &input,
+                            RegistrationStatus::PendingApproval,
+                            None,
+                        )
+                        .await?;
+                        emails::notify(conn, &public_url, &ctx, &r, Notice::AwaitingApproval)
+                            .await?;
+                        r
+                    } else {
+                        let admitted = admit(
+                            conn,
+                            Admission {
+                                session_id,
+                                person_id: person.id,
+                                source: RegistrationSource::PublicForm,
+                                invitation_id: None,
+                                organization_id: input.organization_id,
+                                organization_name: input.organization_name.clone(),
+                                country: input.country.clone(),
+                            },
+                        )
+                        .await?;
+                        let r = admitted.registration;
+                        emails::notify(conn, &public_url, &ctx, &r, Notice::for_seat(r.status))
+                            .await?;
+                        r
+                    };
+                    (r, true)
+                }
+                None => {
+                    let token = IssuedToken::generate();
+                    let r = insert_registration(
+                        conn,
+                        &ctx,
+                        person.id,
+                        &input,
+                        RegistrationStatus::PendingConfirmation,
+                        Some(&token),
+                    )
+                    .await?;
+                    if may_email {
                         emails::send_confirmation_request(
                             conn,
                             &public_url,
@@ -503,88 +561,23 @@ pub async fn register(
                             &token,
                         )
                         .await?;
-                        return Ok(RegisterOutcome::CheckEmail);
                     }
-                    Some(r) if trusted => (r, false),
-                    // The address had its share of mail this hour: nothing is sent.
-                    Some(_) if !may_email => return Ok(RegisterOutcome::CheckEmail),
-                    Some(r) => {
-                        let position = seats::waitlist_position(conn, &r).await?;
-                        emails::send_already_registered(conn, &ctx, &r, &person, position).await?;
-                        return Ok(RegisterOutcome::CheckEmail);
-                    }
-                    None if trusted => {
-                        let r = if ctx.session.requires_approval {
-                            let r = insert_registration(
-                                conn,
-                                &ctx,
-                                person.id,
-                                &input,
-                                RegistrationStatus::PendingApproval,
-                                None,
-                            )
-                            .await?;
-                            emails::notify(conn, &public_url, &ctx, &r, Notice::AwaitingApproval)
-                                .await?;
-                            r
-                        } else {
-                            let admitted = admit(
-                                conn,
-                                Admission {
-                                    session_id,
-                                    person_id: person.id,
-                                    source: RegistrationSource::PublicForm,
-                                    invitation_id: None,
-                                    organization_id: input.organization_id,
-                                    organization_name: input.organization_name.clone(),
-                                    country: input.country.clone(),
-                                },
-                            )
-                            .await?;
-                            let r = admitted.registration;
-                            emails::notify(conn, &public_url, &ctx, &r, Notice::for_seat(r.status))
-                                .await?;
-                            r
-                        };
-                        (r, true)
-                    }
-                    None => {
-                        let token = IssuedToken::generate();
-                        let r = insert_registration(
-                            conn,
-                            &ctx,
-                            person.id,
-                            &input,
-                            RegistrationStatus::PendingConfirmation,
-                            Some(&token),
-                        )
-                        .await?;
-                        if may_email {
-                            emails::send_confirmation_request(
-                                conn,
-                                &public_url,
-                                &ctx,
-                                &r,
-                                &person,
-                                &token,
-                            )
-                            .await?;
-                        }
-                        return Ok(RegisterOutcome::CheckEmail);
-                    }
-                };
-                Ok(RegisterOutcome::Registered {
-                    registration: view(conn, &registration).await?,
-                    created,
-                })
-            }
-            .scope_boxed()
-        })
-        .await?;
-    if let RegisterOutcome::Registered { .. } = outcome {
-        state.public_views.forget_event(ctx.event.id);
-    }
-    Ok(outcome)
+                    return Ok(RegisterOutcome::CheckEmail);
+                }
+            };
+            Ok(RegisterOutcome::Registered {
+                registration: view(conn, &registration).await?,
+                created,
+            })
+        }
+        .scope_boxed()
+    })
+    .await
+    .inspect(|outcome| {
+        if let RegisterOutcome::Registered { .. } = outcome {
+            state.public_views.forget_event(ctx.event.id);
+        }
+    })
 }
 
 fn confirm_token_expiry() -> DateTime<Utc> {
@@ -850,7 +843,7 @@ pub async fn cancel_and_notify(
     let mut conn = state.pool.get().await?;
     let (_, ctx) = registration_context(&mut conn, registration_id).await?;
     check_session_not_over(&ctx, Utc::now())?;
-    let cancelled = crate::db::retry::transaction(&mut conn, |conn| {
+    crate::db::retry::transaction(&mut conn, |conn| {
         let (public_url, ctx) = (&public_url, &ctx);
         async move {
             let (cancelled, _) = cancel(conn, public_url, registration_id).await?;
@@ -866,9 +859,8 @@ pub async fn cancel_and_notify(
         }
         .scope_boxed()
     })
-    .await?;
-    state.public_views.forget_event(ctx.event.id);
-    Ok(cancelled)
+    .await
+    .inspect(|_| state.public_views.forget_event(ctx.event.id))
 }
 
 /// The registration an emailed cancel link covers; 404 `invalid_token` when the link does not
@@ -948,34 +940,32 @@ pub async fn approve(state: &AppState, registration_id: Uuid) -> AppResult<Regis
     let mut conn = state.pool.get().await?;
     let (_, ctx) = registration_context(&mut conn, registration_id).await?;
     let event_id = ctx.event.id;
-    let approved = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                seats::lock_session(conn, ctx.session.id).await?;
-                let current: Registration = registrations::table
-                    .find(registration_id)
-                    .select(Registration::as_select())
-                    .first(conn)
-                    .await?;
-                if current.status != RegistrationStatus::PendingApproval {
-                    return Err(invalid_transition(current.status, "approved"));
-                }
-                let admitted = admit(conn, admission_of(&current)).await?;
-                emails::notify(
-                    conn,
-                    &public_url,
-                    &ctx,
-                    &admitted.registration,
-                    Notice::Approved,
-                )
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            seats::lock_session(conn, ctx.session.id).await?;
+            let current: Registration = registrations::table
+                .find(registration_id)
+                .select(Registration::as_select())
+                .first(conn)
                 .await?;
-                Ok(admitted.registration)
+            if current.status != RegistrationStatus::PendingApproval {
+                return Err(invalid_transition(current.status, "approved"));
             }
-            .scope_boxed()
-        })
-        .await?;
-    state.public_views.forget_event(event_id);
-    Ok(approved)
+            let admitted = admit(conn, admission_of(&current)).await?;
+            emails::notify(
+                conn,
+                &public_url,
+                &ctx,
+                &admitted.registration,
+                Notice::Approved,
+            )
+            .await?;
+            Ok(admitted.registration)
+        }
+        .scope_boxed()
+    })
+    .await
+    .inspect(|_| state.public_views.forget_event(event_id))
 }
 
 /// Staff rejection of a registration awaiting approval. Like a cancellation, it withdraws any
