@@ -1,5 +1,5 @@
 //! The public views of events — the JSON view of `GET /api/v1/events/{id}` and the HTML page
-//! `/events/{slug}`, as a visitor who is nobody gets them — kept in memory a short while, so
+//! `/events/{slug}`, as they are for a visitor nobody knows — kept in memory a short while, so
 //! that a rush of readers costs the database one read per view and per `server.public_cache_ms`.
 //!
 //! What holds:
@@ -123,16 +123,17 @@ impl PublicViews {
         Ok(inner.get(&key, &load).await?.body)
     }
 
-    /// The event's views show what a change just committed made stale: call it after the
-    /// commit (a view read between the change and the commit would show the old state).
+    /// Forgets the event's views: a change to what they show has just committed. Call it after
+    /// the commit: a view read between this call and the commit would keep the old state.
     pub fn forget_event(&self, event_id: Uuid) {
         if let Some(inner) = &self.inner {
             inner.changes.record(Some(event_id));
         }
     }
 
-    /// Every view may show what a change just committed made stale (an organisation's name,
-    /// shown on each event it is a partner of). After the commit, as `forget_event`.
+    /// Forgets every event's views, for a change that shows on events it cannot name (an
+    /// organisation's name, shown on each event it is a partner of). After the commit, as
+    /// `forget_event`.
     pub fn forget_all(&self) {
         if let Some(inner) = &self.inner {
             inner.changes.record(None);
