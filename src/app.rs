@@ -14,24 +14,27 @@ use utoipa::OpenApi;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::error::{AppError, FieldError, Problem, PROBLEM_JSON};
+use crate::events::PublicViews;
 use crate::mail::Doorbell;
 
 /// What every handler can reach: the pool and the settings. What lives in one process only is
-/// a shortcut, never the truth, so any number of instances can serve one database: a
-/// micro-cache of public reads, and the doorbell of this process's email worker.
+/// a shortcut, never the truth, so any number of instances can serve one database: the public
+/// views of events kept for `server.public_cache_ms`, and the doorbell of this process's email
+/// worker.
 pub struct AppState {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
-    pub public_cache: crate::events::public_cache::PublicCache,
+    pub public_views: PublicViews,
     pub doorbell: Doorbell,
 }
 
 impl AppState {
     pub fn new(pool: DbPool, settings: Arc<Settings>, doorbell: Doorbell) -> AppState {
+        let ttl = Duration::from_millis(settings.server.public_cache_ms);
         AppState {
             pool,
             settings,
-            public_cache: Default::default(),
+            public_views: PublicViews::new(ttl),
             doorbell,
         }
     }
@@ -85,9 +88,6 @@ impl Application {
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
                 .wrap(actix_web::middleware::from_fn(
                     crate::auth::csrf::refuse_cross_site,
-                ))
-                .wrap(actix_web::middleware::from_fn(
-                    forget_cached_reads_after_changes,
                 ))
                 .wrap(actix_web::middleware::from_fn(ring_for_queued_mail))
                 .wrap(actix_web::middleware::from_fn(no_store_for_private_answers))
@@ -240,58 +240,6 @@ async fn openapi_json() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
         .content_type("application/json")
         .body(body.as_str())
-}
-
-/// Routes whose changes alter what the public sees of an event (its fields, sessions, speakers,
-/// outcomes, series, partners' names).
-const EVENT_VIEW_SOURCES: &[&str] = &[
-    "/api/v1/events",
-    "/api/v1/sessions",
-    "/api/v1/speakers",
-    "/api/v1/outcomes",
-    "/api/v1/series",
-    "/api/v1/organizations",
-];
-
-/// Sub-resources under those routes whose changes the public view does not show (or shows
-/// only as seat counts, which may lag by the cache's TTL): a registration rush must not keep
-/// emptying the cache it relies on.
-const NOT_IN_EVENT_VIEW: &[&str] = &[
-    "registrations",
-    "invitations",
-    "staff",
-    "people",
-    "applications",
-];
-
-/// Whether a successful non-GET request to `path` changes an event's public view.
-fn changes_event_view(path: &str) -> bool {
-    let last_segment = path.rsplit('/').next().unwrap_or_default();
-    EVENT_VIEW_SOURCES
-        .iter()
-        .any(|prefix| path.starts_with(prefix))
-        && !NOT_IN_EVENT_VIEW.contains(&last_segment)
-}
-
-/// A successful change to an event's content is read back fresh at once on this instance.
-/// Other changes (logins, registrations: the seat counts) only wait out the cache's short TTL,
-/// as every change does on other instances, so a rush of POSTs does not keep emptying it.
-async fn forget_cached_reads_after_changes(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
-) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    let changes = !matches!(
-        *req.method(),
-        actix_web::http::Method::GET | actix_web::http::Method::HEAD
-    ) && changes_event_view(req.path());
-    let state = req.app_data::<State>().cloned();
-    let res = next.call(req).await?;
-    if changes && res.status().is_success() {
-        if let Some(state) = state {
-            state.public_cache.clear();
-        }
-    }
-    Ok(res)
 }
 
 /// Rings the email worker's doorbell after a request that queued mail has answered, so after
@@ -450,32 +398,3 @@ fn security_headers(production: bool) -> DefaultHeaders {
 
 /// How long `serve` waits for the worker to finish its batch on shutdown.
 pub const WORKER_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-#[cfg(test)]
-mod tests {
-    use super::changes_event_view;
-
-    #[test]
-    fn content_changes_empty_the_public_cache_and_registrations_do_not() {
-        for path in [
-            "/api/v1/events/abc",
-            "/api/v1/events/abc/sessions",
-            "/api/v1/events/abc/partners",
-            "/api/v1/sessions/abc/speakers",
-            "/api/v1/speakers/abc",
-            "/api/v1/outcomes/abc/publish",
-        ] {
-            assert!(changes_event_view(path), "{path}");
-        }
-        for path in [
-            "/api/v1/sessions/abc/registrations",
-            "/api/v1/events/abc/invitations",
-            "/api/v1/events/abc/staff",
-            "/api/v1/organizations/applications",
-            "/api/v1/registrations/confirm",
-            "/api/v1/auth/login",
-        ] {
-            assert!(!changes_event_view(path), "{path}");
-        }
-    }
-}

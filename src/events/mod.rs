@@ -3,7 +3,7 @@
 pub mod access;
 pub mod calendar;
 pub mod local_time;
-pub mod public_cache;
+pub mod public_views;
 pub mod routes;
 
 pub mod model;
@@ -11,3 +11,5 @@ pub mod outcomes;
 pub mod service;
 pub mod sessions;
 pub mod types;
+
+pub use public_views::PublicViews;

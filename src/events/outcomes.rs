@@ -108,6 +108,7 @@ async fn outcome_views(
 
 pub async fn create_outcome(
     conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
     user: &AuthUser,
     event_id_or_slug: &str,
     req: OutcomeRequest,
@@ -164,6 +165,7 @@ pub async fn create_outcome(
         .returning(Outcome::as_returning())
         .get_result(conn)
         .await?;
+    views.forget_event(event.id);
     one(outcome_views(conn, vec![row]).await?)
 }
 
@@ -176,6 +178,7 @@ fn one(mut views: Vec<OutcomeView>) -> AppResult<OutcomeView> {
 /// Publishes an outcome (publishing it again changes nothing).
 pub async fn publish_outcome(
     conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
     user: &AuthUser,
     outcome_id: Uuid,
 ) -> AppResult<OutcomeView> {
@@ -208,6 +211,7 @@ pub async fn publish_outcome(
             .get_result(conn)
             .await?
     };
+    views.forget_event(event.id);
     one(outcome_views(conn, vec![row]).await?)
 }
 

@@ -5,7 +5,6 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use tracing::Instrument;
 use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 
@@ -14,7 +13,7 @@ use crate::auth::{AuthUser, MaybeUser, Organizer};
 use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppResult, Problem};
 use crate::events::model::*;
-use crate::events::public_cache::{Lookup, RefreshTicket};
+use crate::events::public_views::{Rendered, ViewKind};
 use crate::events::service::{self, EventFilter, Transition};
 use crate::events::{outcomes, sessions};
 use crate::json::Json;
@@ -204,10 +203,9 @@ async fn create_event(
 /// An event by id or slug: the public view, or everything for its staff and admins. A
 /// session's online link is shown to staff and to holders of a confirmed seat in that session
 /// only; the event's own link (its public sessions' default) to staff and to holders of a
-/// confirmed seat in one of its public sessions. The public
-/// view, to anonymous visitors and to signed-in members who neither run the event nor hold a
-/// seat in it, may be up to `server.public_cache_ms` old (1 s by default; longer only while the
-/// database is slow); changes made through this server show at once.
+/// confirmed seat in one of its public sessions. The public view, to anonymous visitors and to
+/// signed-in members who neither run the event nor hold a seat in it, may be up to
+/// `server.public_cache_ms` old (1 s by default); changes made through this server show at once.
 #[utoipa::path(get, path = "/api/v1/events/{id}", tag = "dialogues",
     params(("id" = String, Path, description = "The event's id or slug")),
     responses((status = 200, body = EventView)))]
@@ -217,72 +215,35 @@ async fn get_event(
     MaybeUser(user): MaybeUser,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    // Anonymous visitors all see the same view: serve it from the micro-cache when fresh. So do
-    // signed-in viewers who neither run the event nor hold a seat in it: one query instead of
-    // the view's seven.
-    let ttl = std::time::Duration::from_millis(state.settings.server.public_cache_ms);
-    if ttl.is_zero() {
-        let view = load_event_view(&state, user.as_ref(), &path).await?;
-        return Ok(HttpResponse::Ok().json(view));
-    }
+    // A signed-in viewer who neither runs the event nor holds a seat in it sees exactly the
+    // public view: one query says so, and they are served the kept one.
     if let Some(user) = &user {
         let mut conn = state.pool.get().await?;
-        if service::sees_more_than_the_public(&mut conn, user, &path).await? {
+        if !state.public_views.is_enabled()
+            || service::sees_more_than_the_public(&mut conn, user, &path).await?
+        {
             let view = viewers_event_view(&mut conn, &state, Some(user), &path).await?;
             return Ok(HttpResponse::Ok().json(view));
         }
     }
-    let key = path.into_inner();
-    match state.public_cache.lookup(&key, ttl) {
-        Lookup::Fresh(body) => Ok(json_body(body)),
-        Lookup::Stale(body, refresh) => {
-            if let Some(ticket) = refresh {
-                let span = tracing::info_span!("refresh_public_event", event = %key);
-                actix_web::rt::spawn(
-                    async move {
-                        if let Err(e) = refresh_public_view(&state, key, ticket).await {
-                            if !e.is_not_found() {
-                                tracing::warn!(error = %e,
-                                    "could not refresh the cached public view; serving the old one a TTL longer");
-                            }
-                        }
-                    }
-                    .instrument(span),
-                );
-            }
-            Ok(json_body(body))
-        }
-        Lookup::Missing(ticket) => Ok(json_body(refresh_public_view(&state, key, ticket).await?)),
-    }
+    let body = state
+        .public_views
+        .get_or_load(ViewKind::Json, &path, || public_view(&state, &path))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
-/// Reads the anonymous view of an event into the public cache, and answers it.
-async fn refresh_public_view(
-    state: &State,
-    key: String,
-    ticket: RefreshTicket,
-) -> AppResult<web::Bytes> {
-    let read = load_event_view(state, None, &key).await.and_then(|view| {
-        serde_json::to_vec(&view)
-            .map(web::Bytes::from)
-            .map_err(|e| crate::error::AppError::internal(format!("event view: {e}")))
-    });
-    match read {
-        Ok(body) => {
-            state.public_cache.put(key, body.clone(), ticket);
-            Ok(body)
-        }
-        // Gone or no longer public: nobody may see the old copy.
-        Err(e) if e.is_not_found() => {
-            state.public_cache.forget(key, ticket);
-            Err(e)
-        }
-        // Anything else (a busy pool, say) keeps the old copy for the others a TTL longer.
-        Err(e) => {
-            state.public_cache.failed(&key, ticket);
-            Err(e)
-        }
-    }
+/// The event's view as nobody sees it (rule 2: no link, no closed session's details), as JSON.
+async fn public_view(state: &State, id_or_slug: &str) -> AppResult<Rendered> {
+    let view = load_event_view(state, None, id_or_slug).await?;
+    let body = serde_json::to_vec(&view)
+        .map_err(|e| crate::error::AppError::internal(format!("event view: {e}")))?;
+    Ok(Rendered {
+        event_id: view.id,
+        body: body.into(),
+    })
 }
 
 async fn load_event_view(
@@ -304,12 +265,6 @@ async fn viewers_event_view(
     service::event_view(conn, event, user, &state.settings.app.public_url).await
 }
 
-fn json_body(body: web::Bytes) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(body)
-}
-
 /// Changes an event (staff): absent keys stay, `null` clears optional ones; the slug may change.
 #[utoipa::path(patch, path = "/api/v1/events/{id}", tag = "dialogues", request_body = EventPatch,
     security(("bearer" = [])),
@@ -327,6 +282,7 @@ async fn update_event(
     let mut conn = state.pool.get().await?;
     let view = service::update_event(
         &mut conn,
+        &state.public_views,
         &user,
         &path,
         body.into_inner(),
@@ -407,7 +363,14 @@ async fn set_partners(
     body: Json<Vec<PartnerRequest>>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let partners = service::set_partners(&mut conn, &user, &path, body.into_inner()).await?;
+    let partners = service::set_partners(
+        &mut conn,
+        &state.public_views,
+        &user,
+        &path,
+        body.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(partners))
 }
 
@@ -450,7 +413,14 @@ async fn create_session(
     body: Json<SessionRequest>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let session = sessions::create_session(&mut conn, &user, &path, body.into_inner()).await?;
+    let session = sessions::create_session(
+        &mut conn,
+        &state.public_views,
+        &user,
+        &path,
+        body.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(session))
 }
 
@@ -471,6 +441,7 @@ async fn update_session(
     let mut conn = state.pool.get().await?;
     let session = sessions::update_session(
         &mut conn,
+        &state.public_views,
         &user,
         path.into_inner(),
         body.into_inner(),
@@ -493,7 +464,7 @@ async fn delete_session(
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    sessions::delete_session(&mut conn, &user, path.into_inner()).await?;
+    sessions::delete_session(&mut conn, &state.public_views, &user, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -511,8 +482,14 @@ async fn add_speaker(
     body: Json<SpeakerRequest>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let speaker =
-        sessions::add_speaker(&mut conn, &user, path.into_inner(), body.into_inner()).await?;
+    let speaker = sessions::add_speaker(
+        &mut conn,
+        &state.public_views,
+        &user,
+        path.into_inner(),
+        body.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(speaker))
 }
 
@@ -528,7 +505,7 @@ async fn delete_speaker(
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    sessions::delete_speaker(&mut conn, &user, path.into_inner()).await?;
+    sessions::delete_speaker(&mut conn, &state.public_views, &user, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -549,7 +526,14 @@ async fn create_outcome(
     body: Json<OutcomeRequest>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let outcome = outcomes::create_outcome(&mut conn, &user, &path, body.into_inner()).await?;
+    let outcome = outcomes::create_outcome(
+        &mut conn,
+        &state.public_views,
+        &user,
+        &path,
+        body.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(outcome))
 }
 
@@ -584,7 +568,8 @@ async fn publish_outcome(
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let outcome = outcomes::publish_outcome(&mut conn, &user, path.into_inner()).await?;
+    let outcome =
+        outcomes::publish_outcome(&mut conn, &state.public_views, &user, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(outcome))
 }
 

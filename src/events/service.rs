@@ -786,6 +786,7 @@ fn patch_optional_text(
 
 pub async fn update_event(
     conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
     user: &AuthUser,
     id_or_slug: &str,
     patch: EventPatch,
@@ -893,6 +894,7 @@ pub async fn update_event(
                 e.into()
             }
         })?;
+    views.forget_event(updated.id);
     event_view(conn, updated, Some(user), public_url).await
 }
 
@@ -1002,6 +1004,7 @@ pub async fn transition(
     })
     .await?;
     tracing::info!(event_id = %updated.id, status = %updated.status, "event status changed");
+    state.public_views.forget_event(updated.id);
     event_view(&mut conn, updated, Some(user), &public_url).await
 }
 
@@ -1299,6 +1302,7 @@ pub async fn list_events(
 /// Replaces the event's partner organisations with `list` (all or nothing).
 pub async fn set_partners(
     conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
     user: &AuthUser,
     id_or_slug: &str,
     list: Vec<PartnerRequest>,
@@ -1384,6 +1388,7 @@ pub async fn set_partners(
         .scope_boxed()
     })
     .await?;
+    views.forget_event(event_id);
     Ok(partners_by_event(conn, &[event_id])
         .await?
         .remove(&event_id)

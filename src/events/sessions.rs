@@ -116,6 +116,7 @@ fn check_session(v: &mut Validator, s: &SessionFields) {
 
 pub async fn create_session(
     conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
     user: &AuthUser,
     event_id_or_slug: &str,
     req: SessionRequest,
@@ -189,6 +190,7 @@ pub async fn create_session(
         .get_result(conn)
         .await?;
     touch_event(conn, event.id).await?;
+    views.forget_event(event.id);
     let link = session.online_link(&event);
     Ok(session_view(&session, zone, true, &[], 0, Some(link)))
 }
@@ -268,6 +270,7 @@ async fn live_registrations(conn: &mut AsyncPgConnection, session_id: Uuid) -> A
 /// in the same transaction; lowering it below the confirmed registrations is refused.
 pub async fn update_session(
     conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
     user: &AuthUser,
     session_id: Uuid,
     patch: SessionPatch,
@@ -419,6 +422,7 @@ pub async fn update_session(
             .scope_boxed()
         })
         .await?;
+    views.forget_event(event.id);
     let speakers = crate::events::service::speakers_by_session(conn, &[session_id])
         .await?
         .remove(&session_id)
@@ -438,6 +442,7 @@ pub async fn update_session(
 /// Deletes a session that nobody is registered for.
 pub async fn delete_session(
     conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
     user: &AuthUser,
     session_id: Uuid,
 ) -> AppResult<()> {
@@ -464,12 +469,15 @@ pub async fn delete_session(
         }
         .scope_boxed()
     })
-    .await
+    .await?;
+    views.forget_event(event.id);
+    Ok(())
 }
 
 /// Adds a speaker to a session.
 pub async fn add_speaker(
     conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
     user: &AuthUser,
     session_id: Uuid,
     req: SpeakerRequest,
@@ -562,12 +570,14 @@ pub async fn add_speaker(
         .get_result(conn)
         .await?;
     touch_event(conn, session.event_id).await?;
+    views.forget_event(session.event_id);
     Ok(SpeakerView::from(&speaker))
 }
 
 /// Removes a speaker from a session.
 pub async fn delete_speaker(
     conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
     user: &AuthUser,
     speaker_id: Uuid,
 ) -> AppResult<()> {
@@ -591,5 +601,6 @@ pub async fn delete_speaker(
         .execute(conn)
         .await?;
     touch_event(conn, session.event_id).await?;
+    views.forget_event(session.event_id);
     Ok(())
 }

@@ -335,7 +335,14 @@ async fn update_organization(
 ) -> AppResult<HttpResponse> {
     let update = body.into_inner().parse()?;
     let mut conn = state.pool.get().await?;
-    let org = service::update(&mut conn, admin.0.account.id, *id, update).await?;
+    let org = service::update(
+        &mut conn,
+        &state.public_views,
+        admin.0.account.id,
+        *id,
+        update,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(OrganizationView::admin(&org)))
 }
 

@@ -633,6 +633,7 @@ pub struct OrganizationUpdate {
 /// needs one). Writes an audit entry only when something changed.
 pub async fn update(
     conn: &mut AsyncPgConnection,
+    views: &crate::events::PublicViews,
     actor: Uuid,
     id: Uuid,
     update: OrganizationUpdate,
@@ -718,6 +719,7 @@ pub async fn update(
             .scope_boxed()
         })
         .await;
+    views.forget_all();
     match new_name {
         Some(name) => explain_duplicate(conn, result, &name).await,
         None => result,

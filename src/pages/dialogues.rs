@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -18,6 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::events::local_time::{format_local, format_range};
 use crate::events::model::*;
 use crate::events::outcomes::published_outcomes;
+use crate::events::public_views::{Rendered, ViewKind};
 use crate::events::service::{find_event, partners_by_event, speakers_by_session};
 use crate::events::types::CountryCode;
 
@@ -168,30 +170,62 @@ async fn load_index(state: &State) -> AppResult<IndexPage> {
     })
 }
 
+/// The public page of a dialogue. A visitor without a session cookie gets the page as nobody
+/// sees it, kept in the public views like the JSON view; a visitor with one gets forms that
+/// carry their session's CSRF token, rendered for them.
 pub async fn event_page(
     state: State,
     path: web::Path<String>,
     req: actix_web::HttpRequest,
 ) -> HttpResponse {
-    let mut conn = match state.pool.get().await {
-        Ok(conn) => conn,
-        Err(e) => return error_page(e.into()),
-    };
-    match load_event_page(&mut conn, &path).await {
-        Ok(Some(mut page)) => {
-            // A signed-in visitor's form acts as them: it carries their session's CSRF token.
-            let csrf = crate::auth::csrf::form_token(&req);
-            for form in page.sessions.iter_mut().filter_map(|s| s.form.as_mut()) {
-                form.csrf_token.clone_from(&csrf);
-            }
-            super::html(StatusCode::OK, &page)
+    let answer = match crate::auth::csrf::form_token(&req) {
+        None => {
+            state
+                .public_views
+                .get_or_load(ViewKind::Page, &path, || public_page(&state, &path))
+                .await
         }
-        Ok(None) => super::not_found("There is no public dialogue at this address."),
+        Some(csrf) => visitors_page(&state, &path, csrf).await,
+    };
+    match answer {
+        Ok(body) => super::html_body(StatusCode::OK, body),
+        Err(e) if e.is_not_found() => {
+            super::not_found("There is no public dialogue at this address.")
+        }
         Err(e) => error_page(e),
     }
 }
 
-async fn load_event_page(conn: &mut AsyncPgConnection, slug: &str) -> AppResult<Option<EventPage>> {
+/// The page as nobody sees it: its forms carry no CSRF token (a form posted without the session
+/// cookie acts for no one).
+async fn public_page(state: &State, slug: &str) -> AppResult<Rendered> {
+    let mut conn = state.pool.get().await?;
+    let (event_id, page) = load_event_page(&mut conn, slug)
+        .await?
+        .ok_or_else(|| AppError::not_found("event"))?;
+    Ok(Rendered {
+        event_id,
+        body: super::render(&page)?,
+    })
+}
+
+/// The page for a visitor with a session cookie: a signed-in visitor's form acts as them, so
+/// it carries their session's CSRF token.
+async fn visitors_page(state: &State, slug: &str, csrf: String) -> AppResult<Bytes> {
+    let mut conn = state.pool.get().await?;
+    let (_, mut page) = load_event_page(&mut conn, slug)
+        .await?
+        .ok_or_else(|| AppError::not_found("event"))?;
+    for form in page.sessions.iter_mut().filter_map(|s| s.form.as_mut()) {
+        form.csrf_token = Some(csrf.clone());
+    }
+    super::render(&page)
+}
+
+async fn load_event_page(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+) -> AppResult<Option<(Uuid, EventPage)>> {
     // Drafts do not exist for the public.
     let Some(event) = find_event(conn, slug).await?.filter(Event::is_public) else {
         return Ok(None);
@@ -316,7 +350,7 @@ async fn load_event_page(conn: &mut AsyncPgConnection, slug: &str) -> AppResult<
         EventStatus::Completed => Some("This dialogue has taken place.".to_owned()),
         _ => None,
     };
-    Ok(Some(EventPage {
+    let page = EventPage {
         when: Some(when(
             zone,
             rows.iter().map(|s| s.starts_at).min(),
@@ -333,5 +367,6 @@ async fn load_event_page(conn: &mut AsyncPgConnection, slug: &str) -> AppResult<
         sessions: programme,
         outcomes: outcome_items,
         title: event.title,
-    }))
+    };
+    Ok(Some((event.id, page)))
 }

@@ -23,13 +23,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Renders a page with `status`; a template failure is logged and answered as a plain 500.
-/// Pages are never cached: those behind emailed links carry tokens, the others change often.
+/// No browser or shared cache keeps a page (`no-store`): those behind emailed links carry tokens,
+/// the others change often.
 pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
-    match page.render() {
-        Ok(body) => HttpResponse::build(status)
-            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(body),
+    match render(page) {
+        Ok(body) => html_body(status, body),
         Err(e) => {
             tracing::error!(error = %e, "rendering a page failed");
             HttpResponse::InternalServerError()
@@ -37,6 +35,21 @@ pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
                 .body("<!DOCTYPE html><html lang=\"en\"><title>Error</title><p>Something went wrong; it has been logged.</p></html>")
         }
     }
+}
+
+/// A page's HTML.
+pub fn render(page: &impl Template) -> crate::error::AppResult<bytes::Bytes> {
+    page.render()
+        .map(bytes::Bytes::from)
+        .map_err(|e| crate::error::AppError::internal(format!("rendering a page: {e}")))
+}
+
+/// Answers rendered HTML, which neither a shared cache nor the browser keeps (see [`html`]).
+pub fn html_body(status: StatusCode, body: bytes::Bytes) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
 }
 
 /// What a page is about, shown in a box under its heading: a session with its event and

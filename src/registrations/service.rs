@@ -573,6 +573,11 @@ pub async fn register(
         .scope_boxed()
     })
     .await
+    .inspect(|outcome| {
+        if let RegisterOutcome::Registered { .. } = outcome {
+            state.public_views.forget_event(ctx.event.id);
+        }
+    })
 }
 
 fn confirm_token_expiry() -> DateTime<Utc> {
@@ -806,6 +811,7 @@ pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationVie
         .scope_boxed()
     })
     .await?;
+    state.public_views.forget_event(ctx.event.id);
     Ok(RegistrationView::new(
         &placed.registration,
         placed.waitlist_position,
@@ -854,6 +860,7 @@ pub async fn cancel_and_notify(
         .scope_boxed()
     })
     .await
+    .inspect(|_| state.public_views.forget_event(ctx.event.id))
 }
 
 /// The registration an emailed cancel link covers; 404 `invalid_token` when the link does not
@@ -932,6 +939,7 @@ pub async fn approve(state: &AppState, registration_id: Uuid) -> AppResult<Regis
     let public_url = state.settings.public_url().to_owned();
     let mut conn = state.pool.get().await?;
     let (_, ctx) = registration_context(&mut conn, registration_id).await?;
+    let event_id = ctx.event.id;
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
             seats::lock_session(conn, ctx.session.id).await?;
@@ -957,6 +965,7 @@ pub async fn approve(state: &AppState, registration_id: Uuid) -> AppResult<Regis
         .scope_boxed()
     })
     .await
+    .inspect(|_| state.public_views.forget_event(event_id))
 }
 
 /// Staff rejection of a registration awaiting approval. Like a cancellation, it withdraws any

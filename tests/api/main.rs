@@ -20,3 +20,4 @@ mod pg_restart;
 mod public_cache;
 mod registrations;
 mod security;
+mod two_instances;
