@@ -367,8 +367,18 @@ pub async fn update_session(
                         ));
                     }
                 }
+                // What calendars show changed: its entries get a higher SEQUENCE.
+                let shown = f.title != current.title
+                    || f.description != current.description
+                    || (f.starts_at, f.ends_at) != (current.starts_at, current.ends_at)
+                    || f.online_url != current.online_url
+                    || f.chatham_house != current.chatham_house;
                 let session: Session = diesel::update(sessions::table.find(session_id))
-                    .set((&f, sessions::updated_at.eq(Utc::now())))
+                    .set((
+                        &f,
+                        sessions::updated_at.eq(Utc::now()),
+                        sessions::sequence.eq(sessions::sequence + i32::from(shown)),
+                    ))
                     .returning(Session::as_returning())
                     .get_result(conn)
                     .await?;

@@ -363,6 +363,7 @@ mod tests {
             created_at: Utc.with_ymd_and_hms(2022, 1, 10, 0, 0, 0).unwrap(),
             updated_at: Utc.with_ymd_and_hms(2022, 1, 10, 0, 0, 0).unwrap(),
             online_url: None,
+            sequence: 0,
         }
     }
 
@@ -371,7 +372,7 @@ mod tests {
         let event = event();
         let sessions = vec![session(true)];
         let refs: Vec<&SessionFacts> = sessions.iter().collect();
-        let ics = sessions_calendar(&event, &refs, CalendarMethod::Request, false);
+        let ics = sessions_calendar(&event, &refs, CalendarMethod::Publish, false);
         let mail = InvitationMail {
             event: &event,
             sessions: &sessions,
@@ -401,7 +402,7 @@ mod tests {
             .text
             .contains("https://convene.example/invitations/T0K3N"));
         assert!(rendered.text.contains("Thu 17 Feb 2022, 18:00 JST"));
-        assert!(ics.contains("METHOD:REQUEST"));
+        assert!(ics.contains("METHOD:PUBLISH"));
         assert!(!ics.contains("zoom.example"), "no online link in an offer");
     }
 }

@@ -602,7 +602,7 @@ async fn insert_invitations(
     let registered = live_registrations(conn, &person_ids, &session_ids).await?;
 
     let offer: Vec<&SessionFacts> = chosen.iter().collect();
-    let offer_ics = sessions_calendar(&event, &offer, CalendarMethod::Request, false);
+    let offer_ics = sessions_calendar(&event, &offer, CalendarMethod::Publish, false);
     let mail = InvitationMail {
         event: &event,
         sessions: &chosen,
@@ -1317,7 +1317,7 @@ pub async fn resend(
                 .await?;
             cancel_pending(conn, &invitation.reminder_key()).await?;
             let refs: Vec<&SessionFacts> = offered.iter().collect();
-            let offer_ics = sessions_calendar(&event, &refs, CalendarMethod::Request, false);
+            let offer_ics = sessions_calendar(&event, &refs, CalendarMethod::Publish, false);
             let mail = InvitationMail {
                 event: &event,
                 sessions: &offered,
