@@ -466,6 +466,7 @@ pub async fn delete_session(
                     ),
                 ));
             }
+            tell_invitees_of_deletion(conn, event.id, session_id).await?;
             diesel::delete(sessions::table.find(session_id))
                 .execute(conn)
                 .await?;
@@ -475,6 +476,48 @@ pub async fn delete_session(
         .scope_boxed()
     })
     .await
+}
+
+/// Before a session is deleted (its lock held, nobody registered): the invitees it was
+/// offered to and who have not answered for it have it in their calendar from the offer; a
+/// CANCEL (of a higher SEQUENCE) takes it out.
+async fn tell_invitees_of_deletion(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    session_id: Uuid,
+) -> AppResult<()> {
+    use crate::db::schema::{invitation_sessions, invitations, people};
+    use crate::invitations::model::InvitationStatus;
+    let invitees: Vec<(Uuid, String, String)> = invitation_sessions::table
+        .inner_join(invitations::table.inner_join(people::table))
+        .filter(invitation_sessions::session_id.eq(session_id))
+        .filter(invitation_sessions::accepted.is_null())
+        .filter(invitations::status.eq_any([InvitationStatus::Pending, InvitationStatus::Accepted]))
+        .select((invitations::id, people::email, people::name))
+        .load(conn)
+        .await?;
+    if invitees.is_empty() {
+        return Ok(());
+    }
+    let raised = crate::registrations::emails::raise_sequences(conn, &[session_id]).await?;
+    let event = crate::invitations::service::load_event(conn, event_id).await?;
+    let refs: Vec<&crate::registrations::model::SessionFacts> = raised.iter().collect();
+    let emails = invitees
+        .iter()
+        .map(|(invitation_id, email, name)| {
+            crate::registrations::emails::calendar_removal_email(
+                &event,
+                format!("session-deleted:{session_id}:{invitation_id}"),
+                email,
+                name,
+                &refs,
+                "The organisers have removed the session below from the programme, so it is no \
+                 longer part of your invitation.",
+            )
+        })
+        .collect();
+    crate::mail::enqueue_many(conn, emails).await?;
+    Ok(())
 }
 
 /// Adds a speaker to a session.

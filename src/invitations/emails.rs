@@ -198,7 +198,7 @@ fn join_lines(event: &EventFacts, accepted: &[AcceptedSession<'_>]) -> Vec<Strin
 /// when every chosen session is full).
 pub fn acceptance_email(
     event: &EventFacts,
-    invitation_id: Uuid,
+    answer_key: &str,
     email: &str,
     name: &str,
     accepted: &[AcceptedSession<'_>],
@@ -265,16 +265,17 @@ pub fn acceptance_email(
     };
     let out = OutgoingEmail::new("invitation_accepted", email, Some(name), body)
         .for_event(event.id)
-        .dedupe(format!("invitation-answer:{invitation_id}"));
+        .dedupe(answer_key.to_owned());
     match ics {
         Some(ics) => out.with_ics(ics),
         None => out,
     }
 }
 
+/// `answer_key`: each answer (a changed one too) is its own cause.
 pub fn decline_email(
     event: &EventFacts,
-    invitation_id: Uuid,
+    answer_key: &str,
     email: &str,
     name: &str,
 ) -> OutgoingEmail {
@@ -292,7 +293,7 @@ pub fn decline_email(
     };
     OutgoingEmail::new("invitation_declined", email, Some(name), body)
         .for_event(event.id)
-        .dedupe(format!("invitation-answer:{invitation_id}"))
+        .dedupe(answer_key.to_owned())
 }
 
 pub fn withdrawn_email(
