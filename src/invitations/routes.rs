@@ -255,7 +255,7 @@ async fn add_sessions(
     params(("id" = Uuid, Path, description = "The invitation")),
     responses((status = 200, body = InvitationItem),
               (status = 409, body = Problem, content_type = "application/problem+json",
-               description = "`invalid_transition`: declined or already revoked")))]
+               description = "`invalid_transition`: already revoked")))]
 #[post("/invitations/{id}/revoke")]
 async fn revoke(state: State, user: AuthUser, path: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let item = service::revoke(&state, &user, path.into_inner()).await?;

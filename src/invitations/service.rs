@@ -1632,8 +1632,8 @@ pub async fn add_sessions(
     .await
 }
 
-/// Withdraws an invitation: its link answers 410; an accepted invitation's registrations are
-/// cancelled (the waitlist promotes, and the promoted are emailed by `cancel`); the invitee is
+/// Withdraws an invitation (in any state but revoked): its link answers 410; its registrations
+/// are cancelled (the waitlist promotes, and the promoted are emailed by `cancel`); the invitee is
 /// told.
 pub async fn revoke(
     state: &AppState,
@@ -1654,10 +1654,9 @@ pub async fn revoke(
             locks::sessions(conn, &session_ids).await?;
             let invitation = lock_invitation(conn, invitation_id).await?;
             let status = invitation.effective_status(now);
-            if !matches!(
-                status,
-                InvitationStatus::Pending | InvitationStatus::Expired | InvitationStatus::Accepted
-            ) {
+            // A declined invitation may still be answered again until its deadline: it too
+            // can be withdrawn.
+            if status == InvitationStatus::Revoked {
                 return Err(invalid_transition(status, "revoked"));
             }
             let live = seats_of(conn, &invitation).await?;
