@@ -28,7 +28,7 @@ pub struct InvitationMail<'a> {
     /// Who sent the invitation, for "… invites you".
     pub inviter: Option<&'a str>,
     pub message: Option<&'a str>,
-    /// The `.ics` (METHOD:REQUEST) of the sessions offered, made once for a whole batch.
+    /// The `.ics` (METHOD:PUBLISH) of the sessions offered, made once for a whole batch.
     pub offer_ics: &'a str,
 }
 

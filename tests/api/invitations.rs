@@ -205,7 +205,10 @@ async fn bulk_invitations_email_each_invitee_a_personal_link_local_times_and_an_
     assert!(mail.html_body().contains("Answer the invitation"));
 
     let ics = parse_ics(&ics_of(&mail));
-    assert_eq!(ics.method, "PUBLISH", "docs/decisions/0012-calendar-method.md");
+    assert_eq!(
+        ics.method, "PUBLISH",
+        "docs/decisions/0012-calendar-method.md"
+    );
     assert_eq!(ics.events.len(), 2);
     let local_start = d.starts[0]
         .with_timezone(&tokyo())
@@ -1966,7 +1969,8 @@ async fn the_invitation_page_shows_the_offer_and_answers_only_on_post() {
         .await,
         1
     );
-    // A second POST is told it was already answered; GET shows the answer, with no form.
+    // Until the deadline a second POST changes the answer; GET shows it, with the form to
+    // change it again.
     let res = app
         .client
         .post(&page_url)
@@ -1975,8 +1979,15 @@ async fn the_invitation_page_shows_the_offer_and_answers_only_on_post() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::CONFLICT);
-    assert!(res.text().await.unwrap().contains("already answered"));
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        fx::count(
+            &app,
+            "SELECT count(*) AS n FROM registrations WHERE status = 'confirmed'"
+        )
+        .await,
+        0
+    );
     let html = app
         .client
         .get(&page_url)
@@ -1986,7 +1997,25 @@ async fn the_invitation_page_shows_the_offer_and_answers_only_on_post() {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("You accepted this invitation"));
+    assert!(html.contains("You declined this invitation"));
+    assert!(html.contains("You can change your answer until"));
+    assert!(html.contains("<form"));
+    // Past the deadline the answer is shown, with no form.
+    app.sql(
+        "UPDATE invitations SET expires_at = now() - interval '1 minute' \
+         WHERE status = 'declined'",
+    )
+    .await;
+    let html = app
+        .client
+        .get(&page_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("You declined this invitation"));
     assert!(!html.contains("<form"));
 
     // Declining through the form.
