@@ -159,6 +159,8 @@ async fn lock_answerable(conn: &mut AsyncPgConnection, token: &str) -> AppResult
     let session_ids = offered_session_ids(conn, found.id).await?;
     locks::sessions(conn, &session_ids).await?;
     let invitation = lock_invitation(conn, found.id).await?;
+    // Sessions are added to an invitation only with a new token (`add_sessions` reissues it):
+    // an unchanged token means the sessions locked above are still all it offers.
     if invitation.token_hash != found.token_hash {
         return Err(AppError::not_found("invitation"));
     }
