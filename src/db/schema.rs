@@ -273,6 +273,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         online_url -> Nullable<Text>,
+        sequence -> Int4,
     }
 }
 

@@ -7,21 +7,28 @@
 
 use chrono::{DateTime, Offset, Utc};
 use chrono_tz::{OffsetName, Tz};
-use icalendar::{Calendar, CalendarDateTime, Component, EventLike};
+use icalendar::{Calendar, CalendarDateTime, Component, EventLike, EventStatus};
 use uuid::Uuid;
 
-/// `PUBLISH` for feeds and confirmations; `REQUEST` for invitations (clients offer RSVP).
+/// Convene's one product identifier: every calendar carries it, and no other.
+pub const PRODID: &str = "-//APPAP//Convene//EN";
+
+/// The iTIP method of a calendar (RFC 5546). Convene never sends `REQUEST`: a request needs
+/// an ORGANIZER whose mailbox takes the attendee's REPLY, and answers are taken only through
+/// Convene's own link (docs/decisions/0012-calendar-method.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CalendarMethod {
+    /// The feed, offers and held seats: entries to show (or update, by SEQUENCE).
     Publish,
-    Request,
+    /// Entries to remove: the recipient no longer holds (or is offered) these sessions.
+    Cancel,
 }
 
 impl CalendarMethod {
     fn as_str(self) -> &'static str {
         match self {
             CalendarMethod::Publish => "PUBLISH",
-            CalendarMethod::Request => "REQUEST",
+            CalendarMethod::Cancel => "CANCEL",
         }
     }
 }
@@ -37,18 +44,23 @@ pub struct CalendarSession {
     /// Venue or online link, as the viewer may see it.
     pub location: Option<String>,
     pub url: Option<String>,
-    /// Grows with every change of the session, so calendar clients replace the entry they
-    /// already hold (RFC 5545 SEQUENCE); see [`revision`].
+    /// The session's `sequence` column: raised by every change calendars show and by every
+    /// cancellation sent, so clients replace (or remove) the entry they hold (RFC 5545).
     pub sequence: u32,
 }
 
-/// A session's revision number for SEQUENCE: whole seconds from its creation to its last
-/// change. Any later change gives a larger number without a counter to keep.
-pub fn revision(created_at: DateTime<Utc>, updated_at: DateTime<Utc>) -> u32 {
-    u32::try_from((updated_at - created_at).num_seconds().max(0)).unwrap_or(u32::MAX)
+/// The SEQUENCE of a session's revision counter (never negative in the database).
+pub fn revision(sequence: i32) -> u32 {
+    u32::try_from(sequence).unwrap_or(0)
 }
 
-/// A VCALENDAR with one VEVENT per session.
+/// The UID of a session's entries, the same in every calendar Convene sends.
+pub fn session_uid(session_id: Uuid) -> String {
+    format!("{session_id}@convene")
+}
+
+/// A VCALENDAR with one VEVENT per session. `Cancel` marks each entry cancelled and leaves out
+/// what a removal does not need (description, place, links).
 pub fn calendar_for_sessions(
     event_title: &str,
     timezone: &str,
@@ -57,12 +69,21 @@ pub fn calendar_for_sessions(
 ) -> String {
     let tz: Tz = timezone.parse().unwrap_or(Tz::UTC);
     let fixed_offset = single_offset(&tz, sessions);
-    let mut calendar = Calendar::new();
-    calendar.name(event_title).timezone(tz.name());
-    calendar.append_property(("METHOD", method.as_str()));
-    calendar.append_property(("PRODID", "-//APPAP//Convene//EN"));
+    // `empty`, not `new`: `new` adds the crate's own PRODID beside ours.
+    let mut calendar = Calendar::empty();
+    calendar
+        .append_property(("VERSION", "2.0"))
+        .append_property(("PRODID", PRODID))
+        .append_property(("CALSCALE", "GREGORIAN"))
+        .append_property(("METHOD", method.as_str()))
+        // RFC 7986 NAME: the calendar's name, a standard property (unlike X-WR-CALNAME).
+        .append_property(("NAME", event_title));
     for session in sessions {
-        calendar.push(session_event(session, &tz, fixed_offset.is_some()));
+        let mut event = session_event(session, &tz, fixed_offset.is_some());
+        if method == CalendarMethod::Cancel {
+            event.status(EventStatus::Cancelled);
+        }
+        calendar.push(event);
     }
     let text = calendar.done().to_string();
     match fixed_offset {
@@ -71,6 +92,21 @@ pub fn calendar_for_sessions(
         }
         None => text,
     }
+}
+
+/// A CANCEL of these sessions: the entries as they stand, to be removed. The caller gives each
+/// session's sequence after raising it.
+pub fn cancel_calendar(event_title: &str, timezone: &str, sessions: &[CalendarSession]) -> String {
+    let bare: Vec<CalendarSession> = sessions
+        .iter()
+        .map(|s| CalendarSession {
+            description: None,
+            location: None,
+            url: None,
+            ..s.clone()
+        })
+        .collect();
+    calendar_for_sessions(event_title, timezone, &bare, CalendarMethod::Cancel)
 }
 
 /// One VEVENT; `local` writes TZID-qualified local times, otherwise UTC.
@@ -87,7 +123,7 @@ pub fn session_event(session: &CalendarSession, tz: &Tz, local: bool) -> icalend
     };
     let mut event = icalendar::Event::new();
     event
-        .uid(&format!("{}@convene", session.id))
+        .uid(&session_uid(session.id))
         .summary(&session.title)
         .timestamp(Utc::now())
         .sequence(session.sequence)
@@ -161,18 +197,13 @@ mod tests {
             url: None,
             sequence: 0,
         };
-        let ics = calendar_for_sessions("Japan", "Asia/Tokyo", &[session], CalendarMethod::Request);
-        assert!(ics.contains("METHOD:REQUEST"));
+        let ics = calendar_for_sessions("Japan", "Asia/Tokyo", &[session], CalendarMethod::Publish);
+        assert!(ics.contains("METHOD:PUBLISH"));
+        assert_eq!(ics.matches("PRODID").count(), 1);
+        assert!(!ics.contains("TIMEZONE-ID"));
+        assert!(!ics.contains("X-"));
         assert!(ics.contains("BEGIN:VTIMEZONE"));
         assert!(ics.contains("TZOFFSETTO:+0900"));
         assert!(ics.contains("DTSTART;TZID=Asia/Tokyo:20220218T160000"));
-    }
-
-    #[test]
-    fn a_later_change_has_a_larger_revision() {
-        let created = Utc.with_ymd_and_hms(2022, 1, 10, 0, 0, 0).unwrap();
-        assert_eq!(revision(created, created), 0);
-        let moved = created + chrono::Duration::days(3);
-        assert!(revision(created, moved) > revision(created, moved - chrono::Duration::hours(1)));
     }
 }

@@ -232,6 +232,8 @@ pub struct Session {
     pub updated_at: DateTime<Utc>,
     /// The session's own link; see [`session_link`] for the one its attendees get.
     pub online_url: Option<String>,
+    /// The revision of its calendar entries (RFC 5545 SEQUENCE).
+    pub sequence: i32,
 }
 
 /// The link that joins a session online (rule 2): its own, else, for a public session, its

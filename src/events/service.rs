@@ -28,7 +28,7 @@ use crate::events::types::{Slug, TimeZone};
 use crate::invitations::model::InvitationStatus;
 use crate::mail::{EmailAction, EmailBody, OutgoingEmail};
 use crate::organizations::{CountryCode, WebsiteUrl};
-use crate::registrations::model::RegistrationStatus;
+use crate::registrations::model::{RegistrationStatus, SessionFacts};
 use crate::text::{check_characters, Lines};
 
 // --- Small parsing helpers shared by the dialogue services ------------------------------------
@@ -894,6 +894,25 @@ pub async fn update_event(
                 e.into()
             }
         })?;
+    // Every session's calendar entry shows the event's title, place, link and zone.
+    if (
+        &updated.title,
+        &updated.venue,
+        updated.format,
+        &updated.online_url,
+        &updated.timezone,
+    ) != (
+        &event.title,
+        &event.venue,
+        event.format,
+        &event.online_url,
+        &event.timezone,
+    ) {
+        diesel::update(sessions::table.filter(sessions::event_id.eq(event.id)))
+            .set(sessions::sequence.eq(sessions::sequence + 1))
+            .execute(conn)
+            .await?;
+    }
     views.forget_event(updated.id);
     event_view(conn, updated, Some(user), public_url).await
 }
@@ -1046,6 +1065,18 @@ async fn queue_cancellation_emails(
     if ids.is_empty() {
         return Ok(());
     }
+    // Every session leaves the calendars it is in: a CANCEL of each, of a higher SEQUENCE (the
+    // caller holds the sessions' locks).
+    let session_ids: Vec<Uuid> = sessions::table
+        .filter(sessions::event_id.eq(event.id))
+        .select(sessions::id)
+        .load(conn)
+        .await?;
+    let raised = crate::registrations::emails::raise_sequences(conn, &session_ids).await?;
+    let facts = crate::invitations::service::load_event(conn, event.id).await?;
+    let refs: Vec<&SessionFacts> = raised.iter().collect();
+    let cancel_ics = (!refs.is_empty())
+        .then(|| crate::registrations::emails::sessions_cancel_calendar(&facts, &refs));
     let recipients: Vec<(Uuid, String, String, Option<String>)> = people::table
         .filter(people::id.eq_any(&ids))
         .select((people::id, people::email, people::name, people::honorific))
@@ -1097,9 +1128,13 @@ async fn queue_cancellation_emails(
                         .to_owned(),
                 ],
             };
-            OutgoingEmail::new("event_cancelled", &email, Some(&name), body)
+            let out = OutgoingEmail::new("event_cancelled", &email, Some(&name), body)
                 .for_event(event.id)
-                .dedupe(format!("event-cancelled:{}:{person_id}", event.id))
+                .dedupe(format!("event-cancelled:{}:{person_id}", event.id));
+            match &cancel_ics {
+                Some(ics) => out.with_ics(ics.clone()),
+                None => out,
+            }
         })
         .collect();
     crate::mail::enqueue_many(conn, emails_to_send).await?;
@@ -1535,7 +1570,7 @@ pub async fn calendar_feed(
                     _ => location.clone(),
                 },
                 url: Some(url.clone()),
-                sequence: crate::events::calendar::revision(s.created_at, s.updated_at),
+                sequence: crate::events::calendar::revision(s.sequence),
             }
         })
         .collect();

@@ -370,8 +370,18 @@ pub async fn update_session(
                         ));
                     }
                 }
+                // What calendars show changed: its entries get a higher SEQUENCE.
+                let shown = f.title != current.title
+                    || f.description != current.description
+                    || (f.starts_at, f.ends_at) != (current.starts_at, current.ends_at)
+                    || f.online_url != current.online_url
+                    || f.chatham_house != current.chatham_house;
                 let session: Session = diesel::update(sessions::table.find(session_id))
-                    .set((&f, sessions::updated_at.eq(Utc::now())))
+                    .set((
+                        &f,
+                        sessions::updated_at.eq(Utc::now()),
+                        sessions::sequence.eq(sessions::sequence + i32::from(shown)),
+                    ))
                     .returning(Session::as_returning())
                     .get_result(conn)
                     .await?;
@@ -461,6 +471,7 @@ pub async fn delete_session(
                     ),
                 ));
             }
+            tell_invitees_of_deletion(conn, event.id, session_id).await?;
             diesel::delete(sessions::table.find(session_id))
                 .execute(conn)
                 .await?;
@@ -471,6 +482,48 @@ pub async fn delete_session(
     })
     .await?;
     views.forget_event(event.id);
+    Ok(())
+}
+
+/// Before a session is deleted (its lock held, nobody registered): the invitees it was
+/// offered to and who have not answered for it have it in their calendar from the offer; a
+/// CANCEL (of a higher SEQUENCE) takes it out.
+async fn tell_invitees_of_deletion(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+    session_id: Uuid,
+) -> AppResult<()> {
+    use crate::db::schema::{invitation_sessions, invitations, people};
+    use crate::invitations::model::InvitationStatus;
+    let invitees: Vec<(Uuid, String, String)> = invitation_sessions::table
+        .inner_join(invitations::table.inner_join(people::table))
+        .filter(invitation_sessions::session_id.eq(session_id))
+        .filter(invitation_sessions::accepted.is_null())
+        .filter(invitations::status.eq_any([InvitationStatus::Pending, InvitationStatus::Accepted]))
+        .select((invitations::id, people::email, people::name))
+        .load(conn)
+        .await?;
+    if invitees.is_empty() {
+        return Ok(());
+    }
+    let raised = crate::registrations::emails::raise_sequences(conn, &[session_id]).await?;
+    let event = crate::invitations::service::load_event(conn, event_id).await?;
+    let refs: Vec<&crate::registrations::model::SessionFacts> = raised.iter().collect();
+    let emails = invitees
+        .iter()
+        .map(|(invitation_id, email, name)| {
+            crate::registrations::emails::calendar_removal_email(
+                &event,
+                format!("session-deleted:{session_id}:{invitation_id}"),
+                email,
+                name,
+                &refs,
+                "The organisers have removed the session below from the programme, so it is no \
+                 longer part of your invitation.",
+            )
+        })
+        .collect();
+    crate::mail::enqueue_many(conn, emails).await?;
     Ok(())
 }
 

@@ -28,7 +28,7 @@ pub struct InvitationMail<'a> {
     /// Who sent the invitation, for "… invites you".
     pub inviter: Option<&'a str>,
     pub message: Option<&'a str>,
-    /// The `.ics` (METHOD:REQUEST) of the sessions offered, made once for a whole batch.
+    /// The `.ics` (METHOD:PUBLISH) of the sessions offered, made once for a whole batch.
     pub offer_ics: &'a str,
 }
 
@@ -198,7 +198,7 @@ fn join_lines(event: &EventFacts, accepted: &[AcceptedSession<'_>]) -> Vec<Strin
 /// when every chosen session is full).
 pub fn acceptance_email(
     event: &EventFacts,
-    invitation_id: Uuid,
+    answer_key: &str,
     email: &str,
     name: &str,
     accepted: &[AcceptedSession<'_>],
@@ -265,16 +265,17 @@ pub fn acceptance_email(
     };
     let out = OutgoingEmail::new("invitation_accepted", email, Some(name), body)
         .for_event(event.id)
-        .dedupe(format!("invitation-answer:{invitation_id}"));
+        .dedupe(answer_key.to_owned());
     match ics {
         Some(ics) => out.with_ics(ics),
         None => out,
     }
 }
 
+/// `answer_key`: each answer (a changed one too) is its own cause.
 pub fn decline_email(
     event: &EventFacts,
-    invitation_id: Uuid,
+    answer_key: &str,
     email: &str,
     name: &str,
 ) -> OutgoingEmail {
@@ -292,7 +293,7 @@ pub fn decline_email(
     };
     OutgoingEmail::new("invitation_declined", email, Some(name), body)
         .for_event(event.id)
-        .dedupe(format!("invitation-answer:{invitation_id}"))
+        .dedupe(answer_key.to_owned())
 }
 
 pub fn withdrawn_email(
@@ -363,6 +364,7 @@ mod tests {
             created_at: Utc.with_ymd_and_hms(2022, 1, 10, 0, 0, 0).unwrap(),
             updated_at: Utc.with_ymd_and_hms(2022, 1, 10, 0, 0, 0).unwrap(),
             online_url: None,
+            sequence: 0,
         }
     }
 
@@ -371,7 +373,7 @@ mod tests {
         let event = event();
         let sessions = vec![session(true)];
         let refs: Vec<&SessionFacts> = sessions.iter().collect();
-        let ics = sessions_calendar(&event, &refs, CalendarMethod::Request, false);
+        let ics = sessions_calendar(&event, &refs, CalendarMethod::Publish, false);
         let mail = InvitationMail {
             event: &event,
             sessions: &sessions,
@@ -401,7 +403,7 @@ mod tests {
             .text
             .contains("https://convene.example/invitations/T0K3N"));
         assert!(rendered.text.contains("Thu 17 Feb 2022, 18:00 JST"));
-        assert!(ics.contains("METHOD:REQUEST"));
+        assert!(ics.contains("METHOD:PUBLISH"));
         assert!(!ics.contains("zoom.example"), "no online link in an offer");
     }
 }

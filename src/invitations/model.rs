@@ -331,6 +331,14 @@ pub struct ResendRequest {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// More sessions for an existing invitation.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddSessionsRequest {
+    /// Closed sessions of the event, still to come, not offered yet.
+    pub session_ids: Vec<Uuid>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

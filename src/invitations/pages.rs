@@ -43,6 +43,8 @@ struct InvitationPage<'a> {
     chatham_text: &'static str,
     expires_local: &'a str,
     answered: bool,
+    /// Answered, and the deadline to change the answer is still ahead.
+    changeable: bool,
     status_text: &'static str,
     answered_local: Option<String>,
     error: Option<String>,
@@ -96,10 +98,10 @@ fn error_page(error: &AppError) -> HttpResponse {
             "event_not_open" => {
                 problem_page(status, "This dialogue is no longer open", &sentence(detail))
             }
-            "already_answered" => problem_page(
+            "answer_final" => problem_page(
                 status,
-                "You have already answered this invitation",
-                "Your answer was recorded earlier.",
+                "Your answer can no longer be changed",
+                &sentence(detail),
             ),
             _ => problem_page(status, "We could not record your answer", &sentence(detail)),
         },
@@ -147,7 +149,11 @@ fn invitation_page(
             local_time: s.local_time.clone(),
             description: s.description.clone(),
             chatham_house: s.chatham_house,
-            checked: checked.is_none_or(|ids| ids.contains(&s.id)),
+            // The answer as it stands: what was declined is unticked, the rest ticked.
+            checked: match checked {
+                Some(ids) => ids.contains(&s.id),
+                None => s.accepted != Some(false),
+            },
             answer_label: match s.accepted {
                 Some(true) => Some("You accepted this session."),
                 Some(false) => Some("Not attending."),
@@ -171,6 +177,7 @@ fn invitation_page(
         chatham_text: CHATHAM_HOUSE_RULE,
         expires_local: &view.expires_local,
         answered,
+        changeable: answered && view.expires_at > chrono::Utc::now(),
         status_text: if view.status == InvitationStatus::Accepted {
             "accepted"
         } else {

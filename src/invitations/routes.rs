@@ -23,6 +23,7 @@ use crate::json::Json;
         invitation_by_token,
         respond,
         resend,
+        add_sessions,
         revoke
     ),
     components(schemas(
@@ -43,7 +44,8 @@ use crate::json::Json;
         InvitationItem,
         InvitationSessionItem,
         MyInvitationView,
-        ResendRequest
+        ResendRequest,
+        AddSessionsRequest
     ))
 )]
 pub struct Api;
@@ -55,6 +57,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(invitation_by_token)
         .service(respond)
         .service(resend)
+        .service(add_sessions)
         .service(revoke);
 }
 
@@ -62,7 +65,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// or by an audience (the people of active member organisations of given kinds and countries).
 /// The whole request is validated first; people already invited to or registered for those
 /// sessions, and repeats within the request, are skipped and reported. Each invitee gets one
-/// email with a personal link and an `.ics` (METHOD:REQUEST). Supports `Idempotency-Key`.
+/// email with a personal link and an `.ics` (METHOD:PUBLISH). Supports `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/events/{id}/invitations", tag = "invitations",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The event"),
@@ -152,15 +155,19 @@ async fn invitation_by_token(state: State, path: web::Path<String>) -> AppResult
     Ok(private(HttpResponse::Ok().json(view)))
 }
 
-/// Accepts (all sessions, or the `session_ids` chosen among those offered) or declines. The
-/// answer is taken once: later or concurrent answers get 409 `already_answered`. Accepting
-/// registers the invitee (confirmed, or waitlisted when a session is full).
+/// Accepts (all sessions, or the `session_ids` chosen among those offered) or declines. Until
+/// the invitation's deadline the answer may be changed from the same link, and the new one
+/// replaces the old: `accept` holds seats in exactly the sessions chosen (seats in the others
+/// are cancelled, their waitlists promoted, and the calendar told with METHOD:CANCEL);
+/// `decline` gives up every seat. After the deadline: 409 `answer_final`. Concurrent answers
+/// are taken one after another. Accepting registers the invitee (confirmed, or waitlisted
+/// when a session is full).
 #[utoipa::path(post, path = "/api/v1/invitations/by-token/{token}/respond", tag = "invitations",
     params(("token" = String, Path, description = "The token from the emailed link")),
     request_body = RespondRequest,
     responses((status = 200, body = RespondResponse),
               (status = 409, body = Problem, content_type = "application/problem+json",
-               description = "`already_answered`, or `session_full` when a chosen session is full without a waitlist"),
+               description = "`answer_final` (answered, and the deadline passed), or `session_full` when a chosen session is full without a waitlist"),
               (status = 410, body = Problem, content_type = "application/problem+json",
                description = "`invitation_expired`, `invitation_revoked`, or `event_not_open` (the dialogue was cancelled or has ended)"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -197,7 +204,7 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> AppRe
 }
 
 /// Sends the invitation again with a new link (the old one stops working: 404) and a new
-/// reminder. Pending or expired invitations only (an expired one becomes pending; give
+/// reminder. Pending, expired or declined invitations (each becomes pending; give
 /// `expires_at` when the old expiry has passed and the first session's start does not fit).
 #[utoipa::path(post, path = "/api/v1/invitations/{id}/resend", tag = "invitations",
     security(("bearer" = [])),
@@ -205,7 +212,7 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> AppRe
     request_body(content = Option<ResendRequest>, description = "Optional; an empty body keeps the expiry"),
     responses((status = 200, body = InvitationItem),
               (status = 409, body = Problem, content_type = "application/problem+json",
-               description = "`invalid_transition`: accepted, declined or revoked"),
+               description = "`invalid_transition`: accepted or revoked"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/invitations/{id}/resend")]
 async fn resend(
@@ -219,6 +226,29 @@ async fn resend(
     Ok(HttpResponse::Ok().json(item))
 }
 
+/// Offers more closed sessions of the event in this invitation (pending or accepted). The
+/// invitation is mailed again with a new link (the old one stops working) and a calendar of
+/// the sessions not answered yet; an accepted invitation keeps its seats, and the invitee
+/// answers again (until the deadline, moved before the first added session when needed).
+#[utoipa::path(post, path = "/api/v1/invitations/{id}/sessions", tag = "invitations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The invitation")),
+    request_body = AddSessionsRequest,
+    responses((status = 200, body = InvitationItem),
+              (status = 409, body = Problem, content_type = "application/problem+json",
+               description = "`invalid_transition`: expired, declined or revoked (resend it first); `event_not_open`"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/invitations/{id}/sessions")]
+async fn add_sessions(
+    state: State,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+    body: web::Json<AddSessionsRequest>,
+) -> AppResult<HttpResponse> {
+    let item = service::add_sessions(&state, &user, path.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(item))
+}
+
 /// Withdraws the invitation: its link answers 410 `invitation_revoked`; an accepted
 /// invitation's registrations are cancelled (the waitlist promotes); the invitee is emailed.
 #[utoipa::path(post, path = "/api/v1/invitations/{id}/revoke", tag = "invitations",
@@ -226,7 +256,7 @@ async fn resend(
     params(("id" = Uuid, Path, description = "The invitation")),
     responses((status = 200, body = InvitationItem),
               (status = 409, body = Problem, content_type = "application/problem+json",
-               description = "`invalid_transition`: declined or already revoked")))]
+               description = "`invalid_transition`: already revoked")))]
 #[post("/invitations/{id}/revoke")]
 async fn revoke(state: State, user: AuthUser, path: web::Path<Uuid>) -> AppResult<HttpResponse> {
     let item = service::revoke(&state, &user, path.into_inner()).await?;

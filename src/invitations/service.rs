@@ -38,7 +38,10 @@ use crate::organizations::CountryCode;
 use crate::people::model::Person;
 use crate::people::service::parse_name;
 use crate::people::EmailAddress;
-use crate::registrations::emails::{schedule_session_reminder, sessions_calendar, CancelLink};
+use crate::registrations::emails::{
+    calendar_removal_email, raise_sequences, schedule_session_reminder, sessions_calendar,
+    sessions_cancel_calendar, CancelLink,
+};
 use crate::registrations::model::{
     EventFacts, RegistrationSource, RegistrationStatus, RegistrationView, SessionContext,
     SessionFacts,
@@ -156,6 +159,8 @@ async fn lock_answerable(conn: &mut AsyncPgConnection, token: &str) -> AppResult
     let session_ids = offered_session_ids(conn, found.id).await?;
     locks::sessions(conn, &session_ids).await?;
     let invitation = lock_invitation(conn, found.id).await?;
+    // Sessions are added to an invitation only with a new token (`add_sessions` reissues it):
+    // an unchanged token means the sessions locked above are still all it offers.
     if invitation.token_hash != found.token_hash {
         return Err(AppError::not_found("invitation"));
     }
@@ -602,7 +607,7 @@ async fn insert_invitations(
     let registered = live_registrations(conn, &person_ids, &session_ids).await?;
 
     let offer: Vec<&SessionFacts> = chosen.iter().collect();
-    let offer_ics = sessions_calendar(&event, &offer, CalendarMethod::Request, false);
+    let offer_ics = sessions_calendar(&event, &offer, CalendarMethod::Publish, false);
     let mail = InvitationMail {
         event: &event,
         sessions: &chosen,
@@ -968,7 +973,9 @@ enum Step {
 }
 
 /// Answers an invitation. Its sessions, then its row, are locked first, so concurrent answers
-/// queue and every one after the first finds it answered (409 `already_answered`).
+/// queue and each one finds the invitation as the one before left it. Until the invitation's
+/// deadline an answer may be changed: the new one replaces the old (DESIGN.md, invitation
+/// answer); after it, 409 `answer_final`.
 pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult<AnswerOutcome> {
     let mut conn = state.pool.get().await?;
     let token = token.to_owned();
@@ -981,7 +988,8 @@ pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult
             if !event.accepts_invitations() {
                 return Err(event_closed_error(&event));
             }
-            match invitation.effective_status(Utc::now()) {
+            let now = Utc::now();
+            match invitation.effective_status(now) {
                 InvitationStatus::Revoked => return Err(revoked_error()),
                 InvitationStatus::Expired => {
                     if invitation.status == InvitationStatus::Pending {
@@ -989,16 +997,12 @@ pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult
                     }
                     return Ok(Step::Expired(invitation, event));
                 }
-                InvitationStatus::Accepted | InvitationStatus::Declined => {
-                    return Err(AppError::conflict(
-                        "already_answered",
-                        format!(
-                            "this invitation has already been answered ({})",
-                            invitation.status
-                        ),
-                    ))
+                InvitationStatus::Accepted | InvitationStatus::Declined
+                    if invitation.expires_at <= now =>
+                {
+                    return Err(answer_final_error(&invitation, &event))
                 }
-                InvitationStatus::Pending => {}
+                _ => {}
             }
             let person: Person = people::table
                 .find(invitation.person_id)
@@ -1009,7 +1013,7 @@ pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult
                 Answer::Accept(ids) => {
                     accept(conn, public_url, &invitation, &person, event, ids).await?
                 }
-                Answer::Decline => decline(conn, &invitation, &person, event).await?,
+                Answer::Decline => decline(conn, public_url, &invitation, &person, event).await?,
             };
             Ok(Step::Done(outcome))
         }
@@ -1022,6 +1026,79 @@ pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult
     }
 }
 
+fn answer_final_error(invitation: &Invitation, event: &EventFacts) -> AppError {
+    AppError::conflict(
+        "answer_final",
+        format!(
+            "this invitation was {} and its deadline to change the answer passed on {}; please \
+             contact the organisers",
+            invitation.status,
+            format_local(invitation.expires_at, &event.zone())
+        ),
+    )
+}
+
+/// The sessions chosen among those offered: all of them (`None`), or exactly those named.
+fn chosen_sessions(
+    offered: &[SessionFacts],
+    session_ids: Option<Vec<Uuid>>,
+) -> AppResult<Vec<SessionFacts>> {
+    let Some(ids) = session_ids else {
+        return Ok(offered.to_vec());
+    };
+    let mut v = Validator::new();
+    if ids.is_empty() {
+        v.add("session_ids", "choose at least one session, or decline");
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if !offered.iter().any(|s| s.id == *id) {
+            v.add(
+                format!("session_ids[{i}]"),
+                "is not a session this invitation offers",
+            );
+        }
+    }
+    v.finish()?;
+    Ok(offered
+        .iter()
+        .filter(|s| ids.contains(&s.id))
+        .cloned()
+        .collect())
+}
+
+/// Raises the sequence of these offered sessions and queues the CANCEL that takes them out of
+/// the invitee's calendar (`attach_to`: the answer's own message, else a message of its own).
+async fn sessions_leave_calendar(
+    conn: &mut AsyncPgConnection,
+    event: &EventFacts,
+    person: &Person,
+    leaving: &[Uuid],
+    key: String,
+    why: &str,
+) -> AppResult<()> {
+    let raised = raise_sequences(conn, leaving).await?;
+    if raised.is_empty() {
+        return Ok(());
+    }
+    let refs: Vec<&SessionFacts> = raised.iter().collect();
+    enqueue(
+        conn,
+        calendar_removal_email(event, key, &person.email, &person.name, &refs, why),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The offered sessions that are in the invitee's calendar: every one not declined yet (the
+/// offer put them there, an acceptance kept them). A declined one already had its CANCEL.
+fn in_calendar(offered: &[(SessionFacts, Option<bool>)]) -> Vec<Uuid> {
+    offered
+        .iter()
+        .filter(|(_, accepted)| *accepted != Some(false))
+        .map(|(s, _)| s.id)
+        .collect()
+}
+
 async fn accept(
     conn: &mut AsyncPgConnection,
     public_url: &str,
@@ -1031,40 +1108,41 @@ async fn accept(
     session_ids: Option<Vec<Uuid>>,
 ) -> AppResult<AnswerOutcome> {
     let now = Utc::now();
-    let offered: Vec<SessionFacts> = offered_sessions(conn, invitation.id)
-        .await?
-        .into_iter()
-        .map(|(s, _)| s)
-        .collect();
+    let offered_with = offered_sessions(conn, invitation.id).await?;
+    let offered: Vec<SessionFacts> = offered_with.iter().map(|(s, _)| s.clone()).collect();
     if offered.is_empty() {
         return Err(AppError::conflict(
             "no_sessions",
             "the sessions of this invitation have been removed; please contact the organisers",
         ));
     }
-    let chosen: Vec<SessionFacts> = match session_ids {
-        None => offered.clone(),
-        Some(ids) => {
-            let mut v = Validator::new();
-            if ids.is_empty() {
-                v.add("session_ids", "choose at least one session, or decline");
-            }
-            for (i, id) in ids.iter().enumerate() {
-                if !offered.iter().any(|s| s.id == *id) {
-                    v.add(
-                        format!("session_ids[{i}]"),
-                        "is not a session this invitation offers",
-                    );
-                }
-            }
-            v.finish()?;
-            offered
-                .iter()
-                .filter(|s| ids.contains(&s.id))
-                .cloned()
-                .collect()
+    let chosen = chosen_sessions(&offered, session_ids)?;
+    let chosen_ids: Vec<Uuid> = chosen.iter().map(|s| s.id).collect();
+    let held = seats_of(conn, invitation).await?;
+
+    // The same answer again (a retried request) changes nothing and emails nobody.
+    let unchanged = invitation.status == InvitationStatus::Accepted
+        && offered_with
+            .iter()
+            .all(|(s, accepted)| *accepted == Some(chosen_ids.contains(&s.id)))
+        && chosen_ids
+            .iter()
+            .all(|id| held.iter().any(|(_, session)| session == id));
+    if unchanged {
+        return current_outcome(conn, invitation, person, event, &chosen).await;
+    }
+
+    // Seats in sessions no longer named are given up: the waitlist promotes (`cancel`).
+    for (registration_id, session_id) in &held {
+        if !chosen_ids.contains(session_id) {
+            cancel(conn, public_url, *registration_id).await?;
         }
-    };
+    }
+    let leaving: Vec<Uuid> = in_calendar(&offered_with)
+        .into_iter()
+        .filter(|id| !chosen_ids.contains(id))
+        .collect();
+
     let organization: Option<(String, Option<String>)> = match invitation.organization_id {
         Some(id) => organizations::table
             .find(id)
@@ -1091,7 +1169,6 @@ async fn accept(
         .await?;
         registrations_made.push((session.clone(), admitted.registration));
     }
-    let chosen_ids: Vec<Uuid> = chosen.iter().map(|s| s.id).collect();
     diesel::update(invitation_sessions::table)
         .filter(invitation_sessions::invitation_id.eq(invitation.id))
         .set(
@@ -1110,6 +1187,15 @@ async fn accept(
         .execute(conn)
         .await?;
     cancel_pending(conn, &invitation.reminder_key()).await?;
+    sessions_leave_calendar(
+        conn,
+        &event,
+        person,
+        &leaving,
+        format!("{}:calendar", answer_key(invitation.id, now)),
+        "You did not choose the sessions below, so they are no longer in your programme.",
+    )
+    .await?;
 
     let mut views = Vec::with_capacity(registrations_made.len());
     for (_, r) in &registrations_made {
@@ -1131,16 +1217,19 @@ async fn accept(
             cancel_link: link.as_ref(),
         })
         .collect();
-    let confirmed: Vec<&SessionFacts> = accepted
+    // Read again: a promotion or an earlier CANCEL may have raised their sequence.
+    let confirmed_ids: Vec<Uuid> = accepted
         .iter()
         .filter(|a| a.status == RegistrationStatus::Confirmed)
-        .map(|a| a.session)
+        .map(|a| a.session.id)
         .collect();
+    let confirmed = locks::sessions(conn, &confirmed_ids).await?;
+    let confirmed: Vec<&SessionFacts> = confirmed.iter().collect();
     let ics = (!confirmed.is_empty())
         .then(|| sessions_calendar(&event, &confirmed, CalendarMethod::Publish, true));
     let email = emails::acceptance_email(
         &event,
-        invitation.id,
+        &answer_key(invitation.id, now),
         &person.email,
         &person.name,
         &accepted,
@@ -1171,13 +1260,63 @@ async fn accept(
     })
 }
 
-async fn decline(
+/// The dedupe key of one answer's messages: each answer is its own cause.
+fn answer_key(invitation_id: Uuid, answered_at: DateTime<Utc>) -> String {
+    format!(
+        "invitation-answer:{invitation_id}:{}",
+        answered_at.timestamp_micros()
+    )
+}
+
+/// The invitation's answer as it stands: the live registrations in `chosen`.
+async fn current_outcome(
     conn: &mut AsyncPgConnection,
     invitation: &Invitation,
     person: &Person,
     event: EventFacts,
+    chosen: &[SessionFacts],
 ) -> AppResult<AnswerOutcome> {
+    let mut registrations_held = Vec::new();
+    for session in chosen {
+        let registration: Option<crate::registrations::model::Registration> = registrations::table
+            .filter(registrations::session_id.eq(session.id))
+            .filter(registrations::person_id.eq(invitation.person_id))
+            .filter(registrations::status.ne_all(RegistrationStatus::ENDED))
+            .select(crate::registrations::model::Registration::as_select())
+            .first(conn)
+            .await
+            .optional()?;
+        if let Some(r) = registration {
+            let position = seats::waitlist_position(conn, &r).await?;
+            registrations_held.push((session.clone(), RegistrationView::new(&r, position)));
+        }
+    }
+    Ok(AnswerOutcome {
+        status: invitation.status,
+        invitee_name: person.name.clone(),
+        event,
+        registrations: registrations_held,
+    })
+}
+
+async fn decline(
+    conn: &mut AsyncPgConnection,
+    public_url: &str,
+    invitation: &Invitation,
+    person: &Person,
+    event: EventFacts,
+) -> AppResult<AnswerOutcome> {
+    if invitation.status == InvitationStatus::Declined {
+        // Declined again (a retried request): nothing to change.
+        return current_outcome(conn, invitation, person, event, &[]).await;
+    }
     let now = Utc::now();
+    let offered = offered_sessions(conn, invitation.id).await?;
+    // Every seat of the invitation is given up: the waitlists promote (`cancel`).
+    let held = seats_of(conn, invitation).await?;
+    for (registration_id, _) in &held {
+        cancel(conn, public_url, *registration_id).await?;
+    }
     diesel::update(invitation_sessions::table)
         .filter(invitation_sessions::invitation_id.eq(invitation.id))
         .set(invitation_sessions::accepted.eq(Some(false)))
@@ -1192,12 +1331,20 @@ async fn decline(
         .execute(conn)
         .await?;
     cancel_pending(conn, &invitation.reminder_key()).await?;
-    enqueue(
-        conn,
-        emails::decline_email(&event, invitation.id, &person.email, &person.name),
-    )
-    .await?;
-    tracing::info!(invitation_id = %invitation.id, "invitation declined");
+    // The offered sessions still in the invitee's calendar leave it, in the decline's message.
+    let leaving = raise_sequences(conn, &in_calendar(&offered)).await?;
+    let leaving: Vec<&SessionFacts> = leaving.iter().collect();
+    let mut email = emails::decline_email(
+        &event,
+        &answer_key(invitation.id, now),
+        &person.email,
+        &person.name,
+    );
+    if !leaving.is_empty() {
+        email = email.with_ics(sessions_cancel_calendar(&event, &leaving));
+    }
+    enqueue(conn, email).await?;
+    tracing::info!(invitation_id = %invitation.id, cancelled = held.len(), "invitation declined");
     Ok(AnswerOutcome {
         status: InvitationStatus::Declined,
         invitee_name: person.name.clone(),
@@ -1237,8 +1384,9 @@ fn invalid_transition(from: InvitationStatus, action: &str) -> AppError {
     )
 }
 
-/// Sends the invitation again with a new token (the old link stops working at once). Pending
-/// and expired invitations only; an expired one becomes pending with a new expiry.
+/// Sends the invitation again with a new token (the old link stops working at once). Pending,
+/// expired and declined invitations; each becomes pending (an expired one with a new expiry,
+/// a declined one with its sessions offered afresh).
 pub async fn resend(
     state: &AppState,
     user: &AuthUser,
@@ -1247,10 +1395,9 @@ pub async fn resend(
 ) -> AppResult<InvitationItem> {
     let mut conn = state.pool.get().await?;
     let (_, event) = invitation_for_staff(&mut conn, user, invitation_id).await?;
-    let public_url = state.settings.public_url().to_owned();
-    let reminder_days = state.settings.worker.invitation_reminder_days;
-    let inviter = user.name().to_owned();
+    let sender = sender_of(state, user);
     conn.transaction::<_, AppError, _>(|conn| {
+        let sender = &sender;
         async move {
             let now = Utc::now();
             // The event first (lock order): a cancelled event's invitations stay withdrawn.
@@ -1262,18 +1409,18 @@ pub async fn resend(
             let status = invitation.effective_status(now);
             if !matches!(
                 status,
-                InvitationStatus::Pending | InvitationStatus::Expired
+                InvitationStatus::Pending | InvitationStatus::Expired | InvitationStatus::Declined
             ) {
                 return Err(invalid_transition(status, "resent"));
             }
-            let offered: Vec<SessionFacts> = offered_sessions(conn, invitation.id)
+            let first_start = offered_sessions(conn, invitation.id)
                 .await?
-                .into_iter()
-                .map(|(s, _)| s)
-                .collect();
-            let first_start = offered.iter().map(|s| s.starts_at).min().ok_or_else(|| {
-                AppError::conflict("no_sessions", "the invitation's sessions were deleted")
-            })?;
+                .iter()
+                .map(|(s, _)| s.starts_at)
+                .min()
+                .ok_or_else(|| {
+                    AppError::conflict("no_sessions", "the invitation's sessions were deleted")
+                })?;
             let expires_at =
                 match request.expires_at {
                     Some(at) if at <= now => {
@@ -1296,58 +1443,23 @@ pub async fn resend(
                         "the first session has started: the invitation can no longer be answered",
                     )),
                 };
-            let person: Person = people::table
-                .find(invitation.person_id)
-                .select(Person::as_select())
-                .first(conn)
-                .await?;
-            let token = IssuedToken::generate();
-            let generation = invitation.generation + 1;
-            diesel::update(invitations::table.find(invitation.id))
-                .set((
-                    invitations::token_hash.eq(&token.hash),
-                    invitations::generation.eq(generation),
-                    invitations::status.eq(InvitationStatus::Pending),
-                    invitations::expires_at.eq(expires_at),
-                    invitations::sent_at.eq(now),
-                    invitations::sent_by.eq(Some(user.account.id)),
-                    invitations::updated_at.eq(now),
-                ))
-                .execute(conn)
-                .await?;
-            cancel_pending(conn, &invitation.reminder_key()).await?;
-            let refs: Vec<&SessionFacts> = offered.iter().collect();
-            let offer_ics = sessions_calendar(&event, &refs, CalendarMethod::Request, false);
-            let mail = InvitationMail {
-                event: &event,
-                sessions: &offered,
-                public_url: &public_url,
-                inviter: Some(&inviter),
-                message: invitation.message.as_deref(),
-                offer_ics: &offer_ics,
-            };
-            let invitee = Invitee {
-                invitation_id: invitation.id,
-                generation,
-                email: &person.email,
-                name: &person.name,
-                token: token.expose(),
-                expires_at,
-            };
-            let mut outgoing = vec![emails::invitation_email(&mail, &invitee)];
-            if let Some(at) = reminders::invitation_reminder_time(
-                conn,
-                &invitation,
-                expires_at,
-                reminder_days,
-                now,
-            )
-            .await?
-            {
-                outgoing.push(emails::invitation_reminder_email(&mail, &invitee, at));
+            if status == InvitationStatus::Declined {
+                // Offered afresh: every session is unanswered (and in the new offer's calendar).
+                diesel::update(invitation_sessions::table)
+                    .filter(invitation_sessions::invitation_id.eq(invitation.id))
+                    .set(invitation_sessions::accepted.eq(None::<bool>))
+                    .execute(conn)
+                    .await?;
             }
-            enqueue_many(conn, outgoing).await?;
-            tracing::info!(invitation_id = %invitation.id, generation, "invitation resent");
+            reissue(
+                conn,
+                &event,
+                &invitation,
+                InvitationStatus::Pending,
+                expires_at,
+                sender,
+            )
+            .await?;
             item(conn, invitation.id).await
         }
         .scope_boxed()
@@ -1355,8 +1467,175 @@ pub async fn resend(
     .await
 }
 
-/// Withdraws an invitation: its link answers 410; an accepted invitation's registrations are
-/// cancelled (the waitlist promotes, and the promoted are emailed by `cancel`); the invitee is
+fn sender_of(state: &AppState, user: &AuthUser) -> Sender {
+    Sender {
+        account_id: user.account.id,
+        name: user.name().to_owned(),
+        public_url: state.settings.public_url().to_owned(),
+        reminder_days: state.settings.worker.invitation_reminder_days,
+    }
+}
+
+/// Mails the invitation again with a new token (the old link stops working), listing every
+/// session offered, with the calendar (PUBLISH) of those not answered yet, and, while the
+/// invitation is unanswered, a reminder. The caller holds the invitation's lock.
+async fn reissue(
+    conn: &mut AsyncPgConnection,
+    event: &EventFacts,
+    invitation: &Invitation,
+    status: InvitationStatus,
+    expires_at: DateTime<Utc>,
+    sender: &Sender,
+) -> AppResult<()> {
+    let now = Utc::now();
+    let person: Person = people::table
+        .find(invitation.person_id)
+        .select(Person::as_select())
+        .first(conn)
+        .await?;
+    let token = IssuedToken::generate();
+    let generation = invitation.generation + 1;
+    diesel::update(invitations::table.find(invitation.id))
+        .set((
+            invitations::token_hash.eq(&token.hash),
+            invitations::generation.eq(generation),
+            invitations::status.eq(status),
+            invitations::expires_at.eq(expires_at),
+            invitations::sent_at.eq(now),
+            invitations::sent_by.eq(Some(sender.account_id)),
+            invitations::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    cancel_pending(conn, &invitation.reminder_key()).await?;
+    let offered = offered_sessions(conn, invitation.id).await?;
+    // Sessions already accepted keep the calendar entry (with its link) of the acceptance.
+    let unanswered: Vec<&SessionFacts> = offered
+        .iter()
+        .filter(|(_, accepted)| accepted.is_none())
+        .map(|(s, _)| s)
+        .collect();
+    let offer_ics = sessions_calendar(event, &unanswered, CalendarMethod::Publish, false);
+    let sessions: Vec<SessionFacts> = offered.into_iter().map(|(s, _)| s).collect();
+    let mail = InvitationMail {
+        event,
+        sessions: &sessions,
+        public_url: &sender.public_url,
+        inviter: Some(&sender.name),
+        message: invitation.message.as_deref(),
+        offer_ics: &offer_ics,
+    };
+    let invitee = Invitee {
+        invitation_id: invitation.id,
+        generation,
+        email: &person.email,
+        name: &person.name,
+        token: token.expose(),
+        expires_at,
+    };
+    let mut outgoing = vec![emails::invitation_email(&mail, &invitee)];
+    if status == InvitationStatus::Pending {
+        if let Some(at) = reminders::invitation_reminder_time(
+            conn,
+            invitation,
+            expires_at,
+            sender.reminder_days,
+            now,
+        )
+        .await?
+        {
+            outgoing.push(emails::invitation_reminder_email(&mail, &invitee, at));
+        }
+    }
+    enqueue_many(conn, outgoing).await?;
+    tracing::info!(invitation_id = %invitation.id, generation, "invitation sent again");
+    Ok(())
+}
+
+/// Offers more sessions in an existing invitation (pending or accepted: the invitee keeps
+/// their answer for the others and answers for these from a new link, which the invitation
+/// is mailed again with). The expiry moves before the first new session when needed.
+pub async fn add_sessions(
+    state: &AppState,
+    user: &AuthUser,
+    invitation_id: Uuid,
+    request: AddSessionsRequest,
+) -> AppResult<InvitationItem> {
+    let mut conn = state.pool.get().await?;
+    let (_, event) = invitation_for_staff(&mut conn, user, invitation_id).await?;
+    let sender = sender_of(state, user);
+    crate::db::retry::transaction(&mut conn, |conn| {
+        let (sender, session_ids, event_id) = (&sender, request.session_ids.clone(), event.id);
+        async move {
+            let now = Utc::now();
+            // Lock order: the event, the sessions (those offered and those added) by id, then
+            // the invitation; an answer or a revocation running meanwhile waits, or is waited
+            // for, in the same direction.
+            let event = locks::event(conn, event_id).await?;
+            if !event.accepts_invitations() {
+                return Err(event_closed_error(&event));
+            }
+            let mut lock_ids = offered_session_ids(conn, invitation_id).await?;
+            lock_ids.extend(session_ids.iter().copied());
+            locks::sessions(conn, &lock_ids).await?;
+            let invitation = lock_invitation(conn, invitation_id).await?;
+            let status = invitation.effective_status(now);
+            if !matches!(
+                status,
+                InvitationStatus::Pending | InvitationStatus::Accepted
+            ) {
+                return Err(invalid_transition(status, "given more sessions"));
+            }
+            let offered = offered_session_ids(conn, invitation.id).await?;
+            let mut v = Validator::new();
+            let added = check_sessions(conn, &mut v, &event, &session_ids, now).await?;
+            for (i, id) in session_ids.iter().enumerate() {
+                if offered.contains(id) {
+                    v.add(format!("session_ids[{i}]"), "is already offered");
+                }
+            }
+            if offered.len() + session_ids.len() > MAX_SESSIONS {
+                v.add(
+                    "session_ids",
+                    format!("an invitation offers at most {MAX_SESSIONS} sessions"),
+                );
+            }
+            let added_ids: Vec<Uuid> = added.iter().map(|s| s.id).collect();
+            if !live_registrations(conn, &[invitation.person_id], &added_ids)
+                .await?
+                .is_empty()
+            {
+                v.add("session_ids", "the invitee already holds a place in one of them");
+            }
+            v.finish()?;
+            let rows: Vec<NewInvitationSession> = added
+                .iter()
+                .map(|s| NewInvitationSession {
+                    invitation_id: invitation.id,
+                    session_id: s.id,
+                })
+                .collect();
+            diesel::insert_into(invitation_sessions::table)
+                .values(&rows)
+                .execute(conn)
+                .await?;
+            // Answers are taken before the first session starts.
+            let first_new = added.iter().map(|s| s.starts_at).min();
+            let expires_at = match first_new {
+                Some(first) if first < invitation.expires_at => first,
+                _ => invitation.expires_at,
+            };
+            reissue(conn, &event, &invitation, status, expires_at, sender).await?;
+            tracing::info!(invitation_id = %invitation.id, added = added.len(), "sessions added to an invitation");
+            item(conn, invitation.id).await
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+/// Withdraws an invitation (in any state but revoked): its link answers 410; its registrations
+/// are cancelled (the waitlist promotes, and the promoted are emailed by `cancel`); the invitee is
 /// told.
 pub async fn revoke(
     state: &AppState,
@@ -1377,15 +1656,14 @@ pub async fn revoke(
             locks::sessions(conn, &session_ids).await?;
             let invitation = lock_invitation(conn, invitation_id).await?;
             let status = invitation.effective_status(now);
-            if !matches!(
-                status,
-                InvitationStatus::Pending | InvitationStatus::Expired | InvitationStatus::Accepted
-            ) {
+            // A declined invitation may still be answered again until its deadline: it too
+            // can be withdrawn.
+            if status == InvitationStatus::Revoked {
                 return Err(invalid_transition(status, "revoked"));
             }
             let live = seats_of(conn, &invitation).await?;
             let mut promoted = 0;
-            for registration_id in &live {
+            for (registration_id, _) in &live {
                 let (_, moved_up) = cancel(conn, public_url, *registration_id).await?;
                 promoted += moved_up.len();
             }
@@ -1405,17 +1683,21 @@ pub async fn revoke(
                     .select(Person::as_select())
                     .first(conn)
                     .await?;
-                enqueue(
-                    conn,
-                    emails::withdrawn_email(
-                        event,
-                        invitation.id,
-                        &person.email,
-                        &person.name,
-                        !live.is_empty(),
-                    ),
-                )
-                .await?;
+                // What the offer or the acceptance put in their calendar leaves it.
+                let offered = offered_sessions(conn, invitation.id).await?;
+                let leaving = raise_sequences(conn, &in_calendar(&offered)).await?;
+                let leaving: Vec<&SessionFacts> = leaving.iter().collect();
+                let mut email = emails::withdrawn_email(
+                    event,
+                    invitation.id,
+                    &person.email,
+                    &person.name,
+                    !live.is_empty(),
+                );
+                if !leaving.is_empty() {
+                    email = email.with_ics(sessions_cancel_calendar(event, &leaving));
+                }
+                enqueue(conn, email).await?;
             }
             tracing::info!(invitation_id = %invitation.id, cancelled = live.len(), promoted, "invitation revoked");
             item(conn, invitation.id).await
@@ -1425,11 +1707,14 @@ pub async fn revoke(
     .await
 }
 
-/// The live registrations an invitation holds, in session id order: those made through it, and
+/// The live registrations an invitation holds (with their sessions), in session id order: those made through it, and
 /// for an accepted invitation the invitee's live registrations in the sessions they accepted
 /// (a seat the invitee had taken through the public form before accepting). Read with the
 /// sessions locked.
-async fn seats_of(conn: &mut AsyncPgConnection, invitation: &Invitation) -> AppResult<Vec<Uuid>> {
+async fn seats_of(
+    conn: &mut AsyncPgConnection,
+    invitation: &Invitation,
+) -> AppResult<Vec<(Uuid, Uuid)>> {
     let accepted: Vec<Uuid> = if invitation.status == InvitationStatus::Accepted {
         invitation_sessions::table
             .filter(invitation_sessions::invitation_id.eq(invitation.id))
@@ -1450,7 +1735,7 @@ async fn seats_of(conn: &mut AsyncPgConnection, invitation: &Invitation) -> AppR
                     .and(registrations::session_id.eq_any(accepted))),
         )
         .order(registrations::session_id.asc())
-        .select(registrations::id)
+        .select((registrations::id, registrations::session_id))
         .load(conn)
         .await?)
 }

@@ -170,11 +170,11 @@ pub fn build_message(email: &Email, from: &Mailbox) -> Result<Message, SendError
     let body = match &email.ics {
         None => alternative,
         Some(ics) => {
-            let method = if ics.contains("METHOD:REQUEST") {
-                "REQUEST"
-            } else {
-                "PUBLISH"
-            };
+            // The part's method is the calendar's own (RFC 6047).
+            let method = ics
+                .lines()
+                .find_map(|line| line.strip_prefix("METHOD:"))
+                .map_or("PUBLISH", str::trim);
             let content_type =
                 ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
                     .map_err(|e| SendError::Permanent(format!("calendar content type: {e}")))?;

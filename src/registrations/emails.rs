@@ -10,9 +10,11 @@ use uuid::Uuid;
 
 use crate::auth::token::IssuedToken;
 use crate::db::prepared::KeepPrepared;
-use crate::db::schema::registrations;
+use crate::db::schema::{registrations, sessions};
 use crate::error::AppResult;
-use crate::events::calendar::{calendar_for_sessions, CalendarMethod, CalendarSession};
+use crate::events::calendar::{
+    calendar_for_sessions, cancel_calendar, CalendarMethod, CalendarSession,
+};
 use crate::events::model::CHATHAM_HOUSE_RULE;
 use crate::mail::outbox::{cancel_pending, replace_pending};
 use crate::mail::{
@@ -103,8 +105,8 @@ pub fn place_line(event: &EventFacts) -> Option<(String, String)> {
     }
 }
 
-/// An `.ics` of sessions of one event in its zone: `Request` for an offer (invitations),
-/// `Publish` for held seats. Each session's online link is in it only when `holds_seat` says
+/// An `.ics` (PUBLISH) of sessions of one event in its zone: an offer (invitations) or held
+/// seats. Each session's online link is in it only when `holds_seat` says
 /// the recipient holds a confirmed seat in every session listed (rule 2).
 pub fn sessions_calendar(
     event: &EventFacts,
@@ -132,11 +134,81 @@ pub fn sessions_calendar(
                 ends_at: s.ends_at,
                 location: venue.or(online).map(str::to_owned),
                 url: online.map(str::to_owned),
-                sequence: crate::events::calendar::revision(s.created_at, s.updated_at),
+                sequence: crate::events::calendar::revision(s.sequence),
             }
         })
         .collect();
     calendar_for_sessions(&event.title, &event.timezone, &entries, method)
+}
+
+/// Raises the calendar revision (SEQUENCE) of these sessions, whose locks the caller holds, and
+/// answers them as they now are, in id order: every `.ics` sent for a change or a removal
+/// carries a number higher than any sent before it.
+pub async fn raise_sequences(
+    conn: &mut AsyncPgConnection,
+    session_ids: &[Uuid],
+) -> AppResult<Vec<SessionFacts>> {
+    if session_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut raised: Vec<SessionFacts> = diesel::update(sessions::table)
+        .filter(sessions::id.eq_any(session_ids))
+        .set(sessions::sequence.eq(sessions::sequence + 1))
+        .returning(SessionFacts::as_returning())
+        .get_results(conn)
+        .await?;
+    raised.sort_by_key(|s| s.id);
+    Ok(raised)
+}
+
+/// A METHOD:CANCEL of these sessions (same UIDs, each at its current, already raised,
+/// sequence): they leave the recipient's calendar.
+pub fn sessions_cancel_calendar(event: &EventFacts, sessions: &[&SessionFacts]) -> String {
+    let entries: Vec<CalendarSession> = sessions
+        .iter()
+        .map(|s| CalendarSession {
+            id: s.id,
+            title: format!("{} — {}", s.title, event.title),
+            description: None,
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            location: None,
+            url: None,
+            sequence: crate::events::calendar::revision(s.sequence),
+        })
+        .collect();
+    cancel_calendar(&event.title, &event.timezone, &entries)
+}
+
+/// Tells someone that sessions leave their calendar, with the CANCEL attached, when the
+/// message of its cause carries another calendar (an acceptance of some sessions carries the
+/// seats held) or there is no such message (a session deleted). `key`: the cause's dedupe key.
+pub fn calendar_removal_email(
+    event: &EventFacts,
+    key: String,
+    email: &str,
+    name: &str,
+    sessions: &[&SessionFacts],
+    why: &str,
+) -> OutgoingEmail {
+    let details = sessions
+        .iter()
+        .map(|s| (s.title.clone(), session_when(event, s)))
+        .collect();
+    let body = EmailBody {
+        subject: format!("Calendar update: {}", event.title),
+        greeting: format!("Dear {name},"),
+        paragraphs: vec![
+            why.to_owned(),
+            "The attached calendar update removes them from your calendar.".to_owned(),
+        ],
+        details,
+        ..Default::default()
+    };
+    OutgoingEmail::new("calendar_cancel", email, Some(name), body)
+        .for_event(event.id)
+        .dedupe(key)
+        .with_ics(sessions_cancel_calendar(event, sessions))
 }
 
 /// A fresh cancel link for a live registration. Its token replaces the stored one only once
@@ -613,6 +685,9 @@ pub async fn notify_person(
         .dedupe(notice.dedupe_key(registration));
     if holds_seat {
         email = email.with_ics(session_calendar(ctx));
+    } else if matches!(notice, Notice::Cancelled { .. }) {
+        // `cancel` raised the session's sequence; `ctx` was read after it.
+        email = email.with_ics(sessions_cancel_calendar(&ctx.event, &[&ctx.session]));
     }
     let sent = enqueue(conn, email).await?;
     if remind {

@@ -85,6 +85,8 @@ pub struct SessionFacts {
     pub updated_at: DateTime<Utc>,
     /// Its own link; [`SessionFacts::online_link`] is the one its attendees get.
     pub online_url: Option<String>,
+    /// The revision of its calendar entries (RFC 5545 SEQUENCE), see `events::calendar`.
+    pub sequence: i32,
 }
 
 impl SessionFacts {

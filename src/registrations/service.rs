@@ -152,6 +152,8 @@ pub async fn cancel(
         .get_result(conn)
         .await?;
     emails::withdraw_session_reminder(conn, registration_id).await?;
+    // The registrant's calendar is told with a CANCEL of a higher SEQUENCE.
+    emails::raise_sequences(conn, &[session_id]).await?;
     let promoted = promote_from_waitlist(conn, public_url, &session).await?;
     Ok((cancelled, promoted))
 }
@@ -847,6 +849,8 @@ pub async fn cancel_and_notify(
         let (public_url, ctx) = (&public_url, &ctx);
         async move {
             let (cancelled, _) = cancel(conn, public_url, registration_id).await?;
+            // Read again: `cancel` raised the session's calendar sequence.
+            let ctx = &session_context(conn, ctx.session.id).await?;
             emails::notify(
                 conn,
                 public_url,

@@ -340,12 +340,14 @@ async fn an_invitee_accepts_in_chromium() {
         assert_eq!(listed[0]["source"], "invitation");
     }
 
-    // The link again: the answer, and no form.
+    // The link again: the answer, and (the deadline ahead) the form to change it.
     browser.goto(&on_test_server(&app, &link)).await;
     browser
         .wait_for_text("main", "You accepted this invitation")
         .await;
-    assert!(!browser.page_source().await.contains("<form"));
+    let source = browser.page_source().await;
+    assert!(source.contains("You can change your answer until"));
+    assert!(source.contains("<form"));
     browser.close().await;
 }
 

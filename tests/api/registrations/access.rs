@@ -76,7 +76,12 @@ async fn the_registrant_and_staff_may_cancel_nobody_else() {
     )
     .await;
     let mail = wait_for_mail(&app, &registrant.email, "is cancelled").await;
-    assert!(mail.attachments().is_empty());
+    // Its only attachment takes the session out of the calendar (no link in it).
+    let attachments = mail.attachments();
+    assert_eq!(attachments.len(), 1);
+    assert_eq!(attachments[0].0, "text/calendar");
+    assert!(attachments[0].1.contains("METHOD:CANCEL"));
+    assert!(!attachments[0].1.contains("http"));
     // The freed seat went to the waitlist.
     wait_for_mail(&app, &waiting_email, "A seat is yours").await;
     assert_eq!(
