@@ -19,8 +19,31 @@ pub struct EmailBody {
     pub details: Vec<(String, String)>,
     /// The one thing to do, as a button in HTML and a bare link in text.
     pub action: Option<EmailAction>,
-    /// Small print after the signature, e.g. how to cancel.
+    /// Links the message offers besides its action (joining online, cancelling), each a
+    /// sentence (`label`) ending in its URL: a link in HTML that wraps on a narrow screen, the
+    /// bare URL in text. Only URLs Convene made: never text anyone typed.
+    pub links: Vec<EmailAction>,
+    /// Small print after the signature.
     pub footer: Vec<String>,
+    /// Whom to write to about the message's event, after the footer (set with the Reply-To by
+    /// [`crate::mail::OutgoingEmail::contact`]).
+    pub contact: Option<Contact>,
+}
+
+/// A person to write to: an event's contact, named by its staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub name: String,
+    pub email: String,
+}
+
+impl Contact {
+    /// "Name <address>", quoted as RFC 5322 needs (the Reply-To header); None when the address
+    /// does not parse, which the events' validation rules out.
+    pub fn mailbox(&self) -> Option<String> {
+        let address = self.email.parse().ok()?;
+        Some(lettre::message::Mailbox::new(Some(self.name.clone()), address).to_string())
+    }
 }
 
 #[derive(Debug, Clone)]

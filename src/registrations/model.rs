@@ -128,9 +128,20 @@ pub struct EventFacts {
     pub online_url: Option<String>,
     pub status: String,
     pub published_at: Option<DateTime<Utc>>,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
 }
 
 impl EventFacts {
+    /// Whom participants write to about the event: the Reply-To and the closing line of its
+    /// messages. Both a name and an address, or none.
+    pub fn contact(&self) -> Option<crate::mail::Contact> {
+        Some(crate::mail::Contact {
+            name: self.contact_name.clone()?,
+            email: self.contact_email.clone()?,
+        })
+    }
+
     pub fn is_published(&self) -> bool {
         self.status == "published"
     }
