@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::schema::registrations;
+use crate::organizations::model::OrganizationKind;
 
 crate::text_enum! {
     pub enum RegistrationStatus {
@@ -61,6 +62,8 @@ pub struct Registration {
     pub checked_in_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The kind of `organization_name`, an organisation not in the directory.
+    pub organization_kind: Option<OrganizationKind>,
 }
 
 /// The session and event facts that registration and invitation rules, emails and pages need.
@@ -364,6 +367,11 @@ pub struct RegistrationRequest {
     /// The registrant's organisation when it is not one of the partnership's.
     #[serde(default)]
     pub organization_name: Option<String>,
+    /// The kind of `organization_name` (so the stakeholder report counts it); only with
+    /// `organization_name` and without `organization_id`, whose kind is the directory's.
+    #[serde(default)]
+    #[schema(value_type = Option<OrganizationKind>)]
+    pub organization_kind: Option<String>,
     /// ISO 3166-1 alpha-2, e.g. `JP`.
     #[serde(default)]
     #[schema(example = "JP")]
