@@ -1136,7 +1136,7 @@ async fn queue_cancellation_emails(
             };
             OutgoingEmail::new("event_cancelled", &email, Some(&name), body)
                 .for_event(event.id)
-                .contact(event_contact(&event))
+                .contact(event_contact(event))
                 .dedupe(format!("event-cancelled:{}:{person_id}", event.id))
         })
         .collect();
