@@ -353,3 +353,60 @@ async fn an_event_contact_is_checked() {
     .await;
     assert_eq!(patched["contact_email"], CONTACT_EMAIL);
 }
+
+/// An invitation and its acceptance ("You're registered") reply to the contact; the acceptance
+/// links the closed room and each session's cancel URL.
+#[tokio::test]
+async fn invitation_emails_link_join_and_cancel_and_reply_to_the_contact() {
+    let app = TestApp::spawn().await;
+    let d = fx::dialogue(&app).await;
+    app.sql(&format!(
+        "UPDATE events SET contact_name = '{CONTACT_NAME}', contact_email = '{CONTACT_EMAIL}' \
+         WHERE id = '{}'",
+        d.event_id
+    ))
+    .await;
+    let invitee = "kanehara@example.org";
+    expect_json(
+        app.post(
+            &format!("/events/{}/invitations", d.event_id),
+            d.staff.token(),
+            json!({"session_ids": d.closed, "invitees": [{"email": invitee, "name": "Dr Kanehara"}]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let invitation = wait_for_mail(&app, invitee, "Invitation:").await;
+    assert_contact(&invitation);
+    let prefix = format!("{}/invitations/", app.settings.public_url());
+    let answer = hrefs(&invitation.html_body())
+        .into_iter()
+        .find(|h| h.starts_with(&prefix))
+        .expect("a link to answer");
+    let token = &answer[prefix.len()..];
+    expect_json(
+        app.post(
+            &format!("/invitations/by-token/{token}/respond"),
+            None,
+            json!({"response": "accept"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let accepted = wait_for_mail(&app, invitee, "You're registered").await;
+    assert_contact(&accepted);
+    let html = accepted.html_body();
+    let links = hrefs(&html);
+    assert!(links.iter().any(|h| h == fx::CLOSED_ROOM_LINK), "{html}");
+    assert_eq!(
+        links
+            .iter()
+            .filter(|h| h.contains("/cancel?token="))
+            .count(),
+        2,
+        "one cancel link per session: {links:?}"
+    );
+    assert_cancel_link(&accepted);
+}
