@@ -410,3 +410,52 @@ async fn invitation_emails_link_join_and_cancel_and_reply_to_the_contact() {
     );
     assert_cancel_link(&accepted);
 }
+
+/// On a 390-pixel phone, "You're registered" fits the screen: its long cancel URL wraps
+/// instead of running off the side.
+#[tokio::test]
+async fn a_registered_email_fits_a_phone_screen() {
+    let app = TestApp::spawn().await;
+    let (_, _, session_id) = event_with_contact(&app, json!({"capacity": 5})).await;
+    let session_id: uuid::Uuid = session_id.parse().unwrap();
+    let email = unique_email("phone");
+    register_anon(&app, session_id, &email).await;
+    let token = confirm_token(&app, &email).await;
+    expect_json(confirm(&app, &token).await, StatusCode::OK).await;
+    let registered = wait_for_mail(&app, &email, "You're registered").await;
+
+    let browser = crate::support::browser::Browser::start().await;
+    browser.set_window_size(390, 800).await;
+    browser.goto("about:blank").await;
+    browser
+        .execute(
+            "document.open(); document.write(arguments[0]); document.close(); return true;",
+            vec![json!(registered.html_body())],
+        )
+        .await;
+    let width = browser.inner_width().await;
+    assert!((320..=390).contains(&width), "a phone's width: {width}");
+    assert!(
+        !browser.scrolls_sideways().await,
+        "the email is wider than a {width}-pixel phone"
+    );
+    // Every link shown as its URL may break anywhere, however long the URL.
+    let wrapping = browser
+        .execute(
+            "return Array.from(document.querySelectorAll('a'))
+                 .filter(a => a.textContent.startsWith('http'))
+                 .map(a => { const s = getComputedStyle(a);
+                             return s.overflowWrap === 'anywhere' || s.wordBreak === 'break-all'; });",
+            vec![],
+        )
+        .await;
+    let wrapping = wrapping.as_array().unwrap();
+    assert!(
+        wrapping.len() >= 2,
+        "the join and cancel links: {wrapping:?}"
+    );
+    assert!(
+        wrapping.iter().all(|w| w == &json!(true)),
+        "URLs wrap: {wrapping:?}"
+    );
+}
