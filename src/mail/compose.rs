@@ -144,4 +144,46 @@ mod tests {
         assert!(!rendered.text.contains("https://phish.example"));
         assert!(!rendered.html.contains("https://phish.example"));
     }
+
+    #[test]
+    fn links_and_the_contact_are_anchors_in_html_and_bare_in_text() {
+        let url = "https://convene.example/registrations/1/cancel?token=abc&x=1";
+        let rendered = EmailBody {
+            greeting: "Dear https://phish.example,".into(),
+            links: vec![EmailAction {
+                label: "Can't come? Cancel here".into(),
+                url: url.into(),
+            }],
+            contact: Some(Contact {
+                name: "Yuki Sato".into(),
+                email: "sato@example.org".into(),
+            }),
+            ..Default::default()
+        }
+        .render()
+        .expect("renders");
+        assert!(rendered.html.contains(
+            "<a href=\"https://convene.example/registrations/1/cancel?token=abc&amp;x=1\""
+        ));
+        assert!(rendered.html.contains("word-break:break-all"));
+        assert!(rendered
+            .html
+            .contains("<a href=\"mailto:sato@example.org\""));
+        assert!(rendered
+            .text
+            .contains(&format!("Can't come? Cancel here: {url}")));
+        assert!(rendered
+            .text
+            .contains("Write to Yuki Sato at sato@example.org"));
+        assert_eq!(rendered.html.matches("<a ").count(), 2, "{}", rendered.html);
+        assert_eq!(
+            Contact {
+                name: "Sato, Yuki".into(),
+                email: "sato@example.org".into()
+            }
+            .mailbox()
+            .as_deref(),
+            Some("\"Sato, Yuki\" <sato@example.org>")
+        );
+    }
 }
