@@ -316,14 +316,14 @@ async fn load_event_page(conn: &mut AsyncPgConnection, slug: &str) -> AppResult<
                     RegistrationWindow::InvitationOnly => (None, None),
                 }
             };
-            let form_heading = match (&form, seats) {
-                (Some(_), Seats::FullWithWaitlist) => Some("Full — join the waitlist"),
-                (Some(_), _) => Some("Register for this session"),
-                (None, Seats::Full) if registration_note.as_deref() == Some(NO_SEAT_LEFT) => {
-                    Some("Full")
-                }
-                (None, _) => None,
-            };
+            let takes_entries = !closed
+                && takes_registrations
+                && s.registration_state(now) == RegistrationWindow::Open;
+            let form_heading = takes_entries.then_some(match seats {
+                Seats::Available => "Register for this session",
+                Seats::FullWithWaitlist => "Full — join the waitlist",
+                Seats::Full => "Full",
+            });
             ProgrammeItem {
                 id: s.id,
                 title: s.title.clone(),
