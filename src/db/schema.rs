@@ -68,6 +68,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         sent_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        reply_to -> Nullable<Text>,
     }
 }
 
@@ -106,6 +107,8 @@ diesel::table! {
         cancelled_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        contact_name -> Nullable<Text>,
+        contact_email -> Nullable<Text>,
     }
 }
 
@@ -241,6 +244,7 @@ diesel::table! {
         checked_in_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        organization_kind -> Nullable<Text>,
     }
 }
 

@@ -172,6 +172,8 @@ async fn load_event(
                 format: seed_event.format.parse()?,
                 venue: seed_event.venue.map(str::to_owned),
                 online_url: seed_event.online_url.map(str::to_owned),
+                contact_name: Some(seed_event.contact.0.to_owned()),
+                contact_email: Some(seed_event.contact.1.to_owned()),
             },
             events::status.eq(status),
             events::published_at.eq((status != EventStatus::Draft).then_some(now)),

@@ -104,6 +104,8 @@ pub struct SeedEvent {
     pub status: &'static str,
     pub partners: &'static [SeedPartner],
     pub sessions: &'static [SeedSession],
+    /// Whom participants write to: (name, email).
+    pub contact: (&'static str, &'static str),
 }
 
 /// A contact, for invitations and speaker records.
@@ -708,6 +710,7 @@ pub const JAPAN_2022: SeedEvent = SeedEvent {
             highlights: JAPAN_2022_PUBLIC_HIGHLIGHTS,
         },
     ],
+    contact: ("Partnership Secretariat", "secretariat@example.org"),
 };
 
 /// FICTIONAL demo data: an upcoming edition so that the front page is not
@@ -784,6 +787,7 @@ pub const JAPAN_2027: SeedEvent = SeedEvent {
             highlights: &[],
         },
     ],
+    contact: ("Partnership Secretariat", "secretariat@example.org"),
 };
 
 /// Every seed event, oldest first.

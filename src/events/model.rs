@@ -158,6 +158,8 @@ pub struct Event {
     pub cancelled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
 }
 
 impl Event {
@@ -186,6 +188,8 @@ pub struct EventFields {
     pub format: EventFormat,
     pub venue: Option<String>,
     pub online_url: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
 }
 
 impl EventFields {
@@ -200,6 +204,8 @@ impl EventFields {
             format: event.format,
             venue: event.venue.clone(),
             online_url: event.online_url.clone(),
+            contact_name: event.contact_name.clone(),
+            contact_email: event.contact_email.clone(),
         }
     }
 }
@@ -507,6 +513,10 @@ pub struct EventView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub online_url: Option<Option<String>>,
+    /// Whom participants write to about the event (shown on its page, the Reply-To of its
+    /// emails): both or neither.
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
     pub status: EventStatus,
     pub partners: Vec<PartnerView>,
     pub sessions: Vec<SessionView>,
@@ -570,6 +580,9 @@ pub struct EventRequest {
     pub format: Option<String>,
     pub venue: Option<String>,
     pub online_url: Option<String>,
+    /// Whom participants write to about the event; given together with `contact_email`.
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
 }
 
 /// A partial update: absent keys stay as they are, `null` clears an optional field.
@@ -602,6 +615,12 @@ pub struct EventPatch {
     #[serde(default, deserialize_with = "crate::patch::nullable")]
     #[schema(value_type = Option<String>)]
     pub online_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub contact_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub contact_email: Option<Option<String>>,
 }
 
 /// A new session. Times are RFC 3339 (UTC or with an offset), or local wall-clock times

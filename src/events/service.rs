@@ -528,6 +528,8 @@ pub async fn event_views(
                 format: event.format,
                 venue: event.venue,
                 online_url: sees_event_link.then_some(event.online_url),
+                contact_name: event.contact_name,
+                contact_email: event.contact_email,
                 status: event.status,
                 partners: partners.remove(&event.id).unwrap_or_default(),
                 sessions,
@@ -573,6 +575,33 @@ fn check_event_fields(v: &mut Validator, fields: &EventFields) {
             format!("is required for a {} event", fields.format.as_str()),
         );
     }
+    // A contact is someone to write to: a name alone, or an address nobody signs, is not one.
+    match (&fields.contact_name, &fields.contact_email) {
+        (Some(_), None) => v.add("contact_email", "is required with contact_name"),
+        (None, Some(_)) => v.add("contact_name", "is required with contact_email"),
+        _ => {}
+    }
+}
+
+/// Whom participants write to about the event, when it has a contact.
+pub fn event_contact(event: &Event) -> Option<crate::mail::Contact> {
+    Some(crate::mail::Contact {
+        name: event.contact_name.clone()?,
+        email: event.contact_email.clone()?,
+    })
+}
+
+/// An event's contact name, checked like a person's name.
+fn contact_name(v: &mut Validator, raw: Option<String>) -> Option<String> {
+    raw.filter(|n| !n.trim().is_empty())
+        .and_then(|n| v.check("contact_name", crate::people::service::parse_name(&n)))
+}
+
+/// An event's contact address, checked like any email address.
+fn contact_email(v: &mut Validator, raw: Option<String>) -> Option<String> {
+    raw.filter(|e| !e.trim().is_empty())
+        .and_then(|e| v.check("contact_email", crate::people::EmailAddress::parse(&e)))
+        .map(|e| e.as_str().to_owned())
 }
 
 async fn series_exists(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<Option<Series>> {
@@ -668,6 +697,8 @@ pub async fn create_event(
         Some(f) => v.check("format", f.trim().parse::<EventFormat>()),
     };
     let venue = optional_text(&mut v, "venue", req.venue, 500, Lines::Multi);
+    let contact_name = contact_name(&mut v, req.contact_name);
+    let contact_email = contact_email(&mut v, req.contact_email);
     let online_url = req
         .online_url
         .filter(|u| !u.trim().is_empty())
@@ -699,6 +730,8 @@ pub async fn create_event(
         format,
         venue,
         online_url: online_url.map(WebsiteUrl::into_string),
+        contact_name,
+        contact_email,
         summary,
         title,
     };
@@ -872,6 +905,12 @@ pub async fn update_event(
             .filter(|u| !u.trim().is_empty())
             .and_then(|u| v.check("online_url", WebsiteUrl::parse(&u)))
             .map(WebsiteUrl::into_string);
+    }
+    if let Some(name) = patch.contact_name {
+        fields.contact_name = contact_name(&mut v, name);
+    }
+    if let Some(email) = patch.contact_email {
+        fields.contact_email = contact_email(&mut v, email);
     }
     if v.is_ok() {
         check_event_fields(&mut v, &fields);
@@ -1127,9 +1166,11 @@ async fn queue_cancellation_emails(
                      this dialogue."
                         .to_owned(),
                 ],
+                ..Default::default()
             };
             let out = OutgoingEmail::new("event_cancelled", &email, Some(&name), body)
                 .for_event(event.id)
+                .contact(event_contact(event))
                 .dedupe(format!("event-cancelled:{}:{person_id}", event.id));
             match &cancel_ics {
                 Some(ics) => out.with_ics(ics.clone()),

@@ -117,6 +117,7 @@ fn offer_body(mail: &InvitationMail<'_>, invitee: &Invitee<'_>, reminder: bool) 
             "This link is personal: it answers for you, so please do not forward it.".to_owned(),
             format!("It stops working on {expiry}."),
         ],
+        ..Default::default()
     }
 }
 
@@ -129,6 +130,7 @@ pub fn invitation_email(mail: &InvitationMail<'_>, invitee: &Invitee<'_>) -> Out
         offer_body(mail, invitee, false),
     )
     .for_event(mail.event.id)
+    .contact(mail.event.contact())
     .dedupe(invitation_email_key(
         invitee.invitation_id,
         invitee.generation,
@@ -159,6 +161,7 @@ pub fn invitation_reminder_email(
         offer_body(mail, &invitee, true),
     )
     .for_event(mail.event.id)
+    .contact(mail.event.contact())
     .dedupe(invitation_reminder_key(
         invitee.invitation_id,
         invitee.generation,
@@ -176,7 +179,7 @@ pub struct AcceptedSession<'a> {
 
 /// How to join online: the link of each session the invitee holds a confirmed seat in, and of
 /// no other (rule 2). One line when they share a link.
-fn join_lines(event: &EventFacts, accepted: &[AcceptedSession<'_>]) -> Vec<String> {
+fn join_lines(event: &EventFacts, accepted: &[AcceptedSession<'_>]) -> Vec<EmailAction> {
     let links: Vec<(&str, &str)> = accepted
         .iter()
         .filter(|a| a.status == RegistrationStatus::Confirmed)
@@ -185,11 +188,17 @@ fn join_lines(event: &EventFacts, accepted: &[AcceptedSession<'_>]) -> Vec<Strin
     match links.as_slice() {
         [] => Vec::new(),
         [(_, url), rest @ ..] if rest.iter().all(|(_, other)| other == url) => {
-            vec![format!("To join online, use this link: {url}")]
+            vec![EmailAction {
+                label: "To join online, use this link".to_owned(),
+                url: (*url).to_owned(),
+            }]
         }
         _ => links
             .iter()
-            .map(|(title, url)| format!("To join “{title}” online, use this link: {url}"))
+            .map(|(title, url)| EmailAction {
+                label: format!("To join “{title}” online, use this link"),
+                url: (*url).to_owned(),
+            })
             .collect(),
     }
 }
@@ -237,20 +246,17 @@ pub fn acceptance_email(
                 .to_owned(),
         );
     }
-    paragraphs.extend(join_lines(event, accepted));
+    let mut links = join_lines(event, accepted);
     if accepted.iter().any(|a| a.session.chatham_house) {
         paragraphs.push(CHATHAM_HOUSE_RULE.to_owned());
     }
     if confirmed {
         paragraphs.push("A calendar entry for your sessions is attached.".to_owned());
     }
-    let footer = accepted
-        .iter()
-        .filter_map(|a| {
-            let title = (accepted.len() > 1).then_some(a.session.title.as_str());
-            a.cancel_link.map(|link| link.footer(a.status, title))
-        })
-        .collect();
+    links.extend(accepted.iter().filter_map(|a| {
+        let title = (accepted.len() > 1).then_some(a.session.title.as_str());
+        a.cancel_link.map(|link| link.link(a.status, title))
+    }));
     let body = EmailBody {
         subject: if confirmed {
             format!("You're registered: {}", event.title)
@@ -260,11 +266,12 @@ pub fn acceptance_email(
         greeting: format!("Dear {name},"),
         paragraphs,
         details,
-        footer,
+        links,
         ..Default::default()
     };
     let out = OutgoingEmail::new("invitation_accepted", email, Some(name), body)
         .for_event(event.id)
+        .contact(event.contact())
         .dedupe(answer_key.to_owned());
     match ics {
         Some(ics) => out.with_ics(ics),
@@ -293,6 +300,7 @@ pub fn decline_email(
     };
     OutgoingEmail::new("invitation_declined", email, Some(name), body)
         .for_event(event.id)
+        .contact(event.contact())
         .dedupe(answer_key.to_owned())
 }
 
@@ -313,7 +321,13 @@ pub fn withdrawn_email(
                 .to_owned(),
         );
     }
-    paragraphs.push("If you think this is a mistake, please contact the organisers.".to_owned());
+    paragraphs.push(match event.contact() {
+        Some(contact) => format!(
+            "If you think this is a mistake, please write to {} at {}.",
+            contact.name, contact.email
+        ),
+        None => "If you think this is a mistake, please contact the organisers.".to_owned(),
+    });
     let body = EmailBody {
         subject: format!("Invitation withdrawn: {}", event.title),
         greeting: format!("Dear {name},"),
@@ -322,6 +336,7 @@ pub fn withdrawn_email(
     };
     OutgoingEmail::new("invitation_revoked", email, Some(name), body)
         .for_event(event.id)
+        .contact(event.contact())
         .dedupe(format!("invitation-revoked:{invitation_id}"))
 }
 
@@ -343,6 +358,8 @@ mod tests {
             online_url: Some("https://zoom.example/j/1".into()),
             status: "published".into(),
             published_at: Some(Utc::now()),
+            contact_name: Some("Dr Noel Morada".into()),
+            contact_email: Some("morada@example.org".into()),
         }
     }
 

@@ -195,6 +195,9 @@ pub struct InvitedEventView {
     pub timezone: String,
     pub format: String,
     pub venue: Option<String>,
+    /// Whom to write to about the event (both or neither).
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
 }
 
 /// A session the invitation offers, with its local time.
@@ -221,6 +224,8 @@ impl InvitedEventView {
             timezone: event.timezone.clone(),
             format: event.format.clone(),
             venue: event.venue.clone(),
+            contact_name: event.contact_name.clone(),
+            contact_email: event.contact_email.clone(),
         }
     }
 }

@@ -48,6 +48,8 @@ struct InvitationPage<'a> {
     status_text: &'static str,
     answered_local: Option<String>,
     error: Option<String>,
+    /// Whom to write to: (name, email).
+    contact: Option<(&'a str, &'a str)>,
 }
 
 struct OutcomeRow {
@@ -185,6 +187,11 @@ fn invitation_page(
         },
         answered_local: view.answered_at.map(|at| format_local(at, &tz)),
         error,
+        contact: view
+            .event
+            .contact_name
+            .as_deref()
+            .zip(view.event.contact_email.as_deref()),
     };
     html(status, &page)
 }

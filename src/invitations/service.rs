@@ -1163,6 +1163,7 @@ async fn accept(
                 invitation_id: Some(invitation.id),
                 organization_id: invitation.organization_id,
                 organization_name: organization.as_ref().map(|(name, _)| name.clone()),
+                organization_kind: None,
                 country: organization.as_ref().and_then(|(_, c)| c.clone()),
             },
         )

@@ -19,8 +19,31 @@ pub struct EmailBody {
     pub details: Vec<(String, String)>,
     /// The one thing to do, as a button in HTML and a bare link in text.
     pub action: Option<EmailAction>,
-    /// Small print after the signature, e.g. how to cancel.
+    /// Links the message offers besides its action (joining online, cancelling), each a
+    /// sentence (`label`) ending in its URL: a link in HTML that wraps on a narrow screen, the
+    /// bare URL in text. Only URLs Convene made: never text anyone typed.
+    pub links: Vec<EmailAction>,
+    /// Small print after the signature.
     pub footer: Vec<String>,
+    /// Whom to write to about the message's event, after the footer (set with the Reply-To by
+    /// [`crate::mail::OutgoingEmail::contact`]).
+    pub contact: Option<Contact>,
+}
+
+/// A person to write to: an event's contact, named by its staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub name: String,
+    pub email: String,
+}
+
+impl Contact {
+    /// "Name <address>", quoted as RFC 5322 needs (the Reply-To header); None when the address
+    /// does not parse, which the events' validation rules out.
+    pub fn mailbox(&self) -> Option<String> {
+        let address = self.email.parse().ok()?;
+        Some(lettre::message::Mailbox::new(Some(self.name.clone()), address).to_string())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -120,5 +143,47 @@ mod tests {
         .expect("renders");
         assert!(!rendered.text.contains("https://phish.example"));
         assert!(!rendered.html.contains("https://phish.example"));
+    }
+
+    #[test]
+    fn links_and_the_contact_are_anchors_in_html_and_bare_in_text() {
+        let url = "https://convene.example/registrations/1/cancel?token=abc&x=1";
+        let rendered = EmailBody {
+            greeting: "Dear https://phish.example,".into(),
+            links: vec![EmailAction {
+                label: "Can't come? Cancel here".into(),
+                url: url.into(),
+            }],
+            contact: Some(Contact {
+                name: "Yuki Sato".into(),
+                email: "sato@example.org".into(),
+            }),
+            ..Default::default()
+        }
+        .render()
+        .expect("renders");
+        assert!(rendered.html.contains(
+            "<a href=\"https://convene.example/registrations/1/cancel?token=abc&amp;x=1\""
+        ));
+        assert!(rendered.html.contains("word-break:break-all"));
+        assert!(rendered
+            .html
+            .contains("<a href=\"mailto:sato@example.org\""));
+        assert!(rendered
+            .text
+            .contains(&format!("Can't come? Cancel here: {url}")));
+        assert!(rendered
+            .text
+            .contains("Write to Yuki Sato at sato@example.org"));
+        assert_eq!(rendered.html.matches("<a ").count(), 2, "{}", rendered.html);
+        assert_eq!(
+            Contact {
+                name: "Sato, Yuki".into(),
+                email: "sato@example.org".into()
+            }
+            .mailbox()
+            .as_deref(),
+            Some("\"Sato, Yuki\" <sato@example.org>")
+        );
     }
 }

@@ -10,7 +10,7 @@ pub mod smtp;
 pub mod transport;
 pub mod worker;
 
-pub use compose::{inert, EmailAction, EmailBody, UNPROVED_GREETING};
+pub use compose::{inert, Contact, EmailAction, EmailBody, UNPROVED_GREETING};
 pub use doorbell::Doorbell;
 pub use limits::MailQuota;
 pub use outbox::{enqueue, enqueue_many, OutgoingEmail};

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::db::prepared::KeepPrepared;
 use crate::db::schema::emails;
 use crate::error::AppResult;
-use crate::mail::compose::EmailBody;
+use crate::mail::compose::{Contact, EmailBody};
 
 crate::text_enum! {
     pub enum EmailStatus {
@@ -44,6 +44,8 @@ pub struct Email {
     pub last_error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The Reply-To mailbox ("Name <address>"), when the message has one.
+    pub reply_to: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -60,6 +62,7 @@ struct NewEmail {
     html_body: String,
     ics: Option<String>,
     next_attempt_at: DateTime<Utc>,
+    reply_to: Option<String>,
 }
 
 /// One message to one recipient (never a shared To list).
@@ -77,6 +80,8 @@ pub struct OutgoingEmail {
     pub ics: Option<String>,
     /// Due time for scheduled mail (reminders); now when absent.
     pub send_at: Option<DateTime<Utc>>,
+    /// Where replies go (the event's contact); the sender's address when absent.
+    pub reply_to: Option<Contact>,
 }
 
 impl OutgoingEmail {
@@ -95,7 +100,16 @@ impl OutgoingEmail {
             body,
             ics: None,
             send_at: None,
+            reply_to: None,
         }
+    }
+
+    /// Whom the recipient may write to about the message's event: the Reply-To, and a line
+    /// under the footer. Nothing changes without a contact.
+    pub fn contact(mut self, contact: Option<Contact>) -> Self {
+        self.body.contact.clone_from(&contact);
+        self.reply_to = contact;
+        self
     }
 
     pub fn dedupe(mut self, key: impl Into<String>) -> Self {
@@ -132,6 +146,7 @@ impl OutgoingEmail {
             html_body: rendered.html,
             ics: self.ics,
             next_attempt_at: self.send_at.unwrap_or_else(Utc::now),
+            reply_to: self.reply_to.as_ref().and_then(Contact::mailbox),
         })
     }
 }
@@ -216,6 +231,7 @@ pub async fn replace_pending(
             emails::html_body.eq(row.html_body),
             emails::ics.eq(row.ics),
             emails::next_attempt_at.eq(row.next_attempt_at),
+            emails::reply_to.eq(row.reply_to),
         ))
         .execute(conn)
         .await?;

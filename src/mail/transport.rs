@@ -183,7 +183,13 @@ pub fn build_message(email: &Email, from: &Mailbox) -> Result<Message, SendError
             )
         }
     };
-    Message::builder()
+    let mut builder = Message::builder();
+    // Replies go to the event's contact. A stored mailbox that no longer parses is left out
+    // rather than failing the message.
+    if let Some(reply_to) = email.reply_to.as_deref().and_then(|r| r.parse().ok()) {
+        builder = builder.reply_to(reply_to);
+    }
+    builder
         // Stable across attempts: a copy sent again after a crash has the same Message-ID, so
         // mail clients and servers that deduplicate fold it into one.
         .message_id(Some(message_id(email, from)))

@@ -20,6 +20,19 @@ crate::text_enum! {
 }
 
 impl OrganizationKind {
+    /// How a form names the kind.
+    pub fn label(self) -> &'static str {
+        match self {
+            OrganizationKind::Government => "Government",
+            OrganizationKind::RegionalOrganization => "Regional organisation",
+            OrganizationKind::InternationalOrganization => "International organisation",
+            OrganizationKind::CivilSociety => "Civil society",
+            OrganizationKind::Academia => "Academia",
+            OrganizationKind::ThinkTank => "Think tank",
+            OrganizationKind::Other => "Other",
+        }
+    }
+
     /// Only regional and international bodies may have no country.
     pub fn requires_country(self) -> bool {
         !matches!(

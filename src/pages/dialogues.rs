@@ -60,6 +60,9 @@ pub struct ProgrammeItem {
     pub description: Option<String>,
     pub speakers: Vec<SpeakerLine>,
     pub registration_note: Option<String>,
+    /// "Register for this session", "Full — join the waitlist" or "Full" (no form): what the
+    /// visitor can do, said before they type anything; None when registration is not open.
+    pub form_heading: Option<&'static str>,
     pub form: Option<super::RegisterFields>,
 }
 
@@ -84,9 +87,43 @@ pub struct EventPage {
     pub timezone: String,
     pub calendar_url: String,
     pub summary: Option<String>,
+    /// Whom to write to: (name, email).
+    pub contact: Option<(String, String)>,
     pub partners: Vec<PartnerGroup>,
     pub sessions: Vec<ProgrammeItem>,
     pub outcomes: Vec<OutcomeItem>,
+}
+
+/// The note of a full session without a waitlist, whose page offers no form.
+const NO_SEAT_LEFT: &str = "There are no seats left and the session has no waitlist.";
+
+/// Whether a public session has a seat for whoever registers now: a full one takes them onto
+/// its waitlist, or no one. Seats are counted when the page is made; registering decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seats {
+    Available,
+    FullWithWaitlist,
+    Full,
+}
+
+impl Seats {
+    /// `confirmed` of the session's registrations hold a seat.
+    pub fn of(session: &Session, confirmed: i64) -> Seats {
+        Self::counted(session.capacity, session.waitlist, confirmed)
+    }
+
+    pub fn counted(capacity: Option<i32>, waitlist: bool, confirmed: i64) -> Seats {
+        match capacity {
+            Some(capacity) if confirmed >= i64::from(capacity) => {
+                if waitlist {
+                    Seats::FullWithWaitlist
+                } else {
+                    Seats::Full
+                }
+            }
+            _ => Seats::Available,
+        }
+    }
 }
 
 fn error_page(e: AppError) -> HttpResponse {
@@ -244,6 +281,7 @@ async fn load_event_page(
         .map(|s| s.id)
         .collect();
     let speakers = speakers_by_session(conn, &public_ids).await?;
+    let seated = crate::events::service::confirmed_counts(conn, &public_ids).await?;
     let partners = partners_by_event(conn, &[event.id])
         .await?
         .remove(&event.id)
@@ -251,6 +289,11 @@ async fn load_event_page(
     let outcomes = published_outcomes(conn, event.id).await?;
     let now = Utc::now();
     let takes_registrations = event.status == EventStatus::Published;
+    let members = if takes_registrations && !public_ids.is_empty() {
+        super::members(conn).await?
+    } else {
+        Vec::new().into()
+    };
 
     let mut groups: Vec<PartnerGroup> = Vec::new();
     for p in partners {
@@ -268,16 +311,28 @@ async fn load_event_page(
         .iter()
         .map(|s| {
             let closed = s.access == SessionAccess::Closed;
+            let seats = Seats::of(s, seated.get(&s.id).copied().unwrap_or(0));
             let (registration_note, form) = if closed || !takes_registrations {
                 (None, None)
             } else {
                 match s.registration_state(now) {
+                    RegistrationWindow::Open if seats == Seats::Full => {
+                        (Some(NO_SEAT_LEFT.to_owned()), None)
+                    }
                     RegistrationWindow::Open => (
-                        None,
-                        Some(super::RegisterFields::new(
-                            format!("/events/{}/sessions/{}/register", event.slug, s.id),
-                            format!("-{}", s.id),
-                        )),
+                        (seats == Seats::FullWithWaitlist).then(|| {
+                            "There are no seats left: if one becomes free, it goes to the first \
+                             person on the waitlist, who is emailed at once."
+                                .to_owned()
+                        }),
+                        Some(super::RegisterFields {
+                            full: seats == Seats::FullWithWaitlist,
+                            ..super::RegisterFields::new(
+                                format!("/events/{}/sessions/{}/register", event.slug, s.id),
+                                format!("-{}", s.id),
+                                members.clone(),
+                            )
+                        }),
                     ),
                     RegistrationWindow::NotYetOpen => (
                         Some(match s.registration_opens_at {
@@ -295,6 +350,14 @@ async fn load_event_page(
                     RegistrationWindow::InvitationOnly => (None, None),
                 }
             };
+            let takes_entries = !closed
+                && takes_registrations
+                && s.registration_state(now) == RegistrationWindow::Open;
+            let form_heading = takes_entries.then_some(match seats {
+                Seats::Available => "Register for this session",
+                Seats::FullWithWaitlist => "Full — join the waitlist",
+                Seats::Full => "Full",
+            });
             ProgrammeItem {
                 id: s.id,
                 title: s.title.clone(),
@@ -324,6 +387,7 @@ async fn load_event_page(
                         .unwrap_or_default()
                 },
                 registration_note,
+                form_heading,
                 form,
             }
         })
@@ -363,6 +427,7 @@ async fn load_event_page(
         timezone: event.timezone.clone(),
         calendar_url: format!("/api/v1/events/{}/calendar.ics", event.slug),
         summary: event.summary.clone(),
+        contact: event.contact_name.clone().zip(event.contact_email.clone()),
         partners: groups,
         sessions: programme,
         outcomes: outcome_items,

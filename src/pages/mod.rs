@@ -156,8 +156,14 @@ pub struct RegisterFields {
     pub id_suffix: String,
     pub email: String,
     pub name: String,
+    /// The member organisation picked from the directory (its id), or empty.
+    pub organization_id: String,
+    /// An organisation typed because it is not in the directory, and its kind.
     pub organization_name: String,
+    pub organization_kind: String,
     pub country: String,
+    /// The session is full and takes the registration onto its waitlist.
+    pub full: bool,
     pub errors: Vec<crate::error::FieldError>,
     /// A logged-in caller may leave email and name empty to register themselves.
     pub logged_in_as: Option<String>,
@@ -165,22 +171,73 @@ pub struct RegisterFields {
     /// (`auth::csrf::form_token`).
     pub csrf_token: Option<String>,
     pub countries: &'static [crate::organizations::country::Country],
+    /// The directory's active members, to pick from.
+    pub members: Members,
+    pub kinds: &'static [crate::organizations::model::OrganizationKind],
+}
+
+/// A member organisation as a registration form offers it.
+pub struct MemberOption {
+    pub id: String,
+    /// "Name (Country)".
+    pub label: String,
+}
+
+/// The active members, sorted by name, shared by every form of a page.
+pub type Members = std::sync::Arc<[MemberOption]>;
+
+/// The directory's active members for the registration forms: only they may be named by id.
+pub async fn members(
+    conn: &mut diesel_async::AsyncPgConnection,
+) -> crate::error::AppResult<Members> {
+    use crate::db::schema::organizations;
+    use crate::organizations::model::MembershipStatus;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let rows: Vec<(uuid::Uuid, String, Option<String>)> = organizations::table
+        .filter(organizations::status.eq(MembershipStatus::Active))
+        .order((organizations::name.asc(), organizations::id.asc()))
+        .select((
+            organizations::id,
+            organizations::name,
+            organizations::country,
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, country)| MemberOption {
+            id: id.to_string(),
+            label: match country.as_deref() {
+                Some(code) => format!(
+                    "{name} ({})",
+                    crate::organizations::CountryCode::display_name(code)
+                ),
+                None => name,
+            },
+        })
+        .collect())
 }
 
 impl RegisterFields {
-    /// An empty form posting to `action`.
-    pub fn new(action: String, id_suffix: String) -> RegisterFields {
+    /// An empty form posting to `action`, offering `members`.
+    pub fn new(action: String, id_suffix: String, members: Members) -> RegisterFields {
         RegisterFields {
             action,
             id_suffix,
             email: String::new(),
             name: String::new(),
+            organization_id: String::new(),
             organization_name: String::new(),
+            organization_kind: String::new(),
             country: String::new(),
+            full: false,
             errors: Vec::new(),
             logged_in_as: None,
             csrf_token: None,
             countries: countries(),
+            members,
+            kinds: crate::organizations::model::OrganizationKind::ALL,
         }
     }
 
@@ -197,7 +254,9 @@ impl RegisterFields {
         match field {
             "email" => "Email",
             "name" => "Name",
-            "organization_name" | "organization_id" => "Organisation",
+            "organization_id" => "Member organisation",
+            "organization_name" => "Other organisation",
+            "organization_kind" => "Kind of organisation",
             "country" => "Country",
             other => other,
         }
@@ -205,10 +264,6 @@ impl RegisterFields {
 
     /// The id of a field's input, for the error summary's links.
     pub fn field_id(&self, field: &str) -> String {
-        let field = match field {
-            "organization_id" => "organization_name",
-            other => other,
-        };
         format!("{field}{}", self.id_suffix)
     }
 }

@@ -239,19 +239,21 @@ impl CancelLink {
         })
     }
 
-    /// The footer line offering the link; `session` names the session when the message covers
-    /// several.
-    pub fn footer(&self, status: RegistrationStatus, session: Option<&str>) -> String {
+    /// The line offering the link (a link in HTML); `session` names the session when the
+    /// message covers several.
+    pub fn link(&self, status: RegistrationStatus, session: Option<&str>) -> EmailAction {
         let what = match status {
             RegistrationStatus::Waitlisted => "leave the waitlist",
             RegistrationStatus::Confirmed => "free your seat for someone else",
             _ => "withdraw your registration",
         };
         let which = session.map(|s| format!(" “{s}”")).unwrap_or_default();
-        format!(
-            "Can't come{which}? Cancel here to {what} (the page asks before anything is cancelled): {}",
-            self.url
-        )
+        EmailAction {
+            label: format!(
+                "Can't come{which}? Cancel here to {what} (the page asks before anything is cancelled)"
+            ),
+            url: self.url.clone(),
+        }
     }
 
     /// Stores the token's hash: from now on this link, and no earlier one, cancels. Kept
@@ -383,20 +385,22 @@ pub async fn notify_session_moved(
                     standing.to_owned(),
                 ],
                 details: {
-                    let mut details = session_details(ctx, holds_seat);
+                    let mut details = session_details(ctx);
                     details.push(("Previously".to_owned(), was.to_owned()));
                     details
                 },
-                action: None,
+                links: join_link(ctx, holds_seat).into_iter().collect(),
                 footer: vec![
                     "If you can no longer attend, cancel with the link in your confirmation \
                      email, or let the organisers know."
                         .to_owned(),
                 ],
+                ..Default::default()
             };
             let email =
                 OutgoingEmail::new("session_moved", &person.email, Some(&person.name), body)
                     .for_event(event.id)
+                    .contact(event.contact())
                     .dedupe(format!(
                         "session-moved:{registration_id}:{}",
                         change.timestamp_micros()
@@ -431,10 +435,6 @@ fn session_reminder_email(
         "This is a reminder that you are registered for {} of {}, which starts tomorrow.",
         session.title, event.title
     )];
-    // Only confirmed registrations are reminded: the link of their session is theirs.
-    if let Some(url) = session.online_link(event) {
-        paragraphs.push(format!("To join online, use this link: {url}"));
-    }
     if session.chatham_house {
         paragraphs.push(CHATHAM_HOUSE_RULE.to_owned());
     }
@@ -445,11 +445,14 @@ fn session_reminder_email(
         greeting: format!("Dear {},", person.name),
         paragraphs,
         details,
+        // Only confirmed registrations are reminded: the link of their session is theirs.
+        links: join_link(ctx, true).into_iter().collect(),
         footer: vec!["If you can no longer attend, please let the organisers know.".to_owned()],
         ..Default::default()
     };
     OutgoingEmail::new("session_reminder", &person.email, Some(&person.name), body)
         .for_event(event.id)
+        .contact(event.contact())
         .dedupe(session_reminder_key(registration_id))
         .send_at(send_at)
 }
@@ -481,7 +484,7 @@ pub async fn send_confirmation_request(
                 super::service::CONFIRM_TOKEN_TTL_HOURS
             ),
         ],
-        details: session_details(ctx, false),
+        details: session_details(ctx),
         action: Some(EmailAction {
             label: "Confirm my registration".to_owned(),
             url: format!(
@@ -493,6 +496,7 @@ pub async fn send_confirmation_request(
             "If you did not register, ignore this message: nothing happens unless the link is used."
                 .to_owned(),
         ],
+        ..Default::default()
     };
     // Each request of a confirmation is its own cause (a re-sent link replaces the old one).
     let key = format!(
@@ -504,6 +508,7 @@ pub async fn send_confirmation_request(
         conn,
         OutgoingEmail::new("registration_confirm_request", &person.email, None, body)
             .for_event(ctx.event.id)
+            .contact(ctx.event.contact())
             .dedupe(key),
     )
     .await?;
@@ -541,11 +546,11 @@ pub async fn send_already_registered(
             "We received a new registration request for this email address.".to_owned(),
             standing,
         ],
-        details: session_details(ctx, false),
-        action: None,
+        details: session_details(ctx),
         footer: vec![
             "To cancel, use the link in the email that confirmed your registration. If you did not ask for this, ignore this message: nothing has changed.".to_owned(),
         ],
+        ..Default::default()
     };
     enqueue(
         conn,
@@ -555,7 +560,8 @@ pub async fn send_already_registered(
             Some(&person.name),
             body,
         )
-        .for_event(ctx.event.id),
+        .for_event(ctx.event.id)
+        .contact(ctx.event.contact()),
     )
     .await?;
     Ok(())
@@ -664,24 +670,29 @@ pub async fn notify_person(
             vec![format!("As you asked, your registration for “{session}” of {event} is cancelled. Thank you for letting us know.")],
         ),
     };
-    let mut details = session_details(ctx, holds_seat);
+    let mut details = session_details(ctx);
     if let Some(position) = position {
         details.push(("Waitlist position".to_owned(), position.to_string()));
     }
-    let footer = cancel_link
-        .iter()
-        .map(|link| link.footer(registration.status, None))
+    let links = join_link(ctx, holds_seat)
+        .into_iter()
+        .chain(
+            cancel_link
+                .iter()
+                .map(|link| link.link(registration.status, None)),
+        )
         .collect();
     let body = EmailBody {
         subject,
         greeting: format!("Dear {},", person.name),
         paragraphs,
         details,
-        action: None,
-        footer,
+        links,
+        ..Default::default()
     };
     let mut email = OutgoingEmail::new(notice.kind(), &person.email, Some(&person.name), body)
         .for_event(ctx.event.id)
+        .contact(ctx.event.contact())
         .dedupe(notice.dedupe_key(registration));
     if holds_seat {
         email = email.with_ics(session_calendar(ctx));
@@ -699,19 +710,24 @@ pub async fn notify_person(
     Ok(sent)
 }
 
-/// Event, session, time and place; the session's online link only for someone holding a seat
-/// in it (rule 2).
-fn session_details(ctx: &SessionContext, holds_seat: bool) -> Vec<(String, String)> {
+/// Event, session, time and place.
+fn session_details(ctx: &SessionContext) -> Vec<(String, String)> {
     let mut details = vec![
         ("Event".to_owned(), ctx.event.title.clone()),
         ("Session".to_owned(), ctx.session.title.clone()),
         ("When".to_owned(), session_when(&ctx.event, &ctx.session)),
     ];
     details.extend(place_line(&ctx.event));
-    if let Some(url) = ctx.session.online_link(&ctx.event).filter(|_| holds_seat) {
-        details.push(("Online".to_owned(), url.to_owned()));
-    }
     details
+}
+
+/// The link that joins the session online, only for someone holding a seat in it (rule 2).
+fn join_link(ctx: &SessionContext, holds_seat: bool) -> Option<EmailAction> {
+    let url = ctx.session.online_link(&ctx.event).filter(|_| holds_seat)?;
+    Some(EmailAction {
+        label: "To join online, use this link".to_owned(),
+        url: url.to_owned(),
+    })
 }
 
 /// The `.ics` of a held seat.

@@ -13,6 +13,7 @@ use crate::db::schema::{events, invitations, organizations, people, registration
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::local_time;
 use crate::invitations::model::InvitationStatus;
+use crate::organizations::model::OrganizationKind;
 use crate::registrations::model::{
     EventFacts, EventReport, InvitationFunnel, MyRegistrationView, Registration,
     RegistrationStatus, SessionContext, SessionFacts, SessionReport, StaffRegistrationView,
@@ -132,7 +133,7 @@ fn staff_view(row: StaffRow, positions: &HashMap<Uuid, i64>) -> StaffRegistratio
         name,
         organization: org_name.or(r.organization_name),
         organization_id: r.organization_id,
-        organization_kind: org_kind,
+        organization_kind: org_kind.or_else(|| r.organization_kind.map(|k| k.as_str().to_owned())),
         country: r.country,
         created_at: r.created_at,
         confirmed_at: r.confirmed_at,
@@ -184,7 +185,11 @@ pub async fn staff_item(
         name,
         organization: org_name.or_else(|| registration.organization_name.clone()),
         organization_id: registration.organization_id,
-        organization_kind: org_kind,
+        organization_kind: org_kind.or_else(|| {
+            registration
+                .organization_kind
+                .map(|k| k.as_str().to_owned())
+        }),
         country: registration.country.clone(),
         created_at: registration.created_at,
         confirmed_at: registration.confirmed_at,
@@ -230,7 +235,9 @@ pub async fn staff_csv(
                     .as_deref()
                     .unwrap_or(""),
             ),
-            org_kind.unwrap_or_default(),
+            org_kind
+                .or_else(|| r.organization_kind.map(|k| k.as_str().to_owned()))
+                .unwrap_or_default(),
             r.country.or(org_country).unwrap_or_default(),
             r.status.to_string(),
             local(r.created_at),
@@ -312,10 +319,12 @@ pub async fn my_page(
     Ok(Page { items, next_cursor })
 }
 
-/// Session, organisation kind, registrant's country, organisation's country, check-in.
+/// Session, the directory organisation's kind, the kind given with a typed organisation,
+/// registrant's country, organisation's country, check-in.
 type ConfirmedRow = (
     Uuid,
     Option<String>,
+    Option<OrganizationKind>,
     Option<String>,
     Option<String>,
     Option<DateTime<Utc>>,
@@ -349,6 +358,7 @@ pub async fn event_report(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppRe
         .select((
             registrations::session_id,
             organizations::kind.nullable(),
+            registrations::organization_kind,
             registrations::country,
             organizations::country.nullable(),
             registrations::checked_in_at,
@@ -382,7 +392,9 @@ pub async fn event_report(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppRe
         }
     }
     const UNSPECIFIED: &str = "unspecified";
-    for (session_id, kind, country, org_country, checked_in_at) in confirmed {
+    for (session_id, org_kind, typed_kind, country, org_country, checked_in_at) in confirmed {
+        // A member's kind is the directory's; a typed organisation's, the registrant's.
+        let kind = org_kind.or_else(|| typed_kind.map(|k| k.as_str().to_owned()));
         let Some(&i) = index.get(&session_id) else {
             continue;
         };

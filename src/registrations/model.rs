@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::schema::registrations;
+use crate::organizations::model::OrganizationKind;
 
 crate::text_enum! {
     pub enum RegistrationStatus {
@@ -61,6 +62,8 @@ pub struct Registration {
     pub checked_in_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The kind of `organization_name`, an organisation not in the directory.
+    pub organization_kind: Option<OrganizationKind>,
 }
 
 /// The session and event facts that registration and invitation rules, emails and pages need.
@@ -130,9 +133,20 @@ pub struct EventFacts {
     pub online_url: Option<String>,
     pub status: String,
     pub published_at: Option<DateTime<Utc>>,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
 }
 
 impl EventFacts {
+    /// Whom participants write to about the event: the Reply-To and the closing line of its
+    /// messages. Both a name and an address, or none.
+    pub fn contact(&self) -> Option<crate::mail::Contact> {
+        Some(crate::mail::Contact {
+            name: self.contact_name.clone()?,
+            email: self.contact_email.clone()?,
+        })
+    }
+
     pub fn is_published(&self) -> bool {
         self.status == "published"
     }
@@ -355,6 +369,11 @@ pub struct RegistrationRequest {
     /// The registrant's organisation when it is not one of the partnership's.
     #[serde(default)]
     pub organization_name: Option<String>,
+    /// The kind of `organization_name` (so the stakeholder report counts it); only with
+    /// `organization_name` and without `organization_id`, whose kind is the directory's.
+    #[serde(default)]
+    #[schema(value_type = Option<OrganizationKind>)]
+    pub organization_kind: Option<String>,
     /// ISO 3166-1 alpha-2, e.g. `JP`.
     #[serde(default)]
     #[schema(example = "JP")]

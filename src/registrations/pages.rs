@@ -12,10 +12,12 @@ use crate::app::State;
 use crate::auth::{csrf, MaybeUser};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::mail::MailQuota;
-use crate::pages::{html, sentence, MessagePage, RegisterFields, Summary};
+use crate::pages::dialogues::Seats;
+use crate::pages::{html, sentence, Members, MessagePage, RegisterFields, Summary};
 use crate::registrations::model::{
     RegistrationRequest, RegistrationStatus, RegistrationView, SessionContext,
 };
+use crate::registrations::seats;
 use crate::registrations::service::{self, RegisterOutcome, RegistrationInput};
 
 /// Mounted at the site root by `crate::pages::routes`.
@@ -49,6 +51,8 @@ fn message(heading: impl Into<String>, ctx: Option<&SessionContext>) -> MessageP
 #[template(path = "registrations/form.html")]
 struct FormPage {
     summary: Summary,
+    /// "Register", or "Full — join the waitlist" before the visitor types anything.
+    heading: &'static str,
     form: RegisterFields,
 }
 
@@ -138,15 +142,36 @@ struct RegisterForm {
     #[serde(default)]
     name: String,
     #[serde(default)]
+    organization_id: String,
+    #[serde(default)]
     organization_name: String,
+    #[serde(default)]
+    organization_kind: String,
     #[serde(default)]
     country: String,
     #[serde(default)]
     csrf_token: String,
 }
 
+/// What a form offers besides its fields: the members to pick from, and whether a registration
+/// now lands on the waitlist.
+struct FormFacts {
+    members: Members,
+    seats: Seats,
+}
+
+async fn form_facts(state: &State, ctx: &SessionContext) -> AppResult<FormFacts> {
+    let mut conn = state.pool.get().await?;
+    let confirmed = seats::confirmed_count(&mut conn, ctx.session.id).await?;
+    Ok(FormFacts {
+        members: crate::pages::members(&mut conn).await?,
+        seats: Seats::counted(ctx.session.capacity, ctx.session.waitlist, confirmed),
+    })
+}
+
 fn form_page(
     ctx: &SessionContext,
+    facts: FormFacts,
     form: RegisterForm,
     errors: Vec<FieldError>,
     logged_in_as: Option<String>,
@@ -156,19 +181,46 @@ fn form_page(
         "/events/{}/sessions/{}/register",
         ctx.event.slug, ctx.session.id
     );
+    let full = facts.seats == Seats::FullWithWaitlist;
     FormPage {
         summary: summary(ctx),
+        heading: if full {
+            "Full — join the waitlist"
+        } else {
+            "Register"
+        },
         form: RegisterFields {
             email: form.email,
             name: form.name,
+            organization_id: form.organization_id,
             organization_name: form.organization_name,
+            organization_kind: form.organization_kind,
             country: form.country,
+            full,
             errors,
             logged_in_as,
             csrf_token: csrf::form_token(req),
-            ..RegisterFields::new(action, String::new())
+            ..RegisterFields::new(action, String::new(), facts.members)
         },
     }
+}
+
+/// The form's organisation: a member picked from the directory, or one typed with its kind;
+/// not both.
+fn organization_of(form: &RegisterForm) -> Result<Option<Uuid>, AppError> {
+    let picked = form.organization_id.trim();
+    if picked.is_empty() {
+        return Ok(None);
+    }
+    if !form.organization_name.trim().is_empty() || !form.organization_kind.trim().is_empty() {
+        return Err(AppError::invalid(
+            "organization_id",
+            "pick a member organisation or type another one, not both",
+        ));
+    }
+    Uuid::parse_str(picked).map(Some).map_err(|_| {
+        AppError::invalid("organization_id", "no such organisation in the partnership")
+    })
 }
 
 /// A stand-alone registration form for one public session (the event page embeds the same
@@ -193,10 +245,18 @@ async fn register_form(
         let ctx = (!e.status_code().eq(&StatusCode::NOT_FOUND)).then_some(&ctx);
         return error_page(&e, ctx);
     }
+    let facts = match form_facts(&state, &ctx).await {
+        Ok(facts) => facts,
+        Err(e) => return error_page(&e, Some(&ctx)),
+    };
+    // Full without a waitlist: said now, not after the visitor has filled the form in.
+    if facts.seats == Seats::Full {
+        return error_page(&service::session_full(), Some(&ctx));
+    }
     let who = caller.0.map(|u| u.email().to_owned());
     html(
         StatusCode::OK,
-        &form_page(&ctx, RegisterForm::default(), Vec::new(), who, &req),
+        &form_page(&ctx, facts, RegisterForm::default(), Vec::new(), who, &req),
     )
 }
 
@@ -222,16 +282,27 @@ async fn register_submit(
     }
     let caller = caller.0;
     let optional = |s: &str| Some(s.to_owned()).filter(|s| !s.trim().is_empty());
+    let organization_id = organization_of(&form);
     let request = RegistrationRequest {
         email: optional(&form.email),
         name: optional(&form.name),
-        organization_id: None,
+        organization_id: organization_id.as_ref().ok().copied().flatten(),
         organization_name: optional(&form.organization_name),
+        organization_kind: optional(&form.organization_kind),
         country: optional(&form.country),
     };
-    let outcome = match RegistrationInput::parse(&request, caller.as_ref()) {
-        Ok(input) => service::register(&state, session_id, caller.as_ref(), input, &quota).await,
-        Err(e) => Err(e),
+    let outcome = match (
+        organization_id,
+        RegistrationInput::parse(&request, caller.as_ref()),
+    ) {
+        (Ok(_), Ok(input)) => {
+            service::register(&state, session_id, caller.as_ref(), input, &quota).await
+        }
+        (Err(AppError::Validation(mut picked)), Err(AppError::Validation(rest))) => {
+            picked.extend(rest);
+            Err(AppError::Validation(picked))
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
     };
     match outcome {
         Ok(outcome) => {
@@ -243,10 +314,14 @@ async fn register_submit(
             registered_page(&ctx, &outcome, &email)
         }
         Err(AppError::Validation(errors)) => {
+            let facts = match form_facts(&state, &ctx).await {
+                Ok(facts) => facts,
+                Err(e) => return error_page(&e, Some(&ctx)),
+            };
             let who = caller.map(|u| u.email().to_owned());
             html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &form_page(&ctx, form, errors, who, &req),
+                &form_page(&ctx, facts, form, errors, who, &req),
             )
         }
         Err(e) => {

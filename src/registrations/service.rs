@@ -15,7 +15,7 @@ use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::is_event_staff;
 use crate::events::local_time;
 use crate::mail::MailQuota;
-use crate::organizations::model::MembershipStatus;
+use crate::organizations::model::{MembershipStatus, OrganizationKind};
 use crate::organizations::CountryCode;
 use crate::people::model::Person;
 use crate::people::EmailAddress;
@@ -36,6 +36,7 @@ pub struct Admission {
     pub invitation_id: Option<Uuid>,
     pub organization_id: Option<Uuid>,
     pub organization_name: Option<String>,
+    pub organization_kind: Option<OrganizationKind>,
     pub country: Option<String>,
 }
 
@@ -93,6 +94,7 @@ pub async fn admit(conn: &mut AsyncPgConnection, admission: Admission) -> AppRes
                     registrations::invitation_id.eq(admission.invitation_id),
                     registrations::organization_id.eq(admission.organization_id),
                     registrations::organization_name.eq(&admission.organization_name),
+                    registrations::organization_kind.eq(admission.organization_kind),
                     registrations::country.eq(&admission.country),
                 ))
                 .execute(conn)
@@ -230,6 +232,7 @@ pub struct RegistrationInput {
     pub name: Option<String>,
     pub organization_id: Option<Uuid>,
     pub organization_name: Option<String>,
+    pub organization_kind: Option<OrganizationKind>,
     pub country: Option<String>,
 }
 
@@ -269,6 +272,34 @@ impl RegistrationInput {
                 .map(|()| n.to_owned()),
             None => None,
         };
+        // A typed organisation's kind is the registrant's word; a member's is the directory's.
+        let organization_kind = match present(&raw.organization_kind) {
+            Some(_) if raw.organization_id.is_some() => {
+                v.add(
+                    "organization_kind",
+                    "is the member organisation's own: give it only with organization_name",
+                );
+                None
+            }
+            Some(_) if present(&raw.organization_name).is_none() => {
+                v.add("organization_kind", "needs organization_name");
+                None
+            }
+            Some(kind) => v.check(
+                "organization_kind",
+                kind.parse::<OrganizationKind>().map_err(|_| {
+                    format!(
+                        "must be one of: {}",
+                        OrganizationKind::ALL
+                            .iter()
+                            .map(OrganizationKind::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }),
+            ),
+            None => None,
+        };
         let country = present(&raw.country)
             .and_then(|c| v.check("country", CountryCode::parse(c)))
             .map(|c| c.as_str().to_owned());
@@ -278,6 +309,7 @@ impl RegistrationInput {
             name,
             organization_id: raw.organization_id,
             organization_name,
+            organization_kind,
             country,
         })
     }
@@ -531,6 +563,7 @@ pub async fn register(
                                 invitation_id: None,
                                 organization_id: input.organization_id,
                                 organization_name: input.organization_name.clone(),
+                                organization_kind: input.organization_kind,
                                 country: input.country.clone(),
                             },
                         )
@@ -603,6 +636,7 @@ async fn insert_registration(
             registrations::source.eq(RegistrationSource::PublicForm),
             registrations::organization_id.eq(input.organization_id),
             registrations::organization_name.eq(&input.organization_name),
+            registrations::organization_kind.eq(input.organization_kind),
             registrations::country.eq(&input.country),
             registrations::confirm_token_hash.eq(confirm_token.map(|t| t.hash.clone())),
             registrations::confirm_token_expires_at
@@ -691,7 +725,7 @@ async fn after_confirmation(
     Ok(placed)
 }
 
-fn session_full() -> AppError {
+pub fn session_full() -> AppError {
     AppError::conflict("session_full", "the session is full and has no waitlist")
 }
 
@@ -703,6 +737,7 @@ fn admission_of(registration: &Registration) -> Admission {
         invitation_id: registration.invitation_id,
         organization_id: registration.organization_id,
         organization_name: registration.organization_name.clone(),
+        organization_kind: registration.organization_kind,
         country: registration.country.clone(),
     }
 }

@@ -461,6 +461,7 @@ async fn mail_layout() {
                 url: "http://127.0.0.1:8080/invitations/abc?x=1&y=2".to_owned(),
             }),
             footer: vec!["Sent by the secretariat.".to_owned()],
+            ..Default::default()
         },
     )
     .with_ics(ICS.to_owned());

@@ -18,6 +18,7 @@ mod mail_faults;
 mod network;
 mod openapi;
 mod pages;
+mod participant_emails;
 mod pg_restart;
 mod public_cache;
 mod registrations;

@@ -4,6 +4,7 @@
 mod access;
 mod capacity;
 mod flow;
+mod organisations;
 mod pages;
 mod staff;
 
