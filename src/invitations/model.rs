@@ -338,7 +338,6 @@ pub struct ResendRequest {
 
 /// More sessions for an existing invitation.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct AddSessionsRequest {
     /// Closed sessions of the event, still to come, not offered yet.
     pub session_ids: Vec<Uuid>,

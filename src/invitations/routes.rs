@@ -243,7 +243,7 @@ async fn add_sessions(
     state: State,
     user: AuthUser,
     path: web::Path<Uuid>,
-    body: web::Json<AddSessionsRequest>,
+    body: Json<AddSessionsRequest>,
 ) -> AppResult<HttpResponse> {
     let item = service::add_sessions(&state, &user, path.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(item))
