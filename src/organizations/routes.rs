@@ -255,7 +255,8 @@ pub struct UpdateOrganizationRequest {
 }
 
 impl UpdateOrganizationRequest {
-    fn parse(self) -> AppResult<OrganizationUpdate> {
+    /// Parses every field, recording each bad one; the console's edit form uses it too.
+    pub fn parse(self) -> AppResult<OrganizationUpdate> {
         let mut v = Validator::new();
         let name = match self.name {
             None => None,

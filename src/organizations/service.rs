@@ -746,3 +746,42 @@ pub async fn require_people_manager(
         Err(AppError::not_found("organization"))
     }
 }
+
+/// How many organisations there are in each status, and how many live (not withdrawn) ones
+/// of each kind and in each country: the admins' overview.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationCounts {
+    pub by_status: Vec<(MembershipStatus, i64)>,
+    pub by_kind: Vec<(OrganizationKind, i64)>,
+    /// `None`: regional and international bodies without a country.
+    pub by_country: Vec<(Option<String>, i64)>,
+}
+
+pub async fn counts(conn: &mut AsyncPgConnection) -> AppResult<OrganizationCounts> {
+    use diesel::dsl::count_star;
+    let by_status = organizations::table
+        .group_by(organizations::status)
+        .select((organizations::status, count_star()))
+        .order(organizations::status.asc())
+        .load(conn)
+        .await?;
+    let by_kind = organizations::table
+        .filter(organizations::status.ne(MembershipStatus::Withdrawn))
+        .group_by(organizations::kind)
+        .select((organizations::kind, count_star()))
+        .order(count_star().desc())
+        .load(conn)
+        .await?;
+    let by_country = organizations::table
+        .filter(organizations::status.ne(MembershipStatus::Withdrawn))
+        .group_by(organizations::country)
+        .select((organizations::country, count_star()))
+        .order((count_star().desc(), organizations::country.asc()))
+        .load(conn)
+        .await?;
+    Ok(OrganizationCounts {
+        by_status,
+        by_kind,
+        by_country,
+    })
+}
