@@ -11,6 +11,10 @@
 //! - a success redirects (303) to a page whose `?done=` says what happened, from a fixed list
 //!   of sentences (never text taken from the address).
 
+// A page helper's `Err` is the page to answer instead (a redirect, a 403): built at most once
+// per request, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 pub mod account;
 pub mod home;
 pub mod organizations;

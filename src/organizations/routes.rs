@@ -35,6 +35,7 @@ use crate::people::EmailAddress;
         suspend,
         reinstate,
         withdraw,
+        decline,
         import_organizations,
         list_people,
         add_person
@@ -46,6 +47,7 @@ use crate::people::EmailAddress;
         CreateOrganizationRequest,
         UpdateOrganizationRequest,
         ApplicationRequest,
+        DeclineRequest,
         ImportResult,
         AffiliateRequest,
         AffiliateView
@@ -64,6 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(suspend)
         .service(reinstate)
         .service(withdraw)
+        .service(decline)
         .service(list_people)
         .service(add_person);
 }
@@ -416,6 +419,7 @@ async fn apply(
             note,
         },
         &quota,
+        state.settings.public_url(),
     )
     .await?;
     let admin = user.0.as_ref().is_some_and(AuthUser::is_admin);
@@ -473,6 +477,39 @@ async fn reinstate(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult
 #[post("/organizations/{id}/withdraw")]
 async fn withdraw(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     run_transition(state, admin, *id, Transition::Withdraw).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineRequest {
+    /// Why, in a few sentences: emailed to the applicant's contact (at most 2000 characters).
+    pub reason: String,
+}
+
+/// Declines an application: `applicant` → `withdrawn` (its name is free again) and the reason
+/// is emailed to the applicant's contact. Admins only.
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/decline", tag = "organizations", operation_id = "decline_organization",
+    params(("id" = Uuid, Path, description = "organisation id")),
+    request_body = DeclineRequest, security(("bearer" = [])),
+    responses((status = 200, body = OrganizationView),
+              (status = 409, description = "`invalid_transition`: only applicants can be declined", body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/organizations/{id}/decline")]
+async fn decline(
+    state: State,
+    admin: Admin,
+    id: web::Path<Uuid>,
+    body: web::Json<DeclineRequest>,
+) -> AppResult<HttpResponse> {
+    let mut v = Validator::new();
+    let reason = v.check("reason", service::parse_decline_reason(&body.reason));
+    v.finish()?;
+    let Some(reason) = reason else {
+        return Err(AppError::internal("validator passed with missing fields"));
+    };
+    let mut conn = state.pool.get().await?;
+    let org = service::decline(&mut conn, admin.0.account.id, *id, reason).await?;
+    Ok(HttpResponse::Ok().json(OrganizationView::admin(&org)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

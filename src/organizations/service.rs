@@ -408,6 +408,7 @@ pub async fn apply(
     actor: Option<&AuthUser>,
     application: Application,
     quota: &MailQuota,
+    public_url: &str,
 ) -> AppResult<Organization> {
     let admin = actor.is_some_and(AuthUser::is_admin);
     let actor = actor.map(|u| u.account.id);
@@ -434,7 +435,7 @@ pub async fn apply(
                     Some(snapshot(&org)),
                 )
                 .await?;
-                super::digest::queue(conn).await?;
+                super::digest::queue(conn, public_url).await?;
                 Ok(org)
             }
             .scope_boxed()
@@ -784,4 +785,106 @@ pub async fn counts(conn: &mut AsyncPgConnection) -> AppResult<OrganizationCount
         by_kind,
         by_country,
     })
+}
+
+/// Why an application is declined, as the admin wrote it: sent to the applicant's contact.
+pub fn parse_decline_reason(raw: &str) -> Result<String, &'static str> {
+    let reason = raw.trim();
+    if reason.is_empty() {
+        Err("is required: the applicant is told why")
+    } else if reason.chars().count() > 2000 {
+        Err("must be at most 2000 characters")
+    } else {
+        check_characters(reason, Lines::Multi)?;
+        Ok(reason.to_owned())
+    }
+}
+
+fn decline_email(org: &Organization, reason: &str) -> EmailBody {
+    let greeting = match &org.contact_name {
+        Some(name) => format!("Dear {},", inert(name)),
+        None => "Dear colleague,".to_owned(),
+    };
+    EmailBody {
+        subject: format!(
+            "Your application to join the partnership: {}",
+            inert(&org.name)
+        ),
+        greeting,
+        paragraphs: vec![
+            format!(
+                "Thank you for the application of {} to join the Asia-Pacific Partnership for Atrocity Prevention. The secretariat has decided not to approve it at this time, for this reason:",
+                inert(&org.name)
+            ),
+            reason.to_owned(),
+            "You are welcome to apply again when the situation has changed.".to_owned(),
+        ],
+        details: organization_details(org),
+        footer: vec!["You receive this message because you applied on behalf of this organisation.".to_owned()],
+        ..Default::default()
+    }
+}
+
+/// Declines an application: `applicant` → `withdrawn` under the row lock (so its name is free
+/// for a later application), audited as `decline` with the reason, and the reason emailed to
+/// the applicant's contact. Only applicants can be declined (409 `invalid_transition`).
+pub async fn decline(
+    conn: &mut AsyncPgConnection,
+    actor: Uuid,
+    id: Uuid,
+    reason: String,
+) -> AppResult<Organization> {
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            let before = lock(conn, id).await?;
+            if before.status != MembershipStatus::Applicant {
+                return Err(AppError::conflict(
+                    "invalid_transition",
+                    format!(
+                        "cannot decline an organisation whose status is {}; only applicant organisations can be declined",
+                        before.status
+                    ),
+                ));
+            }
+            let after: Organization = diesel::update(organizations::table.find(id))
+                .set((
+                    organizations::status.eq(MembershipStatus::Withdrawn),
+                    organizations::updated_at.eq(Utc::now()),
+                ))
+                .returning(Organization::as_returning())
+                .get_result(conn)
+                .await?;
+            let mut recorded = snapshot(&after);
+            if let Some(fields) = recorded.as_object_mut() {
+                fields.insert("decline_reason".to_owned(), reason.clone().into());
+            }
+            audit::record(
+                conn,
+                Some(actor),
+                "decline",
+                "organization",
+                id,
+                Some(snapshot(&before)),
+                Some(recorded),
+            )
+            .await?;
+            if let Some(contact) = &after.contact_email {
+                crate::mail::enqueue(
+                    conn,
+                    OutgoingEmail::new(
+                        "organization_declined",
+                        contact,
+                        after.contact_name.as_deref(),
+                        decline_email(&after, &reason),
+                    )
+                    .dedupe(format!("organization-declined:{id}")),
+                )
+                .await?;
+            }
+            tracing::info!(organization_id = %id, action = "decline", "membership changed");
+            Ok(after)
+        }
+        .scope_boxed()
+    })
+    .await
 }
