@@ -7,6 +7,7 @@ mod accounts;
 mod auth;
 mod browser;
 mod concurrency;
+mod console;
 mod dialogues;
 mod foundation;
 mod fuzz;
