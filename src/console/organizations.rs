@@ -18,15 +18,20 @@ use crate::error::{AppError, Validator};
 use crate::organizations::country::{Country, CountryCode};
 use crate::organizations::model::{MembershipStatus, Organization, OrganizationKind};
 use crate::organizations::routes::UpdateOrganizationRequest;
+use crate::organizations::service::Who;
 use crate::organizations::service::{self as orgs, OrganizationFilter, Transition};
 use crate::pages::{countries, html};
 use crate::people::model::AffiliateView;
+use crate::people::service::{
+    parse_position, AffiliationChange, PersonFields, PersonInput, PERSON_FIELD_NAMES,
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(directory)
         .service(applications)
         .service(details)
         .service(edit)
+        .service(add_person)
         .service(confirm_page)
         .service(confirm_submit);
 }
@@ -324,6 +329,8 @@ struct DetailsPage {
     errors: Errors,
     actions: Vec<Action>,
     people: Vec<AffiliateView>,
+    adding: Adding,
+    add_errors: Errors,
     changes: Vec<Change>,
     kinds: Vec<Choice>,
     countries: &'static [Country],
@@ -345,6 +352,8 @@ fn done_message(done: &str) -> Option<&'static str> {
         "reinstate" => Some("The membership was reinstated: the organisation is an active member again."),
         "withdraw" => Some("The organisation was withdrawn from the partnership."),
         "decline" => Some("The application was declined, and the reason emailed to its contact."),
+        "person" => Some("The person is affiliated with the organisation."),
+        "focal-point" => Some("The focal point was changed."),
         _ => None,
     }
 }
@@ -356,6 +365,7 @@ async fn details_page(
     id: Uuid,
     done: Option<&'static str>,
     edited: Option<(Fields, Errors)>,
+    added: Option<(Adding, Errors)>,
 ) -> HttpResponse {
     let loaded = async {
         let mut conn = state.pool.get().await?;
@@ -378,9 +388,16 @@ async fn details_page(
         Ok(loaded) => loaded,
         Err(e) => return error_page(e),
     };
-    let (fields, errors, status) = match edited {
+    let (fields, errors, mut status) = match edited {
         Some((fields, errors)) => (fields, errors, StatusCode::UNPROCESSABLE_ENTITY),
         None => (Fields::of(&org), Errors::default(), StatusCode::OK),
+    };
+    let (adding, add_errors) = match added {
+        Some(added) => {
+            status = StatusCode::UNPROCESSABLE_ENTITY;
+            added
+        }
+        None => (Adding::default(), Errors::default()),
     };
     html(
         status,
@@ -393,6 +410,8 @@ async fn details_page(
             errors,
             org,
             people,
+            adding,
+            add_errors,
             changes: history,
             kinds: kind_choices(),
             countries: countries(),
@@ -407,7 +426,7 @@ async fn details(state: State, req: HttpRequest, id: web::Path<Uuid>) -> HttpRes
         Err(answer) => return answer,
     };
     let done = done_message(Form::parse(req.query_string().as_bytes()).get("done"));
-    details_page(&state, chrome, *id, done, None).await
+    details_page(&state, chrome, *id, done, None, None).await
 }
 
 /// Saves the edit form through the API's parser and the service's update.
@@ -442,14 +461,22 @@ async fn edit(
             see_other(&format!("/manage/organizations/{id}?done={done}"))
         }
         Err(AppError::Validation(errors)) => {
-            details_page(&state, chrome, *id, None, Some((fields, Errors(errors)))).await
+            details_page(
+                &state,
+                chrome,
+                *id,
+                None,
+                Some((fields, Errors(errors))),
+                None,
+            )
+            .await
         }
         Err(e) if e.code() == "duplicate_name" => {
             let mut errors = Errors::default();
             if let AppError::Problem { detail, .. } = &e {
                 errors.add("name", crate::pages::sentence(detail));
             }
-            details_page(&state, chrome, *id, None, Some((fields, errors))).await
+            details_page(&state, chrome, *id, None, Some((fields, errors)), None).await
         }
         Err(e) => error_page(e),
     }
@@ -714,4 +741,111 @@ async fn applications(state: State, req: HttpRequest) -> HttpResponse {
                 .map(|c| format!("/manage/applications?cursor={c}")),
         },
     )
+}
+
+/// The "add a person" form, as typed.
+#[derive(Default)]
+pub struct Adding {
+    pub email: String,
+    pub name: String,
+    pub position: String,
+    pub focal_point: bool,
+}
+
+/// Adds a person (an existing one by email, or someone new) or makes someone the focal point,
+/// through the service behind `POST /api/v1/organizations/{id}/people`.
+#[post("/manage/organizations/{id}/people")]
+async fn add_person(
+    state: State,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (admin, chrome) = match admin(&req).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
+    let form = Form::parse(&body);
+    if let Err(refused) = form.check_csrf(&req) {
+        return refused;
+    }
+    let adding = Adding {
+        email: form.get("email").to_owned(),
+        name: form.get("name").to_owned(),
+        position: form.get("position").to_owned(),
+        focal_point: form.get("focal_point") == "yes",
+    };
+    let person_id = form.get("person_id").trim().to_owned();
+    let done = if person_id.is_empty() {
+        "person"
+    } else {
+        "focal-point"
+    };
+    let result = async {
+        let mut v = Validator::new();
+        let (who, change) = if person_id.is_empty() {
+            // A blank position leaves an existing one as it is.
+            let position = v
+                .check("position", parse_position(&adding.position))
+                .filter(Option::is_some);
+            let mut inner = Validator::new();
+            let name = Some(adding.name.trim()).filter(|n| !n.is_empty());
+            let input = PersonInput::parse(
+                &mut inner,
+                PersonFields {
+                    email: Some(&adding.email),
+                    // Checked by the service, only for someone new.
+                    name: Some(name.unwrap_or("-")),
+                    honorific: None,
+                    position: position.clone().flatten().as_deref(),
+                },
+                "",
+                PERSON_FIELD_NAMES,
+            );
+            if let Err(AppError::Validation(errors)) = inner.finish() {
+                for e in errors {
+                    v.add(e.field, e.message);
+                }
+            }
+            let change = AffiliationChange {
+                position,
+                focal_point: adding.focal_point.then_some(true),
+            };
+            (input.map(Who::New), change)
+        } else {
+            let who = v.check(
+                "person_id",
+                person_id.parse::<Uuid>().map_err(|_| "is not a person"),
+            );
+            let change = AffiliationChange {
+                position: None,
+                focal_point: Some(true),
+            };
+            (who.map(Who::Id), change)
+        };
+        v.finish()?;
+        let who = who.ok_or_else(|| AppError::internal("validator passed with missing fields"))?;
+        let mut conn = state.pool.get().await?;
+        let org = orgs::find(&mut conn, *id)
+            .await?
+            .ok_or_else(|| AppError::not_found("organization"))?;
+        orgs::require_people_manager(&mut conn, &admin, &org).await?;
+        let name = Some(adding.name.as_str());
+        orgs::add_person(&mut conn, Some(admin.account.id), org.id, who, name, change).await
+    };
+    match result.await {
+        Ok(_) => see_other(&format!("/manage/organizations/{id}?done={done}#people")),
+        Err(AppError::Validation(errors)) => {
+            details_page(
+                &state,
+                chrome,
+                *id,
+                None,
+                None,
+                Some((adding, Errors(errors))),
+            )
+            .await
+        }
+        Err(e) => error_page(e),
+    }
 }

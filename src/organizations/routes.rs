@@ -1,8 +1,6 @@
 use actix_web::http::header;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
-use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
@@ -16,7 +14,7 @@ use crate::organizations::model::{MembershipStatus, OrganizationKind, Organizati
 use crate::organizations::service::{
     self, joined_on_for, parse_country, parse_note, parse_org_name, parse_short_name,
     parse_website, Application, OrganizationFields, OrganizationFilter, OrganizationInput,
-    OrganizationUpdate, Transition,
+    OrganizationUpdate, Transition, Who,
 };
 use crate::organizations::{import, CountryCode};
 use crate::people::model::AffiliateView;
@@ -652,10 +650,6 @@ async fn add_person(
         )
         .map(Some)
     });
-    enum Who {
-        Id(Uuid),
-        New(PersonInput),
-    }
     let who = match (body.person_id.as_deref(), body.email.as_deref()) {
         (Some(_), Some(_)) => {
             v.add("person_id", "give either person_id or email, not both");
@@ -704,38 +698,15 @@ async fn add_person(
         position: position.flatten(),
         focal_point: body.focal_point,
     };
-    let actor = Some(user.account.id);
-    let name = body.name.clone();
-    let (view, created) = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                service::lock(conn, org_id).await?;
-                let person = match who {
-                    Who::Id(person_id) => crate::people::service::find(conn, person_id)
-                        .await?
-                        .ok_or_else(|| AppError::invalid("person_id", "no such person"))?,
-                    Who::New(mut input) => {
-                        match crate::people::service::find_by_email(conn, &input.email).await? {
-                            Some(person) => person,
-                            None => {
-                                let name = name.as_deref().unwrap_or_default();
-                                input.name =
-                                    crate::people::service::parse_name(name).map_err(|e| {
-                                        AppError::invalid(
-                                            "name",
-                                            format!("{e} (required for a new person)"),
-                                        )
-                                    })?;
-                                crate::people::service::create(conn, actor, &input).await?
-                            }
-                        }
-                    }
-                };
-                crate::people::service::affiliate(conn, actor, org_id, &person, change).await
-            }
-            .scope_boxed()
-        })
-        .await?;
+    let (view, created) = service::add_person(
+        &mut conn,
+        Some(user.account.id),
+        org_id,
+        who,
+        body.name.as_deref(),
+        change,
+    )
+    .await?;
     Ok(if created {
         HttpResponse::Created().json(view)
     } else {

@@ -888,3 +888,52 @@ pub async fn decline(
     })
     .await
 }
+
+/// Who is added to an organisation: an existing person, or someone by email (an existing
+/// person with that address, else a new one).
+#[derive(Debug, Clone)]
+pub enum Who {
+    Id(Uuid),
+    New(crate::people::service::PersonInput),
+}
+
+/// Affiliates a person with the organisation under its row lock (creating the person when
+/// `who` is a new address; `name` is then required), or changes the existing affiliation;
+/// true when the affiliation is new. The caller has checked `require_people_manager`.
+pub async fn add_person(
+    conn: &mut AsyncPgConnection,
+    actor: Option<Uuid>,
+    org_id: Uuid,
+    who: Who,
+    name: Option<&str>,
+    change: crate::people::service::AffiliationChange,
+) -> AppResult<(crate::people::model::AffiliateView, bool)> {
+    use crate::people::service as people;
+    let name = name.map(str::to_owned);
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            lock(conn, org_id).await?;
+            let person = match who {
+                Who::Id(person_id) => people::find(conn, person_id)
+                    .await?
+                    .ok_or_else(|| AppError::invalid("person_id", "no such person"))?,
+                Who::New(mut input) => match people::find_by_email(conn, &input.email).await? {
+                    Some(person) => person,
+                    None => {
+                        input.name = people::parse_name(name.as_deref().unwrap_or_default())
+                            .map_err(|e| {
+                                AppError::invalid(
+                                    "name",
+                                    format!("{e} (required for a new person)"),
+                                )
+                            })?;
+                        people::create(conn, actor, &input).await?
+                    }
+                },
+            };
+            people::affiliate(conn, actor, org_id, &person, change).await
+        }
+        .scope_boxed()
+    })
+    .await
+}

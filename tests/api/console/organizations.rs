@@ -213,3 +213,97 @@ async fn an_application_is_declined_with_a_reason_emailed_to_its_contact() {
         Some("withdrawn")
     );
 }
+
+#[tokio::test]
+async fn an_admin_adds_people_and_changes_the_focal_point() {
+    let app = TestApp::spawn().await;
+    let org = fx::organization(
+        &app,
+        "Ministry of Foreign Affairs",
+        "government",
+        Some("JP"),
+        "active",
+    )
+    .await;
+    let existing = fx::person(&app, "k.hoshino@example.org", "Kaori Hoshino").await;
+    let visitor = signed_in_admin(&app).await;
+    let path = format!("/manage/organizations/{org}");
+    let (_, token) = visitor.page(&path).await;
+    let people = format!("{path}/people");
+    let focal = format!(
+        "SELECT p.email AS v FROM affiliations a JOIN people p ON p.id = a.person_id \
+         WHERE a.organization_id = '{org}' AND a.focal_point"
+    );
+
+    // Someone new without a name: explained beside the field, the address kept, nobody added.
+    let res = visitor
+        .post(
+            &people,
+            &[
+                ("csrf_token", &token),
+                ("email", "new.person@example.org"),
+                ("focal_point", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("id=\"add-name-error\""), "{body}");
+    assert!(body.contains("value=\"new.person@example.org\""));
+    assert_eq!(
+        fx::count(
+            &app,
+            &format!("SELECT count(*) AS n FROM affiliations WHERE organization_id = '{org}'")
+        )
+        .await,
+        0
+    );
+
+    let res = visitor
+        .post(
+            &people,
+            &[
+                ("csrf_token", &token),
+                ("email", "new.person@example.org"),
+                ("name", "Ren Ito"),
+                ("position", "Director"),
+                ("focal_point", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        fx::text(&app, &focal).await.as_deref(),
+        Some("new.person@example.org")
+    );
+
+    // An existing person by email, then made focal point from the list.
+    let res = visitor
+        .post(
+            &people,
+            &[("csrf_token", &token), ("email", "K.Hoshino@example.org")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (page, _) = visitor.page(&format!("{path}?done=person")).await;
+    assert!(page.contains("Kaori Hoshino") && page.contains("Make Kaori Hoshino the focal point"));
+    let res = visitor
+        .post(
+            &people,
+            &[("csrf_token", &token), ("person_id", &existing.to_string())],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        fx::text(&app, &focal).await.as_deref(),
+        Some("k.hoshino@example.org")
+    );
+    assert_eq!(
+        fx::count(
+            &app,
+            &format!("SELECT count(*) AS n FROM affiliations WHERE organization_id = '{org}'")
+        )
+        .await,
+        2
+    );
+}
