@@ -84,6 +84,15 @@ async fn an_admin_signs_in_and_approves_an_application() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The admins' digest links to the application's page in the console.
+    let digest = fx::wait_for_mail(&app, &admin.email, "Application to join").await;
+    let page = format!("{}/manage/organizations/{id}", app.settings.public_url());
+    assert!(digest.text_body().contains(&page), "{}", digest.text_body());
+    assert!(!digest.text_body().contains("POST /api"));
 
     let browser = Browser::start().await;
     browser.set_window_size(375, 900).await;
