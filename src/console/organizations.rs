@@ -347,7 +347,7 @@ fn done_message(done: &str) -> Option<&'static str> {
     match done {
         "updated" => Some("The organisation's details were saved."),
         "unchanged" => Some("Nothing was changed: the details were already as submitted."),
-        "approve" => Some("The application was approved: the organisation is an active member, and its contact has been emailed."),
+        "approve" => Some("The application was approved: the organisation is an active member, its contact is its focal point and has been emailed."),
         "suspend" => Some("The membership was suspended."),
         "reinstate" => Some("The membership was reinstated: the organisation is an active member again."),
         "withdraw" => Some("The organisation was withdrawn from the partnership."),
@@ -517,7 +517,7 @@ impl Step {
                 vec![
                     format!("{name} becomes an active member from today and appears in the public directory."),
                     match &org.contact_email {
-                        Some(email) => format!("Its contact, {email}, is emailed that the application was approved."),
+                        Some(email) => format!("Its contact, {email}, becomes its focal point and is emailed that the application was approved."),
                         None => "It has no contact address: nobody is emailed.".to_owned(),
                     },
                 ],

@@ -537,8 +537,44 @@ impl Transition {
     }
 }
 
+/// On approval, the applicant's contact becomes a person affiliated with the organisation as
+/// its focal point (an existing person with that address keeps their details), so that
+/// invitations to the organisation's audience reach someone. No contact, no change.
+async fn contact_becomes_focal_point(
+    conn: &mut AsyncPgConnection,
+    actor: Uuid,
+    org: &Organization,
+) -> AppResult<()> {
+    use crate::people::service as people;
+    let Some(email) = org
+        .contact_email
+        .as_deref()
+        .and_then(|e| EmailAddress::parse(e).ok())
+    else {
+        return Ok(());
+    };
+    let name = org
+        .contact_name
+        .clone()
+        .unwrap_or_else(|| email.as_str().to_owned());
+    let input = people::PersonInput {
+        email,
+        name,
+        honorific: None,
+        position: None,
+    };
+    let (person, _) = people::find_or_create(conn, Some(actor), &input).await?;
+    let change = people::AffiliationChange {
+        position: None,
+        focal_point: Some(true),
+    };
+    people::affiliate(conn, Some(actor), org.id, &person, change).await?;
+    Ok(())
+}
+
 /// Moves an organisation through the lifecycle under its row lock, so two admins acting at
-/// once cannot both succeed from the same status. Approval emails the applicant's contact.
+/// once cannot both succeed from the same status. Approval makes the applicant's contact the
+/// focal point and emails them.
 pub async fn transition(
     conn: &mut AsyncPgConnection,
     actor: Uuid,
@@ -586,6 +622,7 @@ pub async fn transition(
             )
             .await?;
             if transition == Transition::Approve {
+                contact_becomes_focal_point(conn, actor, &after).await?;
                 if let Some(contact) = &after.contact_email {
                     crate::mail::enqueue(
                         conn,

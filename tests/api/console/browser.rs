@@ -126,14 +126,20 @@ async fn an_admin_signs_in_and_approves_an_application() {
     assert!(browser
         .text_of("main")
         .await
-        .contains(&format!("Its contact, {contact}, is emailed")));
+        .contains(&format!("Its contact, {contact}, becomes its focal point")));
     click_text(&browser, "Approve").await;
 
     browser
         .wait_for_text(".done", "The application was approved")
         .await;
     check_page(&browser).await;
-    assert!(browser.text_of("main").await.contains("active"));
+    let main = browser.text_of("main").await;
+    assert!(main.contains("active"));
+    let focal = browser.text_of("#people + .table-wrap tbody tr").await;
+    assert!(
+        focal.contains("Jiwoo Park") && focal.contains("Focal point"),
+        "{focal}"
+    );
     let shot =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/console-approved.png");
     browser.screenshot(&shot).await;
