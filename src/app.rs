@@ -131,7 +131,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(crate::audit::routes::routes),
         )
         .route("/api/openapi.json", web::get().to(openapi_json))
-        .configure(crate::pages::routes);
+        .configure(crate::pages::routes)
+        .configure(crate::console::routes);
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers' annotations.

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod client_addr;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod demo;
 pub mod error;

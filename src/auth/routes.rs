@@ -142,7 +142,12 @@ async fn login(
     }))
 }
 
-fn session_cookie(state: &AppState, value: String, expires_at: DateTime<Utc>) -> Cookie<'static> {
+/// The session cookie the API's login sets; the console's sign-in sets the very same.
+pub fn session_cookie(
+    state: &AppState,
+    value: String,
+    expires_at: DateTime<Utc>,
+) -> Cookie<'static> {
     let max_age = (expires_at - Utc::now()).num_seconds().max(0);
     Cookie::build(SESSION_COOKIE, value)
         .http_only(true)
@@ -161,10 +166,17 @@ async fn logout(state: State, req: HttpRequest, _user: AuthUser) -> AppResult<Ht
     if let Some(token) = presented_token(&req) {
         service::logout(&state, &token).await?;
     }
-    // The same attributes as the cookie it replaces: a clearing cookie is a cookie too.
-    let mut expired = session_cookie(&state, String::new(), Utc::now());
+    Ok(HttpResponse::NoContent()
+        .cookie(expired_session_cookie(&state))
+        .finish())
+}
+
+/// The cookie that clears the session cookie: the same attributes as the cookie it replaces
+/// (a clearing cookie is a cookie too).
+pub fn expired_session_cookie(state: &AppState) -> Cookie<'static> {
+    let mut expired = session_cookie(state, String::new(), Utc::now());
     expired.make_removal();
-    Ok(HttpResponse::NoContent().cookie(expired).finish())
+    expired
 }
 
 /// The logged-in account.

@@ -18,7 +18,7 @@ use crate::auth::model::Role;
 use crate::db::schema::{accounts, emails, organizations};
 use crate::error::AppResult;
 use crate::mail::outbox::replace_pending;
-use crate::mail::{enqueue, inert, EmailBody, OutgoingEmail};
+use crate::mail::{enqueue, inert, EmailAction, EmailBody, OutgoingEmail};
 use crate::organizations::model::{MembershipStatus, Organization};
 use crate::organizations::CountryCode;
 
@@ -31,7 +31,8 @@ fn interval() -> Duration {
 }
 
 /// Queues or refreshes every enabled admin's digest of the applications waiting.
-pub async fn queue(conn: &mut AsyncPgConnection) -> AppResult<()> {
+/// `public_url` is where the console is: each application links to its page there.
+pub async fn queue(conn: &mut AsyncPgConnection, public_url: &str) -> AppResult<()> {
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind::<diesel::sql_types::Text, _>("organization-applications-digest")
         .execute(conn)
@@ -64,7 +65,7 @@ pub async fn queue(conn: &mut AsyncPgConnection) -> AppResult<()> {
                 KIND,
                 &email,
                 Some(&name),
-                digest_email(&waiting, total, &name),
+                digest_email(&waiting, total, &name, public_url),
             )
             .dedupe(key)
             .send_at(due)
@@ -92,7 +93,12 @@ pub async fn queue(conn: &mut AsyncPgConnection) -> AppResult<()> {
     Ok(())
 }
 
-fn digest_email(waiting: &[Organization], total: i64, admin_name: &str) -> EmailBody {
+fn digest_email(
+    waiting: &[Organization],
+    total: i64,
+    admin_name: &str,
+    public_url: &str,
+) -> EmailBody {
     // Everything about an application was typed by an anonymous applicant: shown inert.
     let subject = match waiting {
         [one] if total == 1 => format!("Application to join the partnership: {}", inert(&one.name)),
@@ -107,24 +113,31 @@ fn digest_email(waiting: &[Organization], total: i64, admin_name: &str) -> Email
     )];
     if total > waiting.len() as i64 {
         paragraphs.push(format!(
-            "The {} oldest are listed below; the admin list of organisations (status `applicant`) has them all.",
+            "The {} oldest are listed below; the console's list of applications has them all.",
             waiting.len()
         ));
     }
     paragraphs.push(
-        "Approve one with POST /api/v1/organizations/{id}/approve, or decline it with POST /api/v1/organizations/{id}/withdraw. The applicant's contact is emailed when it is approved. You receive at most one such message an hour.".to_owned(),
+        "Open an application's page in the console to approve it or to decline it with a reason; the applicant's contact is emailed either way. You receive at most one such message an hour.".to_owned(),
     );
     EmailBody {
         subject,
         greeting: format!("Dear {admin_name},"),
         paragraphs,
-        details: waiting.iter().map(application_line).collect(),
+        details: waiting
+            .iter()
+            .map(|org| application_line(org, public_url))
+            .collect(),
+        action: Some(EmailAction {
+            label: "Review the applications".to_owned(),
+            url: format!("{public_url}/manage/applications"),
+        }),
         ..Default::default()
     }
 }
 
-/// One application as a label (its name) and a value (all else it says, and its id).
-fn application_line(org: &Organization) -> (String, String) {
+/// One application as a label (its name) and a value (all else it says, and its console page).
+fn application_line(org: &Organization, public_url: &str) -> (String, String) {
     let mut facts = vec![org.kind.as_str().replace('_', " ")];
     if let Some(short) = &org.short_name {
         facts.push(format!("short name {}", inert(short)));
@@ -149,7 +162,7 @@ fn application_line(org: &Organization) -> (String, String) {
         facts.push(format!("note: {}", inert(note)));
     }
     facts.push(format!(
-        "applied {}, id {}",
+        "applied {}; its page: {public_url}/manage/organizations/{}",
         org.created_at.format("%Y-%m-%d %H:%M UTC"),
         org.id
     ));

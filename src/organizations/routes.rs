@@ -1,8 +1,6 @@
 use actix_web::http::header;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
-use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
@@ -17,7 +15,7 @@ use crate::organizations::model::{MembershipStatus, OrganizationKind, Organizati
 use crate::organizations::service::{
     self, joined_on_for, parse_country, parse_note, parse_org_name, parse_short_name,
     parse_website, Application, OrganizationFields, OrganizationFilter, OrganizationInput,
-    OrganizationUpdate, Transition,
+    OrganizationUpdate, Transition, Who,
 };
 use crate::organizations::{import, CountryCode};
 use crate::people::model::AffiliateView;
@@ -36,6 +34,7 @@ use crate::people::EmailAddress;
         suspend,
         reinstate,
         withdraw,
+        decline,
         import_organizations,
         list_people,
         add_person
@@ -47,6 +46,7 @@ use crate::people::EmailAddress;
         CreateOrganizationRequest,
         UpdateOrganizationRequest,
         ApplicationRequest,
+        DeclineRequest,
         ImportResult,
         AffiliateRequest,
         AffiliateView
@@ -65,6 +65,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(suspend)
         .service(reinstate)
         .service(withdraw)
+        .service(decline)
         .service(list_people)
         .service(add_person);
 }
@@ -256,7 +257,8 @@ pub struct UpdateOrganizationRequest {
 }
 
 impl UpdateOrganizationRequest {
-    fn parse(self) -> AppResult<OrganizationUpdate> {
+    /// Parses every field, recording each bad one; the console's edit form uses it too.
+    pub fn parse(self) -> AppResult<OrganizationUpdate> {
         let mut v = Validator::new();
         let name = match self.name {
             None => None,
@@ -423,6 +425,7 @@ async fn apply(
             note,
         },
         &quota,
+        state.settings.public_url(),
     )
     .await?;
     let admin = user.0.as_ref().is_some_and(AuthUser::is_admin);
@@ -480,6 +483,39 @@ async fn reinstate(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult
 #[post("/organizations/{id}/withdraw")]
 async fn withdraw(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
     run_transition(state, admin, *id, Transition::Withdraw).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineRequest {
+    /// Why, in a few sentences: emailed to the applicant's contact (at most 2000 characters).
+    pub reason: String,
+}
+
+/// Declines an application: `applicant` → `withdrawn` (its name is free again) and the reason
+/// is emailed to the applicant's contact. Admins only.
+#[utoipa::path(post, path = "/api/v1/organizations/{id}/decline", tag = "organizations", operation_id = "decline_organization",
+    params(("id" = Uuid, Path, description = "organisation id")),
+    request_body = DeclineRequest, security(("bearer" = [])),
+    responses((status = 200, body = OrganizationView),
+              (status = 409, description = "`invalid_transition`: only applicants can be declined", body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/organizations/{id}/decline")]
+async fn decline(
+    state: State,
+    admin: Admin,
+    id: web::Path<Uuid>,
+    body: web::Json<DeclineRequest>,
+) -> AppResult<HttpResponse> {
+    let mut v = Validator::new();
+    let reason = v.check("reason", service::parse_decline_reason(&body.reason));
+    v.finish()?;
+    let Some(reason) = reason else {
+        return Err(AppError::internal("validator passed with missing fields"));
+    };
+    let mut conn = state.pool.get().await?;
+    let org = service::decline(&mut conn, admin.0.account.id, *id, reason).await?;
+    Ok(HttpResponse::Ok().json(OrganizationView::admin(&org)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -622,10 +658,6 @@ async fn add_person(
         )
         .map(Some)
     });
-    enum Who {
-        Id(Uuid),
-        New(PersonInput),
-    }
     let who = match (body.person_id.as_deref(), body.email.as_deref()) {
         (Some(_), Some(_)) => {
             v.add("person_id", "give either person_id or email, not both");
@@ -674,38 +706,15 @@ async fn add_person(
         position: position.flatten(),
         focal_point: body.focal_point,
     };
-    let actor = Some(user.account.id);
-    let name = body.name.clone();
-    let (view, created) = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                service::lock(conn, org_id).await?;
-                let person = match who {
-                    Who::Id(person_id) => crate::people::service::find(conn, person_id)
-                        .await?
-                        .ok_or_else(|| AppError::invalid("person_id", "no such person"))?,
-                    Who::New(mut input) => {
-                        match crate::people::service::find_by_email(conn, &input.email).await? {
-                            Some(person) => person,
-                            None => {
-                                let name = name.as_deref().unwrap_or_default();
-                                input.name =
-                                    crate::people::service::parse_name(name).map_err(|e| {
-                                        AppError::invalid(
-                                            "name",
-                                            format!("{e} (required for a new person)"),
-                                        )
-                                    })?;
-                                crate::people::service::create(conn, actor, &input).await?
-                            }
-                        }
-                    }
-                };
-                crate::people::service::affiliate(conn, actor, org_id, &person, change).await
-            }
-            .scope_boxed()
-        })
-        .await?;
+    let (view, created) = service::add_person(
+        &mut conn,
+        Some(user.account.id),
+        org_id,
+        who,
+        body.name.as_deref(),
+        change,
+    )
+    .await?;
     Ok(if created {
         HttpResponse::Created().json(view)
     } else {

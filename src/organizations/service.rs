@@ -408,6 +408,7 @@ pub async fn apply(
     actor: Option<&AuthUser>,
     application: Application,
     quota: &MailQuota,
+    public_url: &str,
 ) -> AppResult<Organization> {
     let admin = actor.is_some_and(AuthUser::is_admin);
     let actor = actor.map(|u| u.account.id);
@@ -434,7 +435,7 @@ pub async fn apply(
                     Some(snapshot(&org)),
                 )
                 .await?;
-                super::digest::queue(conn).await?;
+                super::digest::queue(conn, public_url).await?;
                 Ok(org)
             }
             .scope_boxed()
@@ -536,8 +537,44 @@ impl Transition {
     }
 }
 
+/// On approval, the applicant's contact becomes a person affiliated with the organisation as
+/// its focal point (an existing person with that address keeps their details), so that
+/// invitations to the organisation's audience reach someone. No contact, no change.
+async fn contact_becomes_focal_point(
+    conn: &mut AsyncPgConnection,
+    actor: Uuid,
+    org: &Organization,
+) -> AppResult<()> {
+    use crate::people::service as people;
+    let Some(email) = org
+        .contact_email
+        .as_deref()
+        .and_then(|e| EmailAddress::parse(e).ok())
+    else {
+        return Ok(());
+    };
+    let name = org
+        .contact_name
+        .clone()
+        .unwrap_or_else(|| email.as_str().to_owned());
+    let input = people::PersonInput {
+        email,
+        name,
+        honorific: None,
+        position: None,
+    };
+    let (person, _) = people::find_or_create(conn, Some(actor), &input).await?;
+    let change = people::AffiliationChange {
+        position: None,
+        focal_point: Some(true),
+    };
+    people::affiliate(conn, Some(actor), org.id, &person, change).await?;
+    Ok(())
+}
+
 /// Moves an organisation through the lifecycle under its row lock, so two admins acting at
-/// once cannot both succeed from the same status. Approval emails the applicant's contact.
+/// once cannot both succeed from the same status. Approval makes the applicant's contact the
+/// focal point and emails them.
 pub async fn transition(
     conn: &mut AsyncPgConnection,
     actor: Uuid,
@@ -585,6 +622,7 @@ pub async fn transition(
             )
             .await?;
             if transition == Transition::Approve {
+                contact_becomes_focal_point(conn, actor, &after).await?;
                 if let Some(contact) = &after.contact_email {
                     crate::mail::enqueue(
                         conn,
@@ -747,4 +785,194 @@ pub async fn require_people_manager(
     } else {
         Err(AppError::not_found("organization"))
     }
+}
+
+/// How many organisations there are in each status, and how many live (not withdrawn) ones
+/// of each kind and in each country: the admins' overview.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationCounts {
+    pub by_status: Vec<(MembershipStatus, i64)>,
+    pub by_kind: Vec<(OrganizationKind, i64)>,
+    /// `None`: regional and international bodies without a country.
+    pub by_country: Vec<(Option<String>, i64)>,
+}
+
+pub async fn counts(conn: &mut AsyncPgConnection) -> AppResult<OrganizationCounts> {
+    use diesel::dsl::count_star;
+    let by_status = organizations::table
+        .group_by(organizations::status)
+        .select((organizations::status, count_star()))
+        .order(organizations::status.asc())
+        .load(conn)
+        .await?;
+    let by_kind = organizations::table
+        .filter(organizations::status.ne(MembershipStatus::Withdrawn))
+        .group_by(organizations::kind)
+        .select((organizations::kind, count_star()))
+        .order(count_star().desc())
+        .load(conn)
+        .await?;
+    let by_country = organizations::table
+        .filter(organizations::status.ne(MembershipStatus::Withdrawn))
+        .group_by(organizations::country)
+        .select((organizations::country, count_star()))
+        .order((count_star().desc(), organizations::country.asc()))
+        .load(conn)
+        .await?;
+    Ok(OrganizationCounts {
+        by_status,
+        by_kind,
+        by_country,
+    })
+}
+
+/// Why an application is declined, as the admin wrote it: sent to the applicant's contact.
+pub fn parse_decline_reason(raw: &str) -> Result<String, &'static str> {
+    let reason = raw.trim();
+    if reason.is_empty() {
+        Err("is required: the applicant is told why")
+    } else if reason.chars().count() > 2000 {
+        Err("must be at most 2000 characters")
+    } else {
+        check_characters(reason, Lines::Multi)?;
+        Ok(reason.to_owned())
+    }
+}
+
+fn decline_email(org: &Organization, reason: &str) -> EmailBody {
+    let greeting = match &org.contact_name {
+        Some(name) => format!("Dear {},", inert(name)),
+        None => "Dear colleague,".to_owned(),
+    };
+    EmailBody {
+        subject: format!(
+            "Your application to join the partnership: {}",
+            inert(&org.name)
+        ),
+        greeting,
+        paragraphs: vec![
+            format!(
+                "Thank you for the application of {} to join the Asia-Pacific Partnership for Atrocity Prevention. The secretariat has decided not to approve it at this time, for this reason:",
+                inert(&org.name)
+            ),
+            reason.to_owned(),
+            "You are welcome to apply again when the situation has changed.".to_owned(),
+        ],
+        details: organization_details(org),
+        footer: vec!["You receive this message because you applied on behalf of this organisation.".to_owned()],
+        ..Default::default()
+    }
+}
+
+/// Declines an application: `applicant` → `withdrawn` under the row lock (so its name is free
+/// for a later application), audited as `decline` with the reason, and the reason emailed to
+/// the applicant's contact. Only applicants can be declined (409 `invalid_transition`).
+pub async fn decline(
+    conn: &mut AsyncPgConnection,
+    actor: Uuid,
+    id: Uuid,
+    reason: String,
+) -> AppResult<Organization> {
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            let before = lock(conn, id).await?;
+            if before.status != MembershipStatus::Applicant {
+                return Err(AppError::conflict(
+                    "invalid_transition",
+                    format!(
+                        "cannot decline an organisation whose status is {}; only applicant organisations can be declined",
+                        before.status
+                    ),
+                ));
+            }
+            let after: Organization = diesel::update(organizations::table.find(id))
+                .set((
+                    organizations::status.eq(MembershipStatus::Withdrawn),
+                    organizations::updated_at.eq(Utc::now()),
+                ))
+                .returning(Organization::as_returning())
+                .get_result(conn)
+                .await?;
+            let mut recorded = snapshot(&after);
+            if let Some(fields) = recorded.as_object_mut() {
+                fields.insert("decline_reason".to_owned(), reason.clone().into());
+            }
+            audit::record(
+                conn,
+                Some(actor),
+                "decline",
+                "organization",
+                id,
+                Some(snapshot(&before)),
+                Some(recorded),
+            )
+            .await?;
+            if let Some(contact) = &after.contact_email {
+                crate::mail::enqueue(
+                    conn,
+                    OutgoingEmail::new(
+                        "organization_declined",
+                        contact,
+                        after.contact_name.as_deref(),
+                        decline_email(&after, &reason),
+                    )
+                    .dedupe(format!("organization-declined:{id}")),
+                )
+                .await?;
+            }
+            tracing::info!(organization_id = %id, action = "decline", "membership changed");
+            Ok(after)
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+/// Who is added to an organisation: an existing person, or someone by email (an existing
+/// person with that address, else a new one).
+#[derive(Debug, Clone)]
+pub enum Who {
+    Id(Uuid),
+    New(crate::people::service::PersonInput),
+}
+
+/// Affiliates a person with the organisation under its row lock (creating the person when
+/// `who` is a new address; `name` is then required), or changes the existing affiliation;
+/// true when the affiliation is new. The caller has checked `require_people_manager`.
+pub async fn add_person(
+    conn: &mut AsyncPgConnection,
+    actor: Option<Uuid>,
+    org_id: Uuid,
+    who: Who,
+    name: Option<&str>,
+    change: crate::people::service::AffiliationChange,
+) -> AppResult<(crate::people::model::AffiliateView, bool)> {
+    use crate::people::service as people;
+    let name = name.map(str::to_owned);
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            lock(conn, org_id).await?;
+            let person = match who {
+                Who::Id(person_id) => people::find(conn, person_id)
+                    .await?
+                    .ok_or_else(|| AppError::invalid("person_id", "no such person"))?,
+                Who::New(mut input) => match people::find_by_email(conn, &input.email).await? {
+                    Some(person) => person,
+                    None => {
+                        input.name = people::parse_name(name.as_deref().unwrap_or_default())
+                            .map_err(|e| {
+                                AppError::invalid(
+                                    "name",
+                                    format!("{e} (required for a new person)"),
+                                )
+                            })?;
+                        people::create(conn, actor, &input).await?
+                    }
+                },
+            };
+            people::affiliate(conn, actor, org_id, &person, change).await
+        }
+        .scope_boxed()
+    })
+    .await
 }

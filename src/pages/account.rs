@@ -207,7 +207,8 @@ async fn verify_submit(state: State, body: web::Bytes) -> HttpResponse {
     match service::verify_email(&state, &token).await {
         Ok((account, _)) => MessagePage::new("Your email address is verified")
             .summary(Some(Holder { email: account.email, name: account.name }.summary()))
-            .paragraph("Thank you. Your Convene account's email address is confirmed; there is nothing more to do.")
+            .paragraph("Thank you. Your Convene account's email address is confirmed: sign in to see your registrations and invitations.")
+            .link("/login?done=verified", "Sign in")
             .respond(StatusCode::OK),
         Err(e) => failure(Link::Verification, e),
     }
@@ -276,6 +277,7 @@ async fn reset_submit(state: State, body: web::Bytes) -> HttpResponse {
             .summary(Some(holder.summary()))
             .paragraph("You can now log in with your new password. Every device that was logged in to your account has been logged out.")
             .paragraph("We have emailed you a note of the change.")
+            .link("/login?done=password", "Sign in with your new password")
             .respond(StatusCode::OK),
         Err(e) => failure(Link::Reset, e),
     }

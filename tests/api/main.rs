@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod calendars;
 mod concurrency;
+mod console;
 mod dialogues;
 mod foundation;
 mod fuzz;

@@ -693,7 +693,8 @@ async fn membership_lifecycle_and_its_illegal_transitions() {
     )
     .await;
 
-    // Each change is in the audit trail with the record before and after, newest first.
+    // Each change is in the audit trail with the record before and after, newest first; the
+    // approval made the applicant's contact the focal point (`affiliate`).
     let entries = audit(&app, &admin, &format!("?target=organization:{id}")).await;
     let actions: Vec<&str> = entries
         .iter()
@@ -706,18 +707,19 @@ async fn membership_lifecycle_and_its_illegal_transitions() {
             "suspend",
             "reinstate",
             "suspend",
+            "affiliate",
             "approve",
             "apply"
         ]
     );
-    let approve = &entries[4];
+    let approve = &entries[5];
     assert_eq!(approve["before"]["status"], "applicant");
     assert_eq!(approve["after"]["status"], "active");
     assert_eq!(approve["actor_account_id"], admin.account_id.as_str());
     assert_eq!(approve["target_type"], "organization");
     assert_eq!(approve["target_id"], id.as_str());
-    assert!(entries[5]["actor_account_id"].is_null());
-    assert!(entries[5]["before"].is_null());
+    assert!(entries[6]["actor_account_id"].is_null());
+    assert!(entries[6]["before"].is_null());
 }
 
 #[tokio::test]

@@ -1,0 +1,212 @@
+//! The console: server-rendered pages for people, not API clients. The public account pages
+//! (`/login`, `/signup`, `/account`, `POST /logout`) and the secretariat's pages under
+//! `/manage`. Every action is a plain form POST (no JavaScript), carries the CSRF token of
+//! the session (`auth::csrf`), and calls the same service functions as the API handlers: a rule
+//! is written once, in the service.
+//!
+//! Conventions shared by every page here:
+//! - who is signed in is read per page ([`signed_in`], [`admin`]): an anonymous visitor is sent
+//!   to `/login?next=…`, a signed-in non-admin gets a polite 403 page;
+//! - a failed form shows each error next to its field, keeps what was typed, changes nothing;
+//! - a success redirects (303) to a page whose `?done=` says what happened, from a fixed list
+//!   of sentences (never text taken from the address).
+
+// A page helper's `Err` is the page to answer instead (a redirect, a 403): built at most once
+// per request, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
+pub mod account;
+pub mod home;
+pub mod organizations;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+
+use crate::auth::csrf;
+use crate::auth::{AuthUser, MaybeUser};
+use crate::error::{AppError, FieldError};
+use crate::pages::{sentence, MessagePage};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(account::routes)
+        .configure(home::routes)
+        .configure(organizations::routes);
+}
+
+/// The frame of a console page: who is signed in, and the token of the sign-out form.
+pub struct Chrome {
+    pub name: String,
+    pub email: String,
+    pub csrf: String,
+    pub admin: bool,
+}
+
+impl Chrome {
+    fn of(user: &AuthUser, req: &HttpRequest) -> Chrome {
+        Chrome {
+            name: user.name().to_owned(),
+            email: user.email().to_owned(),
+            csrf: csrf::form_token(req).unwrap_or_default(),
+            admin: user.is_admin(),
+        }
+    }
+}
+
+/// The signed-in user of a page, or the answer to give instead: a redirect to the sign-in
+/// page that comes back here afterwards.
+pub async fn signed_in(req: &HttpRequest) -> Result<(AuthUser, Chrome), HttpResponse> {
+    match MaybeUser::extract(req).await {
+        Ok(MaybeUser(Some(user))) => {
+            let chrome = Chrome::of(&user, req);
+            Ok((user, chrome))
+        }
+        Ok(MaybeUser(None)) => {
+            let here = match req.uri().path_and_query() {
+                Some(pq) => pq.as_str().to_owned(),
+                None => req.path().to_owned(),
+            };
+            let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
+            Err(see_other(&format!("/login?next={next}")))
+        }
+        Err(e) => Err(error_page(e)),
+    }
+}
+
+/// A signed-in admin, or the answer to give instead (sign in first; or a 403 page).
+pub async fn admin(req: &HttpRequest) -> Result<(AuthUser, Chrome), HttpResponse> {
+    let (user, chrome) = signed_in(req).await?;
+    if user.is_admin() {
+        Ok((user, chrome))
+    } else {
+        Err(MessagePage::new("This page is for the secretariat")
+            .paragraph(format!(
+                "You are signed in as {}. The console's pages are for the partnership's admins; your account cannot open them.",
+                user.email()
+            ))
+            .paragraph("If you think you should have access, write to the secretariat.")
+            .link("/account", "Go to your account")
+            .respond(StatusCode::FORBIDDEN))
+    }
+}
+
+/// A 303 to `location` (after a POST, the browser GETs the next page).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// A relative address on this site to go to after signing in; anything else (another site,
+/// `//host`, `/\host`, control characters) is refused.
+pub fn safe_next(raw: &str) -> Option<&str> {
+    let next = raw.trim();
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= 2000
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    ok.then_some(next)
+}
+
+/// A urlencoded form body. Read by hand so that a repeated or unexpected field never becomes
+/// a JSON error in the middle of a web page; a missing field reads as empty.
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub fn parse(body: &[u8]) -> Form {
+        Form(
+            url::form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    }
+
+    /// Refuses (403 page) a form without the session's CSRF token.
+    pub fn check_csrf(&self, req: &HttpRequest) -> Result<(), HttpResponse> {
+        csrf::check_form(req, self.get(csrf::FIELD)).map_err(|_| {
+            MessagePage::new("This form has expired")
+                .paragraph("It did not come from this site, or you signed in again since it was shown. Nothing was changed.")
+                .paragraph("Go back, reload the page and try again.")
+                .link("/manage", "Go to the console")
+                .respond(StatusCode::FORBIDDEN)
+        })
+    }
+}
+
+/// The errors of a form, each shown next to its field.
+#[derive(Default)]
+pub struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+}
+
+/// The page for a service error that is not about one form field.
+pub fn error_page(error: AppError) -> HttpResponse {
+    let status = error.status_code();
+    match &error {
+        AppError::Problem { code, detail, .. } if *code == "not_found" => {
+            crate::pages::not_found(&sentence(detail))
+        }
+        AppError::Problem { detail, .. } => MessagePage::new("This could not be done")
+            .paragraph(sentence(detail))
+            .paragraph("Nothing was changed.")
+            .link("/manage", "Go to the console")
+            .respond(status),
+        AppError::Validation(errors) => MessagePage::new("This could not be done")
+            .paragraphs(
+                errors
+                    .iter()
+                    .map(|e| sentence(&format!("{}: {}", e.field, e.message))),
+            )
+            .link("/manage", "Go to the console")
+            .respond(status),
+        AppError::Unavailable(_) | AppError::Internal(_) => {
+            // Logs the cause the way the API does.
+            let _ = error.error_response();
+            crate::pages::unavailable(status)
+        }
+    }
+}
+
+/// "civil_society" → "civil society".
+pub fn words(code: &str) -> String {
+    code.replace('_', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_relative_addresses_are_followed_after_sign_in() {
+        assert_eq!(safe_next("/manage?x=1"), Some("/manage?x=1"));
+        assert_eq!(safe_next("//evil.example"), None);
+        assert_eq!(safe_next("/\\evil.example"), None);
+        assert_eq!(safe_next("https://evil.example"), None);
+        assert_eq!(safe_next("/a\nb"), None);
+        assert_eq!(safe_next(""), None);
+    }
+}

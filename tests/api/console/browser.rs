@@ -1,0 +1,158 @@
+//! The admin's first journey in headless Chromium, as a person does it: fields found by their
+//! label, buttons and links by their text. Sign in from the console's address, open the
+//! applications, approve one after reading what will happen. Every page passes the
+//! accessibility check and fits a 375-pixel-wide phone; a screenshot goes to
+//! target/screenshots/console-approved.png.
+
+use std::path::PathBuf;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::browser::Browser;
+use crate::support::fixtures as fx;
+use crate::support::TestApp;
+
+/// The server on a port known in advance, with `app.public_url` on it: Chromium's form posts
+/// then carry Convene's own `Origin`, as in production.
+async fn app_on_its_public_url() -> TestApp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    TestApp::spawn_with(|settings| {
+        settings.server.port = port;
+        settings.app.public_url = format!("http://127.0.0.1:{port}");
+    })
+    .await
+}
+
+/// The CSS selector of the field labelled `label`.
+async fn field(browser: &Browser, label: &str) -> String {
+    let id = browser
+        .execute(
+            "for (const l of document.querySelectorAll('label')) { \
+               if (l.textContent.trim() === arguments[0]) { return l.htmlFor; } } \
+             return null;",
+            vec![json!(label)],
+        )
+        .await;
+    format!(
+        "#{}",
+        id.as_str()
+            .unwrap_or_else(|| panic!("no field labelled {label:?}"))
+    )
+}
+
+/// Clicks the link or button whose text is `text`.
+async fn click_text(browser: &Browser, text: &str) {
+    let found = browser
+        .execute(
+            "for (const e of document.querySelectorAll('a, button')) { \
+               if (e.textContent.trim() === arguments[0]) { e.setAttribute('data-test-click', ''); return true; } } \
+             return false;",
+            vec![json!(text)],
+        )
+        .await;
+    assert_eq!(found, json!(true), "no link or button {text:?}");
+    browser.click("[data-test-click]").await;
+}
+
+async fn check_page(browser: &Browser) {
+    browser.assert_accessible().await;
+    assert!(
+        !browser.scrolls_sideways().await,
+        "{} fits a phone",
+        browser.current_url().await
+    );
+}
+
+#[tokio::test]
+async fn an_admin_signs_in_and_approves_an_application() {
+    let app = app_on_its_public_url().await;
+    let admin = app
+        .user_with_email("admin", &fx::unique_email("admin"), "Mina Sato")
+        .await;
+    let contact = fx::unique_email("applicant");
+    let res = app
+        .post(
+            "/organizations/applications",
+            None,
+            json!({"name": "Peace Lab Seoul", "kind": "think_tank", "country": "KR",
+                   "contact_name": "Jiwoo Park", "contact_email": contact,
+                   "note": "We research early warning of atrocity crimes."}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The admins' digest links to the application's page in the console.
+    let digest = fx::wait_for_mail(&app, &admin.email, "Application to join").await;
+    let page = format!("{}/manage/organizations/{id}", app.settings.public_url());
+    assert!(digest.text_body().contains(&page), "{}", digest.text_body());
+    assert!(!digest.text_body().contains("POST /api"));
+
+    let browser = Browser::start().await;
+    browser.set_window_size(375, 900).await;
+    browser.goto(&app.url("/manage")).await;
+    browser.wait_for_text("h1", "Sign in").await;
+    assert!(browser
+        .current_url()
+        .await
+        .ends_with("/login?next=%2Fmanage"));
+    check_page(&browser).await;
+    browser
+        .fill(&field(&browser, "Email").await, &admin.email)
+        .await;
+    browser
+        .fill(&field(&browser, "Password").await, super::PASSWORD)
+        .await;
+    click_text(&browser, "Sign in").await;
+
+    browser.wait_for_text("h1", "Console").await;
+    check_page(&browser).await;
+    assert!(browser.text_of("main").await.contains("Peace Lab Seoul"));
+    click_text(&browser, "Applications").await;
+    browser.wait_for_text("h1", "Applications waiting").await;
+    check_page(&browser).await;
+    click_text(&browser, "Approve").await;
+
+    browser
+        .wait_for_text("h1", "Approve the application of Peace Lab Seoul?")
+        .await;
+    check_page(&browser).await;
+    assert!(browser
+        .text_of("main")
+        .await
+        .contains(&format!("Its contact, {contact}, becomes its focal point")));
+    click_text(&browser, "Approve").await;
+
+    browser
+        .wait_for_text(".done", "The application was approved")
+        .await;
+    check_page(&browser).await;
+    let main = browser.text_of("main").await;
+    assert!(main.contains("active"));
+    let focal = browser.text_of("#people + .table-wrap tbody tr").await;
+    assert!(
+        focal.contains("Jiwoo Park") && focal.contains("Focal point"),
+        "{focal}"
+    );
+    let shot =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/console-approved.png");
+    browser.screenshot(&shot).await;
+    browser.close().await;
+
+    assert_eq!(
+        fx::text(
+            &app,
+            "SELECT status::text AS v FROM organizations WHERE name = 'Peace Lab Seoul'"
+        )
+        .await
+        .as_deref(),
+        Some("active")
+    );
+    fx::wait_for_mail(&app, &contact, "Welcome to the partnership").await;
+}

@@ -1,0 +1,87 @@
+//! The console over HTTP, as a browser without JavaScript uses it: a cookie jar, form posts
+//! from Convene's own origin, the CSRF token read from the page.
+
+mod browser;
+mod organizations;
+mod sign_in;
+
+use reqwest::{Response, StatusCode};
+
+use crate::support::TestApp;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A browser without JavaScript: keeps cookies, follows no redirect on its own, and sends the
+/// `Origin` of Convene's pages with every form.
+pub struct Visitor {
+    client: reqwest::Client,
+    base: String,
+    origin: String,
+}
+
+impl Visitor {
+    pub fn new(app: &TestApp) -> Visitor {
+        Visitor {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: app.address.clone(),
+            origin: convene::auth::csrf::origin_of(app.settings.public_url()),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET sent")
+    }
+
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("origin", &self.origin)
+            .form(fields)
+            .send()
+            .await
+            .expect("POST sent")
+    }
+
+    /// Signs in through the sign-in page; answers where it sent the visitor.
+    pub async fn sign_in(&self, email: &str) -> String {
+        let res = self
+            .post("/login", &[("email", email), ("password", PASSWORD)])
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "sign-in of {email}");
+        location(&res)
+    }
+
+    /// The page at `path` (200 expected) and the CSRF token of its forms.
+    pub async fn page(&self, path: &str) -> (String, String) {
+        let res = self.get(path).await;
+        let status = res.status();
+        let body = res.text().await.expect("body");
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+        let token = csrf_of(&body).unwrap_or_default();
+        (body, token)
+    }
+}
+
+pub fn location(res: &Response) -> String {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("a Location header")
+        .to_owned()
+}
+
+/// The value of the first `csrf_token` hidden field of a page, if it has one.
+pub fn csrf_of(body: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = body.find(marker)? + marker.len();
+    let end = body[start..].find('"')?;
+    Some(body[start..start + end].to_owned())
+}
