@@ -5,7 +5,8 @@
 //! authority):
 //! - [`refuse_cross_site`], a middleware: an unsafe request (not GET, HEAD, OPTIONS) must name
 //!   Convene's own origin (`app.public_url`) in `Origin`, or, when a browser sends no `Origin`,
-//!   say `Sec-Fetch-Site: same-origin` (or `none`: typed by the user). Otherwise it is refused
+//!   say `Sec-Fetch-Site: same-origin` (or `none`: typed by the user); `Origin: null` counts as
+//!   no `Origin`. Otherwise it is refused
 //!   with 403 `cross_site_request` before any handler runs.
 //! - a CSRF token in every form that acts as the signed-in user: [`form_token`] derives it from
 //!   the session token (SHA-256 of a purpose string and the session's secret: it changes with
@@ -88,8 +89,11 @@ fn same_origin(req: &ServiceRequest, public_origin: &str) -> bool {
             .map(str::trim)
     };
     match header(header::ORIGIN.as_str()) {
-        Some(origin) => origin.eq_ignore_ascii_case(public_origin),
-        None => matches!(header("sec-fetch-site"), Some("same-origin" | "none")),
+        // Browsers write `Origin: null` on a form post from a page whose referrer policy is
+        // `no-referrer` (Convene's pages behind emailed links): then only `Sec-Fetch-Site`,
+        // which the browser sets whatever the policy, tells where the request comes from.
+        Some(origin) if origin != "null" => origin.eq_ignore_ascii_case(public_origin),
+        _ => matches!(header("sec-fetch-site"), Some("same-origin" | "none")),
     }
 }
 

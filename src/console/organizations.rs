@@ -452,7 +452,14 @@ async fn edit(
         let before = orgs::find(&mut conn, *id)
             .await?
             .ok_or_else(|| AppError::not_found("organization"))?;
-        let after = orgs::update(&mut conn, admin.account.id, *id, update).await?;
+        let after = orgs::update(
+            &mut conn,
+            &state.public_views,
+            admin.account.id,
+            *id,
+            update,
+        )
+        .await?;
         Ok::<_, AppError>(after.updated_at != before.updated_at)
     };
     match saved.await {

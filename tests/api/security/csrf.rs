@@ -19,6 +19,9 @@ enum From<'a> {
     FetchSite(&'a str),
     /// Neither header (an old browser, or a client that does not say).
     Nowhere,
+    /// `Origin: null` and `Sec-Fetch-Site: <this>`: what a browser sends for a form posted from
+    /// a page whose referrer policy is `no-referrer`.
+    NullOrigin(&'a str),
 }
 
 /// Convene's own origin, as a browser on its pages writes it.
@@ -43,6 +46,7 @@ async fn with_cookie(
         From::Origin(origin) => req.header("origin", origin),
         From::FetchSite(site) => req.header("sec-fetch-site", site),
         From::Nowhere => req,
+        From::NullOrigin(site) => req.header("origin", "null").header("sec-fetch-site", site),
     };
     req.send().await.expect("request sent")
 }
@@ -126,6 +130,7 @@ async fn cross_site_cookie_requests_change_nothing_and_convenes_own_pages_still_
         From::Origin("http://127.0.0.1:8080.evil.example"),
         From::FetchSite("cross-site"),
         From::FetchSite("same-site"),
+        From::NullOrigin("cross-site"),
         From::Nowhere,
     ];
     for from in attacks {
@@ -166,7 +171,15 @@ async fn cross_site_cookie_requests_change_nothing_and_convenes_own_pages_still_
     .await;
     assert!(res.status().is_success(), "check-in: {}", res.status());
     assert!(checked_in(&app, s.registration).await);
-    let res = with_cookie(&app, Method::POST, &revoke, staff, From::Origin(&own)).await;
+    // A form posted from one of Convene's no-referrer pages says `Origin: null`.
+    let res = with_cookie(
+        &app,
+        Method::POST,
+        &revoke,
+        staff,
+        From::NullOrigin("same-origin"),
+    )
+    .await;
     assert!(res.status().is_success(), "revoke: {}", res.status());
     assert_eq!(invitation_status(&app, &s.invitation).await, "revoked");
     let res = with_cookie(
