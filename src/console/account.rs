@@ -19,6 +19,7 @@ use crate::error::AppError;
 use crate::invitations::model::MyInvitationView;
 use crate::mail::MailQuota;
 use crate::pages::{html, MessagePage};
+use crate::people::EmailAddress;
 use crate::registrations::lists::{self, ListParams};
 use crate::registrations::model::MyRegistrationView;
 
@@ -28,6 +29,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(logout)
         .service(signup_page)
         .service(signup_submit)
+        .service(forgot_password_page)
+        .service(forgot_password_submit)
         .service(account_page);
 }
 
@@ -217,6 +220,57 @@ async fn signup_submit(state: State, quota: MailQuota, body: web::Bytes) -> Http
                 ),
             },
         ),
+        Err(e) => error_page(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/forgot_password.html")]
+struct ForgotPasswordPage {
+    email: String,
+    errors: Errors,
+}
+
+#[get("/forgot-password")]
+async fn forgot_password_page() -> HttpResponse {
+    html(
+        StatusCode::OK,
+        &ForgotPasswordPage {
+            email: String::new(),
+            errors: Errors::default(),
+        },
+    )
+}
+
+/// Asks the API's service for a reset link; the answer is the same whether or not the address
+/// has an account.
+#[post("/forgot-password")]
+async fn forgot_password_submit(state: State, quota: MailQuota, body: web::Bytes) -> HttpResponse {
+    let form = Form::parse(&body);
+    let email = form.get("email").to_owned();
+    let address = match EmailAddress::parse(&email) {
+        Ok(address) => address,
+        Err(e) => {
+            return html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ForgotPasswordPage {
+                    email,
+                    errors: Errors(vec![crate::error::FieldError::new(
+                        "email",
+                        format!("Email: {e}"),
+                    )]),
+                },
+            )
+        }
+    };
+    match service::request_password_reset(&state, &address, &quota).await {
+        Ok(()) => MessagePage::new("Check your email")
+            .paragraph(format!(
+                "If {} belongs to an account, a link to choose a new password is on its way. It is valid for one hour.",
+                address.as_str()
+            ))
+            .link("/login", "Go to the sign-in page")
+            .respond(StatusCode::ACCEPTED),
         Err(e) => error_page(e),
     }
 }

@@ -163,3 +163,40 @@ async fn signing_up_answers_check_your_email_and_keeps_what_was_typed_on_errors(
     assert!(res.text().await.unwrap().contains("Check your email"));
     crate::support::fixtures::wait_for_mail(&app, &email, "").await;
 }
+
+/// Someone who forgot their password asks for a link from the sign-in page; the answer says
+/// the same for an address without an account, and a malformed address is explained in place.
+#[tokio::test]
+async fn a_forgotten_password_is_reset_from_a_link_the_sign_in_page_offers() {
+    let app = TestApp::spawn().await;
+    let user = app.user("member").await;
+    let visitor = Visitor::new(&app);
+    let (login, _) = visitor.page("/login").await;
+    assert!(login.contains("href=\"/forgot-password\""), "{login}");
+
+    let res = visitor
+        .post("/forgot-password", &[("email", "not-an-address")])
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("id=\"email-error\""), "{body}");
+    assert!(body.contains("value=\"not-an-address\""), "{body}");
+
+    let stranger = crate::support::fixtures::unique_email("nobody");
+    let mut answers = Vec::new();
+    for email in [&user.email, &stranger] {
+        let res = visitor.post("/forgot-password", &[("email", email)]).await;
+        let status = res.status();
+        let body = res.text().await.unwrap().replace(email.as_str(), "ADDRESS");
+        answers.push((status, body));
+    }
+    assert_eq!(answers[0].0, StatusCode::ACCEPTED);
+    assert_eq!(
+        answers[0], answers[1],
+        "the answer tells nobody who has an account"
+    );
+
+    let mail = crate::support::fixtures::wait_for_mail(&app, &user.email, "new password").await;
+    assert!(mail.text_body().contains("/password-reset?token="));
+    assert!(app.smtp.messages_to(&stranger).is_empty());
+}
