@@ -6,9 +6,12 @@ use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{accept, count, invitation_token, invite, patch, post, race};
-use crate::support::fixtures::{self as fx, EventSpec, SessionSpec};
-use crate::support::{expect_json, TestApp, TestUser};
+use super::{
+    accept, count, invitation_token, invite, invited_to_two_closed_sessions, patch, post, race,
+    staffed_event, InvitedToTwo,
+};
+use crate::support::fixtures::{self as fx, SessionSpec};
+use crate::support::{expect_json, TestApp};
 
 const ROUNDS: usize = 4;
 
@@ -51,12 +54,6 @@ async fn people_not_told_once(app: &TestApp, event_id: Uuid) -> i64 {
         ),
     )
     .await
-}
-
-async fn staffed_event(app: &TestApp, staff: &TestUser) -> Uuid {
-    let event_id = fx::event(app, EventSpec::default()).await;
-    fx::add_staff(app, event_id, staff).await;
-    event_id
 }
 
 #[tokio::test]
@@ -212,27 +209,11 @@ async fn accepts_and_a_session_move_racing_a_cancellation_do_not_deadlock() {
     let app = TestApp::spawn().await;
     let staff = app.user("organizer").await;
     for round in 0..ROUNDS {
-        let event_id = staffed_event(&app, &staff).await;
-        let first = fx::add_session(
-            &app,
+        let InvitedToTwo {
             event_id,
-            &SessionSpec::closed("Closed session I", fx::days_ahead(10)),
-        )
-        .await;
-        let second = fx::add_session(
-            &app,
-            event_id,
-            &SessionSpec::closed("Closed session II", fx::days_ahead(11)),
-        )
-        .await;
-        let emails: Vec<String> = (0..4)
-            .map(|i| fx::unique_email(&format!("c3-{i}")))
-            .collect();
-        invite(&app, event_id, &staff, &[first, second], &emails).await;
-        let mut tokens = Vec::new();
-        for email in &emails {
-            tokens.push(invitation_token(&app, email).await);
-        }
+            second,
+            tokens,
+        } = invited_to_two_closed_sessions(&app, &staff, "c3-", 4).await;
         let moved_to = fx::days_ahead(9);
         let mut racers = vec![
             post(

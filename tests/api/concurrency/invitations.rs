@@ -5,19 +5,16 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{accept, count, delete, invitation_token, invite, patch, post, race, Racer};
-use crate::support::fixtures::{self as fx, EventSpec, SessionSpec};
-use crate::support::{expect_json, TestApp, TestUser};
+use super::{
+    accept, count, delete, invitation_token, invite, invited_to_two_closed_sessions, patch, post,
+    race, staffed_event, InvitedToTwo, Racer,
+};
+use crate::support::fixtures::{self as fx, SessionSpec};
+use crate::support::{expect_json, TestApp};
 
 const ROUNDS: usize = 5;
 /// New addresses per request in case 4: enough that two opposite inserts overlap.
 const NEW_PEOPLE: usize = 200;
-
-async fn staffed_event(app: &TestApp, staff: &TestUser) -> Uuid {
-    let event_id = fx::event(app, EventSpec::default()).await;
-    fx::add_staff(app, event_id, staff).await;
-    event_id
-}
 
 fn registration_id(answer: &Value) -> String {
     answer["registrations"][0]["id"]
@@ -107,27 +104,11 @@ async fn accepts_racing_a_session_move_lock_in_one_order_and_see_the_new_time() 
     let app = TestApp::spawn().await;
     let staff = app.user("organizer").await;
     for round in 0..ROUNDS {
-        let event_id = staffed_event(&app, &staff).await;
-        let first = fx::add_session(
-            &app,
+        let InvitedToTwo {
             event_id,
-            &SessionSpec::closed("Closed session I", fx::days_ahead(10)),
-        )
-        .await;
-        let second = fx::add_session(
-            &app,
-            event_id,
-            &SessionSpec::closed("Closed session II", fx::days_ahead(11)),
-        )
-        .await;
-        let emails: Vec<String> = (0..5)
-            .map(|i| fx::unique_email(&format!("c2-{i}")))
-            .collect();
-        invite(&app, event_id, &staff, &[first, second], &emails).await;
-        let mut tokens = Vec::new();
-        for email in &emails {
-            tokens.push(invitation_token(&app, email).await);
-        }
+            second,
+            tokens,
+        } = invited_to_two_closed_sessions(&app, &staff, "c2-", 5).await;
         // The second session moves before the first: start order and id order now differ.
         let moved_to = fx::days_ahead(9);
         let mut racers: Vec<Racer> = vec![patch(

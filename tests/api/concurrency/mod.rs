@@ -108,6 +108,56 @@ pub fn delete(app: &TestApp, label: &str, path: &str, token: Option<&str>) -> Ra
 
 /// Invites these addresses to these sessions of the dialogue; answers the invitation ids, in
 /// the order of the addresses.
+/// A published event with `staff` on its staff.
+pub async fn staffed_event(app: &TestApp, staff: &TestUser) -> Uuid {
+    let event_id = fx::event(app, fx::EventSpec::default()).await;
+    fx::add_staff(app, event_id, staff).await;
+    event_id
+}
+
+/// An event with two closed sessions (in ten and eleven days) and new people invited to both,
+/// with their invitation tokens.
+pub struct InvitedToTwo {
+    pub event_id: Uuid,
+    /// The later of the two sessions.
+    pub second: Uuid,
+    pub tokens: Vec<String>,
+}
+
+pub async fn invited_to_two_closed_sessions(
+    app: &TestApp,
+    staff: &TestUser,
+    tag: &str,
+    count: usize,
+) -> InvitedToTwo {
+    let event_id = staffed_event(app, staff).await;
+    let first = fx::add_session(
+        app,
+        event_id,
+        &fx::SessionSpec::closed("Closed session I", fx::days_ahead(10)),
+    )
+    .await;
+    let second = fx::add_session(
+        app,
+        event_id,
+        &fx::SessionSpec::closed("Closed session II", fx::days_ahead(11)),
+    )
+    .await;
+    let emails: Vec<String> = (0..count)
+        .map(|i| fx::unique_email(&format!("{tag}{i}")))
+        .collect();
+    invite(app, event_id, staff, &[first, second], &emails).await;
+    let mut tokens = Vec::new();
+    for email in &emails {
+        tokens.push(invitation_token(app, email).await);
+    }
+    InvitedToTwo {
+        event_id,
+        second,
+        tokens,
+    }
+}
+
 pub async fn invite(
     app: &TestApp,
     event_id: Uuid,
