@@ -17,10 +17,11 @@ use uuid::Uuid;
 use super::{error_page, organizer, see_other, signed_in, words, Chrome, Form};
 use crate::app::State;
 use crate::auth::AuthUser;
-use crate::db::schema::{emails, event_staff, events, invitations, registrations, sessions};
+use crate::db::schema::{emails, events, invitations, registrations, sessions};
 use crate::error::{AppError, AppResult};
-use crate::events::access::require_staff_of_event;
+use crate::events::access::{events_run_by, require_staff_of_event};
 use crate::events::model::EventStatus;
+use crate::mail::outbox::EmailStatus;
 use crate::pages::html;
 use crate::registrations::lists::{self, ListParams};
 use crate::registrations::model::{
@@ -83,14 +84,9 @@ async fn run_by(
     conn: &mut AsyncPgConnection,
     user: &AuthUser,
 ) -> AppResult<Vec<(EventFacts, EventStatus, Option<String>, Option<String>)>> {
-    let mut query = events::table.into_boxed();
-    if !user.is_admin() {
-        let theirs = event_staff::table
-            .filter(event_staff::account_id.eq(user.account.id))
-            .select(event_staff::event_id);
-        query = query.filter(events::id.eq_any(theirs));
-    }
-    let rows: Vec<(EventFacts, EventStatus, Option<String>)> = query
+    let ids = events_run_by(conn, user).await?;
+    let rows: Vec<(EventFacts, EventStatus, Option<String>)> = events::table
+        .filter(events::id.eq_any(&ids))
         .select((EventFacts::as_select(), events::status, events::country))
         .load(conn)
         .await?;
@@ -286,7 +282,7 @@ async fn overview_page(
         .collect();
     let failed_emails: i64 = emails::table
         .filter(emails::event_id.eq(event_id))
-        .filter(emails::status.eq("failed"))
+        .filter(emails::status.eq(EmailStatus::Failed))
         .count()
         .get_result(conn)
         .await?;
