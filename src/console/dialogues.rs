@@ -90,7 +90,6 @@ async fn run_by(
         .select((EventFacts::as_select(), events::status, events::country))
         .load(conn)
         .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|(e, ..)| e.id).collect();
     let firsts: HashMap<Uuid, SessionFacts> = sessions::table
         .filter(sessions::event_id.eq_any(&ids))
         .order(sessions::starts_at.asc())
