@@ -10,6 +10,7 @@ use secrecy::SecretString;
 use super::{error_page, safe_next, see_other, signed_in, Chrome, Errors, Form};
 use crate::app::State;
 use crate::auth::extract::presented_token;
+use crate::auth::model::Role;
 use crate::auth::routes::{expired_session_cookie, session_cookie};
 use crate::auth::service::{self, NewAccountInput};
 use crate::auth::MaybeUser;
@@ -59,13 +60,14 @@ fn query(req: &HttpRequest, name: &str) -> String {
         .to_owned()
 }
 
-/// Where to go once signed in: the page that asked, else the console for admins, else the
-/// account page.
-fn destination(next: &str, admin: bool) -> String {
-    match safe_next(next) {
-        Some(next) => next.to_owned(),
-        None if admin => "/manage".to_owned(),
-        None => "/account".to_owned(),
+/// Where to go once signed in: the page that asked, else the console for admins, their
+/// dialogues for organisers, else the account page.
+fn destination(next: &str, role: Role) -> String {
+    match (safe_next(next), role) {
+        (Some(next), _) => next.to_owned(),
+        (None, Role::Admin) => "/manage".to_owned(),
+        (None, Role::Organizer) => "/manage/events".to_owned(),
+        (None, Role::Member) => "/account".to_owned(),
     }
 }
 
@@ -73,7 +75,7 @@ fn destination(next: &str, admin: bool) -> String {
 async fn login_page(req: HttpRequest, user: MaybeUser) -> HttpResponse {
     let next = query(&req, "next");
     if let Some(user) = user.0 {
-        return see_other(&destination(&next, user.is_admin()));
+        return see_other(&destination(&next, user.account.role));
     }
     html(
         StatusCode::OK,
@@ -108,7 +110,7 @@ async fn login_submit(state: State, client: ClientAddr, body: web::Bytes) -> Htt
                     success.token.expose().to_owned(),
                     success.expires_at,
                 );
-                let to = destination(&next, success.account.role == crate::auth::model::Role::Admin);
+                let to = destination(&next, success.account.role);
                 let mut res = see_other(&to);
                 if let Err(e) = res.add_cookie(&cookie) {
                     tracing::error!(error = %e, "setting the session cookie failed");

@@ -98,6 +98,12 @@ struct HomePage {
 
 #[get("/manage")]
 async fn home(state: State, req: HttpRequest) -> HttpResponse {
+    // An organiser's console is their dialogues; the rest of /manage is the secretariat's.
+    if let Ok((user, _)) = super::signed_in(&req).await {
+        if user.is_organizer() && !user.is_admin() {
+            return super::see_other("/manage/events");
+        }
+    }
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,

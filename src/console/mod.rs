@@ -16,6 +16,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod account;
+pub mod dialogues;
 pub mod home;
 pub mod organizations;
 
@@ -30,6 +31,7 @@ use crate::pages::{sentence, MessagePage};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(account::routes)
         .configure(home::routes)
+        .configure(dialogues::routes)
         .configure(organizations::routes);
 }
 
@@ -39,6 +41,8 @@ pub struct Chrome {
     pub email: String,
     pub csrf: String,
     pub admin: bool,
+    /// Organisers (and admins) see their dialogues.
+    pub organizer: bool,
 }
 
 impl Chrome {
@@ -48,6 +52,7 @@ impl Chrome {
             email: user.email().to_owned(),
             csrf: csrf::form_token(req).unwrap_or_default(),
             admin: user.is_admin(),
+            organizer: user.is_organizer(),
         }
     }
 }
@@ -84,6 +89,23 @@ pub async fn admin(req: &HttpRequest) -> Result<(AuthUser, Chrome), HttpResponse
                 user.email()
             ))
             .paragraph("If you think you should have access, write to the secretariat.")
+            .link("/account", "Go to your account")
+            .respond(StatusCode::FORBIDDEN))
+    }
+}
+
+/// A signed-in organiser or admin (the dialogues' pages), or the answer to give instead.
+pub async fn organizer(req: &HttpRequest) -> Result<(AuthUser, Chrome), HttpResponse> {
+    let (user, chrome) = signed_in(req).await?;
+    if user.is_organizer() {
+        Ok((user, chrome))
+    } else {
+        Err(MessagePage::new("This page is for organisers")
+            .paragraph(format!(
+                "You are signed in as {}. Dialogues are run by their organisers and the partnership's admins; your account cannot open this page.",
+                user.email()
+            ))
+            .paragraph("If you organise a dialogue, ask the secretariat to make you one of its staff.")
             .link("/account", "Go to your account")
             .respond(StatusCode::FORBIDDEN))
     }

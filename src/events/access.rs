@@ -27,6 +27,20 @@ pub async fn is_event_staff(
     Ok(n > 0)
 }
 
+/// The events `user` runs: the ones they are staff of; admins run every event (the rule of
+/// [`is_event_staff`], for a list).
+pub async fn events_run_by(conn: &mut AsyncPgConnection, user: &AuthUser) -> AppResult<Vec<Uuid>> {
+    if user.is_admin() {
+        Ok(events::table.select(events::id).load(conn).await?)
+    } else {
+        Ok(event_staff::table
+            .filter(event_staff::account_id.eq(user.account.id))
+            .select(event_staff::event_id)
+            .load(conn)
+            .await?)
+    }
+}
+
 /// Refuses non-staff. `visible` says whether the caller may know the event exists (a published
 /// event): then the answer is 403, otherwise 404 so a draft's existence does not leak.
 pub async fn require_event_staff(

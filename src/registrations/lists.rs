@@ -153,6 +153,21 @@ pub async fn staff_page(
     Ok(page.map(|row| staff_view(row, &positions)))
 }
 
+/// Every registration of a session matching `statuses`, for its staff, oldest first (the
+/// console's list: a dialogue's session is at most a few hundred people).
+pub async fn staff_all(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    statuses: &[RegistrationStatus],
+) -> AppResult<Vec<StaffRegistrationView>> {
+    let rows = staff_rows(conn, session_id, statuses, None).await?;
+    let positions = waitlist_positions(conn, session_id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| staff_view(row, &positions))
+        .collect())
+}
+
 /// One staff view of a registration (answers of moderation and check-in).
 pub async fn staff_item(
     conn: &mut AsyncPgConnection,

@@ -30,6 +30,7 @@ use crate::registrations::service::{self, RegisterOutcome, RegistrationInput};
         approve,
         reject,
         check_in,
+        undo_check_in,
         session_registrations,
         my_registrations,
         event_report
@@ -57,6 +58,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(approve)
         .service(reject)
         .service(check_in)
+        .service(undo_check_in)
         .service(session_registrations)
         .service(my_registrations)
         .service(event_report);
@@ -165,7 +167,7 @@ async fn confirm(
 
 /// The registration and its context, for a caller who runs its event. Its registrant learns
 /// it is staff-only (403); anyone else is told nothing exists (404).
-async fn for_staff(
+pub(crate) async fn for_staff(
     conn: &mut AsyncPgConnection,
     user: &AuthUser,
     registration_id: Uuid,
@@ -267,6 +269,24 @@ async fn check_in(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppRes
     let mut conn = state.pool.get().await?;
     for_staff(&mut conn, &user, id).await?;
     let registration = service::check_in(&mut conn, id).await?;
+    Ok(HttpResponse::Ok().json(lists::staff_item(&mut conn, &registration).await?))
+}
+
+/// Undoes a check-in (the wrong name was tapped). Idempotent.
+#[utoipa::path(post, path = "/api/v1/registrations/{id}/check-in/undo", tag = "registrations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "the registration")),
+    responses((status = 200, body = StaffRegistrationView)))]
+#[post("/registrations/{id}/check-in/undo")]
+async fn undo_check_in(
+    state: State,
+    path: web::Path<Uuid>,
+    user: AuthUser,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    for_staff(&mut conn, &user, id).await?;
+    let registration = service::undo_check_in(&mut conn, id).await?;
     Ok(HttpResponse::Ok().json(lists::staff_item(&mut conn, &registration).await?))
 }
 

@@ -1074,3 +1074,18 @@ pub async fn check_in(
         }
     }
 }
+
+/// Undoes a check-in (a tap on the wrong name at the door). Idempotent: a registration not
+/// checked in is answered as it is. 404 when there is no such registration.
+pub async fn undo_check_in(
+    conn: &mut AsyncPgConnection,
+    registration_id: Uuid,
+) -> AppResult<Registration> {
+    diesel::update(registrations::table.find(registration_id))
+        .set(registrations::checked_in_at.eq(None::<chrono::DateTime<chrono::Utc>>))
+        .returning(Registration::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("registration"))
+}

@@ -156,3 +156,65 @@ async fn an_admin_signs_in_and_approves_an_application() {
     );
     fx::wait_for_mail(&app, &contact, "Welcome to the partnership").await;
 }
+
+#[tokio::test]
+async fn an_organiser_checks_a_participant_in_on_a_phone() {
+    let app = app_on_its_public_url().await;
+    let dialogue = fx::dialogue(&app).await;
+    let person = fx::person(&app, &fx::unique_email("h"), "Tanaka Hiroshi").await;
+    let registration = fx::registration(&app, dialogue.public, person, "confirmed").await;
+
+    let browser = Browser::start().await;
+    browser.set_window_size(375, 900).await;
+    browser.goto(&app.url("/login")).await;
+    browser.wait_for_text("h1", "Sign in").await;
+    browser
+        .fill(&field(&browser, "Email").await, &dialogue.staff.email)
+        .await;
+    browser
+        .fill(&field(&browser, "Password").await, super::PASSWORD)
+        .await;
+    click_text(&browser, "Sign in").await;
+
+    browser.wait_for_text("h1", "My dialogues").await;
+    check_page(&browser).await;
+    click_text(
+        &browser,
+        "Japan National Dialogue on R2P and Atrocities Prevention",
+    )
+    .await;
+    browser.wait_for_text("main", "Sessions by start").await;
+    check_page(&browser).await;
+    click_text(&browser, "Public seminar").await;
+    browser.wait_for_text("h1", "Public seminar").await;
+    check_page(&browser).await;
+    browser.fill(&field(&browser, "Name").await, "tanaka").await;
+    click_text(&browser, "Search").await;
+    browser.wait_for_text("main", "Tanaka Hiroshi").await;
+    click_text(&browser, "Check in").await;
+
+    browser.wait_for_text(".done", "Checked in.").await;
+    check_page(&browser).await;
+    assert!(browser.text_of("main").await.contains("Undo check-in"));
+    // The shot shows the message and the list's buttons.
+    browser
+        .execute(
+            "window.scrollTo(0, document.querySelector('.done').offsetTop - 8); return true;",
+            vec![],
+        )
+        .await;
+    let shot =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/console-check-in.png");
+    browser.screenshot(&shot).await;
+    browser.close().await;
+    assert_eq!(
+        fx::count(
+            &app,
+            &format!(
+                "SELECT count(*) AS n FROM registrations WHERE id = '{registration}' AND checked_in_at IS NOT NULL"
+            )
+        )
+        .await,
+        1
+    );
+}

@@ -2,6 +2,7 @@
 //! from Convene's own origin, the CSRF token read from the page.
 
 mod browser;
+mod dialogues;
 mod organizations;
 mod sign_in;
 
