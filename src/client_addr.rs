@@ -20,9 +20,6 @@ use crate::error::AppError;
 pub struct ClientAddr(IpAddr);
 
 impl ClientAddr {
-    /// For callers that are no network client (the command line, tests of services).
-    pub const LOCAL: ClientAddr = ClientAddr(IpAddr::V4(Ipv4Addr::LOCALHOST));
-
     pub fn new(ip: IpAddr) -> ClientAddr {
         ClientAddr(ip.to_canonical())
     }

@@ -382,8 +382,8 @@ struct RegistrationsPage {
     q: String,
     statuses: Vec<StatusChoice>,
     rows: Vec<RegistrationRow>,
-    checked_in: usize,
-    confirmed: usize,
+    checked_in: i64,
+    confirmed: i64,
 }
 
 /// The address of the list with these filters (and a `done` code).
@@ -433,20 +433,14 @@ async fn session_registrations(
         let ctx = registrations_service::session_context(&mut conn, session_id).await?;
         require_staff_of_event(&mut conn, &user, ctx.event.id).await?;
         let all = lists::staff_all(&mut conn, session_id, &params.statuses).await?;
-        AppResult::Ok((ctx, all))
+        // Whatever the status filter shows: the door counts every confirmed registration.
+        let attendance = lists::attendance(&mut conn, session_id).await?;
+        AppResult::Ok((ctx, all, attendance))
     };
-    let (ctx, all) = match page.await {
+    let (ctx, all, (confirmed, checked_in)) = match page.await {
         Ok(found) => found,
         Err(e) => return error_page(e),
     };
-    let confirmed = all
-        .iter()
-        .filter(|r| r.status == RegistrationStatus::Confirmed)
-        .count();
-    let checked_in = all
-        .iter()
-        .filter(|r| r.status == RegistrationStatus::Confirmed && r.checked_in_at.is_some())
-        .count();
     let rows = all
         .into_iter()
         .filter(|r| matches(&r.name, &q))

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{admin, error_page, words, Chrome};
+use super::{error_page, words, Chrome};
 use crate::app::State;
 use crate::audit::service::AuditFilter;
 use crate::db::page::PageRequest;
@@ -99,15 +99,16 @@ struct HomePage {
 #[get("/manage")]
 async fn home(state: State, req: HttpRequest) -> HttpResponse {
     // An organiser's console is their dialogues; the rest of /manage is the secretariat's.
-    if let Ok((user, _)) = super::signed_in(&req).await {
-        if user.is_organizer() && !user.is_admin() {
-            return super::see_other("/manage/events");
-        }
-    }
-    let (_admin, chrome) = match admin(&req).await {
+    let (user, chrome) = match super::signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
+    if user.is_organizer() && !user.is_admin() {
+        return super::see_other("/manage/events");
+    }
+    if let Err(answer) = super::require_admin(&user) {
+        return answer;
+    }
     let loaded = async {
         let mut conn = state.pool.get().await?;
         let filter = OrganizationFilter {

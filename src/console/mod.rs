@@ -78,10 +78,27 @@ pub async fn signed_in(req: &HttpRequest) -> Result<(AuthUser, Chrome), HttpResp
 }
 
 /// A signed-in admin, or the answer to give instead (sign in first; or a 403 page).
+/// An admin's form POST: the admin, the page's chrome and the form, its CSRF token checked.
+pub async fn admin_form(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(AuthUser, Chrome, Form), HttpResponse> {
+    let (user, chrome) = admin(req).await?;
+    let form = Form::parse(body);
+    form.check_csrf(req)?;
+    Ok((user, chrome, form))
+}
+
 pub async fn admin(req: &HttpRequest) -> Result<(AuthUser, Chrome), HttpResponse> {
     let (user, chrome) = signed_in(req).await?;
+    require_admin(&user)?;
+    Ok((user, chrome))
+}
+
+/// The polite 403 page for anyone signed in who is not an admin.
+pub fn require_admin(user: &AuthUser) -> Result<(), HttpResponse> {
     if user.is_admin() {
-        Ok((user, chrome))
+        Ok(())
     } else {
         Err(MessagePage::new("This page is for the secretariat")
             .paragraph(format!(

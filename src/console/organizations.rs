@@ -10,7 +10,7 @@ use askama::Template;
 use uuid::Uuid;
 
 use super::home::{changes, country_name, Change};
-use super::{admin, error_page, see_other, words, Chrome, Errors, Form};
+use super::{admin, admin_form, error_page, see_other, words, Chrome, Errors, Form};
 use crate::app::State;
 use crate::audit::service::AuditFilter;
 use crate::db::page::{NameAndId, PageRequest};
@@ -437,14 +437,10 @@ async fn edit(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (admin, chrome) = match admin(&req).await {
+    let (admin, chrome, form) = match admin_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(refused) = form.check_csrf(&req) {
-        return refused;
-    }
     let fields = Fields::read(&form);
     let saved = async {
         let update = fields.request().parse()?;
@@ -648,7 +644,7 @@ async fn confirm_submit(
     path: web::Path<(Uuid, String)>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (admin, chrome) = match admin(&req).await {
+    let (admin, chrome, form) = match admin_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
@@ -656,10 +652,6 @@ async fn confirm_submit(
     let Some(change) = Step::parse(&raw) else {
         return crate::pages::not_found("There is no such page.");
     };
-    let form = Form::parse(&body);
-    if let Err(refused) = form.check_csrf(&req) {
-        return refused;
-    }
     let reason = form.get("reason").to_owned();
     let result = async {
         let mut conn = state.pool.get().await?;
@@ -768,14 +760,10 @@ async fn add_person(
     id: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (admin, chrome) = match admin(&req).await {
+    let (admin, chrome, form) = match admin_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(refused) = form.check_csrf(&req) {
-        return refused;
-    }
     let adding = Adding {
         email: form.get("email").to_owned(),
         name: form.get("name").to_owned(),

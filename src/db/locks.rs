@@ -24,10 +24,10 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::schema::{events, invitations, registrations, sessions};
+use crate::db::schema::{events, invitations, sessions};
 use crate::error::{AppError, AppResult};
 use crate::invitations::model::Invitation;
-use crate::registrations::model::{EventFacts, Registration, SessionFacts};
+use crate::registrations::model::{EventFacts, SessionFacts};
 
 /// Locks the event row (level 1) and answers it as it now stands.
 pub async fn event(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<EventFacts> {
@@ -39,18 +39,6 @@ pub async fn event(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<Ev
         .await
         .optional()?
         .ok_or_else(|| AppError::not_found("event"))
-}
-
-/// Locks one session row (level 2) and answers it as it now stands.
-pub async fn session(conn: &mut AsyncPgConnection, session_id: Uuid) -> AppResult<SessionFacts> {
-    sessions::table
-        .find(session_id)
-        .select(SessionFacts::as_select())
-        .for_no_key_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::not_found("session"))
 }
 
 /// The seating columns of one session, locked (level 2): the short lock of the seat path.
@@ -95,22 +83,6 @@ pub async fn event_sessions(
         .for_no_key_update()
         .load(conn)
         .await?)
-}
-
-/// Locks one registration row (level 3). Status changes of a registration are decided under
-/// its session's lock; this lock is for the rare change that needs the row itself held.
-pub async fn registration(
-    conn: &mut AsyncPgConnection,
-    registration_id: Uuid,
-) -> AppResult<Registration> {
-    registrations::table
-        .find(registration_id)
-        .select(Registration::as_select())
-        .for_no_key_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::not_found("registration"))
 }
 
 /// Locks one invitation row (level 4) and answers it as it now stands. Take the locks of its

@@ -62,17 +62,6 @@ impl MailQuota {
         MailQuota { limits, client }
     }
 
-    /// For trusted callers (the command line): no limit, nothing recorded.
-    pub fn unlimited() -> MailQuota {
-        MailQuota::new(
-            LimitSettings {
-                emails_per_recipient_per_hour: 0,
-                anonymous_emails_per_client_per_hour: 0,
-            },
-            ClientAddr::LOCAL,
-        )
-    }
-
     pub fn client(&self) -> ClientAddr {
         self.client
     }

@@ -153,6 +153,19 @@ pub async fn staff_page(
     Ok(page.map(|row| staff_view(row, &positions)))
 }
 
+/// A session's confirmed registrations and how many of them have checked in.
+pub async fn attendance(conn: &mut AsyncPgConnection, session_id: Uuid) -> AppResult<(i64, i64)> {
+    Ok(registrations::table
+        .filter(registrations::session_id.eq(session_id))
+        .filter(registrations::status.eq(RegistrationStatus::Confirmed))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::count(registrations::checked_in_at),
+        ))
+        .first(conn)
+        .await?)
+}
+
 /// Every registration of a session matching `statuses`, for its staff, oldest first (the
 /// console's list: a dialogue's session is at most a few hundred people).
 pub async fn staff_all(

@@ -42,7 +42,7 @@ pub async fn lock_session(
 }
 
 impl LockedSession {
-    /// The seating rules of a session row read under its lock (`db::locks::session`).
+    /// The seating rules of a session row read under its lock (`db::locks::session_seating`).
     pub fn of(session: &SessionFacts) -> Self {
         LockedSession {
             id: session.id,
