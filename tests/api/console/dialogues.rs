@@ -173,6 +173,9 @@ async fn check_in_at_the_door_and_its_undo_need_the_csrf_token() {
     assert!(page.contains("Checked in."));
     assert!(page.contains("aria-label=\"Undo the check-in of Tanaka Hiroshi\""));
     assert!(page.contains("<strong>1</strong> of 1 confirmed checked in"));
+    // The door's count is the session's, whatever the list is filtered to.
+    let (waitlisted, _) = organiser.page(&format!("{list}?status=waitlisted")).await;
+    assert!(waitlisted.contains("<strong>1</strong> of 1 confirmed checked in"));
 
     let undo = format!("{check_in}/undo");
     let res = organiser.post(&undo, &[]).await;
