@@ -168,28 +168,9 @@ async fn send_account_exists_email(
     account: &Account,
     public_url: &str,
 ) -> AppResult<()> {
-    let recent_resets: i64 = account_tokens::table
-        .filter(account_tokens::account_id.eq(account.id))
-        .filter(account_tokens::purpose.eq(TokenPurpose::PasswordReset))
-        .filter(
-            account_tokens::created_at
-                .gt(Utc::now() - Duration::minutes(PASSWORD_RESET_WINDOW_MINUTES)),
-        )
-        .count()
-        .get_result(conn)
-        .await?;
-    let reset = if account.disabled_at.is_none() && recent_resets < PASSWORD_RESETS_PER_WINDOW {
-        let (token, _) = issue_token(
-            conn,
-            account.id,
-            TokenPurpose::PasswordReset,
-            Duration::minutes(PASSWORD_RESET_TTL_MINUTES),
-        )
-        .await?;
-        Some(token)
-    } else {
-        None
-    };
+    let reset = issue_reset_if_allowed(conn, &account.email)
+        .await?
+        .map(|(token, _)| token);
     let mut paragraphs = vec![
         "Someone, hopefully you, asked to create a Convene account with this email address. You already have an account, so nothing was created and nothing has changed.".to_owned(),
         "Log in with your password. If you have forgotten it, choose a new one with the link below (valid for one hour, it works once; until you use it, your current password keeps working).".to_owned(),
@@ -672,6 +653,36 @@ pub async fn resend_verification(
     .await
 }
 
+/// Issues a password-reset token for the enabled account with this address, unless it had
+/// `PASSWORD_RESETS_PER_WINDOW` of them lately. One statement, so concurrent asks cannot pass
+/// the cap; `None` for no account, a disabled one, or one over the cap.
+async fn issue_reset_if_allowed(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+) -> AppResult<Option<(IssuedToken, Uuid)>> {
+    let token = IssuedToken::generate();
+    let expires_at = Utc::now() + Duration::minutes(PASSWORD_RESET_TTL_MINUTES);
+    let issued: Option<IssuedFor> = diesel::sql_query(
+        "INSERT INTO account_tokens (token_hash, account_id, purpose, expires_at) \
+         SELECT $1, a.id, $2, $3 FROM accounts a \
+         WHERE a.email = $4 AND a.disabled_at IS NULL \
+           AND (SELECT count(*) FROM account_tokens t \
+                WHERE t.account_id = a.id AND t.purpose = $2 \
+                  AND t.created_at > now() - make_interval(mins => $5)) < $6 \
+         RETURNING account_id",
+    )
+    .bind::<diesel::sql_types::Bytea, _>(&token.hash)
+    .bind::<diesel::sql_types::Text, _>(TokenPurpose::PasswordReset)
+    .bind::<diesel::sql_types::Timestamptz, _>(expires_at)
+    .bind::<diesel::sql_types::Text, _>(email)
+    .bind::<diesel::sql_types::Integer, _>(PASSWORD_RESET_WINDOW_MINUTES as i32)
+    .bind::<diesel::sql_types::BigInt, _>(PASSWORD_RESETS_PER_WINDOW)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(issued.map(|i| (token, i.account_id)))
+}
+
 #[derive(QueryableByName)]
 struct IssuedFor {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
@@ -691,31 +702,12 @@ pub async fn request_password_reset(
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
             let may_email = quota.permit(conn, Some(email.as_str())).await?.granted();
-            let token = IssuedToken::generate();
-            let expires_at = Utc::now() + Duration::minutes(PASSWORD_RESET_TTL_MINUTES);
-            // One statement whether or not the account exists: it inserts the token only for an
-            // enabled account that has not had too many reset emails lately.
-            let issued: Option<IssuedFor> = diesel::sql_query(
-                "INSERT INTO account_tokens (token_hash, account_id, purpose, expires_at) \
-                 SELECT $1, a.id, $2, $3 FROM accounts a \
-                 WHERE a.email = $4 AND a.disabled_at IS NULL \
-                   AND (SELECT count(*) FROM account_tokens t \
-                        WHERE t.account_id = a.id AND t.purpose = $2 \
-                          AND t.created_at > now() - make_interval(mins => $5)) < $6 \
-                 RETURNING account_id",
-            )
-            .bind::<diesel::sql_types::Bytea, _>(&token.hash)
-            .bind::<diesel::sql_types::Text, _>(TokenPurpose::PasswordReset)
-            .bind::<diesel::sql_types::Timestamptz, _>(expires_at)
-            .bind::<diesel::sql_types::Text, _>(email.as_str())
-            .bind::<diesel::sql_types::Integer, _>(PASSWORD_RESET_WINDOW_MINUTES as i32)
-            .bind::<diesel::sql_types::BigInt, _>(PASSWORD_RESETS_PER_WINDOW)
-            .get_result(conn)
-            .await
-            .optional()?;
-            let body = password_reset_email(&public_url, &token);
-            if let (Some(issued), true) = (issued, may_email) {
-                tracing::info!(account_id = %issued.account_id, "password reset link queued");
+            // Issued whether or not the email may go, so known and unknown addresses do the
+            // same work.
+            let issued = issue_reset_if_allowed(conn, email.as_str()).await?;
+            if let (Some((token, account_id)), true) = (issued, may_email) {
+                let body = password_reset_email(&public_url, &token);
+                tracing::info!(%account_id, "password reset link queued");
                 enqueue(
                     conn,
                     OutgoingEmail::new("password_reset", email.as_str(), None, body),
