@@ -22,9 +22,7 @@ use crate::organizations::service::Who;
 use crate::organizations::service::{self as orgs, OrganizationFilter, Transition};
 use crate::pages::{countries, html};
 use crate::people::model::AffiliateView;
-use crate::people::service::{
-    parse_position, AffiliationChange, PersonFields, PersonInput, PERSON_FIELD_NAMES,
-};
+use crate::people::service::{parse_position, AffiliationChange};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(directory)
@@ -783,30 +781,19 @@ async fn add_person(
             let position = v
                 .check("position", parse_position(&adding.position))
                 .filter(Option::is_some);
-            let mut inner = Validator::new();
             let name = Some(adding.name.trim()).filter(|n| !n.is_empty());
-            let input = PersonInput::parse(
-                &mut inner,
-                PersonFields {
-                    email: Some(&adding.email),
-                    // Checked by the service, only for someone new.
-                    name: Some(name.unwrap_or("-")),
-                    honorific: None,
-                    position: position.clone().flatten().as_deref(),
-                },
-                "",
-                PERSON_FIELD_NAMES,
+            let who = Who::by_email(
+                &mut v,
+                &adding.email,
+                name.unwrap_or("-"),
+                None,
+                position.clone().flatten().as_deref(),
             );
-            if let Err(AppError::Validation(errors)) = inner.finish() {
-                for e in errors {
-                    v.add(e.field, e.message);
-                }
-            }
             let change = AffiliationChange {
                 position,
                 focal_point: adding.focal_point.then_some(true),
             };
-            (input.map(Who::New), change)
+            (who, change)
         } else {
             let who = v.check(
                 "person_id",

@@ -19,7 +19,7 @@ use crate::organizations::service::{
 };
 use crate::organizations::{import, CountryCode};
 use crate::people::model::AffiliateView;
-use crate::people::service::{AffiliationChange, PersonFields, PersonInput, PERSON_FIELD_NAMES};
+use crate::people::service::AffiliationChange;
 use crate::people::EmailAddress;
 
 #[derive(OpenApi)]
@@ -669,27 +669,13 @@ async fn add_person(
                 raw.trim().parse::<Uuid>().map_err(|_| "is not a UUID"),
             )
             .map(Who::Id),
-        (None, Some(_)) => {
-            // The name is only needed for someone new; checked below once we know.
-            let mut inner = Validator::new();
-            let input = PersonInput::parse(
-                &mut inner,
-                PersonFields {
-                    email: body.email.as_deref(),
-                    name: Some(body.name.as_deref().unwrap_or("-")),
-                    honorific: body.honorific.as_deref(),
-                    position: position.clone().flatten().flatten().as_deref(),
-                },
-                "",
-                PERSON_FIELD_NAMES,
-            );
-            if let Err(AppError::Validation(errors)) = inner.finish() {
-                for e in errors {
-                    v.add(e.field, e.message);
-                }
-            }
-            input.map(Who::New)
-        }
+        (None, Some(email)) => Who::by_email(
+            &mut v,
+            email,
+            body.name.as_deref().unwrap_or("-"),
+            body.honorific.as_deref(),
+            position.clone().flatten().flatten().as_deref(),
+        ),
         (None, None) => {
             v.add(
                 "person_id",

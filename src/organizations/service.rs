@@ -936,6 +936,37 @@ pub enum Who {
     New(crate::people::service::PersonInput),
 }
 
+impl Who {
+    /// Someone added by address: checks the address, honorific and position into `v`. The
+    /// name (`"-"` when none was given) is checked by `add_person`, only for someone new.
+    pub fn by_email(
+        v: &mut Validator,
+        email: &str,
+        name: &str,
+        honorific: Option<&str>,
+        position: Option<&str>,
+    ) -> Option<Who> {
+        let mut inner = Validator::new();
+        let input = crate::people::service::PersonInput::parse(
+            &mut inner,
+            crate::people::service::PersonFields {
+                email: Some(email),
+                name: Some(name),
+                honorific,
+                position,
+            },
+            "",
+            crate::people::service::PERSON_FIELD_NAMES,
+        );
+        if let Err(AppError::Validation(errors)) = inner.finish() {
+            for e in errors {
+                v.add(e.field, e.message);
+            }
+        }
+        input.map(Who::New)
+    }
+}
+
 /// Affiliates a person with the organisation under its row lock (creating the person when
 /// `who` is a new address; `name` is then required), or changes the existing affiliation;
 /// true when the affiliation is new. The caller has checked `require_people_manager`.
