@@ -144,9 +144,7 @@ async fn list_page(
     event_id: Uuid,
     chrome: Chrome,
     done: Option<&'static str>,
-    fields: Fields,
-    errors: Errors,
-    preview: Option<String>,
+    (fields, errors, preview): (Fields, Errors, Option<String>),
 ) -> AppResult<ListPage> {
     let mut conn = state.pool.get().await?;
     require_staff_of_event(&mut conn, user, event_id).await?;
@@ -186,9 +184,7 @@ async fn list(state: State, req: HttpRequest, path: web::Path<String>) -> HttpRe
         event_id,
         chrome,
         done,
-        Fields::default(),
-        Errors::default(),
-        None,
+        (Fields::default(), Errors::default(), None),
     )
     .await
     {
@@ -259,7 +255,12 @@ async fn create(
         }
     };
     match list_page(
-        &state, &user, event_id, chrome, None, fields, errors, preview,
+        &state,
+        &user,
+        event_id,
+        chrome,
+        None,
+        (fields, errors, preview),
     )
     .await
     {

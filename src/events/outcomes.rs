@@ -405,7 +405,7 @@ pub async fn edit_outcome(
         let same = o.title == written.title
             && o.body_markdown == written.body_markdown
             && o.session_id == written.session_id;
-        (!same).then(|| OutcomeChange {
+        (!same).then_some(OutcomeChange {
             title: written.title,
             body_markdown: written.body_markdown,
             session_id: written.session_id,
