@@ -18,8 +18,8 @@ async fn signed_in(app: &TestApp, role: &str, name: &str) -> (Visitor, crate::su
     (visitor, user)
 }
 
-fn count_sql(app: &TestApp, sql: String) -> impl std::future::Future<Output = i64> + '_ {
-    async move { fx::count(app, &sql).await }
+async fn count_sql(app: &TestApp, sql: String) -> i64 {
+    fx::count(app, &sql).await
 }
 
 #[tokio::test]
