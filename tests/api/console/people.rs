@@ -342,8 +342,11 @@ async fn an_admin_adds_a_person_to_an_organisation_and_ends_the_affiliation_afte
         1
     );
 
-    // Ending it: the page says what will happen and changes nothing.
+    // Ending it (offered on the organisation's page too): the page says what will happen and
+    // changes nothing.
     let end = format!("{path}/affiliations/{org}/end");
+    let (org_page, _) = visitor.page(&format!("/manage/organizations/{org}")).await;
+    assert!(org_page.contains(&format!("href=\"{end}\"")), "{org_page}");
     let (page, token) = visitor.page(&end).await;
     assert!(page.contains("End the affiliation of Aiko Mori with Waseda University?"));
     assert!(page.contains("loses its focal point"), "{page}");
