@@ -16,10 +16,12 @@
 #![allow(clippy::result_large_err)]
 
 pub mod account;
+pub mod accounts;
 pub mod dialogues;
 pub mod home;
 pub mod organizations;
 pub mod outcomes;
+pub mod people;
 pub mod reports;
 
 use actix_web::http::{header, StatusCode};
@@ -35,6 +37,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(home::routes)
         .configure(dialogues::routes)
         .configure(organizations::routes)
+        .configure(people::routes)
+        .configure(accounts::routes)
         .configure(reports::routes)
         .configure(outcomes::routes);
 }
