@@ -239,7 +239,7 @@ async fn overview_page(
                 id: s.id,
                 title: s.title.clone(),
                 when: event.local_time(s),
-                access: words(&s.access),
+                access: words(s.access.as_str()),
                 capacity: s
                     .capacity
                     .map_or_else(|| "no limit".to_owned(), |c| c.to_string()),
