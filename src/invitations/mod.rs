@@ -8,3 +8,4 @@ pub mod preview;
 pub mod reminders;
 pub mod routes;
 pub mod service;
+pub mod staff;

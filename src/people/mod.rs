@@ -1,6 +1,7 @@
 //! People: everyone the partnership knows, with or without an account, and their affiliations
 //! with organisations.
 
+pub mod address;
 pub mod email_address;
 pub mod model;
 pub mod routes;
