@@ -18,6 +18,7 @@
 pub mod account;
 pub mod dialogues;
 pub mod home;
+pub mod invitations;
 pub mod organizations;
 
 use actix_web::http::{header, StatusCode};
@@ -32,10 +33,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(account::routes)
         .configure(home::routes)
         .configure(dialogues::routes)
+        .configure(invitations::routes)
         .configure(organizations::routes);
 }
 
 /// The frame of a console page: who is signed in, and the token of the sign-out form.
+#[derive(Clone)]
 pub struct Chrome {
     pub name: String,
     pub email: String,
