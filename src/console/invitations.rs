@@ -29,8 +29,8 @@ use crate::db::schema::{organizations, sessions};
 use crate::error::{AppError, AppResult};
 use crate::events::local_time::format_local;
 use crate::invitations::model::{
-    AudienceRequest, CreateInvitationsRequest, InvitationItem, InvitationStatus,
-    InviteeRequest, ListInvitationsQuery, ResendRequest, SkipReason,
+    AudienceRequest, CreateInvitationsRequest, InvitationItem, InvitationStatus, InviteeRequest,
+    ListInvitationsQuery, ResendRequest, SkipReason,
 };
 use crate::invitations::preview::{self, InvitationPreview};
 use crate::invitations::{service, staff};
@@ -59,7 +59,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 fn done_sentence(code: &str) -> Option<&'static str> {
     match code {
         "sent" => Some("The invitations were sent."),
-        "resent" => Some("The invitation was sent again with a new link; the old link no longer works."),
+        "resent" => {
+            Some("The invitation was sent again with a new link; the old link no longer works.")
+        }
         "revoked" => Some("The invitation was withdrawn and the invitee told."),
         "retried" => Some("The address was corrected and the message is being sent again."),
         _ => None,
@@ -356,7 +358,10 @@ async fn request_of(
             Ok(local) => match event.zone().from_local_datetime(&local).earliest() {
                 Some(at) => Some(at.with_timezone(&Utc)),
                 None => {
-                    errors.add("expires", "This time does not exist in the dialogue's zone (a clock change).");
+                    errors.add(
+                        "expires",
+                        "This time does not exist in the dialogue's zone (a clock change).",
+                    );
                     None
                 }
             },
@@ -402,17 +407,32 @@ fn form_errors(error: AppError, line_of: &[usize], errors: &mut Errors) -> AppRe
                 "name" => "the name",
                 _ => "this line",
             };
-            errors.add("people", format!("Line {n}: {what} {}.", e.message.trim_end_matches('.')));
+            errors.add(
+                "people",
+                format!("Line {n}: {what} {}.", e.message.trim_end_matches('.')),
+            );
         } else if field == "invitees" {
-            errors.add("people", "Invite someone: choose an audience, or name people below.");
+            errors.add(
+                "people",
+                "Invite someone: choose an audience, or name people below.",
+            );
         } else if field.starts_with("audience.countries") {
-            errors.add("countries", sentence_of(&format!("a country {}", e.message)));
+            errors.add(
+                "countries",
+                sentence_of(&format!("a country {}", e.message)),
+            );
         } else if field.starts_with("audience") {
             errors.add("kinds", sentence_of(&e.message));
         } else if field == "message" {
-            errors.add("message", sentence_of(&format!("the message {}", e.message)));
+            errors.add(
+                "message",
+                sentence_of(&format!("the message {}", e.message)),
+            );
         } else if field == "expires_at" {
-            errors.add("expires", sentence_of(&format!("the deadline {}", e.message)));
+            errors.add(
+                "expires",
+                sentence_of(&format!("the deadline {}", e.message)),
+            );
         } else {
             errors.add("sessions", sentence_of(&e.message));
         }
@@ -431,8 +451,17 @@ async fn read_compose(
     req: &HttpRequest,
     event_id: &str,
     body: &[u8],
-) -> Result<(AuthUser, Chrome, EventFacts, Fields, CreateInvitationsRequest, Vec<usize>), HttpResponse>
-{
+) -> Result<
+    (
+        AuthUser,
+        Chrome,
+        EventFacts,
+        Fields,
+        CreateInvitationsRequest,
+        Vec<usize>,
+    ),
+    HttpResponse,
+> {
     let (user, chrome) = signed_in(req).await?;
     let form = Form::parse(body);
     form.check_csrf(req)?;
@@ -441,8 +470,13 @@ async fn read_compose(
         let event_id = parse_id(event_id, "event")?;
         let mut conn = state.pool.get().await?;
         let event = service::event_for_staff(&mut conn, &user, event_id).await?;
-        let (request, lines, errors) = request_of(&mut conn, &event, &f).await?;
+        let (request, lines, mut errors) = request_of(&mut conn, &event, &f).await?;
         if !errors.is_empty() {
+            // Every problem in one pass: the service's checks of the rest of the form too
+            // (a preview reads only).
+            if let Err(e) = preview::preview(&mut conn, &user, event.id, &request).await {
+                form_errors(e, &lines, &mut errors)?;
+            }
             let page = compose_page(&mut conn, chrome.clone(), &event, f.clone(), errors).await?;
             return Ok(Err(page));
         }
@@ -801,7 +835,9 @@ async fn resend(
         AppResult::Ok(event_id)
     };
     match done.await {
-        Ok(event_id) => see_other(&format!("/manage/events/{event_id}/invitations?done=resent")),
+        Ok(event_id) => see_other(&format!(
+            "/manage/events/{event_id}/invitations?done=resent"
+        )),
         Err(e) => error_page(e),
     }
 }
@@ -897,7 +933,9 @@ async fn revoke(
         AppResult::Ok(event_id)
     };
     match done.await {
-        Ok(event_id) => see_other(&format!("/manage/events/{event_id}/invitations?done=revoked")),
+        Ok(event_id) => see_other(&format!(
+            "/manage/events/{event_id}/invitations?done=revoked"
+        )),
         Err(e) => error_page(e),
     }
 }

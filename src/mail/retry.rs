@@ -145,8 +145,9 @@ pub async fn retry_failed(
                     "this message was retried meanwhile",
                 ));
             }
-            correct_email(conn, actor, &email.to_address, &new).await?;
+            // Decided before the correction: the invitation is found by the old address.
             let plan = plan(conn, &email, event_id).await?;
+            correct_email(conn, actor, &email.to_address, &new).await?;
             match &plan {
                 RetryPlan::Requeue => {
                     diesel::update(emails::table.find(email_id))
