@@ -457,3 +457,68 @@ async fn a_failed_invitation_is_retried_after_correcting_the_address() {
 fn res_location(event: &Uuid) -> String {
     format!("/manage/events/{event}/emails?done=retried")
 }
+
+#[tokio::test]
+async fn the_api_previews_invitations_without_creating_any() {
+    let app = TestApp::spawn().await;
+    let dialogue = fx::dialogue(&app).await;
+    let people = network(&app, &dialogue).await;
+    let event = dialogue.event_id;
+    let body = serde_json::json!({
+        "session_ids": [dialogue.closed[0]],
+        "audience": {"organization_kinds": ["government", "academia", "civil_society"], "countries": ["JP"]},
+        "invitees": [{"email": "new.person@example.org", "name": "Kato Mai"}, {"email": people.mofa}]
+    });
+    let path = format!("/events/{event}/invitations/preview");
+    let res = app
+        .post(&path, Some(&dialogue.staff.token), body.clone())
+        .await;
+    let preview = crate::support::expect_json(res, StatusCode::OK).await;
+    let emails: Vec<&str> = preview["invitees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails.len(), 4, "{preview}");
+    assert!(emails.contains(&"new.person@example.org") && emails.contains(&people.mofa.as_str()));
+    assert_eq!(preview["invitees"][0]["new_person"], true);
+    assert_eq!(
+        preview["organizations_without_people"][0]["name"],
+        "Tokyo Peace Forum"
+    );
+    assert_eq!(preview["skipped"][0]["reason"], "already_registered");
+    assert!(preview["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["kind"] == "academia" && g["country"] == "JP" && g["invitees"] == 1));
+    assert_eq!(invitations(&app, event).await, 0);
+    assert_eq!(
+        fx::count(
+            &app,
+            "SELECT count(*) AS n FROM people WHERE email = 'new.person@example.org'"
+        )
+        .await,
+        0,
+        "nobody created"
+    );
+
+    let res = app
+        .post(
+            &path,
+            Some(&dialogue.staff.token),
+            serde_json::json!({"session_ids": [], "audience": {"countries": ["XX"]}}),
+        )
+        .await;
+    let problem =
+        crate::support::expect_problem(res, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            .await;
+    assert!(
+        problem.to_string().contains("audience.countries[0]"),
+        "{problem}"
+    );
+    let member = app.user("member").await;
+    let res = app.post(&path, Some(&member.token), body).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
