@@ -16,10 +16,12 @@
 #![allow(clippy::result_large_err)]
 
 pub mod account;
+pub mod accounts;
 pub mod dialogues;
 pub mod home;
 pub mod invitations;
 pub mod organizations;
+pub mod people;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
@@ -34,7 +36,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(home::routes)
         .configure(dialogues::routes)
         .configure(invitations::routes)
-        .configure(organizations::routes);
+        .configure(organizations::routes)
+        .configure(people::routes)
+        .configure(accounts::routes);
 }
 
 /// The frame of a console page: who is signed in, and the token of the sign-out form.

@@ -20,7 +20,7 @@ use crate::events::access::require_staff_of_event;
 use crate::invitations::model::{InvitationStatus, ResendRequest};
 use crate::invitations::{service as invitations, staff as invitation_staff};
 use crate::mail::outbox::{Email, EmailStatus};
-use crate::people::address::correct_email;
+use crate::people::service::{self as people, PersonUpdate};
 use crate::people::EmailAddress;
 
 /// The kind of an invitation's own message (`invitations::emails::invitation_email`).
@@ -110,8 +110,9 @@ pub struct Retried {
     pub to: String,
 }
 
-/// Corrects the recipient's address (the person who has the old one, when they have no
-/// account; an address nobody has is simply replaced) and sends the message again as its
+/// Corrects the recipient's address (the person who has the old one, through
+/// `people::service::update`: refused for an account's address or one another person has; an
+/// address nobody has is simply replaced) and sends the message again as its
 /// [`RetryPlan`] says. Nothing changes when the address is invalid, refused, or the message
 /// cannot be retried.
 pub async fn retry_failed(
@@ -128,7 +129,8 @@ pub async fn retry_failed(
         return Err(AppError::conflict("cannot_retry", why.clone()));
     }
     let event_id = found.email.event_id.unwrap_or_default();
-    let actor = Some(user.account.id);
+    let actor = user.account.id;
+    let views = &state.public_views;
     let plan = crate::db::retry::transaction(&mut conn, |conn| {
         let new = new.clone();
         async move {
@@ -147,7 +149,15 @@ pub async fn retry_failed(
             }
             // Decided before the correction: the invitation is found by the old address.
             let plan = plan(conn, &email, event_id).await?;
-            correct_email(conn, actor, &email.to_address, &new).await?;
+            let old = EmailAddress::from_trusted(email.to_address.to_lowercase());
+            if let Some(person) = people::find_by_email(conn, &old).await? {
+                // The people's own rules: unique, and never the address of an account.
+                let change = PersonUpdate {
+                    email: Some(new.clone()),
+                    ..PersonUpdate::default()
+                };
+                people::update(conn, views, actor, person.id, change).await?;
+            }
             match &plan {
                 RetryPlan::Requeue => {
                     diesel::update(emails::table.find(email_id))

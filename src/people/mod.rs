@@ -1,7 +1,6 @@
 //! People: everyone the partnership knows, with or without an account, and their affiliations
 //! with organisations.
 
-pub mod address;
 pub mod email_address;
 pub mod model;
 pub mod routes;

@@ -6,6 +6,7 @@ mod dialogues;
 mod invitations;
 mod invitations_browser;
 mod organizations;
+mod people;
 mod sign_in;
 
 use reqwest::{Response, StatusCode};
