@@ -85,7 +85,21 @@ async fn plan(conn: &mut AsyncPgConnection, email: &Email, event_id: Uuid) -> Ap
                     .to_owned(),
             ));
         };
-        return Ok(match invitation.effective_status(Utc::now()) {
+        let now = Utc::now();
+        let first_start = invitations::offered_sessions(conn, invitation.id)
+            .await?
+            .iter()
+            .map(|(s, _)| s.starts_at)
+            .min();
+        return Ok(match invitation.effective_status(now) {
+            // A resend keeps the deadline, or moves it to the first session's start: neither
+            // is left once both have passed.
+            _ if invitation.expires_at <= now && first_start.is_none_or(|at| at <= now) => {
+                RetryPlan::Impossible(
+                    "The invitation's deadline has passed and its first session has started:                      it can no longer be answered, so there is nothing to send again."
+                        .to_owned(),
+                )
+            }
             InvitationStatus::Pending | InvitationStatus::Expired | InvitationStatus::Declined => {
                 RetryPlan::ResendInvitation(invitation.id)
             }
