@@ -7,6 +7,7 @@ mod invitations;
 mod invitations_browser;
 mod organizations;
 mod people;
+mod reports;
 mod sign_in;
 
 use reqwest::{Response, StatusCode};
