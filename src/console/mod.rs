@@ -19,6 +19,7 @@ pub mod account;
 pub mod accounts;
 pub mod dialogues;
 pub mod home;
+pub mod invitations;
 pub mod organizations;
 pub mod outcomes;
 pub mod people;
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(account::routes)
         .configure(home::routes)
         .configure(dialogues::routes)
+        .configure(invitations::routes)
         .configure(organizations::routes)
         .configure(people::routes)
         .configure(accounts::routes)
@@ -44,6 +46,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The frame of a console page: who is signed in, and the token of the sign-out form.
+#[derive(Clone)]
 pub struct Chrome {
     pub name: String,
     pub email: String,

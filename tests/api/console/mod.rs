@@ -3,6 +3,8 @@
 
 mod browser;
 mod dialogues;
+mod invitations;
+mod invitations_browser;
 mod organizations;
 mod people;
 mod reports;
