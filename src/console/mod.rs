@@ -19,6 +19,7 @@ pub mod account;
 pub mod dialogues;
 pub mod home;
 pub mod organizations;
+pub mod setup;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
@@ -31,6 +32,7 @@ use crate::pages::{sentence, MessagePage};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(account::routes)
         .configure(home::routes)
+        .configure(setup::routes)
         .configure(dialogues::routes)
         .configure(organizations::routes);
 }
