@@ -179,6 +179,7 @@ pub struct Tally {
 struct OverviewPage {
     chrome: Chrome,
     done: Option<&'static str>,
+    id: Uuid,
     title: String,
     status: String,
     zone: String,
@@ -288,6 +289,7 @@ async fn overview_page(
     Ok(OverviewPage {
         chrome,
         done: None,
+        id: event_id,
         zone: event.timezone.clone(),
         title: event.title,
         status: status.as_str().to_owned(),

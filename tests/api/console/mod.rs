@@ -4,6 +4,8 @@
 mod browser;
 mod dialogues;
 mod organizations;
+mod setup;
+mod setup_browser;
 mod sign_in;
 
 use reqwest::{Response, StatusCode};
