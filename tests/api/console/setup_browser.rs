@@ -231,6 +231,48 @@ async fn an_organiser_sets_up_the_japan_dialogue_on_a_phone() {
         .wait_for_text(".done", "The dialogue was published")
         .await;
     check_page(&browser).await;
+    // The other confirmation pages, as they look with people to tell and with a refusal.
+    let event = fx::text(&app, "SELECT id::text AS v FROM events")
+        .await
+        .unwrap();
+    let seminar = fx::text(
+        &app,
+        "SELECT id::text AS v FROM sessions WHERE access = 'public'",
+    )
+    .await
+    .unwrap();
+    let lan = fx::person(&app, &fx::unique_email("lan"), "Nguyễn Thị Lan").await;
+    fx::registration(&app, &seminar, lan, "confirmed").await;
+    browser
+        .goto(&app.url(&format!("/manage/events/{event}/cancel")))
+        .await;
+    browser.wait_for_text("main", "Nguyễn Thị Lan").await;
+    check_page(&browser).await;
+    browser
+        .goto(&app.url(&format!("/manage/sessions/{seminar}/delete")))
+        .await;
+    browser.wait_for_text("main", "1 live registration").await;
+    check_page(&browser).await;
+    browser
+        .goto(&app.url(&format!(
+            "/manage/events/{event}/staff/{}/remove",
+            organiser.account_id
+        )))
+        .await;
+    browser.wait_for_text("main", "only staff member").await;
+    check_page(&browser).await;
+    // A failed form, its errors by their fields.
+    browser
+        .goto(&app.url(&format!("/manage/sessions/{seminar}/edit")))
+        .await;
+    browser.fill(&field(&browser, "Capacity").await, "0").await;
+    click_text(&browser, "Save the session").await;
+    browser
+        .wait_for_text(".errors", "nothing was changed")
+        .await;
+    check_page(&browser).await;
+
+    browser.goto(&edit).await;
     let shot = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target/screenshots/console-dialogue-set-up.png");
     browser.screenshot(&shot).await;
