@@ -16,9 +16,11 @@
 #![allow(clippy::result_large_err)]
 
 pub mod account;
+pub mod accounts;
 pub mod dialogues;
 pub mod home;
 pub mod organizations;
+pub mod people;
 pub mod setup;
 
 use actix_web::http::{header, StatusCode};
@@ -34,7 +36,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(home::routes)
         .configure(setup::routes)
         .configure(dialogues::routes)
-        .configure(organizations::routes);
+        .configure(organizations::routes)
+        .configure(people::routes)
+        .configure(accounts::routes);
 }
 
 /// The frame of a console page: who is signed in, and the token of the sign-out form.

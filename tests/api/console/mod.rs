@@ -4,6 +4,7 @@
 mod browser;
 mod dialogues;
 mod organizations;
+mod people;
 mod setup;
 mod setup_browser;
 mod sign_in;
