@@ -20,7 +20,9 @@ pub mod accounts;
 pub mod dialogues;
 pub mod home;
 pub mod organizations;
+pub mod outcomes;
 pub mod people;
+pub mod reports;
 pub mod setup;
 
 use actix_web::http::{header, StatusCode};
@@ -38,7 +40,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(dialogues::routes)
         .configure(organizations::routes)
         .configure(people::routes)
-        .configure(accounts::routes);
+        .configure(accounts::routes)
+        .configure(reports::routes)
+        .configure(outcomes::routes);
 }
 
 /// The frame of a console page: who is signed in, and the token of the sign-out form.

@@ -5,6 +5,7 @@ mod browser;
 mod dialogues;
 mod organizations;
 mod people;
+mod reports;
 mod setup;
 mod setup_browser;
 mod sign_in;
