@@ -24,6 +24,7 @@ pub mod organizations;
 pub mod outcomes;
 pub mod people;
 pub mod reports;
+pub mod setup;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
@@ -36,6 +37,7 @@ use crate::pages::{sentence, MessagePage};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(account::routes)
         .configure(home::routes)
+        .configure(setup::routes)
         .configure(dialogues::routes)
         .configure(invitations::routes)
         .configure(organizations::routes)

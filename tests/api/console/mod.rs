@@ -8,6 +8,8 @@ mod invitations_browser;
 mod organizations;
 mod people;
 mod reports;
+mod setup;
+mod setup_browser;
 mod sign_in;
 
 use reqwest::{Response, StatusCode};
