@@ -16,8 +16,10 @@
 #![allow(clippy::result_large_err)]
 
 pub mod account;
+pub mod audit;
 pub mod dialogues;
 pub mod home;
+pub mod import;
 pub mod organizations;
 
 use actix_web::http::{header, StatusCode};
@@ -32,6 +34,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(account::routes)
         .configure(home::routes)
         .configure(dialogues::routes)
+        .configure(audit::routes)
+        .configure(import::routes)
         .configure(organizations::routes);
 }
 

@@ -152,6 +152,17 @@ impl Browser {
         element.send_keys(value).await.expect("type into field");
     }
 
+    /// Chooses the file at `path` in the file input matching `css`, as a person picking it.
+    pub async fn choose_file(&self, css: &str, path: &Path) {
+        self.client()
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no file field {css}: {e}"))
+            .send_keys(&path.display().to_string())
+            .await
+            .expect("choose a file");
+    }
+
     pub async fn click(&self, css: &str) {
         self.client()
             .find(Locator::Css(css))
