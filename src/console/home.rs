@@ -32,6 +32,8 @@ struct HomePage {
     by_country: Vec<(String, i64)>,
     changes: Vec<Entry>,
     zone: String,
+    /// The home page lists changes in short: each one's fields fold away.
+    collapse_changes: bool,
 }
 
 #[get("/manage")]
@@ -91,6 +93,7 @@ async fn home(state: State, req: HttpRequest) -> HttpResponse {
                 .collect(),
             changes,
             zone: zone_caption(&DEFAULT_ZONE),
+            collapse_changes: true,
         },
     )
 }

@@ -212,10 +212,28 @@ async fn multipart_fields(
 
 /// Checks the uploaded file and shows what it would create, or every problem; writes nothing.
 #[post("/manage/organizations/import")]
-async fn preview(state: State, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn preview(
+    state: State,
+    req: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> HttpResponse {
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
+    };
+    // The preview posts the file back urlencoded, up to three times its size, within
+    // `server.body_limit`: a larger file is refused here, on the page, before any check.
+    let max_file = state.settings.server.body_limit / 3;
+    let too_large = || {
+        format!(
+            "The file is too large: at most {} KiB can be imported at once. Split it into smaller files.",
+            max_file / 1024
+        )
+    };
+    let Ok(body) = body else {
+        let mut page = ImportPage::new(chrome);
+        page.upload_error = Some(too_large());
+        return page.respond();
     };
     let fields = match multipart_fields(&req, body).await {
         Ok(fields) => fields,
@@ -242,6 +260,10 @@ async fn preview(state: State, req: HttpRequest, body: web::Bytes) -> HttpRespon
         page.upload_error = Some("Choose a CSV file to upload.".to_owned());
         return page.respond();
     };
+    if data.len() > max_file {
+        page.upload_error = Some(too_large());
+        return page.respond();
+    }
     page.file_name = file_name.unwrap_or_else(|| "the file".to_owned());
     show(&state, page, data).await
 }

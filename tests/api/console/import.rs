@@ -165,3 +165,28 @@ async fn the_template_is_a_csv_file_the_import_accepts() {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("Import 2 organisations"));
 }
+
+#[tokio::test]
+async fn a_file_too_large_to_post_back_is_refused_on_the_page() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin").await;
+    let visitor = Visitor::new(&app);
+    visitor.sign_in(&admin.email).await;
+    let (_, token) = visitor.page(IMPORT).await;
+    let limit = app.settings.server.body_limit;
+    for size in [limit / 3 + 1, limit + 1] {
+        let mut file = b"name,kind\n".to_vec();
+        file.resize(size, b'x');
+        let res = visitor
+            .upload(IMPORT, &[("csrf_token", &token)], "file", "big.csv", &file)
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{size} bytes"
+        );
+        let body = res.text().await.unwrap();
+        assert!(body.contains("id=\"file-error\""), "{body}");
+        assert!(body.contains("The file is too large"));
+    }
+}
