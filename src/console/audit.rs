@@ -346,6 +346,35 @@ async fn readable(
         .collect())
 }
 
+/// The name of a record the trail has no entry about.
+async fn record_name(
+    conn: &mut AsyncPgConnection,
+    kind: &str,
+    id: Uuid,
+) -> AppResult<Option<String>> {
+    Ok(match kind {
+        "organization" => organizations::table
+            .find(id)
+            .select(organizations::name)
+            .first(conn)
+            .await
+            .optional()?,
+        "person" => people::table
+            .find(id)
+            .select(people::name)
+            .first(conn)
+            .await
+            .optional()?,
+        "account" => accounts::table
+            .find(id)
+            .select(accounts::name)
+            .first(conn)
+            .await
+            .optional()?,
+        _ => None,
+    })
+}
+
 /// The last `limit` entries matching `filter`, readable, times in the default zone.
 pub async fn entries(
     conn: &mut AsyncPgConnection,
@@ -540,9 +569,12 @@ async fn trail(state: State, req: HttpRequest) -> HttpResponse {
                 next_page = found.next_cursor.map(|c| query.with_cursor(&c));
                 entries = readable(&mut conn, found.items, &zone).await?;
                 if let (Some(kind), Some(id)) = (&filter.target_type, filter.target_id) {
-                    let name = <[Entry]>::first(&entries)
-                        .map(|e| e.name.clone())
-                        .unwrap_or_else(|| "(no entries)".to_owned());
+                    let name = match <[Entry]>::first(&entries) {
+                        Some(e) => e.name.clone(),
+                        None => record_name(&mut conn, kind, id)
+                            .await?
+                            .unwrap_or_else(|| "(not found)".to_owned()),
+                    };
                     record = Some(RecordRef {
                         kind: kind_words(kind),
                         name,

@@ -102,10 +102,16 @@ impl Problem {
             },
             None => (String::new(), String::new()),
         };
-        let message = match (column.is_empty(), line.is_empty()) {
-            (false, _) => sentence(&format!("{column} {}", e.message)),
-            (true, false) => sentence(&format!("this line {}", e.message)),
-            (true, true) => sentence(&format!("the file {}", e.message)),
+        // The service's messages follow a field path: "is required…", or say it all
+        // ("an organisation named … already exists"). The first kind gets its subject back.
+        let predicate = ["is ", "must ", "has ", "appears ", "cannot "]
+            .iter()
+            .any(|verb| e.message.starts_with(verb));
+        let message = match (predicate, column.is_empty(), line.is_empty()) {
+            (false, _, _) => sentence(&e.message),
+            (true, false, _) => sentence(&format!("{column} {}", e.message)),
+            (true, true, false) => sentence(&format!("this line {}", e.message)),
+            (true, true, true) => sentence(&format!("the file {}", e.message)),
         };
         Problem {
             line: if line.is_empty() {
@@ -328,6 +334,11 @@ mod tests {
             (p.line.as_str(), p.column.as_str(), p.message.as_str()),
             ("3", "country", "Country is not a country code.")
         );
+        let p = Problem::of(FieldError::new(
+            "line[4].name",
+            "an organisation named \"X\" already exists",
+        ));
+        assert_eq!(p.message, "An organisation named \"X\" already exists.");
         let p = Problem::of(FieldError::new(
             "line[4]",
             "has 5 fields but the header has 3",

@@ -173,6 +173,12 @@ async fn an_organisation_page_lists_its_dialogues_as_partner() {
         .page(&format!("/manage/organizations/{other}"))
         .await;
     assert!(page.contains("not a partner of any dialogue yet"));
+    // Its history, empty, still names it.
+    let (page, _) = visitor
+        .page(&format!("/manage/audit?target=organization:{other}"))
+        .await;
+    assert!(page.contains("The history of the organisation"));
+    assert!(page.contains(">Waseda University</a>") && page.contains("No changes recorded yet."));
 }
 
 #[tokio::test]

@@ -294,6 +294,15 @@ async fn an_admin_imports_a_csv_then_finds_an_edit_in_the_audit_trail() {
         problems[3].starts_with("4 focal_point_name"),
         "{problems:?}"
     );
+    browser
+        .execute(
+            "window.scrollTo(0, document.querySelector('#problems').offsetTop - 8); return true;",
+            vec![],
+        )
+        .await;
+    let shot = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/screenshots/console-import-problems.png");
+    browser.screenshot(&shot).await;
 
     // The corrected file: a preview, then the import.
     browser

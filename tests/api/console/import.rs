@@ -55,10 +55,10 @@ async fn every_problem_is_listed_then_the_fixed_file_is_previewed_and_imported()
         "{body}"
     );
     for row in [
-        "<tr><td>3</td><td>kind</td>",
-        "<tr><td>3</td><td>country</td>",
-        "<tr><td>4</td><td>name</td>",
-        "<tr><td>5</td><td>focal_point_name</td>",
+        "<tr><td class=\"nowrap\">3</td><td>kind</td>",
+        "<tr><td class=\"nowrap\">3</td><td>country</td>",
+        "<tr><td class=\"nowrap\">4</td><td>name</td>",
+        "<tr><td class=\"nowrap\">5</td><td>focal_point_name</td>",
     ] {
         assert!(body.contains(row), "{row} in {body}");
     }
