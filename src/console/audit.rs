@@ -75,6 +75,8 @@ const ACTIONS: &[(&str, &str)] = &[
     ("withdraw", "Withdrawn"),
     ("affiliate", "Person added to an organisation"),
     ("update_affiliation", "Affiliation changed"),
+    ("end_affiliation", "Affiliation ended"),
+    ("account.update", "Account role or access changed"),
 ];
 
 /// The kinds of record the trail can be filtered by.
@@ -110,13 +112,15 @@ pub struct Entry {
 fn record_page(kind: &str, id: Uuid) -> Option<String> {
     match kind {
         "organization" => Some(format!("/manage/organizations/{id}")),
+        "person" => Some(format!("/manage/people/{id}")),
+        "account" => Some(format!("/manage/accounts/{id}")),
         _ => None,
     }
 }
 
-/// The console page of the person an account is, where one exists.
-fn person_page(_person_id: Uuid) -> Option<String> {
-    None
+/// The console page of the person an account is.
+fn person_page(person_id: Uuid) -> Option<String> {
+    record_page("person", person_id)
 }
 
 fn kind_words(kind: &str) -> String {
@@ -292,6 +296,8 @@ fn verb(e: &AuditEntry, names: &Names) -> (String, &'static str) {
         "withdraw" => ("withdrew".to_owned(), " from the partnership"),
         "affiliate" => (format!("added {} to", person()), ""),
         "update_affiliation" => (format!("changed the affiliation of {} with", person()), ""),
+        "end_affiliation" => (format!("ended the affiliation of {} with", person()), ""),
+        "account.update" => ("changed the role or access of".to_owned(), ""),
         other => (format!("made a change ({}) to", words(other)), ""),
     }
 }

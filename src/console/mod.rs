@@ -16,11 +16,13 @@
 #![allow(clippy::result_large_err)]
 
 pub mod account;
+pub mod accounts;
 pub mod audit;
 pub mod dialogues;
 pub mod home;
 pub mod import;
 pub mod organizations;
+pub mod people;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
@@ -36,7 +38,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(dialogues::routes)
         .configure(audit::routes)
         .configure(import::routes)
-        .configure(organizations::routes);
+        .configure(organizations::routes)
+        .configure(people::routes)
+        .configure(accounts::routes);
 }
 
 /// The frame of a console page: who is signed in, and the token of the sign-out form.

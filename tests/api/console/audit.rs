@@ -38,7 +38,8 @@ async fn an_edit_reads_as_a_sentence_with_each_changed_field() {
     let (trail, _) = visitor.page("/manage/audit").await;
     assert!(
         trail.contains(&format!(
-            "<strong>Mina Sato</strong> edited the details of the organisation <a href=\"/manage/organizations/{org}\">Sophia University Tokyo</a>."
+            "<a href=\"/manage/people/{}\">Mina Sato</a> edited the details of the organisation <a href=\"/manage/organizations/{org}\">Sophia University Tokyo</a>.",
+            admin.person_id
         )),
         "{trail}"
     );

@@ -6,6 +6,7 @@ mod browser;
 mod dialogues;
 mod import;
 mod organizations;
+mod people;
 mod sign_in;
 
 use reqwest::{Response, StatusCode};
