@@ -1,12 +1,13 @@
 # Convene in two stages: a Rust toolchain builds the release binary, a slim Debian runs it as
-# an unprivileged user. Migrations and email templates are compiled into the binary; only the
-# config/ folder is copied beside it.
+# an unprivileged user. Migrations, email templates and data/ (countries, demo data) are compiled
+# into the binary; only the config/ folder is copied beside it.
 
 FROM rust:1-bookworm AS builder
 WORKDIR /src
 # Dependencies first, against placeholder sources, so that a change to Convene's own code does
 # not rebuild them (works with BuildKit and the classic builder alike).
 COPY Cargo.toml Cargo.lock ./
+COPY vendor ./vendor
 RUN mkdir src \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \
@@ -15,6 +16,7 @@ RUN mkdir src \
 COPY src ./src
 COPY migrations ./migrations
 COPY templates ./templates
+COPY data ./data
 # Newer than the placeholders' build, whatever the copied files' own times.
 RUN touch src/lib.rs src/main.rs \
     && cargo build --release --locked --bin convene \

@@ -155,6 +155,14 @@ pub struct WorkerSettings {
     pub backoff_base_secs: i64,
     pub stuck_after_secs: i64,
     pub invitation_reminder_days: i64,
+    /// How often to look for dialogues with registrations awaiting approval, whose staff get
+    /// one digest a day (src/registrations/digest.rs).
+    #[serde(default = "default_approval_digest_check_secs")]
+    pub approval_digest_check_secs: u64,
+}
+
+fn default_approval_digest_check_secs() -> u64 {
+    300
 }
 
 /// What anonymous requests may make Convene send (src/mail/limits.rs); 0 is no limit.

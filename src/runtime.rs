@@ -69,6 +69,7 @@ pub fn spawn_worker(
 ) -> anyhow::Result<(watch::Sender<bool>, JoinHandle<()>)> {
     let mailer = Mailer::from_settings(&settings.email)?;
     let pool_for_sweeper = pool.clone();
+    let pool_for_digest = pool.clone();
     let worker = Worker::new(
         pool,
         mailer,
@@ -95,6 +96,15 @@ pub fn spawn_worker(
             stopped.clone(),
         )
         .instrument(tracing::info_span!("upkeep")),
+    );
+    tokio::spawn(
+        crate::registrations::digest::run(
+            pool_for_digest,
+            settings.app.public_url.clone(),
+            std::time::Duration::from_secs(settings.worker.approval_digest_check_secs.max(1)),
+            stopped.clone(),
+        )
+        .instrument(tracing::info_span!("approval_digest")),
     );
     let handle = tokio::spawn(worker.run(stopped));
     Ok((stop, handle))

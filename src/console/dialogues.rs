@@ -179,6 +179,7 @@ pub struct Tally {
 struct OverviewPage {
     chrome: Chrome,
     done: Option<&'static str>,
+    event_id: Uuid,
     title: String,
     status: String,
     zone: String,
@@ -238,7 +239,7 @@ async fn overview_page(
                 id: s.id,
                 title: s.title.clone(),
                 when: event.local_time(s),
-                access: words(&s.access),
+                access: words(s.access.as_str()),
                 capacity: s
                     .capacity
                     .map_or_else(|| "no limit".to_owned(), |c| c.to_string()),
@@ -288,6 +289,7 @@ async fn overview_page(
     Ok(OverviewPage {
         chrome,
         done: None,
+        event_id,
         zone: event.timezone.clone(),
         title: event.title,
         status: status.as_str().to_owned(),
@@ -325,6 +327,8 @@ fn done_sentence(code: &str) -> Option<&'static str> {
     match code {
         "checked_in" => Some("Checked in."),
         "undone" => Some("The check-in was undone."),
+        "approved" => Some("The registration was approved; the registrant was emailed."),
+        "rejected" => Some("The registration was rejected; the registrant was emailed."),
         _ => None,
     }
 }
@@ -387,7 +391,7 @@ struct RegistrationsPage {
 }
 
 /// The address of the list with these filters (and a `done` code).
-fn list_address(session_id: Uuid, status: &str, q: &str, done: Option<&str>) -> String {
+pub(super) fn list_address(session_id: Uuid, status: &str, q: &str, done: Option<&str>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for (name, value) in [("status", status), ("q", q), ("done", done.unwrap_or(""))] {
         if !value.is_empty() {
@@ -441,11 +445,15 @@ async fn session_registrations(
         Ok(found) => found,
         Err(e) => return error_page(e),
     };
-    let rows = all
+    let mut rows: Vec<RegistrationRow> = all
         .into_iter()
         .filter(|r| matches(&r.name, &q))
         .map(RegistrationRow::of)
         .collect();
+    // The waitlist is shown in its order: the first in line is the next to get a seat.
+    if status == RegistrationStatus::Waitlisted.as_str() {
+        rows.sort_by_key(|r| r.waitlist_position);
+    }
     html(
         StatusCode::OK,
         &RegistrationsPage {

@@ -22,7 +22,9 @@ pub mod dialogues;
 pub mod home;
 pub mod import;
 pub mod organizations;
+pub mod outcomes;
 pub mod people;
+pub mod reports;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
@@ -40,7 +42,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(import::routes)
         .configure(organizations::routes)
         .configure(people::routes)
-        .configure(accounts::routes);
+        .configure(accounts::routes)
+        .configure(reports::routes)
+        .configure(outcomes::routes);
 }
 
 /// The frame of a console page: who is signed in, and the token of the sign-out form.

@@ -69,6 +69,8 @@ diesel::table! {
         sent_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         reply_to -> Nullable<Text>,
+        invitation_id -> Nullable<Uuid>,
+        registration_id -> Nullable<Uuid>,
     }
 }
 
@@ -307,6 +309,8 @@ diesel::joinable!(affiliations -> organizations (organization_id));
 diesel::joinable!(affiliations -> people (person_id));
 diesel::joinable!(audit_entries -> accounts (actor_account_id));
 diesel::joinable!(emails -> events (event_id));
+diesel::joinable!(emails -> invitations (invitation_id));
+diesel::joinable!(emails -> registrations (registration_id));
 diesel::joinable!(event_partners -> events (event_id));
 diesel::joinable!(event_partners -> organizations (organization_id));
 diesel::joinable!(event_staff -> accounts (account_id));

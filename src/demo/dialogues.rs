@@ -3,7 +3,7 @@
 //! for the closed sessions) and the upcoming 2027 edition (published).
 //!
 //! Works on its own: organisations and speakers' people missing from the database are created
-//! from `seed`; an event already present (by slug) is left as it is, so loading twice changes
+//! from the seed (`data/demo.toml`); an event already present (by slug) is left as it is, so loading twice changes
 //! nothing.
 
 use anyhow::{anyhow, Context};
@@ -18,7 +18,7 @@ use crate::db::schema::{
     event_partners, events, organizations, outcomes, people, series, sessions, speakers,
 };
 use crate::db::DbPool;
-use crate::demo::seed::{self, SeedEvent, SeedOrganization};
+use crate::demo::seed::{self, seed, SeedEvent, SeedOrganization};
 use crate::events::model::*;
 
 diesel::define_sql_function!(fn lower(x: Text) -> Text);
@@ -28,7 +28,7 @@ pub async fn load_dialogues(pool: &DbPool) -> anyhow::Result<()> {
     conn.transaction::<_, anyhow::Error, _>(|conn| {
         async move {
             let series_id = ensure_series(conn).await?;
-            for event in seed::EVENTS {
+            for event in &seed().events {
                 load_event(conn, series_id, event).await?;
             }
             Ok(())
@@ -47,7 +47,7 @@ async fn ensure_organization(conn: &mut AsyncPgConnection, key: &str) -> anyhow:
         .filter(lower(organizations::name).eq(seed_org.name.to_lowercase()))
         .select(organizations::id)
         .into_boxed();
-    if let Some(short) = seed_org.short_name {
+    if let Some(short) = &seed_org.short_name {
         query = query.or_filter(
             organizations::short_name
                 .eq(short)
@@ -61,11 +61,11 @@ async fn ensure_organization(conn: &mut AsyncPgConnection, key: &str) -> anyhow:
     diesel::insert_into(organizations::table)
         .values((
             organizations::id.eq(id),
-            organizations::name.eq(seed_org.name),
-            organizations::short_name.eq(seed_org.short_name),
-            organizations::kind.eq(seed_org.kind),
-            organizations::country.eq(seed_org.country),
-            organizations::website.eq(seed_org.website),
+            organizations::name.eq(&seed_org.name),
+            organizations::short_name.eq(&seed_org.short_name),
+            organizations::kind.eq(&seed_org.kind),
+            organizations::country.eq(&seed_org.country),
+            organizations::website.eq(&seed_org.website),
             organizations::status.eq("active"),
             organizations::joined_on.eq(Utc::now().date_naive()),
         ))
@@ -79,7 +79,7 @@ async fn ensure_organization(conn: &mut AsyncPgConnection, key: &str) -> anyhow:
 async fn ensure_person(conn: &mut AsyncPgConnection, name: &str) -> anyhow::Result<Uuid> {
     let p = seed::find_person(name).ok_or_else(|| anyhow!("no seed person {name}"))?;
     if let Some(id) = people::table
-        .filter(people::email.eq(p.email))
+        .filter(people::email.eq(&p.email))
         .select(people::id)
         .first::<Uuid>(conn)
         .await
@@ -92,9 +92,9 @@ async fn ensure_person(conn: &mut AsyncPgConnection, name: &str) -> anyhow::Resu
     diesel::insert_into(people::table)
         .values((
             people::id.eq(id),
-            people::email.eq(p.email),
-            people::name.eq(p.name),
-            people::honorific.eq(p.honorific),
+            people::email.eq(&p.email),
+            people::name.eq(&p.name),
+            people::honorific.eq(&p.honorific),
             people::position.eq(position),
         ))
         .execute(conn)
@@ -105,7 +105,7 @@ async fn ensure_person(conn: &mut AsyncPgConnection, name: &str) -> anyhow::Resu
 
 async fn ensure_series(conn: &mut AsyncPgConnection) -> anyhow::Result<Uuid> {
     if let Some(id) = series::table
-        .filter(lower(series::name).eq(seed::SERIES.name.to_lowercase()))
+        .filter(lower(series::name).eq(seed().series.name.to_lowercase()))
         .select(series::id)
         .first::<Uuid>(conn)
         .await
@@ -117,9 +117,9 @@ async fn ensure_series(conn: &mut AsyncPgConnection) -> anyhow::Result<Uuid> {
     diesel::insert_into(series::table)
         .values((
             series::id.eq(id),
-            series::name.eq(seed::SERIES.name),
-            series::country.eq(seed::SERIES.country),
-            series::description.eq(seed::SERIES.description),
+            series::name.eq(&seed().series.name),
+            series::country.eq(&seed().series.country),
+            series::description.eq(&seed().series.description),
         ))
         .execute(conn)
         .await
@@ -143,7 +143,7 @@ async fn load_event(
     seed_event: &SeedEvent,
 ) -> anyhow::Result<()> {
     let exists = events::table
-        .filter(events::slug.eq(seed_event.slug))
+        .filter(events::slug.eq(&seed_event.slug))
         .select(events::id)
         .first::<Uuid>(conn)
         .await
@@ -164,16 +164,16 @@ async fn load_event(
             events::id.eq(event_id),
             EventFields {
                 series_id: Some(series_id),
-                slug: seed_event.slug.to_owned(),
-                title: seed_event.title.to_owned(),
-                summary: Some(seed_event.summary.to_owned()),
-                country: Some(seed_event.country.to_owned()),
+                slug: seed_event.slug.clone(),
+                title: seed_event.title.clone(),
+                summary: Some(seed_event.summary.clone()),
+                country: Some(seed_event.country.clone()),
                 timezone: zone.name().to_owned(),
                 format: seed_event.format.parse()?,
-                venue: seed_event.venue.map(str::to_owned),
-                online_url: seed_event.online_url.map(str::to_owned),
-                contact_name: Some(seed_event.contact.0.to_owned()),
-                contact_email: Some(seed_event.contact.1.to_owned()),
+                venue: seed_event.venue.clone(),
+                online_url: seed_event.online_url.clone(),
+                contact_name: Some(seed_event.contact.name.clone()),
+                contact_email: Some(seed_event.contact.email.clone()),
             },
             events::status.eq(status),
             events::published_at.eq((status != EventStatus::Draft).then_some(now)),
@@ -183,8 +183,8 @@ async fn load_event(
         .with_context(|| format!("creating event {}", seed_event.slug))?;
 
     let mut partner_rows = Vec::new();
-    for partner in seed_event.partners {
-        let organization_id = ensure_organization(conn, partner.organization).await?;
+    for partner in &seed_event.partners {
+        let organization_id = ensure_organization(conn, &partner.organization).await?;
         let role: PartnerRole = partner.role.parse()?;
         partner_rows.push((
             event_partners::event_id.eq(event_id),
@@ -197,15 +197,16 @@ async fn load_event(
         .execute(conn)
         .await?;
 
-    for seed_session in seed_event.sessions {
+    for seed_session in &seed_event.sessions {
         let session_id = Uuid::now_v7();
         let access: SessionAccess = seed_session.access.parse()?;
-        let starts_at = to_utc(seed_session.starts_at, zone)?;
-        let ends_at = to_utc(seed_session.ends_at, zone)?;
+        let starts_at = to_utc(&seed_session.starts_at, zone)?;
+        let ends_at = to_utc(&seed_session.ends_at, zone)?;
         // The closed room has a link of its own (a placeholder, like the event's): the public
         // seminar's attendees get the event's link, never this one.
         let online_url = seed_event
             .online_url
+            .as_deref()
             .filter(|_| access == SessionAccess::Closed)
             .map(|url| format!("{url}-closed-room"));
         diesel::insert_into(sessions::table)
@@ -213,8 +214,8 @@ async fn load_event(
                 sessions::id.eq(session_id),
                 sessions::event_id.eq(event_id),
                 SessionFields {
-                    title: seed_session.title.to_owned(),
-                    description: Some(seed_session.description.to_owned()),
+                    title: seed_session.title.clone(),
+                    description: Some(seed_session.description.clone()),
                     access,
                     starts_at,
                     ends_at,
@@ -230,10 +231,10 @@ async fn load_event(
             .execute(conn)
             .await
             .with_context(|| format!("creating session {}", seed_session.title))?;
-        for sp in seed_session.speakers {
-            let person_id = ensure_person(conn, sp.name).await?;
-            let organization =
-                seed::find_organization(sp.organization).map_or(sp.organization, |o| o.name);
+        for sp in &seed_session.speakers {
+            let person_id = ensure_person(conn, &sp.name).await?;
+            let organization = seed::find_organization(&sp.organization)
+                .map_or(sp.organization.as_str(), |o| o.name.as_str());
             diesel::insert_into(speakers::table)
                 .values(NewSpeaker {
                     id: Uuid::now_v7(),
@@ -264,6 +265,6 @@ async fn load_event(
                 .await?;
         }
     }
-    tracing::info!(slug = seed_event.slug, "loaded demo dialogue");
+    tracing::info!(slug = %seed_event.slug, "loaded demo dialogue");
     Ok(())
 }

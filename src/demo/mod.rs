@@ -67,21 +67,21 @@ impl fmt::Display for NetworkSummary {
 /// the seed as kind `other` without a country, being an alliance across the region; since only
 /// regional and international bodies may lack a country, such a body loads as a regional one.
 fn seed_organization(org: &seed::SeedOrganization) -> AppResult<OrganizationInput> {
-    let kind = match (org.kind.parse::<OrganizationKind>(), org.country) {
+    let kind = match (org.kind.parse::<OrganizationKind>(), &org.country) {
         (Ok(kind), None) if kind.requires_country() => {
             OrganizationKind::RegionalOrganization.as_str()
         }
-        _ => org.kind,
+        _ => org.kind.as_str(),
     };
     let mut v = Validator::new();
     let input = OrganizationInput::parse(
         &mut v,
         OrganizationFields {
-            name: Some(org.name),
-            short_name: org.short_name,
+            name: Some(&org.name),
+            short_name: org.short_name.as_deref(),
             kind: Some(kind),
-            country: org.country,
-            website: org.website,
+            country: org.country.as_deref(),
+            website: org.website.as_deref(),
         },
         &format!("seed organization {}.", org.name),
     );
@@ -94,10 +94,10 @@ fn seed_person(person: &seed::SeedPerson) -> AppResult<PersonInput> {
     let input = PersonInput::parse(
         &mut v,
         PersonFields {
-            email: Some(person.email),
-            name: Some(person.name),
-            honorific: Some(person.honorific),
-            position: Some(person.position),
+            email: Some(&person.email),
+            name: Some(&person.name),
+            honorific: Some(&person.honorific),
+            position: Some(&person.position),
         },
         &format!("seed person {}.", person.name),
         PERSON_FIELD_NAMES,
@@ -115,19 +115,19 @@ pub async fn load_network(pool: &DbPool) -> anyhow::Result<NetworkSummary> {
             async move {
                 let mut summary = NetworkSummary::default();
                 let mut ids: HashMap<&'static str, Uuid> = HashMap::new();
-                for org in seed::ORGANIZATIONS {
+                for org in &seed::seed().organizations {
                     let id = upsert_organization(conn, org, &mut summary).await?;
-                    ids.insert(org.name, id);
+                    ids.insert(org.name.as_str(), id);
                 }
-                for person in seed::PEOPLE {
-                    let org = seed::find_organization(person.organization).ok_or_else(|| {
+                for person in &seed::seed().people {
+                    let org = seed::find_organization(&person.organization).ok_or_else(|| {
                         AppError::internal(format!(
                             "seed person {} names unknown organisation {}",
                             person.name, person.organization
                         ))
                     })?;
                     let org_id = ids
-                        .get(org.name)
+                        .get(org.name.as_str())
                         .copied()
                         .ok_or_else(|| AppError::internal("seed organisation not loaded"))?;
                     let input = seed_person(person)?;
@@ -179,7 +179,7 @@ async fn upsert_organization(
     summary: &mut NetworkSummary,
 ) -> AppResult<Uuid> {
     let input = seed_organization(org)?;
-    let Some(existing) = find_live_by_name(conn, org.name).await? else {
+    let Some(existing) = find_live_by_name(conn, &org.name).await? else {
         let today = Utc::now().date_naive();
         let created = insert(conn, &input.into_new(MembershipStatus::Active, Some(today))).await?;
         audit::record(
@@ -235,13 +235,13 @@ mod tests {
 
     #[test]
     fn every_seed_organization_and_person_is_valid() {
-        for org in seed::ORGANIZATIONS {
+        for org in &seed::seed().organizations {
             seed_organization(org).unwrap_or_else(|e| panic!("{}: {e:?}", org.name));
         }
-        for person in seed::PEOPLE {
+        for person in &seed::seed().people {
             seed_person(person).unwrap_or_else(|e| panic!("{}: {e:?}", person.name));
             assert!(
-                seed::find_organization(person.organization).is_some(),
+                seed::find_organization(&person.organization).is_some(),
                 "{} names an unknown organisation",
                 person.name
             );
@@ -251,8 +251,8 @@ mod tests {
     #[test]
     fn at_most_one_focal_point_per_seed_organization() {
         let mut seen = std::collections::HashSet::new();
-        for person in seed::PEOPLE.iter().filter(|p| p.focal_point) {
-            let org = seed::find_organization(person.organization).map(|o| o.name);
+        for person in seed::seed().people.iter().filter(|p| p.focal_point) {
+            let org = seed::find_organization(&person.organization).map(|o| o.name.as_str());
             assert!(seen.insert(org), "two focal points for {org:?}");
         }
     }

@@ -5,7 +5,10 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
@@ -106,17 +109,24 @@ async fn outcome_views(
         .collect())
 }
 
-pub async fn create_outcome(
+/// The fields of an outcome as written, checked: title, Markdown body, and the session it is
+/// about (of `event_id`; None for the whole event).
+struct Written {
+    title: String,
+    body_markdown: String,
+    session_id: Option<Uuid>,
+}
+
+async fn check_written(
     conn: &mut AsyncPgConnection,
-    views: &super::PublicViews,
-    user: &AuthUser,
-    event_id_or_slug: &str,
-    req: OutcomeRequest,
-) -> AppResult<OutcomeView> {
-    let event = event_for_staff(conn, user, event_id_or_slug).await?;
+    event_id: Uuid,
+    title: Option<String>,
+    body_markdown: Option<String>,
+    session_id: Option<String>,
+) -> AppResult<Written> {
     let mut v = Validator::new();
-    let title = required_text(&mut v, "title", req.title, 300);
-    let body = match req.body_markdown {
+    let title = required_text(&mut v, "title", title, 300);
+    let body = match body_markdown {
         None => {
             v.add("body_markdown", "is required");
             None
@@ -133,14 +143,13 @@ pub async fn create_outcome(
             .check("body_markdown", check_characters(&b, Lines::Multi))
             .map(|()| b),
     };
-    let session_id = req
-        .session_id
+    let session_id = session_id
         .filter(|s| !s.trim().is_empty())
         .and_then(|s| parse_uuid(&mut v, "session_id", &s));
     if let Some(id) = session_id {
         let of_event: i64 = sessions::table
             .filter(sessions::id.eq(id))
-            .filter(sessions::event_id.eq(event.id))
+            .filter(sessions::event_id.eq(event_id))
             .count()
             .get_result(conn)
             .await?;
@@ -152,18 +161,80 @@ pub async fn create_outcome(
     let (Some(title), Some(body_markdown)) = (title, body) else {
         return Err(AppError::internal("validation"));
     };
-    let row: Outcome = diesel::insert_into(outcomes::table)
-        .values(NewOutcome {
-            id: Uuid::now_v7(),
-            event_id: event.id,
-            session_id,
-            title,
-            body_markdown,
-            published_at: req.publish.unwrap_or(false).then(Utc::now),
-            created_by: Some(user.account.id),
+    Ok(Written {
+        title,
+        body_markdown,
+        session_id,
+    })
+}
+
+/// What the audit trail keeps of an outcome, before and after a change.
+fn snapshot(o: &Outcome) -> serde_json::Value {
+    serde_json::json!({
+        "event_id": o.event_id,
+        "session_id": o.session_id,
+        "title": o.title,
+        "body_markdown": o.body_markdown,
+        "published_at": o.published_at,
+    })
+}
+
+/// Writes one audit entry of an outcome change.
+async fn audit(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    action: &str,
+    before: Option<&Outcome>,
+    after: Option<&Outcome>,
+) -> AppResult<()> {
+    let Some(id) = after.or(before).map(|o| o.id) else {
+        return Ok(());
+    };
+    crate::audit::service::record(
+        conn,
+        Some(user.account.id),
+        action,
+        "outcome",
+        id,
+        before.map(snapshot),
+        after.map(snapshot),
+    )
+    .await
+}
+
+/// Writes an outcome (a draft unless `publish`), audited as `create`.
+pub async fn create_outcome(
+    conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
+    user: &AuthUser,
+    event_id_or_slug: &str,
+    req: OutcomeRequest,
+) -> AppResult<OutcomeView> {
+    let event = event_for_staff(conn, user, event_id_or_slug).await?;
+    let written =
+        check_written(conn, event.id, req.title, req.body_markdown, req.session_id).await?;
+    let new = NewOutcome {
+        id: Uuid::now_v7(),
+        event_id: event.id,
+        session_id: written.session_id,
+        title: written.title,
+        body_markdown: written.body_markdown,
+        published_at: req.publish.unwrap_or(false).then(Utc::now),
+        created_by: Some(user.account.id),
+    };
+    let row: Outcome = conn
+        .transaction::<_, AppError, _>(|conn| {
+            async move {
+                let row: Outcome = diesel::insert_into(outcomes::table)
+                    .values(new)
+                    .returning(Outcome::as_returning())
+                    .get_result(conn)
+                    .await?;
+                audit(conn, user, "create", None, Some(&row)).await?;
+                Ok(row)
+            }
+            .scope_boxed()
         })
-        .returning(Outcome::as_returning())
-        .get_result(conn)
         .await?;
     views.forget_event(event.id);
     one(outcome_views(conn, vec![row]).await?)
@@ -175,13 +246,13 @@ fn one(mut views: Vec<OutcomeView>) -> AppResult<OutcomeView> {
         .ok_or_else(|| AppError::internal("outcome view missing"))
 }
 
-/// Publishes an outcome (publishing it again changes nothing).
-pub async fn publish_outcome(
+/// An outcome and its event, for the event's staff and admins. Outsiders learn of a published
+/// outcome of a public event only (403); of anything else nothing (404).
+pub async fn outcome_for_staff(
     conn: &mut AsyncPgConnection,
-    views: &super::PublicViews,
     user: &AuthUser,
     outcome_id: Uuid,
-) -> AppResult<OutcomeView> {
+) -> AppResult<(Outcome, Event)> {
     let found: Option<(Outcome, Event)> = outcomes::table
         .inner_join(events::table)
         .filter(outcomes::id.eq(outcome_id))
@@ -190,7 +261,6 @@ pub async fn publish_outcome(
         .await
         .optional()?;
     let (outcome, event) = found.ok_or_else(|| AppError::not_found("outcome"))?;
-    // Only a published outcome of a public event is known to outsiders.
     let visible = event.is_public() && outcome.published_at.is_some();
     require_event_staff(conn, user, event.id, visible)
         .await
@@ -198,21 +268,190 @@ pub async fn publish_outcome(
             "not_found" => AppError::not_found("outcome"),
             _ => e,
         })?;
-    let row = if outcome.published_at.is_some() {
-        outcome
-    } else {
-        let now = Utc::now();
-        diesel::update(outcomes::table.find(outcome_id))
-            .set((
-                outcomes::published_at.eq(Some(now)),
-                outcomes::updated_at.eq(now),
-            ))
-            .returning(Outcome::as_returning())
-            .get_result(conn)
-            .await?
-    };
+    Ok((outcome, event))
+}
+
+/// Changes an outcome under its row lock, audited as `action` when it changed anything; the
+/// public views of its event forget it.
+async fn change_outcome<F>(
+    conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
+    user: &AuthUser,
+    outcome_id: Uuid,
+    action: &'static str,
+    change: F,
+) -> AppResult<OutcomeView>
+where
+    F: FnOnce(&Outcome) -> Option<OutcomeChange> + Send,
+{
+    let (_, event) = outcome_for_staff(conn, user, outcome_id).await?;
+    let row = conn
+        .transaction::<_, AppError, _>(|conn| {
+            async move {
+                let before: Outcome = outcomes::table
+                    .find(outcome_id)
+                    .for_no_key_update()
+                    .select(Outcome::as_select())
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(|| AppError::not_found("outcome"))?;
+                let Some(set) = change(&before) else {
+                    return Ok(before);
+                };
+                let after: Outcome = diesel::update(outcomes::table.find(outcome_id))
+                    .set((set, outcomes::updated_at.eq(Utc::now())))
+                    .returning(Outcome::as_returning())
+                    .get_result(conn)
+                    .await?;
+                audit(conn, user, action, Some(&before), Some(&after)).await?;
+                Ok(after)
+            }
+            .scope_boxed()
+        })
+        .await?;
     views.forget_event(event.id);
     one(outcome_views(conn, vec![row]).await?)
+}
+
+/// The columns an outcome change sets.
+#[derive(AsChangeset)]
+#[diesel(table_name = outcomes, treat_none_as_null = true)]
+struct OutcomeChange {
+    title: String,
+    body_markdown: String,
+    session_id: Option<Uuid>,
+    published_at: Option<chrono::DateTime<Utc>>,
+}
+
+impl OutcomeChange {
+    fn of(o: &Outcome) -> OutcomeChange {
+        OutcomeChange {
+            title: o.title.clone(),
+            body_markdown: o.body_markdown.clone(),
+            session_id: o.session_id,
+            published_at: o.published_at,
+        }
+    }
+}
+
+/// Publishes an outcome (publishing it again changes nothing).
+pub async fn publish_outcome(
+    conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
+    user: &AuthUser,
+    outcome_id: Uuid,
+) -> AppResult<OutcomeView> {
+    change_outcome(conn, views, user, outcome_id, "publish", |o| {
+        o.published_at.is_none().then(|| OutcomeChange {
+            published_at: Some(Utc::now()),
+            ..OutcomeChange::of(o)
+        })
+    })
+    .await
+}
+
+/// Takes a published outcome down at once (a draft again, seen by staff only); unpublishing a
+/// draft changes nothing.
+pub async fn unpublish_outcome(
+    conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
+    user: &AuthUser,
+    outcome_id: Uuid,
+) -> AppResult<OutcomeView> {
+    change_outcome(conn, views, user, outcome_id, "unpublish", |o| {
+        o.published_at.is_some().then(|| OutcomeChange {
+            published_at: None,
+            ..OutcomeChange::of(o)
+        })
+    })
+    .await
+}
+
+/// `PATCH /outcomes/{id}`: a key left out keeps the field; `session_id` null (or empty) makes
+/// it an outcome of the whole event.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+pub struct OutcomeEdit {
+    pub title: Option<String>,
+    /// Markdown; rendered to sanitised HTML.
+    pub body_markdown: Option<String>,
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[schema(value_type = Option<Uuid>)]
+    pub session_id: Option<Option<String>>,
+}
+
+/// Edits an outcome's title, text or session; a published one stays published with the new
+/// text. Audited as `update` with the fields before and after.
+pub async fn edit_outcome(
+    conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
+    user: &AuthUser,
+    outcome_id: Uuid,
+    edit: OutcomeEdit,
+) -> AppResult<OutcomeView> {
+    let (current, event) = outcome_for_staff(conn, user, outcome_id).await?;
+    let written = check_written(
+        conn,
+        event.id,
+        Some(edit.title.unwrap_or(current.title)),
+        Some(edit.body_markdown.unwrap_or(current.body_markdown)),
+        match edit.session_id {
+            None => current.session_id.map(|id| id.to_string()),
+            Some(choice) => choice,
+        },
+    )
+    .await?;
+    change_outcome(conn, views, user, outcome_id, "update", move |o| {
+        let same = o.title == written.title
+            && o.body_markdown == written.body_markdown
+            && o.session_id == written.session_id;
+        (!same).then_some(OutcomeChange {
+            title: written.title,
+            body_markdown: written.body_markdown,
+            session_id: written.session_id,
+            published_at: o.published_at,
+        })
+    })
+    .await
+}
+
+/// Deletes an outcome for good; the audit trail keeps what it said.
+pub async fn delete_outcome(
+    conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
+    user: &AuthUser,
+    outcome_id: Uuid,
+) -> AppResult<()> {
+    let (_, event) = outcome_for_staff(conn, user, outcome_id).await?;
+    conn.transaction::<_, AppError, _>(|conn| {
+        async move {
+            let gone: Option<Outcome> = diesel::delete(outcomes::table.find(outcome_id))
+                .returning(Outcome::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?;
+            let gone = gone.ok_or_else(|| AppError::not_found("outcome"))?;
+            audit(conn, user, "delete", Some(&gone), None).await
+        }
+        .scope_boxed()
+    })
+    .await?;
+    views.forget_event(event.id);
+    Ok(())
+}
+
+/// Every outcome of an event for its staff (drafts too), oldest first.
+pub async fn staff_outcomes(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> AppResult<Vec<OutcomeView>> {
+    let rows: Vec<Outcome> = outcomes::table
+        .filter(outcomes::event_id.eq(event_id))
+        .order((outcomes::created_at.asc(), outcomes::id.asc()))
+        .select(Outcome::as_select())
+        .load(conn)
+        .await?;
+    outcome_views(conn, rows).await
 }
 
 /// The event's outcomes, oldest first: published ones for everyone, drafts too for staff.

@@ -40,6 +40,9 @@ use crate::json::Json;
         create_outcome,
         list_outcomes,
         publish_outcome,
+        unpublish_outcome,
+        edit_outcome,
+        delete_outcome,
         calendar
     ),
     components(schemas(
@@ -63,7 +66,8 @@ use crate::json::Json;
         SpeakerView,
         SpeakerRequest,
         OutcomeView,
-        OutcomeRequest
+        OutcomeRequest,
+        outcomes::OutcomeEdit
     ))
 )]
 pub struct Api;
@@ -88,7 +92,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(delete_speaker)
         .service(create_outcome)
         .service(list_outcomes)
-        .service(publish_outcome);
+        .service(publish_outcome)
+        .service(unpublish_outcome)
+        .service(edit_outcome)
+        .service(delete_outcome);
 }
 
 // --- Series ---------------------------------------------------------------------------------
@@ -571,6 +578,74 @@ async fn publish_outcome(
     let outcome =
         outcomes::publish_outcome(&mut conn, &state.public_views, &user, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(outcome))
+}
+
+/// Takes a published outcome down at once (staff): it becomes a draft again, gone from the
+/// public pages and lists. Unpublishing a draft changes nothing. Audited.
+#[utoipa::path(post, path = "/api/v1/outcomes/{id}/unpublish", tag = "dialogues",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The outcome's id")),
+    responses((status = 200, body = OutcomeView),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[post("/outcomes/{id}/unpublish")]
+async fn unpublish_outcome(
+    state: State,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let outcome =
+        outcomes::unpublish_outcome(&mut conn, &state.public_views, &user, path.into_inner())
+            .await?;
+    Ok(HttpResponse::Ok().json(outcome))
+}
+
+/// Edits an outcome (staff): title, Markdown text, session (`null` for the whole event). A
+/// published outcome stays published with the new text. Audited with the fields before and
+/// after.
+#[utoipa::path(patch, path = "/api/v1/outcomes/{id}", tag = "dialogues",
+    request_body = outcomes::OutcomeEdit, security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The outcome's id")),
+    responses((status = 200, body = OutcomeView),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[patch("/outcomes/{id}")]
+async fn edit_outcome(
+    state: State,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+    body: Json<outcomes::OutcomeEdit>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let outcome = outcomes::edit_outcome(
+        &mut conn,
+        &state.public_views,
+        &user,
+        path.into_inner(),
+        body.into_inner(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(outcome))
+}
+
+/// Deletes an outcome for good (staff); the audit trail keeps what it said.
+#[utoipa::path(delete, path = "/api/v1/outcomes/{id}", tag = "dialogues",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The outcome's id")),
+    responses((status = 204, description = "Deleted"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[delete("/outcomes/{id}")]
+async fn delete_outcome(
+    state: State,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    outcomes::delete_outcome(&mut conn, &state.public_views, &user, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 // --- Calendar -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ use crate::auth::AuthUser;
 use crate::db::is_unique_violation;
 use crate::db::page::{NameAndId, Page, PageRequest, TimeAndId};
 use crate::db::schema::{
-    accounts, emails, event_partners, event_staff, events, invitations, organizations, people,
+    accounts, event_partners, event_staff, events, invitations, organizations, people,
     registrations, series, sessions, speakers,
 };
 use crate::error::{AppError, AppResult, Validator};
@@ -1091,16 +1091,12 @@ async fn queue_cancellation_emails(
     ids.sort_unstable();
     ids.dedup();
     withdraw_places(conn, event.id).await?;
-    // Scheduled mail never tried yet (reminders) is moot once the event is off. Outbox rows
-    // come last in the lock order.
-    diesel::update(emails::table)
-        .filter(emails::event_id.eq(event.id))
-        .filter(emails::status.eq(crate::mail::outbox::EmailStatus::Queued))
-        .filter(emails::attempts.eq(0))
-        .filter(emails::next_attempt_at.gt(Utc::now()))
-        .set(emails::status.eq(crate::mail::outbox::EmailStatus::Cancelled))
-        .execute(conn)
-        .await?;
+    // Scheduled mail never tried yet (reminders) is moot once the event is off.
+    crate::mail::outbox::withdraw(
+        conn,
+        crate::mail::outbox::Withdraw::ScheduledForEvent(event.id),
+    )
+    .await?;
     if ids.is_empty() {
         return Ok(());
     }

@@ -5,7 +5,7 @@
 //! the day-before reminder are registrations' messages.
 //!
 //! Each message is rendered when it is queued, so none depends on state that may change before
-//! it is sent; scheduled ones are withdrawn (`cancel_pending`) when their cause goes away.
+//! it is sent; scheduled ones are withdrawn (`mail::outbox::withdraw`) when their cause goes away.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -166,6 +166,7 @@ pub fn invitation_reminder_email(
         invitee.invitation_id,
         invitee.generation,
     ))
+    .about_invitation(invitee.invitation_id)
     .send_at(send_at)
 }
 
@@ -353,10 +354,10 @@ mod tests {
             slug: "japan-2022".into(),
             title: "Japan National Dialogue 2022".into(),
             timezone: "Asia/Tokyo".into(),
-            format: "hybrid".into(),
+            format: crate::events::model::EventFormat::Hybrid,
             venue: Some("Waseda University".into()),
             online_url: Some("https://zoom.example/j/1".into()),
-            status: "published".into(),
+            status: crate::events::model::EventStatus::Published,
             published_at: Some(Utc::now()),
             contact_name: Some("Dr Noel Morada".into()),
             contact_email: Some("morada@example.org".into()),
@@ -369,7 +370,7 @@ mod tests {
             event_id: Uuid::nil(),
             title: "Closed session I".into(),
             description: None,
-            access: "closed".into(),
+            access: crate::events::model::SessionAccess::Closed,
             starts_at: Utc.with_ymd_and_hms(2022, 2, 18, 0, 30, 0).unwrap(),
             ends_at: Utc.with_ymd_and_hms(2022, 2, 18, 3, 0, 0).unwrap(),
             capacity: None,

@@ -98,13 +98,6 @@ pub fn invitation_reminder_key(id: Uuid, generation: i32) -> String {
     format!("invitation-reminder:{id}:{generation}")
 }
 
-/// The invitation and generation an [`invitation_reminder_key`] names.
-pub fn parse_invitation_reminder_key(key: &str) -> Option<(Uuid, i32)> {
-    let rest = key.strip_prefix("invitation-reminder:")?;
-    let (id, generation) = rest.split_once(':')?;
-    Some((id.parse().ok()?, generation.parse().ok()?))
-}
-
 #[derive(Debug, Insertable)]
 #[diesel(table_name = invitations)]
 pub struct NewInvitation {
@@ -193,7 +186,7 @@ pub struct InvitedEventView {
     pub slug: String,
     pub title: String,
     pub timezone: String,
-    pub format: String,
+    pub format: crate::events::model::EventFormat,
     pub venue: Option<String>,
     /// Whom to write to about the event (both or neither).
     pub contact_name: Option<String>,
@@ -222,7 +215,7 @@ impl InvitedEventView {
             slug: event.slug.clone(),
             title: event.title.clone(),
             timezone: event.timezone.clone(),
-            format: event.format.clone(),
+            format: event.format,
             venue: event.venue.clone(),
             contact_name: event.contact_name.clone(),
             contact_email: event.contact_email.clone(),
@@ -370,12 +363,8 @@ mod tests {
         let id = Uuid::nil();
         assert_eq!(invitation_email_key(id, 2), format!("invitation:{id}:2"));
         assert_eq!(
-            parse_invitation_reminder_key(&invitation_reminder_key(id, 3)),
-            Some((id, 3))
-        );
-        assert_eq!(
-            parse_invitation_reminder_key(&invitation_email_key(id, 3)),
-            None
+            invitation_reminder_key(id, 3),
+            format!("invitation-reminder:{id}:3")
         );
         assert_ne!(
             invitation_reminder_key(id, 1),

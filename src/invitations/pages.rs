@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::app::State;
 use crate::error::AppError;
 use crate::events::local_time::{format_local, zone};
+use crate::events::model::EventFormat;
 use crate::invitations::emails::CHATHAM_HOUSE_RULE;
 use crate::invitations::model::{InvitationStatus, InvitationView};
 use crate::invitations::service::{self, Answer, AnswerOutcome};
@@ -163,9 +164,9 @@ fn invitation_page(
             },
         })
         .collect();
-    let venue = match (view.event.format.as_str(), &view.event.venue) {
-        ("online", _) => Some("Online".to_owned()),
-        ("hybrid", Some(v)) => Some(format!("{v}, and online")),
+    let venue = match (view.event.format, &view.event.venue) {
+        (EventFormat::Online, _) => Some("Online".to_owned()),
+        (EventFormat::Hybrid, Some(v)) => Some(format!("{v}, and online")),
         (_, Some(v)) => Some(v.clone()),
         _ => None,
     };

@@ -2,7 +2,7 @@
 //! invitation's reminder is queued with the invitation (due `invitation_reminder_days` before
 //! it expires); a confirmed registrant's "your session is tomorrow" is the registrations'
 //! (`registrations::emails::schedule_session_reminder`). When their cause goes away (an answer,
-//! a revocation, a resend, a cancellation) they are withdrawn with `cancel_pending`, so the
+//! a revocation, a resend, a cancellation) they are withdrawn with `mail::outbox::withdraw`, so the
 //! worker never needs to know about invitations.
 //!
 //! A reminder waits in the outbox without a usable link: its link's token is minted by the
@@ -27,10 +27,8 @@ use crate::db::schema::{emails, invitations};
 use crate::db::DbPool;
 use crate::error::AppResult;
 use crate::invitations::emails::LINK_TOKEN_PLACEHOLDER;
-use crate::invitations::model::{
-    invitation_reminder_key, parse_invitation_reminder_key, Invitation, InvitationStatus,
-};
-use crate::mail::outbox::{Email, EmailStatus};
+use crate::invitations::model::{invitation_reminder_key, Invitation, InvitationStatus};
+use crate::mail::outbox::{withdraw, Email, EmailStatus, Withdraw};
 
 /// Reminders of one invitation are at least this far apart (a resend schedules a new one).
 pub const MIN_HOURS_BETWEEN_REMINDERS: i64 = 24;
@@ -62,7 +60,8 @@ pub async fn invitation_reminder_time(
 }
 
 /// Fills in the link of each claimed invitation reminder with a token minted now, for the
-/// invitation and generation its dedupe key names, and stored hashed in
+/// invitation its row names (`invitation_id`) at the generation it was queued for, and stored
+/// hashed in
 /// `invitation_link_tokens` (the invitation's own token, emailed once and stored hashed,
 /// cannot be recovered, and replacing it would break the first email's link). The token
 /// exists only in the message in memory and in the email sent; the row keeps the placeholder
@@ -79,11 +78,23 @@ pub async fn mint_reminder_links(
         if email.kind != "invitation_reminder" || !holds_placeholder {
             continue;
         }
-        let Some((invitation_id, generation)) = email
-            .dedupe_key
-            .as_deref()
-            .and_then(parse_invitation_reminder_key)
-        else {
+        // Stale unless the invitation it names is pending at the generation it was queued
+        // for: a resend queues a reminder of its own.
+        let Some(invitation_id) = email.invitation_id else {
+            stale.push(email.id);
+            continue;
+        };
+        let current: Option<i32> = invitations::table
+            .find(invitation_id)
+            .filter(invitations::status.eq(InvitationStatus::Pending))
+            .filter(invitations::expires_at.gt(Utc::now()))
+            .select(invitations::generation)
+            .first(conn)
+            .await
+            .optional()?;
+        let Some(generation) = current.filter(|g| {
+            email.dedupe_key.as_deref() == Some(invitation_reminder_key(invitation_id, *g).as_str())
+        }) else {
             stale.push(email.id);
             continue;
         };
@@ -143,20 +154,14 @@ pub async fn sweep(conn: &mut AsyncPgConnection, event_id: Option<Uuid>) -> AppR
             .iter()
             .map(|(id, generation)| invitation_reminder_key(*id, *generation))
             .collect();
-        diesel::update(emails::table)
-            .filter(emails::dedupe_key.eq_any(&keys))
-            .filter(emails::status.eq(EmailStatus::Queued))
-            .set(emails::status.eq(EmailStatus::Cancelled))
-            .execute(conn)
-            .await?;
+        withdraw(conn, Withdraw::Causes(&keys)).await?;
     }
-    // Reminder keys are `invitation-reminder:{invitation id}:{generation}`.
     let counted = diesel::sql_query(
         "UPDATE invitations i SET reminders_sent = s.n, last_reminded_at = s.last \
-         FROM (SELECT split_part(dedupe_key, ':', 2)::uuid AS invitation_id, \
-                      count(*)::int AS n, max(sent_at) AS last \
+         FROM (SELECT invitation_id, count(*)::int AS n, max(sent_at) AS last \
                FROM emails \
                WHERE kind = 'invitation_reminder' AND status = 'sent' \
+                 AND invitation_id IS NOT NULL \
                  AND ($1::uuid IS NULL OR event_id = $1) \
                GROUP BY 1) s \
          WHERE i.id = s.invitation_id \

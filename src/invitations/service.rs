@@ -27,10 +27,11 @@ use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::{is_event_staff, require_event_staff};
 use crate::events::calendar::CalendarMethod;
 use crate::events::local_time::format_local;
+use crate::events::model::EventStatus;
 use crate::invitations::emails::{self, AcceptedSession, InvitationMail, Invitee};
 use crate::invitations::model::*;
 use crate::invitations::reminders;
-use crate::mail::outbox::cancel_pending;
+use crate::mail::outbox::{withdraw, Withdraw};
 use crate::mail::{enqueue, enqueue_many, OutgoingEmail};
 use crate::organizations::model::{MembershipStatus, OrganizationKind};
 use crate::organizations::service::parse_kind;
@@ -177,7 +178,7 @@ async fn mark_expired(conn: &mut AsyncPgConnection, invitation: &Invitation) -> 
         ))
         .execute(conn)
         .await?;
-    cancel_pending(conn, &invitation.reminder_key()).await?;
+    withdraw(conn, Withdraw::Cause(&invitation.reminder_key())).await?;
     Ok(())
 }
 
@@ -196,7 +197,7 @@ fn expired_error(invitation: &Invitation, event: Option<&EventFacts>) -> AppErro
 }
 
 fn event_closed_error(event: &EventFacts) -> AppError {
-    let what = if event.status == "cancelled" {
+    let what = if event.status == EventStatus::Cancelled {
         "was cancelled"
     } else {
         "has ended"
@@ -1187,7 +1188,7 @@ async fn accept(
         ))
         .execute(conn)
         .await?;
-    cancel_pending(conn, &invitation.reminder_key()).await?;
+    withdraw(conn, Withdraw::Cause(&invitation.reminder_key())).await?;
     sessions_leave_calendar(
         conn,
         &event,
@@ -1331,7 +1332,7 @@ async fn decline(
         ))
         .execute(conn)
         .await?;
-    cancel_pending(conn, &invitation.reminder_key()).await?;
+    withdraw(conn, Withdraw::Cause(&invitation.reminder_key())).await?;
     // The offered sessions still in the invitee's calendar leave it, in the decline's message.
     let leaving = raise_sequences(conn, &in_calendar(&offered)).await?;
     let leaving: Vec<&SessionFacts> = leaving.iter().collect();
@@ -1508,7 +1509,7 @@ async fn reissue(
         ))
         .execute(conn)
         .await?;
-    cancel_pending(conn, &invitation.reminder_key()).await?;
+    withdraw(conn, Withdraw::Cause(&invitation.reminder_key())).await?;
     let offered = offered_sessions(conn, invitation.id).await?;
     // Sessions already accepted keep the calendar entry (with its link) of the acceptance.
     let unanswered: Vec<&SessionFacts> = offered
@@ -1675,7 +1676,7 @@ pub async fn revoke(
                 ))
                 .execute(conn)
                 .await?;
-            cancel_pending(conn, &invitation.reminder_key()).await?;
+            withdraw(conn, Withdraw::Cause(&invitation.reminder_key())).await?;
 
             // An expired invitation could no longer be used: nothing to tell its invitee.
             if status != InvitationStatus::Expired {

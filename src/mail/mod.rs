@@ -6,7 +6,6 @@ pub mod limits;
 pub mod outbox;
 pub mod routes;
 pub mod service;
-pub mod smtp;
 pub mod transport;
 pub mod worker;
 

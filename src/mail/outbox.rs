@@ -46,6 +46,10 @@ pub struct Email {
     pub created_at: DateTime<Utc>,
     /// The Reply-To mailbox ("Name <address>"), when the message has one.
     pub reply_to: Option<String>,
+    /// The invitation whose reminder this is.
+    pub invitation_id: Option<Uuid>,
+    /// The registration whose reminder this is.
+    pub registration_id: Option<Uuid>,
 }
 
 #[derive(Debug, Insertable)]
@@ -63,6 +67,8 @@ struct NewEmail {
     ics: Option<String>,
     next_attempt_at: DateTime<Utc>,
     reply_to: Option<String>,
+    invitation_id: Option<Uuid>,
+    registration_id: Option<Uuid>,
 }
 
 /// One message to one recipient (never a shared To list).
@@ -82,6 +88,9 @@ pub struct OutgoingEmail {
     pub send_at: Option<DateTime<Utc>>,
     /// Where replies go (the event's contact); the sender's address when absent.
     pub reply_to: Option<Contact>,
+    /// The invitation or registration whose reminder this is: how its owner finds it.
+    pub invitation_id: Option<Uuid>,
+    pub registration_id: Option<Uuid>,
 }
 
 impl OutgoingEmail {
@@ -101,6 +110,8 @@ impl OutgoingEmail {
             ics: None,
             send_at: None,
             reply_to: None,
+            invitation_id: None,
+            registration_id: None,
         }
     }
 
@@ -132,6 +143,18 @@ impl OutgoingEmail {
         self
     }
 
+    /// A reminder of this invitation.
+    pub fn about_invitation(mut self, invitation_id: Uuid) -> Self {
+        self.invitation_id = Some(invitation_id);
+        self
+    }
+
+    /// A reminder of this registration.
+    pub fn about_registration(mut self, registration_id: Uuid) -> Self {
+        self.registration_id = Some(registration_id);
+        self
+    }
+
     fn into_row(self) -> AppResult<NewEmail> {
         let rendered = self.body.render()?;
         Ok(NewEmail {
@@ -147,6 +170,8 @@ impl OutgoingEmail {
             ics: self.ics,
             next_attempt_at: self.send_at.unwrap_or_else(Utc::now),
             reply_to: self.reply_to.as_ref().and_then(Contact::mailbox),
+            invitation_id: self.invitation_id,
+            registration_id: self.registration_id,
         })
     }
 }
@@ -241,12 +266,35 @@ pub async fn replace_pending(
     Ok(replaced > 0)
 }
 
-/// Withdraws scheduled, unsent mail whose cause no longer holds (an answered invitation's
-/// reminder, a cancelled registration's session reminder).
-pub async fn cancel_pending(conn: &mut AsyncPgConnection, dedupe_key: &str) -> AppResult<usize> {
-    Ok(diesel::update(emails::table)
-        .filter(emails::dedupe_key.eq(dedupe_key))
+/// Which queued mail to withdraw.
+#[derive(Debug, Clone, Copy)]
+pub enum Withdraw<'a> {
+    /// The message of one cause (its dedupe key): an answered invitation's reminder, a
+    /// cancelled registration's session reminder.
+    Cause(&'a str),
+    /// The messages of several causes.
+    Causes(&'a [String]),
+    /// An event's messages that no worker has tried yet and whose time has not come
+    /// (reminders): the event is off.
+    ScheduledForEvent(Uuid),
+}
+
+/// The one way to withdraw mail: queued rows become `cancelled` with the tokens of their links
+/// blanked (rule 5), so a withdrawn message keeps no usable link. Rows being sent, sent or
+/// failed are left as they are. Outbox rows come last in the lock order.
+pub async fn withdraw(conn: &mut AsyncPgConnection, what: Withdraw<'_>) -> AppResult<usize> {
+    let queued = diesel::update(emails::table)
         .filter(emails::status.eq(EmailStatus::Queued))
+        .into_boxed();
+    let chosen = match what {
+        Withdraw::Cause(key) => queued.filter(emails::dedupe_key.eq(key)),
+        Withdraw::Causes(keys) => queued.filter(emails::dedupe_key.eq_any(keys)),
+        Withdraw::ScheduledForEvent(event_id) => queued
+            .filter(emails::event_id.eq(event_id))
+            .filter(emails::attempts.eq(0))
+            .filter(emails::next_attempt_at.gt(Utc::now())),
+    };
+    Ok(chosen
         .set((
             emails::status.eq(EmailStatus::Cancelled),
             emails::text_body.eq(redacted_in_sql(emails::text_body)),

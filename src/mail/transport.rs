@@ -1,22 +1,20 @@
-//! Where messages go: SMTP (production; see `mail::smtp`), `.eml` files in a folder, or the
-//! log (local development).
+//! Where messages go: SMTP through lettre's pooled transport (production), `.eml` files in a
+//! folder, or the log (local development).
 
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
-use std::sync::Arc;
-use tokio::sync::OwnedMutexGuard;
 
 use crate::config::{EmailSettings, EmailTransportKind};
 use crate::mail::outbox::Email;
-use crate::mail::smtp::SmtpMailer;
 
-/// How long one SMTP step (connecting, or one message's transaction) may take.
+/// How long one SMTP step (connecting, or one command of a message's transaction) may take.
 const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 pub enum Mailer {
-    Smtp(SmtpMailer),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
     File(AsyncFileTransport<Tokio1Executor>),
     Log,
 }
@@ -29,58 +27,18 @@ pub enum SendError {
     Transient(String),
     #[error("permanent: {0}")]
     Permanent(String),
-    /// The worker's window closed (it is stopping, or held the claim too long) before the
-    /// content went out: nothing was attempted, the message goes back to the queue as it was.
-    #[error("not attempted: the worker's window to send closed")]
-    NotAttempted,
-}
-
-/// Until when a worker may still let a message through the server's acceptance.
-#[derive(Debug, Clone)]
-pub struct AcceptWindow {
-    pub until: std::time::Instant,
-    pub shutdown: Option<tokio::sync::watch::Receiver<bool>>,
-    /// Set when an outcome could not be recorded: nothing more goes through.
-    pub halted: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl AcceptWindow {
-    pub fn is_open(&self) -> bool {
-        std::time::Instant::now() < self.until
-            && !self.shutdown.as_ref().is_some_and(|s| *s.borrow())
-            && !self.halted.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
-
-/// What one send did. `gate` is held when the content went out, whatever the answer: the
-/// server may have accepted it, so its outcome must be recorded before any other message is
-/// let through (see [`SmtpMailer::send`]).
-pub struct Attempt {
-    pub result: Result<(), SendError>,
-    pub gate: Option<OwnedMutexGuard<()>>,
-}
-
-impl Attempt {
-    /// Failed before the content went out: nothing can have been accepted.
-    pub fn before_content(error: SendError) -> Attempt {
-        Attempt {
-            result: Err(error),
-            gate: None,
-        }
-    }
 }
 
 impl Mailer {
     pub fn from_settings(settings: &EmailSettings) -> anyhow::Result<Mailer> {
         Ok(match settings.transport {
             EmailTransportKind::Smtp => Mailer::Smtp(
-                SmtpMailer::new(
-                    settings.smtp_url.expose_secret(),
-                    SMTP_TIMEOUT,
-                    settings.smtp_pool_size,
-                )
-                // Not the URL itself: it may carry a password.
-                .map_err(|e| anyhow::anyhow!("email.smtp_url is invalid: {e}"))?,
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(settings.smtp_url.expose_secret())
+                    // Not the URL itself: it may carry a password.
+                    .map_err(|e| anyhow::anyhow!("email.smtp_url is invalid: {e}"))?
+                    .timeout(Some(SMTP_TIMEOUT))
+                    .pool_config(PoolConfig::new().max_size(settings.smtp_pool_size.max(1)))
+                    .build(),
             ),
             EmailTransportKind::File => {
                 std::fs::create_dir_all(&settings.file_dir).map_err(|e| {
@@ -95,65 +53,33 @@ impl Mailer {
         })
     }
 
-    /// How many messages one worker may have under way at once: one per SMTP connection it
-    /// keeps; files and the log take one at a time.
-    pub fn parallelism(&self) -> usize {
+    /// Delivers `message`. 5xx answers are permanent; everything else (4xx, a refused or
+    /// dropped connection, a timeout, TLS) may pass and is transient.
+    pub async fn send(&self, message: Message, email: &Email) -> Result<(), SendError> {
         match self {
-            Mailer::Smtp(smtp) => smtp.max_connections(),
-            Mailer::File(_) | Mailer::Log => 1,
-        }
-    }
-
-    /// Delivers `message`, letting it through the acceptance only while `gate` is ours and
-    /// `window` is open.
-    pub async fn send(
-        &self,
-        message: Message,
-        email: &Email,
-        gate: &Arc<tokio::sync::Mutex<()>>,
-        window: &AcceptWindow,
-    ) -> Attempt {
-        match self {
-            Mailer::Smtp(smtp) => smtp.send(&message, gate, window).await,
-            Mailer::File(file) => {
-                let send = async {
-                    file.send(message)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| SendError::Transient(e.to_string()))
-                };
-                one_at_a_time(gate, window, send).await
-            }
+            Mailer::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
+                if e.is_permanent() {
+                    SendError::Permanent(e.to_string())
+                } else {
+                    SendError::Transient(e.to_string())
+                }
+            }),
+            Mailer::File(file) => file
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| SendError::Transient(e.to_string())),
             Mailer::Log => {
-                let log = async {
-                    // Not the body: its links carry tokens, which never go to a log.
-                    tracing::info!(
-                        email_id = %email.id,
-                        to = %email.to_address,
-                        subject = %email.subject,
-                        "email (log transport; use the file transport to read messages)"
-                    );
-                    Ok(())
-                };
-                one_at_a_time(gate, window, log).await
+                // Not the body: its links carry tokens, which never go to a log.
+                tracing::info!(
+                    email_id = %email.id,
+                    to = %email.to_address,
+                    subject = %email.subject,
+                    "email (log transport; use the file transport to read messages)"
+                );
+                Ok(())
             }
         }
-    }
-}
-
-/// A whole send under the gate, for transports without an envelope to open first.
-async fn one_at_a_time(
-    gate: &Arc<tokio::sync::Mutex<()>>,
-    window: &AcceptWindow,
-    send: impl std::future::Future<Output = Result<(), SendError>>,
-) -> Attempt {
-    let held = gate.clone().lock_owned().await;
-    if !window.is_open() {
-        return Attempt::before_content(SendError::NotAttempted);
-    }
-    Attempt {
-        result: send.await,
-        gate: Some(held),
     }
 }
 

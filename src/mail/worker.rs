@@ -3,19 +3,15 @@
 //! permanent failure is kept with its error, and rows left in `sending` by a crashed worker are
 //! claimed again after `stuck_after_secs`.
 //!
-//! A worker has up to one message per SMTP connection under way (`email.smtp_pool_size`), but
-//! lets only one at a time through the server's acceptance (the content's final `.`) and holds
-//! the others back until that one's outcome is recorded, whatever the server answered (a
-//! timeout may hide an acceptance). A message is sent twice only when a worker dies between
-//! an acceptance and its record, so a killed worker duplicates at most one message, while the
-//! envelopes and connections of the others overlap that wait: a message is ~6 round trips
-//! across three processes, and sending them one after the other left the machine idle at a
-//! third of the rate (docs/PERFORMANCE.md). When an outcome cannot be recorded (the database
-//! is gone), nothing more goes through; the rest of the batch goes back to the queue.
+//! A worker sends one message at a time and records its outcome, whatever the server answered
+//! (a timeout may hide an acceptance), before it sends the next: a message is sent twice only
+//! when a worker dies between an acceptance and its record, so a killed worker duplicates at
+//! most one message. More throughput comes from more workers, each keeping that bound. When an
+//! outcome cannot be recorded (the database is gone), nothing more goes out; the rest of the
+//! batch goes back to the queue.
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -30,7 +26,7 @@ use crate::db::DbPool;
 use crate::mail::doorbell::Doorbell;
 use crate::mail::outbox::{self, Email};
 use crate::mail::service;
-use crate::mail::transport::{build_message, AcceptWindow, Attempt, Mailer, SendError};
+use crate::mail::transport::{build_message, Mailer, SendError};
 
 /// How often, at most, a worker logs the queue's depth and age while mail is waiting.
 const SUMMARY_EVERY: Duration = Duration::from_secs(60);
@@ -44,8 +40,20 @@ pub struct Worker {
     settings: WorkerSettings,
     /// Rung by this process's server when a request queued mail: no waiting for the poll.
     doorbell: Doorbell,
-    /// Held from a message's acceptance by the server until its delivery is recorded.
-    acceptance: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Until when a worker may still start sending a message of its batch.
+struct SendWindow<'a> {
+    until: Instant,
+    shutdown: Option<&'a watch::Receiver<bool>>,
+    /// Set when an outcome could not be recorded: nothing more goes out.
+    halted: bool,
+}
+
+impl SendWindow<'_> {
+    fn is_open(&self) -> bool {
+        Instant::now() < self.until && !self.shutdown.is_some_and(|s| *s.borrow()) && !self.halted
+    }
 }
 
 /// What to record for one message.
@@ -76,14 +84,6 @@ enum Pause {
     Backoff(Duration),
 }
 
-/// How one message's turn ended.
-enum Delivery {
-    /// Sent or not, its outcome is recorded (or, failing that, the worker has halted).
-    Done,
-    /// The worker's window closed before its content went out: back to the queue.
-    NotAttempted(Box<Email>),
-}
-
 impl Worker {
     pub fn new(
         pool: DbPool,
@@ -101,7 +101,6 @@ impl Worker {
             from,
             settings,
             doorbell,
-            acceptance: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -191,74 +190,48 @@ impl Worker {
         Ok(Batch { emails, claimed_at })
     }
 
-    /// Sends a claimed batch, up to one message per SMTP connection at a time, and hands back
-    /// what it could not start before its window closed.
+    /// Sends a claimed batch, one message at a time, and hands back what it could not start
+    /// before its window closed.
     async fn deliver(&self, batch: Batch, shutdown: Option<&watch::Receiver<bool>>) {
         let Batch { emails, claimed_at } = batch;
-        // Never let a message through so late that the row could be rescued as stuck while we
-        // hold it, nor once the worker is stopping.
-        let window = AcceptWindow {
+        // Never start a message so late that the row could be rescued as stuck while we hold
+        // it, nor once the worker is stopping.
+        let mut window = SendWindow {
             until: claimed_at
                 + Duration::from_millis((self.settings.stuck_after_secs.max(1) * 500) as u64),
-            shutdown: shutdown.cloned(),
-            halted: Arc::default(),
+            shutdown,
+            halted: false,
         };
-        let lanes = self.mailer.parallelism().clamp(1, emails.len().max(1));
-        let waiting = std::sync::Mutex::new(VecDeque::from(emails));
-        let next = || {
-            if !window.is_open() {
-                return None;
+        let mut waiting = VecDeque::from(emails);
+        while window.is_open() {
+            let Some(email) = waiting.pop_front() else {
+                break;
+            };
+            let span = tracing::info_span!("deliver_email", email_id = %email.id,
+                kind = %email.kind, attempt = email.attempts);
+            if !self.deliver_one(email).instrument(span).await {
+                window.halted = true;
             }
-            waiting
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .pop_front()
-        };
-        let handed_back = std::sync::Mutex::new(Vec::new());
-        futures_util::future::join_all((0..lanes).map(|_| async {
-            while let Some(email) = next() {
-                let span = tracing::info_span!("deliver_email", email_id = %email.id,
-                    kind = %email.kind, attempt = email.attempts);
-                match self.deliver_one(email, &window).instrument(span).await {
-                    Delivery::Done => {}
-                    Delivery::NotAttempted(email) => handed_back
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(*email),
-                }
-            }
-        }))
-        .await;
-        let mut unsent = handed_back.into_inner().unwrap_or_else(|e| e.into_inner());
-        unsent.extend(waiting.into_inner().unwrap_or_else(|e| e.into_inner()));
-        if !unsent.is_empty() {
+        }
+        if !waiting.is_empty() {
+            let unsent: Vec<Email> = waiting.into();
             self.release(&unsent).await;
         }
     }
 
-    async fn deliver_one(&self, email: Email, window: &AcceptWindow) -> Delivery {
-        let attempt = catch_panic(async {
-            match build_message(&email, &self.from) {
-                Ok(message) => {
-                    self.mailer
-                        .send(message, &email, &self.acceptance, window)
-                        .await
-                }
-                Err(e) => Attempt::before_content(e),
-            }
+    /// Sends one message and records its outcome; false when the outcome could not be
+    /// recorded, and the worker must send nothing more.
+    async fn deliver_one(&self, email: Email) -> bool {
+        let result = catch_panic(async {
+            let message = build_message(&email, &self.from)?;
+            self.mailer.send(message, &email).await
         })
         .await
-        .unwrap_or_else(Attempt::before_content);
-        // Held until the outcome is recorded: no other message is let through meanwhile.
-        let Attempt { result, gate } = attempt;
+        .and_then(|sent| sent);
         let outcome = match result {
             Ok(()) => {
                 tracing::info!("email sent");
                 Outcome::Sent
-            }
-            Err(SendError::NotAttempted) => {
-                drop(gate);
-                return Delivery::NotAttempted(Box::new(email));
             }
             Err(SendError::Transient(error)) if email.attempts < self.settings.max_attempts => {
                 let delay = self.backoff(email.attempts);
@@ -278,19 +251,11 @@ impl Worker {
                             email.attempts
                         ),
                         SendError::Permanent(error) => error,
-                        not_attempted @ SendError::NotAttempted => not_attempted.to_string(),
                     },
                 }
             }
         };
-        if !self.record(&email, &outcome).await {
-            // Before the gate opens for the next message, which must not go through.
-            window
-                .halted
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-        drop(gate);
-        Delivery::Done
+        self.record(&email, &outcome).await
     }
 
     /// Records the outcome, retrying briefly while the database is unreachable: a delivered

@@ -15,8 +15,8 @@ use crate::error::AppResult;
 use crate::events::calendar::{
     calendar_for_sessions, cancel_calendar, CalendarMethod, CalendarSession,
 };
-use crate::events::model::CHATHAM_HOUSE_RULE;
-use crate::mail::outbox::{cancel_pending, replace_pending};
+use crate::events::model::{EventFormat, CHATHAM_HOUSE_RULE};
+use crate::mail::outbox::{replace_pending, withdraw, Withdraw};
 use crate::mail::{
     enqueue, enqueue_many, EmailAction, EmailBody, OutgoingEmail, UNPROVED_GREETING,
 };
@@ -97,9 +97,11 @@ pub fn session_when(event: &EventFacts, session: &SessionFacts) -> String {
 
 /// Where the event takes place, as anyone may know it (never the online link).
 pub fn place_line(event: &EventFacts) -> Option<(String, String)> {
-    match (event.format.as_str(), &event.venue) {
-        ("online", _) => Some(("Where".to_owned(), "Online".to_owned())),
-        ("hybrid", Some(venue)) => Some(("Where".to_owned(), format!("{venue}, and online"))),
+    match (event.format, &event.venue) {
+        (EventFormat::Online, _) => Some(("Where".to_owned(), "Online".to_owned())),
+        (EventFormat::Hybrid, Some(venue)) => {
+            Some(("Where".to_owned(), format!("{venue}, and online")))
+        }
         (_, Some(venue)) => Some(("Where".to_owned(), venue.clone())),
         _ => None,
     }
@@ -114,7 +116,10 @@ pub fn sessions_calendar(
     method: CalendarMethod,
     holds_seat: bool,
 ) -> String {
-    let venue = event.venue.as_deref().filter(|_| event.format != "online");
+    let venue = event
+        .venue
+        .as_deref()
+        .filter(|_| event.format != EventFormat::Online);
     let entries: Vec<CalendarSession> = sessions
         .iter()
         .map(|s| {
@@ -420,7 +425,11 @@ pub async fn withdraw_session_reminder(
     conn: &mut AsyncPgConnection,
     registration_id: Uuid,
 ) -> AppResult<()> {
-    cancel_pending(conn, &session_reminder_key(registration_id)).await?;
+    withdraw(
+        conn,
+        Withdraw::Cause(&session_reminder_key(registration_id)),
+    )
+    .await?;
     Ok(())
 }
 
@@ -454,6 +463,7 @@ fn session_reminder_email(
         .for_event(event.id)
         .contact(event.contact())
         .dedupe(session_reminder_key(registration_id))
+        .about_registration(registration_id)
         .send_at(send_at)
 }
 

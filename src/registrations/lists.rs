@@ -16,8 +16,7 @@ use crate::invitations::model::InvitationStatus;
 use crate::organizations::model::OrganizationKind;
 use crate::registrations::model::{
     EventFacts, EventReport, InvitationFunnel, MyRegistrationView, Registration,
-    RegistrationStatus, SessionContext, SessionFacts, SessionReport, StaffRegistrationView,
-    StatusCounts,
+    RegistrationStatus, SessionFacts, SessionReport, StaffRegistrationView, StatusCounts,
 };
 use crate::registrations::seats;
 
@@ -225,56 +224,85 @@ pub async fn staff_item(
     })
 }
 
-pub const CSV_HEADER: [&str; 8] = [
+/// The columns of every registrations CSV (one session's, or a whole dialogue's).
+pub const CSV_HEADER: [&str; 11] = [
+    "registration_id",
+    "session",
     "name",
     "email",
     "organization",
     "organization_kind",
     "country",
     "status",
+    "waitlist_position",
     "registered_at",
     "checked_in_at",
 ];
 
-/// Every registration of the session matching `statuses`, as CSV with times in the event's
-/// zone (RFC 3339 with its offset).
-pub async fn staff_csv(
+/// Excel reads a CSV file as the machine's legacy code page unless it starts with the UTF-8
+/// byte order mark; with it, Japanese and Vietnamese names open intact.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Every registration of `sessions` (one session, or all of a dialogue's) matching `statuses`,
+/// as a CSV file for spreadsheets: the UTF-8 byte order mark, then [`CSV_HEADER`], session by
+/// session in the order given, each oldest first, with times in the event's zone (RFC 3339 with
+/// its offset). The API's `Accept: text/csv` answer and the console's downloads are this file.
+pub async fn registrations_csv(
     conn: &mut AsyncPgConnection,
-    ctx: &SessionContext,
+    event: &EventFacts,
+    sessions: &[SessionFacts],
     statuses: &[RegistrationStatus],
-) -> AppResult<String> {
-    let rows = staff_rows(conn, ctx.session.id, statuses, None).await?;
-    let tz = ctx.event.zone();
+) -> AppResult<Vec<u8>> {
+    let tz = event.zone();
     let local = |at: DateTime<Utc>| {
         at.with_timezone(&tz)
             .to_rfc3339_opts(SecondsFormat::Secs, false)
     };
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = csv::Writer::from_writer(UTF8_BOM.to_vec());
     writer
         .write_record(CSV_HEADER)
         .map_err(AppError::internal)?;
-    for (r, email, name, org_name, org_kind, org_country) in rows {
-        let record = [
-            spreadsheet_safe(&name),
-            spreadsheet_safe(&email),
-            spreadsheet_safe(
-                org_name
-                    .or_else(|| r.organization_name.clone())
-                    .as_deref()
-                    .unwrap_or(""),
-            ),
-            org_kind
-                .or_else(|| r.organization_kind.map(|k| k.as_str().to_owned()))
-                .unwrap_or_default(),
-            r.country.or(org_country).unwrap_or_default(),
-            r.status.to_string(),
-            local(r.created_at),
-            r.checked_in_at.map(local).unwrap_or_default(),
-        ];
-        writer.write_record(&record).map_err(AppError::internal)?;
+    for session in sessions {
+        let rows = staff_rows(conn, session.id, statuses, None).await?;
+        let positions = waitlist_positions(conn, session.id).await?;
+        for (r, email, name, org_name, org_kind, org_country) in rows {
+            let record = [
+                r.id.to_string(),
+                spreadsheet_safe(&session.title),
+                spreadsheet_safe(&name),
+                spreadsheet_safe(&email),
+                spreadsheet_safe(
+                    org_name
+                        .or_else(|| r.organization_name.clone())
+                        .as_deref()
+                        .unwrap_or(""),
+                ),
+                org_kind
+                    .or_else(|| r.organization_kind.map(|k| k.as_str().to_owned()))
+                    .unwrap_or_default(),
+                r.country.or(org_country).unwrap_or_default(),
+                r.status.to_string(),
+                positions.get(&r.id).map(i64::to_string).unwrap_or_default(),
+                local(r.created_at),
+                r.checked_in_at.map(local).unwrap_or_default(),
+            ];
+            writer.write_record(&record).map_err(AppError::internal)?;
+        }
     }
-    let bytes = writer.into_inner().map_err(AppError::internal)?;
-    String::from_utf8(bytes).map_err(AppError::internal)
+    writer.into_inner().map_err(AppError::internal)
+}
+
+/// The sessions of an event in programme order (by start, then id).
+pub async fn event_sessions(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> AppResult<Vec<SessionFacts>> {
+    Ok(sessions::table
+        .filter(sessions::event_id.eq(event_id))
+        .order((sessions::starts_at.asc(), sessions::id.asc()))
+        .select(SessionFacts::as_select())
+        .load(conn)
+        .await?)
 }
 
 /// Registrants type their own names: a leading `=`, `+`, `-` or `@` would make a spreadsheet
@@ -361,12 +389,7 @@ type ConfirmedRow = (
 /// Per session: counts by status, the confirmed by organisation kind and country, attendance;
 /// and the event's invitation funnel.
 pub async fn event_report(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<EventReport> {
-    let event_sessions: Vec<SessionFacts> = sessions::table
-        .filter(sessions::event_id.eq(event_id))
-        .order((sessions::starts_at.asc(), sessions::id.asc()))
-        .select(SessionFacts::as_select())
-        .load(conn)
-        .await?;
+    let event_sessions = event_sessions(conn, event_id).await?;
     let ids: Vec<Uuid> = event_sessions.iter().map(|s| s.id).collect();
 
     let counts: Vec<(Uuid, RegistrationStatus, i64)> = registrations::table

@@ -1,5 +1,6 @@
 //! Registrations: a person in a session, with seats, the waitlist, approval and attendance.
 
+pub mod digest;
 pub mod emails;
 pub mod lists;
 pub mod model;

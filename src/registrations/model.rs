@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::schema::registrations;
+use crate::events::model::{EventFormat, EventStatus, SessionAccess};
 use crate::organizations::model::OrganizationKind;
 
 crate::text_enum! {
@@ -66,8 +67,8 @@ pub struct Registration {
     pub organization_kind: Option<OrganizationKind>,
 }
 
-/// The session and event facts that registration and invitation rules, emails and pages need.
-/// Read here rather than through the events module so registrations stand on the tables alone.
+/// The session and event facts that registration and invitation rules, emails and pages need,
+/// read straight from the events' tables in the events domain's own types.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = crate::db::schema::sessions)]
 pub struct SessionFacts {
@@ -75,7 +76,7 @@ pub struct SessionFacts {
     pub event_id: Uuid,
     pub title: String,
     pub description: Option<String>,
-    pub access: String,
+    pub access: SessionAccess,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub capacity: Option<i32>,
@@ -94,30 +95,22 @@ pub struct SessionFacts {
 
 impl SessionFacts {
     pub fn is_public(&self) -> bool {
-        self.access == "public"
+        self.access == SessionAccess::Public
     }
 
     /// The link that joins this session online, for someone holding a seat in it (rule 2):
     /// its own, else for a public session the event's (`events::model::session_link`).
     pub fn online_link<'a>(&'a self, event: &'a EventFacts) -> Option<&'a str> {
-        use crate::events::model::{session_link, EventFormat, SessionAccess};
-        let (Ok(access), Ok(format)) = (
-            self.access.parse::<SessionAccess>(),
-            event.format.parse::<EventFormat>(),
-        ) else {
-            // Unreachable with the tables' checks; its own link is the safe answer.
-            return self.online_url.as_deref();
-        };
-        session_link(
+        crate::events::model::session_link(
             self.online_url.as_deref(),
-            access,
-            format,
+            self.access,
+            event.format,
             event.online_url.as_deref(),
         )
     }
 
     pub fn is_closed(&self) -> bool {
-        self.access == "closed"
+        self.access == SessionAccess::Closed
     }
 }
 
@@ -128,10 +121,10 @@ pub struct EventFacts {
     pub slug: String,
     pub title: String,
     pub timezone: String,
-    pub format: String,
+    pub format: EventFormat,
     pub venue: Option<String>,
     pub online_url: Option<String>,
-    pub status: String,
+    pub status: EventStatus,
     pub published_at: Option<DateTime<Utc>>,
     pub contact_name: Option<String>,
     pub contact_email: Option<String>,
@@ -148,23 +141,21 @@ impl EventFacts {
     }
 
     pub fn is_published(&self) -> bool {
-        self.status == "published"
+        self.status == EventStatus::Published
     }
 
     pub fn is_draft(&self) -> bool {
-        self.status == "draft"
+        self.status == EventStatus::Draft
     }
 
     /// Whether anyone may know the event exists (see `EventStatus::is_public`).
     pub fn is_public(&self) -> bool {
-        self.status
-            .parse::<crate::events::model::EventStatus>()
-            .is_ok_and(|status| status.is_public(self.published_at))
+        self.status.is_public(self.published_at)
     }
 
     /// Invitations are sent and answered for dialogues still to come.
     pub fn accepts_invitations(&self) -> bool {
-        matches!(self.status.as_str(), "draft" | "published")
+        matches!(self.status, EventStatus::Draft | EventStatus::Published)
     }
 
     pub fn zone(&self) -> chrono_tz::Tz {
@@ -310,7 +301,7 @@ impl StatusCounts {
 pub struct SessionReport {
     pub session_id: Uuid,
     pub title: String,
-    pub access: String,
+    pub access: SessionAccess,
     pub starts_at: DateTime<Utc>,
     pub capacity: Option<i32>,
     pub counts: StatusCounts,

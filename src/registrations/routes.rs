@@ -309,9 +309,22 @@ fn wants_csv(req: &HttpRequest) -> bool {
         .is_some_and(|v| v.to_ascii_lowercase().contains("text/csv"))
 }
 
+/// A CSV file to save: the console's downloads and the API's `Accept: text/csv` answer.
+pub fn csv_download(filename: &str, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
 /// A session's registrations, for the event's staff: JSON pages, or with `Accept: text/csv`
-/// every matching row as CSV (`name,email,organization,organization_kind,country,status,
-/// registered_at,checked_in_at`, times in the event's zone).
+/// every matching row as a CSV file that opens in Excel (UTF-8 with a byte order mark;
+/// `registration_id,session,name,email,organization,organization_kind,country,status,
+/// waitlist_position,registered_at,checked_in_at`, times in the event's zone).
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/registrations", tag = "registrations",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "the session"), ListQuery),
@@ -337,14 +350,17 @@ async fn session_registrations(
         query.cursor.as_deref(),
     )?;
     if wants_csv(&req) {
-        let body = lists::staff_csv(&mut conn, &ctx, &params.statuses).await?;
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"registrations-{session_id}.csv\""),
-            ))
-            .body(body));
+        let body = lists::registrations_csv(
+            &mut conn,
+            &ctx.event,
+            std::slice::from_ref(&ctx.session),
+            &params.statuses,
+        )
+        .await?;
+        return Ok(csv_download(
+            &format!("registrations-{session_id}.csv"),
+            body,
+        ));
     }
     Ok(HttpResponse::Ok().json(lists::staff_page(&mut conn, session_id, &params).await?))
 }

@@ -780,7 +780,7 @@ async fn sent_and_withdrawn_messages_keep_no_token() {
     );
     {
         let mut conn = app.pool.get().await.expect("connection");
-        outbox::cancel_pending(&mut conn, "withdrawn-reminder")
+        outbox::withdraw(&mut conn, outbox::Withdraw::Cause("withdrawn-reminder"))
             .await
             .expect("cancel");
     }

@@ -16,7 +16,7 @@ use crate::support::TestApp;
 
 /// The server on a port known in advance, with `app.public_url` on it: Chromium's form posts
 /// then carry Convene's own `Origin`, as in production.
-async fn app_on_its_public_url() -> TestApp {
+pub(super) async fn app_on_its_public_url() -> TestApp {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -29,7 +29,7 @@ async fn app_on_its_public_url() -> TestApp {
 }
 
 /// The CSS selector of the field labelled `label`.
-async fn field(browser: &Browser, label: &str) -> String {
+pub(super) async fn field(browser: &Browser, label: &str) -> String {
     let id = browser
         .execute(
             "for (const l of document.querySelectorAll('label')) { \
@@ -46,7 +46,7 @@ async fn field(browser: &Browser, label: &str) -> String {
 }
 
 /// Clicks the link or button whose text is `text`.
-async fn click_text(browser: &Browser, text: &str) {
+pub(super) async fn click_text(browser: &Browser, text: &str) {
     let found = browser
         .execute(
             "for (const e of document.querySelectorAll('a, button')) { \
@@ -59,7 +59,7 @@ async fn click_text(browser: &Browser, text: &str) {
     browser.click("[data-test-click]").await;
 }
 
-async fn check_page(browser: &Browser) {
+pub(super) async fn check_page(browser: &Browser) {
     browser.assert_accessible().await;
     assert!(
         !browser.scrolls_sideways().await,

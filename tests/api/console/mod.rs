@@ -7,6 +7,7 @@ mod dialogues;
 mod import;
 mod organizations;
 mod people;
+mod reports;
 mod sign_in;
 
 use reqwest::{Response, StatusCode};

@@ -169,7 +169,12 @@ async fn staff_list_registrations_as_json_pages_and_csv() {
         .to_str()
         .unwrap()
         .starts_with("text/csv"));
-    let text = res.text().await.unwrap();
+    let bytes = res.bytes().await.unwrap();
+    assert!(
+        bytes.starts_with(b"\xEF\xBB\xBF"),
+        "a byte order mark for Excel"
+    );
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader
         .headers()
@@ -180,30 +185,36 @@ async fn staff_list_registrations_as_json_pages_and_csv() {
     assert_eq!(
         header,
         [
+            "registration_id",
+            "session",
             "name",
             "email",
             "organization",
             "organization_kind",
             "country",
             "status",
+            "waitlist_position",
             "registered_at",
             "checked_in_at"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 4);
-    assert_eq!(&rows[0][0], "Aiko, \"Tanaka\"");
-    assert_eq!(&rows[0][2], "Waseda University");
-    assert_eq!(&rows[0][3], "academia");
-    assert_eq!(&rows[0][4], "JP");
-    assert_eq!(&rows[0][5], "confirmed");
+    assert_eq!(&rows[0][0], ids[0].as_str());
+    assert_eq!(&rows[0][2], "Aiko, \"Tanaka\"");
+    assert_eq!(&rows[0][4], "Waseda University");
+    assert_eq!(&rows[0][5], "academia");
+    assert_eq!(&rows[0][6], "JP");
+    assert_eq!(&rows[0][7], "confirmed");
+    assert_eq!(&rows[0][8], "", "no waitlist place");
     // Times in the event's zone (Asia/Tokyo), RFC 3339 with the offset.
-    let registered = chrono::DateTime::parse_from_rfc3339(&rows[0][6]).unwrap();
+    let registered = chrono::DateTime::parse_from_rfc3339(&rows[0][9]).unwrap();
     assert_eq!(registered.offset().local_minus_utc(), 9 * 3600);
-    assert!(rows[0][7].ends_with("+09:00"));
-    assert_eq!(&rows[1][0], "'=HYPERLINK(\"x\")", "formulas are defused");
-    assert_eq!(&rows[2][5], "waitlisted");
-    assert_eq!(&rows[1][7], "");
+    assert!(rows[0][10].ends_with("+09:00"));
+    assert_eq!(&rows[1][2], "'=HYPERLINK(\"x\")", "formulas are defused");
+    assert_eq!(&rows[2][7], "waitlisted");
+    assert_eq!(&rows[2][8], "1", "first on the waitlist");
+    assert_eq!(&rows[1][10], "");
 
     // CSV takes the status filter, and the same access rules.
     let res = app

@@ -1,0 +1,1 @@
+ALTER TABLE emails DROP COLUMN registration_id, DROP COLUMN invitation_id;
