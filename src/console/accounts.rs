@@ -9,7 +9,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
 
-use super::home::{changes, Change};
+use super::audit::{entries, zone_caption, Entry, DEFAULT_ZONE};
 use super::{admin, admin_form, error_page, see_other, words, Chrome, Errors, Form};
 use crate::app::State;
 use crate::audit::service::AuditFilter;
@@ -152,7 +152,9 @@ struct DetailsPage {
     role: String,
     errors: Errors,
     roles: Vec<RoleChoice>,
-    changes: Vec<Change>,
+    changes: Vec<Entry>,
+    zone: String,
+    collapse_changes: bool,
 }
 
 impl DetailsPage {
@@ -186,7 +188,7 @@ async fn details_page(
             target_id: Some(id),
             ..Default::default()
         };
-        let history = changes(&mut conn, &filter, 10).await?;
+        let history = entries(&mut conn, &filter, 10).await?;
         Ok::<_, AppError>((account, history))
     };
     let (account, history) = match loaded.await {
@@ -212,6 +214,8 @@ async fn details_page(
             errors,
             roles: role_choices(),
             changes: history,
+            zone: zone_caption(&DEFAULT_ZONE),
+            collapse_changes: false,
         },
     )
 }

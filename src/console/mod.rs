@@ -17,8 +17,10 @@
 
 pub mod account;
 pub mod accounts;
+pub mod audit;
 pub mod dialogues;
 pub mod home;
+pub mod import;
 pub mod invitations;
 pub mod organizations;
 pub mod outcomes;
@@ -40,6 +42,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(setup::routes)
         .configure(dialogues::routes)
         .configure(invitations::routes)
+        .configure(audit::routes)
+        .configure(import::routes)
         .configure(organizations::routes)
         .configure(people::routes)
         .configure(accounts::routes)

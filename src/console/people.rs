@@ -8,7 +8,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
 
-use super::home::{changes, Change};
+use super::audit::{entries, zone_caption, Entry, DEFAULT_ZONE};
 use super::{admin, admin_form, error_page, see_other, words, Chrome, Errors, Form};
 use crate::app::State;
 use crate::audit::service::AuditFilter;
@@ -172,7 +172,9 @@ struct DetailsPage {
     add_errors: Errors,
     registrations: Vec<MyRegistrationView>,
     invitations: Vec<MyInvitationView>,
-    changes: Vec<Change>,
+    changes: Vec<Entry>,
+    zone: String,
+    collapse_changes: bool,
 }
 
 impl DetailsPage {
@@ -260,7 +262,7 @@ async fn details_page(
             target_id: Some(id),
             ..Default::default()
         };
-        let history = changes(&mut conn, &filter, 10).await?;
+        let history = entries(&mut conn, &filter, 10).await?;
         Ok::<_, AppError>((
             person,
             account,
@@ -303,6 +305,8 @@ async fn details_page(
             registrations,
             invitations,
             changes: history,
+            zone: zone_caption(&DEFAULT_ZONE),
+            collapse_changes: false,
         },
     )
 }
