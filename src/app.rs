@@ -13,7 +13,7 @@ use utoipa::OpenApi;
 
 use crate::config::Settings;
 use crate::db::DbPool;
-use crate::error::{AppError, FieldError, Problem, PROBLEM_JSON};
+use crate::error::{AppError, Code, FieldError, Problem, PROBLEM_JSON};
 use crate::events::PublicViews;
 use crate::mail::Doorbell;
 
@@ -73,14 +73,14 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(|err, _| {
                     AppError::problem(
                         actix_web::http::StatusCode::NOT_FOUND,
-                        "not_found",
+                        Code::NotFound,
                         format!("no such resource: {err}"),
                     )
                     .into()
                 }))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     AppError::bad_request(
-                        "invalid_query",
+                        Code::InvalidQuery,
                         format!("invalid query parameters: {err}"),
                     )
                     .into()
@@ -140,7 +140,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     #[derive(OpenApi)]
     #[openapi(
         info(title = "Convene API", description = "Dialogues, sessions, registrations and invitations of the Asia-Pacific Partnership for Atrocity Prevention."),
-        components(schemas(Problem, FieldError)),
+        components(schemas(Problem, FieldError, Code)),
         modifiers(&BearerAuth)
     )]
     struct Root;
@@ -274,7 +274,7 @@ async fn unknown_route(req: HttpRequest) -> actix_web::HttpResponse {
     }
     actix_web::ResponseError::error_response(&AppError::problem(
         actix_web::http::StatusCode::NOT_FOUND,
-        "not_found",
+        Code::NotFound,
         format!("no route for {} {}", req.method(), req.path()),
     ))
 }
@@ -291,19 +291,20 @@ fn json_error(err: actix_web::error::JsonPayloadError) -> AppError {
     match err {
         E::ContentType => AppError::problem(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             "send the body as JSON with `Content-Type: application/json`",
         ),
         E::Overflow { limit } | E::OverflowKnownLength { limit, .. } => AppError::problem(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            Code::PayloadTooLarge,
             format!("the body is larger than {limit} bytes"),
         ),
         E::Deserialize(e) if e.is_data() => AppError::Validation(vec![crate::json::data_error(&e)]),
-        E::Deserialize(e) => {
-            AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-        }
-        other => AppError::bad_request("invalid_body", format!("cannot read the body: {other}")),
+        E::Deserialize(e) => AppError::bad_request(
+            Code::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        ),
+        other => AppError::bad_request(Code::InvalidBody, format!("cannot read the body: {other}")),
     }
 }
 
@@ -322,12 +323,12 @@ fn problem_for_bare_errors<B>(
     }
     let status = res.status();
     let code = match status.as_u16() {
-        404 => "not_found",
-        405 => "method_not_allowed",
-        413 => "payload_too_large",
-        415 => "unsupported_media_type",
-        s if s >= 500 => "internal_error",
-        _ => "bad_request",
+        404 => Code::NotFound,
+        405 => Code::MethodNotAllowed,
+        413 => Code::PayloadTooLarge,
+        415 => Code::UnsupportedMediaType,
+        s if s >= 500 => Code::InternalError,
+        _ => Code::BadRequest,
     };
     let detail = status
         .canonical_reason()

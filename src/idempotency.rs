@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::db::schema::idempotency_keys;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
 pub const HEADER: &str = "Idempotency-Key";
 
@@ -35,7 +35,7 @@ impl IdempotencyKey {
         let key = value.to_str().unwrap_or("").trim();
         if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(AppError::bad_request(
-                "invalid_idempotency_key",
+                Code::InvalidIdempotencyKey,
                 "Idempotency-Key must be 1–200 visible ASCII characters",
             ));
         }
@@ -196,7 +196,7 @@ async fn begin(
         .ok_or_else(key_in_use)?;
     if stored_hash != request_fingerprint {
         return Err(AppError::unprocessable(
-            "idempotency_key_reused",
+            Code::IdempotencyKeyReused,
             "this Idempotency-Key was used with a different request body",
         ));
     }
@@ -236,7 +236,7 @@ async fn begin(
 
 fn key_in_use() -> AppError {
     AppError::conflict(
-        "idempotency_key_in_use",
+        Code::IdempotencyKeyInUse,
         "a request with this Idempotency-Key is still being processed; retry shortly",
     )
 }

@@ -25,7 +25,7 @@ use subtle::ConstantTimeEq;
 
 use crate::app::State;
 use crate::auth::extract::SESSION_COOKIE;
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 
 /// The name of the hidden form field that carries the token.
 pub const FIELD: &str = "csrf_token";
@@ -74,7 +74,7 @@ pub fn check_form(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(AppError::forbidden(
-            "invalid_csrf_token",
+            Code::InvalidCsrfToken,
             "this form has expired or did not come from Convene: reload the page and try again",
         ))
     }
@@ -125,7 +125,7 @@ pub async fn refuse_cross_site(
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let refusal = AppError::forbidden(
-        "cross_site_request",
+        Code::CrossSiteRequest,
         "a request authenticated by the session cookie must come from Convene's own pages; \
          other clients send `Authorization: Bearer <token>`",
     );

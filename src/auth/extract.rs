@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::auth::model::{Account, Role, TokenPurpose};
 use crate::auth::token::{hash_token, looks_like_token};
 use crate::db::schema::{account_tokens, accounts, people};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::people::model::Person;
 
 pub const SESSION_COOKIE: &str = "convene_session";
@@ -39,7 +39,7 @@ impl AuthUser {
     pub fn verified_person(&self) -> AppResult<&Person> {
         self.person().ok_or_else(|| {
             AppError::forbidden(
-                "email_unverified",
+                Code::EmailUnverified,
                 "verify your email address first: open the link we emailed you, or ask for a new one",
             )
         })
@@ -151,7 +151,10 @@ impl FromRequest for Admin {
             if user.is_admin() {
                 Ok(Admin(user))
             } else {
-                Err(AppError::forbidden("admin_only", "only admins may do this"))
+                Err(AppError::forbidden(
+                    Code::AdminOnly,
+                    "only admins may do this",
+                ))
             }
         })
     }
@@ -173,7 +176,7 @@ impl FromRequest for Organizer {
                 Ok(Organizer(user))
             } else {
                 Err(AppError::forbidden(
-                    "organizer_only",
+                    Code::OrganizerOnly,
                     "only organizers and admins may do this",
                 ))
             }

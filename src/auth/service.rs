@@ -16,7 +16,7 @@ use crate::client_addr::ClientAddr;
 use crate::db::page::{contains_pattern, Page, PageRequest};
 use crate::db::prepared::KeepPrepared;
 use crate::db::schema::{account_tokens, accounts, audit_entries, login_failures, people};
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::mail::{enqueue, EmailAction, EmailBody, MailQuota, OutgoingEmail, UNPROVED_GREETING};
 use crate::people::model::Person;
 use crate::people::service::parse_name;
@@ -86,7 +86,7 @@ pub async fn create_account(
                     .await?
                     .ok_or_else(|| {
                         AppError::conflict(
-                            "account_exists",
+                            Code::AccountExists,
                             "an account with this email already exists",
                         )
                     })?;
@@ -384,13 +384,13 @@ pub async fn login(
             .await?;
         return Err(AppError::problem(
             actix_web::http::StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
+            Code::InvalidCredentials,
             "the email or password is wrong",
         ));
     };
     if account.disabled_at.is_some() {
         return Err(AppError::forbidden(
-            "account_disabled",
+            Code::AccountDisabled,
             "this account has been disabled; contact the secretariat",
         ));
     }
@@ -540,14 +540,15 @@ async fn token_problem(
     };
     Ok(match found {
         Some((_, Some(_))) => AppError::gone(
-            "token_used",
+            Code::TokenUsed,
             "this link has already been used; each link works once",
         ),
-        Some((expires_at, None)) if expires_at <= Utc::now() => {
-            AppError::gone("token_expired", "this link has expired; ask for a new one")
-        }
+        Some((expires_at, None)) if expires_at <= Utc::now() => AppError::gone(
+            Code::TokenExpired,
+            "this link has expired; ask for a new one",
+        ),
         _ => AppError::bad_request(
-            "invalid_token",
+            Code::InvalidToken,
             "this link is not valid; check that it was copied whole",
         ),
     })
@@ -620,7 +621,7 @@ pub async fn resend_verification(
                 .await?;
             if account.email_verified_at.is_some() {
                 return Err(AppError::conflict(
-                    "already_verified",
+                    Code::AlreadyVerified,
                     "this account's email address is already verified",
                 ));
             }
@@ -635,7 +636,7 @@ pub async fn resend_verification(
                 let wait = (next - Utc::now()).num_seconds().max(1) as u64;
                 return Err(AppError::Problem {
                     status: actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-                    code: "too_many_requests",
+                    code: Code::TooManyRequests,
                     detail: format!(
                         "a verification email was sent moments ago; ask again in {wait} seconds"
                     ),
@@ -913,7 +914,10 @@ pub async fn update_account(
                 .iter()
                 .any(|a| a.id == actor_id && a.role == Role::Admin && a.disabled_at.is_none());
             if !still_admin {
-                return Err(AppError::forbidden("admin_only", "only admins may do this"));
+                return Err(AppError::forbidden(
+                    Code::AdminOnly,
+                    "only admins may do this",
+                ));
             }
             let Some(before) = locked.into_iter().find(|a| a.id == target_id) else {
                 return Err(AppError::not_found("account"));
@@ -921,13 +925,13 @@ pub async fn update_account(
             if target_id == actor_id {
                 if changes.disabled == Some(true) {
                     return Err(AppError::conflict(
-                        "cannot_disable_self",
+                        Code::CannotDisableSelf,
                         "an admin cannot disable their own account; ask another admin",
                     ));
                 }
                 if changes.role.is_some_and(|r| r != Role::Admin) {
                     return Err(AppError::conflict(
-                        "cannot_demote_self",
+                        Code::CannotDemoteSelf,
                         "an admin cannot take away their own admin role; ask another admin",
                     ));
                 }
@@ -957,7 +961,7 @@ pub async fn update_account(
                 .await?;
             if admins_left == 0 {
                 return Err(AppError::conflict(
-                    "last_admin",
+                    Code::LastAdmin,
                     "the partnership must keep at least one enabled admin",
                 ));
             }

@@ -16,7 +16,7 @@ use crate::auth::service::{self, NewAccountInput};
 use crate::auth::MaybeUser;
 use crate::client_addr::ClientAddr;
 use crate::db::page::PageRequest;
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::invitations::model::MyInvitationView;
 use crate::mail::MailQuota;
 use crate::pages::{html, MessagePage};
@@ -118,7 +118,7 @@ async fn login_submit(state: State, client: ClientAddr, body: web::Bytes) -> Htt
                 return res;
             }
             Err(AppError::Problem { code, detail, .. }) => match code {
-                "invalid_credentials" => errors.add(
+                Code::InvalidCredentials => errors.add(
                     "password",
                     "This email address and password do not match an account. Check both and try again.",
                 ),

@@ -14,7 +14,7 @@ use super::{admin, admin_form, error_page, see_other, words, Chrome, Errors, For
 use crate::app::State;
 use crate::audit::service::AuditFilter;
 use crate::db::page::{NameAndId, PageRequest};
-use crate::error::{AppError, Validator};
+use crate::error::{AppError, Code, Validator};
 use crate::organizations::country::{Country, CountryCode};
 use crate::organizations::model::{MembershipStatus, Organization, OrganizationKind};
 use crate::organizations::routes::UpdateOrganizationRequest;
@@ -472,7 +472,7 @@ async fn edit(
             )
             .await
         }
-        Err(e) if e.code() == "duplicate_name" => {
+        Err(e) if e.code() == Code::DuplicateName => {
             let mut errors = Errors::default();
             if let AppError::Problem { detail, .. } = &e {
                 errors.add("name", crate::pages::sentence(detail));

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{events, outcomes, sessions};
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::{is_event_staff, require_event_staff};
 use crate::events::model::*;
 use crate::events::service::{
@@ -195,7 +195,7 @@ pub async fn publish_outcome(
     require_event_staff(conn, user, event.id, visible)
         .await
         .map_err(|e| match e.code() {
-            "not_found" => AppError::not_found("outcome"),
+            Code::NotFound => AppError::not_found("outcome"),
             _ => e,
         })?;
     let row = if outcome.published_at.is_some() {

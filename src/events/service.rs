@@ -19,7 +19,7 @@ use crate::db::schema::{
     accounts, emails, event_partners, event_staff, events, invitations, organizations, people,
     registrations, series, sessions, speakers,
 };
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::require_event_staff;
 use crate::events::calendar::{calendar_for_sessions, CalendarMethod, CalendarSession};
 use crate::events::local_time::format_range;
@@ -146,7 +146,7 @@ pub async fn create_series(
         .map_err(|e| {
             if is_unique_violation(&e, "series_name") {
                 AppError::conflict(
-                    "series_name_taken",
+                    Code::SeriesNameTaken,
                     "a series with this name already exists",
                 )
             } else {
@@ -655,7 +655,7 @@ async fn free_slug(conn: &mut AsyncPgConnection, base: &Slug) -> AppResult<Slug>
 }
 
 fn slug_taken() -> AppError {
-    AppError::conflict("slug_taken", "another event already uses this slug")
+    AppError::conflict(Code::SlugTaken, "another event already uses this slug")
 }
 
 pub async fn create_event(
@@ -797,7 +797,7 @@ pub async fn create_event(
         }
     }
     Err(AppError::conflict(
-        "slug_taken",
+        Code::SlugTaken,
         "could not find a free slug for this title; give one",
     ))
 }
@@ -1019,7 +1019,7 @@ pub async fn transition(
                 .await?;
             let Some(target) = transition.target(current.status) else {
                 return Err(AppError::conflict(
-                    "invalid_transition",
+                    Code::InvalidTransition,
                     format!(
                         "cannot {} an event that is {}: only {} can be",
                         transition.verb(),

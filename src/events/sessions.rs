@@ -10,7 +10,7 @@ use crate::auth::AuthUser;
 use crate::db::schema::{
     affiliations, events, organizations, people, registrations, sessions, speakers,
 };
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::require_event_staff;
 use crate::events::local_time::format_range;
 use crate::events::model::*;
@@ -44,7 +44,7 @@ pub async fn session_for_staff(
     require_event_staff(conn, user, event.id, event.is_public())
         .await
         .map_err(|e| match e.code() {
-            "not_found" => AppError::not_found("session"),
+            Code::NotFound => AppError::not_found("session"),
             _ => e,
         })?;
     Ok((session, event))
@@ -354,7 +354,7 @@ pub async fn update_session(
 
                 if f.access != current.access && live_registrations(conn, session_id).await? > 0 {
                     return Err(AppError::conflict(
-                        "session_has_registrations",
+                        Code::SessionHasRegistrations,
                         "the session has registrations: its access cannot change",
                     ));
                 }
@@ -362,7 +362,7 @@ pub async fn update_session(
                 if let Some(cap) = f.capacity {
                     if i64::from(cap) < confirmed {
                         return Err(AppError::conflict(
-                            "capacity_below_confirmed",
+                            Code::CapacityBelowConfirmed,
                             format!(
                                 "{confirmed} registrations are confirmed: the capacity cannot be \
                                  lower"
@@ -464,7 +464,7 @@ pub async fn delete_session(
             let live = live_registrations(conn, session_id).await?;
             if live > 0 {
                 return Err(AppError::conflict(
-                    "session_has_registrations",
+                    Code::SessionHasRegistrations,
                     format!(
                         "{live} live registrations hold this session: cancel them before \
                          deleting it"
@@ -647,7 +647,7 @@ pub async fn delete_speaker(
     require_event_staff(conn, user, event.id, visible)
         .await
         .map_err(|e| match e.code() {
-            "not_found" => AppError::not_found("speaker"),
+            Code::NotFound => AppError::not_found("speaker"),
             _ => e,
         })?;
     diesel::delete(speakers::table.find(speaker_id))

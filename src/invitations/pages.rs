@@ -9,7 +9,7 @@ use askama::Template;
 use uuid::Uuid;
 
 use crate::app::State;
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::events::local_time::{format_local, zone};
 use crate::invitations::emails::CHATHAM_HOUSE_RULE;
 use crate::invitations::model::{InvitationStatus, InvitationView};
@@ -85,22 +85,22 @@ fn error_page(error: &AppError) -> HttpResponse {
     let status = actix_web::ResponseError::status_code(error);
     match error {
         AppError::Problem { code, detail, .. } => match *code {
-            "not_found" => problem_page(
+            Code::NotFound => problem_page(
                 status,
                 "This invitation link is not valid",
                 "The link may be incomplete, or a newer invitation email has replaced it: please \
                  use the link in the most recent email from the organisers.",
             ),
-            "invitation_expired" => {
+            Code::InvitationExpired => {
                 problem_page(status, "This invitation has expired", &sentence(detail))
             }
-            "invitation_revoked" => {
+            Code::InvitationRevoked => {
                 problem_page(status, "This invitation was withdrawn", &sentence(detail))
             }
-            "event_not_open" => {
+            Code::EventNotOpen => {
                 problem_page(status, "This dialogue is no longer open", &sentence(detail))
             }
-            "answer_final" => problem_page(
+            Code::AnswerFinal => problem_page(
                 status,
                 "Your answer can no longer be changed",
                 &sentence(detail),
@@ -281,7 +281,7 @@ async fn answer(state: State, path: web::Path<String>, body: web::Bytes) -> Http
             .await
         }
         Err(AppError::Problem {
-            code: "session_full",
+            code: Code::SessionFull,
             ..
         }) => {
             redisplay(

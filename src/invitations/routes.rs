@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::app::State;
 use crate::auth::AuthUser;
 use crate::db::page::{Page, PageQuery, PageRequest};
-use crate::error::{AppError, AppResult, FieldError, Problem};
+use crate::error::{AppError, AppResult, Code, FieldError, Problem};
 use crate::idempotency;
 use crate::invitations::model::*;
 use crate::invitations::service::{self, Answer};
@@ -198,7 +198,10 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> AppRe
         if e.is_data() {
             AppError::Validation(vec![FieldError::new("body", e.to_string())])
         } else {
-            AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+            AppError::bad_request(
+                Code::MalformedJson,
+                format!("the body is not valid JSON: {e}"),
+            )
         }
     })
 }

@@ -23,7 +23,7 @@ use crate::db::schema::{
     affiliations, invitation_link_tokens, invitation_sessions, invitations, organizations, people,
     registrations, sessions,
 };
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::{is_event_staff, require_event_staff};
 use crate::events::calendar::CalendarMethod;
 use crate::events::local_time::format_local;
@@ -187,7 +187,7 @@ fn expired_error(invitation: &Invitation, event: Option<&EventFacts>) -> AppErro
         None => invitation.expires_at.to_rfc3339(),
     };
     AppError::gone(
-        "invitation_expired",
+        Code::InvitationExpired,
         format!(
             "this invitation expired on {when}; ask the organisers to send you a new one if you \
              would still like to take part"
@@ -202,7 +202,7 @@ fn event_closed_error(event: &EventFacts) -> AppError {
         "has ended"
     };
     AppError::gone(
-        "event_not_open",
+        Code::EventNotOpen,
         format!(
             "{} {what}: its invitations can no longer be answered",
             event.title
@@ -212,7 +212,7 @@ fn event_closed_error(event: &EventFacts) -> AppError {
 
 fn revoked_error() -> AppError {
     AppError::gone(
-        "invitation_revoked",
+        Code::InvitationRevoked,
         "the organisers have withdrawn this invitation; its link no longer works",
     )
 }
@@ -260,7 +260,7 @@ pub async fn create_invitations(
     let event = event_for_staff(&mut conn, user, event_id).await?;
     if !event.accepts_invitations() {
         return Err(AppError::conflict(
-            "event_not_open",
+            Code::EventNotOpen,
             format!("the event is {}: it takes no new invitations", event.status),
         ));
     }
@@ -593,7 +593,7 @@ async fn insert_invitations(
     let locked = locks::event(conn, event.id).await?;
     if !locked.accepts_invitations() {
         return Err(AppError::conflict(
-            "event_not_open",
+            Code::EventNotOpen,
             format!(
                 "the event is {}: it takes no new invitations",
                 locked.status
@@ -1028,7 +1028,7 @@ pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult
 
 fn answer_final_error(invitation: &Invitation, event: &EventFacts) -> AppError {
     AppError::conflict(
-        "answer_final",
+        Code::AnswerFinal,
         format!(
             "this invitation was {} and its deadline to change the answer passed on {}; please \
              contact the organisers",
@@ -1112,7 +1112,7 @@ async fn accept(
     let offered: Vec<SessionFacts> = offered_with.iter().map(|(s, _)| s.clone()).collect();
     if offered.is_empty() {
         return Err(AppError::conflict(
-            "no_sessions",
+            Code::NoSessions,
             "the sessions of this invitation have been removed; please contact the organisers",
         ));
     }
@@ -1380,7 +1380,7 @@ async fn invitation_for_staff(
 
 fn invalid_transition(from: InvitationStatus, action: &str) -> AppError {
     AppError::conflict(
-        "invalid_transition",
+        Code::InvalidTransition,
         format!("an invitation that is {from} cannot be {action}"),
     )
 }
@@ -1420,7 +1420,7 @@ pub async fn resend(
                 .map(|(s, _)| s.starts_at)
                 .min()
                 .ok_or_else(|| {
-                    AppError::conflict("no_sessions", "the invitation's sessions were deleted")
+                    AppError::conflict(Code::NoSessions, "the invitation's sessions were deleted")
                 })?;
             let expires_at =
                 match request.expires_at {

@@ -11,7 +11,7 @@ use crate::app::State;
 use crate::auth::AuthUser;
 use crate::config::Settings;
 use crate::db::page::Page;
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult, Code, Problem};
 use crate::events::access::require_staff_of_event;
 use crate::mail::outbox::{EmailStatus, EmailView};
 use crate::mail::service;
@@ -113,7 +113,7 @@ fn scraper_allowed(settings: &Settings, req: &HttpRequest) -> AppResult<()> {
     } else {
         Err(AppError::problem(
             StatusCode::UNAUTHORIZED,
-            "unauthenticated",
+            Code::Unauthenticated,
             "send `Authorization: Bearer <server.metrics_token>`",
         ))
     }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::app::State;
 use crate::auth::{Admin, AuthUser, MaybeUser};
 use crate::db::page::{Page, PageQuery, PageRequest};
-use crate::error::{AppError, AppResult, Problem, Validator};
+use crate::error::{AppError, AppResult, Code, Problem, Validator};
 use crate::json::Json;
 use crate::mail::MailQuota;
 use crate::organizations::model::{MembershipStatus, OrganizationKind, OrganizationView};
@@ -569,7 +569,7 @@ async fn import_organizations(
     if !is_csv(&req) {
         return Err(AppError::problem(
             actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             "send the file as UTF-8 CSV with `Content-Type: text/csv`",
         ));
     }

@@ -13,7 +13,7 @@ use crate::auth::AuthUser;
 use crate::db::is_unique_violation;
 use crate::db::page::{contains_pattern, lower, NameAndId, Page, PageRequest};
 use crate::db::schema::organizations;
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::mail::{inert, EmailBody, MailQuota, OutgoingEmail};
 use crate::organizations::model::{
     snapshot, MembershipStatus, NewOrganization, Organization, OrganizationChanges,
@@ -196,7 +196,7 @@ pub fn joined_on_for(status: MembershipStatus, given: Option<NaiveDate>) -> Opti
 /// after the transaction (see [`name_duplicate_error`]); this one serves inside it.
 fn duplicate_name_placeholder(name: &str) -> AppError {
     AppError::conflict(
-        "duplicate_name",
+        Code::DuplicateName,
         format!("an organisation named \"{name}\" already exists"),
     )
 }
@@ -238,7 +238,7 @@ pub async fn find_live_by_name(
 pub async fn name_duplicate_error(conn: &mut AsyncPgConnection, name: &str) -> AppError {
     match find_live_by_name(conn, name).await {
         Ok(Some(existing)) => AppError::conflict(
-            "duplicate_name",
+            Code::DuplicateName,
             format!(
                 "an organisation named \"{}\" already exists (id {}, status {})",
                 existing.name, existing.id, existing.status
@@ -256,7 +256,7 @@ pub async fn explain_duplicate<T>(
     name: &str,
 ) -> AppResult<T> {
     match result {
-        Err(e) if e.code() == "duplicate_name" => Err(name_duplicate_error(conn, name).await),
+        Err(e) if e.code() == Code::DuplicateName => Err(name_duplicate_error(conn, name).await),
         other => other,
     }
 }
@@ -270,7 +270,7 @@ async fn explain_duplicate_to_public<T>(
     name: &str,
 ) -> AppResult<T> {
     match result {
-        Err(e) if e.code() == "duplicate_name" => match find_live_by_name(conn, name).await? {
+        Err(e) if e.code() == Code::DuplicateName => match find_live_by_name(conn, name).await? {
             Some(existing) if existing.status == MembershipStatus::Active => {
                 Err(name_duplicate_error(conn, name).await)
             }
@@ -588,7 +588,7 @@ pub async fn transition(
             if !allowed.contains(&before.status) {
                 let from = allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or ");
                 return Err(AppError::conflict(
-                    "invalid_transition",
+                    Code::InvalidTransition,
                     format!(
                         "cannot {} an organisation whose status is {}; only {from} organisations can be {}",
                         transition.action(),
@@ -779,7 +779,7 @@ pub async fn require_people_manager(
         Ok(())
     } else if org.status == MembershipStatus::Active {
         Err(AppError::forbidden(
-            "not_focal_point",
+            Code::NotFocalPoint,
             "only admins and the organisation's focal point may manage its people",
         ))
     } else {
@@ -878,7 +878,7 @@ pub async fn decline(
             let before = lock(conn, id).await?;
             if before.status != MembershipStatus::Applicant {
                 return Err(AppError::conflict(
-                    "invalid_transition",
+                    Code::InvalidTransition,
                     format!(
                         "cannot decline an organisation whose status is {}; only applicant organisations can be declined",
                         before.status

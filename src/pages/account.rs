@@ -19,7 +19,7 @@ use crate::auth::password::{Password, PasswordError};
 use crate::auth::service::{self, EMAIL_VERIFICATION_TTL_HOURS, PASSWORD_RESET_TTL_MINUTES};
 use crate::auth::token::{hash_token, looks_like_token};
 use crate::db::schema::{account_tokens, accounts};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
 pub fn page_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(verify_page)
@@ -156,9 +156,9 @@ fn failure(link: Link, error: AppError) -> HttpResponse {
     let status = error.status_code();
     match &error {
         AppError::Problem { code, detail, .. } => match *code {
-            "invalid_token" | "not_found" => dead_link(link, &Lookup::Unknown),
-            "token_used" => dead_link(link, &Lookup::Used),
-            "token_expired" => dead_link(link, &Lookup::Expired),
+            Code::InvalidToken | Code::NotFound => dead_link(link, &Lookup::Unknown),
+            Code::TokenUsed => dead_link(link, &Lookup::Used),
+            Code::TokenExpired => dead_link(link, &Lookup::Expired),
             _ => MessagePage::new("Your request could not be completed")
                 .paragraph(sentence(detail))
                 .respond(status),
@@ -167,8 +167,7 @@ fn failure(link: Link, error: AppError) -> HttpResponse {
             .paragraphs(errors.iter().map(|e| sentence(&e.message)))
             .respond(status),
         AppError::Unavailable(_) | AppError::Internal(_) => {
-            // Logs the cause the way the API does.
-            let _ = error.error_response();
+            error.log_cause();
             super::unavailable(status)
         }
     }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::audit;
 use crate::db::page::{contains_pattern, lower, NameAndId, Page, PageRequest};
 use crate::db::schema::{accounts, affiliations, people};
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::people::model::{snapshot, AffiliateView, Affiliation, NewPerson, Person, PersonView};
 use crate::people::EmailAddress;
 use crate::text::{check_characters, Lines};
@@ -220,7 +220,7 @@ pub async fn create(
         None => {
             let existing = find_by_email(conn, &input.email).await?;
             Err(AppError::conflict(
-                "duplicate_email",
+                Code::DuplicateEmail,
                 match existing {
                     Some(p) => format!(
                         "a person with the email {} already exists (id {})",

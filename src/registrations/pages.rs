@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::app::State;
 use crate::auth::{csrf, MaybeUser};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::mail::MailQuota;
 use crate::pages::dialogues::Seats;
 use crate::pages::{html, sentence, Members, MessagePage, RegisterFields, Summary};
@@ -77,44 +77,41 @@ struct CancelPage {
 
 /// An error as a page a person can read; the status is the API's.
 fn error_page(err: &AppError, ctx: Option<&SessionContext>) -> HttpResponse {
-    if matches!(err, AppError::Internal(_) | AppError::Unavailable(_)) {
-        // Log the cause through the API error path's logging.
-        let _ = err.error_response();
-    }
+    err.log_cause();
     let status = err.status_code();
     let detail = err.to_problem().detail;
     let (heading, paragraphs): (&str, Vec<String>) = match err.code() {
-        "invalid_token" => (
+        Code::InvalidToken => (
             "This link is not valid",
             vec![
                 "It may have been used already, replaced by a newer email, or copied incompletely.".to_owned(),
                 "If you received several emails about this registration, use the link in the most recent one.".to_owned(),
             ],
         ),
-        "token_expired" => (
+        Code::TokenExpired => (
             "This link has expired",
             vec!["Confirmation links are valid for 48 hours. Please register again to receive a new one.".to_owned()],
         ),
-        "already_cancelled" => (
+        Code::AlreadyCancelled => (
             "Already cancelled",
             vec![format!("Nothing to do: {detail}.")],
         ),
-        "invalid_csrf_token" => (
+        Code::InvalidCsrfToken => (
             "This form has expired",
             vec!["Please go back, reload the page and submit the form again.".to_owned()],
         ),
-        "invitation_required" => (
+        Code::InvitationRequired => (
             "This session is by invitation only",
             vec!["Only invited participants can take part in this session.".to_owned()],
         ),
-        "session_full" => (
+        Code::SessionFull => (
             "This session is full",
             vec!["There are no seats left and the session has no waitlist.".to_owned()],
         ),
-        "registration_closed" | "registration_not_open" | "event_not_open" | "session_ended" => {
+        Code::RegistrationClosed | Code::RegistrationNotOpen | Code::EventNotOpen | Code::SessionEnded => {
             ("Registration is not open", vec![sentence(&detail)])
         }
-        "not_found" => return crate::pages::not_found("There is no such page."),
+        Code::NotFound => return crate::pages::not_found("There is no such page."),
         _ if status.is_server_error() => return crate::pages::unavailable(status),
         _ => ("Your request could not be completed", vec![sentence(&detail)]),
     };
@@ -483,7 +480,7 @@ async fn cancel_page(
     match shown.await {
         Ok((r, ctx, _)) if !r.status.is_live() => error_page(
             &AppError::gone(
-                "already_cancelled",
+                Code::AlreadyCancelled,
                 format!("this registration is already {}", r.status),
             ),
             Some(&ctx),

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::app::{AppState, State};
 use crate::auth::{AuthUser, MaybeUser};
 use crate::db::page::Page;
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult, Code, Problem};
 use crate::events::access::{is_event_staff, require_event_staff, require_staff_of_event};
 use crate::idempotency;
 use crate::json::Json;
@@ -177,7 +177,7 @@ pub(crate) async fn for_staff(
         Ok((registration, ctx))
     } else if user.is_person(registration.person_id) {
         Err(AppError::forbidden(
-            "not_event_staff",
+            Code::NotEventStaff,
             "only the event's staff and admins may do this",
         ))
     } else {

@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::auth::AuthUser;
 use crate::db::schema::{events, organizations, people, registrations, sessions};
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::is_event_staff;
 use crate::events::local_time;
 use crate::mail::MailQuota;
@@ -138,7 +138,7 @@ pub async fn cancel(
         .await?;
     if !status.is_live() {
         return Err(AppError::conflict(
-            "registration_not_live",
+            Code::RegistrationNotLive,
             format!("the registration is already {status}"),
         ));
     }
@@ -353,7 +353,7 @@ pub async fn check_open_for_public(
     }
     if !ctx.session.is_public() {
         return Err(AppError::forbidden(
-            "invitation_required",
+            Code::InvitationRequired,
             "this session is closed: only invited people may take part",
         ));
     }
@@ -362,7 +362,7 @@ pub async fn check_open_for_public(
     if let Some(opens) = ctx.session.registration_opens_at {
         if now < opens {
             return Err(AppError::conflict(
-                "registration_not_open",
+                Code::RegistrationNotOpen,
                 format!(
                     "registration opens on {}",
                     local_time::format_local(opens, &ctx.event.zone())
@@ -373,7 +373,7 @@ pub async fn check_open_for_public(
     if let Some(closes) = ctx.session.registration_closes_at {
         if now >= closes {
             return Err(AppError::conflict(
-                "registration_closed",
+                Code::RegistrationClosed,
                 format!(
                     "registration closed on {}",
                     local_time::format_local(closes, &ctx.event.zone())
@@ -389,7 +389,7 @@ fn check_event_open(ctx: &SessionContext) -> AppResult<()> {
         Ok(())
     } else {
         Err(AppError::conflict(
-            "event_not_open",
+            Code::EventNotOpen,
             format!(
                 "the event is {} and takes no registrations",
                 ctx.event.status
@@ -401,7 +401,7 @@ fn check_event_open(ctx: &SessionContext) -> AppResult<()> {
 fn check_session_not_over(ctx: &SessionContext, now: DateTime<Utc>) -> AppResult<()> {
     if now >= ctx.session.ends_at {
         Err(AppError::conflict(
-            "session_ended",
+            Code::SessionEnded,
             "the session has already ended",
         ))
     } else {
@@ -651,7 +651,7 @@ async fn insert_registration(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
         )) => Err(AppError::conflict(
-            "already_registered",
+            Code::AlreadyRegistered,
             "this person is already registered for the session",
         )),
         Err(e) => Err(e.into()),
@@ -726,7 +726,7 @@ async fn after_confirmation(
 }
 
 pub fn session_full() -> AppError {
-    AppError::conflict("session_full", "the session is full and has no waitlist")
+    AppError::conflict(Code::SessionFull, "the session is full and has no waitlist")
 }
 
 fn admission_of(registration: &Registration) -> Admission {
@@ -745,7 +745,7 @@ fn admission_of(registration: &Registration) -> Admission {
 fn invalid_token() -> AppError {
     AppError::problem(
         actix_web::http::StatusCode::NOT_FOUND,
-        "invalid_token",
+        Code::InvalidToken,
         "this link is not valid: it was already used, replaced by a newer one, or mistyped",
     )
 }
@@ -779,7 +779,7 @@ pub async fn peek_confirmation(
 
 fn token_expired() -> AppError {
     AppError::gone(
-        "token_expired",
+        Code::TokenExpired,
         "this confirmation link has expired; register again to get a new one",
     )
 }
@@ -862,7 +862,7 @@ fn check_still_open(ctx: &SessionContext, registration: &Registration) -> AppRes
     check_session_not_over(ctx, Utc::now())?;
     if registration.source == RegistrationSource::PublicForm && !ctx.session.is_public() {
         return Err(AppError::forbidden(
-            "invitation_required",
+            Code::InvitationRequired,
             "this session is now closed: only invited people may take part",
         ));
     }
@@ -940,7 +940,7 @@ pub async fn cancel_with_token(
         }
     }
     match cancel_and_notify(state, registration_id, false).await {
-        Err(e) if e.code() == "registration_not_live" => {
+        Err(e) if e.code() == Code::RegistrationNotLive => {
             Err(already_cancelled(RegistrationStatus::Cancelled))
         }
         other => other,
@@ -949,7 +949,7 @@ pub async fn cancel_with_token(
 
 fn already_cancelled(status: RegistrationStatus) -> AppError {
     AppError::gone(
-        "already_cancelled",
+        Code::AlreadyCancelled,
         format!("this registration is already {status}"),
     )
 }
@@ -968,7 +968,7 @@ pub async fn raise_capacity_promotions(
 
 fn invalid_transition(status: RegistrationStatus, action: &str) -> AppError {
     AppError::conflict(
-        "invalid_transition",
+        Code::InvalidTransition,
         format!("a {status} registration cannot be {action}; only pending_approval ones can"),
     )
 }
@@ -1068,7 +1068,7 @@ pub async fn check_in(
                 .optional()?
                 .ok_or_else(|| AppError::not_found("registration"))?;
             Err(AppError::conflict(
-                "not_confirmed",
+                Code::NotConfirmed,
                 format!("only confirmed registrations can be checked in; this one is {status}"),
             ))
         }
