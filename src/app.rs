@@ -1,4 +1,5 @@
-//! Builds the actix application: shared state, middleware, routes, and the server on its port.
+//! Builds the actix application: the context as app data, middleware, routes, the OpenAPI
+//! document, and the server on its port.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -12,35 +13,13 @@ use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 
 use crate::config::Settings;
+use crate::context::Context;
 use crate::db::DbPool;
 use crate::error::{AppError, Code, FieldError, Problem, PROBLEM_JSON};
-use crate::events::PublicViews;
 use crate::mail::Doorbell;
 
-/// What every handler can reach: the pool and the settings. What lives in one process only is
-/// a shortcut, never the truth, so any number of instances can serve one database: the public
-/// views of events kept for `server.public_cache_ms`, and the doorbell of this process's email
-/// worker.
-pub struct AppState {
-    pub pool: DbPool,
-    pub settings: Arc<Settings>,
-    pub public_views: PublicViews,
-    pub doorbell: Doorbell,
-}
-
-impl AppState {
-    pub fn new(pool: DbPool, settings: Arc<Settings>, doorbell: Doorbell) -> AppState {
-        let ttl = Duration::from_millis(settings.server.public_cache_ms);
-        AppState {
-            pool,
-            settings,
-            public_views: PublicViews::new(ttl),
-            doorbell,
-        }
-    }
-}
-
-pub type State = web::Data<AppState>;
+/// The context as actix app data: what every handler reaches.
+pub type State = web::Data<Context>;
 
 /// A bound, not yet running server. Binding port 0 gives tests a free port.
 pub struct Application {
@@ -62,7 +41,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         // Here rather than in `serve`, so that the tests' servers bound hashes as production's do.
         crate::auth::password::start_hashing(&settings.auth);
-        let state = web::Data::new(AppState::new(pool, settings.clone(), doorbell));
+        let state = web::Data::new(Context::new(pool, settings.clone(), doorbell));
         let body_limit = settings.server.body_limit;
         let production = settings.is_production();
         let server = HttpServer::new(move || {

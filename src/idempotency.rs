@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
+use crate::context::Context;
 use crate::db::schema::idempotency_keys;
 use crate::error::{AppError, AppResult, Code};
 
@@ -60,7 +60,7 @@ pub fn fingerprint(body: &impl serde::Serialize) -> Vec<u8> {
 /// Runs `create` at most once per key. Without a key it simply runs. `create` answers the
 /// status and the body to send as JSON (and to replay).
 pub async fn run<F, Fut, T>(
-    state: &AppState,
+    state: &Context,
     req: &HttpRequest,
     caller: Option<uuid::Uuid>,
     request_fingerprint: Vec<u8>,
@@ -155,7 +155,7 @@ enum Begun {
 
 /// Claims the key, or answers the stored response of an earlier attempt.
 async fn begin(
-    state: &AppState,
+    state: &Context,
     scope: &str,
     key: &IdempotencyKey,
     request_fingerprint: &[u8],

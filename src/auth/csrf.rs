@@ -23,8 +23,8 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::app::State;
 use crate::auth::extract::SESSION_COOKIE;
+use crate::context::Context;
 use crate::error::{AppError, Code};
 
 /// The name of the hidden form field that carries the token.
@@ -118,7 +118,7 @@ pub async fn refuse_cross_site(
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let public_origin = req
-        .app_data::<State>()
+        .app_data::<actix_web::web::Data<Context>>()
         .map(|state| origin_of(state.settings.public_url()))
         .unwrap_or_default();
     if !public_origin.is_empty() && same_origin(&req, &public_origin) {

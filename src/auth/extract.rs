@@ -8,9 +8,9 @@ use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use crate::app::AppState;
 use crate::auth::model::{Account, Role, TokenPurpose};
 use crate::auth::token::{hash_token, looks_like_token};
+use crate::context::Context;
 use crate::db::schema::{account_tokens, accounts, people};
 use crate::error::{AppError, AppResult, Code};
 use crate::people::model::Person;
@@ -91,7 +91,7 @@ async fn load_user(req: HttpRequest) -> AppResult<Option<AuthUser>> {
         return Ok(None);
     }
     let state = req
-        .app_data::<web::Data<AppState>>()
+        .app_data::<web::Data<Context>>()
         .ok_or_else(|| AppError::internal("application state missing"))?;
     let mut conn = state.pool.get().await?;
     let found = account_tokens::table

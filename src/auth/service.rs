@@ -8,11 +8,11 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::model::{Account, AccountView, NewAccount, NewAccountToken, Role, TokenPurpose};
 use crate::auth::password::{hash_password, verify_password, Password};
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::client_addr::ClientAddr;
+use crate::context::{Context, Links};
 use crate::db::page::{contains_pattern, Page, PageRequest};
 use crate::db::prepared::KeepPrepared;
 use crate::db::schema::{account_tokens, accounts, audit_entries, login_failures, people};
@@ -74,7 +74,7 @@ impl NewAccountInput {
 /// Creates an account whose address is trusted (an admin on the command line, the tests):
 /// verified and joined to its person at once. A taken address is a 409 `account_exists`.
 pub async fn create_account(
-    state: &AppState,
+    state: &Context,
     input: NewAccountInput,
 ) -> AppResult<(Account, Person)> {
     let password_hash = hash_password(input.password).await?;
@@ -128,9 +128,9 @@ async fn insert_account(
 /// gets an unverified account without a person and a link to verify it; an address with an
 /// account is told so ("log in or reset your password") and nothing changes. No person is
 /// found, created or claimed here: verification does that ([`join_person`]).
-pub async fn signup(state: &AppState, input: NewAccountInput, quota: &MailQuota) -> AppResult<()> {
+pub async fn signup(state: &Context, input: NewAccountInput, quota: &MailQuota) -> AppResult<()> {
     let password_hash = hash_password(input.password).await?;
-    let public_url = state.settings.public_url().to_owned();
+    let links = state.links.clone();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
@@ -144,14 +144,14 @@ pub async fn signup(state: &AppState, input: NewAccountInput, quota: &MailQuota)
                 return Ok(());
             }
             match inserted {
-                Some(account) => send_verification_email(conn, &account, &public_url).await,
+                Some(account) => send_verification_email(conn, &account, &links).await,
                 None => {
                     let existing: Account = accounts::table
                         .filter(accounts::email.eq(input.email.as_str()))
                         .select(Account::as_select())
                         .first(conn)
                         .await?;
-                    send_account_exists_email(conn, &existing, &public_url).await
+                    send_account_exists_email(conn, &existing, &links).await
                 }
             }
         }
@@ -166,7 +166,7 @@ pub async fn signup(state: &AppState, input: NewAccountInput, quota: &MailQuota)
 async fn send_account_exists_email(
     conn: &mut AsyncPgConnection,
     account: &Account,
-    public_url: &str,
+    links: &Links,
 ) -> AppResult<()> {
     let reset = issue_reset_if_allowed(conn, &account.email)
         .await?
@@ -196,7 +196,7 @@ async fn send_account_exists_email(
         paragraphs,
         action: reset.map(|token| EmailAction {
             label: "Choose a new password".to_owned(),
-            url: format!("{public_url}/password-reset?token={}", token.expose()),
+            url: links.password_reset(token.expose()),
         }),
         footer: vec![
             "If you did not ask for this, ignore this message: your account stays as it is."
@@ -303,7 +303,7 @@ pub async fn consume_token(
 async fn send_verification_email(
     conn: &mut AsyncPgConnection,
     account: &Account,
-    public_url: &str,
+    links: &Links,
 ) -> AppResult<()> {
     let (token, _) = issue_token(
         conn,
@@ -321,7 +321,7 @@ async fn send_verification_email(
         ],
         action: Some(EmailAction {
             label: "Confirm my email address".to_owned(),
-            url: format!("{public_url}/verify-email?token={}", token.expose()),
+            url: links.verify_email(token.expose()),
         }),
         footer: vec!["If you did not create this account, ignore this message.".to_owned()],
         ..Default::default()
@@ -345,7 +345,7 @@ pub struct LoginSuccess {
 /// throttles key on the address as submitted, never on an account, so an address with an
 /// account and one without answer exactly alike.
 pub async fn login(
-    state: &AppState,
+    state: &Context,
     email: &str,
     password: SecretString,
     client: ClientAddr,
@@ -512,7 +512,7 @@ pub async fn prune_login_failures(
     )
 }
 
-pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
+pub async fn logout(state: &Context, token: &str) -> AppResult<()> {
     let mut conn = state.pool.get().await?;
     diesel::delete(account_tokens::table.filter(account_tokens::token_hash.eq(hash_token(token))))
         .execute(&mut conn)
@@ -584,7 +584,7 @@ async fn load_account(conn: &mut AsyncPgConnection, account_id: Uuid) -> AppResu
 /// Uses an emailed verification token: the account's email is verified from now on, and the
 /// account is joined to its person. The token acts once; of many concurrent uses exactly one
 /// succeeds.
-pub async fn verify_email(state: &AppState, token: &str) -> AppResult<(Account, Person)> {
+pub async fn verify_email(state: &Context, token: &str) -> AppResult<(Account, Person)> {
     let token = token.trim().to_owned();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, AppError, _>(|conn| {
@@ -604,11 +604,11 @@ pub async fn verify_email(state: &AppState, token: &str) -> AppResult<(Account, 
 
 /// Sends a fresh verification link to a logged-in account whose email is not verified yet.
 pub async fn resend_verification(
-    state: &AppState,
+    state: &Context,
     account_id: Uuid,
     quota: &MailQuota,
 ) -> AppResult<()> {
-    let public_url = state.settings.public_url().to_owned();
+    let links = state.links.clone();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, AppError, _>(|conn| {
         async move {
@@ -647,7 +647,7 @@ pub async fn resend_verification(
                 .permit(conn, Some(&account.email))
                 .await?
                 .or_too_many()?;
-            send_verification_email(conn, &account, &public_url).await
+            send_verification_email(conn, &account, &links).await
         }
         .scope_boxed()
     })
@@ -693,11 +693,11 @@ struct IssuedFor {
 /// Emails a password reset link when an enabled account uses `email`; otherwise does the same
 /// database work and sends nothing, so the asker learns nothing from the answer or its timing.
 pub async fn request_password_reset(
-    state: &AppState,
+    state: &Context,
     email: &EmailAddress,
     quota: &MailQuota,
 ) -> AppResult<()> {
-    let public_url = state.settings.public_url().to_owned();
+    let links = state.links.clone();
     let email = email.clone();
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, AppError, _>(|conn| {
@@ -707,7 +707,7 @@ pub async fn request_password_reset(
             // same work.
             let issued = issue_reset_if_allowed(conn, email.as_str()).await?;
             if let (Some((token, account_id)), true) = (issued, may_email) {
-                let body = password_reset_email(&public_url, &token);
+                let body = password_reset_email(&links, &token);
                 tracing::info!(%account_id, "password reset link queued");
                 enqueue(
                     conn,
@@ -722,7 +722,7 @@ pub async fn request_password_reset(
     .await
 }
 
-fn password_reset_email(public_url: &str, token: &IssuedToken) -> EmailBody {
+fn password_reset_email(links: &Links, token: &IssuedToken) -> EmailBody {
     EmailBody {
         subject: "Choose a new password for Convene".to_owned(),
         greeting: UNPROVED_GREETING.to_owned(),
@@ -732,7 +732,7 @@ fn password_reset_email(public_url: &str, token: &IssuedToken) -> EmailBody {
         ],
         action: Some(EmailAction {
             label: "Choose a new password".to_owned(),
-            url: format!("{public_url}/password-reset?token={}", token.expose()),
+            url: links.password_reset(token.expose()),
         }),
         footer: vec![
             "If you did not ask for this, ignore this message: your password stays as it is."
@@ -746,7 +746,7 @@ fn password_reset_email(public_url: &str, token: &IssuedToken) -> EmailBody {
 /// account, so whoever knew the old password is logged out. Reading the link proved the
 /// address, so the email counts as verified too and the account is joined to its person.
 pub async fn confirm_password_reset(
-    state: &AppState,
+    state: &Context,
     token: &str,
     password: Password,
 ) -> AppResult<()> {
@@ -836,7 +836,7 @@ pub struct AccountFilter {
 
 /// A page of accounts in creation order (ids are UUID v7, so the id is the sort key).
 pub async fn list_accounts(
-    state: &AppState,
+    state: &Context,
     filter: AccountFilter,
     page: &PageRequest<Uuid>,
 ) -> AppResult<Page<AccountView>> {
@@ -895,7 +895,7 @@ fn audit_state(account: &Account) -> serde_json::Value {
 /// or demote themselves, and the caller's and the target's rows are locked together, so two
 /// admins demoting each other at once cannot leave the partnership without an admin.
 pub async fn update_account(
-    state: &AppState,
+    state: &Context,
     actor_id: Uuid,
     target_id: Uuid,
     changes: AccountChanges,

@@ -9,8 +9,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{error_page, words, Chrome};
-use crate::app::State;
 use crate::audit::service::AuditFilter;
+use crate::context::Context;
 use crate::db::page::PageRequest;
 use crate::db::schema::accounts;
 use crate::error::{AppError, AppResult};
@@ -97,7 +97,7 @@ struct HomePage {
 }
 
 #[get("/manage")]
-async fn home(state: State, req: HttpRequest) -> HttpResponse {
+async fn home(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     // An organiser's console is their dialogues; the rest of /manage is the secretariat's.
     let (user, chrome) = match super::signed_in(&req).await {
         Ok(found) => found,

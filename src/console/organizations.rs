@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::home::{changes, country_name, Change};
 use super::{admin, admin_form, error_page, see_other, words, Chrome, Errors, Form};
-use crate::app::State;
 use crate::audit::service::AuditFilter;
+use crate::context::Context;
 use crate::db::page::{NameAndId, PageRequest};
 use crate::error::{AppError, Code, Validator};
 use crate::organizations::country::{Country, CountryCode};
@@ -181,7 +181,7 @@ impl DirectoryQuery {
 }
 
 #[get("/manage/organizations")]
-async fn directory(state: State, req: HttpRequest) -> HttpResponse {
+async fn directory(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -358,7 +358,7 @@ fn done_message(done: &str) -> Option<&'static str> {
 
 /// Loads an organisation's page: the organisation, its people and its history.
 async fn details_page(
-    state: &State,
+    state: &web::Data<Context>,
     chrome: Chrome,
     id: Uuid,
     done: Option<&'static str>,
@@ -418,7 +418,7 @@ async fn details_page(
 }
 
 #[get("/manage/organizations/{id}")]
-async fn details(state: State, req: HttpRequest, id: web::Path<Uuid>) -> HttpResponse {
+async fn details(state: web::Data<Context>, req: HttpRequest, id: web::Path<Uuid>) -> HttpResponse {
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -430,7 +430,7 @@ async fn details(state: State, req: HttpRequest, id: web::Path<Uuid>) -> HttpRes
 /// Saves the edit form through the API's parser and the service's update.
 #[post("/manage/organizations/{id}")]
 async fn edit(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     id: web::Path<Uuid>,
     body: web::Bytes,
@@ -576,7 +576,7 @@ struct ConfirmPage {
 }
 
 async fn confirm(
-    state: &State,
+    state: &web::Data<Context>,
     chrome: Chrome,
     id: Uuid,
     change: Step,
@@ -619,7 +619,7 @@ async fn confirm(
 /// Says what the change will do and asks for confirmation; changes nothing.
 #[get("/manage/organizations/{id}/{change}")]
 async fn confirm_page(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<(Uuid, String)>,
 ) -> HttpResponse {
@@ -637,7 +637,7 @@ async fn confirm_page(
 /// Makes the confirmed change through the service the API uses.
 #[post("/manage/organizations/{id}/{change}")]
 async fn confirm_submit(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<(Uuid, String)>,
     body: web::Bytes,
@@ -697,7 +697,7 @@ impl ApplicationsPage {
 
 /// The applications waiting, by name, with all they say and the two decisions.
 #[get("/manage/applications")]
-async fn applications(state: State, req: HttpRequest) -> HttpResponse {
+async fn applications(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -753,7 +753,7 @@ pub struct Adding {
 /// through the service behind `POST /api/v1/organizations/{id}/people`.
 #[post("/manage/organizations/{id}/people")]
 async fn add_person(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     id: web::Path<Uuid>,
     body: web::Bytes,

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 
-use crate::app::State;
 use crate::auth::{AuthUser, MaybeUser, Organizer};
+use crate::context::Context;
 use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppResult, Problem};
 use crate::events::model::*;
@@ -98,7 +98,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     responses((status = 200, body = Page<SeriesView>),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/series")]
-async fn list_series(state: State, query: web::Query<PageQuery>) -> AppResult<HttpResponse> {
+async fn list_series(
+    state: web::Data<Context>,
+    query: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
     let page = PageRequest::from_query(&query)?;
     let mut conn = state.pool.get().await?;
     let list = service::list_series(&mut conn, &page).await?;
@@ -113,7 +116,7 @@ async fn list_series(state: State, query: web::Query<PageQuery>) -> AppResult<Ht
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/series")]
 async fn create_series(
-    state: State,
+    state: web::Data<Context>,
     Organizer(user): Organizer,
     body: Json<SeriesRequest>,
 ) -> AppResult<HttpResponse> {
@@ -149,7 +152,7 @@ pub struct EventsQuery {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/events")]
 async fn list_events(
-    state: State,
+    state: web::Data<Context>,
     MaybeUser(user): MaybeUser,
     query: web::Query<EventsQuery>,
 ) -> AppResult<HttpResponse> {
@@ -167,7 +170,7 @@ async fn list_events(
             limit: q.limit,
             cursor: q.cursor,
         },
-        &state.settings.app.public_url,
+        &state.links,
     )
     .await?;
     Ok(HttpResponse::Ok().json(list))
@@ -184,7 +187,7 @@ async fn list_events(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/events")]
 async fn create_event(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     Organizer(user): Organizer,
     body: Json<EventRequest>,
@@ -193,8 +196,7 @@ async fn create_event(
     let fingerprint = crate::idempotency::fingerprint(&body);
     crate::idempotency::run(&state, &req, Some(user.account.id), fingerprint, || async {
         let mut conn = state.pool.get().await?;
-        let view =
-            service::create_event(&mut conn, &user, body, &state.settings.app.public_url).await?;
+        let view = service::create_event(&mut conn, &user, body, &state.links).await?;
         Ok((StatusCode::CREATED, view))
     })
     .await
@@ -211,7 +213,7 @@ async fn create_event(
     responses((status = 200, body = EventView)))]
 #[get("/events/{id}")]
 async fn get_event(
-    state: State,
+    state: web::Data<Context>,
     MaybeUser(user): MaybeUser,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
@@ -236,7 +238,7 @@ async fn get_event(
 }
 
 /// The event's view as nobody sees it (rule 2: no link, no closed session's details), as JSON.
-async fn public_view(state: &State, id_or_slug: &str) -> AppResult<Rendered> {
+async fn public_view(state: &web::Data<Context>, id_or_slug: &str) -> AppResult<Rendered> {
     let view = load_event_view(state, None, id_or_slug).await?;
     let body = serde_json::to_vec(&view)
         .map_err(|e| crate::error::AppError::internal(format!("event view: {e}")))?;
@@ -247,7 +249,7 @@ async fn public_view(state: &State, id_or_slug: &str) -> AppResult<Rendered> {
 }
 
 async fn load_event_view(
-    state: &State,
+    state: &web::Data<Context>,
     user: Option<&AuthUser>,
     id_or_slug: &str,
 ) -> AppResult<EventView> {
@@ -257,12 +259,12 @@ async fn load_event_view(
 /// The event as `user` may see it, read on `conn`.
 async fn viewers_event_view(
     conn: &mut diesel_async::AsyncPgConnection,
-    state: &State,
+    state: &web::Data<Context>,
     user: Option<&AuthUser>,
     id_or_slug: &str,
 ) -> AppResult<EventView> {
     let event = service::visible_event(conn, user, id_or_slug).await?;
-    service::event_view(conn, event, user, &state.settings.app.public_url).await
+    service::event_view(conn, event, user, &state.links).await
 }
 
 /// Changes an event (staff): absent keys stay, `null` clears optional ones; the slug may change.
@@ -274,7 +276,7 @@ async fn viewers_event_view(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/events/{id}")]
 async fn update_event(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
     body: Json<EventPatch>,
@@ -286,14 +288,14 @@ async fn update_event(
         &user,
         &path,
         body.into_inner(),
-        &state.settings.app.public_url,
+        &state.links,
     )
     .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
 async fn move_event(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     id: &str,
     transition: Transition,
@@ -311,7 +313,7 @@ async fn move_event(
               (status = 409, description = "`invalid_transition`: not a draft", body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/publish")]
 async fn publish_event(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
@@ -327,7 +329,7 @@ async fn publish_event(
               (status = 409, description = "`invalid_transition`: completed or already cancelled", body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/cancel")]
 async fn cancel_event(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
@@ -342,7 +344,7 @@ async fn cancel_event(
               (status = 409, description = "`invalid_transition`: not published", body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/complete")]
 async fn complete_event(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
@@ -357,7 +359,7 @@ async fn complete_event(
               (status = 422, description = "e.g. `[2].organization_id`: no such organisation", body = Problem, content_type = "application/problem+json")))]
 #[put("/events/{id}/partners")]
 async fn set_partners(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
     body: Json<Vec<PartnerRequest>>,
@@ -383,7 +385,7 @@ async fn set_partners(
               (status = 422, description = "unknown, disabled or member account", body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/staff")]
 async fn add_staff(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
     body: Json<StaffRequest>,
@@ -407,7 +409,7 @@ async fn add_staff(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/sessions")]
 async fn create_session(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
     body: Json<SessionRequest>,
@@ -433,7 +435,7 @@ async fn create_session(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/sessions/{id}")]
 async fn update_session(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
     body: Json<SessionPatch>,
@@ -445,7 +447,7 @@ async fn update_session(
         &user,
         path.into_inner(),
         body.into_inner(),
-        state.settings.public_url(),
+        &state.links,
     )
     .await?;
     Ok(HttpResponse::Ok().json(session))
@@ -459,7 +461,7 @@ async fn update_session(
               (status = 409, description = "`session_has_registrations`", body = Problem, content_type = "application/problem+json")))]
 #[delete("/sessions/{id}")]
 async fn delete_session(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
@@ -476,7 +478,7 @@ async fn delete_session(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/sessions/{id}/speakers")]
 async fn add_speaker(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
     body: Json<SpeakerRequest>,
@@ -500,7 +502,7 @@ async fn add_speaker(
     responses((status = 204, description = "Removed")))]
 #[delete("/speakers/{id}")]
 async fn delete_speaker(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
@@ -520,7 +522,7 @@ async fn delete_speaker(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/outcomes")]
 async fn create_outcome(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
     body: Json<OutcomeRequest>,
@@ -545,7 +547,7 @@ async fn create_outcome(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/events/{id}/outcomes")]
 async fn list_outcomes(
-    state: State,
+    state: web::Data<Context>,
     MaybeUser(user): MaybeUser,
     path: web::Path<String>,
     query: web::Query<PageQuery>,
@@ -563,7 +565,7 @@ async fn list_outcomes(
     responses((status = 200, body = OutcomeView)))]
 #[post("/outcomes/{id}/publish")]
 async fn publish_outcome(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
@@ -583,19 +585,13 @@ async fn publish_outcome(
     responses((status = 200, description = "iCalendar (RFC 5545)", content_type = "text/calendar", body = String)))]
 #[get("/events/{id}/calendar.ics")]
 async fn calendar(
-    state: State,
+    state: web::Data<Context>,
     MaybeUser(user): MaybeUser,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let personal = user.is_some();
     let mut conn = state.pool.get().await?;
-    let (ics, slug) = service::calendar_feed(
-        &mut conn,
-        user.as_ref(),
-        &path,
-        &state.settings.app.public_url,
-    )
-    .await?;
+    let (ics, slug) = service::calendar_feed(&mut conn, user.as_ref(), &path, &state.links).await?;
     let mut response = HttpResponse::Ok();
     response
         .insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))

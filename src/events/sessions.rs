@@ -7,6 +7,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
+use crate::context::Links;
 use crate::db::schema::{
     affiliations, events, organizations, people, registrations, sessions, speakers,
 };
@@ -274,7 +275,7 @@ pub async fn update_session(
     user: &AuthUser,
     session_id: Uuid,
     patch: SessionPatch,
-    public_url: &str,
+    links: &Links,
 ) -> AppResult<SessionView> {
     let (_, event) = session_for_staff(conn, user, session_id).await?;
     let zone = event.zone();
@@ -393,7 +394,7 @@ pub async fn update_session(
                 // Seats the first waitlisted (still under the session lock) and emails them.
                 let promoted: Vec<Uuid> = if more_room {
                     crate::registrations::service::raise_capacity_promotions(
-                        conn, public_url, session_id,
+                        conn, links, session_id,
                     )
                     .await?
                     .iter()

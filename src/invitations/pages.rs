@@ -8,7 +8,7 @@ use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
 
-use crate::app::State;
+use crate::context::Context;
 use crate::error::{AppError, Code};
 use crate::events::local_time::{format_local, zone};
 use crate::invitations::emails::CHATHAM_HOUSE_RULE;
@@ -199,7 +199,7 @@ fn invitation_page(
 /// Shows the invitation with its sessions to tick, the Chatham House rule where it applies,
 /// the organisers' message, and Accept / Decline. Changes nothing.
 #[get("/invitations/{token}")]
-async fn show(state: State, path: web::Path<String>) -> HttpResponse {
+async fn show(state: web::Data<Context>, path: web::Path<String>) -> HttpResponse {
     let token = path.into_inner();
     match service::view_by_token(&state, &token).await {
         Ok(view) => invitation_page(StatusCode::OK, &view, None, None),
@@ -235,7 +235,11 @@ fn parse_form(body: &[u8]) -> AnswerForm {
 
 /// Records the answer of the form and shows the outcome.
 #[post("/invitations/{token}")]
-async fn answer(state: State, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+async fn answer(
+    state: web::Data<Context>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
     let token = path.into_inner();
     let form = parse_form(&body);
     let answer = match form.response.as_deref() {
@@ -300,7 +304,7 @@ async fn answer(state: State, path: web::Path<String>, body: web::Bytes) -> Http
 }
 
 async fn redisplay(
-    state: &State,
+    state: &web::Data<Context>,
     token: &str,
     status: StatusCode,
     checked: &[Uuid],

@@ -5,8 +5,8 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use utoipa::OpenApi;
 use uuid::Uuid;
 
-use crate::app::State;
 use crate::auth::AuthUser;
+use crate::context::Context;
 use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppError, AppResult, Code, FieldError, Problem};
 use crate::idempotency;
@@ -77,7 +77,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/invitations")]
 async fn create_invitations(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     user: AuthUser,
     path: web::Path<Uuid>,
@@ -102,7 +102,7 @@ async fn create_invitations(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/events/{id}/invitations")]
 async fn list_invitations(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
     query: web::Query<ListInvitationsQuery>,
@@ -122,7 +122,7 @@ async fn list_invitations(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/me/invitations")]
 async fn my_invitations(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
@@ -150,7 +150,10 @@ fn private(mut response: HttpResponse) -> HttpResponse {
               (status = 410, body = Problem, content_type = "application/problem+json",
                description = "`invitation_expired`, `invitation_revoked`, or `event_not_open` (the dialogue was cancelled or has ended)")))]
 #[get("/invitations/by-token/{token}")]
-async fn invitation_by_token(state: State, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn invitation_by_token(
+    state: web::Data<Context>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let view = service::view_by_token(&state, &path.into_inner()).await?;
     Ok(private(HttpResponse::Ok().json(view)))
 }
@@ -173,7 +176,7 @@ async fn invitation_by_token(state: State, path: web::Path<String>) -> AppResult
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/invitations/by-token/{token}/respond")]
 async fn respond(
-    state: State,
+    state: web::Data<Context>,
     path: web::Path<String>,
     body: Json<RespondRequest>,
 ) -> AppResult<HttpResponse> {
@@ -219,7 +222,7 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> AppRe
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/invitations/{id}/resend")]
 async fn resend(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
     body: web::Bytes,
@@ -243,7 +246,7 @@ async fn resend(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/invitations/{id}/sessions")]
 async fn add_sessions(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
     body: Json<AddSessionsRequest>,
@@ -261,7 +264,11 @@ async fn add_sessions(
               (status = 409, body = Problem, content_type = "application/problem+json",
                description = "`invalid_transition`: already revoked")))]
 #[post("/invitations/{id}/revoke")]
-async fn revoke(state: State, user: AuthUser, path: web::Path<Uuid>) -> AppResult<HttpResponse> {
+async fn revoke(
+    state: web::Data<Context>,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     let item = service::revoke(&state, &user, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(item))
 }

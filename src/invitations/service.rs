@@ -14,9 +14,9 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::auth::AuthUser;
+use crate::context::{Context, Links};
 use crate::db::locks;
 use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{
@@ -251,7 +251,7 @@ struct CheckedRequest {
 /// Invites many people at once to closed sessions of an event. The whole request is checked
 /// before anything is written: one invalid entry is a 422 listing every bad field.
 pub async fn create_invitations(
-    state: &AppState,
+    state: &Context,
     user: &AuthUser,
     event_id: Uuid,
     request: CreateInvitationsRequest,
@@ -268,7 +268,7 @@ pub async fn create_invitations(
     let sender = Sender {
         account_id: user.account.id,
         name: user.name().to_owned(),
-        public_url: state.settings.public_url().to_owned(),
+        links: state.links.clone(),
         reminder_days: state.settings.worker.invitation_reminder_days,
     };
     conn.transaction::<_, AppError, _>(|conn| {
@@ -281,7 +281,7 @@ pub async fn create_invitations(
 struct Sender {
     account_id: Uuid,
     name: String,
-    public_url: String,
+    links: Links,
     reminder_days: i64,
 }
 
@@ -611,7 +611,7 @@ async fn insert_invitations(
     let mail = InvitationMail {
         event: &event,
         sessions: &chosen,
-        public_url: &sender.public_url,
+        links: &sender.links,
         inviter: Some(&sender.name),
         message: message.as_deref(),
         offer_ics: &offer_ics,
@@ -837,7 +837,7 @@ async fn resolve_people(
 
 /// What the invitation covers, for its token holder. Never acts (a mail scanner may call it);
 /// it only records an expiry that has already happened.
-pub async fn view_by_token(state: &AppState, token: &str) -> AppResult<InvitationView> {
+pub async fn view_by_token(state: &Context, token: &str) -> AppResult<InvitationView> {
     let mut conn = state.pool.get().await?;
     let invitation = find_by_token(&mut conn, token).await?;
     let event = load_event(&mut conn, invitation.event_id).await?;
@@ -976,12 +976,12 @@ enum Step {
 /// queue and each one finds the invitation as the one before left it. Until the invitation's
 /// deadline an answer may be changed: the new one replaces the old (DESIGN.md, invitation
 /// answer); after it, 409 `answer_final`.
-pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult<AnswerOutcome> {
+pub async fn respond(state: &Context, token: &str, answer: Answer) -> AppResult<AnswerOutcome> {
     let mut conn = state.pool.get().await?;
     let token = token.to_owned();
-    let public_url = state.settings.public_url().to_owned();
+    let links = state.links.clone();
     let step = crate::db::retry::transaction(&mut conn, |conn| {
-        let (token, public_url, answer) = (&token, &public_url, answer.clone());
+        let (token, links, answer) = (&token, &links, answer.clone());
         async move {
             let invitation = lock_answerable(conn, token).await?;
             let event = load_event(conn, invitation.event_id).await?;
@@ -1011,9 +1011,9 @@ pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult
                 .await?;
             let outcome = match answer {
                 Answer::Accept(ids) => {
-                    accept(conn, public_url, &invitation, &person, event, ids).await?
+                    accept(conn, links, &invitation, &person, event, ids).await?
                 }
-                Answer::Decline => decline(conn, public_url, &invitation, &person, event).await?,
+                Answer::Decline => decline(conn, links, &invitation, &person, event).await?,
             };
             Ok(Step::Done(outcome))
         }
@@ -1101,7 +1101,7 @@ fn in_calendar(offered: &[(SessionFacts, Option<bool>)]) -> Vec<Uuid> {
 
 async fn accept(
     conn: &mut AsyncPgConnection,
-    public_url: &str,
+    links: &Links,
     invitation: &Invitation,
     person: &Person,
     event: EventFacts,
@@ -1135,7 +1135,7 @@ async fn accept(
     // Seats in sessions no longer named are given up: the waitlist promotes (`cancel`).
     for (registration_id, session_id) in &held {
         if !chosen_ids.contains(session_id) {
-            cancel(conn, public_url, *registration_id).await?;
+            cancel(conn, links, *registration_id).await?;
         }
     }
     let leaving: Vec<Uuid> = in_calendar(&offered_with)
@@ -1205,7 +1205,7 @@ async fn accept(
     }
     let cancel_links: Vec<Option<CancelLink>> = registrations_made
         .iter()
-        .map(|(_, r)| CancelLink::issue(public_url, r))
+        .map(|(_, r)| CancelLink::issue(links, r))
         .collect();
     let accepted: Vec<AcceptedSession<'_>> = registrations_made
         .iter()
@@ -1302,7 +1302,7 @@ async fn current_outcome(
 
 async fn decline(
     conn: &mut AsyncPgConnection,
-    public_url: &str,
+    links: &Links,
     invitation: &Invitation,
     person: &Person,
     event: EventFacts,
@@ -1316,7 +1316,7 @@ async fn decline(
     // Every seat of the invitation is given up: the waitlists promote (`cancel`).
     let held = seats_of(conn, invitation).await?;
     for (registration_id, _) in &held {
-        cancel(conn, public_url, *registration_id).await?;
+        cancel(conn, links, *registration_id).await?;
     }
     diesel::update(invitation_sessions::table)
         .filter(invitation_sessions::invitation_id.eq(invitation.id))
@@ -1389,7 +1389,7 @@ fn invalid_transition(from: InvitationStatus, action: &str) -> AppError {
 /// expired and declined invitations; each becomes pending (an expired one with a new expiry,
 /// a declined one with its sessions offered afresh).
 pub async fn resend(
-    state: &AppState,
+    state: &Context,
     user: &AuthUser,
     invitation_id: Uuid,
     request: ResendRequest,
@@ -1468,11 +1468,11 @@ pub async fn resend(
     .await
 }
 
-fn sender_of(state: &AppState, user: &AuthUser) -> Sender {
+fn sender_of(state: &Context, user: &AuthUser) -> Sender {
     Sender {
         account_id: user.account.id,
         name: user.name().to_owned(),
-        public_url: state.settings.public_url().to_owned(),
+        links: state.links.clone(),
         reminder_days: state.settings.worker.invitation_reminder_days,
     }
 }
@@ -1521,7 +1521,7 @@ async fn reissue(
     let mail = InvitationMail {
         event,
         sessions: &sessions,
-        public_url: &sender.public_url,
+        links: &sender.links,
         inviter: Some(&sender.name),
         message: invitation.message.as_deref(),
         offer_ics: &offer_ics,
@@ -1557,7 +1557,7 @@ async fn reissue(
 /// their answer for the others and answers for these from a new link, which the invitation
 /// is mailed again with). The expiry moves before the first new session when needed.
 pub async fn add_sessions(
-    state: &AppState,
+    state: &Context,
     user: &AuthUser,
     invitation_id: Uuid,
     request: AddSessionsRequest,
@@ -1639,15 +1639,15 @@ pub async fn add_sessions(
 /// are cancelled (the waitlist promotes, and the promoted are emailed by `cancel`); the invitee is
 /// told.
 pub async fn revoke(
-    state: &AppState,
+    state: &Context,
     user: &AuthUser,
     invitation_id: Uuid,
 ) -> AppResult<InvitationItem> {
     let mut conn = state.pool.get().await?;
     let (_, event) = invitation_for_staff(&mut conn, user, invitation_id).await?;
-    let public_url = state.settings.public_url().to_owned();
+    let links = state.links.clone();
     crate::db::retry::transaction(&mut conn, |conn| {
-        let (event, public_url) = (&event, &public_url);
+        let (event, links) = (&event, &links);
         async move {
             let now = Utc::now();
             // Lock order: the invitation's sessions by id, then the invitation. Every status
@@ -1665,7 +1665,7 @@ pub async fn revoke(
             let live = seats_of(conn, &invitation).await?;
             let mut promoted = 0;
             for (registration_id, _) in &live {
-                let (_, moved_up) = cancel(conn, public_url, *registration_id).await?;
+                let (_, moved_up) = cancel(conn, links, *registration_id).await?;
                 promoted += moved_up.len();
             }
             diesel::update(invitations::table.find(invitation.id))
@@ -1825,7 +1825,7 @@ async fn items(
 
 /// The event's invitations, newest first, with keyset pagination on (created_at, id).
 pub async fn list(
-    state: &AppState,
+    state: &Context,
     user: &AuthUser,
     event_id: Uuid,
     query: ListInvitationsQuery,

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use crate::app::State;
 use crate::auth::{Admin, AuthUser, MaybeUser};
+use crate::context::Context;
 use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppError, AppResult, Code, Problem, Validator};
 use crate::json::Json;
@@ -99,7 +99,7 @@ pub struct OrganizationQuery {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/organizations")]
 async fn list_organizations(
-    state: State,
+    state: web::Data<Context>,
     user: MaybeUser,
     query: web::Query<OrganizationQuery>,
 ) -> AppResult<HttpResponse> {
@@ -129,7 +129,7 @@ async fn list_organizations(
     responses((status = 200, body = OrganizationView)))]
 #[get("/organizations/{id}")]
 async fn get_organization(
-    state: State,
+    state: web::Data<Context>,
     user: MaybeUser,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
@@ -186,7 +186,7 @@ fn parse_contact(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations")]
 async fn create_organization(
-    state: State,
+    state: web::Data<Context>,
     admin: Admin,
     body: Json<CreateOrganizationRequest>,
 ) -> AppResult<HttpResponse> {
@@ -330,7 +330,7 @@ impl UpdateOrganizationRequest {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/organizations/{id}")]
 async fn update_organization(
-    state: State,
+    state: web::Data<Context>,
     admin: Admin,
     id: web::Path<Uuid>,
     body: Json<UpdateOrganizationRequest>,
@@ -378,7 +378,7 @@ pub struct ApplicationRequest {
               (status = 429, body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/applications")]
 async fn apply(
-    state: State,
+    state: web::Data<Context>,
     user: MaybeUser,
     quota: MailQuota,
     body: Json<ApplicationRequest>,
@@ -425,7 +425,7 @@ async fn apply(
             note,
         },
         &quota,
-        state.settings.public_url(),
+        &state.links,
     )
     .await?;
     let admin = user.0.as_ref().is_some_and(AuthUser::is_admin);
@@ -433,7 +433,7 @@ async fn apply(
 }
 
 async fn run_transition(
-    state: State,
+    state: web::Data<Context>,
     admin: Admin,
     id: Uuid,
     transition: Transition,
@@ -450,7 +450,11 @@ async fn run_transition(
     responses((status = 200, body = OrganizationView),
               (status = 409, description = "`invalid_transition`: the detail names the current status", body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/approve")]
-async fn approve(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+async fn approve(
+    state: web::Data<Context>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     run_transition(state, admin, *id, Transition::Approve).await
 }
 
@@ -460,7 +464,11 @@ async fn approve(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<H
     responses((status = 200, body = OrganizationView),
               (status = 409, description = "`invalid_transition`: the detail names the current status", body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/suspend")]
-async fn suspend(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+async fn suspend(
+    state: web::Data<Context>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     run_transition(state, admin, *id, Transition::Suspend).await
 }
 
@@ -470,7 +478,11 @@ async fn suspend(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<H
     responses((status = 200, body = OrganizationView),
               (status = 409, description = "`invalid_transition`: the detail names the current status", body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/reinstate")]
-async fn reinstate(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+async fn reinstate(
+    state: web::Data<Context>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     run_transition(state, admin, *id, Transition::Reinstate).await
 }
 
@@ -481,7 +493,11 @@ async fn reinstate(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult
     responses((status = 200, body = OrganizationView),
               (status = 409, description = "`invalid_transition`: the detail names the current status", body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/withdraw")]
-async fn withdraw(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+async fn withdraw(
+    state: web::Data<Context>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     run_transition(state, admin, *id, Transition::Withdraw).await
 }
 
@@ -502,7 +518,7 @@ pub struct DeclineRequest {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/decline")]
 async fn decline(
-    state: State,
+    state: web::Data<Context>,
     admin: Admin,
     id: web::Path<Uuid>,
     body: web::Json<DeclineRequest>,
@@ -561,7 +577,7 @@ fn is_csv(req: &HttpRequest) -> bool {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/import")]
 async fn import_organizations(
-    state: State,
+    state: web::Data<Context>,
     admin: Admin,
     req: HttpRequest,
     body: web::Bytes,
@@ -591,7 +607,7 @@ async fn import_organizations(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/organizations/{id}/people")]
 async fn list_people(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
@@ -637,7 +653,7 @@ pub struct AffiliateRequest {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/people")]
 async fn add_person(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     id: web::Path<Uuid>,
     body: Json<AffiliateRequest>,

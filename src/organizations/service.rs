@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::audit;
 use crate::auth::AuthUser;
+use crate::context::Links;
 use crate::db::is_unique_violation;
 use crate::db::page::{contains_pattern, lower, NameAndId, Page, PageRequest};
 use crate::db::schema::organizations;
@@ -408,7 +409,7 @@ pub async fn apply(
     actor: Option<&AuthUser>,
     application: Application,
     quota: &MailQuota,
-    public_url: &str,
+    links: &Links,
 ) -> AppResult<Organization> {
     let admin = actor.is_some_and(AuthUser::is_admin);
     let actor = actor.map(|u| u.account.id);
@@ -435,7 +436,7 @@ pub async fn apply(
                     Some(snapshot(&org)),
                 )
                 .await?;
-                super::digest::queue(conn, public_url).await?;
+                super::digest::queue(conn, links).await?;
                 Ok(org)
             }
             .scope_boxed()

@@ -4,8 +4,8 @@ use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::app::State;
 use crate::auth::Organizer;
+use crate::context::Context;
 use crate::db::page::{Page, PageRequest};
 use crate::error::{AppError, AppResult, Problem, Validator};
 use crate::json::Json;
@@ -42,7 +42,7 @@ pub struct PeopleQuery {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/people")]
 async fn list_people(
-    state: State,
+    state: web::Data<Context>,
     _organizer: Organizer,
     query: web::Query<PeopleQuery>,
 ) -> AppResult<HttpResponse> {
@@ -75,7 +75,7 @@ pub struct CreatePersonRequest {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/people")]
 async fn create_person(
-    state: State,
+    state: web::Data<Context>,
     organizer: Organizer,
     body: Json<CreatePersonRequest>,
 ) -> AppResult<HttpResponse> {

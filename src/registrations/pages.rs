@@ -8,8 +8,8 @@ use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::State;
 use crate::auth::{csrf, MaybeUser};
+use crate::context::Context;
 use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::mail::MailQuota;
 use crate::pages::dialogues::Seats;
@@ -120,7 +120,7 @@ fn error_page(err: &AppError, ctx: Option<&SessionContext>) -> HttpResponse {
 
 /// The session behind a form URL; 404 when the slug is not its event's.
 async fn session_for_slug(
-    state: &State,
+    state: &web::Data<Context>,
     slug: &str,
     session_id: Uuid,
 ) -> AppResult<SessionContext> {
@@ -157,7 +157,7 @@ struct FormFacts {
     seats: Seats,
 }
 
-async fn form_facts(state: &State, ctx: &SessionContext) -> AppResult<FormFacts> {
+async fn form_facts(state: &web::Data<Context>, ctx: &SessionContext) -> AppResult<FormFacts> {
     let mut conn = state.pool.get().await?;
     let confirmed = seats::confirmed_count(&mut conn, ctx.session.id).await?;
     Ok(FormFacts {
@@ -224,7 +224,7 @@ fn organization_of(form: &RegisterForm) -> Result<Option<Uuid>, AppError> {
 /// form). Shows only; the POST registers.
 #[get("/events/{slug}/sessions/{session_id}/register")]
 async fn register_form(
-    state: State,
+    state: web::Data<Context>,
     path: web::Path<(String, Uuid)>,
     caller: MaybeUser,
     req: HttpRequest,
@@ -260,7 +260,7 @@ async fn register_form(
 /// The event page's registration form: registers and shows where the registration stands.
 #[post("/events/{slug}/sessions/{session_id}/register")]
 async fn register_submit(
-    state: State,
+    state: web::Data<Context>,
     path: web::Path<(String, Uuid)>,
     caller: MaybeUser,
     quota: MailQuota,
@@ -411,7 +411,7 @@ struct TokenQuery {
 
 /// Shows what an emailed confirmation link will confirm; the button POSTs.
 #[get("/registrations/confirm")]
-async fn confirm_page(state: State, query: web::Query<TokenQuery>) -> HttpResponse {
+async fn confirm_page(state: web::Data<Context>, query: web::Query<TokenQuery>) -> HttpResponse {
     let shown = async {
         let mut conn = state.pool.get().await?;
         service::peek_confirmation(&mut conn, &query.token).await
@@ -438,7 +438,7 @@ struct TokenForm {
 
 /// Confirms (the button of the confirmation page) and shows the outcome.
 #[post("/registrations/confirm")]
-async fn confirm_submit(state: State, form: web::Form<TokenForm>) -> HttpResponse {
+async fn confirm_submit(state: web::Data<Context>, form: web::Form<TokenForm>) -> HttpResponse {
     // Look first, so the outcome page can name the session.
     let ctx = async {
         let mut conn = state.pool.get().await?;
@@ -468,7 +468,7 @@ fn status_label(status: RegistrationStatus) -> &'static str {
 /// Shows what an emailed cancel link will cancel; the button POSTs.
 #[get("/registrations/{id}/cancel")]
 async fn cancel_page(
-    state: State,
+    state: web::Data<Context>,
     path: web::Path<Uuid>,
     query: web::Query<TokenQuery>,
 ) -> HttpResponse {
@@ -502,7 +502,7 @@ async fn cancel_page(
 /// Cancels (the button of the cancel page) and shows the outcome.
 #[post("/registrations/{id}/cancel")]
 async fn cancel_submit(
-    state: State,
+    state: web::Data<Context>,
     path: web::Path<Uuid>,
     form: web::Form<TokenForm>,
 ) -> HttpResponse {

@@ -301,7 +301,7 @@ async fn a_capacity_increase_promotes_exactly_the_difference() {
     // What PATCH /sessions/{id} does when capacity rises: write it, then promote, in one
     // transaction.
     let mut conn = app.pool.get().await.unwrap();
-    let public_url = app.settings.public_url().to_owned();
+    let links = convene::context::Links::new(app.settings.public_url());
     let session_id = f.session_id;
     let promoted = conn
         .transaction::<_, convene::error::AppError, _>(|conn| {
@@ -315,7 +315,7 @@ async fn a_capacity_increase_promotes_exactly_the_difference() {
                     .await?;
                 convene::registrations::service::raise_capacity_promotions(
                     conn,
-                    &public_url,
+                    &links,
                     session_id,
                 )
                 .await
@@ -342,11 +342,11 @@ async fn a_capacity_increase_promotes_exactly_the_difference() {
     // Nothing more fits: nobody else moves.
     let again = conn
         .transaction::<_, convene::error::AppError, _>(|conn| {
-            let public_url = app.settings.public_url().to_owned();
+            let links = convene::context::Links::new(app.settings.public_url());
             async move {
                 convene::registrations::service::raise_capacity_promotions(
                     conn,
-                    &public_url,
+                    &links,
                     session_id,
                 )
                 .await
