@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use secrecy::SecretString;
 use uuid::Uuid;
 
@@ -79,7 +79,7 @@ pub async fn create_account(
 ) -> AppResult<(Account, Person)> {
     let password_hash = hash_password(input.password).await?;
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             let inserted =
                 insert_account(conn, &input.email, &input.name, password_hash, input.role)
@@ -132,7 +132,7 @@ pub async fn signup(state: &Context, input: NewAccountInput, quota: &MailQuota) 
     let password_hash = hash_password(input.password).await?;
     let links = state.links.clone();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             let may_email = quota
                 .permit(conn, Some(input.email.as_str()))
@@ -587,7 +587,7 @@ async fn load_account(conn: &mut AsyncPgConnection, account_id: Uuid) -> AppResu
 pub async fn verify_email(state: &Context, token: &str) -> AppResult<(Account, Person)> {
     let token = token.trim().to_owned();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             let Some(account_id) =
                 consume_token(conn, &token, TokenPurpose::EmailVerification).await?
@@ -610,7 +610,7 @@ pub async fn resend_verification(
 ) -> AppResult<()> {
     let links = state.links.clone();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             // Locks the account row so two quick resends cannot both pass the interval check.
             let account: Account = accounts::table
@@ -700,7 +700,7 @@ pub async fn request_password_reset(
     let links = state.links.clone();
     let email = email.clone();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             let may_email = quota.permit(conn, Some(email.as_str())).await?.granted();
             // Issued whether or not the email may go, so known and unknown addresses do the
@@ -772,7 +772,7 @@ pub async fn confirm_password_reset(
     drop(conn);
     let password_hash = hash_password(password).await?;
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             let Some(account_id) =
                 consume_token(conn, &token, TokenPurpose::PasswordReset).await?
@@ -901,7 +901,7 @@ pub async fn update_account(
     changes: AccountChanges,
 ) -> AppResult<Account> {
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             let locked: Vec<Account> = accounts::table
                 .filter(accounts::id.eq_any([actor_id, target_id]))

@@ -1430,7 +1430,7 @@ pub async fn set_partners(
     }
     v.finish()?;
     let event_id = event.id;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut *conn, |conn| {
         async move {
             diesel::delete(event_partners::table.filter(event_partners::event_id.eq(event_id)))
                 .execute(conn)

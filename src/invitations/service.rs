@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
@@ -271,7 +271,7 @@ pub async fn create_invitations(
         links: state.links.clone(),
         reminder_days: state.settings.worker.invitation_reminder_days,
     };
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         insert_invitations(conn, event, checked, sender).scope_boxed()
     })
     .await
@@ -1397,7 +1397,7 @@ pub async fn resend(
     let mut conn = state.pool.get().await?;
     let (_, event) = invitation_for_staff(&mut conn, user, invitation_id).await?;
     let sender = sender_of(state, user);
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         let sender = &sender;
         async move {
             let now = Utc::now();

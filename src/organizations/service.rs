@@ -5,7 +5,7 @@
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::audit;
@@ -371,25 +371,24 @@ pub async fn create(
     new: NewOrganization,
 ) -> AppResult<Organization> {
     let name = new.name.clone();
-    let result = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                let org = insert(conn, &new).await?;
-                audit::record(
-                    conn,
-                    actor,
-                    "create",
-                    "organization",
-                    org.id,
-                    None,
-                    Some(snapshot(&org)),
-                )
-                .await?;
-                Ok(org)
-            }
-            .scope_boxed()
-        })
-        .await;
+    let result = crate::db::transaction(&mut *conn, |conn| {
+        async move {
+            let org = insert(conn, &new).await?;
+            audit::record(
+                conn,
+                actor,
+                "create",
+                "organization",
+                org.id,
+                None,
+                Some(snapshot(&org)),
+            )
+            .await?;
+            Ok(org)
+        }
+        .scope_boxed()
+    })
+    .await;
     explain_duplicate(conn, result, &name).await
 }
 
@@ -421,27 +420,26 @@ pub async fn apply(
     new.contact_email = Some(application.contact_email.as_str().to_owned());
     new.application_note = application.note.clone();
     let name = new.name.clone();
-    let result = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                quota.permit(conn, None).await?;
-                let org = insert(conn, &new).await?;
-                audit::record(
-                    conn,
-                    actor,
-                    "apply",
-                    "organization",
-                    org.id,
-                    None,
-                    Some(snapshot(&org)),
-                )
-                .await?;
-                super::digest::queue(conn, links).await?;
-                Ok(org)
-            }
-            .scope_boxed()
-        })
-        .await;
+    let result = crate::db::transaction(&mut *conn, |conn| {
+        async move {
+            quota.permit(conn, None).await?;
+            let org = insert(conn, &new).await?;
+            audit::record(
+                conn,
+                actor,
+                "apply",
+                "organization",
+                org.id,
+                None,
+                Some(snapshot(&org)),
+            )
+            .await?;
+            super::digest::queue(conn, links).await?;
+            Ok(org)
+        }
+        .scope_boxed()
+    })
+    .await;
     if admin {
         explain_duplicate(conn, result, &name).await
     } else {
@@ -582,7 +580,7 @@ pub async fn transition(
     id: Uuid,
     transition: Transition,
 ) -> AppResult<Organization> {
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut *conn, |conn| {
         async move {
             let before = lock(conn, id).await?;
             let allowed = transition.allowed_from();
@@ -678,86 +676,85 @@ pub async fn update(
     update: OrganizationUpdate,
 ) -> AppResult<Organization> {
     let new_name = update.name.clone();
-    let result = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                let before = lock(conn, id).await?;
-                let wanted_name = update.name.clone().unwrap_or_else(|| before.name.clone());
-                let kind = update.kind.unwrap_or(before.kind);
-                let country = match &update.country {
-                    Some(c) => c.map(|c| c.as_str().to_owned()),
-                    None => before.country.clone(),
-                };
-                if kind.requires_country() && country.is_none() {
-                    return Err(AppError::invalid("country", country_required_message(kind)));
-                }
-                let changes = OrganizationChanges {
-                    name: update.name,
-                    short_name: update.short_name,
-                    kind: update.kind,
-                    country: update.country.map(|c| c.map(|c| c.as_str().to_owned())),
-                    website: update.website.map(|w| w.map(|w| w.as_str().to_owned())),
-                    contact_name: update.contact_name,
-                    contact_email: update
-                        .contact_email
-                        .map(|e| e.map(|e| e.as_str().to_owned())),
-                    updated_at: None,
-                };
-                let unchanged = changes.name.as_ref().is_none_or(|n| *n == before.name)
-                    && changes
-                        .short_name
-                        .as_ref()
-                        .is_none_or(|v| *v == before.short_name)
-                    && changes.kind.is_none_or(|v| v == before.kind)
-                    && changes
-                        .country
-                        .as_ref()
-                        .is_none_or(|v| *v == before.country)
-                    && changes
-                        .website
-                        .as_ref()
-                        .is_none_or(|v| *v == before.website)
-                    && changes
-                        .contact_name
-                        .as_ref()
-                        .is_none_or(|v| *v == before.contact_name)
-                    && changes
-                        .contact_email
-                        .as_ref()
-                        .is_none_or(|v| *v == before.contact_email);
-                if unchanged {
-                    return Ok(before);
-                }
-                let after: Organization = diesel::update(organizations::table.find(id))
-                    .set(OrganizationChanges {
-                        updated_at: Some(Utc::now()),
-                        ..changes
-                    })
-                    .returning(Organization::as_returning())
-                    .get_result(conn)
-                    .await
-                    .map_err(|e| {
-                        if is_unique_violation(&e, LIVE_NAME_INDEX) {
-                            duplicate_name_placeholder(&wanted_name)
-                        } else {
-                            e.into()
-                        }
-                    })?;
-                audit::record(
-                    conn,
-                    Some(actor),
-                    "update",
-                    "organization",
-                    id,
-                    Some(snapshot(&before)),
-                    Some(snapshot(&after)),
-                )
-                .await?;
-                Ok(after)
+    let result = crate::db::transaction(&mut *conn, |conn| {
+        async move {
+            let before = lock(conn, id).await?;
+            let wanted_name = update.name.clone().unwrap_or_else(|| before.name.clone());
+            let kind = update.kind.unwrap_or(before.kind);
+            let country = match &update.country {
+                Some(c) => c.map(|c| c.as_str().to_owned()),
+                None => before.country.clone(),
+            };
+            if kind.requires_country() && country.is_none() {
+                return Err(AppError::invalid("country", country_required_message(kind)));
             }
-            .scope_boxed()
-        })
-        .await;
+            let changes = OrganizationChanges {
+                name: update.name,
+                short_name: update.short_name,
+                kind: update.kind,
+                country: update.country.map(|c| c.map(|c| c.as_str().to_owned())),
+                website: update.website.map(|w| w.map(|w| w.as_str().to_owned())),
+                contact_name: update.contact_name,
+                contact_email: update
+                    .contact_email
+                    .map(|e| e.map(|e| e.as_str().to_owned())),
+                updated_at: None,
+            };
+            let unchanged = changes.name.as_ref().is_none_or(|n| *n == before.name)
+                && changes
+                    .short_name
+                    .as_ref()
+                    .is_none_or(|v| *v == before.short_name)
+                && changes.kind.is_none_or(|v| v == before.kind)
+                && changes
+                    .country
+                    .as_ref()
+                    .is_none_or(|v| *v == before.country)
+                && changes
+                    .website
+                    .as_ref()
+                    .is_none_or(|v| *v == before.website)
+                && changes
+                    .contact_name
+                    .as_ref()
+                    .is_none_or(|v| *v == before.contact_name)
+                && changes
+                    .contact_email
+                    .as_ref()
+                    .is_none_or(|v| *v == before.contact_email);
+            if unchanged {
+                return Ok(before);
+            }
+            let after: Organization = diesel::update(organizations::table.find(id))
+                .set(OrganizationChanges {
+                    updated_at: Some(Utc::now()),
+                    ..changes
+                })
+                .returning(Organization::as_returning())
+                .get_result(conn)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e, LIVE_NAME_INDEX) {
+                        duplicate_name_placeholder(&wanted_name)
+                    } else {
+                        e.into()
+                    }
+                })?;
+            audit::record(
+                conn,
+                Some(actor),
+                "update",
+                "organization",
+                id,
+                Some(snapshot(&before)),
+                Some(snapshot(&after)),
+            )
+            .await?;
+            Ok(after)
+        }
+        .scope_boxed()
+    })
+    .await;
     views.forget_all();
     match new_name {
         Some(name) => explain_duplicate(conn, result, &name).await,
@@ -874,7 +871,7 @@ pub async fn decline(
     id: Uuid,
     reason: String,
 ) -> AppResult<Organization> {
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut *conn, |conn| {
         async move {
             let before = lock(conn, id).await?;
             if before.status != MembershipStatus::Applicant {
@@ -981,7 +978,7 @@ pub async fn add_person(
 ) -> AppResult<(crate::people::model::AffiliateView, bool)> {
     use crate::people::service as people;
     let name = name.map(str::to_owned);
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut *conn, |conn| {
         async move {
             lock(conn, org_id).await?;
             let person = match who {

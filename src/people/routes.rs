@@ -1,6 +1,5 @@
 use actix_web::{get, post, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -95,10 +94,9 @@ async fn create_person(
     let input = input.ok_or_else(|| AppError::internal("validator passed with missing fields"))?;
     let actor = Some(organizer.0.account.id);
     let mut conn = state.pool.get().await?;
-    let person = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move { service::create(conn, actor, &input).await }.scope_boxed()
-        })
-        .await?;
+    let person = crate::db::transaction(&mut conn, |conn| {
+        async move { service::create(conn, actor, &input).await }.scope_boxed()
+    })
+    .await?;
     Ok(HttpResponse::Created().json(PersonView::new(&person, false)))
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
@@ -487,7 +487,7 @@ pub async fn register(
         .or_else(|| caller.map(|u| u.name().to_owned()))
         .ok_or_else(|| AppError::invalid("name", "is required"))?;
 
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             // Every registration change of a session happens under its row lock, so a double
             // submission finds the first one instead of tripping the unique index.
@@ -953,7 +953,7 @@ pub async fn approve(state: &Context, registration_id: Uuid) -> AppResult<Regist
     let mut conn = state.pool.get().await?;
     let (_, ctx) = registration_context(&mut conn, registration_id).await?;
     let event_id = ctx.event.id;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             seats::lock_session(conn, ctx.session.id).await?;
             let current: Registration = registrations::table
@@ -980,7 +980,7 @@ pub async fn reject(state: &Context, registration_id: Uuid) -> AppResult<Registr
     let links = state.links.clone();
     let mut conn = state.pool.get().await?;
     let (_, ctx) = registration_context(&mut conn, registration_id).await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             seats::lock_session(conn, ctx.session.id).await?;
             let status: RegistrationStatus = registrations::table

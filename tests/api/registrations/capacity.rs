@@ -313,12 +313,8 @@ async fn a_capacity_increase_promotes_exactly_the_difference() {
                     .set(sessions::capacity.eq(Some(5)))
                     .execute(conn)
                     .await?;
-                convene::registrations::service::raise_capacity_promotions(
-                    conn,
-                    &links,
-                    session_id,
-                )
-                .await
+                convene::registrations::service::raise_capacity_promotions(conn, &links, session_id)
+                    .await
             }
             .scope_boxed()
         })
@@ -344,12 +340,8 @@ async fn a_capacity_increase_promotes_exactly_the_difference() {
         .transaction::<_, convene::error::AppError, _>(|conn| {
             let links = convene::context::Links::new(app.settings.public_url());
             async move {
-                convene::registrations::service::raise_capacity_promotions(
-                    conn,
-                    &links,
-                    session_id,
-                )
-                .await
+                convene::registrations::service::raise_capacity_promotions(conn, &links, session_id)
+                    .await
             }
             .scope_boxed()
         })
