@@ -90,6 +90,7 @@ codes! {
     NotFound => "not_found",
     OrganizerOnly => "organizer_only",
     PayloadTooLarge => "payload_too_large",
+    PersonHasAccount => "person_has_account",
     RegistrationClosed => "registration_closed",
     RegistrationNotLive => "registration_not_live",
     RegistrationNotOpen => "registration_not_open",

@@ -571,7 +571,8 @@ async fn retire_tokens(
     Ok(())
 }
 
-async fn load_account(conn: &mut AsyncPgConnection, account_id: Uuid) -> AppResult<Account> {
+/// The account with this id (404 when there is none).
+pub async fn load_account(conn: &mut AsyncPgConnection, account_id: Uuid) -> AppResult<Account> {
     accounts::table
         .find(account_id)
         .select(Account::as_select())
@@ -985,4 +986,34 @@ pub async fn update_account(
         .scope_boxed()
     })
     .await
+}
+
+/// The account joined to this person, if they have one.
+pub async fn account_of_person(
+    conn: &mut AsyncPgConnection,
+    person_id: Uuid,
+) -> AppResult<Option<Account>> {
+    Ok(accounts::table
+        .filter(accounts::person_id.eq(person_id))
+        .select(Account::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// A joined account shows its person's name (see `join_person`): called by the people service
+/// when that name changes, in the same transaction.
+pub async fn follow_person_name(
+    conn: &mut AsyncPgConnection,
+    person_id: Uuid,
+    name: &str,
+) -> AppResult<()> {
+    diesel::update(accounts::table.filter(accounts::person_id.eq(person_id)))
+        .set((
+            accounts::name.eq(name),
+            accounts::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -70,8 +70,12 @@ pub async fn changes(
                 Some(name) => format!("{} {name}", words(&e.target_type)),
                 None => words(&e.target_type),
             };
-            let href = (e.target_type == "organization")
-                .then(|| format!("/manage/organizations/{}", e.target_id));
+            let href = match e.target_type.as_str() {
+                "organization" => Some(format!("/manage/organizations/{}", e.target_id)),
+                "person" => Some(format!("/manage/people/{}", e.target_id)),
+                "account" => Some(format!("/manage/accounts/{}", e.target_id)),
+                _ => None,
+            };
             Change {
                 when: e.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
                 actor,

@@ -16,9 +16,11 @@
 #![allow(clippy::result_large_err)]
 
 pub mod account;
+pub mod accounts;
 pub mod dialogues;
 pub mod home;
 pub mod organizations;
+pub mod people;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
@@ -32,7 +34,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(account::routes)
         .configure(home::routes)
         .configure(dialogues::routes)
-        .configure(organizations::routes);
+        .configure(organizations::routes)
+        .configure(people::routes)
+        .configure(accounts::routes);
 }
 
 /// The frame of a console page: who is signed in, and the token of the sign-out form.

@@ -1,5 +1,5 @@
 use actix_web::http::header;
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -37,7 +37,8 @@ use crate::people::EmailAddress;
         decline,
         import_organizations,
         list_people,
-        add_person
+        add_person,
+        remove_person
     ),
     components(schemas(
         OrganizationView,
@@ -67,7 +68,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(withdraw)
         .service(decline)
         .service(list_people)
-        .service(add_person);
+        .service(add_person)
+        .service(remove_person);
 }
 
 fn parse_date(raw: &str) -> Result<NaiveDate, &'static str> {
@@ -722,4 +724,31 @@ async fn add_person(
     } else {
         HttpResponse::Ok().json(view)
     })
+}
+
+/// Ends a person's affiliation with the organisation: they leave its people (and stop being
+/// its focal point, if they were); their registrations and invitations are kept. Admins and
+/// the organisation's focal point. 404 when the person is not affiliated.
+#[utoipa::path(delete, path = "/api/v1/organizations/{id}/people/{person_id}", tag = "organizations",
+    operation_id = "end_affiliation",
+    params(("id" = Uuid, Path, description = "organisation id"),
+           ("person_id" = Uuid, Path, description = "the affiliated person's id")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "the affiliation ended"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 404, body = Problem, content_type = "application/problem+json")))]
+#[delete("/organizations/{id}/people/{person_id}")]
+async fn remove_person(
+    state: web::Data<Context>,
+    user: AuthUser,
+    path: web::Path<(Uuid, Uuid)>,
+) -> AppResult<HttpResponse> {
+    let (org_id, person_id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    let org = service::find(&mut conn, org_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("organization"))?;
+    service::require_people_manager(&mut conn, &user, &org).await?;
+    service::remove_person(&mut conn, Some(user.account.id), org_id, person_id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

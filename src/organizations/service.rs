@@ -1005,3 +1005,21 @@ pub async fn add_person(
     })
     .await
 }
+
+/// Ends a person's affiliation with the organisation under its row lock (so it cannot race a
+/// focal point change). The caller has checked `require_people_manager`.
+pub async fn remove_person(
+    conn: &mut AsyncPgConnection,
+    actor: Option<Uuid>,
+    org_id: Uuid,
+    person_id: Uuid,
+) -> AppResult<crate::people::model::Affiliation> {
+    crate::db::transaction(&mut *conn, |conn| {
+        async move {
+            lock(conn, org_id).await?;
+            crate::people::service::end_affiliation(conn, actor, org_id, person_id).await
+        }
+        .scope_boxed()
+    })
+    .await
+}

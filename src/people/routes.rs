@@ -1,25 +1,31 @@
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::auth::Organizer;
+use crate::auth::{Admin, Organizer};
 use crate::context::Context;
 use crate::db::page::{Page, PageRequest};
 use crate::error::{AppError, AppResult, Problem, Validator};
 use crate::json::Json;
 use crate::people::model::PersonView;
-use crate::people::service::{self, PersonFields, PersonInput, PERSON_FIELD_NAMES};
+use crate::people::service::{
+    self, parse_honorific, parse_name, parse_position, PersonFields, PersonInput, PersonUpdate,
+    PERSON_FIELD_NAMES,
+};
+use crate::people::EmailAddress;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_people, create_person),
-    components(schemas(PersonView, CreatePersonRequest))
+    paths(list_people, create_person, update_person),
+    components(schemas(PersonView, CreatePersonRequest, UpdatePersonRequest))
 )]
 pub struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(list_people).service(create_person);
+    cfg.service(list_people)
+        .service(create_person)
+        .service(update_person);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -99,4 +105,84 @@ async fn create_person(
     })
     .await?;
     Ok(HttpResponse::Created().json(PersonView::new(&person, false)))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct UpdatePersonRequest {
+    /// Unique whatever its case. Not for a person with an account: they sign in with it.
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// Prof., Dr, Mr., Ms., or another form of address; null or blank clears it.
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub honorific: Option<Option<String>>,
+    /// Null or blank clears it.
+    #[serde(default, deserialize_with = "crate::patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub position: Option<Option<String>>,
+}
+
+impl UpdatePersonRequest {
+    /// Parses every field given, each problem named by its field.
+    pub fn parse(&self) -> AppResult<PersonUpdate> {
+        let mut v = Validator::new();
+        let email = self
+            .email
+            .as_deref()
+            .and_then(|raw| v.check("email", EmailAddress::parse(raw)));
+        let name = self
+            .name
+            .as_deref()
+            .and_then(|raw| v.check("name", parse_name(raw)));
+        let honorific = self.honorific.as_ref().and_then(|raw| {
+            v.check(
+                "honorific",
+                parse_honorific(raw.as_deref().unwrap_or_default()),
+            )
+        });
+        let position = self.position.as_ref().and_then(|raw| {
+            v.check(
+                "position",
+                parse_position(raw.as_deref().unwrap_or_default()),
+            )
+        });
+        v.finish()?;
+        Ok(PersonUpdate {
+            email,
+            name,
+            honorific,
+            position,
+        })
+    }
+}
+
+/// Changes a contact's email, name, honorific or position, with an audit entry; a key left
+/// out keeps its field. A taken email is a 409 `duplicate_email`; the email of a person with
+/// an account is theirs to prove, so changing it is a 409 `person_has_account`. Admins.
+#[utoipa::path(patch, path = "/api/v1/people/{id}", tag = "people",
+    params(("id" = Uuid, Path, description = "the person's id")),
+    request_body = UpdatePersonRequest, security(("bearer" = [])),
+    responses((status = 200, body = PersonView),
+              (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "`duplicate_email` or `person_has_account`", body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[patch("/people/{id}")]
+async fn update_person(
+    state: web::Data<Context>,
+    admin: Admin,
+    path: web::Path<uuid::Uuid>,
+    body: Json<UpdatePersonRequest>,
+) -> AppResult<HttpResponse> {
+    let update = body.parse()?;
+    let mut conn = state.pool.get().await?;
+    let person = service::update(
+        &mut conn,
+        &state.public_views,
+        admin.0.account.id,
+        path.into_inner(),
+        update,
+    )
+    .await?;
+    let has_account = service::has_account(&mut conn, person.id).await?;
+    Ok(HttpResponse::Ok().json(PersonView::new(&person, has_account)))
 }

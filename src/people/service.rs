@@ -465,6 +465,209 @@ pub async fn affiliate(
     }
 }
 
+/// What an admin changes on a person; `None` leaves a field as it is, `Some(None)` clears an
+/// optional one.
+#[derive(Debug, Clone, Default)]
+pub struct PersonUpdate {
+    pub email: Option<EmailAddress>,
+    pub name: Option<String>,
+    pub honorific: Option<Option<String>>,
+    pub position: Option<Option<String>>,
+}
+
+/// Changes a person's details, with an audit entry of the change.
+///
+/// - The address stays unique (409 `duplicate_email`).
+/// - The address of a person with an account is where that account proved it receives mail
+///   and the address it signs in with: nobody else may replace it (409 `person_has_account`),
+///   or an admin's typo would hand the person's invitations and links to another inbox
+///   (rule 5).
+/// - A joined account shows its person's name, so a new name becomes the account's too.
+///
+/// The person's row is locked for the change. Speakers show their person's name, so every
+/// kept public view is forgotten after the commit.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    views: &crate::events::PublicViews,
+    actor: Uuid,
+    id: Uuid,
+    update: PersonUpdate,
+) -> AppResult<Person> {
+    use diesel_async::scoped_futures::ScopedFutureExt;
+    let (before, after) = crate::db::transaction(&mut *conn, |conn| {
+            async move {
+                let before: Person = people::table
+                    .find(id)
+                    .select(Person::as_select())
+                    .for_update()
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(|| AppError::not_found("person"))?;
+                let email = update
+                    .email
+                    .filter(|e| e.as_str() != before.email)
+                    .map(|e| e.as_str().to_owned());
+                if let Some(email) = &email {
+                    if has_account(conn, id).await? {
+                        return Err(AppError::conflict(
+                            Code::PersonHasAccount,
+                            "this person signs in with their address, which they proved is theirs; only they can use another one (through a new account)",
+                        ));
+                    }
+                    let taken = find_by_email(conn, &EmailAddress::from_trusted(email.clone()))
+                        .await?;
+                    if let Some(other) = taken {
+                        return Err(AppError::conflict(
+                            Code::DuplicateEmail,
+                            format!(
+                                "a person with the email {} already exists (id {})",
+                                other.email, other.id
+                            ),
+                        ));
+                    }
+                }
+                let name = update.name.unwrap_or_else(|| before.name.clone());
+                let honorific = update
+                    .honorific
+                    .unwrap_or_else(|| before.honorific.clone());
+                let position = update.position.unwrap_or_else(|| before.position.clone());
+                let unchanged = email.is_none()
+                    && name == before.name
+                    && honorific == before.honorific
+                    && position == before.position;
+                if unchanged {
+                    return Ok((before.clone(), before));
+                }
+                let after: Person = diesel::update(people::table.find(id))
+                    .set((
+                        people::email.eq(email.as_deref().unwrap_or(&before.email)),
+                        people::name.eq(&name),
+                        people::honorific.eq(&honorific),
+                        people::position.eq(&position),
+                        people::updated_at.eq(diesel::dsl::now),
+                    ))
+                    .returning(Person::as_returning())
+                    .get_result(conn)
+                    .await
+                    .map_err(|e| match e {
+                        // Another request took the address between the check and the update.
+                        diesel::result::Error::DatabaseError(
+                            diesel::result::DatabaseErrorKind::UniqueViolation,
+                            _,
+                        ) => AppError::conflict(
+                            Code::DuplicateEmail,
+                            "a person with this email already exists",
+                        ),
+                        other => other.into(),
+                    })?;
+                if after.name != before.name {
+                    crate::auth::service::follow_person_name(conn, id, &after.name).await?;
+                }
+                audit::record(
+                    conn,
+                    Some(actor),
+                    "update",
+                    "person",
+                    id,
+                    Some(snapshot(&before)),
+                    Some(snapshot(&after)),
+                )
+                .await?;
+                Ok((before, after))
+            }
+            .scope_boxed()
+        })
+        .await?;
+    if after.updated_at != before.updated_at {
+        views.forget_all();
+    }
+    Ok(after)
+}
+
+/// One of a person's affiliations, with the organisation's name and membership.
+#[derive(Debug, Clone)]
+pub struct PersonAffiliation {
+    pub organization_id: Uuid,
+    pub organization_name: String,
+    pub organization_status: String,
+    pub position: Option<String>,
+    pub focal_point: bool,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+/// A person's affiliations, by organisation name.
+pub async fn affiliations_of(
+    conn: &mut AsyncPgConnection,
+    person_id: Uuid,
+) -> AppResult<Vec<PersonAffiliation>> {
+    use crate::db::schema::organizations;
+    let rows: Vec<(Affiliation, String, String)> = affiliations::table
+        .inner_join(organizations::table)
+        .filter(affiliations::person_id.eq(person_id))
+        .order((lower(organizations::name).asc(), organizations::id.asc()))
+        .select((
+            Affiliation::as_select(),
+            organizations::name,
+            organizations::status,
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(a, name, status)| PersonAffiliation {
+            organization_id: a.organization_id,
+            organization_name: name,
+            organization_status: status,
+            position: a.position,
+            focal_point: a.focal_point,
+            created_at: a.created_at,
+        })
+        .collect())
+}
+
+/// The affiliation of a person with an organisation, if there is one.
+pub async fn find_affiliation(
+    conn: &mut AsyncPgConnection,
+    person_id: Uuid,
+    organization_id: Uuid,
+) -> AppResult<Option<Affiliation>> {
+    Ok(affiliations::table
+        .find((person_id, organization_id))
+        .select(Affiliation::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Ends a person's affiliation with an organisation (404 when there is none), with an audit
+/// entry keeping what it was. A focal point who leaves leaves the organisation without one.
+/// Call inside a transaction that has locked the organisation's row, as [`affiliate`] does.
+pub async fn end_affiliation(
+    conn: &mut AsyncPgConnection,
+    actor: Option<Uuid>,
+    organization_id: Uuid,
+    person_id: Uuid,
+) -> AppResult<Affiliation> {
+    let ended: Affiliation = diesel::delete(affiliations::table.find((person_id, organization_id)))
+        .returning(Affiliation::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("affiliation"))?;
+    audit::record(
+        conn,
+        actor,
+        "end_affiliation",
+        "organization",
+        organization_id,
+        Some(affiliation_snapshot(&ended)),
+        None,
+    )
+    .await?;
+    Ok(ended)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,7 @@ mod network;
 mod openapi;
 mod pages;
 mod participant_emails;
+mod people;
 mod pg_restart;
 mod public_cache;
 mod registrations;

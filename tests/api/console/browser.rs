@@ -218,3 +218,135 @@ async fn an_organiser_checks_a_participant_in_on_a_phone() {
         1
     );
 }
+
+#[tokio::test]
+async fn an_admin_changes_a_role_edits_a_person_and_ends_an_affiliation() {
+    let app = app_on_its_public_url().await;
+    let admin = app
+        .user_with_email("admin", &fx::unique_email("admin"), "Mina Sato")
+        .await;
+    let member = app
+        .user_with_email("member", &fx::unique_email("kenji"), "Kenji Watanabe")
+        .await;
+    let org = fx::organization(&app, "Waseda University", "academia", Some("JP"), "active").await;
+    let person = fx::person(&app, &fx::unique_email("aiko"), "Aiko Mori").await;
+    fx::affiliate(&app, person, org, true).await;
+
+    let browser = Browser::start().await;
+    browser.set_window_size(390, 900).await;
+    browser.goto(&app.url("/login")).await;
+    browser.wait_for_text("h1", "Sign in").await;
+    browser
+        .fill(&field(&browser, "Email").await, &admin.email)
+        .await;
+    browser
+        .fill(&field(&browser, "Password").await, super::PASSWORD)
+        .await;
+    click_text(&browser, "Sign in").await;
+    browser.wait_for_text("h1", "Console").await;
+
+    // An account's role.
+    click_text(&browser, "Accounts").await;
+    browser.wait_for_text("h1", "Accounts").await;
+    check_page(&browser).await;
+    click_text(&browser, "Kenji Watanabe").await;
+    browser.wait_for_text("h1", "Kenji Watanabe").await;
+    check_page(&browser).await;
+    browser
+        .select(&field(&browser, "Role").await, "organizer")
+        .await;
+    click_text(&browser, "Change the role").await;
+    browser
+        .wait_for_text(".done", "The role was changed.")
+        .await;
+    check_page(&browser).await;
+    click_text(&browser, "Disable the account").await;
+    browser
+        .wait_for_text("h1", "Disable the account of Kenji Watanabe")
+        .await;
+    check_page(&browser).await;
+    click_text(&browser, "Cancel, change nothing").await;
+    browser.wait_for_text("h1", "Kenji Watanabe").await;
+
+    // A person's details.
+    click_text(&browser, "People").await;
+    browser.wait_for_text("h1", "People").await;
+    check_page(&browser).await;
+    browser
+        .fill(&field(&browser, "Name or email contains").await, "aiko")
+        .await;
+    click_text(&browser, "Search").await;
+    browser.wait_for_text("main table", "Aiko Mori").await;
+    click_text(&browser, "Aiko Mori").await;
+    browser.wait_for_text("h1", "Aiko Mori").await;
+    check_page(&browser).await;
+    browser
+        .fill(&field(&browser, "Name").await, "Aiko Mori-Tanaka")
+        .await;
+    browser
+        .fill(
+            &field(&browser, "Position (optional)").await,
+            "Associate Professor",
+        )
+        .await;
+    click_text(&browser, "Save the details").await;
+    browser
+        .wait_for_text(".done", "The person's details were saved.")
+        .await;
+    check_page(&browser).await;
+    assert!(browser.text_of("h1").await.contains("Aiko Mori-Tanaka"));
+
+    // Ending the affiliation, after reading what it does.
+    click_text(&browser, "End affiliation").await;
+    browser
+        .wait_for_text(
+            "h1",
+            "End the affiliation of Aiko Mori-Tanaka with Waseda University?",
+        )
+        .await;
+    check_page(&browser).await;
+    assert!(browser
+        .text_of("main")
+        .await
+        .contains("Waseda University loses its focal point"));
+    click_text(&browser, "End the affiliation").await;
+    browser
+        .wait_for_text(".done", "The affiliation was ended.")
+        .await;
+    check_page(&browser).await;
+    assert!(browser
+        .text_of("main")
+        .await
+        .contains("Not affiliated with any organisation."));
+    browser.close().await;
+
+    assert_eq!(
+        fx::text(
+            &app,
+            &format!(
+                "SELECT role AS v FROM accounts WHERE id = '{}'",
+                member.account_id
+            )
+        )
+        .await
+        .as_deref(),
+        Some("organizer")
+    );
+    assert_eq!(
+        fx::text(
+            &app,
+            &format!("SELECT name || '/' || position AS v FROM people WHERE id = '{person}'")
+        )
+        .await
+        .as_deref(),
+        Some("Aiko Mori-Tanaka/Associate Professor")
+    );
+    assert_eq!(
+        fx::count(
+            &app,
+            &format!("SELECT count(*) AS n FROM affiliations WHERE person_id = '{person}'")
+        )
+        .await,
+        0
+    );
+}

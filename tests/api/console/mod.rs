@@ -4,6 +4,7 @@
 mod browser;
 mod dialogues;
 mod organizations;
+mod people;
 mod sign_in;
 
 use reqwest::{Response, StatusCode};
