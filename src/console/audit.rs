@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use super::home::country_name;
 use super::{admin, error_page, words, Chrome, Errors, Form};
-use crate::app::State;
 use crate::audit::model::AuditEntry;
 use crate::audit::service::{self as audit, AuditFilter};
+use crate::context::Context;
 use crate::db::page::{PageRequest, TimeAndId};
 use crate::db::schema::{accounts, organizations, people};
 use crate::error::{AppError, AppResult, Validator};
@@ -551,7 +551,7 @@ fn choices(list: &[(&str, &str)]) -> Vec<Choice> {
 }
 
 #[get("/manage/audit")]
-async fn trail(state: State, req: HttpRequest) -> HttpResponse {
+async fn trail(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,

@@ -7,8 +7,8 @@ use askama::Template;
 
 use super::audit::{entries, zone_caption, Entry, DEFAULT_ZONE};
 use super::{error_page, words, Chrome};
-use crate::app::State;
 use crate::audit::service::AuditFilter;
+use crate::context::Context;
 use crate::db::page::PageRequest;
 use crate::error::AppError;
 use crate::organizations::country::CountryCode;
@@ -37,7 +37,7 @@ struct HomePage {
 }
 
 #[get("/manage")]
-async fn home(state: State, req: HttpRequest) -> HttpResponse {
+async fn home(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     // An organiser's console is their dialogues; the rest of /manage is the secretariat's.
     let (user, chrome) = match super::signed_in(&req).await {
         Ok(found) => found,

@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 
 use super::home::country_name;
 use super::{admin, admin_form, error_page, see_other, words, Chrome, Form};
-use crate::app::State;
+use crate::context::Context;
 use crate::error::{AppError, FieldError};
 use crate::organizations::import::{self, Planned};
 use crate::pages::{html, sentence, MessagePage};
@@ -219,7 +219,7 @@ async fn multipart_fields(
 /// Checks the uploaded file and shows what it would create, or every problem; writes nothing.
 #[post("/manage/organizations/import")]
 async fn preview(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
@@ -275,7 +275,7 @@ async fn preview(
 }
 
 /// The preview of `data`: what it would create, or its problems.
-async fn show(state: &State, mut page: ImportPage, data: Vec<u8>) -> HttpResponse {
+async fn show(state: &web::Data<Context>, mut page: ImportPage, data: Vec<u8>) -> HttpResponse {
     let checked = async {
         let mut conn = state.pool.get().await?;
         import::preview(&mut conn, &data).await
@@ -297,7 +297,7 @@ async fn show(state: &State, mut page: ImportPage, data: Vec<u8>) -> HttpRespons
 
 /// Creates the organisations of the previewed file, all or none.
 #[post("/manage/organizations/import/commit")]
-async fn commit(state: State, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn commit(state: web::Data<Context>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let (admin, chrome, form) = match admin_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,

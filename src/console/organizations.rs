@@ -12,10 +12,10 @@ use uuid::Uuid;
 use super::audit::{entries, zone_caption, Entry, DEFAULT_ZONE};
 use super::home::country_name;
 use super::{admin, admin_form, error_page, see_other, words, Chrome, Errors, Form};
-use crate::app::State;
 use crate::audit::service::AuditFilter;
+use crate::context::Context;
 use crate::db::page::{NameAndId, PageRequest};
-use crate::error::{AppError, Validator};
+use crate::error::{AppError, Code, Validator};
 use crate::events::partnerships::Partnership;
 use crate::organizations::country::{Country, CountryCode};
 use crate::organizations::model::{MembershipStatus, Organization, OrganizationKind};
@@ -183,7 +183,7 @@ impl DirectoryQuery {
 }
 
 #[get("/manage/organizations")]
-async fn directory(state: State, req: HttpRequest) -> HttpResponse {
+async fn directory(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -397,7 +397,7 @@ fn done_message(done: &str) -> Option<&'static str> {
 
 /// Loads an organisation's page: the organisation, its people and its history.
 async fn details_page(
-    state: &State,
+    state: &web::Data<Context>,
     chrome: Chrome,
     id: Uuid,
     done: Option<&'static str>,
@@ -461,7 +461,7 @@ async fn details_page(
 }
 
 #[get("/manage/organizations/{id}")]
-async fn details(state: State, req: HttpRequest, id: web::Path<Uuid>) -> HttpResponse {
+async fn details(state: web::Data<Context>, req: HttpRequest, id: web::Path<Uuid>) -> HttpResponse {
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -473,7 +473,7 @@ async fn details(state: State, req: HttpRequest, id: web::Path<Uuid>) -> HttpRes
 /// Saves the edit form through the API's parser and the service's update.
 #[post("/manage/organizations/{id}")]
 async fn edit(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     id: web::Path<Uuid>,
     body: web::Bytes,
@@ -515,7 +515,7 @@ async fn edit(
             )
             .await
         }
-        Err(e) if e.code() == "duplicate_name" => {
+        Err(e) if e.code() == Code::DuplicateName => {
             let mut errors = Errors::default();
             if let AppError::Problem { detail, .. } = &e {
                 errors.add("name", crate::pages::sentence(detail));
@@ -619,7 +619,7 @@ struct ConfirmPage {
 }
 
 async fn confirm(
-    state: &State,
+    state: &web::Data<Context>,
     chrome: Chrome,
     id: Uuid,
     change: Step,
@@ -662,7 +662,7 @@ async fn confirm(
 /// Says what the change will do and asks for confirmation; changes nothing.
 #[get("/manage/organizations/{id}/{change}")]
 async fn confirm_page(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<(Uuid, String)>,
 ) -> HttpResponse {
@@ -680,7 +680,7 @@ async fn confirm_page(
 /// Makes the confirmed change through the service the API uses.
 #[post("/manage/organizations/{id}/{change}")]
 async fn confirm_submit(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<(Uuid, String)>,
     body: web::Bytes,
@@ -740,7 +740,7 @@ impl ApplicationsPage {
 
 /// The applications waiting, by name, with all they say and the two decisions.
 #[get("/manage/applications")]
-async fn applications(state: State, req: HttpRequest) -> HttpResponse {
+async fn applications(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -796,7 +796,7 @@ pub struct Adding {
 /// through the service behind `POST /api/v1/organizations/{id}/people`.
 #[post("/manage/organizations/{id}/people")]
 async fn add_person(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     id: web::Path<Uuid>,
     body: web::Bytes,

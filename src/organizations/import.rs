@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::audit;
@@ -469,7 +469,7 @@ pub async fn import(
                 .or_insert_with(|| name.clone());
         }
     }
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut *conn, |conn| {
         async move {
             let mut created = Vec::with_capacity(rows.len());
             for row in rows {
