@@ -317,7 +317,7 @@ async fn report_page(
                 id: s.session_id,
                 title: s.title,
                 when,
-                access: words(&s.access),
+                access: words(s.access.as_str()),
                 capacity: s
                     .capacity
                     .map_or_else(|| "no limit".to_owned(), |c| c.to_string()),
