@@ -19,10 +19,12 @@ pub mod account;
 pub mod accounts;
 pub mod dialogues;
 pub mod home;
+pub mod invitations;
 pub mod organizations;
 pub mod outcomes;
 pub mod people;
 pub mod reports;
+pub mod setup;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
@@ -35,7 +37,9 @@ use crate::pages::{sentence, MessagePage};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(account::routes)
         .configure(home::routes)
+        .configure(setup::routes)
         .configure(dialogues::routes)
+        .configure(invitations::routes)
         .configure(organizations::routes)
         .configure(people::routes)
         .configure(accounts::routes)
@@ -44,6 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The frame of a console page: who is signed in, and the token of the sign-out form.
+#[derive(Clone)]
 pub struct Chrome {
     pub name: String,
     pub email: String,

@@ -10,6 +10,7 @@ pub mod model;
 pub mod outcomes;
 pub mod service;
 pub mod sessions;
+pub mod staff;
 pub mod types;
 
 pub use public_views::PublicViews;

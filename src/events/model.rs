@@ -706,6 +706,14 @@ pub struct SpeakerRequest {
     pub order: Option<i32>,
 }
 
+/// Which way a speaker moves in the order of appearance.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SpeakerMove {
+    /// `up` (earlier) or `down` (later).
+    #[schema(example = "up")]
+    pub direction: Option<String>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PartnerRequest {
     #[schema(value_type = Option<Uuid>)]

@@ -15,7 +15,7 @@ use crate::error::{AppResult, Problem};
 use crate::events::model::*;
 use crate::events::public_views::{Rendered, ViewKind};
 use crate::events::service::{self, EventFilter, Transition};
-use crate::events::{outcomes, sessions};
+use crate::events::{outcomes, sessions, staff};
 use crate::json::Json;
 
 #[derive(OpenApi)]
@@ -32,11 +32,13 @@ use crate::json::Json;
         complete_event,
         set_partners,
         add_staff,
+        remove_staff,
         create_session,
         update_session,
         delete_session,
         add_speaker,
         delete_speaker,
+        move_speaker,
         create_outcome,
         list_outcomes,
         publish_outcome,
@@ -65,6 +67,7 @@ use crate::json::Json;
         SessionPatch,
         SpeakerView,
         SpeakerRequest,
+        SpeakerMove,
         OutcomeView,
         OutcomeRequest,
         outcomes::OutcomeEdit
@@ -85,11 +88,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(complete_event)
         .service(set_partners)
         .service(add_staff)
+        .service(remove_staff)
         .service(create_session)
         .service(update_session)
         .service(delete_session)
         .service(add_speaker)
         .service(delete_speaker)
+        .service(move_speaker)
         .service(create_outcome)
         .service(list_outcomes)
         .service(publish_outcome)
@@ -404,6 +409,26 @@ async fn add_staff(
     })
 }
 
+/// Takes an account off the event's staff (staff). The last staff member cannot be removed.
+#[utoipa::path(delete, path = "/api/v1/events/{id}/staff/{account_id}", tag = "dialogues",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The event's id or slug"),
+           ("account_id" = Uuid, Path, description = "The staff member's account")),
+    responses((status = 204, description = "Removed"),
+              (status = 404, description = "not on the event's staff", body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "`last_staff`: the event's only staff member", body = Problem, content_type = "application/problem+json")))]
+#[delete("/events/{id}/staff/{account_id}")]
+async fn remove_staff(
+    state: State,
+    user: AuthUser,
+    path: web::Path<(String, Uuid)>,
+) -> AppResult<HttpResponse> {
+    let (event, account_id) = path.into_inner();
+    let mut conn = state.pool.get().await?;
+    staff::remove_staff(&mut conn, &user, &event, account_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 // --- Sessions and speakers ------------------------------------------------------------------
 
 /// Adds a session to the event (staff).
@@ -514,6 +539,36 @@ async fn delete_speaker(
     let mut conn = state.pool.get().await?;
     sessions::delete_speaker(&mut conn, &state.public_views, &user, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Moves a speaker one place earlier or later in the session's order of appearance (staff);
+/// the session's speakers are then numbered 1, 2, 3… Answers them in order.
+#[utoipa::path(post, path = "/api/v1/speakers/{id}/move", tag = "dialogues",
+    request_body = SpeakerMove, security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The speaker's id")),
+    responses((status = 200, body = Vec<SpeakerView>),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/speakers/{id}/move")]
+async fn move_speaker(
+    state: State,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+    body: Json<SpeakerMove>,
+) -> AppResult<HttpResponse> {
+    let up = match body.into_inner().direction.as_deref().map(str::trim) {
+        Some("up") => true,
+        Some("down") => false,
+        _ => {
+            return Err(crate::error::AppError::invalid(
+                "direction",
+                "is required: up or down",
+            ))
+        }
+    };
+    let mut conn = state.pool.get().await?;
+    let list = sessions::move_speaker(&mut conn, &state.public_views, &user, path.into_inner(), up)
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
 }
 
 // --- Outcomes -------------------------------------------------------------------------------

@@ -367,7 +367,7 @@ pub async fn partners_by_event(
     Ok(map)
 }
 
-async fn staff_by_event(
+pub(crate) async fn staff_by_event(
     conn: &mut AsyncPgConnection,
     event_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<StaffView>>> {
@@ -1071,21 +1071,7 @@ async fn queue_cancellation_emails(
     event: &Event,
     public_url: &str,
 ) -> AppResult<()> {
-    let registrant_ids: Vec<Uuid> = registrations::table
-        .inner_join(sessions::table)
-        .filter(sessions::event_id.eq(event.id))
-        .filter(registrations::status.ne_all(RegistrationStatus::ENDED))
-        .select(registrations::person_id)
-        .distinct()
-        .load(conn)
-        .await?;
-    let invitee_ids: Vec<Uuid> = invitations::table
-        .filter(invitations::event_id.eq(event.id))
-        .filter(invitations::status.eq_any([InvitationStatus::Pending, InvitationStatus::Accepted]))
-        .select(invitations::person_id)
-        .distinct()
-        .load(conn)
-        .await?;
+    let (registrant_ids, invitee_ids) = told_of_cancellation(conn, event.id).await?;
     let mut ids: Vec<Uuid> = registrant_ids;
     ids.extend(invitee_ids);
     ids.sort_unstable();
@@ -1176,6 +1162,32 @@ async fn queue_cancellation_emails(
         .collect();
     crate::mail::enqueue_many(conn, emails_to_send).await?;
     Ok(())
+}
+
+/// Whom cancelling the event emails: the people with a live registration in its sessions,
+/// and those with a pending or accepted invitation (each list distinct; a person may be in
+/// both, and is emailed once). Read under the event's and sessions' locks when cancelling,
+/// and without them for the confirmation page that says who will be told.
+pub async fn told_of_cancellation(
+    conn: &mut AsyncPgConnection,
+    event_id: Uuid,
+) -> AppResult<(Vec<Uuid>, Vec<Uuid>)> {
+    let registrant_ids: Vec<Uuid> = registrations::table
+        .inner_join(sessions::table)
+        .filter(sessions::event_id.eq(event_id))
+        .filter(registrations::status.ne_all(RegistrationStatus::ENDED))
+        .select(registrations::person_id)
+        .distinct()
+        .load(conn)
+        .await?;
+    let invitee_ids: Vec<Uuid> = invitations::table
+        .filter(invitations::event_id.eq(event_id))
+        .filter(invitations::status.eq_any([InvitationStatus::Pending, InvitationStatus::Accepted]))
+        .select(invitations::person_id)
+        .distinct()
+        .load(conn)
+        .await?;
+    Ok((registrant_ids, invitee_ids))
 }
 
 /// Cancels every live registration of the event's sessions and withdraws every pending or

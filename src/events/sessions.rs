@@ -257,7 +257,9 @@ fn required_flag(
     }
 }
 
-async fn live_registrations(conn: &mut AsyncPgConnection, session_id: Uuid) -> AppResult<i64> {
+/// The session's live registrations (pending, confirmed or waitlisted): while there are any
+/// it can neither be deleted nor change its access.
+pub async fn live_registrations(conn: &mut AsyncPgConnection, session_id: Uuid) -> AppResult<i64> {
     Ok(registrations::table
         .filter(registrations::session_id.eq(session_id))
         .filter(registrations::status.ne_all(RegistrationStatus::ENDED))
@@ -485,6 +487,25 @@ pub async fn delete_session(
     Ok(())
 }
 
+/// Whom deleting the session emails (invitation id, email, name): the invitees it was offered
+/// to who have not answered for it, by name.
+pub async fn told_of_deletion(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+) -> AppResult<Vec<(Uuid, String, String)>> {
+    use crate::db::schema::{invitation_sessions, invitations, people};
+    use crate::invitations::model::InvitationStatus;
+    Ok(invitation_sessions::table
+        .inner_join(invitations::table.inner_join(people::table))
+        .filter(invitation_sessions::session_id.eq(session_id))
+        .filter(invitation_sessions::accepted.is_null())
+        .filter(invitations::status.eq_any([InvitationStatus::Pending, InvitationStatus::Accepted]))
+        .order((people::name.asc(), invitations::id.asc()))
+        .select((invitations::id, people::email, people::name))
+        .load(conn)
+        .await?)
+}
+
 /// Before a session is deleted (its lock held, nobody registered): the invitees it was
 /// offered to and who have not answered for it have it in their calendar from the offer; a
 /// CANCEL (of a higher SEQUENCE) takes it out.
@@ -493,16 +514,7 @@ async fn tell_invitees_of_deletion(
     event_id: Uuid,
     session_id: Uuid,
 ) -> AppResult<()> {
-    use crate::db::schema::{invitation_sessions, invitations, people};
-    use crate::invitations::model::InvitationStatus;
-    let invitees: Vec<(Uuid, String, String)> = invitation_sessions::table
-        .inner_join(invitations::table.inner_join(people::table))
-        .filter(invitation_sessions::session_id.eq(session_id))
-        .filter(invitation_sessions::accepted.is_null())
-        .filter(invitations::status.eq_any([InvitationStatus::Pending, InvitationStatus::Accepted]))
-        .select((invitations::id, people::email, people::name))
-        .load(conn)
-        .await?;
+    let invitees = told_of_deletion(conn, session_id).await?;
     if invitees.is_empty() {
         return Ok(());
     }
@@ -627,13 +639,12 @@ pub async fn add_speaker(
     Ok(SpeakerView::from(&speaker))
 }
 
-/// Removes a speaker from a session.
-pub async fn delete_speaker(
+/// The speaker's session and event, for a change only the event's staff may make.
+async fn speaker_for_staff(
     conn: &mut AsyncPgConnection,
-    views: &super::PublicViews,
     user: &AuthUser,
     speaker_id: Uuid,
-) -> AppResult<()> {
+) -> AppResult<(Session, Event)> {
     let found: Option<(Session, Event)> = speakers::table
         .inner_join(sessions::table.inner_join(events::table))
         .filter(speakers::id.eq(speaker_id))
@@ -650,10 +661,71 @@ pub async fn delete_speaker(
             "not_found" => AppError::not_found("speaker"),
             _ => e,
         })?;
+    Ok((session, event))
+}
+
+/// Removes a speaker from a session.
+pub async fn delete_speaker(
+    conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
+    user: &AuthUser,
+    speaker_id: Uuid,
+) -> AppResult<()> {
+    let (session, _) = speaker_for_staff(conn, user, speaker_id).await?;
     diesel::delete(speakers::table.find(speaker_id))
         .execute(conn)
         .await?;
     touch_event(conn, session.event_id).await?;
     views.forget_event(session.event_id);
     Ok(())
+}
+
+/// Moves a speaker one place earlier (`up`) or later in the session's order of appearance,
+/// and numbers the session's speakers 1, 2, 3… in their new order. At the top (or bottom)
+/// already, nothing changes. Answers the session's speakers in order.
+pub async fn move_speaker(
+    conn: &mut AsyncPgConnection,
+    views: &super::PublicViews,
+    user: &AuthUser,
+    speaker_id: Uuid,
+    up: bool,
+) -> AppResult<Vec<SpeakerView>> {
+    let (session, _) = speaker_for_staff(conn, user, speaker_id).await?;
+    let session_id = session.id;
+    let ordered = conn
+        .transaction::<_, AppError, _>(|conn| {
+            async move {
+                // Two reorderings of one session at once: the second waits and reads the
+                // first's order (the session's row lock, as a seat change would take).
+                seats::lock_session(conn, session_id).await?;
+                let mut list: Vec<Speaker> =
+                    crate::events::service::speakers_by_session(conn, &[session_id])
+                        .await?
+                        .remove(&session_id)
+                        .unwrap_or_default();
+                let Some(at) = list.iter().position(|s| s.id == speaker_id) else {
+                    return Err(AppError::not_found("speaker"));
+                };
+                let to = if up { at.checked_sub(1) } else { Some(at + 1) };
+                if let Some(to) = to.filter(|&to| to < list.len()) {
+                    list.swap(at, to);
+                }
+                for (i, speaker) in list.iter_mut().enumerate() {
+                    let order = i32::try_from(i + 1).unwrap_or(i32::MAX);
+                    if speaker.sort_order != order {
+                        diesel::update(speakers::table.find(speaker.id))
+                            .set(speakers::sort_order.eq(order))
+                            .execute(conn)
+                            .await?;
+                        speaker.sort_order = order;
+                    }
+                }
+                Ok(list)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    touch_event(conn, session.event_id).await?;
+    views.forget_event(session.event_id);
+    Ok(ordered.iter().map(SpeakerView::from).collect())
 }

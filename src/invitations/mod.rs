@@ -4,6 +4,8 @@
 pub mod emails;
 pub mod model;
 pub mod pages;
+pub mod preview;
 pub mod reminders;
 pub mod routes;
 pub mod service;
+pub mod staff;

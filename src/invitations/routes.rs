@@ -11,6 +11,9 @@ use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::idempotency;
 use crate::invitations::model::*;
+use crate::invitations::preview::{
+    self, InvitationPreview, PreviewGroup, PreviewInvitee, PreviewOrganization, PreviewSession,
+};
 use crate::invitations::service::{self, Answer};
 use crate::json::Json;
 
@@ -18,6 +21,7 @@ use crate::json::Json;
 #[openapi(
     paths(
         create_invitations,
+        preview_invitations,
         list_invitations,
         my_invitations,
         invitation_by_token,
@@ -29,6 +33,11 @@ use crate::json::Json;
     components(schemas(
         CreateInvitationsRequest,
         CreateInvitationsResponse,
+        InvitationPreview,
+        PreviewInvitee,
+        PreviewOrganization,
+        PreviewGroup,
+        PreviewSession,
         InviteeRequest,
         AudienceRequest,
         SkippedInvitee,
@@ -52,6 +61,7 @@ pub struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(create_invitations)
+        .service(preview_invitations)
         .service(list_invitations)
         .service(my_invitations)
         .service(invitation_by_token)
@@ -91,6 +101,30 @@ async fn create_invitations(
         Ok((StatusCode::CREATED, created))
     })
     .await
+}
+
+/// A dry run of `POST /events/{id}/invitations` with the same body: who it would invite,
+/// grouped by organisation kind and country, the organisations of the audience with nobody to
+/// invite, and who would be skipped and why. Runs the same checks (422 listing every bad
+/// field) and creates nothing, sends nothing.
+#[utoipa::path(post, path = "/api/v1/events/{id}/invitations/preview", tag = "invitations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The event")),
+    request_body = CreateInvitationsRequest,
+    responses((status = 200, body = InvitationPreview),
+              (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 413, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+#[post("/events/{id}/invitations/preview")]
+async fn preview_invitations(
+    state: State,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+    body: Json<CreateInvitationsRequest>,
+) -> AppResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let found = preview::preview(&mut conn, &user, path.into_inner(), &body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(found))
 }
 
 /// The event's invitations, newest first, with their status, sessions, answer time and

@@ -233,20 +233,22 @@ enum ParsedInvitee {
 }
 
 /// Someone to invite, resolved to an address (and a person when already known).
-struct Candidate {
-    email: String,
-    name: String,
-    person_id: Option<Uuid>,
-    organization_id: Option<Uuid>,
+pub(super) struct Candidate {
+    pub(super) email: String,
+    pub(super) name: String,
+    pub(super) person_id: Option<Uuid>,
+    pub(super) organization_id: Option<Uuid>,
 }
 
 /// A request that passed validation: who to invite to what, until when.
-struct CheckedRequest {
-    sessions: Vec<SessionFacts>,
-    message: Option<String>,
-    expires_at: DateTime<Utc>,
-    candidates: Vec<Candidate>,
-    skipped: Vec<SkippedInvitee>,
+pub(super) struct CheckedRequest {
+    pub(super) sessions: Vec<SessionFacts>,
+    pub(super) message: Option<String>,
+    pub(super) expires_at: DateTime<Utc>,
+    pub(super) candidates: Vec<Candidate>,
+    pub(super) skipped: Vec<SkippedInvitee>,
+    /// The audience's organisation kinds and countries, when the request has one.
+    pub(super) audience: Option<(Vec<OrganizationKind>, Vec<CountryCode>)>,
 }
 
 /// Invites many people at once to closed sessions of an event. The whole request is checked
@@ -286,7 +288,7 @@ struct Sender {
     reminder_days: i64,
 }
 
-async fn check_request(
+pub(super) async fn check_request(
     conn: &mut AsyncPgConnection,
     event: &EventFacts,
     request: &CreateInvitationsRequest,
@@ -342,9 +344,9 @@ async fn check_request(
             });
         }
     }
-    if let Some((kinds, countries)) = audience {
+    if let Some((kinds, countries)) = &audience {
         for (person_id, email, name, organization_id) in
-            audience_members(conn, &kinds, &countries).await?
+            audience_members(conn, kinds, countries).await?
         {
             // Someone already named, or affiliated with several matching organisations, is
             // one invitee.
@@ -364,6 +366,7 @@ async fn check_request(
         expires_at,
         candidates,
         skipped,
+        audience,
     })
 }
 
@@ -587,6 +590,7 @@ async fn insert_invitations(
         expires_at,
         mut candidates,
         mut skipped,
+        audience: _,
     } = checked;
     // One creation at a time per event, so two concurrent requests cannot both invite the
     // same person to the same session; and under the event's lock, so an event cancelled
@@ -709,7 +713,7 @@ async fn insert_invitations(
 
 /// Of these people, those with a live invitation (accepted, or pending and unexpired) to any
 /// of these sessions.
-async fn live_invitations(
+pub(super) async fn live_invitations(
     conn: &mut AsyncPgConnection,
     event_id: Uuid,
     person_ids: &[Uuid],
@@ -737,7 +741,7 @@ async fn live_invitations(
 }
 
 /// Of these people, those with a live registration for any of these sessions.
-async fn live_registrations(
+pub(super) async fn live_registrations(
     conn: &mut AsyncPgConnection,
     person_ids: &[Uuid],
     session_ids: &[Uuid],
@@ -1360,7 +1364,7 @@ async fn decline(
 
 /// The invitation and its event, when `user` is on the event's staff. Anyone else gets a 404:
 /// an invitation's existence is not theirs to know.
-async fn invitation_for_staff(
+pub(super) async fn invitation_for_staff(
     conn: &mut AsyncPgConnection,
     user: &AuthUser,
     invitation_id: Uuid,
@@ -1743,7 +1747,7 @@ async fn seats_of(
 }
 
 /// One invitation as staff see it.
-async fn item(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<InvitationItem> {
+pub(super) async fn item(conn: &mut AsyncPgConnection, id: Uuid) -> AppResult<InvitationItem> {
     let invitation: Invitation = invitations::table
         .find(id)
         .select(Invitation::as_select())

@@ -4,6 +4,7 @@ pub mod compose;
 pub mod doorbell;
 pub mod limits;
 pub mod outbox;
+pub mod retry;
 pub mod routes;
 pub mod service;
 pub mod transport;

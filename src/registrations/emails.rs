@@ -340,19 +340,18 @@ pub async fn refresh_session_reminders(
 /// time, with an updated `.ics` for seat holders. `change` (the session's new `updated_at`) is in
 /// the dedupe key, so each move is its own cause and moving it twice sends two messages.
 /// `except`: registrations the same change already wrote to (those it promoted).
-pub async fn notify_session_moved(
+/// Who is emailed when the session moves: its confirmed, waitlisted and awaiting-approval
+/// registrants (registration id, status, person), by name. Nobody when the event is not
+/// published (a cancelled or completed event's registrants are not told that their seat is
+/// kept) or the session is over (a correction of the record, not news).
+pub async fn told_of_a_move(
     conn: &mut AsyncPgConnection,
     ctx: &SessionContext,
-    was: &str,
-    change: DateTime<Utc>,
-    except: &[Uuid],
-) -> AppResult<usize> {
-    // A cancelled or completed event's registrants are not told that their seat is kept, and
-    // a session already over is a correction of the record, not news.
+) -> AppResult<Vec<(Uuid, RegistrationStatus, Person)>> {
     if !ctx.event.is_published() || ctx.session.ends_at <= Utc::now() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
-    let live: Vec<(Uuid, RegistrationStatus, Person)> = registrations::table
+    Ok(registrations::table
         .inner_join(crate::db::schema::people::table)
         .filter(registrations::session_id.eq(ctx.session.id))
         .filter(registrations::status.eq_any([
@@ -360,14 +359,34 @@ pub async fn notify_session_moved(
             RegistrationStatus::Waitlisted,
             RegistrationStatus::PendingApproval,
         ]))
-        .filter(registrations::id.ne_all(except))
+        .order((
+            crate::db::schema::people::name.asc(),
+            registrations::id.asc(),
+        ))
         .select((
             registrations::id,
             registrations::status,
             Person::as_select(),
         ))
         .load(conn)
-        .await?;
+        .await?)
+}
+
+pub async fn notify_session_moved(
+    conn: &mut AsyncPgConnection,
+    ctx: &SessionContext,
+    was: &str,
+    change: DateTime<Utc>,
+    except: &[Uuid],
+) -> AppResult<usize> {
+    let live: Vec<(Uuid, RegistrationStatus, Person)> = told_of_a_move(conn, ctx)
+        .await?
+        .into_iter()
+        .filter(|(id, ..)| !except.contains(id))
+        .collect();
+    if live.is_empty() {
+        return Ok(0);
+    }
     let (event, session) = (&ctx.event, &ctx.session);
     let now = session_when(event, session);
     let emails = live

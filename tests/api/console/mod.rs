@@ -3,9 +3,13 @@
 
 mod browser;
 mod dialogues;
+mod invitations;
+mod invitations_browser;
 mod organizations;
 mod people;
 mod reports;
+mod setup;
+mod setup_browser;
 mod sign_in;
 
 use reqwest::{Response, StatusCode};

@@ -1,0 +1,119 @@
+//! Setting up a dialogue in the console, for its staff and admins: creating and editing the
+//! event (`/manage/events/new`, `/manage/events/{id}/edit`), its lifecycle behind confirmation
+//! pages that say who will be emailed, its sessions (times typed in the event's zone) and their
+//! speakers, its partner organisations and its staff. Every change goes through the service
+//! function the API calls (`events::service`, `events::sessions`, `events::staff`), so the
+//! rules, and who may do what, are the API's.
+//!
+//! Members are refused with the organisers' 403 page before anything is read; an organiser who
+//! does not run the event gets the API's answer (404 for a draft they may not know of, 403 for
+//! a published one).
+
+pub mod event;
+pub mod sessions;
+pub mod team;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use uuid::Uuid;
+
+use super::{error_page, organizer, Chrome, Errors, Form};
+use crate::app::State;
+use crate::auth::AuthUser;
+use crate::error::AppError;
+use crate::events::model::Event;
+use crate::events::service::event_for_staff;
+use crate::pages::html;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    // `/manage/events/new` before the overview's `/manage/events/{id}`.
+    cfg.configure(event::routes)
+        .configure(sessions::routes)
+        .configure(team::routes);
+}
+
+/// A signed-in organiser (or admin) and the event they run, or the page to answer instead.
+pub async fn staff_of(
+    state: &State,
+    req: &HttpRequest,
+    event_id: &str,
+) -> Result<(AuthUser, Chrome, Event), HttpResponse> {
+    let (user, chrome) = organizer(req).await?;
+    let Ok(id) = event_id.parse::<Uuid>() else {
+        return Err(error_page(AppError::not_found("event")));
+    };
+    let found = async {
+        let mut conn = state.pool.get().await?;
+        event_for_staff(&mut conn, &user, &id.to_string()).await
+    };
+    match found.await {
+        Ok(event) => Ok((user, chrome, event)),
+        Err(e) => Err(error_page(e)),
+    }
+}
+
+/// An organiser's form POST: the organiser, the page's chrome and the form, its CSRF token
+/// checked.
+pub async fn organizer_form(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(AuthUser, Chrome, Form), HttpResponse> {
+    let (user, chrome) = organizer(req).await?;
+    let form = Form::parse(body);
+    form.check_csrf(req)?;
+    Ok((user, chrome, form))
+}
+
+/// One person a change will email, and why.
+pub struct Told {
+    pub name: String,
+    pub email: String,
+    pub why: String,
+}
+
+/// A confirmation page: what will happen, who will be emailed, and one button that posts the
+/// hidden fields (what was typed, when the change comes from a form) to `action`.
+#[derive(Template)]
+#[template(path = "console/setup_confirm.html")]
+pub struct ConfirmPage {
+    pub chrome: Chrome,
+    pub done: Option<&'static str>,
+    pub heading: String,
+    pub about: Vec<String>,
+    pub consequences: Vec<String>,
+    /// Who will be emailed; `told_heading` introduces the list, or says nobody is.
+    pub told_heading: String,
+    pub told: Vec<Told>,
+    pub action: String,
+    pub hidden: Vec<(String, String)>,
+    pub button: String,
+    pub danger: bool,
+    pub back: String,
+    /// Set when the change cannot be made: the page says why and offers no button.
+    pub refused: Option<String>,
+    pub errors: Errors,
+}
+
+impl ConfirmPage {
+    pub fn respond(&self) -> HttpResponse {
+        html(StatusCode::OK, self)
+    }
+}
+
+/// "1 person" / "3 people".
+pub fn people(n: usize) -> String {
+    if n == 1 {
+        "1 person".to_owned()
+    } else {
+        format!("{n} people")
+    }
+}
+
+/// The message of a service's refusal (a `Problem`), as a sentence for a field.
+pub fn detail_of(e: &AppError) -> String {
+    match e {
+        AppError::Problem { detail, .. } => crate::pages::sentence(detail),
+        other => other.to_string(),
+    }
+}
