@@ -1,4 +1,5 @@
-//! Builds the actix application: shared state, middleware, routes, and the server on its port.
+//! Builds the actix application: the context as app data, middleware, routes, the OpenAPI
+//! document, and the server on its port.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -12,35 +13,13 @@ use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 
 use crate::config::Settings;
+use crate::context::Context;
 use crate::db::DbPool;
-use crate::error::{AppError, FieldError, Problem, PROBLEM_JSON};
-use crate::events::PublicViews;
+use crate::error::{AppError, Code, FieldError, Problem, PROBLEM_JSON};
 use crate::mail::Doorbell;
 
-/// What every handler can reach: the pool and the settings. What lives in one process only is
-/// a shortcut, never the truth, so any number of instances can serve one database: the public
-/// views of events kept for `server.public_cache_ms`, and the doorbell of this process's email
-/// worker.
-pub struct AppState {
-    pub pool: DbPool,
-    pub settings: Arc<Settings>,
-    pub public_views: PublicViews,
-    pub doorbell: Doorbell,
-}
-
-impl AppState {
-    pub fn new(pool: DbPool, settings: Arc<Settings>, doorbell: Doorbell) -> AppState {
-        let ttl = Duration::from_millis(settings.server.public_cache_ms);
-        AppState {
-            pool,
-            settings,
-            public_views: PublicViews::new(ttl),
-            doorbell,
-        }
-    }
-}
-
-pub type State = web::Data<AppState>;
+/// The context as actix app data: what every handler reaches.
+pub type State = web::Data<Context>;
 
 /// A bound, not yet running server. Binding port 0 gives tests a free port.
 pub struct Application {
@@ -62,7 +41,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         // Here rather than in `serve`, so that the tests' servers bound hashes as production's do.
         crate::auth::password::start_hashing(&settings.auth);
-        let state = web::Data::new(AppState::new(pool, settings.clone(), doorbell));
+        let state = web::Data::new(Context::new(pool, settings.clone(), doorbell));
         let body_limit = settings.server.body_limit;
         let production = settings.is_production();
         let server = HttpServer::new(move || {
@@ -73,14 +52,14 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(|err, _| {
                     AppError::problem(
                         actix_web::http::StatusCode::NOT_FOUND,
-                        "not_found",
+                        Code::NotFound,
                         format!("no such resource: {err}"),
                     )
                     .into()
                 }))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     AppError::bad_request(
-                        "invalid_query",
+                        Code::InvalidQuery,
                         format!("invalid query parameters: {err}"),
                     )
                     .into()
@@ -140,7 +119,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     #[derive(OpenApi)]
     #[openapi(
         info(title = "Convene API", description = "Dialogues, sessions, registrations and invitations of the Asia-Pacific Partnership for Atrocity Prevention."),
-        components(schemas(Problem, FieldError)),
+        components(schemas(Problem, FieldError, Code)),
         modifiers(&BearerAuth)
     )]
     struct Root;
@@ -274,7 +253,7 @@ async fn unknown_route(req: HttpRequest) -> actix_web::HttpResponse {
     }
     actix_web::ResponseError::error_response(&AppError::problem(
         actix_web::http::StatusCode::NOT_FOUND,
-        "not_found",
+        Code::NotFound,
         format!("no route for {} {}", req.method(), req.path()),
     ))
 }
@@ -291,19 +270,20 @@ fn json_error(err: actix_web::error::JsonPayloadError) -> AppError {
     match err {
         E::ContentType => AppError::problem(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             "send the body as JSON with `Content-Type: application/json`",
         ),
         E::Overflow { limit } | E::OverflowKnownLength { limit, .. } => AppError::problem(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            Code::PayloadTooLarge,
             format!("the body is larger than {limit} bytes"),
         ),
         E::Deserialize(e) if e.is_data() => AppError::Validation(vec![crate::json::data_error(&e)]),
-        E::Deserialize(e) => {
-            AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-        }
-        other => AppError::bad_request("invalid_body", format!("cannot read the body: {other}")),
+        E::Deserialize(e) => AppError::bad_request(
+            Code::MalformedJson,
+            format!("the body is not valid JSON: {e}"),
+        ),
+        other => AppError::bad_request(Code::InvalidBody, format!("cannot read the body: {other}")),
     }
 }
 
@@ -322,12 +302,12 @@ fn problem_for_bare_errors<B>(
     }
     let status = res.status();
     let code = match status.as_u16() {
-        404 => "not_found",
-        405 => "method_not_allowed",
-        413 => "payload_too_large",
-        415 => "unsupported_media_type",
-        s if s >= 500 => "internal_error",
-        _ => "bad_request",
+        404 => Code::NotFound,
+        405 => Code::MethodNotAllowed,
+        413 => Code::PayloadTooLarge,
+        415 => Code::UnsupportedMediaType,
+        s if s >= 500 => Code::InternalError,
+        _ => Code::BadRequest,
     };
     let detail = status
         .canonical_reason()

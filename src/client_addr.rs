@@ -12,8 +12,8 @@ use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, HeaderName};
 use actix_web::{web, FromRequest, HttpRequest};
 
-use crate::app::AppState;
 use crate::config::{ForwardedHeader, ServerSettings};
+use crate::context::Context;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +123,7 @@ impl FromRequest for ClientAddr {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(
-            req.app_data::<web::Data<AppState>>()
+            req.app_data::<web::Data<Context>>()
                 .map(|state| {
                     ClientAddr::resolve(req.peer_addr(), req.headers(), &state.settings.server)
                 })
@@ -139,7 +139,7 @@ impl FromRequest for crate::mail::MailQuota {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(
-            req.app_data::<web::Data<AppState>>()
+            req.app_data::<web::Data<Context>>()
                 .map(|state| {
                     let client =
                         ClientAddr::resolve(req.peer_addr(), req.headers(), &state.settings.server);

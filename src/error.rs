@@ -24,6 +24,100 @@ impl FieldError {
     }
 }
 
+/// Every stable, machine-readable reason an error answers with, as `Problem.code`. The wire
+/// strings are part of the API: clients branch on them, so a variant is never renamed.
+macro_rules! codes {
+    ($($variant:ident => $wire:literal,)*) => {
+        /// The stable reason of a problem, e.g. `invitation_required`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            /// Every code, for the test that the serde names are the wire strings.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The wire string, as serde writes it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $wire,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    AccountDisabled => "account_disabled",
+    AccountExists => "account_exists",
+    AdminOnly => "admin_only",
+    AlreadyCancelled => "already_cancelled",
+    AlreadyRegistered => "already_registered",
+    AlreadyVerified => "already_verified",
+    AnswerFinal => "answer_final",
+    BadRequest => "bad_request",
+    CannotDemoteSelf => "cannot_demote_self",
+    CannotDisableSelf => "cannot_disable_self",
+    CannotRetry => "cannot_retry",
+    CapacityBelowConfirmed => "capacity_below_confirmed",
+    CrossSiteRequest => "cross_site_request",
+    DuplicateEmail => "duplicate_email",
+    DuplicateName => "duplicate_name",
+    EmailUnverified => "email_unverified",
+    EventNotOpen => "event_not_open",
+    IdempotencyKeyInUse => "idempotency_key_in_use",
+    IdempotencyKeyReused => "idempotency_key_reused",
+    InternalError => "internal_error",
+    InvalidBody => "invalid_body",
+    InvalidCredentials => "invalid_credentials",
+    InvalidCsrfToken => "invalid_csrf_token",
+    InvalidIdempotencyKey => "invalid_idempotency_key",
+    InvalidQuery => "invalid_query",
+    InvalidText => "invalid_text",
+    InvalidToken => "invalid_token",
+    InvalidTransition => "invalid_transition",
+    InvitationExpired => "invitation_expired",
+    InvitationRequired => "invitation_required",
+    InvitationRevoked => "invitation_revoked",
+    LastAdmin => "last_admin",
+    LastStaff => "last_staff",
+    MalformedJson => "malformed_json",
+    MethodNotAllowed => "method_not_allowed",
+    NoSessions => "no_sessions",
+    NotConfirmed => "not_confirmed",
+    NotEventStaff => "not_event_staff",
+    NotFocalPoint => "not_focal_point",
+    NotFailed => "not_failed",
+    NotFound => "not_found",
+    OrganizerOnly => "organizer_only",
+    PayloadTooLarge => "payload_too_large",
+    PersonHasAccount => "person_has_account",
+    RegistrationClosed => "registration_closed",
+    RegistrationNotLive => "registration_not_live",
+    RegistrationNotOpen => "registration_not_open",
+    SeriesNameTaken => "series_name_taken",
+    ServiceUnavailable => "service_unavailable",
+    SessionEnded => "session_ended",
+    SessionFull => "session_full",
+    SessionHasRegistrations => "session_has_registrations",
+    SlugTaken => "slug_taken",
+    TokenExpired => "token_expired",
+    TokenUsed => "token_used",
+    TooManyAttempts => "too_many_attempts",
+    TooManyRequests => "too_many_requests",
+    Unauthenticated => "unauthenticated",
+    UnsupportedMediaType => "unsupported_media_type",
+    ValidationFailed => "validation_failed",
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The problem+json body every error response carries.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -33,7 +127,7 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable, machine-readable reason, e.g. `invitation_required`.
-    pub code: String,
+    pub code: Code,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }
@@ -44,7 +138,7 @@ pub enum AppError {
     #[error("{code}: {detail}")]
     Problem {
         status: StatusCode,
-        code: &'static str,
+        code: Code,
         detail: String,
         retry_after_secs: Option<u64>,
     },
@@ -64,7 +158,7 @@ pub type AppResult<T> = Result<T, AppError>;
 const ROLLED_BACK: &str = "transaction rolled back by a concurrent one; retry";
 
 impl AppError {
-    pub fn problem(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn problem(status: StatusCode, code: Code, detail: impl Into<String>) -> Self {
         AppError::Problem {
             status,
             code,
@@ -73,19 +167,19 @@ impl AppError {
         }
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: Code, detail: impl Into<String>) -> Self {
         Self::problem(StatusCode::BAD_REQUEST, code, detail)
     }
 
     pub fn unauthenticated() -> Self {
         Self::problem(
             StatusCode::UNAUTHORIZED,
-            "unauthenticated",
+            Code::Unauthenticated,
             "log in first: send `Authorization: Bearer <token>` or the session cookie",
         )
     }
 
-    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn forbidden(code: Code, detail: impl Into<String>) -> Self {
         Self::problem(StatusCode::FORBIDDEN, code, detail)
     }
 
@@ -93,27 +187,27 @@ impl AppError {
     pub fn not_found(what: &str) -> Self {
         Self::problem(
             StatusCode::NOT_FOUND,
-            "not_found",
+            Code::NotFound,
             format!("no such {what}"),
         )
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: Code, detail: impl Into<String>) -> Self {
         Self::problem(StatusCode::CONFLICT, code, detail)
     }
 
-    pub fn gone(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn gone(code: Code, detail: impl Into<String>) -> Self {
         Self::problem(StatusCode::GONE, code, detail)
     }
 
-    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn unprocessable(code: Code, detail: impl Into<String>) -> Self {
         Self::problem(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
     }
 
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
         AppError::Problem {
             status: StatusCode::TOO_MANY_REQUESTS,
-            code: "too_many_attempts",
+            code: Code::TooManyAttempts,
             detail: format!("too many failed attempts; try again in {retry_after_secs} seconds"),
             retry_after_secs: Some(retry_after_secs),
         }
@@ -139,12 +233,26 @@ impl AppError {
         matches!(self, AppError::Unavailable(why) if why == ROLLED_BACK)
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            AppError::Problem { code, .. } => code,
-            AppError::Validation(_) => "validation_failed",
-            AppError::Unavailable(_) => "service_unavailable",
-            AppError::Internal(_) => "internal_error",
+            AppError::Problem { code, .. } => *code,
+            AppError::Validation(_) => Code::ValidationFailed,
+            AppError::Unavailable(_) => Code::ServiceUnavailable,
+            AppError::Internal(_) => Code::InternalError,
+        }
+    }
+
+    /// Logs what the answer hides: the cause chain of a 500, why a 503 happened. A client's
+    /// mistake is not logged here (the request span records its status).
+    pub fn log_cause(&self) {
+        match self {
+            AppError::Internal(cause) => {
+                tracing::error!(error = ?cause, "request failed with an internal error")
+            }
+            AppError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "request failed: service unavailable")
+            }
+            AppError::Problem { .. } | AppError::Validation(_) => {}
         }
     }
 
@@ -170,13 +278,13 @@ impl AppError {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, code: &str, detail: String, errors: Vec<FieldError>) -> Self {
+    pub fn new(status: StatusCode, code: Code, detail: String, errors: Vec<FieldError>) -> Self {
         Problem {
             type_: format!("urn:convene:problem:{code}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail,
-            code: code.to_owned(),
+            code,
             errors,
         }
     }
@@ -202,15 +310,7 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            AppError::Internal(cause) => {
-                tracing::error!(error = ?cause, "request failed with an internal error")
-            }
-            AppError::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "request failed: service unavailable")
-            }
-            _ => {}
-        }
+        self.log_cause();
         let mut response = self.to_problem().response();
         let retry_after = match self {
             AppError::Problem {
@@ -255,7 +355,7 @@ impl From<diesel::result::Error> for AppError {
                 if info.message().contains("invalid byte sequence") =>
             {
                 AppError::unprocessable(
-                    "invalid_text",
+                    Code::InvalidText,
                     "text must not contain NUL (\\u0000) characters",
                 )
             }
@@ -316,6 +416,19 @@ impl Validator {
             Ok(())
         } else {
             Err(AppError::Validation(self.errors))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_serializes_as_its_wire_string() {
+        for code in Code::ALL {
+            let json = serde_json::to_value(code).expect("serializes");
+            assert_eq!(json, serde_json::Value::from(code.as_str()), "{code:?}");
         }
     }
 }

@@ -4,7 +4,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use crate::app::State;
+use crate::context::Context;
 use crate::error::{AppError, AppResult};
 
 #[derive(OpenApi)]
@@ -33,7 +33,7 @@ async fn live() -> HttpResponse {
     responses((status = 200, body = HealthStatus),
               (status = 503, body = crate::error::Problem, content_type = "application/problem+json")))]
 #[get("/health/ready")]
-async fn ready(state: State) -> AppResult<HttpResponse> {
+async fn ready(state: web::Data<Context>) -> AppResult<HttpResponse> {
     static EXPECTED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let expected = EXPECTED.get_or_init(crate::db::latest_migration_version);
     crate::db::is_ready(&state.pool, expected)

@@ -9,9 +9,9 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
+use crate::context::Context;
 use crate::db::schema::idempotency_keys;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
 pub const HEADER: &str = "Idempotency-Key";
 
@@ -35,7 +35,7 @@ impl IdempotencyKey {
         let key = value.to_str().unwrap_or("").trim();
         if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(AppError::bad_request(
-                "invalid_idempotency_key",
+                Code::InvalidIdempotencyKey,
                 "Idempotency-Key must be 1–200 visible ASCII characters",
             ));
         }
@@ -60,7 +60,7 @@ pub fn fingerprint(body: &impl serde::Serialize) -> Vec<u8> {
 /// Runs `create` at most once per key. Without a key it simply runs. `create` answers the
 /// status and the body to send as JSON (and to replay).
 pub async fn run<F, Fut, T>(
-    state: &AppState,
+    state: &Context,
     req: &HttpRequest,
     caller: Option<uuid::Uuid>,
     request_fingerprint: Vec<u8>,
@@ -155,7 +155,7 @@ enum Begun {
 
 /// Claims the key, or answers the stored response of an earlier attempt.
 async fn begin(
-    state: &AppState,
+    state: &Context,
     scope: &str,
     key: &IdempotencyKey,
     request_fingerprint: &[u8],
@@ -196,7 +196,7 @@ async fn begin(
         .ok_or_else(key_in_use)?;
     if stored_hash != request_fingerprint {
         return Err(AppError::unprocessable(
-            "idempotency_key_reused",
+            Code::IdempotencyKeyReused,
             "this Idempotency-Key was used with a different request body",
         ));
     }
@@ -236,7 +236,7 @@ async fn begin(
 
 fn key_in_use() -> AppError {
     AppError::conflict(
-        "idempotency_key_in_use",
+        Code::IdempotencyKeyInUse,
         "a request with this Idempotency-Key is still being processed; retry shortly",
     )
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod client_addr;
 pub mod config;
 pub mod console;
+pub mod context;
 pub mod db;
 pub mod demo;
 pub mod error;

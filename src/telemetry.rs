@@ -55,7 +55,7 @@ impl RootSpanBuilder for RedactedRootSpan {
         // The address the throttles and limits see (src/client_addr.rs), not whatever a
         // forwarded-for header claims.
         let client_ip = request
-            .app_data::<actix_web::web::Data<crate::app::AppState>>()
+            .app_data::<actix_web::web::Data<crate::context::Context>>()
             .map(|state| {
                 crate::client_addr::ClientAddr::resolve(
                     request.peer_addr(),

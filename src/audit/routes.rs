@@ -3,10 +3,10 @@ use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 
-use crate::app::State;
 use crate::audit::model::AuditEntry;
 use crate::audit::service::{self, AuditFilter};
 use crate::auth::Admin;
+use crate::context::Context;
 use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::error::{AppResult, Problem, Validator};
 
@@ -80,7 +80,7 @@ impl AuditQuery {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/audit")]
 async fn list_audit(
-    state: State,
+    state: web::Data<Context>,
     _admin: Admin,
     query: web::Query<AuditQuery>,
 ) -> AppResult<HttpResponse> {

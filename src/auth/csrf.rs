@@ -23,9 +23,9 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::app::State;
 use crate::auth::extract::SESSION_COOKIE;
-use crate::error::AppError;
+use crate::context::Context;
+use crate::error::{AppError, Code};
 
 /// The name of the hidden form field that carries the token.
 pub const FIELD: &str = "csrf_token";
@@ -74,7 +74,7 @@ pub fn check_form(req: &HttpRequest, submitted: &str) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(AppError::forbidden(
-            "invalid_csrf_token",
+            Code::InvalidCsrfToken,
             "this form has expired or did not come from Convene: reload the page and try again",
         ))
     }
@@ -118,14 +118,14 @@ pub async fn refuse_cross_site(
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let public_origin = req
-        .app_data::<State>()
+        .app_data::<actix_web::web::Data<Context>>()
         .map(|state| origin_of(state.settings.public_url()))
         .unwrap_or_default();
     if !public_origin.is_empty() && same_origin(&req, &public_origin) {
         return Ok(next.call(req).await?.map_into_left_body());
     }
     let refusal = AppError::forbidden(
-        "cross_site_request",
+        Code::CrossSiteRequest,
         "a request authenticated by the session cookie must come from Convene's own pages; \
          other clients send `Authorization: Bearer <token>`",
     );

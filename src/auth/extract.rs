@@ -8,11 +8,11 @@ use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use crate::app::AppState;
 use crate::auth::model::{Account, Role, TokenPurpose};
 use crate::auth::token::{hash_token, looks_like_token};
+use crate::context::Context;
 use crate::db::schema::{account_tokens, accounts, people};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::people::model::Person;
 
 pub const SESSION_COOKIE: &str = "convene_session";
@@ -39,7 +39,7 @@ impl AuthUser {
     pub fn verified_person(&self) -> AppResult<&Person> {
         self.person().ok_or_else(|| {
             AppError::forbidden(
-                "email_unverified",
+                Code::EmailUnverified,
                 "verify your email address first: open the link we emailed you, or ask for a new one",
             )
         })
@@ -91,7 +91,7 @@ async fn load_user(req: HttpRequest) -> AppResult<Option<AuthUser>> {
         return Ok(None);
     }
     let state = req
-        .app_data::<web::Data<AppState>>()
+        .app_data::<web::Data<Context>>()
         .ok_or_else(|| AppError::internal("application state missing"))?;
     let mut conn = state.pool.get().await?;
     let found = account_tokens::table
@@ -151,7 +151,10 @@ impl FromRequest for Admin {
             if user.is_admin() {
                 Ok(Admin(user))
             } else {
-                Err(AppError::forbidden("admin_only", "only admins may do this"))
+                Err(AppError::forbidden(
+                    Code::AdminOnly,
+                    "only admins may do this",
+                ))
             }
         })
     }
@@ -173,7 +176,7 @@ impl FromRequest for Organizer {
                 Ok(Organizer(user))
             } else {
                 Err(AppError::forbidden(
-                    "organizer_only",
+                    Code::OrganizerOnly,
                     "only organizers and admins may do this",
                 ))
             }

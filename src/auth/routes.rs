@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use crate::app::{AppState, State};
 use crate::auth::extract::{presented_token, Admin, AuthUser, SESSION_COOKIE};
 use crate::auth::model::{AccountView, Role};
 use crate::auth::password::Password;
 use crate::auth::service::{self, account_view, AccountChanges, AccountFilter, NewAccountInput};
 use crate::client_addr::ClientAddr;
+use crate::context::Context;
 use crate::db::page::{Page, PageRequest};
 use crate::error::{AppResult, Problem, Validator};
 use crate::json::Json;
@@ -74,7 +74,7 @@ pub struct SignupRequest {
               (status = 429, description = "this client asked for too much email this hour", body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/signup")]
 async fn signup(
-    state: State,
+    state: web::Data<Context>,
     quota: MailQuota,
     body: Json<SignupRequest>,
 ) -> AppResult<HttpResponse> {
@@ -119,7 +119,7 @@ pub struct LoginResponse {
               (status = 429, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/login")]
 async fn login(
-    state: State,
+    state: web::Data<Context>,
     client: ClientAddr,
     body: Json<LoginRequest>,
 ) -> AppResult<HttpResponse> {
@@ -144,7 +144,7 @@ async fn login(
 
 /// The session cookie the API's login sets; the console's sign-in sets the very same.
 pub fn session_cookie(
-    state: &AppState,
+    state: &Context,
     value: String,
     expires_at: DateTime<Utc>,
 ) -> Cookie<'static> {
@@ -162,7 +162,11 @@ pub fn session_cookie(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204)))]
 #[post("/auth/logout")]
-async fn logout(state: State, req: HttpRequest, _user: AuthUser) -> AppResult<HttpResponse> {
+async fn logout(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    _user: AuthUser,
+) -> AppResult<HttpResponse> {
     if let Some(token) = presented_token(&req) {
         service::logout(&state, &token).await?;
     }
@@ -173,7 +177,7 @@ async fn logout(state: State, req: HttpRequest, _user: AuthUser) -> AppResult<Ht
 
 /// The cookie that clears the session cookie: the same attributes as the cookie it replaces
 /// (a clearing cookie is a cookie too).
-pub fn expired_session_cookie(state: &AppState) -> Cookie<'static> {
+pub fn expired_session_cookie(state: &Context) -> Cookie<'static> {
     let mut expired = session_cookie(state, String::new(), Utc::now());
     expired.make_removal();
     expired
@@ -204,7 +208,10 @@ pub struct TokenRequest {
               (status = 410, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/verify-email")]
-async fn verify_email(state: State, body: Json<TokenRequest>) -> AppResult<HttpResponse> {
+async fn verify_email(
+    state: web::Data<Context>,
+    body: Json<TokenRequest>,
+) -> AppResult<HttpResponse> {
     let (account, _) = service::verify_email(&state, body.token.expose_secret()).await?;
     Ok(HttpResponse::Ok().json(account_view(&account)))
 }
@@ -218,7 +225,7 @@ async fn verify_email(state: State, body: Json<TokenRequest>) -> AppResult<HttpR
               (status = 429, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/verify-email/resend")]
 async fn resend_verification(
-    state: State,
+    state: web::Data<Context>,
     quota: MailQuota,
     user: AuthUser,
 ) -> AppResult<HttpResponse> {
@@ -243,7 +250,7 @@ pub struct PasswordResetRequest {
               (status = 429, description = "this client asked for too much email this hour", body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/password-reset")]
 async fn request_password_reset(
-    state: State,
+    state: web::Data<Context>,
     quota: MailQuota,
     body: Json<PasswordResetRequest>,
 ) -> AppResult<HttpResponse> {
@@ -279,7 +286,7 @@ pub struct PasswordResetConfirmRequest {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/auth/password-reset/confirm")]
 async fn confirm_password_reset(
-    state: State,
+    state: web::Data<Context>,
     body: Json<PasswordResetConfirmRequest>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
@@ -316,7 +323,7 @@ pub struct ListAccountsQuery {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/accounts")]
 async fn list_accounts(
-    state: State,
+    state: web::Data<Context>,
     _admin: Admin,
     query: web::Query<ListAccountsQuery>,
 ) -> AppResult<HttpResponse> {
@@ -369,7 +376,7 @@ pub struct UpdateAccountRequest {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/accounts/{id}")]
 async fn update_account(
-    state: State,
+    state: web::Data<Context>,
     admin: Admin,
     path: web::Path<Uuid>,
     body: Json<UpdateAccountRequest>,

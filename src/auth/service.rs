@@ -4,19 +4,19 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::model::{Account, AccountView, NewAccount, NewAccountToken, Role, TokenPurpose};
 use crate::auth::password::{hash_password, verify_password, Password};
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::client_addr::ClientAddr;
+use crate::context::{Context, Links};
 use crate::db::page::{contains_pattern, Page, PageRequest};
 use crate::db::prepared::KeepPrepared;
 use crate::db::schema::{account_tokens, accounts, audit_entries, login_failures, people};
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::mail::{enqueue, EmailAction, EmailBody, MailQuota, OutgoingEmail, UNPROVED_GREETING};
 use crate::people::model::Person;
 use crate::people::service::parse_name;
@@ -74,19 +74,19 @@ impl NewAccountInput {
 /// Creates an account whose address is trusted (an admin on the command line, the tests):
 /// verified and joined to its person at once. A taken address is a 409 `account_exists`.
 pub async fn create_account(
-    state: &AppState,
+    state: &Context,
     input: NewAccountInput,
 ) -> AppResult<(Account, Person)> {
     let password_hash = hash_password(input.password).await?;
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             let inserted =
                 insert_account(conn, &input.email, &input.name, password_hash, input.role)
                     .await?
                     .ok_or_else(|| {
                         AppError::conflict(
-                            "account_exists",
+                            Code::AccountExists,
                             "an account with this email already exists",
                         )
                     })?;
@@ -128,11 +128,11 @@ async fn insert_account(
 /// gets an unverified account without a person and a link to verify it; an address with an
 /// account is told so ("log in or reset your password") and nothing changes. No person is
 /// found, created or claimed here: verification does that ([`join_person`]).
-pub async fn signup(state: &AppState, input: NewAccountInput, quota: &MailQuota) -> AppResult<()> {
+pub async fn signup(state: &Context, input: NewAccountInput, quota: &MailQuota) -> AppResult<()> {
     let password_hash = hash_password(input.password).await?;
-    let public_url = state.settings.public_url().to_owned();
+    let links = state.links.clone();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             let may_email = quota
                 .permit(conn, Some(input.email.as_str()))
@@ -144,14 +144,14 @@ pub async fn signup(state: &AppState, input: NewAccountInput, quota: &MailQuota)
                 return Ok(());
             }
             match inserted {
-                Some(account) => send_verification_email(conn, &account, &public_url).await,
+                Some(account) => send_verification_email(conn, &account, &links).await,
                 None => {
                     let existing: Account = accounts::table
                         .filter(accounts::email.eq(input.email.as_str()))
                         .select(Account::as_select())
                         .first(conn)
                         .await?;
-                    send_account_exists_email(conn, &existing, &public_url).await
+                    send_account_exists_email(conn, &existing, &links).await
                 }
             }
         }
@@ -166,7 +166,7 @@ pub async fn signup(state: &AppState, input: NewAccountInput, quota: &MailQuota)
 async fn send_account_exists_email(
     conn: &mut AsyncPgConnection,
     account: &Account,
-    public_url: &str,
+    links: &Links,
 ) -> AppResult<()> {
     let reset = issue_reset_if_allowed(conn, &account.email)
         .await?
@@ -196,7 +196,7 @@ async fn send_account_exists_email(
         paragraphs,
         action: reset.map(|token| EmailAction {
             label: "Choose a new password".to_owned(),
-            url: format!("{public_url}/password-reset?token={}", token.expose()),
+            url: links.password_reset(token.expose()),
         }),
         footer: vec![
             "If you did not ask for this, ignore this message: your account stays as it is."
@@ -303,7 +303,7 @@ pub async fn consume_token(
 async fn send_verification_email(
     conn: &mut AsyncPgConnection,
     account: &Account,
-    public_url: &str,
+    links: &Links,
 ) -> AppResult<()> {
     let (token, _) = issue_token(
         conn,
@@ -321,7 +321,7 @@ async fn send_verification_email(
         ],
         action: Some(EmailAction {
             label: "Confirm my email address".to_owned(),
-            url: format!("{public_url}/verify-email?token={}", token.expose()),
+            url: links.verify_email(token.expose()),
         }),
         footer: vec!["If you did not create this account, ignore this message.".to_owned()],
         ..Default::default()
@@ -345,7 +345,7 @@ pub struct LoginSuccess {
 /// throttles key on the address as submitted, never on an account, so an address with an
 /// account and one without answer exactly alike.
 pub async fn login(
-    state: &AppState,
+    state: &Context,
     email: &str,
     password: SecretString,
     client: ClientAddr,
@@ -384,13 +384,13 @@ pub async fn login(
             .await?;
         return Err(AppError::problem(
             actix_web::http::StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
+            Code::InvalidCredentials,
             "the email or password is wrong",
         ));
     };
     if account.disabled_at.is_some() {
         return Err(AppError::forbidden(
-            "account_disabled",
+            Code::AccountDisabled,
             "this account has been disabled; contact the secretariat",
         ));
     }
@@ -512,7 +512,7 @@ pub async fn prune_login_failures(
     )
 }
 
-pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
+pub async fn logout(state: &Context, token: &str) -> AppResult<()> {
     let mut conn = state.pool.get().await?;
     diesel::delete(account_tokens::table.filter(account_tokens::token_hash.eq(hash_token(token))))
         .execute(&mut conn)
@@ -540,14 +540,15 @@ async fn token_problem(
     };
     Ok(match found {
         Some((_, Some(_))) => AppError::gone(
-            "token_used",
+            Code::TokenUsed,
             "this link has already been used; each link works once",
         ),
-        Some((expires_at, None)) if expires_at <= Utc::now() => {
-            AppError::gone("token_expired", "this link has expired; ask for a new one")
-        }
+        Some((expires_at, None)) if expires_at <= Utc::now() => AppError::gone(
+            Code::TokenExpired,
+            "this link has expired; ask for a new one",
+        ),
         _ => AppError::bad_request(
-            "invalid_token",
+            Code::InvalidToken,
             "this link is not valid; check that it was copied whole",
         ),
     })
@@ -584,10 +585,10 @@ pub async fn load_account(conn: &mut AsyncPgConnection, account_id: Uuid) -> App
 /// Uses an emailed verification token: the account's email is verified from now on, and the
 /// account is joined to its person. The token acts once; of many concurrent uses exactly one
 /// succeeds.
-pub async fn verify_email(state: &AppState, token: &str) -> AppResult<(Account, Person)> {
+pub async fn verify_email(state: &Context, token: &str) -> AppResult<(Account, Person)> {
     let token = token.trim().to_owned();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             let Some(account_id) =
                 consume_token(conn, &token, TokenPurpose::EmailVerification).await?
@@ -604,13 +605,13 @@ pub async fn verify_email(state: &AppState, token: &str) -> AppResult<(Account, 
 
 /// Sends a fresh verification link to a logged-in account whose email is not verified yet.
 pub async fn resend_verification(
-    state: &AppState,
+    state: &Context,
     account_id: Uuid,
     quota: &MailQuota,
 ) -> AppResult<()> {
-    let public_url = state.settings.public_url().to_owned();
+    let links = state.links.clone();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             // Locks the account row so two quick resends cannot both pass the interval check.
             let account: Account = accounts::table
@@ -621,7 +622,7 @@ pub async fn resend_verification(
                 .await?;
             if account.email_verified_at.is_some() {
                 return Err(AppError::conflict(
-                    "already_verified",
+                    Code::AlreadyVerified,
                     "this account's email address is already verified",
                 ));
             }
@@ -636,7 +637,7 @@ pub async fn resend_verification(
                 let wait = (next - Utc::now()).num_seconds().max(1) as u64;
                 return Err(AppError::Problem {
                     status: actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-                    code: "too_many_requests",
+                    code: Code::TooManyRequests,
                     detail: format!(
                         "a verification email was sent moments ago; ask again in {wait} seconds"
                     ),
@@ -647,7 +648,7 @@ pub async fn resend_verification(
                 .permit(conn, Some(&account.email))
                 .await?
                 .or_too_many()?;
-            send_verification_email(conn, &account, &public_url).await
+            send_verification_email(conn, &account, &links).await
         }
         .scope_boxed()
     })
@@ -693,21 +694,21 @@ struct IssuedFor {
 /// Emails a password reset link when an enabled account uses `email`; otherwise does the same
 /// database work and sends nothing, so the asker learns nothing from the answer or its timing.
 pub async fn request_password_reset(
-    state: &AppState,
+    state: &Context,
     email: &EmailAddress,
     quota: &MailQuota,
 ) -> AppResult<()> {
-    let public_url = state.settings.public_url().to_owned();
+    let links = state.links.clone();
     let email = email.clone();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             let may_email = quota.permit(conn, Some(email.as_str())).await?.granted();
             // Issued whether or not the email may go, so known and unknown addresses do the
             // same work.
             let issued = issue_reset_if_allowed(conn, email.as_str()).await?;
             if let (Some((token, account_id)), true) = (issued, may_email) {
-                let body = password_reset_email(&public_url, &token);
+                let body = password_reset_email(&links, &token);
                 tracing::info!(%account_id, "password reset link queued");
                 enqueue(
                     conn,
@@ -722,7 +723,7 @@ pub async fn request_password_reset(
     .await
 }
 
-fn password_reset_email(public_url: &str, token: &IssuedToken) -> EmailBody {
+fn password_reset_email(links: &Links, token: &IssuedToken) -> EmailBody {
     EmailBody {
         subject: "Choose a new password for Convene".to_owned(),
         greeting: UNPROVED_GREETING.to_owned(),
@@ -732,7 +733,7 @@ fn password_reset_email(public_url: &str, token: &IssuedToken) -> EmailBody {
         ],
         action: Some(EmailAction {
             label: "Choose a new password".to_owned(),
-            url: format!("{public_url}/password-reset?token={}", token.expose()),
+            url: links.password_reset(token.expose()),
         }),
         footer: vec![
             "If you did not ask for this, ignore this message: your password stays as it is."
@@ -746,7 +747,7 @@ fn password_reset_email(public_url: &str, token: &IssuedToken) -> EmailBody {
 /// account, so whoever knew the old password is logged out. Reading the link proved the
 /// address, so the email counts as verified too and the account is joined to its person.
 pub async fn confirm_password_reset(
-    state: &AppState,
+    state: &Context,
     token: &str,
     password: Password,
 ) -> AppResult<()> {
@@ -772,7 +773,7 @@ pub async fn confirm_password_reset(
     drop(conn);
     let password_hash = hash_password(password).await?;
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             let Some(account_id) =
                 consume_token(conn, &token, TokenPurpose::PasswordReset).await?
@@ -836,7 +837,7 @@ pub struct AccountFilter {
 
 /// A page of accounts in creation order (ids are UUID v7, so the id is the sort key).
 pub async fn list_accounts(
-    state: &AppState,
+    state: &Context,
     filter: AccountFilter,
     page: &PageRequest<Uuid>,
 ) -> AppResult<Page<AccountView>> {
@@ -895,13 +896,13 @@ fn audit_state(account: &Account) -> serde_json::Value {
 /// or demote themselves, and the caller's and the target's rows are locked together, so two
 /// admins demoting each other at once cannot leave the partnership without an admin.
 pub async fn update_account(
-    state: &AppState,
+    state: &Context,
     actor_id: Uuid,
     target_id: Uuid,
     changes: AccountChanges,
 ) -> AppResult<Account> {
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             let locked: Vec<Account> = accounts::table
                 .filter(accounts::id.eq_any([actor_id, target_id]))
@@ -914,7 +915,10 @@ pub async fn update_account(
                 .iter()
                 .any(|a| a.id == actor_id && a.role == Role::Admin && a.disabled_at.is_none());
             if !still_admin {
-                return Err(AppError::forbidden("admin_only", "only admins may do this"));
+                return Err(AppError::forbidden(
+                    Code::AdminOnly,
+                    "only admins may do this",
+                ));
             }
             let Some(before) = locked.into_iter().find(|a| a.id == target_id) else {
                 return Err(AppError::not_found("account"));
@@ -922,13 +926,13 @@ pub async fn update_account(
             if target_id == actor_id {
                 if changes.disabled == Some(true) {
                     return Err(AppError::conflict(
-                        "cannot_disable_self",
+                        Code::CannotDisableSelf,
                         "an admin cannot disable their own account; ask another admin",
                     ));
                 }
                 if changes.role.is_some_and(|r| r != Role::Admin) {
                     return Err(AppError::conflict(
-                        "cannot_demote_self",
+                        Code::CannotDemoteSelf,
                         "an admin cannot take away their own admin role; ask another admin",
                     ));
                 }
@@ -958,7 +962,7 @@ pub async fn update_account(
                 .await?;
             if admins_left == 0 {
                 return Err(AppError::conflict(
-                    "last_admin",
+                    Code::LastAdmin,
                     "the partnership must keep at least one enabled admin",
                 ));
             }

@@ -8,15 +8,15 @@ use askama::Template;
 use secrecy::SecretString;
 
 use super::{error_page, safe_next, see_other, signed_in, Chrome, Errors, Form};
-use crate::app::State;
 use crate::auth::extract::presented_token;
 use crate::auth::model::Role;
 use crate::auth::routes::{expired_session_cookie, session_cookie};
 use crate::auth::service::{self, NewAccountInput};
 use crate::auth::MaybeUser;
 use crate::client_addr::ClientAddr;
+use crate::context::Context;
 use crate::db::page::PageRequest;
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::invitations::model::MyInvitationView;
 use crate::mail::MailQuota;
 use crate::pages::{html, MessagePage};
@@ -90,7 +90,11 @@ async fn login_page(req: HttpRequest, user: MaybeUser) -> HttpResponse {
 
 /// Signs in with the API's login service and sets the same session cookie.
 #[post("/login")]
-async fn login_submit(state: State, client: ClientAddr, body: web::Bytes) -> HttpResponse {
+async fn login_submit(
+    state: web::Data<Context>,
+    client: ClientAddr,
+    body: web::Bytes,
+) -> HttpResponse {
     let form = Form::parse(&body);
     let email = form.get("email").trim().to_owned();
     let next = safe_next(form.get("next")).unwrap_or_default().to_owned();
@@ -118,7 +122,7 @@ async fn login_submit(state: State, client: ClientAddr, body: web::Bytes) -> Htt
                 return res;
             }
             Err(AppError::Problem { code, detail, .. }) => match code {
-                "invalid_credentials" => errors.add(
+                Code::InvalidCredentials => errors.add(
                     "password",
                     "This email address and password do not match an account. Check both and try again.",
                 ),
@@ -140,7 +144,7 @@ async fn login_submit(state: State, client: ClientAddr, body: web::Bytes) -> Htt
 
 /// Ends this browser's session (the API's logout service) and clears the cookie.
 #[post("/logout")]
-async fn logout(state: State, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn logout(state: web::Data<Context>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let form = Form::parse(&body);
     if let Err(refused) = form.check_csrf(&req) {
         return refused;
@@ -180,7 +184,11 @@ async fn signup_page() -> HttpResponse {
 /// Signs up through the API's service; the answer is the same whether or not the address
 /// already has an account (the email says which).
 #[post("/signup")]
-async fn signup_submit(state: State, quota: MailQuota, body: web::Bytes) -> HttpResponse {
+async fn signup_submit(
+    state: web::Data<Context>,
+    quota: MailQuota,
+    body: web::Bytes,
+) -> HttpResponse {
     let form = Form::parse(&body);
     let (name, email) = (form.get("name").to_owned(), form.get("email").to_owned());
     let password = SecretString::from(form.get("password").to_owned());
@@ -247,7 +255,11 @@ async fn forgot_password_page() -> HttpResponse {
 /// Asks the API's service for a reset link; the answer is the same whether or not the address
 /// has an account.
 #[post("/forgot-password")]
-async fn forgot_password_submit(state: State, quota: MailQuota, body: web::Bytes) -> HttpResponse {
+async fn forgot_password_submit(
+    state: web::Data<Context>,
+    quota: MailQuota,
+    body: web::Bytes,
+) -> HttpResponse {
     let form = Form::parse(&body);
     let email = form.get("email").to_owned();
     let address = match EmailAddress::parse(&email) {
@@ -290,7 +302,7 @@ struct AccountPage {
 /// The signed-in account: its name and address, and (once the address is verified) the
 /// person's registrations and invitations, read with the services behind `/me/*`.
 #[get("/account")]
-async fn account_page(state: State, req: HttpRequest) -> HttpResponse {
+async fn account_page(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,

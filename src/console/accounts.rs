@@ -9,14 +9,14 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
 
-use super::home::{changes, Change};
+use super::audit::{entries, zone_caption, Entry, DEFAULT_ZONE};
 use super::{admin, admin_form, error_page, see_other, words, Chrome, Errors, Form};
-use crate::app::State;
 use crate::audit::service::AuditFilter;
 use crate::auth::model::{Account, AccountView, Role};
 use crate::auth::service::{self as auth, AccountChanges, AccountFilter};
+use crate::context::Context;
 use crate::db::page::PageRequest;
-use crate::error::{AppError, Validator};
+use crate::error::{AppError, Code, Validator};
 use crate::pages::{html, sentence};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -65,7 +65,7 @@ struct ListPage {
 
 /// The accounts in creation order, narrowed like `GET /api/v1/accounts`.
 #[get("/manage/accounts")]
-async fn list(state: State, req: HttpRequest) -> HttpResponse {
+async fn list(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -152,7 +152,9 @@ struct DetailsPage {
     role: String,
     errors: Errors,
     roles: Vec<RoleChoice>,
-    changes: Vec<Change>,
+    changes: Vec<Entry>,
+    zone: String,
+    collapse_changes: bool,
 }
 
 impl DetailsPage {
@@ -172,7 +174,7 @@ fn done_message(done: &str) -> Option<&'static str> {
 }
 
 async fn details_page(
-    state: &State,
+    state: &web::Data<Context>,
     chrome: Chrome,
     admin_id: Uuid,
     id: Uuid,
@@ -186,7 +188,7 @@ async fn details_page(
             target_id: Some(id),
             ..Default::default()
         };
-        let history = changes(&mut conn, &filter, 10).await?;
+        let history = entries(&mut conn, &filter, 10).await?;
         Ok::<_, AppError>((account, history))
     };
     let (account, history) = match loaded.await {
@@ -212,12 +214,14 @@ async fn details_page(
             errors,
             roles: role_choices(),
             changes: history,
+            zone: zone_caption(&DEFAULT_ZONE),
+            collapse_changes: false,
         },
     )
 }
 
 #[get("/manage/accounts/{id}")]
-async fn details(state: State, req: HttpRequest, id: web::Path<Uuid>) -> HttpResponse {
+async fn details(state: web::Data<Context>, req: HttpRequest, id: web::Path<Uuid>) -> HttpResponse {
     let (admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -230,7 +234,7 @@ async fn details(state: State, req: HttpRequest, id: web::Path<Uuid>) -> HttpRes
 fn role_error(e: &AppError) -> Option<String> {
     match e {
         AppError::Problem { code, detail, .. }
-            if matches!(*code, "cannot_demote_self" | "last_admin") =>
+            if matches!(*code, Code::CannotDemoteSelf | Code::LastAdmin) =>
         {
             Some(sentence(detail))
         }
@@ -241,7 +245,7 @@ fn role_error(e: &AppError) -> Option<String> {
 /// Changes the account's role through the service behind `PATCH /api/v1/accounts/{id}`.
 #[post("/manage/accounts/{id}/role")]
 async fn change_role(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     id: web::Path<Uuid>,
     body: web::Bytes,
@@ -369,7 +373,7 @@ struct ConfirmPage {
 /// Says what disabling or enabling will do and asks for confirmation; changes nothing.
 #[get("/manage/accounts/{id}/{switch}")]
 async fn confirm_page(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<(Uuid, String)>,
 ) -> HttpResponse {
@@ -407,7 +411,7 @@ async fn confirm_page(
 /// Disables or enables the account through the service the API uses.
 #[post("/manage/accounts/{id}/{switch}")]
 async fn confirm_submit(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<(Uuid, String)>,
     body: web::Bytes,

@@ -15,8 +15,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::{error_page, organizer, see_other, signed_in, words, Chrome, Form};
-use crate::app::State;
 use crate::auth::AuthUser;
+use crate::context::Context;
 use crate::db::schema::{emails, events, invitations, registrations, sessions};
 use crate::error::{AppError, AppResult};
 use crate::events::access::{events_run_by, require_staff_of_event};
@@ -114,7 +114,7 @@ async fn run_by(
 }
 
 #[get("/manage/events")]
-async fn mine(state: State, req: HttpRequest) -> HttpResponse {
+async fn mine(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     let (user, chrome) = match organizer(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -302,7 +302,11 @@ async fn overview_page(
 }
 
 #[get("/manage/events/{id}")]
-async fn overview(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn overview(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -416,7 +420,7 @@ fn matches(name: &str, q: &str) -> bool {
 
 #[get("/manage/sessions/{id}/registrations")]
 async fn session_registrations(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> HttpResponse {
@@ -490,7 +494,7 @@ enum Door {
 /// Checks a registration in (or undoes it) for the event's staff, through the same service
 /// functions as the API, and goes back to the list it came from with its filters.
 async fn at_the_door(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     registration_id: &str,
     body: web::Bytes,
@@ -532,7 +536,7 @@ async fn at_the_door(
 
 #[post("/manage/registrations/{id}/check-in")]
 async fn check_in(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -542,7 +546,7 @@ async fn check_in(
 
 #[post("/manage/registrations/{id}/check-in/undo")]
 async fn undo_check_in(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,

@@ -4,16 +4,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use askama::Template;
-use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
+use super::audit::{entries, zone_caption, Entry, DEFAULT_ZONE};
 use super::{error_page, words, Chrome};
-use crate::app::State;
 use crate::audit::service::AuditFilter;
+use crate::context::Context;
 use crate::db::page::PageRequest;
-use crate::db::schema::accounts;
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use crate::organizations::country::CountryCode;
 use crate::organizations::model::{MembershipStatus, Organization};
 use crate::organizations::service::{self as orgs, OrganizationFilter};
@@ -21,70 +18,6 @@ use crate::pages::html;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(home);
-}
-
-/// One audit entry as a sentence: who did what to which record, and when.
-pub struct Change {
-    pub when: String,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub href: Option<String>,
-}
-
-/// The last `limit` audit entries matching `filter`, readable.
-pub async fn changes(
-    conn: &mut AsyncPgConnection,
-    filter: &AuditFilter,
-    limit: i64,
-) -> AppResult<Vec<Change>> {
-    let page = PageRequest { limit, after: None };
-    let entries = crate::audit::service::list(conn, filter, &page)
-        .await?
-        .items;
-    let actor_ids: Vec<Uuid> = entries.iter().filter_map(|e| e.actor_account_id).collect();
-    let names: Vec<(Uuid, String)> = accounts::table
-        .filter(accounts::id.eq_any(&actor_ids))
-        .select((accounts::id, accounts::name))
-        .load(conn)
-        .await?;
-    Ok(entries
-        .into_iter()
-        .map(|e| {
-            let actor = match e.actor_account_id {
-                Some(id) => names
-                    .iter()
-                    .find(|(n, _)| *n == id)
-                    .map(|(_, name)| name.clone())
-                    .unwrap_or_else(|| "a former account".to_owned()),
-                None => "Someone without an account".to_owned(),
-            };
-            let name = e
-                .after
-                .as_ref()
-                .or(e.before.as_ref())
-                .and_then(|s| s.get("name"))
-                .and_then(|n| n.as_str())
-                .map(str::to_owned);
-            let target = match name {
-                Some(name) => format!("{} {name}", words(&e.target_type)),
-                None => words(&e.target_type),
-            };
-            let href = match e.target_type.as_str() {
-                "organization" => Some(format!("/manage/organizations/{}", e.target_id)),
-                "person" => Some(format!("/manage/people/{}", e.target_id)),
-                "account" => Some(format!("/manage/accounts/{}", e.target_id)),
-                _ => None,
-            };
-            Change {
-                when: e.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                actor,
-                action: words(&e.action),
-                target,
-                href,
-            }
-        })
-        .collect())
 }
 
 #[derive(Template)]
@@ -97,11 +30,14 @@ struct HomePage {
     by_status: Vec<(MembershipStatus, i64)>,
     by_kind: Vec<(String, i64)>,
     by_country: Vec<(String, i64)>,
-    changes: Vec<Change>,
+    changes: Vec<Entry>,
+    zone: String,
+    /// The home page lists changes in short: each one's fields fold away.
+    collapse_changes: bool,
 }
 
 #[get("/manage")]
-async fn home(state: State, req: HttpRequest) -> HttpResponse {
+async fn home(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     // An organiser's console is their dialogues; the rest of /manage is the secretariat's.
     let (user, chrome) = match super::signed_in(&req).await {
         Ok(found) => found,
@@ -125,7 +61,7 @@ async fn home(state: State, req: HttpRequest) -> HttpResponse {
         };
         let waiting = orgs::list(&mut conn, true, &filter, &page).await?.items;
         let counts = orgs::counts(&mut conn).await?;
-        let changes = changes(&mut conn, &AuditFilter::default(), 15).await?;
+        let changes = entries(&mut conn, &AuditFilter::default(), 15).await?;
         Ok::<_, AppError>((waiting, counts, changes))
     };
     let (waiting, counts, changes) = match loaded.await {
@@ -156,6 +92,8 @@ async fn home(state: State, req: HttpRequest) -> HttpResponse {
                 .map(|(c, n)| (country_name(c.as_deref()), n))
                 .collect(),
             changes,
+            zone: zone_caption(&DEFAULT_ZONE),
+            collapse_changes: true,
         },
     )
 }

@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use super::dialogues::StatusChoice;
 use super::{error_page, see_other, signed_in, words, Chrome, Errors, Form};
-use crate::app::State;
 use crate::auth::AuthUser;
+use crate::context::Context;
 use crate::db::schema::{organizations, sessions};
 use crate::error::{AppError, AppResult};
 use crate::events::local_time::format_local;
@@ -196,7 +196,7 @@ async fn compose_page(
 
 /// The compose page, empty (GET) or filled with what `form` carries.
 async fn show_compose(
-    state: &State,
+    state: &web::Data<Context>,
     req: &HttpRequest,
     event_id: &str,
     form: Option<Form>,
@@ -224,14 +224,18 @@ async fn show_compose(
 }
 
 #[get("/manage/events/{id}/invitations/new")]
-async fn compose(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn compose(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     show_compose(&state, &req, &path, None).await
 }
 
 /// "Change" from the preview: the compose page with the previewed fields.
 #[post("/manage/events/{id}/invitations/new")]
 async fn compose_again(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -447,7 +451,7 @@ fn sentence_of(text: &str) -> String {
 /// Reads a compose form: the staff member, the event, the fields and the request they make,
 /// or the page to answer instead (sign in, 403, the form again with its errors).
 async fn read_compose(
-    state: &State,
+    state: &web::Data<Context>,
     req: &HttpRequest,
     event_id: &str,
     body: &[u8],
@@ -491,7 +495,7 @@ async fn read_compose(
 
 /// The compose page again with the service's errors (or the error page for anything else).
 async fn refused(
-    state: &State,
+    state: &web::Data<Context>,
     chrome: Chrome,
     event: &EventFacts,
     f: Fields,
@@ -627,7 +631,7 @@ fn preview_page_of(
 
 #[post("/manage/events/{id}/invitations/preview")]
 async fn preview_page(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -649,7 +653,7 @@ async fn preview_page(
 
 #[post("/manage/events/{id}/invitations/send")]
 async fn send(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -750,7 +754,11 @@ fn list_address(event_id: Uuid, status: &str, cursor: Option<&str>) -> String {
 }
 
 #[get("/manage/events/{id}/invitations")]
-async fn list(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn list(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -812,7 +820,7 @@ async fn list(state: State, req: HttpRequest, path: web::Path<String>) -> HttpRe
 
 #[post("/manage/invitations/{id}/resend")]
 async fn resend(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -884,7 +892,11 @@ fn consequences(item: &InvitationItem) -> Vec<String> {
 }
 
 #[get("/manage/invitations/{id}/revoke")]
-async fn revoke_page(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn revoke_page(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -910,7 +922,7 @@ async fn revoke_page(state: State, req: HttpRequest, path: web::Path<String>) ->
 
 #[post("/manage/invitations/{id}/revoke")]
 async fn revoke(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -992,7 +1004,11 @@ struct EmailsPage {
 }
 
 #[get("/manage/events/{id}/emails")]
-async fn emails_page(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn emails_page(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -1078,7 +1094,7 @@ fn plan_sentence(plan: &RetryPlan) -> (String, bool) {
 }
 
 async fn retry_page_of(
-    state: &State,
+    state: &web::Data<Context>,
     user: &AuthUser,
     chrome: Chrome,
     email_id: &str,
@@ -1105,7 +1121,11 @@ async fn retry_page_of(
 }
 
 #[get("/manage/emails/{id}/retry")]
-async fn retry_page(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn retry_page(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -1118,7 +1138,7 @@ async fn retry_page(state: State, req: HttpRequest, path: web::Path<String>) -> 
 
 #[post("/manage/emails/{id}/retry")]
 async fn retry_post(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,

@@ -17,8 +17,10 @@
 
 pub mod account;
 pub mod accounts;
+pub mod audit;
 pub mod dialogues;
 pub mod home;
+pub mod import;
 pub mod invitations;
 pub mod organizations;
 pub mod outcomes;
@@ -31,7 +33,7 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 
 use crate::auth::csrf;
 use crate::auth::{AuthUser, MaybeUser};
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, Code, FieldError};
 use crate::pages::{sentence, MessagePage};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -40,6 +42,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(setup::routes)
         .configure(dialogues::routes)
         .configure(invitations::routes)
+        .configure(audit::routes)
+        .configure(import::routes)
         .configure(organizations::routes)
         .configure(people::routes)
         .configure(accounts::routes)
@@ -219,7 +223,7 @@ impl Errors {
 pub fn error_page(error: AppError) -> HttpResponse {
     let status = error.status_code();
     match &error {
-        AppError::Problem { code, detail, .. } if *code == "not_found" => {
+        AppError::Problem { code, detail, .. } if *code == Code::NotFound => {
             crate::pages::not_found(&sentence(detail))
         }
         AppError::Problem { detail, .. } => MessagePage::new("This could not be done")
@@ -236,8 +240,7 @@ pub fn error_page(error: AppError) -> HttpResponse {
             .link("/manage", "Go to the console")
             .respond(status),
         AppError::Unavailable(_) | AppError::Internal(_) => {
-            // Logs the cause the way the API does.
-            let _ = error.error_response();
+            error.log_cause();
             crate::pages::unavailable(status)
         }
     }

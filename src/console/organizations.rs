@@ -9,12 +9,14 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
 
-use super::home::{changes, country_name, Change};
+use super::audit::{entries, zone_caption, Entry, DEFAULT_ZONE};
+use super::home::country_name;
 use super::{admin, admin_form, error_page, see_other, words, Chrome, Errors, Form};
-use crate::app::State;
 use crate::audit::service::AuditFilter;
+use crate::context::Context;
 use crate::db::page::{NameAndId, PageRequest};
-use crate::error::{AppError, Validator};
+use crate::error::{AppError, Code, Validator};
+use crate::events::partnerships::Partnership;
 use crate::organizations::country::{Country, CountryCode};
 use crate::organizations::model::{MembershipStatus, Organization, OrganizationKind};
 use crate::organizations::routes::UpdateOrganizationRequest;
@@ -181,12 +183,16 @@ impl DirectoryQuery {
 }
 
 #[get("/manage/organizations")]
-async fn directory(state: State, req: HttpRequest) -> HttpResponse {
+async fn directory(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
     let query = DirectoryQuery::read(&req);
+    let done = match Form::parse(req.query_string().as_bytes()).get("done") {
+        "imported" => Some("The organisations of the file were imported. Each one's history says it came from the file."),
+        _ => None,
+    };
     let mut v = Validator::new();
     let (filter, page) = query.parse(&mut v);
     let mut errors = Errors::default();
@@ -218,7 +224,7 @@ async fn directory(state: State, req: HttpRequest) -> HttpResponse {
         status,
         &DirectoryPage {
             chrome,
-            done: None,
+            done,
             q: query.q,
             status: query.status,
             kind: query.kind,
@@ -329,7 +335,10 @@ struct DetailsPage {
     people: Vec<AffiliateView>,
     adding: Adding,
     add_errors: Errors,
-    changes: Vec<Change>,
+    changes: Vec<Entry>,
+    zone: String,
+    collapse_changes: bool,
+    partnerships: Vec<PartnerEvent>,
     kinds: Vec<Choice>,
     countries: &'static [Country],
 }
@@ -337,6 +346,36 @@ struct DetailsPage {
 impl DetailsPage {
     fn words(&self, code: &str) -> String {
         words(code)
+    }
+}
+
+/// A dialogue the organisation is a partner of, as its page lists it.
+pub struct PartnerEvent {
+    pub href: String,
+    pub title: String,
+    pub role: &'static str,
+    pub status: String,
+    /// When its first session starts, in the dialogue's own zone.
+    pub when: String,
+}
+
+impl PartnerEvent {
+    fn of(p: Partnership) -> PartnerEvent {
+        let zone = crate::events::local_time::zone(&p.timezone);
+        PartnerEvent {
+            href: format!("/manage/events/{}", p.event_id),
+            title: p.title,
+            role: p.role.label(),
+            status: words(p.status.as_str()),
+            when: match p.starts_at {
+                Some(at) => format!(
+                    "{} ({})",
+                    crate::events::local_time::format_local(at, &zone),
+                    zone.name()
+                ),
+                None => "No sessions yet".to_owned(),
+            },
+        }
     }
 }
 
@@ -358,7 +397,7 @@ fn done_message(done: &str) -> Option<&'static str> {
 
 /// Loads an organisation's page: the organisation, its people and its history.
 async fn details_page(
-    state: &State,
+    state: &web::Data<Context>,
     chrome: Chrome,
     id: Uuid,
     done: Option<&'static str>,
@@ -379,10 +418,11 @@ async fn details_page(
             target_id: Some(id),
             ..Default::default()
         };
-        let history = changes(&mut conn, &filter, 10).await?;
-        Ok::<_, AppError>((org, people.items, history))
+        let history = entries(&mut conn, &filter, 10).await?;
+        let partnerships = crate::events::partnerships::of_organization(&mut conn, id).await?;
+        Ok::<_, AppError>((org, people.items, history, partnerships))
     };
-    let (org, people, history) = match loaded.await {
+    let (org, people, history, partnerships) = match loaded.await {
         Ok(loaded) => loaded,
         Err(e) => return error_page(e),
     };
@@ -411,6 +451,9 @@ async fn details_page(
             adding,
             add_errors,
             changes: history,
+            zone: zone_caption(&DEFAULT_ZONE),
+            collapse_changes: false,
+            partnerships: partnerships.into_iter().map(PartnerEvent::of).collect(),
             kinds: kind_choices(),
             countries: countries(),
         },
@@ -418,7 +461,7 @@ async fn details_page(
 }
 
 #[get("/manage/organizations/{id}")]
-async fn details(state: State, req: HttpRequest, id: web::Path<Uuid>) -> HttpResponse {
+async fn details(state: web::Data<Context>, req: HttpRequest, id: web::Path<Uuid>) -> HttpResponse {
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -430,7 +473,7 @@ async fn details(state: State, req: HttpRequest, id: web::Path<Uuid>) -> HttpRes
 /// Saves the edit form through the API's parser and the service's update.
 #[post("/manage/organizations/{id}")]
 async fn edit(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     id: web::Path<Uuid>,
     body: web::Bytes,
@@ -472,7 +515,7 @@ async fn edit(
             )
             .await
         }
-        Err(e) if e.code() == "duplicate_name" => {
+        Err(e) if e.code() == Code::DuplicateName => {
             let mut errors = Errors::default();
             if let AppError::Problem { detail, .. } = &e {
                 errors.add("name", crate::pages::sentence(detail));
@@ -576,7 +619,7 @@ struct ConfirmPage {
 }
 
 async fn confirm(
-    state: &State,
+    state: &web::Data<Context>,
     chrome: Chrome,
     id: Uuid,
     change: Step,
@@ -619,7 +662,7 @@ async fn confirm(
 /// Says what the change will do and asks for confirmation; changes nothing.
 #[get("/manage/organizations/{id}/{change}")]
 async fn confirm_page(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<(Uuid, String)>,
 ) -> HttpResponse {
@@ -637,7 +680,7 @@ async fn confirm_page(
 /// Makes the confirmed change through the service the API uses.
 #[post("/manage/organizations/{id}/{change}")]
 async fn confirm_submit(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<(Uuid, String)>,
     body: web::Bytes,
@@ -697,7 +740,7 @@ impl ApplicationsPage {
 
 /// The applications waiting, by name, with all they say and the two decisions.
 #[get("/manage/applications")]
-async fn applications(state: State, req: HttpRequest) -> HttpResponse {
+async fn applications(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -753,7 +796,7 @@ pub struct Adding {
 /// through the service behind `POST /api/v1/organizations/{id}/people`.
 #[post("/manage/organizations/{id}/people")]
 async fn add_person(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     id: web::Path<Uuid>,
     body: web::Bytes,

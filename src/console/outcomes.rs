@@ -9,8 +9,8 @@ use askama::Template;
 use uuid::Uuid;
 
 use super::{error_page, see_other, signed_in, Chrome, Errors, Form};
-use crate::app::State;
 use crate::auth::AuthUser;
+use crate::context::Context;
 use crate::error::{AppError, AppResult};
 use crate::events::access::require_staff_of_event;
 use crate::events::model::{OutcomeRequest, OutcomeView};
@@ -139,7 +139,7 @@ async fn event_title(
 
 /// The list page of an event, with the form as given.
 async fn list_page(
-    state: &State,
+    state: &web::Data<Context>,
     user: &AuthUser,
     event_id: Uuid,
     chrome: Chrome,
@@ -167,7 +167,11 @@ fn parse_id(raw: &str, what: &str) -> Result<Uuid, HttpResponse> {
 }
 
 #[get("/manage/events/{id}/outcomes")]
-async fn list(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn list(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -204,7 +208,7 @@ fn field_errors(error: AppError) -> Result<Errors, HttpResponse> {
 /// Writes highlights: `action` is `preview` (nothing saved), `draft` or `publish`.
 #[post("/manage/events/{id}/outcomes")]
 async fn create(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -270,7 +274,11 @@ async fn create(
 }
 
 /// An outcome the signed-in user may change, with its event's id.
-async fn found(state: &State, user: &AuthUser, id: Uuid) -> AppResult<(OutcomeView, Uuid)> {
+async fn found(
+    state: &web::Data<Context>,
+    user: &AuthUser,
+    id: Uuid,
+) -> AppResult<(OutcomeView, Uuid)> {
     let mut conn = state.pool.get().await?;
     let (outcome, event) = outcomes::outcome_for_staff(&mut conn, user, id).await?;
     let view = outcomes::staff_outcomes(&mut conn, event.id)
@@ -282,7 +290,7 @@ async fn found(state: &State, user: &AuthUser, id: Uuid) -> AppResult<(OutcomeVi
 }
 
 async fn edit_page_of(
-    state: &State,
+    state: &web::Data<Context>,
     user: &AuthUser,
     id: Uuid,
     chrome: Chrome,
@@ -312,7 +320,11 @@ async fn edit_page_of(
 }
 
 #[get("/manage/outcomes/{id}")]
-async fn edit_page(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn edit_page(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -330,7 +342,7 @@ async fn edit_page(state: State, req: HttpRequest, path: web::Path<String>) -> H
 /// Saves an edit; `action` `preview` shows the text as it will read and saves nothing.
 #[post("/manage/outcomes/{id}")]
 async fn edit(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -404,7 +416,7 @@ enum Publication {
 }
 
 async fn set_publication(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     raw_id: &str,
     body: web::Bytes,
@@ -450,7 +462,7 @@ async fn set_publication(
 
 #[post("/manage/outcomes/{id}/publish")]
 async fn publish(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -462,7 +474,7 @@ async fn publish(
 /// House rule must not wait, and publishing again undoes it.
 #[post("/manage/outcomes/{id}/unpublish")]
 async fn unpublish(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -471,7 +483,11 @@ async fn unpublish(
 }
 
 #[get("/manage/outcomes/{id}/delete")]
-async fn delete_page(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn delete_page(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -496,7 +512,7 @@ async fn delete_page(state: State, req: HttpRequest, path: web::Path<String>) ->
 
 #[post("/manage/outcomes/{id}/delete")]
 async fn delete(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,

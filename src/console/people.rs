@@ -8,13 +8,13 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
 
-use super::home::{changes, Change};
+use super::audit::{entries, zone_caption, Entry, DEFAULT_ZONE};
 use super::{admin, admin_form, error_page, see_other, words, Chrome, Errors, Form};
-use crate::app::State;
 use crate::audit::service::AuditFilter;
 use crate::auth::model::Account;
+use crate::context::Context;
 use crate::db::page::{NameAndId, PageRequest};
-use crate::error::{AppError, Validator};
+use crate::error::{AppError, Code, Validator};
 use crate::invitations::model::MyInvitationView;
 use crate::organizations::model::MembershipStatus;
 use crate::organizations::service::{self as orgs, OrganizationFilter, Who};
@@ -49,7 +49,7 @@ struct DirectoryPage {
 
 /// Everyone the partnership knows, by name; `q` finds a part of a name or an address.
 #[get("/manage/people")]
-async fn directory(state: State, req: HttpRequest) -> HttpResponse {
+async fn directory(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -172,7 +172,9 @@ struct DetailsPage {
     add_errors: Errors,
     registrations: Vec<MyRegistrationView>,
     invitations: Vec<MyInvitationView>,
-    changes: Vec<Change>,
+    changes: Vec<Entry>,
+    zone: String,
+    collapse_changes: bool,
 }
 
 impl DetailsPage {
@@ -232,7 +234,7 @@ async fn live_organizations(
 /// Loads a person's page: the person, their account, affiliations, registrations,
 /// invitations and history.
 async fn details_page(
-    state: &State,
+    state: &web::Data<Context>,
     chrome: Chrome,
     id: Uuid,
     done: Option<&'static str>,
@@ -260,7 +262,7 @@ async fn details_page(
             target_id: Some(id),
             ..Default::default()
         };
-        let history = changes(&mut conn, &filter, 10).await?;
+        let history = entries(&mut conn, &filter, 10).await?;
         Ok::<_, AppError>((
             person,
             account,
@@ -303,12 +305,14 @@ async fn details_page(
             registrations,
             invitations,
             changes: history,
+            zone: zone_caption(&DEFAULT_ZONE),
+            collapse_changes: false,
         },
     )
 }
 
 #[get("/manage/people/{id}")]
-async fn details(state: State, req: HttpRequest, id: web::Path<Uuid>) -> HttpResponse {
+async fn details(state: web::Data<Context>, req: HttpRequest, id: web::Path<Uuid>) -> HttpResponse {
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -320,7 +324,7 @@ async fn details(state: State, req: HttpRequest, id: web::Path<Uuid>) -> HttpRes
 /// Saves the edit form through the API's parser and the service's update.
 #[post("/manage/people/{id}")]
 async fn edit(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     id: web::Path<Uuid>,
     body: web::Bytes,
@@ -362,10 +366,10 @@ async fn edit(
             )
             .await
         }
-        Err(e) if matches!(e.code(), "duplicate_email" | "person_has_account") => {
+        Err(e) if matches!(e.code(), Code::DuplicateEmail | Code::PersonHasAccount) => {
             let mut errors = Errors::default();
             let message = match e.code() {
-                "duplicate_email" => "Another person already has this email address.".to_owned(),
+                Code::DuplicateEmail => "Another person already has this email address.".to_owned(),
                 _ => match &e {
                     AppError::Problem { detail, .. } => sentence(detail),
                     _ => String::new(),
@@ -382,7 +386,7 @@ async fn edit(
 /// through the service behind `POST /api/v1/organizations/{id}/people`.
 #[post("/manage/people/{id}/affiliations")]
 async fn affiliate(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     id: web::Path<Uuid>,
     body: web::Bytes,
@@ -465,7 +469,11 @@ struct EndPage {
 
 /// Says what ending the affiliation does and asks for confirmation; changes nothing.
 #[get("/manage/people/{id}/affiliations/{org}/end")]
-async fn end_page(state: State, req: HttpRequest, path: web::Path<(Uuid, Uuid)>) -> HttpResponse {
+async fn end_page(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+) -> HttpResponse {
     let (_admin, chrome) = match admin(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -501,7 +509,7 @@ async fn end_page(state: State, req: HttpRequest, path: web::Path<(Uuid, Uuid)>)
 /// `DELETE /api/v1/organizations/{id}/people/{person_id}`.
 #[post("/manage/people/{id}/affiliations/{org}/end")]
 async fn end_submit(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<(Uuid, Uuid)>,
     body: web::Bytes,

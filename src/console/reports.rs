@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::dialogues::list_address;
 use super::{error_page, signed_in, words, Chrome, Form};
-use crate::app::State;
-use crate::error::{AppError, AppResult};
+use crate::context::Context;
+use crate::error::{AppError, AppResult, Code};
 use crate::events::access::require_staff_of_event;
 use crate::pages::html;
 use crate::registrations::lists::{self, ListParams};
@@ -33,7 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 #[post("/manage/registrations/{id}/approve")]
 async fn approve(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -84,7 +84,11 @@ struct RejectPage {
 
 /// What rejecting will do, and the button that does it.
 #[get("/manage/registrations/{id}/reject")]
-async fn reject_page(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn reject_page(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -97,7 +101,7 @@ async fn reject_page(state: State, req: HttpRequest, path: web::Path<String>) ->
         let (registration, ctx) = for_staff(&mut conn, &user, id).await?;
         if registration.status != RegistrationStatus::PendingApproval {
             return Err(AppError::conflict(
-                "invalid_transition",
+                Code::InvalidTransition,
                 "only a registration awaiting approval can be rejected",
             ));
         }
@@ -122,7 +126,7 @@ async fn reject_page(state: State, req: HttpRequest, path: web::Path<String>) ->
 
 #[post("/manage/registrations/{id}/reject")]
 async fn reject(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -161,7 +165,11 @@ async fn reject(
 
 /// A session's registrations as a CSV file (the list's status filter applies).
 #[get("/manage/sessions/{id}/registrations.csv")]
-async fn session_csv(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn session_csv(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (user, _chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -192,7 +200,11 @@ async fn session_csv(state: State, req: HttpRequest, path: web::Path<String>) ->
 
 /// Every registration of every session of a dialogue, session by session, as one CSV file.
 #[get("/manage/events/{id}/registrations.csv")]
-async fn event_csv(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn event_csv(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (user, _chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -390,7 +402,11 @@ async fn report_page(
 }
 
 #[get("/manage/events/{id}/report")]
-async fn report_view(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn report_view(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,

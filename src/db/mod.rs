@@ -14,11 +14,13 @@ use diesel::ConnectionError;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::scoped_futures::ScopedBoxFuture;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use secrecy::ExposeSecret;
 
 use crate::config::DatabaseSettings;
+use crate::error::AppResult;
 
 pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;
@@ -60,6 +62,20 @@ pub fn build_pool(settings: &DatabaseSettings) -> anyhow::Result<DbPool> {
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .context("building the database pool")
+}
+
+/// Runs `body` in one transaction: committed when it answers `Ok`, rolled back otherwise, so
+/// a refused request changes nothing. Every transaction of a service goes through here or, where
+/// PostgreSQL may roll it back under concurrency and running it again is safe, through
+/// [`retry::transaction`].
+pub async fn transaction<'a, R, F>(conn: &mut AsyncPgConnection, body: F) -> AppResult<R>
+where
+    F: for<'r> FnOnce(&'r mut AsyncPgConnection) -> ScopedBoxFuture<'a, 'r, AppResult<R>>
+        + Send
+        + 'a,
+    R: Send + 'a,
+{
+    conn.transaction(body).await
 }
 
 /// Whether `err` is a unique violation of this constraint or unique index (a race for a name

@@ -13,7 +13,7 @@ use std::fmt;
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::audit;
@@ -110,64 +110,63 @@ fn seed_person(person: &seed::SeedPerson) -> AppResult<PersonInput> {
 /// affiliations and focal points, in one transaction.
 pub async fn load_network(pool: &DbPool) -> anyhow::Result<NetworkSummary> {
     let mut conn = pool.get().await?;
-    let summary = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                let mut summary = NetworkSummary::default();
-                let mut ids: HashMap<&'static str, Uuid> = HashMap::new();
-                for org in &seed::seed().organizations {
-                    let id = upsert_organization(conn, org, &mut summary).await?;
-                    ids.insert(org.name.as_str(), id);
-                }
-                for person in &seed::seed().people {
-                    let org = seed::find_organization(&person.organization).ok_or_else(|| {
-                        AppError::internal(format!(
-                            "seed person {} names unknown organisation {}",
-                            person.name, person.organization
-                        ))
-                    })?;
-                    let org_id = ids
-                        .get(org.name.as_str())
-                        .copied()
-                        .ok_or_else(|| AppError::internal("seed organisation not loaded"))?;
-                    let input = seed_person(person)?;
-                    let (loaded, created) = find_or_create(conn, None, &input).await?;
-                    if created {
-                        summary.people_created += 1;
-                    }
-                    let has_focal_point: i64 = affiliations::table
-                        .filter(affiliations::organization_id.eq(org_id))
-                        .filter(affiliations::focal_point.eq(true))
-                        .count()
-                        .get_result(conn)
-                        .await?;
-                    let existing: i64 = affiliations::table
-                        .filter(affiliations::organization_id.eq(org_id))
-                        .filter(affiliations::person_id.eq(loaded.id))
-                        .count()
-                        .get_result(conn)
-                        .await?;
-                    // Only a new affiliation takes the seed's position; a focal point is set
-                    // only where the organisation has none, so an admin's choice stands.
-                    let change = AffiliationChange {
-                        position: (existing == 0).then(|| input.position.clone()),
-                        focal_point: (person.focal_point && has_focal_point == 0).then_some(true),
-                    };
-                    if existing > 0 && change.focal_point.is_none() {
-                        continue;
-                    }
-                    affiliate(conn, None, org_id, &loaded, change).await?;
-                    if existing == 0 {
-                        summary.affiliations_created += 1;
-                    } else {
-                        summary.affiliations_updated += 1;
-                    }
-                }
-                Ok(summary)
+    let summary = crate::db::transaction(&mut conn, |conn| {
+        async move {
+            let mut summary = NetworkSummary::default();
+            let mut ids: HashMap<&'static str, Uuid> = HashMap::new();
+            for org in &seed::seed().organizations {
+                let id = upsert_organization(conn, org, &mut summary).await?;
+                ids.insert(org.name.as_str(), id);
             }
-            .scope_boxed()
-        })
-        .await?;
+            for person in &seed::seed().people {
+                let org = seed::find_organization(&person.organization).ok_or_else(|| {
+                    AppError::internal(format!(
+                        "seed person {} names unknown organisation {}",
+                        person.name, person.organization
+                    ))
+                })?;
+                let org_id = ids
+                    .get(org.name.as_str())
+                    .copied()
+                    .ok_or_else(|| AppError::internal("seed organisation not loaded"))?;
+                let input = seed_person(person)?;
+                let (loaded, created) = find_or_create(conn, None, &input).await?;
+                if created {
+                    summary.people_created += 1;
+                }
+                let has_focal_point: i64 = affiliations::table
+                    .filter(affiliations::organization_id.eq(org_id))
+                    .filter(affiliations::focal_point.eq(true))
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                let existing: i64 = affiliations::table
+                    .filter(affiliations::organization_id.eq(org_id))
+                    .filter(affiliations::person_id.eq(loaded.id))
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                // Only a new affiliation takes the seed's position; a focal point is set
+                // only where the organisation has none, so an admin's choice stands.
+                let change = AffiliationChange {
+                    position: (existing == 0).then(|| input.position.clone()),
+                    focal_point: (person.focal_point && has_focal_point == 0).then_some(true),
+                };
+                if existing > 0 && change.focal_point.is_none() {
+                    continue;
+                }
+                affiliate(conn, None, org_id, &loaded, change).await?;
+                if existing == 0 {
+                    summary.affiliations_created += 1;
+                } else {
+                    summary.affiliations_updated += 1;
+                }
+            }
+            Ok(summary)
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(summary)
 }
 

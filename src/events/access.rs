@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::db::schema::{event_staff, events};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::events::model::EventStatus;
 
 /// Whether `user` runs this event (admins run every event).
@@ -53,7 +53,7 @@ pub async fn require_event_staff(
         Ok(())
     } else if visible {
         Err(AppError::forbidden(
-            "not_event_staff",
+            Code::NotEventStaff,
             "only the event's staff and admins may do this",
         ))
     } else {

@@ -8,6 +8,7 @@ pub mod routes;
 
 pub mod model;
 pub mod outcomes;
+pub mod partnerships;
 pub mod service;
 pub mod sessions;
 pub mod staff;

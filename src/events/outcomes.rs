@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{events, outcomes, sessions};
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::{is_event_staff, require_event_staff};
 use crate::events::model::*;
 use crate::events::service::{
@@ -222,20 +222,19 @@ pub async fn create_outcome(
         published_at: req.publish.unwrap_or(false).then(Utc::now),
         created_by: Some(user.account.id),
     };
-    let row: Outcome = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                let row: Outcome = diesel::insert_into(outcomes::table)
-                    .values(new)
-                    .returning(Outcome::as_returning())
-                    .get_result(conn)
-                    .await?;
-                audit(conn, user, "create", None, Some(&row)).await?;
-                Ok(row)
-            }
-            .scope_boxed()
-        })
-        .await?;
+    let row: Outcome = crate::db::transaction(conn, |conn| {
+        async move {
+            let row: Outcome = diesel::insert_into(outcomes::table)
+                .values(new)
+                .returning(Outcome::as_returning())
+                .get_result(conn)
+                .await?;
+            audit(conn, user, "create", None, Some(&row)).await?;
+            Ok(row)
+        }
+        .scope_boxed()
+    })
+    .await?;
     views.forget_event(event.id);
     one(outcome_views(conn, vec![row]).await?)
 }
@@ -265,7 +264,7 @@ pub async fn outcome_for_staff(
     require_event_staff(conn, user, event.id, visible)
         .await
         .map_err(|e| match e.code() {
-            "not_found" => AppError::not_found("outcome"),
+            Code::NotFound => AppError::not_found("outcome"),
             _ => e,
         })?;
     Ok((outcome, event))
@@ -285,31 +284,30 @@ where
     F: FnOnce(&Outcome) -> Option<OutcomeChange> + Send,
 {
     let (_, event) = outcome_for_staff(conn, user, outcome_id).await?;
-    let row = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                let before: Outcome = outcomes::table
-                    .find(outcome_id)
-                    .for_no_key_update()
-                    .select(Outcome::as_select())
-                    .first(conn)
-                    .await
-                    .optional()?
-                    .ok_or_else(|| AppError::not_found("outcome"))?;
-                let Some(set) = change(&before) else {
-                    return Ok(before);
-                };
-                let after: Outcome = diesel::update(outcomes::table.find(outcome_id))
-                    .set((set, outcomes::updated_at.eq(Utc::now())))
-                    .returning(Outcome::as_returning())
-                    .get_result(conn)
-                    .await?;
-                audit(conn, user, action, Some(&before), Some(&after)).await?;
-                Ok(after)
-            }
-            .scope_boxed()
-        })
-        .await?;
+    let row = crate::db::transaction(conn, |conn| {
+        async move {
+            let before: Outcome = outcomes::table
+                .find(outcome_id)
+                .for_no_key_update()
+                .select(Outcome::as_select())
+                .first(conn)
+                .await
+                .optional()?
+                .ok_or_else(|| AppError::not_found("outcome"))?;
+            let Some(set) = change(&before) else {
+                return Ok(before);
+            };
+            let after: Outcome = diesel::update(outcomes::table.find(outcome_id))
+                .set((set, outcomes::updated_at.eq(Utc::now())))
+                .returning(Outcome::as_returning())
+                .get_result(conn)
+                .await?;
+            audit(conn, user, action, Some(&before), Some(&after)).await?;
+            Ok(after)
+        }
+        .scope_boxed()
+    })
+    .await?;
     views.forget_event(event.id);
     one(outcome_views(conn, vec![row]).await?)
 }
@@ -423,7 +421,7 @@ pub async fn delete_outcome(
     outcome_id: Uuid,
 ) -> AppResult<()> {
     let (_, event) = outcome_for_staff(conn, user, outcome_id).await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(conn, |conn| {
         async move {
             let gone: Option<Outcome> = diesel::delete(outcomes::table.find(outcome_id))
                 .returning(Outcome::as_returning())

@@ -243,7 +243,7 @@ fn copy_error(e: &AppError) -> AppError {
             retry_after_secs,
         } => AppError::Problem {
             status: *status,
-            code,
+            code: *code,
             detail: detail.clone(),
             retry_after_secs: *retry_after_secs,
         },

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 
-use crate::app::State;
 use crate::auth::{AuthUser, MaybeUser, Organizer};
+use crate::context::Context;
 use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppResult, Problem};
 use crate::events::model::*;
@@ -110,7 +110,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     responses((status = 200, body = Page<SeriesView>),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/series")]
-async fn list_series(state: State, query: web::Query<PageQuery>) -> AppResult<HttpResponse> {
+async fn list_series(
+    state: web::Data<Context>,
+    query: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
     let page = PageRequest::from_query(&query)?;
     let mut conn = state.pool.get().await?;
     let list = service::list_series(&mut conn, &page).await?;
@@ -125,7 +128,7 @@ async fn list_series(state: State, query: web::Query<PageQuery>) -> AppResult<Ht
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/series")]
 async fn create_series(
-    state: State,
+    state: web::Data<Context>,
     Organizer(user): Organizer,
     body: Json<SeriesRequest>,
 ) -> AppResult<HttpResponse> {
@@ -161,7 +164,7 @@ pub struct EventsQuery {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/events")]
 async fn list_events(
-    state: State,
+    state: web::Data<Context>,
     MaybeUser(user): MaybeUser,
     query: web::Query<EventsQuery>,
 ) -> AppResult<HttpResponse> {
@@ -179,7 +182,7 @@ async fn list_events(
             limit: q.limit,
             cursor: q.cursor,
         },
-        &state.settings.app.public_url,
+        &state.links,
     )
     .await?;
     Ok(HttpResponse::Ok().json(list))
@@ -196,7 +199,7 @@ async fn list_events(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/events")]
 async fn create_event(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     Organizer(user): Organizer,
     body: Json<EventRequest>,
@@ -205,8 +208,7 @@ async fn create_event(
     let fingerprint = crate::idempotency::fingerprint(&body);
     crate::idempotency::run(&state, &req, Some(user.account.id), fingerprint, || async {
         let mut conn = state.pool.get().await?;
-        let view =
-            service::create_event(&mut conn, &user, body, &state.settings.app.public_url).await?;
+        let view = service::create_event(&mut conn, &user, body, &state.links).await?;
         Ok((StatusCode::CREATED, view))
     })
     .await
@@ -223,7 +225,7 @@ async fn create_event(
     responses((status = 200, body = EventView)))]
 #[get("/events/{id}")]
 async fn get_event(
-    state: State,
+    state: web::Data<Context>,
     MaybeUser(user): MaybeUser,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
@@ -248,7 +250,7 @@ async fn get_event(
 }
 
 /// The event's view as nobody sees it (rule 2: no link, no closed session's details), as JSON.
-async fn public_view(state: &State, id_or_slug: &str) -> AppResult<Rendered> {
+async fn public_view(state: &web::Data<Context>, id_or_slug: &str) -> AppResult<Rendered> {
     let view = load_event_view(state, None, id_or_slug).await?;
     let body = serde_json::to_vec(&view)
         .map_err(|e| crate::error::AppError::internal(format!("event view: {e}")))?;
@@ -259,7 +261,7 @@ async fn public_view(state: &State, id_or_slug: &str) -> AppResult<Rendered> {
 }
 
 async fn load_event_view(
-    state: &State,
+    state: &web::Data<Context>,
     user: Option<&AuthUser>,
     id_or_slug: &str,
 ) -> AppResult<EventView> {
@@ -269,12 +271,12 @@ async fn load_event_view(
 /// The event as `user` may see it, read on `conn`.
 async fn viewers_event_view(
     conn: &mut diesel_async::AsyncPgConnection,
-    state: &State,
+    state: &web::Data<Context>,
     user: Option<&AuthUser>,
     id_or_slug: &str,
 ) -> AppResult<EventView> {
     let event = service::visible_event(conn, user, id_or_slug).await?;
-    service::event_view(conn, event, user, &state.settings.app.public_url).await
+    service::event_view(conn, event, user, &state.links).await
 }
 
 /// Changes an event (staff): absent keys stay, `null` clears optional ones; the slug may change.
@@ -286,7 +288,7 @@ async fn viewers_event_view(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/events/{id}")]
 async fn update_event(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
     body: Json<EventPatch>,
@@ -298,14 +300,14 @@ async fn update_event(
         &user,
         &path,
         body.into_inner(),
-        &state.settings.app.public_url,
+        &state.links,
     )
     .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
 async fn move_event(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     id: &str,
     transition: Transition,
@@ -323,7 +325,7 @@ async fn move_event(
               (status = 409, description = "`invalid_transition`: not a draft", body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/publish")]
 async fn publish_event(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
@@ -339,7 +341,7 @@ async fn publish_event(
               (status = 409, description = "`invalid_transition`: completed or already cancelled", body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/cancel")]
 async fn cancel_event(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
@@ -354,7 +356,7 @@ async fn cancel_event(
               (status = 409, description = "`invalid_transition`: not published", body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/complete")]
 async fn complete_event(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
@@ -369,7 +371,7 @@ async fn complete_event(
               (status = 422, description = "e.g. `[2].organization_id`: no such organisation", body = Problem, content_type = "application/problem+json")))]
 #[put("/events/{id}/partners")]
 async fn set_partners(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
     body: Json<Vec<PartnerRequest>>,
@@ -395,7 +397,7 @@ async fn set_partners(
               (status = 422, description = "unknown, disabled or member account", body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/staff")]
 async fn add_staff(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
     body: Json<StaffRequest>,
@@ -419,7 +421,7 @@ async fn add_staff(
               (status = 409, description = "`last_staff`: the event's only staff member", body = Problem, content_type = "application/problem+json")))]
 #[delete("/events/{id}/staff/{account_id}")]
 async fn remove_staff(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<(String, Uuid)>,
 ) -> AppResult<HttpResponse> {
@@ -439,7 +441,7 @@ async fn remove_staff(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/sessions")]
 async fn create_session(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
     body: Json<SessionRequest>,
@@ -465,7 +467,7 @@ async fn create_session(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/sessions/{id}")]
 async fn update_session(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
     body: Json<SessionPatch>,
@@ -477,7 +479,7 @@ async fn update_session(
         &user,
         path.into_inner(),
         body.into_inner(),
-        state.settings.public_url(),
+        &state.links,
     )
     .await?;
     Ok(HttpResponse::Ok().json(session))
@@ -491,7 +493,7 @@ async fn update_session(
               (status = 409, description = "`session_has_registrations`", body = Problem, content_type = "application/problem+json")))]
 #[delete("/sessions/{id}")]
 async fn delete_session(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
@@ -508,7 +510,7 @@ async fn delete_session(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/sessions/{id}/speakers")]
 async fn add_speaker(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
     body: Json<SpeakerRequest>,
@@ -532,7 +534,7 @@ async fn add_speaker(
     responses((status = 204, description = "Removed")))]
 #[delete("/speakers/{id}")]
 async fn delete_speaker(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
@@ -550,7 +552,7 @@ async fn delete_speaker(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/speakers/{id}/move")]
 async fn move_speaker(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
     body: Json<SpeakerMove>,
@@ -582,7 +584,7 @@ async fn move_speaker(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/outcomes")]
 async fn create_outcome(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<String>,
     body: Json<OutcomeRequest>,
@@ -607,7 +609,7 @@ async fn create_outcome(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/events/{id}/outcomes")]
 async fn list_outcomes(
-    state: State,
+    state: web::Data<Context>,
     MaybeUser(user): MaybeUser,
     path: web::Path<String>,
     query: web::Query<PageQuery>,
@@ -625,7 +627,7 @@ async fn list_outcomes(
     responses((status = 200, body = OutcomeView)))]
 #[post("/outcomes/{id}/publish")]
 async fn publish_outcome(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
@@ -645,7 +647,7 @@ async fn publish_outcome(
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[post("/outcomes/{id}/unpublish")]
 async fn unpublish_outcome(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
@@ -668,7 +670,7 @@ async fn unpublish_outcome(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/outcomes/{id}")]
 async fn edit_outcome(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
     body: Json<outcomes::OutcomeEdit>,
@@ -694,7 +696,7 @@ async fn edit_outcome(
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[delete("/outcomes/{id}")]
 async fn delete_outcome(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
@@ -713,19 +715,13 @@ async fn delete_outcome(
     responses((status = 200, description = "iCalendar (RFC 5545)", content_type = "text/calendar", body = String)))]
 #[get("/events/{id}/calendar.ics")]
 async fn calendar(
-    state: State,
+    state: web::Data<Context>,
     MaybeUser(user): MaybeUser,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let personal = user.is_some();
     let mut conn = state.pool.get().await?;
-    let (ics, slug) = service::calendar_feed(
-        &mut conn,
-        user.as_ref(),
-        &path,
-        &state.settings.app.public_url,
-    )
-    .await?;
+    let (ics, slug) = service::calendar_feed(&mut conn, user.as_ref(), &path, &state.links).await?;
     let mut response = HttpResponse::Ok();
     response
         .insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))

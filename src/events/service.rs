@@ -10,16 +10,16 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::model::Role;
 use crate::auth::AuthUser;
+use crate::context::{Context, Links};
 use crate::db::is_unique_violation;
 use crate::db::page::{NameAndId, Page, PageRequest, TimeAndId};
 use crate::db::schema::{
     accounts, event_partners, event_staff, events, invitations, organizations, people,
     registrations, series, sessions, speakers,
 };
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::require_event_staff;
 use crate::events::calendar::{calendar_for_sessions, CalendarMethod, CalendarSession};
 use crate::events::local_time::format_range;
@@ -91,10 +91,6 @@ pub(crate) fn parse_uuid(v: &mut Validator, field: &str, raw: &str) -> Option<Uu
     )
 }
 
-pub fn page_url(public_url: &str, slug: &str) -> String {
-    format!("{}/events/{slug}", public_url.trim_end_matches('/'))
-}
-
 // --- Series ---------------------------------------------------------------------------------
 
 pub async fn list_series(
@@ -146,7 +142,7 @@ pub async fn create_series(
         .map_err(|e| {
             if is_unique_violation(&e, "series_name") {
                 AppError::conflict(
-                    "series_name_taken",
+                    Code::SeriesNameTaken,
                     "a series with this name already exists",
                 )
             } else {
@@ -468,7 +464,7 @@ pub async fn event_views(
     conn: &mut AsyncPgConnection,
     events: Vec<Event>,
     viewer: Option<&AuthUser>,
-    public_url: &str,
+    links: &Links,
 ) -> AppResult<Vec<EventView>> {
     let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
     let privileges = privileges(conn, viewer, &ids).await?;
@@ -518,7 +514,7 @@ pub async fn event_views(
                 .collect();
             EventView {
                 id: event.id,
-                page_url: page_url(public_url, &event.slug),
+                page_url: links.event_page(&event.slug),
                 slug: event.slug,
                 title: event.title,
                 summary: event.summary,
@@ -551,9 +547,9 @@ pub async fn event_view(
     conn: &mut AsyncPgConnection,
     event: Event,
     viewer: Option<&AuthUser>,
-    public_url: &str,
+    links: &Links,
 ) -> AppResult<EventView> {
-    event_views(conn, vec![event], viewer, public_url)
+    event_views(conn, vec![event], viewer, links)
         .await?
         .pop()
         .ok_or_else(|| AppError::internal("event view missing"))
@@ -655,14 +651,14 @@ async fn free_slug(conn: &mut AsyncPgConnection, base: &Slug) -> AppResult<Slug>
 }
 
 fn slug_taken() -> AppError {
-    AppError::conflict("slug_taken", "another event already uses this slug")
+    AppError::conflict(Code::SlugTaken, "another event already uses this slug")
 }
 
 pub async fn create_event(
     conn: &mut AsyncPgConnection,
     user: &AuthUser,
     req: EventRequest,
-    public_url: &str,
+    links: &Links,
 ) -> AppResult<EventView> {
     let mut v = Validator::new();
     let title = required_text(&mut v, "title", req.title, 300);
@@ -787,7 +783,7 @@ pub async fn create_event(
             })
             .await;
         match inserted {
-            Ok(event) => return event_view(conn, event, Some(user), public_url).await,
+            Ok(event) => return event_view(conn, event, Some(user), links).await,
             Err(e) if is_unique_violation(&e, "events_slug_key") => {
                 if given_slug {
                     return Err(slug_taken());
@@ -797,7 +793,7 @@ pub async fn create_event(
         }
     }
     Err(AppError::conflict(
-        "slug_taken",
+        Code::SlugTaken,
         "could not find a free slug for this title; give one",
     ))
 }
@@ -823,7 +819,7 @@ pub async fn update_event(
     user: &AuthUser,
     id_or_slug: &str,
     patch: EventPatch,
-    public_url: &str,
+    links: &Links,
 ) -> AppResult<EventView> {
     let event = event_for_staff(conn, user, id_or_slug).await?;
     let mut fields = EventFields::of(&event);
@@ -953,7 +949,7 @@ pub async fn update_event(
             .await?;
     }
     views.forget_event(updated.id);
-    event_view(conn, updated, Some(user), public_url).await
+    event_view(conn, updated, Some(user), links).await
 }
 
 // --- Lifecycle --------------------------------------------------------------------------------
@@ -999,16 +995,16 @@ impl Transition {
 /// people once, all in the same transaction, and withdraws the event's scheduled mail
 /// (reminders) that has not gone out.
 pub async fn transition(
-    state: &AppState,
+    state: &Context,
     user: &AuthUser,
     id_or_slug: &str,
     transition: Transition,
 ) -> AppResult<EventView> {
     let mut conn = state.pool.get().await?;
     let event = event_for_staff(&mut conn, user, id_or_slug).await?;
-    let public_url = state.settings.app.public_url.clone();
+    let links = state.links.clone();
     let updated = crate::db::retry::transaction(&mut conn, |conn| {
-        let (event, public_url) = (&event, &public_url);
+        let (event, links) = (&event, &links);
         async move {
             // Under the row lock, two concurrent transitions see each other's result.
             crate::db::locks::event(conn, event.id).await?;
@@ -1019,7 +1015,7 @@ pub async fn transition(
                 .await?;
             let Some(target) = transition.target(current.status) else {
                 return Err(AppError::conflict(
-                    "invalid_transition",
+                    Code::InvalidTransition,
                     format!(
                         "cannot {} an event that is {}: only {} can be",
                         transition.verb(),
@@ -1054,7 +1050,7 @@ pub async fn transition(
                 .get_result(conn)
                 .await?;
             if target == EventStatus::Cancelled {
-                queue_cancellation_emails(conn, &updated, public_url).await?;
+                queue_cancellation_emails(conn, &updated, links).await?;
             }
             Ok(updated)
         }
@@ -1063,13 +1059,13 @@ pub async fn transition(
     .await?;
     tracing::info!(event_id = %updated.id, status = %updated.status, "event status changed");
     state.public_views.forget_event(updated.id);
-    event_view(&mut conn, updated, Some(user), &public_url).await
+    event_view(&mut conn, updated, Some(user), &links).await
 }
 
 async fn queue_cancellation_emails(
     conn: &mut AsyncPgConnection,
     event: &Event,
-    public_url: &str,
+    links: &Links,
 ) -> AppResult<()> {
     let (registrant_ids, invitee_ids) = told_of_cancellation(conn, event.id).await?;
     let mut ids: Vec<Uuid> = registrant_ids;
@@ -1141,7 +1137,7 @@ async fn queue_cancellation_emails(
                 details,
                 action: Some(EmailAction {
                     label: "See the event page".to_owned(),
-                    url: page_url(public_url, &event.slug),
+                    url: links.event_page(&event.slug),
                 }),
                 footer: vec![
                     "You receive this email because you registered for or were invited to \
@@ -1300,7 +1296,7 @@ pub async fn list_events(
     conn: &mut AsyncPgConnection,
     viewer: Option<&AuthUser>,
     filter: EventFilter,
-    public_url: &str,
+    links: &Links,
 ) -> AppResult<Page<EventView>> {
     let mut v = Validator::new();
     let country = filter
@@ -1376,7 +1372,7 @@ pub async fn list_events(
     let Page { items, next_cursor } =
         Page::from_rows(rows, &page, |(e, at)| (*at, e.id)).map(|(e, _)| e);
     Ok(Page {
-        items: event_views(conn, items, viewer, public_url).await?,
+        items: event_views(conn, items, viewer, links).await?,
         next_cursor,
     })
 }
@@ -1442,7 +1438,7 @@ pub async fn set_partners(
     }
     v.finish()?;
     let event_id = event.id;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut *conn, |conn| {
         async move {
             diesel::delete(event_partners::table.filter(event_partners::event_id.eq(event_id)))
                 .execute(conn)
@@ -1575,7 +1571,7 @@ pub async fn calendar_feed(
     conn: &mut AsyncPgConnection,
     viewer: Option<&AuthUser>,
     id_or_slug: &str,
-    public_url: &str,
+    links: &Links,
 ) -> AppResult<(String, String)> {
     let event = visible_event(conn, viewer, id_or_slug).await?;
     let privileges = privileges(conn, viewer, &[event.id]).await?;
@@ -1590,7 +1586,7 @@ pub async fn calendar_feed(
             .load(conn)
             .await?
     };
-    let url = page_url(public_url, &event.slug);
+    let url = links.event_page(&event.slug);
     let location = public_location(&event);
     let entries: Vec<CalendarSession> = rows
         .iter()

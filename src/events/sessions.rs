@@ -3,14 +3,15 @@
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
+use crate::context::Links;
 use crate::db::schema::{
     affiliations, events, organizations, people, registrations, sessions, speakers,
 };
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::require_event_staff;
 use crate::events::local_time::format_range;
 use crate::events::model::*;
@@ -44,7 +45,7 @@ pub async fn session_for_staff(
     require_event_staff(conn, user, event.id, event.is_public())
         .await
         .map_err(|e| match e.code() {
-            "not_found" => AppError::not_found("session"),
+            Code::NotFound => AppError::not_found("session"),
             _ => e,
         })?;
     Ok((session, event))
@@ -276,164 +277,156 @@ pub async fn update_session(
     user: &AuthUser,
     session_id: Uuid,
     patch: SessionPatch,
-    public_url: &str,
+    links: &Links,
 ) -> AppResult<SessionView> {
     let (_, event) = session_for_staff(conn, user, session_id).await?;
     let zone = event.zone();
-    let updated = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                // The event first (lock order): the session's change touches the event row.
-                // Every seat change holds the session's lock: the counts below stay true
-                // until commit.
-                crate::db::locks::event(conn, event.id).await?;
-                seats::lock_session(conn, session_id).await?;
-                let current: Session = sessions::table
-                    .find(session_id)
-                    .select(Session::as_select())
-                    .first(conn)
-                    .await?;
-                let mut f = SessionFields::of(&current);
-                let mut v = Validator::new();
-                if let Some(title) = patch.title {
-                    if let Some(t) = required_text(&mut v, "title", title, 300) {
-                        f.title = t;
+    let updated = crate::db::transaction(&mut *conn, |conn| {
+        async move {
+            // The event first (lock order): the session's change touches the event row.
+            // Every seat change holds the session's lock: the counts below stay true
+            // until commit.
+            crate::db::locks::event(conn, event.id).await?;
+            seats::lock_session(conn, session_id).await?;
+            let current: Session = sessions::table
+                .find(session_id)
+                .select(Session::as_select())
+                .first(conn)
+                .await?;
+            let mut f = SessionFields::of(&current);
+            let mut v = Validator::new();
+            if let Some(title) = patch.title {
+                if let Some(t) = required_text(&mut v, "title", title, 300) {
+                    f.title = t;
+                }
+            }
+            if let Some(description) = patch.description {
+                f.description =
+                    optional_text(&mut v, "description", description, 10_000, Lines::Multi);
+            }
+            match patch.access {
+                None => {}
+                Some(None) => v.add("access", "may not be null"),
+                Some(Some(a)) => {
+                    if let Some(a) = v.check("access", a.trim().parse::<SessionAccess>()) {
+                        f.access = a;
                     }
                 }
-                if let Some(description) = patch.description {
-                    f.description =
-                        optional_text(&mut v, "description", description, 10_000, Lines::Multi);
-                }
-                match patch.access {
-                    None => {}
-                    Some(None) => v.add("access", "may not be null"),
-                    Some(Some(a)) => {
-                        if let Some(a) = v.check("access", a.trim().parse::<SessionAccess>()) {
-                            f.access = a;
-                        }
-                    }
-                }
-                f.starts_at =
-                    required_time(&mut v, "starts_at", patch.starts_at, f.starts_at, zone);
-                f.ends_at = required_time(&mut v, "ends_at", patch.ends_at, f.ends_at, zone);
-                if let Some(capacity) = patch.capacity {
-                    f.capacity = parse_capacity(&mut v, capacity);
-                }
-                f.registration_opens_at = patch_time(
-                    &mut v,
-                    "registration_opens_at",
-                    patch.registration_opens_at,
-                    f.registration_opens_at,
-                    zone,
-                );
-                f.registration_closes_at = patch_time(
-                    &mut v,
-                    "registration_closes_at",
-                    patch.registration_closes_at,
-                    f.registration_closes_at,
-                    zone,
-                );
-                f.requires_approval = required_flag(
-                    &mut v,
-                    "requires_approval",
-                    patch.requires_approval,
-                    f.requires_approval,
-                );
-                f.waitlist = required_flag(&mut v, "waitlist", patch.waitlist, f.waitlist);
-                f.chatham_house = required_flag(
-                    &mut v,
-                    "chatham_house",
-                    patch.chatham_house,
-                    f.chatham_house,
-                );
-                if let Some(url) = patch.online_url {
-                    f.online_url = parse_link(&mut v, url);
-                }
-                if v.is_ok() {
-                    check_session(&mut v, &f);
-                }
-                v.finish()?;
+            }
+            f.starts_at = required_time(&mut v, "starts_at", patch.starts_at, f.starts_at, zone);
+            f.ends_at = required_time(&mut v, "ends_at", patch.ends_at, f.ends_at, zone);
+            if let Some(capacity) = patch.capacity {
+                f.capacity = parse_capacity(&mut v, capacity);
+            }
+            f.registration_opens_at = patch_time(
+                &mut v,
+                "registration_opens_at",
+                patch.registration_opens_at,
+                f.registration_opens_at,
+                zone,
+            );
+            f.registration_closes_at = patch_time(
+                &mut v,
+                "registration_closes_at",
+                patch.registration_closes_at,
+                f.registration_closes_at,
+                zone,
+            );
+            f.requires_approval = required_flag(
+                &mut v,
+                "requires_approval",
+                patch.requires_approval,
+                f.requires_approval,
+            );
+            f.waitlist = required_flag(&mut v, "waitlist", patch.waitlist, f.waitlist);
+            f.chatham_house = required_flag(
+                &mut v,
+                "chatham_house",
+                patch.chatham_house,
+                f.chatham_house,
+            );
+            if let Some(url) = patch.online_url {
+                f.online_url = parse_link(&mut v, url);
+            }
+            if v.is_ok() {
+                check_session(&mut v, &f);
+            }
+            v.finish()?;
 
-                if f.access != current.access && live_registrations(conn, session_id).await? > 0 {
+            if f.access != current.access && live_registrations(conn, session_id).await? > 0 {
+                return Err(AppError::conflict(
+                    Code::SessionHasRegistrations,
+                    "the session has registrations: its access cannot change",
+                ));
+            }
+            let confirmed = seats::confirmed_count(conn, session_id).await?;
+            if let Some(cap) = f.capacity {
+                if i64::from(cap) < confirmed {
                     return Err(AppError::conflict(
-                        "session_has_registrations",
-                        "the session has registrations: its access cannot change",
+                        Code::CapacityBelowConfirmed,
+                        format!(
+                            "{confirmed} registrations are confirmed: the capacity cannot be \
+                                 lower"
+                        ),
                     ));
                 }
-                let confirmed = seats::confirmed_count(conn, session_id).await?;
-                if let Some(cap) = f.capacity {
-                    if i64::from(cap) < confirmed {
-                        return Err(AppError::conflict(
-                            "capacity_below_confirmed",
-                            format!(
-                                "{confirmed} registrations are confirmed: the capacity cannot be \
-                                 lower"
-                            ),
-                        ));
-                    }
-                }
-                // What calendars show changed: its entries get a higher SEQUENCE.
-                let shown = f.title != current.title
-                    || f.description != current.description
-                    || (f.starts_at, f.ends_at) != (current.starts_at, current.ends_at)
-                    || f.online_url != current.online_url
-                    || f.chatham_house != current.chatham_house;
-                let session: Session = diesel::update(sessions::table.find(session_id))
-                    .set((
-                        &f,
-                        sessions::updated_at.eq(Utc::now()),
-                        sessions::sequence.eq(sessions::sequence + i32::from(shown)),
-                    ))
-                    .returning(Session::as_returning())
-                    .get_result(conn)
-                    .await?;
-                let more_room = match (current.capacity, session.capacity) {
-                    (_, None) => current.capacity.is_some(),
-                    (Some(old), Some(new)) => new > old,
-                    (None, Some(_)) => false,
-                };
-                // Seats the first waitlisted (still under the session lock) and emails them.
-                let promoted: Vec<Uuid> = if more_room {
-                    crate::registrations::service::raise_capacity_promotions(
-                        conn, public_url, session_id,
-                    )
+            }
+            // What calendars show changed: its entries get a higher SEQUENCE.
+            let shown = f.title != current.title
+                || f.description != current.description
+                || (f.starts_at, f.ends_at) != (current.starts_at, current.ends_at)
+                || f.online_url != current.online_url
+                || f.chatham_house != current.chatham_house;
+            let session: Session = diesel::update(sessions::table.find(session_id))
+                .set((
+                    &f,
+                    sessions::updated_at.eq(Utc::now()),
+                    sessions::sequence.eq(sessions::sequence + i32::from(shown)),
+                ))
+                .returning(Session::as_returning())
+                .get_result(conn)
+                .await?;
+            let more_room = match (current.capacity, session.capacity) {
+                (_, None) => current.capacity.is_some(),
+                (Some(old), Some(new)) => new > old,
+                (None, Some(_)) => false,
+            };
+            // Seats the first waitlisted (still under the session lock) and emails them.
+            let promoted: Vec<Uuid> = if more_room {
+                crate::registrations::service::raise_capacity_promotions(conn, links, session_id)
                     .await?
                     .iter()
                     .map(|r| r.id)
                     .collect()
-                } else {
-                    Vec::new()
-                };
-                let moved =
-                    (session.starts_at, session.ends_at) != (current.starts_at, current.ends_at);
-                if moved
-                    || session.title != current.title
-                    || session.online_url != current.online_url
-                {
-                    // Reminders already scheduled say the old time (or link) and are due by it.
-                    let ctx =
-                        crate::registrations::service::session_context(conn, session_id).await?;
-                    crate::registrations::emails::refresh_session_reminders(conn, &ctx).await?;
-                    if moved {
-                        let was = format_range(current.starts_at, current.ends_at, &zone);
-                        // The promoted were just sent their seat at the new time: one
-                        // email, not a second saying their seat is "kept".
-                        crate::registrations::emails::notify_session_moved(
-                            conn,
-                            &ctx,
-                            &was,
-                            session.updated_at,
-                            &promoted,
-                        )
-                        .await?;
-                    }
+            } else {
+                Vec::new()
+            };
+            let moved =
+                (session.starts_at, session.ends_at) != (current.starts_at, current.ends_at);
+            if moved || session.title != current.title || session.online_url != current.online_url {
+                // Reminders already scheduled say the old time (or link) and are due by it.
+                let ctx = crate::registrations::service::session_context(conn, session_id).await?;
+                crate::registrations::emails::refresh_session_reminders(conn, &ctx).await?;
+                if moved {
+                    let was = format_range(current.starts_at, current.ends_at, &zone);
+                    // The promoted were just sent their seat at the new time: one
+                    // email, not a second saying their seat is "kept".
+                    crate::registrations::emails::notify_session_moved(
+                        conn,
+                        &ctx,
+                        &was,
+                        session.updated_at,
+                        &promoted,
+                    )
+                    .await?;
                 }
-                touch_event(conn, session.event_id).await?;
-                Ok(session)
             }
-            .scope_boxed()
-        })
-        .await?;
+            touch_event(conn, session.event_id).await?;
+            Ok(session)
+        }
+        .scope_boxed()
+    })
+    .await?;
     views.forget_event(event.id);
     let speakers = crate::events::service::speakers_by_session(conn, &[session_id])
         .await?
@@ -459,14 +452,14 @@ pub async fn delete_session(
     session_id: Uuid,
 ) -> AppResult<()> {
     let (_, event) = session_for_staff(conn, user, session_id).await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut *conn, |conn| {
         async move {
             crate::db::locks::event(conn, event.id).await?;
             seats::lock_session(conn, session_id).await?;
             let live = live_registrations(conn, session_id).await?;
             if live > 0 {
                 return Err(AppError::conflict(
-                    "session_has_registrations",
+                    Code::SessionHasRegistrations,
                     format!(
                         "{live} live registrations hold this session: cancel them before \
                          deleting it"
@@ -658,7 +651,7 @@ async fn speaker_for_staff(
     require_event_staff(conn, user, event.id, visible)
         .await
         .map_err(|e| match e.code() {
-            "not_found" => AppError::not_found("speaker"),
+            Code::NotFound => AppError::not_found("speaker"),
             _ => e,
         })?;
     Ok((session, event))
@@ -692,39 +685,38 @@ pub async fn move_speaker(
 ) -> AppResult<Vec<SpeakerView>> {
     let (session, _) = speaker_for_staff(conn, user, speaker_id).await?;
     let session_id = session.id;
-    let ordered = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                // Two reorderings of one session at once: the second waits and reads the
-                // first's order (the session's row lock, as a seat change would take).
-                seats::lock_session(conn, session_id).await?;
-                let mut list: Vec<Speaker> =
-                    crate::events::service::speakers_by_session(conn, &[session_id])
-                        .await?
-                        .remove(&session_id)
-                        .unwrap_or_default();
-                let Some(at) = list.iter().position(|s| s.id == speaker_id) else {
-                    return Err(AppError::not_found("speaker"));
-                };
-                let to = if up { at.checked_sub(1) } else { Some(at + 1) };
-                if let Some(to) = to.filter(|&to| to < list.len()) {
-                    list.swap(at, to);
-                }
-                for (i, speaker) in list.iter_mut().enumerate() {
-                    let order = i32::try_from(i + 1).unwrap_or(i32::MAX);
-                    if speaker.sort_order != order {
-                        diesel::update(speakers::table.find(speaker.id))
-                            .set(speakers::sort_order.eq(order))
-                            .execute(conn)
-                            .await?;
-                        speaker.sort_order = order;
-                    }
-                }
-                Ok(list)
+    let ordered = crate::db::transaction(conn, |conn| {
+        async move {
+            // Two reorderings of one session at once: the second waits and reads the
+            // first's order (the session's row lock, as a seat change would take).
+            seats::lock_session(conn, session_id).await?;
+            let mut list: Vec<Speaker> =
+                crate::events::service::speakers_by_session(conn, &[session_id])
+                    .await?
+                    .remove(&session_id)
+                    .unwrap_or_default();
+            let Some(at) = list.iter().position(|s| s.id == speaker_id) else {
+                return Err(AppError::not_found("speaker"));
+            };
+            let to = if up { at.checked_sub(1) } else { Some(at + 1) };
+            if let Some(to) = to.filter(|&to| to < list.len()) {
+                list.swap(at, to);
             }
-            .scope_boxed()
-        })
-        .await?;
+            for (i, speaker) in list.iter_mut().enumerate() {
+                let order = i32::try_from(i + 1).unwrap_or(i32::MAX);
+                if speaker.sort_order != order {
+                    diesel::update(speakers::table.find(speaker.id))
+                        .set(speakers::sort_order.eq(order))
+                        .execute(conn)
+                        .await?;
+                    speaker.sort_order = order;
+                }
+            }
+            Ok(list)
+        }
+        .scope_boxed()
+    })
+    .await?;
     touch_event(conn, session.event_id).await?;
     views.forget_event(session.event_id);
     Ok(ordered.iter().map(SpeakerView::from).collect())

@@ -3,13 +3,13 @@
 
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::model::Role;
 use crate::auth::AuthUser;
 use crate::db::schema::{accounts, event_staff};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::events::model::StaffView;
 use crate::events::service::{event_for_staff, staff_by_event};
 
@@ -66,7 +66,7 @@ pub async fn remove_staff(
 ) -> AppResult<()> {
     let event = event_for_staff(conn, user, id_or_slug).await?;
     let event_id = event.id;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(conn, |conn| {
         async move {
             crate::db::locks::event(conn, event_id).await?;
             let staff: Vec<Uuid> = event_staff::table
@@ -79,7 +79,7 @@ pub async fn remove_staff(
             }
             if staff.len() == 1 {
                 return Err(AppError::conflict(
-                    "last_staff",
+                    Code::LastStaff,
                     "this is the event's only staff member: add someone else before removing them",
                 ));
             }

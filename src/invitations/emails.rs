@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::context::Links;
 use crate::events::local_time::format_local;
 use crate::invitations::model::{invitation_email_key, invitation_reminder_key};
 use crate::mail::{EmailAction, EmailBody, OutgoingEmail};
@@ -24,7 +25,7 @@ pub struct InvitationMail<'a> {
     pub event: &'a EventFacts,
     /// The sessions offered, in start order.
     pub sessions: &'a [SessionFacts],
-    pub public_url: &'a str,
+    pub links: &'a Links,
     /// Who sent the invitation, for "… invites you".
     pub inviter: Option<&'a str>,
     pub message: Option<&'a str>,
@@ -41,10 +42,6 @@ pub struct Invitee<'a> {
     pub name: &'a str,
     pub token: &'a str,
     pub expires_at: DateTime<Utc>,
-}
-
-pub fn invitation_link(public_url: &str, token: &str) -> String {
-    format!("{public_url}/invitations/{token}")
 }
 
 /// A session's line: its title, and its time in the event's zone.
@@ -111,7 +108,7 @@ fn offer_body(mail: &InvitationMail<'_>, invitee: &Invitee<'_>, reminder: bool) 
         details,
         action: Some(EmailAction {
             label: "Answer the invitation".to_owned(),
-            url: invitation_link(mail.public_url, invitee.token),
+            url: mail.links.invitation(invitee.token),
         }),
         footer: vec![
             "This link is personal: it answers for you, so please do not forward it.".to_owned(),
@@ -395,7 +392,7 @@ mod tests {
         let mail = InvitationMail {
             event: &event,
             sessions: &sessions,
-            public_url: "https://convene.example",
+            links: &Links::new("https://convene.example"),
             inviter: Some("Dr Noel Morada"),
             message: Some("We would value your voice."),
             offer_ics: &ics,

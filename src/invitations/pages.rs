@@ -8,8 +8,8 @@ use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
 
-use crate::app::State;
-use crate::error::AppError;
+use crate::context::Context;
+use crate::error::{AppError, Code};
 use crate::events::local_time::{format_local, zone};
 use crate::events::model::EventFormat;
 use crate::invitations::emails::CHATHAM_HOUSE_RULE;
@@ -86,22 +86,22 @@ fn error_page(error: &AppError) -> HttpResponse {
     let status = actix_web::ResponseError::status_code(error);
     match error {
         AppError::Problem { code, detail, .. } => match *code {
-            "not_found" => problem_page(
+            Code::NotFound => problem_page(
                 status,
                 "This invitation link is not valid",
                 "The link may be incomplete, or a newer invitation email has replaced it: please \
                  use the link in the most recent email from the organisers.",
             ),
-            "invitation_expired" => {
+            Code::InvitationExpired => {
                 problem_page(status, "This invitation has expired", &sentence(detail))
             }
-            "invitation_revoked" => {
+            Code::InvitationRevoked => {
                 problem_page(status, "This invitation was withdrawn", &sentence(detail))
             }
-            "event_not_open" => {
+            Code::EventNotOpen => {
                 problem_page(status, "This dialogue is no longer open", &sentence(detail))
             }
-            "answer_final" => problem_page(
+            Code::AnswerFinal => problem_page(
                 status,
                 "Your answer can no longer be changed",
                 &sentence(detail),
@@ -200,7 +200,7 @@ fn invitation_page(
 /// Shows the invitation with its sessions to tick, the Chatham House rule where it applies,
 /// the organisers' message, and Accept / Decline. Changes nothing.
 #[get("/invitations/{token}")]
-async fn show(state: State, path: web::Path<String>) -> HttpResponse {
+async fn show(state: web::Data<Context>, path: web::Path<String>) -> HttpResponse {
     let token = path.into_inner();
     match service::view_by_token(&state, &token).await {
         Ok(view) => invitation_page(StatusCode::OK, &view, None, None),
@@ -236,7 +236,11 @@ fn parse_form(body: &[u8]) -> AnswerForm {
 
 /// Records the answer of the form and shows the outcome.
 #[post("/invitations/{token}")]
-async fn answer(state: State, path: web::Path<String>, body: web::Bytes) -> HttpResponse {
+async fn answer(
+    state: web::Data<Context>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
     let token = path.into_inner();
     let form = parse_form(&body);
     let answer = match form.response.as_deref() {
@@ -282,7 +286,7 @@ async fn answer(state: State, path: web::Path<String>, body: web::Bytes) -> Http
             .await
         }
         Err(AppError::Problem {
-            code: "session_full",
+            code: Code::SessionFull,
             ..
         }) => {
             redisplay(
@@ -301,7 +305,7 @@ async fn answer(state: State, path: web::Path<String>, body: web::Bytes) -> Http
 }
 
 async fn redisplay(
-    state: &State,
+    state: &web::Data<Context>,
     token: &str,
     status: StatusCode,
     checked: &[Uuid],

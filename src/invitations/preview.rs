@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::db::schema::{affiliations, organizations};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::events::local_time::format_local;
 use crate::invitations::model::{CreateInvitationsRequest, SkipReason, SkippedInvitee};
 use crate::invitations::service::{
@@ -94,7 +94,7 @@ pub async fn preview(
     let event = event_for_staff(conn, user, event_id).await?;
     if !event.accepts_invitations() {
         return Err(AppError::conflict(
-            "event_not_open",
+            Code::EventNotOpen,
             format!("the event is {}: it takes no new invitations", event.status),
         ));
     }

@@ -5,10 +5,10 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use utoipa::OpenApi;
 use uuid::Uuid;
 
-use crate::app::State;
 use crate::auth::AuthUser;
+use crate::context::Context;
 use crate::db::page::{Page, PageQuery, PageRequest};
-use crate::error::{AppError, AppResult, FieldError, Problem};
+use crate::error::{AppError, AppResult, Code, FieldError, Problem};
 use crate::idempotency;
 use crate::invitations::model::*;
 use crate::invitations::preview::{
@@ -87,7 +87,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/invitations")]
 async fn create_invitations(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     user: AuthUser,
     path: web::Path<Uuid>,
@@ -117,7 +117,7 @@ async fn create_invitations(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/invitations/preview")]
 async fn preview_invitations(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
     body: Json<CreateInvitationsRequest>,
@@ -136,7 +136,7 @@ async fn preview_invitations(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/events/{id}/invitations")]
 async fn list_invitations(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
     query: web::Query<ListInvitationsQuery>,
@@ -156,7 +156,7 @@ async fn list_invitations(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/me/invitations")]
 async fn my_invitations(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
@@ -184,7 +184,10 @@ fn private(mut response: HttpResponse) -> HttpResponse {
               (status = 410, body = Problem, content_type = "application/problem+json",
                description = "`invitation_expired`, `invitation_revoked`, or `event_not_open` (the dialogue was cancelled or has ended)")))]
 #[get("/invitations/by-token/{token}")]
-async fn invitation_by_token(state: State, path: web::Path<String>) -> AppResult<HttpResponse> {
+async fn invitation_by_token(
+    state: web::Data<Context>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let view = service::view_by_token(&state, &path.into_inner()).await?;
     Ok(private(HttpResponse::Ok().json(view)))
 }
@@ -207,7 +210,7 @@ async fn invitation_by_token(state: State, path: web::Path<String>) -> AppResult
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/invitations/by-token/{token}/respond")]
 async fn respond(
-    state: State,
+    state: web::Data<Context>,
     path: web::Path<String>,
     body: Json<RespondRequest>,
 ) -> AppResult<HttpResponse> {
@@ -232,7 +235,10 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> AppRe
         if e.is_data() {
             AppError::Validation(vec![FieldError::new("body", e.to_string())])
         } else {
-            AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+            AppError::bad_request(
+                Code::MalformedJson,
+                format!("the body is not valid JSON: {e}"),
+            )
         }
     })
 }
@@ -250,7 +256,7 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> AppRe
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/invitations/{id}/resend")]
 async fn resend(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
     body: web::Bytes,
@@ -274,7 +280,7 @@ async fn resend(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/invitations/{id}/sessions")]
 async fn add_sessions(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
     body: Json<AddSessionsRequest>,
@@ -292,7 +298,11 @@ async fn add_sessions(
               (status = 409, body = Problem, content_type = "application/problem+json",
                description = "`invalid_transition`: already revoked")))]
 #[post("/invitations/{id}/revoke")]
-async fn revoke(state: State, user: AuthUser, path: web::Path<Uuid>) -> AppResult<HttpResponse> {
+async fn revoke(
+    state: web::Data<Context>,
+    user: AuthUser,
+    path: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     let item = service::revoke(&state, &user, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(item))
 }

@@ -11,19 +11,19 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::auth::AuthUser;
+use crate::context::{Context, Links};
 use crate::db::locks;
 use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{
     affiliations, invitation_link_tokens, invitation_sessions, invitations, organizations, people,
     registrations, sessions,
 };
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::{is_event_staff, require_event_staff};
 use crate::events::calendar::CalendarMethod;
 use crate::events::local_time::format_local;
@@ -188,7 +188,7 @@ fn expired_error(invitation: &Invitation, event: Option<&EventFacts>) -> AppErro
         None => invitation.expires_at.to_rfc3339(),
     };
     AppError::gone(
-        "invitation_expired",
+        Code::InvitationExpired,
         format!(
             "this invitation expired on {when}; ask the organisers to send you a new one if you \
              would still like to take part"
@@ -203,7 +203,7 @@ fn event_closed_error(event: &EventFacts) -> AppError {
         "has ended"
     };
     AppError::gone(
-        "event_not_open",
+        Code::EventNotOpen,
         format!(
             "{} {what}: its invitations can no longer be answered",
             event.title
@@ -213,7 +213,7 @@ fn event_closed_error(event: &EventFacts) -> AppError {
 
 fn revoked_error() -> AppError {
     AppError::gone(
-        "invitation_revoked",
+        Code::InvitationRevoked,
         "the organisers have withdrawn this invitation; its link no longer works",
     )
 }
@@ -254,7 +254,7 @@ pub(super) struct CheckedRequest {
 /// Invites many people at once to closed sessions of an event. The whole request is checked
 /// before anything is written: one invalid entry is a 422 listing every bad field.
 pub async fn create_invitations(
-    state: &AppState,
+    state: &Context,
     user: &AuthUser,
     event_id: Uuid,
     request: CreateInvitationsRequest,
@@ -263,7 +263,7 @@ pub async fn create_invitations(
     let event = event_for_staff(&mut conn, user, event_id).await?;
     if !event.accepts_invitations() {
         return Err(AppError::conflict(
-            "event_not_open",
+            Code::EventNotOpen,
             format!("the event is {}: it takes no new invitations", event.status),
         ));
     }
@@ -271,10 +271,10 @@ pub async fn create_invitations(
     let sender = Sender {
         account_id: user.account.id,
         name: user.name().to_owned(),
-        public_url: state.settings.public_url().to_owned(),
+        links: state.links.clone(),
         reminder_days: state.settings.worker.invitation_reminder_days,
     };
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         insert_invitations(conn, event, checked, sender).scope_boxed()
     })
     .await
@@ -284,7 +284,7 @@ pub async fn create_invitations(
 struct Sender {
     account_id: Uuid,
     name: String,
-    public_url: String,
+    links: Links,
     reminder_days: i64,
 }
 
@@ -598,7 +598,7 @@ async fn insert_invitations(
     let locked = locks::event(conn, event.id).await?;
     if !locked.accepts_invitations() {
         return Err(AppError::conflict(
-            "event_not_open",
+            Code::EventNotOpen,
             format!(
                 "the event is {}: it takes no new invitations",
                 locked.status
@@ -616,7 +616,7 @@ async fn insert_invitations(
     let mail = InvitationMail {
         event: &event,
         sessions: &chosen,
-        public_url: &sender.public_url,
+        links: &sender.links,
         inviter: Some(&sender.name),
         message: message.as_deref(),
         offer_ics: &offer_ics,
@@ -842,7 +842,7 @@ async fn resolve_people(
 
 /// What the invitation covers, for its token holder. Never acts (a mail scanner may call it);
 /// it only records an expiry that has already happened.
-pub async fn view_by_token(state: &AppState, token: &str) -> AppResult<InvitationView> {
+pub async fn view_by_token(state: &Context, token: &str) -> AppResult<InvitationView> {
     let mut conn = state.pool.get().await?;
     let invitation = find_by_token(&mut conn, token).await?;
     let event = load_event(&mut conn, invitation.event_id).await?;
@@ -981,12 +981,12 @@ enum Step {
 /// queue and each one finds the invitation as the one before left it. Until the invitation's
 /// deadline an answer may be changed: the new one replaces the old (DESIGN.md, invitation
 /// answer); after it, 409 `answer_final`.
-pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult<AnswerOutcome> {
+pub async fn respond(state: &Context, token: &str, answer: Answer) -> AppResult<AnswerOutcome> {
     let mut conn = state.pool.get().await?;
     let token = token.to_owned();
-    let public_url = state.settings.public_url().to_owned();
+    let links = state.links.clone();
     let step = crate::db::retry::transaction(&mut conn, |conn| {
-        let (token, public_url, answer) = (&token, &public_url, answer.clone());
+        let (token, links, answer) = (&token, &links, answer.clone());
         async move {
             let invitation = lock_answerable(conn, token).await?;
             let event = load_event(conn, invitation.event_id).await?;
@@ -1016,9 +1016,9 @@ pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult
                 .await?;
             let outcome = match answer {
                 Answer::Accept(ids) => {
-                    accept(conn, public_url, &invitation, &person, event, ids).await?
+                    accept(conn, links, &invitation, &person, event, ids).await?
                 }
-                Answer::Decline => decline(conn, public_url, &invitation, &person, event).await?,
+                Answer::Decline => decline(conn, links, &invitation, &person, event).await?,
             };
             Ok(Step::Done(outcome))
         }
@@ -1033,7 +1033,7 @@ pub async fn respond(state: &AppState, token: &str, answer: Answer) -> AppResult
 
 fn answer_final_error(invitation: &Invitation, event: &EventFacts) -> AppError {
     AppError::conflict(
-        "answer_final",
+        Code::AnswerFinal,
         format!(
             "this invitation was {} and its deadline to change the answer passed on {}; please \
              contact the organisers",
@@ -1106,7 +1106,7 @@ fn in_calendar(offered: &[(SessionFacts, Option<bool>)]) -> Vec<Uuid> {
 
 async fn accept(
     conn: &mut AsyncPgConnection,
-    public_url: &str,
+    links: &Links,
     invitation: &Invitation,
     person: &Person,
     event: EventFacts,
@@ -1117,7 +1117,7 @@ async fn accept(
     let offered: Vec<SessionFacts> = offered_with.iter().map(|(s, _)| s.clone()).collect();
     if offered.is_empty() {
         return Err(AppError::conflict(
-            "no_sessions",
+            Code::NoSessions,
             "the sessions of this invitation have been removed; please contact the organisers",
         ));
     }
@@ -1140,7 +1140,7 @@ async fn accept(
     // Seats in sessions no longer named are given up: the waitlist promotes (`cancel`).
     for (registration_id, session_id) in &held {
         if !chosen_ids.contains(session_id) {
-            cancel(conn, public_url, *registration_id).await?;
+            cancel(conn, links, *registration_id).await?;
         }
     }
     let leaving: Vec<Uuid> = in_calendar(&offered_with)
@@ -1210,7 +1210,7 @@ async fn accept(
     }
     let cancel_links: Vec<Option<CancelLink>> = registrations_made
         .iter()
-        .map(|(_, r)| CancelLink::issue(public_url, r))
+        .map(|(_, r)| CancelLink::issue(links, r))
         .collect();
     let accepted: Vec<AcceptedSession<'_>> = registrations_made
         .iter()
@@ -1307,7 +1307,7 @@ async fn current_outcome(
 
 async fn decline(
     conn: &mut AsyncPgConnection,
-    public_url: &str,
+    links: &Links,
     invitation: &Invitation,
     person: &Person,
     event: EventFacts,
@@ -1321,7 +1321,7 @@ async fn decline(
     // Every seat of the invitation is given up: the waitlists promote (`cancel`).
     let held = seats_of(conn, invitation).await?;
     for (registration_id, _) in &held {
-        cancel(conn, public_url, *registration_id).await?;
+        cancel(conn, links, *registration_id).await?;
     }
     diesel::update(invitation_sessions::table)
         .filter(invitation_sessions::invitation_id.eq(invitation.id))
@@ -1385,7 +1385,7 @@ pub(super) async fn invitation_for_staff(
 
 fn invalid_transition(from: InvitationStatus, action: &str) -> AppError {
     AppError::conflict(
-        "invalid_transition",
+        Code::InvalidTransition,
         format!("an invitation that is {from} cannot be {action}"),
     )
 }
@@ -1394,7 +1394,7 @@ fn invalid_transition(from: InvitationStatus, action: &str) -> AppError {
 /// expired and declined invitations; each becomes pending (an expired one with a new expiry,
 /// a declined one with its sessions offered afresh).
 pub async fn resend(
-    state: &AppState,
+    state: &Context,
     user: &AuthUser,
     invitation_id: Uuid,
     request: ResendRequest,
@@ -1402,7 +1402,7 @@ pub async fn resend(
     let mut conn = state.pool.get().await?;
     let (_, event) = invitation_for_staff(&mut conn, user, invitation_id).await?;
     let sender = sender_of(state, user);
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         let sender = &sender;
         async move {
             let now = Utc::now();
@@ -1425,7 +1425,7 @@ pub async fn resend(
                 .map(|(s, _)| s.starts_at)
                 .min()
                 .ok_or_else(|| {
-                    AppError::conflict("no_sessions", "the invitation's sessions were deleted")
+                    AppError::conflict(Code::NoSessions, "the invitation's sessions were deleted")
                 })?;
             let expires_at =
                 match request.expires_at {
@@ -1473,11 +1473,11 @@ pub async fn resend(
     .await
 }
 
-fn sender_of(state: &AppState, user: &AuthUser) -> Sender {
+fn sender_of(state: &Context, user: &AuthUser) -> Sender {
     Sender {
         account_id: user.account.id,
         name: user.name().to_owned(),
-        public_url: state.settings.public_url().to_owned(),
+        links: state.links.clone(),
         reminder_days: state.settings.worker.invitation_reminder_days,
     }
 }
@@ -1526,7 +1526,7 @@ async fn reissue(
     let mail = InvitationMail {
         event,
         sessions: &sessions,
-        public_url: &sender.public_url,
+        links: &sender.links,
         inviter: Some(&sender.name),
         message: invitation.message.as_deref(),
         offer_ics: &offer_ics,
@@ -1562,7 +1562,7 @@ async fn reissue(
 /// their answer for the others and answers for these from a new link, which the invitation
 /// is mailed again with). The expiry moves before the first new session when needed.
 pub async fn add_sessions(
-    state: &AppState,
+    state: &Context,
     user: &AuthUser,
     invitation_id: Uuid,
     request: AddSessionsRequest,
@@ -1644,15 +1644,15 @@ pub async fn add_sessions(
 /// are cancelled (the waitlist promotes, and the promoted are emailed by `cancel`); the invitee is
 /// told.
 pub async fn revoke(
-    state: &AppState,
+    state: &Context,
     user: &AuthUser,
     invitation_id: Uuid,
 ) -> AppResult<InvitationItem> {
     let mut conn = state.pool.get().await?;
     let (_, event) = invitation_for_staff(&mut conn, user, invitation_id).await?;
-    let public_url = state.settings.public_url().to_owned();
+    let links = state.links.clone();
     crate::db::retry::transaction(&mut conn, |conn| {
-        let (event, public_url) = (&event, &public_url);
+        let (event, links) = (&event, &links);
         async move {
             let now = Utc::now();
             // Lock order: the invitation's sessions by id, then the invitation. Every status
@@ -1670,7 +1670,7 @@ pub async fn revoke(
             let live = seats_of(conn, &invitation).await?;
             let mut promoted = 0;
             for (registration_id, _) in &live {
-                let (_, moved_up) = cancel(conn, public_url, *registration_id).await?;
+                let (_, moved_up) = cancel(conn, links, *registration_id).await?;
                 promoted += moved_up.len();
             }
             diesel::update(invitations::table.find(invitation.id))
@@ -1830,7 +1830,7 @@ async fn items(
 
 /// The event's invitations, newest first, with keyset pagination on (created_at, id).
 pub async fn list(
-    state: &AppState,
+    state: &Context,
     user: &AuthUser,
     event_id: Uuid,
     query: ListInvitationsQuery,

@@ -20,7 +20,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use crate::client_addr::ClientAddr;
 use crate::config::LimitSettings;
 use crate::db::schema::mail_requests;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
 /// The limits count the last hour.
 const WINDOW_SECS: i64 = 3600;
@@ -174,7 +174,7 @@ fn retry_after(oldest: Option<DateTime<Utc>>) -> u64 {
 fn too_many(retry_after_secs: u64) -> AppError {
     AppError::Problem {
         status: actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-        code: "too_many_requests",
+        code: Code::TooManyRequests,
         detail: format!(
             "too many requests that send email; try again in {retry_after_secs} seconds"
         ),

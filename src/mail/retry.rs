@@ -12,10 +12,10 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
+use crate::context::Context;
 use crate::db::schema::emails;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::events::access::require_staff_of_event;
 use crate::invitations::model::{InvitationStatus, ResendRequest};
 use crate::invitations::{service as invitations, staff as invitation_staff};
@@ -62,7 +62,7 @@ pub async fn failed_for_staff(
     require_staff_of_event(conn, user, event_id).await?;
     if email.status != EmailStatus::Failed {
         return Err(AppError::conflict(
-            "not_failed",
+            Code::NotFailed,
             format!(
                 "this message is {}: only a failed message can be retried",
                 email.status
@@ -130,7 +130,7 @@ pub struct Retried {
 /// [`RetryPlan`] says. Nothing changes when the address is invalid, refused, or the message
 /// cannot be retried.
 pub async fn retry_failed(
-    state: &AppState,
+    state: &Context,
     user: &AuthUser,
     email_id: Uuid,
     address: &str,
@@ -140,7 +140,7 @@ pub async fn retry_failed(
     let mut conn = state.pool.get().await?;
     let found = failed_for_staff(&mut conn, user, email_id).await?;
     if let RetryPlan::Impossible(why) = &found.plan {
-        return Err(AppError::conflict("cannot_retry", why.clone()));
+        return Err(AppError::conflict(Code::CannotRetry, why.clone()));
     }
     let event_id = found.email.event_id.unwrap_or_default();
     let actor = user.account.id;
@@ -157,7 +157,7 @@ pub async fn retry_failed(
                 .await?;
             if email.status != EmailStatus::Failed {
                 return Err(AppError::conflict(
-                    "not_failed",
+                    Code::NotFailed,
                     "this message was retried meanwhile",
                 ));
             }
@@ -202,7 +202,7 @@ pub async fn retry_failed(
                         .await?;
                 }
                 RetryPlan::Impossible(why) => {
-                    return Err(AppError::conflict("cannot_retry", why.clone()))
+                    return Err(AppError::conflict(Code::CannotRetry, why.clone()))
                 }
             }
             Ok(plan)

@@ -7,11 +7,11 @@ use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 
-use crate::app::State;
 use crate::auth::AuthUser;
 use crate::config::Settings;
+use crate::context::Context;
 use crate::db::page::Page;
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult, Code, Problem};
 use crate::events::access::require_staff_of_event;
 use crate::mail::outbox::{EmailStatus, EmailView};
 use crate::mail::service;
@@ -54,7 +54,7 @@ pub struct EmailListQuery {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/events/{id}/emails")]
 async fn event_emails(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<Uuid>,
     query: web::Query<EmailListQuery>,
@@ -80,7 +80,7 @@ async fn event_emails(
                body = String, content_type = "text/plain"),
               (status = 401, body = Problem, content_type = "application/problem+json")))]
 #[get("/metrics")]
-async fn metrics(state: State, req: HttpRequest) -> AppResult<HttpResponse> {
+async fn metrics(state: web::Data<Context>, req: HttpRequest) -> AppResult<HttpResponse> {
     scraper_allowed(&state.settings, &req)?;
     let mut conn = state.pool.get().await?;
     let stats = service::stats(&mut conn).await?;
@@ -113,7 +113,7 @@ fn scraper_allowed(settings: &Settings, req: &HttpRequest) -> AppResult<()> {
     } else {
         Err(AppError::problem(
             StatusCode::UNAUTHORIZED,
-            "unauthenticated",
+            Code::Unauthenticated,
             "send `Authorization: Bearer <server.metrics_token>`",
         ))
     }

@@ -15,6 +15,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::model::Role;
+use crate::context::Links;
 use crate::db::schema::{accounts, emails, organizations};
 use crate::error::AppResult;
 use crate::mail::outbox::replace_pending;
@@ -31,8 +32,8 @@ fn interval() -> Duration {
 }
 
 /// Queues or refreshes every enabled admin's digest of the applications waiting.
-/// `public_url` is where the console is: each application links to its page there.
-pub async fn queue(conn: &mut AsyncPgConnection, public_url: &str) -> AppResult<()> {
+/// Each application links to its page in the console.
+pub async fn queue(conn: &mut AsyncPgConnection, links: &Links) -> AppResult<()> {
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind::<diesel::sql_types::Text, _>("organization-applications-digest")
         .execute(conn)
@@ -65,7 +66,7 @@ pub async fn queue(conn: &mut AsyncPgConnection, public_url: &str) -> AppResult<
                 KIND,
                 &email,
                 Some(&name),
-                digest_email(&waiting, total, &name, public_url),
+                digest_email(&waiting, total, &name, links),
             )
             .dedupe(key)
             .send_at(due)
@@ -97,7 +98,7 @@ fn digest_email(
     waiting: &[Organization],
     total: i64,
     admin_name: &str,
-    public_url: &str,
+    links: &Links,
 ) -> EmailBody {
     // Everything about an application was typed by an anonymous applicant: shown inert.
     let subject = match waiting {
@@ -126,18 +127,18 @@ fn digest_email(
         paragraphs,
         details: waiting
             .iter()
-            .map(|org| application_line(org, public_url))
+            .map(|org| application_line(org, links))
             .collect(),
         action: Some(EmailAction {
             label: "Review the applications".to_owned(),
-            url: format!("{public_url}/manage/applications"),
+            url: links.applications(),
         }),
         ..Default::default()
     }
 }
 
 /// One application as a label (its name) and a value (all else it says, and its console page).
-fn application_line(org: &Organization, public_url: &str) -> (String, String) {
+fn application_line(org: &Organization, links: &Links) -> (String, String) {
     let mut facts = vec![org.kind.as_str().replace('_', " ")];
     if let Some(short) = &org.short_name {
         facts.push(format!("short name {}", inert(short)));
@@ -162,9 +163,9 @@ fn application_line(org: &Organization, public_url: &str) -> (String, String) {
         facts.push(format!("note: {}", inert(note)));
     }
     facts.push(format!(
-        "applied {}; its page: {public_url}/manage/organizations/{}",
+        "applied {}; its page: {}",
         org.created_at.format("%Y-%m-%d %H:%M UTC"),
-        org.id
+        links.organization(org.id)
     ));
     (inert(&org.name), facts.join("; "))
 }

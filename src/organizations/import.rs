@@ -1,19 +1,21 @@
 //! CSV import for admins moving from spreadsheets: every row is checked first (fields, names
 //! repeated within the file or taken in the database, unknown focal points without a name);
 //! one bad row and nothing is written. A good file is written in one transaction.
+//! [`preview`] runs the same checks and writes nothing, so what the console shows before the
+//! admin commits is what [`import`] then does (or, if the database changed meanwhile, refuses).
 
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::audit;
 use crate::db::page::lower;
 use crate::db::schema::{affiliations, organizations, people};
 use crate::error::{AppError, AppResult, Validator};
-use crate::organizations::model::{snapshot, MembershipStatus, Organization};
+use crate::organizations::model::{snapshot, MembershipStatus, Organization, OrganizationKind};
 use crate::organizations::service::{insert, joined_on_for, OrganizationFields, OrganizationInput};
 use crate::people::model::Affiliation;
 use crate::people::service::{parse_position, PersonInput};
@@ -51,6 +53,7 @@ struct FocalPoint {
 
 #[derive(Debug, Clone)]
 struct Row {
+    line: u64,
     organization: OrganizationInput,
     status: MembershipStatus,
     focal_point: Option<FocalPoint>,
@@ -203,6 +206,7 @@ fn parse_rows(body: &[u8], v: &mut Validator) -> ParsedFile {
             (organization, status, focal_point)
         {
             parsed.rows.push(Row {
+                line,
                 organization,
                 status,
                 focal_point,
@@ -306,11 +310,12 @@ fn parse_focal_point(
 
 /// Checks the lines against each other and the database: a live name may appear once, and
 /// must not be taken; a focal point the partnership does not know needs a name.
+/// Answers the focal points' addresses that are already known people.
 async fn check_against_database(
     conn: &mut AsyncPgConnection,
     lines: &[LineFacts],
     v: &mut Validator,
-) -> AppResult<()> {
+) -> AppResult<HashSet<String>> {
     let live = || {
         lines
             .iter()
@@ -379,7 +384,72 @@ async fn check_against_database(
             }
         }
     }
-    Ok(())
+    Ok(known)
+}
+
+/// A file whose every line passed every check: its rows, and which focal points are known.
+struct CheckedFile {
+    rows: Vec<Row>,
+    known: HashSet<String>,
+}
+
+/// Every check of every line, in one pass; the errors ordered by line.
+async fn check(conn: &mut AsyncPgConnection, body: &[u8]) -> AppResult<CheckedFile> {
+    let mut v = Validator::new();
+    let ParsedFile { facts, rows } = parse_rows(body, &mut v);
+    // Every line is checked against the others and the database, also a line with a bad
+    // field, so one answer lists every problem of every line.
+    let known = check_against_database(conn, &facts, &mut v).await?;
+    v.finish().map_err(tidy_errors)?;
+    Ok(CheckedFile { rows, known })
+}
+
+/// One organisation an import would create, as the preview shows it.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The file's line (the header is line 1).
+    pub line: u64,
+    pub name: String,
+    pub short_name: Option<String>,
+    pub kind: OrganizationKind,
+    pub country: Option<String>,
+    pub website: Option<String>,
+    pub status: MembershipStatus,
+    pub focal_point: Option<PlannedFocalPoint>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedFocalPoint {
+    pub email: String,
+    /// The name the file gives (for someone new; a known person keeps theirs).
+    pub name: Option<String>,
+    pub position: Option<String>,
+    /// Whether the import creates this person (else an existing person is affiliated).
+    pub new_person: bool,
+}
+
+/// What importing `body` would create, in file order, or every problem of every line (the
+/// same validation error as [`import`]). Writes nothing.
+pub async fn preview(conn: &mut AsyncPgConnection, body: &[u8]) -> AppResult<Vec<Planned>> {
+    let CheckedFile { rows, known } = check(conn, body).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Planned {
+            line: row.line,
+            name: row.organization.name,
+            short_name: row.organization.short_name,
+            kind: row.organization.kind,
+            country: row.organization.country.map(|c| c.as_str().to_owned()),
+            website: row.organization.website.map(|w| w.as_str().to_owned()),
+            status: row.status,
+            focal_point: row.focal_point.map(|f| PlannedFocalPoint {
+                new_person: !known.contains(f.email.as_str()),
+                email: f.email.as_str().to_owned(),
+                name: f.name,
+                position: f.position,
+            }),
+        })
+        .collect())
 }
 
 /// Imports a CSV file: all rows or none. Returns the organisations created, in file order.
@@ -388,12 +458,7 @@ pub async fn import(
     actor: Uuid,
     body: &[u8],
 ) -> AppResult<Vec<Organization>> {
-    let mut v = Validator::new();
-    let ParsedFile { facts, rows } = parse_rows(body, &mut v);
-    // Every line is checked against the others and the database, also a line with a bad
-    // field, so one answer lists every problem of every line.
-    check_against_database(conn, &facts, &mut v).await?;
-    v.finish().map_err(tidy_errors)?;
+    let CheckedFile { rows, .. } = check(conn, body).await?;
 
     // Names of new people as the file first gives them.
     let mut names: HashMap<String, String> = HashMap::new();
@@ -404,7 +469,7 @@ pub async fn import(
                 .or_insert_with(|| name.clone());
         }
     }
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut *conn, |conn| {
         async move {
             let mut created = Vec::with_capacity(rows.len());
             for row in rows {

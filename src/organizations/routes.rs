@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use crate::app::State;
 use crate::auth::{Admin, AuthUser, MaybeUser};
+use crate::context::Context;
 use crate::db::page::{Page, PageQuery, PageRequest};
-use crate::error::{AppError, AppResult, Problem, Validator};
+use crate::error::{AppError, AppResult, Code, Problem, Validator};
 use crate::json::Json;
 use crate::mail::MailQuota;
 use crate::organizations::model::{MembershipStatus, OrganizationKind, OrganizationView};
@@ -101,7 +101,7 @@ pub struct OrganizationQuery {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/organizations")]
 async fn list_organizations(
-    state: State,
+    state: web::Data<Context>,
     user: MaybeUser,
     query: web::Query<OrganizationQuery>,
 ) -> AppResult<HttpResponse> {
@@ -131,7 +131,7 @@ async fn list_organizations(
     responses((status = 200, body = OrganizationView)))]
 #[get("/organizations/{id}")]
 async fn get_organization(
-    state: State,
+    state: web::Data<Context>,
     user: MaybeUser,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
@@ -188,7 +188,7 @@ fn parse_contact(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations")]
 async fn create_organization(
-    state: State,
+    state: web::Data<Context>,
     admin: Admin,
     body: Json<CreateOrganizationRequest>,
 ) -> AppResult<HttpResponse> {
@@ -332,7 +332,7 @@ impl UpdateOrganizationRequest {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/organizations/{id}")]
 async fn update_organization(
-    state: State,
+    state: web::Data<Context>,
     admin: Admin,
     id: web::Path<Uuid>,
     body: Json<UpdateOrganizationRequest>,
@@ -380,7 +380,7 @@ pub struct ApplicationRequest {
               (status = 429, body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/applications")]
 async fn apply(
-    state: State,
+    state: web::Data<Context>,
     user: MaybeUser,
     quota: MailQuota,
     body: Json<ApplicationRequest>,
@@ -427,7 +427,7 @@ async fn apply(
             note,
         },
         &quota,
-        state.settings.public_url(),
+        &state.links,
     )
     .await?;
     let admin = user.0.as_ref().is_some_and(AuthUser::is_admin);
@@ -435,7 +435,7 @@ async fn apply(
 }
 
 async fn run_transition(
-    state: State,
+    state: web::Data<Context>,
     admin: Admin,
     id: Uuid,
     transition: Transition,
@@ -452,7 +452,11 @@ async fn run_transition(
     responses((status = 200, body = OrganizationView),
               (status = 409, description = "`invalid_transition`: the detail names the current status", body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/approve")]
-async fn approve(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+async fn approve(
+    state: web::Data<Context>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     run_transition(state, admin, *id, Transition::Approve).await
 }
 
@@ -462,7 +466,11 @@ async fn approve(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<H
     responses((status = 200, body = OrganizationView),
               (status = 409, description = "`invalid_transition`: the detail names the current status", body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/suspend")]
-async fn suspend(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+async fn suspend(
+    state: web::Data<Context>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     run_transition(state, admin, *id, Transition::Suspend).await
 }
 
@@ -472,7 +480,11 @@ async fn suspend(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<H
     responses((status = 200, body = OrganizationView),
               (status = 409, description = "`invalid_transition`: the detail names the current status", body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/reinstate")]
-async fn reinstate(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+async fn reinstate(
+    state: web::Data<Context>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     run_transition(state, admin, *id, Transition::Reinstate).await
 }
 
@@ -483,7 +495,11 @@ async fn reinstate(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult
     responses((status = 200, body = OrganizationView),
               (status = 409, description = "`invalid_transition`: the detail names the current status", body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/withdraw")]
-async fn withdraw(state: State, admin: Admin, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
+async fn withdraw(
+    state: web::Data<Context>,
+    admin: Admin,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
     run_transition(state, admin, *id, Transition::Withdraw).await
 }
 
@@ -504,7 +520,7 @@ pub struct DeclineRequest {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/decline")]
 async fn decline(
-    state: State,
+    state: web::Data<Context>,
     admin: Admin,
     id: web::Path<Uuid>,
     body: web::Json<DeclineRequest>,
@@ -563,7 +579,7 @@ fn is_csv(req: &HttpRequest) -> bool {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/import")]
 async fn import_organizations(
-    state: State,
+    state: web::Data<Context>,
     admin: Admin,
     req: HttpRequest,
     body: web::Bytes,
@@ -571,7 +587,7 @@ async fn import_organizations(
     if !is_csv(&req) {
         return Err(AppError::problem(
             actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             "send the file as UTF-8 CSV with `Content-Type: text/csv`",
         ));
     }
@@ -593,7 +609,7 @@ async fn import_organizations(
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/organizations/{id}/people")]
 async fn list_people(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
@@ -639,7 +655,7 @@ pub struct AffiliateRequest {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/organizations/{id}/people")]
 async fn add_person(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     id: web::Path<Uuid>,
     body: Json<AffiliateRequest>,
@@ -723,7 +739,7 @@ async fn add_person(
               (status = 404, body = Problem, content_type = "application/problem+json")))]
 #[delete("/organizations/{id}/people/{person_id}")]
 async fn remove_person(
-    state: State,
+    state: web::Data<Context>,
     user: AuthUser,
     path: web::Path<(Uuid, Uuid)>,
 ) -> AppResult<HttpResponse> {

@@ -5,15 +5,16 @@
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::audit;
 use crate::auth::AuthUser;
+use crate::context::Links;
 use crate::db::is_unique_violation;
 use crate::db::page::{contains_pattern, lower, NameAndId, Page, PageRequest};
 use crate::db::schema::organizations;
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::mail::{inert, EmailBody, MailQuota, OutgoingEmail};
 use crate::organizations::model::{
     snapshot, MembershipStatus, NewOrganization, Organization, OrganizationChanges,
@@ -196,7 +197,7 @@ pub fn joined_on_for(status: MembershipStatus, given: Option<NaiveDate>) -> Opti
 /// after the transaction (see [`name_duplicate_error`]); this one serves inside it.
 fn duplicate_name_placeholder(name: &str) -> AppError {
     AppError::conflict(
-        "duplicate_name",
+        Code::DuplicateName,
         format!("an organisation named \"{name}\" already exists"),
     )
 }
@@ -238,7 +239,7 @@ pub async fn find_live_by_name(
 pub async fn name_duplicate_error(conn: &mut AsyncPgConnection, name: &str) -> AppError {
     match find_live_by_name(conn, name).await {
         Ok(Some(existing)) => AppError::conflict(
-            "duplicate_name",
+            Code::DuplicateName,
             format!(
                 "an organisation named \"{}\" already exists (id {}, status {})",
                 existing.name, existing.id, existing.status
@@ -256,7 +257,7 @@ pub async fn explain_duplicate<T>(
     name: &str,
 ) -> AppResult<T> {
     match result {
-        Err(e) if e.code() == "duplicate_name" => Err(name_duplicate_error(conn, name).await),
+        Err(e) if e.code() == Code::DuplicateName => Err(name_duplicate_error(conn, name).await),
         other => other,
     }
 }
@@ -270,7 +271,7 @@ async fn explain_duplicate_to_public<T>(
     name: &str,
 ) -> AppResult<T> {
     match result {
-        Err(e) if e.code() == "duplicate_name" => match find_live_by_name(conn, name).await? {
+        Err(e) if e.code() == Code::DuplicateName => match find_live_by_name(conn, name).await? {
             Some(existing) if existing.status == MembershipStatus::Active => {
                 Err(name_duplicate_error(conn, name).await)
             }
@@ -370,25 +371,24 @@ pub async fn create(
     new: NewOrganization,
 ) -> AppResult<Organization> {
     let name = new.name.clone();
-    let result = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                let org = insert(conn, &new).await?;
-                audit::record(
-                    conn,
-                    actor,
-                    "create",
-                    "organization",
-                    org.id,
-                    None,
-                    Some(snapshot(&org)),
-                )
-                .await?;
-                Ok(org)
-            }
-            .scope_boxed()
-        })
-        .await;
+    let result = crate::db::transaction(&mut *conn, |conn| {
+        async move {
+            let org = insert(conn, &new).await?;
+            audit::record(
+                conn,
+                actor,
+                "create",
+                "organization",
+                org.id,
+                None,
+                Some(snapshot(&org)),
+            )
+            .await?;
+            Ok(org)
+        }
+        .scope_boxed()
+    })
+    .await;
     explain_duplicate(conn, result, &name).await
 }
 
@@ -408,7 +408,7 @@ pub async fn apply(
     actor: Option<&AuthUser>,
     application: Application,
     quota: &MailQuota,
-    public_url: &str,
+    links: &Links,
 ) -> AppResult<Organization> {
     let admin = actor.is_some_and(AuthUser::is_admin);
     let actor = actor.map(|u| u.account.id);
@@ -420,27 +420,26 @@ pub async fn apply(
     new.contact_email = Some(application.contact_email.as_str().to_owned());
     new.application_note = application.note.clone();
     let name = new.name.clone();
-    let result = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                quota.permit(conn, None).await?;
-                let org = insert(conn, &new).await?;
-                audit::record(
-                    conn,
-                    actor,
-                    "apply",
-                    "organization",
-                    org.id,
-                    None,
-                    Some(snapshot(&org)),
-                )
-                .await?;
-                super::digest::queue(conn, public_url).await?;
-                Ok(org)
-            }
-            .scope_boxed()
-        })
-        .await;
+    let result = crate::db::transaction(&mut *conn, |conn| {
+        async move {
+            quota.permit(conn, None).await?;
+            let org = insert(conn, &new).await?;
+            audit::record(
+                conn,
+                actor,
+                "apply",
+                "organization",
+                org.id,
+                None,
+                Some(snapshot(&org)),
+            )
+            .await?;
+            super::digest::queue(conn, links).await?;
+            Ok(org)
+        }
+        .scope_boxed()
+    })
+    .await;
     if admin {
         explain_duplicate(conn, result, &name).await
     } else {
@@ -581,14 +580,14 @@ pub async fn transition(
     id: Uuid,
     transition: Transition,
 ) -> AppResult<Organization> {
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut *conn, |conn| {
         async move {
             let before = lock(conn, id).await?;
             let allowed = transition.allowed_from();
             if !allowed.contains(&before.status) {
                 let from = allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or ");
                 return Err(AppError::conflict(
-                    "invalid_transition",
+                    Code::InvalidTransition,
                     format!(
                         "cannot {} an organisation whose status is {}; only {from} organisations can be {}",
                         transition.action(),
@@ -677,86 +676,85 @@ pub async fn update(
     update: OrganizationUpdate,
 ) -> AppResult<Organization> {
     let new_name = update.name.clone();
-    let result = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move {
-                let before = lock(conn, id).await?;
-                let wanted_name = update.name.clone().unwrap_or_else(|| before.name.clone());
-                let kind = update.kind.unwrap_or(before.kind);
-                let country = match &update.country {
-                    Some(c) => c.map(|c| c.as_str().to_owned()),
-                    None => before.country.clone(),
-                };
-                if kind.requires_country() && country.is_none() {
-                    return Err(AppError::invalid("country", country_required_message(kind)));
-                }
-                let changes = OrganizationChanges {
-                    name: update.name,
-                    short_name: update.short_name,
-                    kind: update.kind,
-                    country: update.country.map(|c| c.map(|c| c.as_str().to_owned())),
-                    website: update.website.map(|w| w.map(|w| w.as_str().to_owned())),
-                    contact_name: update.contact_name,
-                    contact_email: update
-                        .contact_email
-                        .map(|e| e.map(|e| e.as_str().to_owned())),
-                    updated_at: None,
-                };
-                let unchanged = changes.name.as_ref().is_none_or(|n| *n == before.name)
-                    && changes
-                        .short_name
-                        .as_ref()
-                        .is_none_or(|v| *v == before.short_name)
-                    && changes.kind.is_none_or(|v| v == before.kind)
-                    && changes
-                        .country
-                        .as_ref()
-                        .is_none_or(|v| *v == before.country)
-                    && changes
-                        .website
-                        .as_ref()
-                        .is_none_or(|v| *v == before.website)
-                    && changes
-                        .contact_name
-                        .as_ref()
-                        .is_none_or(|v| *v == before.contact_name)
-                    && changes
-                        .contact_email
-                        .as_ref()
-                        .is_none_or(|v| *v == before.contact_email);
-                if unchanged {
-                    return Ok(before);
-                }
-                let after: Organization = diesel::update(organizations::table.find(id))
-                    .set(OrganizationChanges {
-                        updated_at: Some(Utc::now()),
-                        ..changes
-                    })
-                    .returning(Organization::as_returning())
-                    .get_result(conn)
-                    .await
-                    .map_err(|e| {
-                        if is_unique_violation(&e, LIVE_NAME_INDEX) {
-                            duplicate_name_placeholder(&wanted_name)
-                        } else {
-                            e.into()
-                        }
-                    })?;
-                audit::record(
-                    conn,
-                    Some(actor),
-                    "update",
-                    "organization",
-                    id,
-                    Some(snapshot(&before)),
-                    Some(snapshot(&after)),
-                )
-                .await?;
-                Ok(after)
+    let result = crate::db::transaction(&mut *conn, |conn| {
+        async move {
+            let before = lock(conn, id).await?;
+            let wanted_name = update.name.clone().unwrap_or_else(|| before.name.clone());
+            let kind = update.kind.unwrap_or(before.kind);
+            let country = match &update.country {
+                Some(c) => c.map(|c| c.as_str().to_owned()),
+                None => before.country.clone(),
+            };
+            if kind.requires_country() && country.is_none() {
+                return Err(AppError::invalid("country", country_required_message(kind)));
             }
-            .scope_boxed()
-        })
-        .await;
+            let changes = OrganizationChanges {
+                name: update.name,
+                short_name: update.short_name,
+                kind: update.kind,
+                country: update.country.map(|c| c.map(|c| c.as_str().to_owned())),
+                website: update.website.map(|w| w.map(|w| w.as_str().to_owned())),
+                contact_name: update.contact_name,
+                contact_email: update
+                    .contact_email
+                    .map(|e| e.map(|e| e.as_str().to_owned())),
+                updated_at: None,
+            };
+            let unchanged = changes.name.as_ref().is_none_or(|n| *n == before.name)
+                && changes
+                    .short_name
+                    .as_ref()
+                    .is_none_or(|v| *v == before.short_name)
+                && changes.kind.is_none_or(|v| v == before.kind)
+                && changes
+                    .country
+                    .as_ref()
+                    .is_none_or(|v| *v == before.country)
+                && changes
+                    .website
+                    .as_ref()
+                    .is_none_or(|v| *v == before.website)
+                && changes
+                    .contact_name
+                    .as_ref()
+                    .is_none_or(|v| *v == before.contact_name)
+                && changes
+                    .contact_email
+                    .as_ref()
+                    .is_none_or(|v| *v == before.contact_email);
+            if unchanged {
+                return Ok(before);
+            }
+            let after: Organization = diesel::update(organizations::table.find(id))
+                .set(OrganizationChanges {
+                    updated_at: Some(Utc::now()),
+                    ..changes
+                })
+                .returning(Organization::as_returning())
+                .get_result(conn)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e, LIVE_NAME_INDEX) {
+                        duplicate_name_placeholder(&wanted_name)
+                    } else {
+                        e.into()
+                    }
+                })?;
+            audit::record(
+                conn,
+                Some(actor),
+                "update",
+                "organization",
+                id,
+                Some(snapshot(&before)),
+                Some(snapshot(&after)),
+            )
+            .await?;
+            Ok(after)
+        }
+        .scope_boxed()
+    })
+    .await;
     views.forget_all();
     match new_name {
         Some(name) => explain_duplicate(conn, result, &name).await,
@@ -779,7 +777,7 @@ pub async fn require_people_manager(
         Ok(())
     } else if org.status == MembershipStatus::Active {
         Err(AppError::forbidden(
-            "not_focal_point",
+            Code::NotFocalPoint,
             "only admins and the organisation's focal point may manage its people",
         ))
     } else {
@@ -873,12 +871,12 @@ pub async fn decline(
     id: Uuid,
     reason: String,
 ) -> AppResult<Organization> {
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut *conn, |conn| {
         async move {
             let before = lock(conn, id).await?;
             if before.status != MembershipStatus::Applicant {
                 return Err(AppError::conflict(
-                    "invalid_transition",
+                    Code::InvalidTransition,
                     format!(
                         "cannot decline an organisation whose status is {}; only applicant organisations can be declined",
                         before.status
@@ -980,7 +978,7 @@ pub async fn add_person(
 ) -> AppResult<(crate::people::model::AffiliateView, bool)> {
     use crate::people::service as people;
     let name = name.map(str::to_owned);
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut *conn, |conn| {
         async move {
             lock(conn, org_id).await?;
             let person = match who {
@@ -1016,7 +1014,7 @@ pub async fn remove_person(
     org_id: Uuid,
     person_id: Uuid,
 ) -> AppResult<crate::people::model::Affiliation> {
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut *conn, |conn| {
         async move {
             lock(conn, org_id).await?;
             crate::people::service::end_affiliation(conn, actor, org_id, person_id).await

@@ -13,13 +13,13 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{html, sentence, MessagePage, Summary};
-use crate::app::State;
 use crate::auth::model::TokenPurpose;
 use crate::auth::password::{Password, PasswordError};
 use crate::auth::service::{self, EMAIL_VERIFICATION_TTL_HOURS, PASSWORD_RESET_TTL_MINUTES};
 use crate::auth::token::{hash_token, looks_like_token};
+use crate::context::Context;
 use crate::db::schema::{account_tokens, accounts};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
 pub fn page_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(verify_page)
@@ -111,7 +111,7 @@ async fn look(conn: &mut AsyncPgConnection, token: &str, link: Link) -> AppResul
     })
 }
 
-async fn lookup(state: &State, token: &str, link: Link) -> AppResult<Lookup> {
+async fn lookup(state: &web::Data<Context>, token: &str, link: Link) -> AppResult<Lookup> {
     let mut conn = state.pool.get().await?;
     look(&mut conn, token, link).await
 }
@@ -156,9 +156,9 @@ fn failure(link: Link, error: AppError) -> HttpResponse {
     let status = error.status_code();
     match &error {
         AppError::Problem { code, detail, .. } => match *code {
-            "invalid_token" | "not_found" => dead_link(link, &Lookup::Unknown),
-            "token_used" => dead_link(link, &Lookup::Used),
-            "token_expired" => dead_link(link, &Lookup::Expired),
+            Code::InvalidToken | Code::NotFound => dead_link(link, &Lookup::Unknown),
+            Code::TokenUsed => dead_link(link, &Lookup::Used),
+            Code::TokenExpired => dead_link(link, &Lookup::Expired),
             _ => MessagePage::new("Your request could not be completed")
                 .paragraph(sentence(detail))
                 .respond(status),
@@ -167,8 +167,7 @@ fn failure(link: Link, error: AppError) -> HttpResponse {
             .paragraphs(errors.iter().map(|e| sentence(&e.message)))
             .respond(status),
         AppError::Unavailable(_) | AppError::Internal(_) => {
-            // Logs the cause the way the API does.
-            let _ = error.error_response();
+            error.log_cause();
             super::unavailable(status)
         }
     }
@@ -185,7 +184,7 @@ fn field(encoded: &[u8], name: &str) -> String {
 
 /// Shows which address the emailed verification link confirms; the button POSTs.
 #[get("/verify-email")]
-async fn verify_page(state: State, req: HttpRequest) -> HttpResponse {
+async fn verify_page(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     let token = field(req.query_string().as_bytes(), "token");
     match lookup(&state, &token, Link::Verification).await {
         Ok(Lookup::Usable(holder)) => html(
@@ -202,7 +201,7 @@ async fn verify_page(state: State, req: HttpRequest) -> HttpResponse {
 
 /// Confirms the address (the button of the verification page) and shows the outcome.
 #[post("/verify-email")]
-async fn verify_submit(state: State, body: web::Bytes) -> HttpResponse {
+async fn verify_submit(state: web::Data<Context>, body: web::Bytes) -> HttpResponse {
     let token = field(&body, "token");
     match service::verify_email(&state, &token).await {
         Ok((account, _)) => MessagePage::new("Your email address is verified")
@@ -216,7 +215,7 @@ async fn verify_submit(state: State, body: web::Bytes) -> HttpResponse {
 
 /// Shows the form for a new password, for the account the emailed link was sent to.
 #[get("/password-reset")]
-async fn reset_page(state: State, req: HttpRequest) -> HttpResponse {
+async fn reset_page(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     let token = field(req.query_string().as_bytes(), "token");
     match lookup(&state, &token, Link::Reset).await {
         Ok(Lookup::Usable(holder)) => html(
@@ -249,7 +248,7 @@ fn password_problem(
 /// Sets the new password (the form of the reset page) and shows the outcome. Passwords that
 /// differ or are too short show the form again; the link stays usable.
 #[post("/password-reset")]
-async fn reset_submit(state: State, body: web::Bytes) -> HttpResponse {
+async fn reset_submit(state: web::Data<Context>, body: web::Bytes) -> HttpResponse {
     let token = field(&body, "token");
     let password = SecretString::from(field(&body, "password"));
     let again = SecretString::from(field(&body, "password_confirmation"));

@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::app::State;
+use crate::context::Context;
 use crate::db::schema::{events, sessions};
 use crate::error::{AppError, AppResult};
 use crate::events::local_time::{format_local, format_range};
@@ -142,14 +142,14 @@ fn when(zone: chrono_tz::Tz, first: Option<DateTime<Utc>>, last: Option<DateTime
     }
 }
 
-pub async fn index(state: State) -> HttpResponse {
+pub async fn index(state: web::Data<Context>) -> HttpResponse {
     match load_index(&state).await {
         Ok(page) => super::html(StatusCode::OK, &page),
         Err(e) => error_page(e),
     }
 }
 
-async fn load_index(state: &State) -> AppResult<IndexPage> {
+async fn load_index(state: &web::Data<Context>) -> AppResult<IndexPage> {
     let mut conn = state.pool.get().await?;
     let rows: Vec<Event> = events::table
         .filter(events::status.eq_any([EventStatus::Published, EventStatus::Completed]))
@@ -211,7 +211,7 @@ async fn load_index(state: &State) -> AppResult<IndexPage> {
 /// sees it, kept in the public views like the JSON view; a visitor with one gets forms that
 /// carry their session's CSRF token, rendered for them.
 pub async fn event_page(
-    state: State,
+    state: web::Data<Context>,
     path: web::Path<String>,
     req: actix_web::HttpRequest,
 ) -> HttpResponse {
@@ -235,7 +235,7 @@ pub async fn event_page(
 
 /// The page as nobody sees it: its forms carry no CSRF token (a form posted without the session
 /// cookie acts for no one).
-async fn public_page(state: &State, slug: &str) -> AppResult<Rendered> {
+async fn public_page(state: &web::Data<Context>, slug: &str) -> AppResult<Rendered> {
     let mut conn = state.pool.get().await?;
     let (event_id, page) = load_event_page(&mut conn, slug)
         .await?
@@ -248,7 +248,7 @@ async fn public_page(state: &State, slug: &str) -> AppResult<Rendered> {
 
 /// The page for a visitor with a session cookie: a signed-in visitor's form acts as them, so
 /// it carries their session's CSRF token.
-async fn visitors_page(state: &State, slug: &str, csrf: String) -> AppResult<Bytes> {
+async fn visitors_page(state: &web::Data<Context>, slug: &str, csrf: String) -> AppResult<Bytes> {
     let mut conn = state.pool.get().await?;
     let (_, mut page) = load_event_page(&mut conn, slug)
         .await?

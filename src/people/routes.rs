@@ -1,11 +1,10 @@
 use actix_web::{get, patch, post, web, HttpResponse};
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::AsyncConnection;
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::app::State;
 use crate::auth::{Admin, Organizer};
+use crate::context::Context;
 use crate::db::page::{Page, PageRequest};
 use crate::error::{AppError, AppResult, Problem, Validator};
 use crate::json::Json;
@@ -48,7 +47,7 @@ pub struct PeopleQuery {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/people")]
 async fn list_people(
-    state: State,
+    state: web::Data<Context>,
     _organizer: Organizer,
     query: web::Query<PeopleQuery>,
 ) -> AppResult<HttpResponse> {
@@ -81,7 +80,7 @@ pub struct CreatePersonRequest {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/people")]
 async fn create_person(
-    state: State,
+    state: web::Data<Context>,
     organizer: Organizer,
     body: Json<CreatePersonRequest>,
 ) -> AppResult<HttpResponse> {
@@ -101,11 +100,10 @@ async fn create_person(
     let input = input.ok_or_else(|| AppError::internal("validator passed with missing fields"))?;
     let actor = Some(organizer.0.account.id);
     let mut conn = state.pool.get().await?;
-    let person = conn
-        .transaction::<_, AppError, _>(|conn| {
-            async move { service::create(conn, actor, &input).await }.scope_boxed()
-        })
-        .await?;
+    let person = crate::db::transaction(&mut conn, |conn| {
+        async move { service::create(conn, actor, &input).await }.scope_boxed()
+    })
+    .await?;
     Ok(HttpResponse::Created().json(PersonView::new(&person, false)))
 }
 
@@ -170,7 +168,7 @@ impl UpdatePersonRequest {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[patch("/people/{id}")]
 async fn update_person(
-    state: State,
+    state: web::Data<Context>,
     admin: Admin,
     path: web::Path<uuid::Uuid>,
     body: Json<UpdatePersonRequest>,

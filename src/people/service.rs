@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::audit;
 use crate::db::page::{contains_pattern, lower, NameAndId, Page, PageRequest};
 use crate::db::schema::{accounts, affiliations, people};
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::people::model::{snapshot, AffiliateView, Affiliation, NewPerson, Person, PersonView};
 use crate::people::EmailAddress;
 use crate::text::{check_characters, Lines};
@@ -220,7 +220,7 @@ pub async fn create(
         None => {
             let existing = find_by_email(conn, &input.email).await?;
             Err(AppError::conflict(
-                "duplicate_email",
+                Code::DuplicateEmail,
                 match existing {
                     Some(p) => format!(
                         "a person with the email {} already exists (id {})",
@@ -494,9 +494,7 @@ pub async fn update(
     update: PersonUpdate,
 ) -> AppResult<Person> {
     use diesel_async::scoped_futures::ScopedFutureExt;
-    use diesel_async::AsyncConnection;
-    let (before, after) = conn
-        .transaction::<_, AppError, _>(|conn| {
+    let (before, after) = crate::db::transaction(&mut *conn, |conn| {
             async move {
                 let before: Person = people::table
                     .find(id)
@@ -513,7 +511,7 @@ pub async fn update(
                 if let Some(email) = &email {
                     if has_account(conn, id).await? {
                         return Err(AppError::conflict(
-                            "person_has_account",
+                            Code::PersonHasAccount,
                             "this person signs in with their address, which they proved is theirs; only they can use another one (through a new account)",
                         ));
                     }
@@ -521,7 +519,7 @@ pub async fn update(
                         .await?;
                     if let Some(other) = taken {
                         return Err(AppError::conflict(
-                            "duplicate_email",
+                            Code::DuplicateEmail,
                             format!(
                                 "a person with the email {} already exists (id {})",
                                 other.email, other.id
@@ -558,7 +556,7 @@ pub async fn update(
                             diesel::result::DatabaseErrorKind::UniqueViolation,
                             _,
                         ) => AppError::conflict(
-                            "duplicate_email",
+                            Code::DuplicateEmail,
                             "a person with this email already exists",
                         ),
                         other => other.into(),

@@ -9,6 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::token::IssuedToken;
+use crate::context::Links;
 use crate::db::prepared::KeepPrepared;
 use crate::db::schema::{registrations, sessions};
 use crate::error::AppResult;
@@ -227,16 +228,12 @@ pub struct CancelLink {
 
 impl CancelLink {
     /// None for a registration that is no longer live.
-    pub fn issue(public_url: &str, registration: &Registration) -> Option<CancelLink> {
+    pub fn issue(links: &Links, registration: &Registration) -> Option<CancelLink> {
         if !registration.status.is_live() {
             return None;
         }
         let token = IssuedToken::generate();
-        let url = format!(
-            "{public_url}/registrations/{}/cancel?token={}",
-            registration.id,
-            token.expose()
-        );
+        let url = links.cancel_registration(registration.id, token.expose());
         Some(CancelLink {
             registration_id: registration.id,
             token,
@@ -493,7 +490,7 @@ fn session_reminder_email(
 /// whose hash the registration holds.
 pub async fn send_confirmation_request(
     conn: &mut AsyncPgConnection,
-    public_url: &str,
+    links: &Links,
     ctx: &SessionContext,
     registration: &Registration,
     person: &Person,
@@ -516,10 +513,7 @@ pub async fn send_confirmation_request(
         details: session_details(ctx),
         action: Some(EmailAction {
             label: "Confirm my registration".to_owned(),
-            url: format!(
-                "{public_url}/registrations/confirm?token={}",
-                token.expose()
-            ),
+            url: links.confirm_registration(token.expose()),
         }),
         footer: vec![
             "If you did not register, ignore this message: nothing happens unless the link is used."
@@ -601,37 +595,28 @@ pub async fn send_already_registered(
 /// cause has already been emailed. Answers whether the message was queued.
 pub async fn notify(
     conn: &mut AsyncPgConnection,
-    public_url: &str,
+    links: &Links,
     ctx: &SessionContext,
     registration: &Registration,
     notice: Notice,
 ) -> AppResult<bool> {
     let person = person_of(conn, registration).await?;
     let position = seats::waitlist_position(conn, registration).await?;
-    notify_person(
-        conn,
-        public_url,
-        ctx,
-        registration,
-        &person,
-        position,
-        notice,
-    )
-    .await
+    notify_person(conn, links, ctx, registration, &person, position, notice).await
 }
 
 /// A seat freed (cancellation, revocation, more capacity) went to this waitlisted
 /// registration: its registrant is told and their session reminder scheduled.
 pub async fn notify_promoted(
     conn: &mut AsyncPgConnection,
-    public_url: &str,
+    links: &Links,
     ctx: &SessionContext,
     registration: &Registration,
 ) -> AppResult<()> {
     let person = person_of(conn, registration).await?;
     notify_person(
         conn,
-        public_url,
+        links,
         ctx,
         registration,
         &person,
@@ -646,7 +631,7 @@ pub async fn notify_promoted(
 /// confirmation path, which keeps its time under the session lock short).
 pub async fn notify_person(
     conn: &mut AsyncPgConnection,
-    public_url: &str,
+    links: &Links,
     ctx: &SessionContext,
     registration: &Registration,
     person: &Person,
@@ -657,7 +642,7 @@ pub async fn notify_person(
     // Whoever takes a seat by confirming or by approval is reminded the day before, like those
     // who accepted an invitation or were promoted (`notify_promoted`).
     let remind = holds_seat && matches!(notice, Notice::Confirmed | Notice::Approved);
-    let cancel_link = CancelLink::issue(public_url, registration);
+    let cancel_link = CancelLink::issue(links, registration);
 
     let session = &ctx.session.title;
     let event = &ctx.event.title;

@@ -8,9 +8,9 @@ use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::State;
 use crate::auth::{csrf, MaybeUser};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::context::Context;
+use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::mail::MailQuota;
 use crate::pages::dialogues::Seats;
 use crate::pages::{html, sentence, Members, MessagePage, RegisterFields, Summary};
@@ -77,44 +77,41 @@ struct CancelPage {
 
 /// An error as a page a person can read; the status is the API's.
 fn error_page(err: &AppError, ctx: Option<&SessionContext>) -> HttpResponse {
-    if matches!(err, AppError::Internal(_) | AppError::Unavailable(_)) {
-        // Log the cause through the API error path's logging.
-        let _ = err.error_response();
-    }
+    err.log_cause();
     let status = err.status_code();
     let detail = err.to_problem().detail;
     let (heading, paragraphs): (&str, Vec<String>) = match err.code() {
-        "invalid_token" => (
+        Code::InvalidToken => (
             "This link is not valid",
             vec![
                 "It may have been used already, replaced by a newer email, or copied incompletely.".to_owned(),
                 "If you received several emails about this registration, use the link in the most recent one.".to_owned(),
             ],
         ),
-        "token_expired" => (
+        Code::TokenExpired => (
             "This link has expired",
             vec!["Confirmation links are valid for 48 hours. Please register again to receive a new one.".to_owned()],
         ),
-        "already_cancelled" => (
+        Code::AlreadyCancelled => (
             "Already cancelled",
             vec![format!("Nothing to do: {detail}.")],
         ),
-        "invalid_csrf_token" => (
+        Code::InvalidCsrfToken => (
             "This form has expired",
             vec!["Please go back, reload the page and submit the form again.".to_owned()],
         ),
-        "invitation_required" => (
+        Code::InvitationRequired => (
             "This session is by invitation only",
             vec!["Only invited participants can take part in this session.".to_owned()],
         ),
-        "session_full" => (
+        Code::SessionFull => (
             "This session is full",
             vec!["There are no seats left and the session has no waitlist.".to_owned()],
         ),
-        "registration_closed" | "registration_not_open" | "event_not_open" | "session_ended" => {
+        Code::RegistrationClosed | Code::RegistrationNotOpen | Code::EventNotOpen | Code::SessionEnded => {
             ("Registration is not open", vec![sentence(&detail)])
         }
-        "not_found" => return crate::pages::not_found("There is no such page."),
+        Code::NotFound => return crate::pages::not_found("There is no such page."),
         _ if status.is_server_error() => return crate::pages::unavailable(status),
         _ => ("Your request could not be completed", vec![sentence(&detail)]),
     };
@@ -123,7 +120,7 @@ fn error_page(err: &AppError, ctx: Option<&SessionContext>) -> HttpResponse {
 
 /// The session behind a form URL; 404 when the slug is not its event's.
 async fn session_for_slug(
-    state: &State,
+    state: &web::Data<Context>,
     slug: &str,
     session_id: Uuid,
 ) -> AppResult<SessionContext> {
@@ -160,7 +157,7 @@ struct FormFacts {
     seats: Seats,
 }
 
-async fn form_facts(state: &State, ctx: &SessionContext) -> AppResult<FormFacts> {
+async fn form_facts(state: &web::Data<Context>, ctx: &SessionContext) -> AppResult<FormFacts> {
     let mut conn = state.pool.get().await?;
     let confirmed = seats::confirmed_count(&mut conn, ctx.session.id).await?;
     Ok(FormFacts {
@@ -227,7 +224,7 @@ fn organization_of(form: &RegisterForm) -> Result<Option<Uuid>, AppError> {
 /// form). Shows only; the POST registers.
 #[get("/events/{slug}/sessions/{session_id}/register")]
 async fn register_form(
-    state: State,
+    state: web::Data<Context>,
     path: web::Path<(String, Uuid)>,
     caller: MaybeUser,
     req: HttpRequest,
@@ -263,7 +260,7 @@ async fn register_form(
 /// The event page's registration form: registers and shows where the registration stands.
 #[post("/events/{slug}/sessions/{session_id}/register")]
 async fn register_submit(
-    state: State,
+    state: web::Data<Context>,
     path: web::Path<(String, Uuid)>,
     caller: MaybeUser,
     quota: MailQuota,
@@ -414,7 +411,7 @@ struct TokenQuery {
 
 /// Shows what an emailed confirmation link will confirm; the button POSTs.
 #[get("/registrations/confirm")]
-async fn confirm_page(state: State, query: web::Query<TokenQuery>) -> HttpResponse {
+async fn confirm_page(state: web::Data<Context>, query: web::Query<TokenQuery>) -> HttpResponse {
     let shown = async {
         let mut conn = state.pool.get().await?;
         service::peek_confirmation(&mut conn, &query.token).await
@@ -441,7 +438,7 @@ struct TokenForm {
 
 /// Confirms (the button of the confirmation page) and shows the outcome.
 #[post("/registrations/confirm")]
-async fn confirm_submit(state: State, form: web::Form<TokenForm>) -> HttpResponse {
+async fn confirm_submit(state: web::Data<Context>, form: web::Form<TokenForm>) -> HttpResponse {
     // Look first, so the outcome page can name the session.
     let ctx = async {
         let mut conn = state.pool.get().await?;
@@ -471,7 +468,7 @@ fn status_label(status: RegistrationStatus) -> &'static str {
 /// Shows what an emailed cancel link will cancel; the button POSTs.
 #[get("/registrations/{id}/cancel")]
 async fn cancel_page(
-    state: State,
+    state: web::Data<Context>,
     path: web::Path<Uuid>,
     query: web::Query<TokenQuery>,
 ) -> HttpResponse {
@@ -483,7 +480,7 @@ async fn cancel_page(
     match shown.await {
         Ok((r, ctx, _)) if !r.status.is_live() => error_page(
             &AppError::gone(
-                "already_cancelled",
+                Code::AlreadyCancelled,
                 format!("this registration is already {}", r.status),
             ),
             Some(&ctx),
@@ -505,7 +502,7 @@ async fn cancel_page(
 /// Cancels (the button of the cancel page) and shows the outcome.
 #[post("/registrations/{id}/cancel")]
 async fn cancel_submit(
-    state: State,
+    state: web::Data<Context>,
     path: web::Path<Uuid>,
     form: web::Form<TokenForm>,
 ) -> HttpResponse {

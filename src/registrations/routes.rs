@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use crate::app::{AppState, State};
 use crate::auth::{AuthUser, MaybeUser};
+use crate::context::Context;
 use crate::db::page::Page;
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult, Code, Problem};
 use crate::events::access::{is_event_staff, require_event_staff, require_staff_of_event};
 use crate::idempotency;
 use crate::json::Json;
@@ -88,7 +88,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
               (status = 429, description = "this client asked for too much email this hour", body = Problem, content_type = "application/problem+json")))]
 #[post("/sessions/{id}/registrations")]
 async fn register(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<Uuid>,
     caller: MaybeUser,
@@ -152,7 +152,7 @@ pub struct ConfirmRequest {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/registrations/confirm")]
 async fn confirm(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     body: Json<ConfirmRequest>,
 ) -> AppResult<HttpResponse> {
@@ -177,7 +177,7 @@ pub(crate) async fn for_staff(
         Ok((registration, ctx))
     } else if user.is_person(registration.person_id) {
         Err(AppError::forbidden(
-            "not_event_staff",
+            Code::NotEventStaff,
             "only the event's staff and admins may do this",
         ))
     } else {
@@ -194,7 +194,7 @@ pub(crate) async fn for_staff(
               (status = 409, description = "already cancelled or rejected, or the session is over", body = Problem, content_type = "application/problem+json")))]
 #[delete("/registrations/{id}")]
 async fn cancel_registration(
-    state: State,
+    state: web::Data<Context>,
     path: web::Path<Uuid>,
     user: AuthUser,
 ) -> AppResult<HttpResponse> {
@@ -220,7 +220,11 @@ async fn cancel_registration(
     responses((status = 200, body = StaffRegistrationView),
               (status = 409, description = "not pending approval (`invalid_transition`) or full without waitlist", body = Problem, content_type = "application/problem+json")))]
 #[post("/registrations/{id}/approve")]
-async fn approve(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResult<HttpResponse> {
+async fn approve(
+    state: web::Data<Context>,
+    path: web::Path<Uuid>,
+    user: AuthUser,
+) -> AppResult<HttpResponse> {
     moderate(&state, &user, path.into_inner(), service::approve).await
 }
 
@@ -231,20 +235,24 @@ async fn approve(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResu
     responses((status = 200, body = StaffRegistrationView),
               (status = 409, description = "not pending approval (`invalid_transition`)", body = Problem, content_type = "application/problem+json")))]
 #[post("/registrations/{id}/reject")]
-async fn reject(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResult<HttpResponse> {
+async fn reject(
+    state: web::Data<Context>,
+    path: web::Path<Uuid>,
+    user: AuthUser,
+) -> AppResult<HttpResponse> {
     moderate(&state, &user, path.into_inner(), service::reject).await
 }
 
 /// Approval and rejection: staff only; the service decides in its own transaction (the
 /// connection of the check goes back first) and the answer is the staff view.
 async fn moderate<'a, F, Fut>(
-    state: &'a AppState,
+    state: &'a Context,
     user: &AuthUser,
     registration_id: Uuid,
     decide: F,
 ) -> AppResult<HttpResponse>
 where
-    F: FnOnce(&'a AppState, Uuid) -> Fut,
+    F: FnOnce(&'a Context, Uuid) -> Fut,
     Fut: std::future::Future<Output = AppResult<Registration>>,
 {
     {
@@ -264,7 +272,11 @@ where
     responses((status = 200, body = StaffRegistrationView),
               (status = 409, description = "not confirmed (`not_confirmed`)", body = Problem, content_type = "application/problem+json")))]
 #[post("/registrations/{id}/check-in")]
-async fn check_in(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppResult<HttpResponse> {
+async fn check_in(
+    state: web::Data<Context>,
+    path: web::Path<Uuid>,
+    user: AuthUser,
+) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let mut conn = state.pool.get().await?;
     for_staff(&mut conn, &user, id).await?;
@@ -279,7 +291,7 @@ async fn check_in(state: State, path: web::Path<Uuid>, user: AuthUser) -> AppRes
     responses((status = 200, body = StaffRegistrationView)))]
 #[post("/registrations/{id}/check-in/undo")]
 async fn undo_check_in(
-    state: State,
+    state: web::Data<Context>,
     path: web::Path<Uuid>,
     user: AuthUser,
 ) -> AppResult<HttpResponse> {
@@ -334,7 +346,7 @@ pub fn csv_download(filename: &str, body: Vec<u8>) -> HttpResponse {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/sessions/{id}/registrations")]
 async fn session_registrations(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<Uuid>,
     query: web::Query<ListQuery>,
@@ -387,7 +399,7 @@ pub struct MyListQuery {
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[get("/me/registrations")]
 async fn my_registrations(
-    state: State,
+    state: web::Data<Context>,
     query: web::Query<MyListQuery>,
     user: AuthUser,
 ) -> AppResult<HttpResponse> {
@@ -409,7 +421,7 @@ async fn my_registrations(
     responses((status = 200, body = EventReport)))]
 #[get("/events/{id}/report")]
 async fn event_report(
-    state: State,
+    state: web::Data<Context>,
     path: web::Path<Uuid>,
     user: AuthUser,
 ) -> AppResult<HttpResponse> {

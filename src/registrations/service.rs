@@ -4,14 +4,14 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::auth::AuthUser;
+use crate::context::{Context, Links};
 use crate::db::schema::{events, organizations, people, registrations, sessions};
-use crate::error::{AppError, AppResult, Validator};
+use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::is_event_staff;
 use crate::events::local_time;
 use crate::mail::MailQuota;
@@ -119,7 +119,7 @@ pub async fn admit(conn: &mut AsyncPgConnection, admission: Admission) -> AppRes
 /// promoted ones.
 pub async fn cancel(
     conn: &mut AsyncPgConnection,
-    public_url: &str,
+    links: &Links,
     registration_id: Uuid,
 ) -> AppResult<(Registration, Vec<Registration>)> {
     let session_id: Uuid = registrations::table
@@ -138,7 +138,7 @@ pub async fn cancel(
         .await?;
     if !status.is_live() {
         return Err(AppError::conflict(
-            "registration_not_live",
+            Code::RegistrationNotLive,
             format!("the registration is already {status}"),
         ));
     }
@@ -156,7 +156,7 @@ pub async fn cancel(
     emails::withdraw_session_reminder(conn, registration_id).await?;
     // The registrant's calendar is told with a CANCEL of a higher SEQUENCE.
     emails::raise_sequences(conn, &[session_id]).await?;
-    let promoted = promote_from_waitlist(conn, public_url, &session).await?;
+    let promoted = promote_from_waitlist(conn, links, &session).await?;
     Ok((cancelled, promoted))
 }
 
@@ -164,14 +164,14 @@ pub async fn cancel(
 /// tells each (with a session reminder). The one way off the waitlist into a freed seat.
 async fn promote_from_waitlist(
     conn: &mut AsyncPgConnection,
-    public_url: &str,
+    links: &Links,
     session: &seats::LockedSession,
 ) -> AppResult<Vec<Registration>> {
     let promoted = seats::fill_from_waitlist(conn, session).await?;
     if !promoted.is_empty() {
         let ctx = session_context(conn, session.id).await?;
         for r in &promoted {
-            emails::notify_promoted(conn, public_url, &ctx, r).await?;
+            emails::notify_promoted(conn, links, &ctx, r).await?;
         }
     }
     Ok(promoted)
@@ -353,7 +353,7 @@ pub async fn check_open_for_public(
     }
     if !ctx.session.is_public() {
         return Err(AppError::forbidden(
-            "invitation_required",
+            Code::InvitationRequired,
             "this session is closed: only invited people may take part",
         ));
     }
@@ -362,7 +362,7 @@ pub async fn check_open_for_public(
     if let Some(opens) = ctx.session.registration_opens_at {
         if now < opens {
             return Err(AppError::conflict(
-                "registration_not_open",
+                Code::RegistrationNotOpen,
                 format!(
                     "registration opens on {}",
                     local_time::format_local(opens, &ctx.event.zone())
@@ -373,7 +373,7 @@ pub async fn check_open_for_public(
     if let Some(closes) = ctx.session.registration_closes_at {
         if now >= closes {
             return Err(AppError::conflict(
-                "registration_closed",
+                Code::RegistrationClosed,
                 format!(
                     "registration closed on {}",
                     local_time::format_local(closes, &ctx.event.zone())
@@ -389,7 +389,7 @@ fn check_event_open(ctx: &SessionContext) -> AppResult<()> {
         Ok(())
     } else {
         Err(AppError::conflict(
-            "event_not_open",
+            Code::EventNotOpen,
             format!(
                 "the event is {} and takes no registrations",
                 ctx.event.status
@@ -401,7 +401,7 @@ fn check_event_open(ctx: &SessionContext) -> AppResult<()> {
 fn check_session_not_over(ctx: &SessionContext, now: DateTime<Utc>) -> AppResult<()> {
     if now >= ctx.session.ends_at {
         Err(AppError::conflict(
-            "session_ended",
+            Code::SessionEnded,
             "the session has already ended",
         ))
     } else {
@@ -455,13 +455,13 @@ async fn live_registration(
 /// address is emailed: a new `pending_confirmation` registration's link, a fresh link for one
 /// still unconfirmed, or where a live registration stands.
 pub async fn register(
-    state: &AppState,
+    state: &Context,
     session_id: Uuid,
     caller: Option<&AuthUser>,
     input: RegistrationInput,
     quota: &MailQuota,
 ) -> AppResult<RegisterOutcome> {
-    let public_url = state.settings.public_url().to_owned();
+    let links = state.links.clone();
     let mut conn = state.pool.get().await?;
     let ctx = session_context(&mut conn, session_id).await?;
     check_open_for_public(&mut conn, &ctx, caller, Utc::now()).await?;
@@ -487,7 +487,7 @@ pub async fn register(
         .or_else(|| caller.map(|u| u.name().to_owned()))
         .ok_or_else(|| AppError::invalid("name", "is required"))?;
 
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             // Every registration change of a session happens under its row lock, so a double
             // submission finds the first one instead of tripping the unique index.
@@ -508,8 +508,7 @@ pub async fn register(
             let (registration, created) = match existing {
                 Some(r) if r.status == RegistrationStatus::PendingConfirmation && trusted => {
                     let placed =
-                        after_confirmation(conn, &public_url, &ctx, &locked, r, &person, None)
-                            .await?;
+                        after_confirmation(conn, &links, &ctx, &locked, r, &person, None).await?;
                     (placed.registration, false)
                 }
                 // Unless the address had its share of mail this hour: then the link it holds
@@ -527,7 +526,7 @@ pub async fn register(
                         .returning(Registration::as_returning())
                         .get_result(conn)
                         .await?;
-                    emails::send_confirmation_request(conn, &public_url, &ctx, &r, &person, &token)
+                    emails::send_confirmation_request(conn, &links, &ctx, &r, &person, &token)
                         .await?;
                     return Ok(RegisterOutcome::CheckEmail);
                 }
@@ -550,8 +549,7 @@ pub async fn register(
                             None,
                         )
                         .await?;
-                        emails::notify(conn, &public_url, &ctx, &r, Notice::AwaitingApproval)
-                            .await?;
+                        emails::notify(conn, &links, &ctx, &r, Notice::AwaitingApproval).await?;
                         r
                     } else {
                         let admitted = admit(
@@ -569,8 +567,7 @@ pub async fn register(
                         )
                         .await?;
                         let r = admitted.registration;
-                        emails::notify(conn, &public_url, &ctx, &r, Notice::for_seat(r.status))
-                            .await?;
+                        emails::notify(conn, &links, &ctx, &r, Notice::for_seat(r.status)).await?;
                         r
                     };
                     (r, true)
@@ -587,15 +584,8 @@ pub async fn register(
                     )
                     .await?;
                     if may_email {
-                        emails::send_confirmation_request(
-                            conn,
-                            &public_url,
-                            &ctx,
-                            &r,
-                            &person,
-                            &token,
-                        )
-                        .await?;
+                        emails::send_confirmation_request(conn, &links, &ctx, &r, &person, &token)
+                            .await?;
                     }
                     return Ok(RegisterOutcome::CheckEmail);
                 }
@@ -651,7 +641,7 @@ async fn insert_registration(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
         )) => Err(AppError::conflict(
-            "already_registered",
+            Code::AlreadyRegistered,
             "this person is already registered for the session",
         )),
         Err(e) => Err(e.into()),
@@ -667,7 +657,7 @@ async fn insert_registration(
 /// registrant proved their address otherwise (logged in with it).
 async fn after_confirmation(
     conn: &mut AsyncPgConnection,
-    public_url: &str,
+    links: &Links,
     ctx: &SessionContext,
     session: &seats::LockedSession,
     registration: Registration,
@@ -688,16 +678,7 @@ async fn after_confirmation(
         .await
         .optional()?;
         let r = queued.ok_or_else(invalid_token)?;
-        emails::notify_person(
-            conn,
-            public_url,
-            ctx,
-            &r,
-            person,
-            None,
-            Notice::AwaitingApproval,
-        )
-        .await?;
+        emails::notify_person(conn, links, ctx, &r, person, None, Notice::AwaitingApproval).await?;
         return Ok(seats::Placed {
             registration: r,
             waitlist_position: None,
@@ -714,7 +695,7 @@ async fn after_confirmation(
     };
     emails::notify_person(
         conn,
-        public_url,
+        links,
         ctx,
         &placed.registration,
         person,
@@ -726,7 +707,7 @@ async fn after_confirmation(
 }
 
 pub fn session_full() -> AppError {
-    AppError::conflict("session_full", "the session is full and has no waitlist")
+    AppError::conflict(Code::SessionFull, "the session is full and has no waitlist")
 }
 
 fn admission_of(registration: &Registration) -> Admission {
@@ -745,7 +726,7 @@ fn admission_of(registration: &Registration) -> Admission {
 fn invalid_token() -> AppError {
     AppError::problem(
         actix_web::http::StatusCode::NOT_FOUND,
-        "invalid_token",
+        Code::InvalidToken,
         "this link is not valid: it was already used, replaced by a newer one, or mistyped",
     )
 }
@@ -779,7 +760,7 @@ pub async fn peek_confirmation(
 
 fn token_expired() -> AppError {
     AppError::gone(
-        "token_expired",
+        Code::TokenExpired,
         "this confirmation link has expired; register again to get a new one",
     )
 }
@@ -798,12 +779,12 @@ pub(crate) async fn person_of(
 
 /// Uses a confirmation token: single-use, and the seat (or approval queue) is decided in the
 /// same transaction. Of many concurrent uses of one token exactly one succeeds.
-pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationView> {
+pub async fn confirm(state: &Context, token: &str) -> AppResult<RegistrationView> {
     if !looks_like_token(token) {
         return Err(invalid_token());
     }
     let hash = hash_token(token);
-    let public_url = state.settings.public_url().to_owned();
+    let links = state.links.clone();
     let mut conn = state.pool.get().await?;
     // Everything that needs no lock is read first, so the time under the session lock (the
     // queue of a registration rush) stays short.
@@ -825,7 +806,7 @@ pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationVie
     let ctx = session_context(&mut conn, found.session_id).await?;
     check_still_open(&ctx, &found)?;
     let placed = crate::db::retry::transaction(&mut conn, |conn| {
-        let (found, public_url, person, hash) = (&found, &public_url, &person, &hash);
+        let (found, links, person, hash) = (&found, &links, &person, &hash);
         async move {
             let locked = seats::lock_session(conn, found.session_id).await?;
             // Decided again under the lock: the event may have been cancelled, the session
@@ -836,7 +817,7 @@ pub async fn confirm(state: &AppState, token: &str) -> AppResult<RegistrationVie
             // approval): a concurrent or replayed use finds it gone and changes nothing.
             after_confirmation(
                 conn,
-                public_url,
+                links,
                 &ctx,
                 &locked,
                 found.clone(),
@@ -862,7 +843,7 @@ fn check_still_open(ctx: &SessionContext, registration: &Registration) -> AppRes
     check_session_not_over(ctx, Utc::now())?;
     if registration.source == RegistrationSource::PublicForm && !ctx.session.is_public() {
         return Err(AppError::forbidden(
-            "invitation_required",
+            Code::InvitationRequired,
             "this session is now closed: only invited people may take part",
         ));
     }
@@ -872,28 +853,21 @@ fn check_still_open(ctx: &SessionContext, registration: &Registration) -> AppRes
 /// Cancels a registration and emails its registrant (and, through `cancel`, everyone promoted
 /// off the waitlist), all in one transaction.
 pub async fn cancel_and_notify(
-    state: &AppState,
+    state: &Context,
     registration_id: Uuid,
     by_staff: bool,
 ) -> AppResult<RegistrationView> {
-    let public_url = state.settings.public_url().to_owned();
+    let links = state.links.clone();
     let mut conn = state.pool.get().await?;
     let (_, ctx) = registration_context(&mut conn, registration_id).await?;
     check_session_not_over(&ctx, Utc::now())?;
     crate::db::retry::transaction(&mut conn, |conn| {
-        let (public_url, ctx) = (&public_url, &ctx);
+        let (links, ctx) = (&links, &ctx);
         async move {
-            let (cancelled, _) = cancel(conn, public_url, registration_id).await?;
+            let (cancelled, _) = cancel(conn, links, registration_id).await?;
             // Read again: `cancel` raised the session's calendar sequence.
             let ctx = &session_context(conn, ctx.session.id).await?;
-            emails::notify(
-                conn,
-                public_url,
-                ctx,
-                &cancelled,
-                Notice::Cancelled { by_staff },
-            )
-            .await?;
+            emails::notify(conn, links, ctx, &cancelled, Notice::Cancelled { by_staff }).await?;
             view(conn, &cancelled).await
         }
         .scope_boxed()
@@ -928,7 +902,7 @@ pub async fn peek_cancellation(
 /// Cancels through the emailed link. A registration already cancelled answers 410
 /// `already_cancelled`, so of many concurrent uses exactly one cancels.
 pub async fn cancel_with_token(
-    state: &AppState,
+    state: &Context,
     registration_id: Uuid,
     token: &str,
 ) -> AppResult<RegistrationView> {
@@ -940,7 +914,7 @@ pub async fn cancel_with_token(
         }
     }
     match cancel_and_notify(state, registration_id, false).await {
-        Err(e) if e.code() == "registration_not_live" => {
+        Err(e) if e.code() == Code::RegistrationNotLive => {
             Err(already_cancelled(RegistrationStatus::Cancelled))
         }
         other => other,
@@ -949,7 +923,7 @@ pub async fn cancel_with_token(
 
 fn already_cancelled(status: RegistrationStatus) -> AppError {
     AppError::gone(
-        "already_cancelled",
+        Code::AlreadyCancelled,
         format!("this registration is already {status}"),
     )
 }
@@ -959,27 +933,27 @@ fn already_cancelled(status: RegistrationStatus) -> AppError {
 /// each. The events module calls this from `PATCH /sessions/{id}`.
 pub async fn raise_capacity_promotions(
     conn: &mut AsyncPgConnection,
-    public_url: &str,
+    links: &Links,
     session_id: Uuid,
 ) -> AppResult<Vec<Registration>> {
     let session = seats::lock_session(conn, session_id).await?;
-    promote_from_waitlist(conn, public_url, &session).await
+    promote_from_waitlist(conn, links, &session).await
 }
 
 fn invalid_transition(status: RegistrationStatus, action: &str) -> AppError {
     AppError::conflict(
-        "invalid_transition",
+        Code::InvalidTransition,
         format!("a {status} registration cannot be {action}; only pending_approval ones can"),
     )
 }
 
 /// Staff approval: the registration takes a seat or a waitlist place under the usual rules.
-pub async fn approve(state: &AppState, registration_id: Uuid) -> AppResult<Registration> {
-    let public_url = state.settings.public_url().to_owned();
+pub async fn approve(state: &Context, registration_id: Uuid) -> AppResult<Registration> {
+    let links = state.links.clone();
     let mut conn = state.pool.get().await?;
     let (_, ctx) = registration_context(&mut conn, registration_id).await?;
     let event_id = ctx.event.id;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             seats::lock_session(conn, ctx.session.id).await?;
             let current: Registration = registrations::table
@@ -991,14 +965,7 @@ pub async fn approve(state: &AppState, registration_id: Uuid) -> AppResult<Regis
                 return Err(invalid_transition(current.status, "approved"));
             }
             let admitted = admit(conn, admission_of(&current)).await?;
-            emails::notify(
-                conn,
-                &public_url,
-                &ctx,
-                &admitted.registration,
-                Notice::Approved,
-            )
-            .await?;
+            emails::notify(conn, &links, &ctx, &admitted.registration, Notice::Approved).await?;
             Ok(admitted.registration)
         }
         .scope_boxed()
@@ -1009,11 +976,11 @@ pub async fn approve(state: &AppState, registration_id: Uuid) -> AppResult<Regis
 
 /// Staff rejection of a registration awaiting approval. Like a cancellation, it withdraws any
 /// session reminder.
-pub async fn reject(state: &AppState, registration_id: Uuid) -> AppResult<Registration> {
-    let public_url = state.settings.public_url().to_owned();
+pub async fn reject(state: &Context, registration_id: Uuid) -> AppResult<Registration> {
+    let links = state.links.clone();
     let mut conn = state.pool.get().await?;
     let (_, ctx) = registration_context(&mut conn, registration_id).await?;
-    conn.transaction::<_, AppError, _>(|conn| {
+    crate::db::transaction(&mut conn, |conn| {
         async move {
             seats::lock_session(conn, ctx.session.id).await?;
             let status: RegistrationStatus = registrations::table
@@ -1034,7 +1001,7 @@ pub async fn reject(state: &AppState, registration_id: Uuid) -> AppResult<Regist
                 .get_result(conn)
                 .await?;
             emails::withdraw_session_reminder(conn, registration_id).await?;
-            emails::notify(conn, &public_url, &ctx, &r, Notice::Rejected).await?;
+            emails::notify(conn, &links, &ctx, &r, Notice::Rejected).await?;
             Ok(r)
         }
         .scope_boxed()
@@ -1068,7 +1035,7 @@ pub async fn check_in(
                 .optional()?
                 .ok_or_else(|| AppError::not_found("registration"))?;
             Err(AppError::conflict(
-                "not_confirmed",
+                Code::NotConfirmed,
                 format!("only confirmed registrations can be checked in; this one is {status}"),
             ))
         }

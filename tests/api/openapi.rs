@@ -103,3 +103,31 @@ async fn a_standard_validator_accepts_the_document_and_a_generated_client_compil
         .current_dir(&dir));
     assert!(imported, "the generated client does not import:\n{report}");
 }
+
+/// A client can switch on `code`: the document lists every stable code a problem may carry.
+#[tokio::test]
+async fn problem_codes_are_listed_in_the_document() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["Problem"]["properties"]["code"]["$ref"],
+        "#/components/schemas/Code"
+    );
+    let codes: Vec<&str> = schemas["Code"]["enum"]
+        .as_array()
+        .expect("Code lists its values")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for code in [
+        "invitation_required",
+        "not_found",
+        "validation_failed",
+        "service_unavailable",
+        "too_many_requests",
+        "invalid_csrf_token",
+    ] {
+        assert!(codes.contains(&code), "{code} missing from {codes:?}");
+    }
+}

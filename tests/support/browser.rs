@@ -152,6 +152,17 @@ impl Browser {
         element.send_keys(value).await.expect("type into field");
     }
 
+    /// Chooses the file at `path` in the file input matching `css`, as a person picking it.
+    pub async fn choose_file(&self, css: &str, path: &Path) {
+        self.client()
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no file field {css}: {e}"))
+            .send_keys(&path.display().to_string())
+            .await
+            .expect("choose a file");
+    }
+
     pub async fn click(&self, css: &str) {
         self.client()
             .find(Locator::Css(css))
@@ -266,9 +277,29 @@ impl Browser {
         serde_json::from_value(found).expect("a list of problems")
     }
 
-    /// Fails with every problem `accessibility_problems` finds on the current page.
+    /// What axe-core (Deque's accessibility engine, injected into the page) finds of serious or
+    /// critical impact, one line per rule broken with the elements that break it.
+    pub async fn axe_violations(&self) -> Vec<String> {
+        let injected = self
+            .execute(&format!("{}\nreturn typeof axe;", axe_source()), vec![])
+            .await;
+        assert_eq!(
+            injected,
+            json!("object"),
+            "axe-core did not load in the page"
+        );
+        let found = self
+            .client()
+            .execute_async(AXE_RUN, vec![])
+            .await
+            .expect("axe-core ran");
+        serde_json::from_value(found).expect("a list of violations")
+    }
+
+    /// Fails with every problem `accessibility_problems` and axe-core find on the current page.
     pub async fn assert_accessible(&self) {
-        let problems = self.accessibility_problems().await;
+        let mut problems = self.accessibility_problems().await;
+        problems.extend(self.axe_violations().await);
         assert!(
             problems.is_empty(),
             "accessibility problems at {}:\n{}",
@@ -320,6 +351,38 @@ impl Browser {
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
+
+/// axe-core's script, installed from npm by `scripts/test` into `target/axe` (or named by
+/// `AXE_CORE_JS`).
+fn axe_source() -> &'static str {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let path = std::env::var("AXE_CORE_JS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("target/axe/node_modules/axe-core/axe.min.js")
+            });
+        std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "cannot read axe-core at {} ({e}): scripts/test installs it, or run \
+                 `npm install --prefix target/axe axe-core@4.14.1`",
+                path.display()
+            )
+        })
+    })
+}
+
+/// Runs axe-core's WCAG 2 A and AA rules on the page and answers its serious and critical
+/// violations (an async WebDriver script: the last argument is the callback).
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }, resultTypes: ['violations'] })
+  .then(r => done(r.violations
+    .filter(v => v.impact === 'serious' || v.impact === 'critical')
+    .map(v => 'axe ' + v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+  .catch(e => done(['axe-core failed: ' + e]));
+"#;
 
 /// The check behind `Browser::accessibility_problems`, run in the page.
 const ACCESSIBILITY_AUDIT: &str = r#"

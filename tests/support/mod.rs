@@ -297,7 +297,7 @@ impl TestApp {
     }
 
     pub async fn user_with_email(&self, role: &str, email: &str, name: &str) -> TestUser {
-        let state = convene::app::AppState::new(
+        let state = convene::context::Context::new(
             self.pool.clone(),
             self.settings.clone(),
             convene::mail::Doorbell::default(),

@@ -10,17 +10,17 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::team::{PartnerForm, PartnerLine, StaffForm};
 use super::{detail_of, organizer_form, people, staff_of, ConfirmPage, Told};
-use crate::app::State;
 use crate::auth::AuthUser;
 use crate::console::{error_page, organizer, see_other, words, Chrome, Errors, Form};
+use crate::context::Context;
 use crate::db::page::{PageRequest, MAX_LIMIT};
 use crate::db::schema::people as people_table;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::events::local_time::format_range;
 use crate::events::model::*;
 use crate::events::service::{self, Transition};
@@ -190,7 +190,7 @@ async fn series_for(
                 })
                 .collect(),
         ),
-        e if e.code() == "series_name_taken" => AppError::invalid(
+        e if e.code() == Code::SeriesNameTaken => AppError::invalid(
             "new_series",
             "A series with this name already exists: pick it in the list above.",
         ),
@@ -201,7 +201,7 @@ async fn series_for(
 
 /// A refusal about one field of the event form, as that field's error.
 fn as_field_error(e: AppError) -> AppError {
-    if e.code() == "slug_taken" {
+    if e.code() == Code::SlugTaken {
         AppError::invalid("slug", detail_of(&e))
     } else {
         e
@@ -238,7 +238,7 @@ struct NewPage {
 }
 
 async fn new_form(
-    state: &State,
+    state: &web::Data<Context>,
     chrome: Chrome,
     fields: EventForm,
     errors: Errors,
@@ -272,7 +272,7 @@ async fn new_form(
 }
 
 #[get("/manage/events/new")]
-async fn new_page(state: State, req: HttpRequest) -> HttpResponse {
+async fn new_page(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
     let (_user, chrome) = match organizer(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -287,16 +287,16 @@ async fn new_page(state: State, req: HttpRequest) -> HttpResponse {
 /// Creates the draft (and the new series, if one was typed) in one transaction: a refusal of
 /// either changes nothing.
 #[post("/manage/events/new")]
-async fn create(state: State, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn create(state: web::Data<Context>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let (user, chrome, form) = match organizer_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
     let fields = EventForm::read(&form);
-    let public_url = state.settings.public_url().to_owned();
+    let public_url = state.links.clone();
     let created = async {
         let mut conn = state.pool.get().await?;
-        conn.transaction::<_, AppError, _>(|conn| {
+        crate::db::transaction(&mut conn, |conn| {
             let (user, fields, public_url) = (&user, &fields, &public_url);
             async move {
                 let series_id = series_for(conn, user, fields).await?;
@@ -400,7 +400,7 @@ pub enum Failed {
 
 /// The set-up page of `event`, with the failed form (if any) as typed.
 pub async fn edit_form(
-    state: &State,
+    state: &web::Data<Context>,
     chrome: Chrome,
     event: Event,
     done: Option<&'static str>,
@@ -444,7 +444,7 @@ pub async fn edit_form(
     }
     let page_url = event
         .is_public()
-        .then(|| service::page_url(state.settings.public_url(), &event.slug));
+        .then(|| state.links.event_page(&event.slug));
     html(
         status,
         &EditPage {
@@ -482,7 +482,11 @@ pub async fn edit_form(
 }
 
 #[get("/manage/events/{id}/edit")]
-async fn edit_page(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn edit_page(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (_user, chrome, event) = match staff_of(&state, &req, &path).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -494,7 +498,7 @@ async fn edit_page(state: State, req: HttpRequest, path: web::Path<String>) -> H
 /// Saves the details (and the new series, if one was typed) in one transaction.
 #[post("/manage/events/{id}/edit")]
 async fn save(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -508,10 +512,10 @@ async fn save(
         return answer;
     }
     let fields = EventForm::read(&form);
-    let public_url = state.settings.public_url().to_owned();
+    let public_url = state.links.clone();
     let saved = async {
         let mut conn = state.pool.get().await?;
-        conn.transaction::<_, AppError, _>(|conn| {
+        crate::db::transaction(&mut conn, |conn| {
             let (user, fields, public_url, state) = (&user, &fields, &public_url, &state);
             let id = event.id.to_string();
             async move {
@@ -596,7 +600,7 @@ async fn told_of_cancellation(
 }
 
 async fn lifecycle_confirm(
-    state: &State,
+    state: &web::Data<Context>,
     chrome: Chrome,
     event: Event,
     transition: Transition,
@@ -634,7 +638,7 @@ async fn lifecycle_confirm(
             page.consequences = vec![
                 format!(
                     "Its page becomes public at {}, with its public sessions open for registration (within their registration windows); closed sessions are listed by title only.",
-                    service::page_url(state.settings.public_url(), &event.slug)
+                    state.links.event_page(&event.slug)
                 ),
                 "Invitations to its closed sessions can be sent once it is published.".to_owned(),
             ];
@@ -687,7 +691,7 @@ async fn lifecycle_confirm(
 
 #[get("/manage/events/{id}/{move:publish|cancel|complete}")]
 async fn lifecycle_page(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> HttpResponse {
@@ -705,7 +709,7 @@ async fn lifecycle_page(
 /// Makes the confirmed move through the service the API uses.
 #[post("/manage/events/{id}/{move:publish|cancel|complete}")]
 async fn lifecycle_submit(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     body: web::Bytes,

@@ -19,8 +19,8 @@ use askama::Template;
 use uuid::Uuid;
 
 use super::{error_page, organizer, Chrome, Errors, Form};
-use crate::app::State;
 use crate::auth::AuthUser;
+use crate::context::Context;
 use crate::error::AppError;
 use crate::events::model::Event;
 use crate::events::service::event_for_staff;
@@ -35,7 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// A signed-in organiser (or admin) and the event they run, or the page to answer instead.
 pub async fn staff_of(
-    state: &State,
+    state: &web::Data<Context>,
     req: &HttpRequest,
     event_id: &str,
 ) -> Result<(AuthUser, Chrome, Event), HttpResponse> {

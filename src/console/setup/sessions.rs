@@ -11,11 +11,11 @@ use uuid::Uuid;
 
 use super::event::Choice;
 use super::{detail_of, organizer, people, staff_of, ConfirmPage, Told};
-use crate::app::State;
 use crate::auth::AuthUser;
 use crate::console::{error_page, see_other, words, Chrome, Errors, Form};
+use crate::context::Context;
 use crate::db::page::PageRequest;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::events::local_time::format_range;
 use crate::events::model::*;
 use crate::events::sessions as service;
@@ -212,8 +212,8 @@ impl SessionForm {
 /// A refusal about one field of the session form, as that field's error.
 fn as_field_error(e: AppError) -> AppError {
     match e.code() {
-        "session_has_registrations" => AppError::invalid("access", detail_of(&e)),
-        "capacity_below_confirmed" => AppError::invalid("capacity", detail_of(&e)),
+        Code::SessionHasRegistrations => AppError::invalid("access", detail_of(&e)),
+        Code::CapacityBelowConfirmed => AppError::invalid("capacity", detail_of(&e)),
         _ => e,
     }
 }
@@ -266,7 +266,7 @@ enum Failed {
 }
 
 async fn session_form(
-    state: &State,
+    state: &web::Data<Context>,
     chrome: Chrome,
     event: Event,
     session: Option<Session>,
@@ -365,7 +365,11 @@ async fn session_form(
 }
 
 #[get("/manage/events/{id}/sessions/new")]
-async fn new_page(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn new_page(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (_user, chrome, event) = match staff_of(&state, &req, &path).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -384,7 +388,7 @@ async fn new_page(state: State, req: HttpRequest, path: web::Path<String>) -> Ht
 
 #[post("/manage/events/{id}/sessions/new")]
 async fn create(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -430,7 +434,7 @@ async fn create(
 
 /// The session and its event for a signed-in organiser who runs it, or the page to answer.
 async fn session_of(
-    state: &State,
+    state: &web::Data<Context>,
     req: &HttpRequest,
     session_id: &str,
 ) -> Result<(AuthUser, Chrome, Session, Event), HttpResponse> {
@@ -463,7 +467,11 @@ fn done_message(code: &str) -> Option<&'static str> {
 }
 
 #[get("/manage/sessions/{id}/edit")]
-async fn edit_page(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn edit_page(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (_user, chrome, session, event) = match session_of(&state, &req, &path).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -487,7 +495,7 @@ async fn edit_page(state: State, req: HttpRequest, path: web::Path<String>) -> H
 /// told of it; its button posts the same fields again with `confirm_move`.
 #[post("/manage/sessions/{id}/edit")]
 async fn save(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -522,7 +530,7 @@ async fn save(
             &user,
             session.id,
             patch,
-            state.settings.public_url(),
+            &state.links,
         )
         .await
         .map_err(as_field_error)
@@ -558,7 +566,7 @@ fn standing(status: crate::registrations::model::RegistrationStatus) -> String {
 }
 
 async fn confirm_move(
-    state: &State,
+    state: &web::Data<Context>,
     chrome: Chrome,
     session: &Session,
     event: &Event,
@@ -628,7 +636,11 @@ async fn confirm_move(
 
 /// Says what deleting the session does and who is told, or why it cannot be deleted.
 #[get("/manage/sessions/{id}/delete")]
-async fn delete_page(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+async fn delete_page(
+    state: web::Data<Context>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let (_user, chrome, session, event) = match session_of(&state, &req, &path).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -694,7 +706,7 @@ async fn delete_page(state: State, req: HttpRequest, path: web::Path<String>) ->
 
 #[post("/manage/sessions/{id}/delete")]
 async fn delete(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -722,7 +734,7 @@ async fn delete(
 /// Adds a speaker: the person picked from the search, or the name typed.
 #[post("/manage/sessions/{id}/speakers")]
 async fn add_speaker(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -796,7 +808,7 @@ async fn add_speaker(
 /// Moves a speaker up or down the order of appearance, or removes them.
 #[post("/manage/speakers/{id}/{action:up|down|remove}")]
 async fn speaker_action(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<(Uuid, String)>,
     body: web::Bytes,

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::event::{edit_form, Choice, Failed};
 use super::{staff_of, ConfirmPage};
-use crate::app::State;
 use crate::console::{error_page, home::country_name, see_other, words, Errors, Form};
+use crate::context::Context;
 use crate::db::page::{PageRequest, MAX_LIMIT};
 use crate::error::{AppError, AppResult};
 use crate::events::model::{PartnerRequest, PartnerRole, PartnerView, StaffRequest};
@@ -112,7 +112,7 @@ fn as_requests(partners: &[PartnerView]) -> Vec<PartnerRequest> {
 /// replacement.
 #[post("/manage/events/{id}/partners")]
 async fn add_partner(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -208,7 +208,7 @@ async fn add_partner(
 
 #[post("/manage/events/{id}/partners/{organization}/remove")]
 async fn remove_partner(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     body: web::Bytes,
@@ -251,7 +251,7 @@ async fn remove_partner(
 
 #[post("/manage/events/{id}/staff")]
 async fn add_staff(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
@@ -299,7 +299,7 @@ async fn add_staff(
 /// Says who leaves the staff (or why they cannot) and asks for confirmation.
 #[get("/manage/events/{id}/staff/{account}/remove")]
 async fn remove_staff_page(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<(String, Uuid)>,
 ) -> HttpResponse {
@@ -348,7 +348,7 @@ async fn remove_staff_page(
 
 #[post("/manage/events/{id}/staff/{account}/remove")]
 async fn remove_staff(
-    state: State,
+    state: web::Data<Context>,
     req: HttpRequest,
     path: web::Path<(String, Uuid)>,
     body: web::Bytes,

@@ -1,6 +1,7 @@
-//! The admin's first journey in headless Chromium, as a person does it: fields found by their
+//! The admin's journeys in headless Chromium, as a person does them: fields found by their
 //! label, buttons and links by their text. Sign in from the console's address, open the
-//! applications, approve one after reading what will happen. Every page passes the
+//! applications, approve one after reading what will happen; import organisations from a CSV
+//! file after reading its problems, edit one and read the change in the audit trail. Every page passes the
 //! accessibility check and fits a 375-pixel-wide phone; a screenshot goes to
 //! target/screenshots/console-approved.png.
 
@@ -217,6 +218,195 @@ async fn an_organiser_checks_a_participant_in_on_a_phone() {
         .await,
         1
     );
+}
+
+#[tokio::test]
+async fn an_admin_imports_a_csv_then_finds_an_edit_in_the_audit_trail() {
+    let app = app_on_its_public_url().await;
+    fx::organization(&app, "Waseda University", "academia", Some("JP"), "active").await;
+    let admin = app
+        .user_with_email("admin", &fx::unique_email("admin"), "Mina Sato")
+        .await;
+    let files = std::env::temp_dir().join(format!("convene-import-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&files).unwrap();
+    let bad = files.join("members.csv");
+    std::fs::write(
+        &bad,
+        "name,kind,country,focal_point_email,focal_point_name\n\
+         Osaka Peace Institute,club,ZZ,,\n\
+         Waseda University,academia,JP,,\n\
+         Hiroshima Centre,academia,JP,aiko.mori@example.org,\n",
+    )
+    .unwrap();
+    let good = files.join("members-fixed.csv");
+    std::fs::write(
+        &good,
+        "name,kind,country,focal_point_email,focal_point_name\n\
+         Osaka Peace Institute,civil_society,JP,,\n\
+         Hiroshima Centre,academia,JP,aiko.mori@example.org,Aiko Mori\n",
+    )
+    .unwrap();
+
+    let browser = Browser::start().await;
+    browser.set_window_size(390, 900).await;
+    browser.goto(&app.url("/login?next=%2Fmanage")).await;
+    browser.wait_for_text("h1", "Sign in").await;
+    browser
+        .fill(&field(&browser, "Email").await, &admin.email)
+        .await;
+    browser
+        .fill(&field(&browser, "Password").await, super::PASSWORD)
+        .await;
+    click_text(&browser, "Sign in").await;
+    browser.wait_for_text("h1", "Console").await;
+    check_page(&browser).await;
+
+    click_text(&browser, "Organisations").await;
+    browser.wait_for_text("h1", "Organisations").await;
+    check_page(&browser).await;
+    click_text(&browser, "Import organisations from a CSV file").await;
+    browser
+        .wait_for_text("h1", "Import organisations from a CSV file")
+        .await;
+    check_page(&browser).await;
+
+    // A file with problems: every one of them, by line and column; nothing imported.
+    browser
+        .choose_file(&field(&browser, "CSV file").await, &bad)
+        .await;
+    click_text(&browser, "Check the file").await;
+    browser
+        .wait_for_text(
+            ".errors",
+            "members.csv has 4 problems; nothing was imported.",
+        )
+        .await;
+    check_page(&browser).await;
+    let problems = browser.texts_of("#problems + .table-wrap tbody tr").await;
+    assert_eq!(problems.len(), 4, "{problems:?}");
+    assert!(problems[0].starts_with("2 kind"), "{problems:?}");
+    assert!(problems[1].starts_with("2 country"), "{problems:?}");
+    assert!(
+        problems[2].starts_with("3 name") && problems[2].contains("already exists"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[3].starts_with("4 focal_point_name"),
+        "{problems:?}"
+    );
+    browser
+        .execute(
+            "window.scrollTo(0, document.querySelector('#problems').offsetTop - 8); return true;",
+            vec![],
+        )
+        .await;
+    let shot = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/screenshots/console-import-problems.png");
+    browser.screenshot(&shot).await;
+
+    // The corrected file: a preview, then the import.
+    browser
+        .choose_file(&field(&browser, "CSV file").await, &good)
+        .await;
+    click_text(&browser, "Check the file").await;
+    browser
+        .wait_for_text("#preview", "What members-fixed.csv would create")
+        .await;
+    check_page(&browser).await;
+    let main = browser.text_of("main").await;
+    assert!(main.contains("Aiko Mori, aiko.mori@example.org (someone new)"));
+    assert_eq!(
+        fx::count(&app, "SELECT count(*) AS n FROM organizations").await,
+        1,
+        "nothing is created before the import is confirmed"
+    );
+    click_text(&browser, "Import 2 organisations").await;
+    browser
+        .wait_for_text(".done", "The organisations of the file were imported.")
+        .await;
+    check_page(&browser).await;
+
+    // Edit one, and read the change in its history and in the audit trail.
+    click_text(&browser, "Osaka Peace Institute").await;
+    browser.wait_for_text("h1", "Osaka Peace Institute").await;
+    check_page(&browser).await;
+    browser
+        .fill(
+            &field(&browser, "Name").await,
+            "Osaka Institute for Peace and R2P",
+        )
+        .await;
+    click_text(&browser, "Save the details").await;
+    browser
+        .wait_for_text(".done", "The organisation's details were saved.")
+        .await;
+    check_page(&browser).await;
+    click_text(
+        &browser,
+        "The whole history of Osaka Institute for Peace and R2P",
+    )
+    .await;
+    browser
+        .wait_for_text("main", "The history of the organisation")
+        .await;
+    check_page(&browser).await;
+    let entries = browser.texts_of(".trail > li").await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(
+        entries[0].contains(
+            "Mina Sato edited the details of the organisation Osaka Institute for Peace and R2P."
+        ),
+        "{entries:?}"
+    );
+    assert!(
+        entries[0].contains("Name Osaka Peace Institute Osaka Institute for Peace and R2P"),
+        "{entries:?}"
+    );
+    assert!(entries[0].contains("AEST"), "{entries:?}");
+    assert!(
+        entries[1].contains(
+            "imported the organisation Osaka Institute for Peace and R2P from a CSV file."
+        ),
+        "{entries:?}"
+    );
+
+    // The whole trail, filtered by what was done.
+    click_text(&browser, "Audit trail").await;
+    browser.wait_for_text("h1", "Audit trail").await;
+    check_page(&browser).await;
+    browser
+        .select(&field(&browser, "What was done").await, "import")
+        .await;
+    browser
+        .select(&field(&browser, "Times in").await, "Asia/Tokyo")
+        .await;
+    click_text(&browser, "Show").await;
+    browser.wait_for_text("main", "Asia/Tokyo (JST)").await;
+    check_page(&browser).await;
+    let entries = browser.texts_of(".trail > li").await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(entries.iter().all(|e| e.contains("from a CSV file.")));
+    browser
+        .execute(
+            "window.scrollTo(0, document.querySelector('.trail').offsetTop - 8); return true;",
+            vec![],
+        )
+        .await;
+    let shot =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/console-audit.png");
+    browser.screenshot(&shot).await;
+
+    // The membership pages reached from an organisation are checked too.
+    click_text(&browser, "Hiroshima Centre").await;
+    browser.wait_for_text("h1", "Hiroshima Centre").await;
+    check_page(&browser).await;
+    click_text(&browser, "Suspend membership").await;
+    browser
+        .wait_for_text("h1", "Suspend the membership of Hiroshima Centre?")
+        .await;
+    check_page(&browser).await;
+    browser.close().await;
+    let _ = std::fs::remove_dir_all(&files);
 }
 
 #[tokio::test]

@@ -1,8 +1,10 @@
 //! The console over HTTP, as a browser without JavaScript uses it: a cookie jar, form posts
 //! from Convene's own origin, the CSRF token read from the page.
 
+mod audit;
 mod browser;
 mod dialogues;
+mod import;
 mod invitations;
 mod invitations_browser;
 mod organizations;
@@ -57,6 +59,58 @@ impl Visitor {
             .expect("POST sent")
     }
 
+    /// A form posted from another site's page: its `Origin` is `origin`.
+    pub async fn post_from(&self, origin: &str, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("origin", origin)
+            .form(fields)
+            .send()
+            .await
+            .expect("POST sent")
+    }
+
+    /// A `multipart/form-data` form, as a browser posts a form with a file input: `fields`,
+    /// then the file `content` named `file_name` in the field `file_field`.
+    pub async fn upload(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file_field: &str,
+        file_name: &str,
+        content: &[u8],
+    ) -> Response {
+        let boundary = "----convene-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{file_field}\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("origin", &self.origin)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("upload sent")
+    }
+
     /// Signs in through the sign-in page; answers where it sent the visitor.
     pub async fn sign_in(&self, email: &str) -> String {
         let res = self
@@ -83,6 +137,23 @@ pub fn location(res: &Response) -> String {
         .and_then(|v| v.to_str().ok())
         .expect("a Location header")
         .to_owned()
+}
+
+/// The value of the first field named `name` of a page, as the browser would send it.
+pub fn field_value(body: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker)? + marker.len();
+    let end = body[start..].find('"')?;
+    Some(
+        body[start..start + end]
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&#x2f;", "/")
+            .replace("&amp;", "&"),
+    )
 }
 
 /// The value of the first `csrf_token` hidden field of a page, if it has one.

@@ -82,7 +82,10 @@ async fn an_admin_edits_an_organisation_and_a_bad_form_changes_nothing() {
         .await,
         1
     );
-    assert!(page.contains("· update ·"), "the change is in the history");
+    assert!(
+        page.contains("edited the details of the organisation"),
+        "the change is in the history"
+    );
 }
 
 #[tokio::test]
@@ -286,7 +289,7 @@ async fn an_admin_adds_people_and_changes_the_focal_point() {
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let (page, _) = visitor.page(&format!("{path}?done=person")).await;
-    assert!(page.contains("Kaori Hoshino") && page.contains("Make Kaori Hoshino the focal point"));
+    assert!(page.contains("Kaori Hoshino") && page.contains("Make focal point: Kaori Hoshino"));
     let res = visitor
         .post(
             &people,

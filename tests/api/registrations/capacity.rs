@@ -301,7 +301,7 @@ async fn a_capacity_increase_promotes_exactly_the_difference() {
     // What PATCH /sessions/{id} does when capacity rises: write it, then promote, in one
     // transaction.
     let mut conn = app.pool.get().await.unwrap();
-    let public_url = app.settings.public_url().to_owned();
+    let links = convene::context::Links::new(app.settings.public_url());
     let session_id = f.session_id;
     let promoted = conn
         .transaction::<_, convene::error::AppError, _>(|conn| {
@@ -313,12 +313,8 @@ async fn a_capacity_increase_promotes_exactly_the_difference() {
                     .set(sessions::capacity.eq(Some(5)))
                     .execute(conn)
                     .await?;
-                convene::registrations::service::raise_capacity_promotions(
-                    conn,
-                    &public_url,
-                    session_id,
-                )
-                .await
+                convene::registrations::service::raise_capacity_promotions(conn, &links, session_id)
+                    .await
             }
             .scope_boxed()
         })
@@ -342,14 +338,10 @@ async fn a_capacity_increase_promotes_exactly_the_difference() {
     // Nothing more fits: nobody else moves.
     let again = conn
         .transaction::<_, convene::error::AppError, _>(|conn| {
-            let public_url = app.settings.public_url().to_owned();
+            let links = convene::context::Links::new(app.settings.public_url());
             async move {
-                convene::registrations::service::raise_capacity_promotions(
-                    conn,
-                    &public_url,
-                    session_id,
-                )
-                .await
+                convene::registrations::service::raise_capacity_promotions(conn, &links, session_id)
+                    .await
             }
             .scope_boxed()
         })
