@@ -75,6 +75,7 @@ pub fn spawn_worker(
         mailer,
         &settings.email.from,
         settings.worker.clone(),
+        settings.email.smtp_pool_size,
         doorbell,
     )?;
     let (stop, stopped) = watch::channel(false);

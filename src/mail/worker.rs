@@ -3,19 +3,21 @@
 //! permanent failure is kept with its error, and rows left in `sending` by a crashed worker are
 //! claimed again after `stuck_after_secs`.
 //!
-//! A worker sends one message at a time and records its outcome, whatever the server answered
-//! (a timeout may hide an acceptance), before it sends the next: a message is sent twice only
-//! when a worker dies between an acceptance and its record, so a killed worker duplicates at
-//! most one message. More throughput comes from more workers, each keeping that bound. When an
-//! outcome cannot be recorded (the database is gone), nothing more goes out; the rest of the
-//! batch goes back to the queue.
+//! A worker sends up to `email.smtp_pool_size` messages of its batch at once, one on each of
+//! lettre's pooled connections, and records each message's outcome as soon as the server has
+//! answered it, whatever the answer (a timeout may hide an acceptance). A message is sent twice
+//! only when a worker dies between an acceptance and its record, so a killed worker duplicates
+//! at most the messages it had in flight: `smtp_pool_size` of them. When an outcome cannot be
+//! recorded (the database is gone), no further message starts; those already in flight finish
+//! and are recorded if they can, and the rest of the batch goes back to the queue.
 
-use std::collections::VecDeque;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures_util::FutureExt;
+use futures_util::{FutureExt, StreamExt};
 use lettre::message::Mailbox;
 use rand::Rng;
 use tokio::sync::watch;
@@ -38,6 +40,8 @@ pub struct Worker {
     mailer: Mailer,
     from: Mailbox,
     settings: WorkerSettings,
+    /// Messages sent at once: lettre's pool holds as many connections.
+    concurrency: usize,
     /// Rung by this process's server when a request queued mail: no waiting for the poll.
     doorbell: Doorbell,
 }
@@ -46,13 +50,15 @@ pub struct Worker {
 struct SendWindow<'a> {
     until: Instant,
     shutdown: Option<&'a watch::Receiver<bool>>,
-    /// Set when an outcome could not be recorded: nothing more goes out.
-    halted: bool,
+    /// Set when an outcome could not be recorded: nothing more starts.
+    halted: AtomicBool,
 }
 
 impl SendWindow<'_> {
     fn is_open(&self) -> bool {
-        Instant::now() < self.until && !self.shutdown.is_some_and(|s| *s.borrow()) && !self.halted
+        Instant::now() < self.until
+            && !self.shutdown.is_some_and(|s| *s.borrow())
+            && !self.halted.load(Ordering::Relaxed)
     }
 }
 
@@ -90,6 +96,7 @@ impl Worker {
         mailer: Mailer,
         from: &str,
         settings: WorkerSettings,
+        concurrency: u32,
         doorbell: Doorbell,
     ) -> anyhow::Result<Worker> {
         let from = from
@@ -100,11 +107,12 @@ impl Worker {
             mailer,
             from,
             settings,
+            concurrency: concurrency.max(1) as usize,
             doorbell,
         })
     }
 
-    /// Delivers until `shutdown` turns true. The message being sent is finished; the rest of
+    /// Delivers until `shutdown` turns true. The messages being sent are finished; the rest of
     /// the batch, and the batch claimed ahead, are handed back to the queue.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!("email worker started");
@@ -190,31 +198,40 @@ impl Worker {
         Ok(Batch { emails, claimed_at })
     }
 
-    /// Sends a claimed batch, one message at a time, and hands back what it could not start
-    /// before its window closed.
+    /// Sends a claimed batch, up to `concurrency` messages at once, and hands back what it
+    /// could not start before its window closed.
     async fn deliver(&self, batch: Batch, shutdown: Option<&watch::Receiver<bool>>) {
         let Batch { emails, claimed_at } = batch;
         // Never start a message so late that the row could be rescued as stuck while we hold
         // it, nor once the worker is stopping.
-        let mut window = SendWindow {
+        let window = SendWindow {
             until: claimed_at
                 + Duration::from_millis((self.settings.stuck_after_secs.max(1) * 500) as u64),
             shutdown,
-            halted: false,
+            halted: AtomicBool::new(false),
         };
-        let mut waiting = VecDeque::from(emails);
-        while window.is_open() {
-            let Some(email) = waiting.pop_front() else {
-                break;
-            };
-            let span = tracing::info_span!("deliver_email", email_id = %email.id,
-                kind = %email.kind, attempt = email.attempts);
-            if !self.deliver_one(email).instrument(span).await {
-                window.halted = true;
-            }
-        }
-        if !waiting.is_empty() {
-            let unsent: Vec<Email> = waiting.into();
+        let unsent = Mutex::new(Vec::new());
+        // A message is taken from the batch only when a slot is free, so the window is looked
+        // at just before each message starts: the in-flight messages (at most `concurrency`)
+        // are the only ones a kill can leave sent but unrecorded.
+        futures_util::stream::iter(emails)
+            .for_each_concurrent(self.concurrency, |email| {
+                let (window, unsent) = (&window, &unsent);
+                async move {
+                    if !window.is_open() {
+                        unsent.lock().expect("unsent list").push(email);
+                        return;
+                    }
+                    let span = tracing::info_span!("deliver_email", email_id = %email.id,
+                        kind = %email.kind, attempt = email.attempts);
+                    if !self.deliver_one(email).instrument(span).await {
+                        window.halted.store(true, Ordering::Relaxed);
+                    }
+                }
+            })
+            .await;
+        let unsent = unsent.into_inner().expect("unsent list");
+        if !unsent.is_empty() {
             self.release(&unsent).await;
         }
     }
@@ -260,8 +277,8 @@ impl Worker {
 
     /// Records the outcome, retrying briefly while the database is unreachable: a delivered
     /// message that stays unrecorded would be sent again once rescued.
-    /// False when it gave up: the worker then lets nothing more through until the database is
-    /// back, since every further acceptance could be sent again after a rescue.
+    /// False when it gave up: the worker then starts no further message of its batch, since
+    /// every further acceptance could be sent again after a rescue.
     async fn record(&self, email: &Email, outcome: &Outcome) -> bool {
         let mut wait = Duration::from_millis(100);
         for _ in 0..5 {
