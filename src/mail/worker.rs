@@ -11,6 +11,7 @@
 //! recorded (the database is gone), no further message starts; those already in flight finish
 //! and are recorded if they can, and the rest of the batch goes back to the queue.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -213,19 +214,26 @@ impl Worker {
         let unsent = Mutex::new(Vec::new());
         // A message is taken from the batch only when a slot is free, so the window is looked
         // at just before each message starts: the in-flight messages (at most `concurrency`)
-        // are the only ones a kill can leave sent but unrecorded.
-        futures_util::stream::iter(emails)
-            .for_each_concurrent(self.concurrency, |email| {
+        // are the only ones a kill can leave sent but unrecorded. Messages to one address go
+        // one after another in the order they were written (ids are time-ordered), so the last
+        // to arrive is the newest: a resubmitted confirmation's link is the one that works.
+        futures_util::stream::iter(by_recipient(emails))
+            .for_each_concurrent(self.concurrency, |queue| {
                 let (window, unsent) = (&window, &unsent);
                 async move {
-                    if !window.is_open() {
-                        unsent.lock().expect("unsent list").push(email);
-                        return;
-                    }
-                    let span = tracing::info_span!("deliver_email", email_id = %email.id,
-                        kind = %email.kind, attempt = email.attempts);
-                    if !self.deliver_one(email).instrument(span).await {
-                        window.halted.store(true, Ordering::Relaxed);
+                    let mut queue = queue.into_iter();
+                    while let Some(email) = queue.next() {
+                        if !window.is_open() {
+                            let mut unsent = unsent.lock().expect("unsent list");
+                            unsent.push(email);
+                            unsent.extend(queue);
+                            return;
+                        }
+                        let span = tracing::info_span!("deliver_email", email_id = %email.id,
+                            kind = %email.kind, attempt = email.attempts);
+                        if !self.deliver_one(email).instrument(span).await {
+                            window.halted.store(true, Ordering::Relaxed);
+                        }
                     }
                 }
             })
@@ -384,6 +392,25 @@ async fn catch_panic<T>(send: impl Future<Output = T>) -> Result<T, SendError> {
             Err(SendError::Transient(format!("sending panicked: {what}")))
         }
     }
+}
+
+/// The batch as one queue per recipient (addresses compared without case), each in the order
+/// its messages were written.
+fn by_recipient(mut emails: Vec<Email>) -> Vec<Vec<Email>> {
+    emails.sort_by_key(|e| e.id);
+    let mut queues: Vec<Vec<Email>> = Vec::new();
+    let mut queue_of: HashMap<String, usize> = HashMap::new();
+    for email in emails {
+        let key = email.to_address.to_lowercase();
+        match queue_of.get(&key) {
+            Some(&i) => queues[i].push(email),
+            None => {
+                queue_of.insert(key, queues.len());
+                queues.push(vec![email]);
+            }
+        }
+    }
+    queues
 }
 
 #[cfg(test)]
