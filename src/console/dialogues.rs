@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::{error_page, organizer, see_other, signed_in, words, Chrome, Form};
+use super::{error_page, organizer, see_other, signed_in, signed_in_form, words, Chrome, Form};
 use crate::auth::AuthUser;
 use crate::context::Context;
 use crate::db::schema::{emails, events, invitations, registrations, sessions};
@@ -500,14 +500,10 @@ async fn at_the_door(
     body: web::Bytes,
     door: Door,
 ) -> HttpResponse {
-    let (user, _chrome) = match signed_in(&req).await {
+    let (user, _chrome, form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
     let Ok(id) = registration_id.parse::<Uuid>() else {
         return error_page(AppError::not_found("registration"));
     };

@@ -22,7 +22,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::dialogues::StatusChoice;
-use super::{error_page, see_other, signed_in, words, Chrome, Errors, Form};
+use super::{error_page, see_other, signed_in, signed_in_form, words, Chrome, Errors, Form};
 use crate::auth::AuthUser;
 use crate::context::Context;
 use crate::db::schema::{organizations, sessions};
@@ -825,14 +825,10 @@ async fn resend(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, _chrome) = match signed_in(&req).await {
+    let (user, _chrome, _form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
     let done = async {
         let id = parse_id(&path, "invitation")?;
         let event_id = {
@@ -927,14 +923,10 @@ async fn revoke(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, _chrome) = match signed_in(&req).await {
+    let (user, _chrome, _form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
     let done = async {
         let id = parse_id(&path, "invitation")?;
         let event_id = {
@@ -1143,14 +1135,10 @@ async fn retry_post(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, chrome) = match signed_in(&req).await {
+    let (user, chrome, form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
     let address = form.get("email").trim().to_owned();
     let done = async {
         let id = parse_id(&path, "email")?;

@@ -94,7 +94,18 @@ pub async fn signed_in(req: &HttpRequest) -> Result<(AuthUser, Chrome), HttpResp
     }
 }
 
-/// A signed-in admin, or the answer to give instead (sign in first; or a 403 page).
+/// A signed-in user's form POST: the user, the page's chrome and the form, its CSRF token
+/// checked; or the answer to give instead (sign in first; the expired-form page).
+pub async fn signed_in_form(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(AuthUser, Chrome, Form), HttpResponse> {
+    let (user, chrome) = signed_in(req).await?;
+    let form = Form::parse(body);
+    form.check_csrf(req)?;
+    Ok((user, chrome, form))
+}
+
 /// An admin's form POST: the admin, the page's chrome and the form, its CSRF token checked.
 pub async fn admin_form(
     req: &HttpRequest,
@@ -106,6 +117,7 @@ pub async fn admin_form(
     Ok((user, chrome, form))
 }
 
+/// A signed-in admin, or the answer to give instead (sign in first; or a 403 page).
 pub async fn admin(req: &HttpRequest) -> Result<(AuthUser, Chrome), HttpResponse> {
     let (user, chrome) = signed_in(req).await?;
     require_admin(&user)?;

@@ -8,7 +8,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
 
-use super::{error_page, see_other, signed_in, Chrome, Errors, Form};
+use super::{error_page, see_other, signed_in, signed_in_form, Chrome, Errors, Form};
 use crate::auth::AuthUser;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
@@ -213,14 +213,10 @@ async fn create(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, chrome) = match signed_in(&req).await {
+    let (user, chrome, form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
     let event_id = match parse_id(&path, "event") {
         Ok(id) => id,
         Err(answer) => return answer,
@@ -347,14 +343,10 @@ async fn edit(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, chrome) = match signed_in(&req).await {
+    let (user, chrome, form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
     let id = match parse_id(&path, "outcome") {
         Ok(id) => id,
         Err(answer) => return answer,
@@ -422,14 +414,10 @@ async fn set_publication(
     body: web::Bytes,
     to: Publication,
 ) -> HttpResponse {
-    let (user, _chrome) = match signed_in(&req).await {
+    let (user, _chrome, _form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
     let id = match parse_id(raw_id, "outcome") {
         Ok(id) => id,
         Err(answer) => return answer,
@@ -517,14 +505,10 @@ async fn delete(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, _chrome) = match signed_in(&req).await {
+    let (user, _chrome, _form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
     let id = match parse_id(&path, "outcome") {
         Ok(id) => id,
         Err(answer) => return answer,

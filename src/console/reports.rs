@@ -10,7 +10,7 @@ use askama::Template;
 use uuid::Uuid;
 
 use super::dialogues::list_address;
-use super::{error_page, signed_in, words, Chrome, Form};
+use super::{error_page, signed_in, signed_in_form, words, Chrome, Form};
 use crate::context::Context;
 use crate::error::{AppError, AppResult, Code};
 use crate::events::access::require_staff_of_event;
@@ -38,14 +38,10 @@ async fn approve(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, _chrome) = match signed_in(&req).await {
+    let (user, _chrome, form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
     let Ok(id) = path.parse::<Uuid>() else {
         return error_page(AppError::not_found("registration"));
     };
@@ -131,14 +127,10 @@ async fn reject(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, _chrome) = match signed_in(&req).await {
+    let (user, _chrome, _form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
     let Ok(id) = path.parse::<Uuid>() else {
         return error_page(AppError::not_found("registration"));
     };
