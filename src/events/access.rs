@@ -1,13 +1,15 @@
-//! Who may see and change an event: its staff and admins (checked per object).
+//! Who may see and change an event: anyone a public one, its staff and admins any (checked per
+//! object), and finding the event a request names under those rules.
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::db::schema::{event_staff, events};
+use crate::db::schema::{event_staff, events, registrations, sessions};
 use crate::error::{AppError, AppResult, Code};
-use crate::events::model::EventStatus;
+use crate::events::model::{Event, EventStatus};
+use crate::registrations::model::RegistrationStatus;
 
 /// Whether `user` runs this event (admins run every event).
 pub async fn is_event_staff(
@@ -77,4 +79,88 @@ pub async fn require_staff_of_event(
             .optional()?
             .ok_or_else(|| AppError::not_found("event"))?;
     require_event_staff(conn, user, event_id, status.is_public(published_at)).await
+}
+
+/// The event named by its id or its slug.
+pub async fn find_event(
+    conn: &mut AsyncPgConnection,
+    id_or_slug: &str,
+) -> AppResult<Option<Event>> {
+    let query = events::table.select(Event::as_select()).into_boxed();
+    let query = match Uuid::parse_str(id_or_slug) {
+        Ok(id) => query.filter(events::id.eq(id)),
+        Err(_) => query.filter(events::slug.eq(id_or_slug)),
+    };
+    Ok(query.first(conn).await.optional()?)
+}
+
+/// The event, if `viewer` may see it: anyone a public one, staff and admins any.
+pub async fn visible_event(
+    conn: &mut AsyncPgConnection,
+    viewer: Option<&AuthUser>,
+    id_or_slug: &str,
+) -> AppResult<Event> {
+    let event = find_event(conn, id_or_slug)
+        .await?
+        .ok_or_else(|| AppError::not_found("event"))?;
+    if event.is_public() {
+        return Ok(event);
+    }
+    match viewer {
+        Some(user) if is_event_staff(conn, user, event.id).await? => Ok(event),
+        _ => Err(AppError::not_found("event")),
+    }
+}
+
+/// Whether `viewer` may see more of the event `id_or_slug` than the public does: an admin, its
+/// staff, or the holder of a seat in it (who sees that session's link). Everyone else sees exactly
+/// the anonymous view, so the caller may serve the cached one. One round trip; false also when
+/// there is no such event (the anonymous path then answers 404, as it would to them).
+pub async fn sees_more_than_the_public(
+    conn: &mut AsyncPgConnection,
+    viewer: &AuthUser,
+    id_or_slug: &str,
+) -> AppResult<bool> {
+    if viewer.is_admin() {
+        return Ok(true);
+    }
+    let the_event = || {
+        let event = events::table.select(events::id).into_boxed();
+        match Uuid::parse_str(id_or_slug) {
+            Ok(id) => event.filter(events::id.eq(id)),
+            Err(_) => event.filter(events::slug.eq(id_or_slug)),
+        }
+    };
+    let runs_it = event_staff::table
+        .filter(event_staff::account_id.eq(viewer.account.id))
+        .filter(event_staff::event_id.eq_any(the_event()));
+    // An unverified account is nobody's person: it holds no seat (its person id matches none).
+    let holds_a_seat = registrations::table
+        .inner_join(sessions::table)
+        .filter(
+            registrations::person_id
+                .nullable()
+                .eq(viewer.person().map(|p| p.id)),
+        )
+        .filter(registrations::status.eq(RegistrationStatus::Confirmed))
+        .filter(sessions::event_id.eq_any(the_event()));
+    Ok(
+        diesel::select(diesel::dsl::exists(runs_it).or(diesel::dsl::exists(holds_a_seat)))
+            .get_result(conn)
+            .await?,
+    )
+}
+
+/// The event for a change only its staff may make: 404 when missing or when the caller may
+/// not know it exists (a draft), 403 when they may know it but do not run it.
+pub async fn event_for_staff(
+    conn: &mut AsyncPgConnection,
+    user: &AuthUser,
+    id_or_slug: &str,
+) -> AppResult<Event> {
+    let event = find_event(conn, id_or_slug)
+        .await?
+        .ok_or_else(|| AppError::not_found("event"))?;
+    require_event_staff(conn, user, event.id, event.is_public()).await?;
+    Ok(event)
 }

@@ -7,8 +7,18 @@
 
 use chrono::{DateTime, Offset, Utc};
 use chrono_tz::{OffsetName, Tz};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use icalendar::{Calendar, CalendarDateTime, Component, EventLike, EventStatus};
 use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::context::Links;
+use crate::db::schema::sessions;
+use crate::error::AppResult;
+use crate::events::access::visible_event;
+use crate::events::model::{self, Event, EventFormat, Session, SessionAccess};
+use crate::events::views::privileges;
 
 /// Convene's one product identifier: every calendar carries it, and no other.
 pub const PRODID: &str = "-//APPAP//Convene//EN";
@@ -178,6 +188,86 @@ fn insert_vtimezone(text: &str, tzid: &str, offset_secs: i32, abbreviation: &str
         Some(at) => format!("{}{}{}", &text[..at], vtimezone, &text[at..]),
         None => text.to_owned(),
     }
+}
+
+// --- The public feed of an event ----------------------------------------------------------
+
+/// Where a session takes place as the public may know it: never the online link.
+pub fn public_location(event: &Event) -> Option<String> {
+    match event.format {
+        EventFormat::Online => Some("Online".to_owned()),
+        EventFormat::InPerson => event.venue.clone(),
+        EventFormat::Hybrid => event
+            .venue
+            .as_ref()
+            .map(|v| format!("{v} (and online)"))
+            .or_else(|| Some("Online".to_owned())),
+    }
+}
+
+/// The event's public sessions as an iCalendar feed, in the event's time zone; a signed-in
+/// viewer's feed adds the sessions they hold a confirmed seat in, with those sessions' online
+/// links (staff: every listed session's link). A cancelled event's feed is empty, so
+/// subscribed calendars drop its sessions.
+pub async fn calendar_feed(
+    conn: &mut AsyncPgConnection,
+    viewer: Option<&AuthUser>,
+    id_or_slug: &str,
+    links: &Links,
+) -> AppResult<(String, String)> {
+    let event = visible_event(conn, viewer, id_or_slug).await?;
+    let privileges = privileges(conn, viewer, &[event.id]).await?;
+    let is_staff = privileges.staff.contains(&event.id);
+    let rows: Vec<Session> = if event.status == model::EventStatus::Cancelled {
+        Vec::new()
+    } else {
+        sessions::table
+            .filter(sessions::event_id.eq(event.id))
+            .order((sessions::starts_at.asc(), sessions::id.asc()))
+            .select(Session::as_select())
+            .load(conn)
+            .await?
+    };
+    let url = links.event_page(&event.slug);
+    let location = public_location(&event);
+    let entries: Vec<CalendarSession> = rows
+        .iter()
+        // The public sessions, and the viewer's own seats (a closed session's too).
+        .filter(|s| s.access == SessionAccess::Public || privileges.seats.contains(&s.id))
+        .map(|s| {
+            // Rule 2: a session's link only with a confirmed seat in it, or for staff.
+            let link = s
+                .online_link(&event)
+                .filter(|_| is_staff || privileges.seats.contains(&s.id));
+            let mut description = match &s.description {
+                Some(d) => format!("{d}\n\n{}\n{url}", event.title),
+                None => format!("{}\n{url}", event.title),
+            };
+            if let Some(link) = link {
+                description.push_str(&format!("\n\nTo join online: {link}"));
+            }
+            CalendarSession {
+                id: s.id,
+                title: s.title.clone(),
+                description: Some(description),
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+                location: match (event.format, link) {
+                    (EventFormat::Online, Some(link)) => Some(link.to_owned()),
+                    _ => location.clone(),
+                },
+                url: Some(url.clone()),
+                sequence: revision(s.sequence),
+            }
+        })
+        .collect();
+    let ics = calendar_for_sessions(
+        &event.title,
+        &event.timezone,
+        &entries,
+        CalendarMethod::Publish,
+    );
+    Ok((ics, event.slug))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Times are stored in UTC and shown in the event's own time zone (rule 7).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
 /// "Fri 18 Feb 2022, 09:30 JST"
@@ -26,6 +26,12 @@ pub fn format_range(start: DateTime<Utc>, end: DateTime<Utc>, tz: &Tz) -> String
         s.format("%a %-d %b %Y, %H:%M %Z").to_string()
     };
     format!("{start_part}–{end_part} ({})", tz.name())
+}
+
+/// `at` in `zone`, as RFC 3339 with the zone's offset: "2022-02-18T09:30:00+09:00".
+pub fn local_rfc3339(at: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    at.with_timezone(&zone)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 /// Parses a stored IANA zone name; stored names were checked on the way in, so an unknown one
@@ -72,6 +78,17 @@ mod tests {
         assert_eq!(
             format_local(start, &chrono_tz::Asia::Tokyo),
             "Fri 18 Feb 2022, 09:30 JST"
+        );
+    }
+
+    #[test]
+    fn local_times_carry_the_offset() {
+        let at = DateTime::parse_from_rfc3339("2022-02-18T00:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            local_rfc3339(at, chrono_tz::Asia::Tokyo),
+            "2022-02-18T09:30:00+09:00"
         );
     }
 }

@@ -15,11 +15,10 @@ use crate::auth::AuthUser;
 use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{events, outcomes, sessions};
 use crate::error::{AppError, AppResult, Code, Validator};
-use crate::events::access::{is_event_staff, require_event_staff};
+use crate::events::access::{event_for_staff, is_event_staff, require_event_staff, visible_event};
+use crate::events::fields::{parse_uuid, required_text};
 use crate::events::model::*;
-use crate::events::service::{
-    event_for_staff, parse_uuid, required_text, speakers_by_session, visible_event,
-};
+use crate::events::views::speakers_by_session;
 use crate::text::{check_characters, Lines};
 
 /// Markdown to HTML, then through ammonia's allow-list: no scripts, no event handlers, links

@@ -12,10 +12,11 @@ use crate::auth::{AuthUser, MaybeUser, Organizer};
 use crate::context::Context;
 use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppResult, Problem};
+use crate::events::lifecycle::{self, Transition};
+use crate::events::listing::{self, EventFilter};
 use crate::events::model::*;
 use crate::events::public_views::{Rendered, ViewKind};
-use crate::events::service::{self, EventFilter, Transition};
-use crate::events::{outcomes, sessions, staff};
+use crate::events::{access, editing, outcomes, partners, series, sessions, staff, views};
 use crate::json::Json;
 
 #[derive(OpenApi)]
@@ -116,7 +117,7 @@ async fn list_series(
 ) -> AppResult<HttpResponse> {
     let page = PageRequest::from_query(&query)?;
     let mut conn = state.pool.get().await?;
-    let list = service::list_series(&mut conn, &page).await?;
+    let list = series::list_series(&mut conn, &page).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -133,7 +134,7 @@ async fn create_series(
     body: Json<SeriesRequest>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let series = service::create_series(&mut conn, &user, body.into_inner()).await?;
+    let series = series::create_series(&mut conn, &user, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(series))
 }
 
@@ -170,7 +171,7 @@ async fn list_events(
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let mut conn = state.pool.get().await?;
-    let list = service::list_events(
+    let list = listing::list_events(
         &mut conn,
         user.as_ref(),
         EventFilter {
@@ -208,7 +209,7 @@ async fn create_event(
     let fingerprint = crate::idempotency::fingerprint(&body);
     crate::idempotency::run(&state, &req, Some(user.account.id), fingerprint, || async {
         let mut conn = state.pool.get().await?;
-        let view = service::create_event(&mut conn, &user, body, &state.links).await?;
+        let view = editing::create_event(&mut conn, &user, body, &state.links).await?;
         Ok((StatusCode::CREATED, view))
     })
     .await
@@ -234,7 +235,7 @@ async fn get_event(
     if let Some(user) = &user {
         let mut conn = state.pool.get().await?;
         if !state.public_views.is_enabled()
-            || service::sees_more_than_the_public(&mut conn, user, &path).await?
+            || access::sees_more_than_the_public(&mut conn, user, &path).await?
         {
             let view = viewers_event_view(&mut conn, &state, Some(user), &path).await?;
             return Ok(HttpResponse::Ok().json(view));
@@ -275,8 +276,8 @@ async fn viewers_event_view(
     user: Option<&AuthUser>,
     id_or_slug: &str,
 ) -> AppResult<EventView> {
-    let event = service::visible_event(conn, user, id_or_slug).await?;
-    service::event_view(conn, event, user, &state.links).await
+    let event = access::visible_event(conn, user, id_or_slug).await?;
+    views::event_view(conn, event, user, &state.links).await
 }
 
 /// Changes an event (staff): absent keys stay, `null` clears optional ones; the slug may change.
@@ -294,7 +295,7 @@ async fn update_event(
     body: Json<EventPatch>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let view = service::update_event(
+    let view = editing::update_event(
         &mut conn,
         &state.public_views,
         &user,
@@ -312,7 +313,7 @@ async fn move_event(
     id: &str,
     transition: Transition,
 ) -> AppResult<HttpResponse> {
-    let view = service::transition(&state, &user, id, transition).await?;
+    let view = lifecycle::transition(&state, &user, id, transition).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -377,7 +378,7 @@ async fn set_partners(
     body: Json<Vec<PartnerRequest>>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let partners = service::set_partners(
+    let partners = partners::set_partners(
         &mut conn,
         &state.public_views,
         &user,
@@ -403,7 +404,7 @@ async fn add_staff(
     body: Json<StaffRequest>,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let (staff, added) = service::add_staff(&mut conn, &user, &path, body.into_inner()).await?;
+    let (staff, added) = staff::add_staff(&mut conn, &user, &path, body.into_inner()).await?;
     Ok(if added {
         HttpResponse::Created().json(staff)
     } else {
@@ -721,7 +722,9 @@ async fn calendar(
 ) -> AppResult<HttpResponse> {
     let personal = user.is_some();
     let mut conn = state.pool.get().await?;
-    let (ics, slug) = service::calendar_feed(&mut conn, user.as_ref(), &path, &state.links).await?;
+    let (ics, slug) =
+        crate::events::calendar::calendar_feed(&mut conn, user.as_ref(), &path, &state.links)
+            .await?;
     let mut response = HttpResponse::Ok();
     response
         .insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))

@@ -12,13 +12,12 @@ use crate::db::schema::{
     affiliations, events, organizations, people, registrations, sessions, speakers,
 };
 use crate::error::{AppError, AppResult, Code, Validator};
-use crate::events::access::require_event_staff;
+use crate::events::access::{event_for_staff, require_event_staff};
+use crate::events::fields::{optional_text, parse_uuid, required_text};
 use crate::events::local_time::format_range;
 use crate::events::model::*;
-use crate::events::service::{
-    event_for_staff, optional_text, parse_uuid, required_text, session_view,
-};
 use crate::events::types::parse_instant;
+use crate::events::views::{session_view, speakers_by_session};
 use crate::organizations::WebsiteUrl;
 use crate::registrations::model::RegistrationStatus;
 use crate::registrations::seats;
@@ -428,7 +427,7 @@ pub async fn update_session(
     })
     .await?;
     views.forget_event(event.id);
-    let speakers = crate::events::service::speakers_by_session(conn, &[session_id])
+    let speakers = speakers_by_session(conn, &[session_id])
         .await?
         .remove(&session_id)
         .unwrap_or_default();
@@ -690,11 +689,10 @@ pub async fn move_speaker(
             // Two reorderings of one session at once: the second waits and reads the
             // first's order (the session's row lock, as a seat change would take).
             seats::lock_session(conn, session_id).await?;
-            let mut list: Vec<Speaker> =
-                crate::events::service::speakers_by_session(conn, &[session_id])
-                    .await?
-                    .remove(&session_id)
-                    .unwrap_or_default();
+            let mut list: Vec<Speaker> = speakers_by_session(conn, &[session_id])
+                .await?
+                .remove(&session_id)
+                .unwrap_or_default();
             let Some(at) = list.iter().position(|s| s.id == speaker_id) else {
                 return Err(AppError::not_found("speaker"));
             };

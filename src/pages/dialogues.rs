@@ -16,12 +16,14 @@ use uuid::Uuid;
 use crate::context::Context;
 use crate::db::schema::{events, sessions};
 use crate::error::{AppError, AppResult};
+use crate::events::access::find_event;
 use crate::events::local_time::{format_local, format_range};
 use crate::events::model::*;
 use crate::events::outcomes::published_outcomes;
+use crate::events::partners::partners_by_event;
 use crate::events::public_views::{Rendered, ViewKind};
-use crate::events::service::{find_event, partners_by_event, speakers_by_session};
 use crate::events::types::CountryCode;
+use crate::events::views::{confirmed_counts, speakers_by_session};
 
 /// A dialogue in the lists of the front page.
 pub struct EventCard {
@@ -281,7 +283,7 @@ async fn load_event_page(
         .map(|s| s.id)
         .collect();
     let speakers = speakers_by_session(conn, &public_ids).await?;
-    let seated = crate::events::service::confirmed_counts(conn, &public_ids).await?;
+    let seated = confirmed_counts(conn, &public_ids).await?;
     let partners = partners_by_event(conn, &[event.id])
         .await?
         .remove(&event.id)
@@ -361,7 +363,7 @@ async fn load_event_page(
             ProgrammeItem {
                 id: s.id,
                 title: s.title.clone(),
-                start_iso: crate::events::service::local_rfc3339(s.starts_at, zone),
+                start_iso: crate::events::local_time::local_rfc3339(s.starts_at, zone),
                 time_range: format_range(s.starts_at, s.ends_at, &zone),
                 closed,
                 closed_note: if s.chatham_house {

@@ -21,10 +21,11 @@ use crate::context::Context;
 use crate::db::page::{PageRequest, MAX_LIMIT};
 use crate::db::schema::people as people_table;
 use crate::error::{AppError, AppResult, Code};
+use crate::events::lifecycle::{self, Transition};
 use crate::events::local_time::format_range;
 use crate::events::model::*;
-use crate::events::service::{self, Transition};
 use crate::events::staff::{staff_candidates, staff_of as staff_list, StaffCandidate};
+use crate::events::{editing, partners, series};
 use crate::organizations::country::Country;
 use crate::pages::{countries, html};
 
@@ -167,7 +168,7 @@ async fn series_for(
     if fields.new_series.trim().is_empty() {
         return Ok(EventForm::some(&fields.series_id));
     }
-    let created = service::create_series(
+    let created = series::create_series(
         conn,
         user,
         SeriesRequest {
@@ -213,7 +214,7 @@ async fn series_choices(conn: &mut AsyncPgConnection) -> AppResult<Vec<Choice>> 
         limit: MAX_LIMIT,
         after: None,
     };
-    Ok(service::list_series(conn, &page)
+    Ok(series::list_series(conn, &page)
         .await?
         .items
         .into_iter()
@@ -300,7 +301,7 @@ async fn create(state: web::Data<Context>, req: HttpRequest, body: web::Bytes) -
             let (user, fields, public_url) = (&user, &fields, &public_url);
             async move {
                 let series_id = series_for(conn, user, fields).await?;
-                service::create_event(conn, user, fields.request(series_id), public_url)
+                editing::create_event(conn, user, fields.request(series_id), public_url)
                     .await
                     .map_err(as_field_error)
             }
@@ -418,7 +419,7 @@ pub async fn edit_form(
             .select(Session::as_select())
             .load(&mut conn)
             .await?;
-        let partners = service::partners_by_event(&mut conn, &[event.id])
+        let partners = partners::partners_by_event(&mut conn, &[event.id])
             .await?
             .remove(&event.id)
             .unwrap_or_default();
@@ -520,7 +521,7 @@ async fn save(
             let id = event.id.to_string();
             async move {
                 let series_id = series_for(conn, user, fields).await?;
-                service::update_event(
+                editing::update_event(
                     conn,
                     &state.public_views,
                     user,
@@ -567,7 +568,7 @@ async fn told_of_cancellation(
     conn: &mut AsyncPgConnection,
     event_id: Uuid,
 ) -> AppResult<(usize, usize, Vec<Told>)> {
-    let (registrants, invitees) = service::told_of_cancellation(conn, event_id).await?;
+    let (registrants, invitees) = lifecycle::told_of_cancellation(conn, event_id).await?;
     let mut ids: Vec<Uuid> = registrants.iter().chain(&invitees).copied().collect();
     ids.sort_unstable();
     ids.dedup();
@@ -722,7 +723,7 @@ async fn lifecycle_submit(
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    match service::transition(&state, &user, &id, transition).await {
+    match lifecycle::transition(&state, &user, &id, transition).await {
         Ok(view) => see_other(&format!("/manage/events/{}/edit?done={raw}", view.id)),
         Err(e) => error_page(e),
     }

@@ -2,8 +2,8 @@
 //! event (`/manage/events/new`, `/manage/events/{id}/edit`), its lifecycle behind confirmation
 //! pages that say who will be emailed, its sessions (times typed in the event's zone) and their
 //! speakers, its partner organisations and its staff. Every change goes through the service
-//! function the API calls (`events::service`, `events::sessions`, `events::staff`), so the
-//! rules, and who may do what, are the API's.
+//! function the API calls (`events::editing`, `events::lifecycle`, `events::sessions`,
+//! `events::partners`, `events::staff`), so the rules, and who may do what, are the API's.
 //!
 //! Members are refused with the organisers' 403 page before anything is read; an organiser who
 //! does not run the event gets the API's answer (404 for a draft they may not know of, 403 for
@@ -22,8 +22,8 @@ use super::{error_page, organizer, Chrome, Errors, Form};
 use crate::auth::AuthUser;
 use crate::context::Context;
 use crate::error::AppError;
+use crate::events::access::event_for_staff;
 use crate::events::model::Event;
-use crate::events::service::event_for_staff;
 use crate::pages::html;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -298,7 +298,7 @@ async fn session_form(
     let loaded = async {
         let mut conn = state.pool.get().await?;
         let speakers = match &session {
-            Some(s) => crate::events::service::speakers_by_session(&mut conn, &[s.id])
+            Some(s) => crate::events::views::speakers_by_session(&mut conn, &[s.id])
                 .await?
                 .remove(&s.id)
                 .unwrap_or_default(),

@@ -13,7 +13,7 @@ use crate::context::Context;
 use crate::db::page::{PageRequest, MAX_LIMIT};
 use crate::error::{AppError, AppResult};
 use crate::events::model::{PartnerRequest, PartnerRole, PartnerView, StaffRequest};
-use crate::events::{service, staff};
+use crate::events::{partners, staff};
 use crate::organizations::model::MembershipStatus;
 use crate::organizations::service::{self as orgs, OrganizationFilter};
 
@@ -141,7 +141,7 @@ async fn add_partner(
             return Err(AppError::Validation(errors.0));
         }
         let mut conn = state.pool.get().await?;
-        let current = service::partners_by_event(&mut conn, &[event.id])
+        let current = partners::partners_by_event(&mut conn, &[event.id])
             .await?
             .remove(&event.id)
             .unwrap_or_default();
@@ -163,7 +163,7 @@ async fn add_partner(
                 list.len() - 1
             }
         };
-        service::set_partners(
+        partners::set_partners(
             &mut conn,
             &state.public_views,
             &user,
@@ -223,7 +223,7 @@ async fn remove_partner(
     }
     let saved = async {
         let mut conn = state.pool.get().await?;
-        let current = service::partners_by_event(&mut conn, &[event.id])
+        let current = partners::partners_by_event(&mut conn, &[event.id])
             .await?
             .remove(&event.id)
             .unwrap_or_default();
@@ -231,7 +231,7 @@ async fn remove_partner(
             .into_iter()
             .filter(|p| p.organization_id.as_deref() != Some(organization.as_str()))
             .collect();
-        service::set_partners(
+        partners::set_partners(
             &mut conn,
             &state.public_views,
             &user,
@@ -275,7 +275,7 @@ async fn add_staff(
         let request = StaffRequest {
             account_id: Some(typed.account_id.clone()),
         };
-        service::add_staff(&mut conn, &user, &event.id.to_string(), request).await
+        staff::add_staff(&mut conn, &user, &event.id.to_string(), request).await
     };
     match added.await {
         Ok(_) => see_other(&format!(
