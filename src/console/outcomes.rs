@@ -13,8 +13,8 @@ use crate::auth::AuthUser;
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
 use crate::events::access::require_staff_of_event;
-use crate::events::model::{OutcomeRequest, OutcomeView};
 use crate::events::outcomes::{self, render_markdown, OutcomeEdit};
+use crate::events::types::{OutcomeRequest, OutcomeView};
 use crate::pages::html;
 use crate::registrations::lists;
 

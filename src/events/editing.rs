@@ -15,9 +15,8 @@ use crate::db::schema::{event_staff, events, series, sessions};
 use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::event_for_staff;
 use crate::events::fields::{optional_text, parse_uuid, required_text};
-use crate::events::model::{
-    Event, EventFields, EventFormat, EventPatch, EventRequest, EventStatus, EventView, Series,
-};
+use crate::events::model::{Event, EventFields, EventFormat, EventStatus, Series};
+use crate::events::types::{EventPatch, EventRequest, EventView};
 use crate::events::types::{Slug, TimeZone};
 use crate::events::views::event_view;
 use crate::organizations::{CountryCode, WebsiteUrl};

@@ -12,7 +12,8 @@ use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{event_staff, events};
 use crate::error::{AppResult, Validator};
 use crate::events::fields::parse_uuid;
-use crate::events::model::{Event, EventStatus, EventView};
+use crate::events::model::{Event, EventStatus};
+use crate::events::types::EventView;
 use crate::events::views::event_views;
 use crate::organizations::CountryCode;
 

@@ -18,6 +18,7 @@ use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::{event_for_staff, is_event_staff, require_event_staff, visible_event};
 use crate::events::fields::{parse_uuid, required_text};
 use crate::events::model::*;
+use crate::events::types::{OutcomeRequest, OutcomeView, SpeakerView};
 use crate::events::views::speakers_by_session;
 use crate::text::{check_characters, Lines};
 

@@ -13,7 +13,8 @@ use crate::db::schema::{event_partners, events, organizations};
 use crate::error::{AppError, AppResult, Validator};
 use crate::events::access::event_for_staff;
 use crate::events::fields::parse_uuid;
-use crate::events::model::{PartnerRequest, PartnerRole, PartnerView};
+use crate::events::model::PartnerRole;
+use crate::events::types::{PartnerRequest, PartnerView};
 
 /// The partners of each of `event_ids`: the lead organiser first, then co-organisers,
 /// supporters and funders, by name within each role.

@@ -16,6 +16,11 @@ use crate::events::lifecycle::{self, Transition};
 use crate::events::listing::{self, EventFilter};
 use crate::events::model::*;
 use crate::events::public_views::{Rendered, ViewKind};
+use crate::events::types::{
+    EventPatch, EventRequest, EventView, OutcomeRequest, OutcomeView, PartnerRequest, PartnerView,
+    SeriesRequest, SeriesView, SessionPatch, SessionRequest, SessionView, SpeakerMove,
+    SpeakerRequest, SpeakerView, StaffRequest, StaffView,
+};
 use crate::events::{access, editing, outcomes, partners, series, sessions, staff, views};
 use crate::json::Json;
 

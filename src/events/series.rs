@@ -10,7 +10,8 @@ use crate::db::page::{NameAndId, Page, PageRequest};
 use crate::db::schema::series;
 use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::fields::{optional_text, required_text};
-use crate::events::model::{NewSeries, Series, SeriesRequest, SeriesView};
+use crate::events::model::{NewSeries, Series};
+use crate::events::types::{SeriesRequest, SeriesView};
 use crate::organizations::CountryCode;
 use crate::text::Lines;
 

@@ -17,6 +17,9 @@ use crate::events::fields::{optional_text, parse_uuid, required_text};
 use crate::events::local_time::format_range;
 use crate::events::model::*;
 use crate::events::types::parse_instant;
+use crate::events::types::{
+    SessionPatch, SessionRequest, SessionView, SpeakerRequest, SpeakerView,
+};
 use crate::events::views::{session_view, speakers_by_session};
 use crate::organizations::WebsiteUrl;
 use crate::registrations::model::RegistrationStatus;

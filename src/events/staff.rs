@@ -15,7 +15,7 @@ use crate::db::schema::{accounts, event_staff};
 use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::event_for_staff;
 use crate::events::fields::parse_uuid;
-use crate::events::model::{StaffRequest, StaffView};
+use crate::events::types::{StaffRequest, StaffView};
 
 /// An account that could join an event's staff: an organiser or admin, not disabled.
 pub struct StaffCandidate {

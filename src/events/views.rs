@@ -13,11 +13,10 @@ use crate::context::Links;
 use crate::db::schema::{event_staff, registrations, sessions, speakers};
 use crate::error::{AppError, AppResult};
 use crate::events::local_time::local_rfc3339;
-use crate::events::model::{
-    Event, EventView, Session, SessionAccess, SessionView, Speaker, SpeakerView,
-};
+use crate::events::model::{Event, Session, SessionAccess, Speaker};
 use crate::events::partners::partners_by_event;
 use crate::events::staff::staff_by_event;
+use crate::events::types::{EventView, SessionView, SpeakerView};
 use crate::registrations::model::RegistrationStatus;
 
 /// Which of `event_ids` the viewer runs, and which of their sessions they hold a confirmed

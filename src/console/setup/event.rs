@@ -25,6 +25,7 @@ use crate::events::lifecycle::{self, Transition};
 use crate::events::local_time::format_range;
 use crate::events::model::*;
 use crate::events::staff::{staff_candidates, staff_of as staff_list, StaffCandidate};
+use crate::events::types::{EventPatch, EventRequest, SeriesRequest, StaffView};
 use crate::events::{editing, partners, series};
 use crate::organizations::country::Country;
 use crate::pages::{countries, html};

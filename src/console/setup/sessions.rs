@@ -20,6 +20,7 @@ use crate::events::local_time::format_range;
 use crate::events::model::*;
 use crate::events::sessions as service;
 use crate::events::types::parse_instant;
+use crate::events::types::{SessionPatch, SessionRequest, SpeakerRequest};
 use crate::pages::html;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -12,7 +12,8 @@ use crate::console::{error_page, home::country_name, see_other, words, Errors, F
 use crate::context::Context;
 use crate::db::page::{PageRequest, MAX_LIMIT};
 use crate::error::{AppError, AppResult};
-use crate::events::model::{PartnerRequest, PartnerRole, PartnerView, StaffRequest};
+use crate::events::model::PartnerRole;
+use crate::events::types::{PartnerRequest, PartnerView, StaffRequest};
 use crate::events::{partners, staff};
 use crate::organizations::model::MembershipStatus;
 use crate::organizations::service::{self as orgs, OrganizationFilter};
