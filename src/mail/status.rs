@@ -1,5 +1,6 @@
 //! What another domain may read of its own messages in the outbox: when the message of a cause
-//! is due, and how many messages of a kind were delivered about each invitation. With
+//! is due, how many messages of a kind were delivered about each invitation, the newest message
+//! of a kind to an address, and how many of an event's messages failed. With
 //! `outbox::{enqueue, withdraw}` these are the only ways in: no code outside `mail` reads or
 //! writes the `emails` table.
 
@@ -69,4 +70,30 @@ pub async fn sent_per_invitation(
             })
         })
         .collect()
+}
+
+/// The newest message of `kind` to this address (its cause and when it is or was due), if any.
+pub async fn latest_of_kind_to(
+    conn: &mut AsyncPgConnection,
+    kind: &str,
+    address: &str,
+) -> AppResult<Option<(Option<String>, DateTime<Utc>)>> {
+    Ok(emails::table
+        .filter(emails::kind.eq(kind))
+        .filter(emails::to_address.eq(address))
+        .order(emails::next_attempt_at.desc())
+        .select((emails::dedupe_key, emails::next_attempt_at))
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// How many of an event's messages failed for good.
+pub async fn failed_for_event(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<i64> {
+    Ok(emails::table
+        .filter(emails::event_id.eq(event_id))
+        .filter(emails::status.eq(EmailStatus::Failed))
+        .count()
+        .get_result(conn)
+        .await?)
 }
