@@ -27,8 +27,7 @@ use crate::registrations::lists::{self, ListParams};
 use crate::registrations::model::{
     EventFacts, RegistrationStatus, SessionFacts, StaffRegistrationView,
 };
-use crate::registrations::routes::for_staff;
-use crate::registrations::service as registrations_service;
+use crate::registrations::staff;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(mine)
@@ -438,8 +437,7 @@ async fn session_registrations(
     let page = async {
         let params = ListParams::parse(Some(&status), None, None)?;
         let mut conn = state.pool.get().await?;
-        let ctx = registrations_service::session_context(&mut conn, session_id).await?;
-        require_staff_of_event(&mut conn, &user, ctx.event.id).await?;
+        let ctx = staff::session_for_staff(&mut conn, &user, session_id).await?;
         let all = lists::staff_all(&mut conn, session_id, &params.statuses).await?;
         // Whatever the status filter shows: the door counts every confirmed registration.
         let attendance = lists::attendance(&mut conn, session_id).await?;
@@ -509,12 +507,11 @@ async fn at_the_door(
     };
     let done = async {
         let mut conn = state.pool.get().await?;
-        let (_registration, ctx) = for_staff(&mut conn, &user, id).await?;
-        match door {
-            Door::CheckIn => registrations_service::check_in(&mut conn, id).await?,
-            Door::Undo => registrations_service::undo_check_in(&mut conn, id).await?,
+        let registration = match door {
+            Door::CheckIn => staff::check_in(&mut conn, &user, id).await?,
+            Door::Undo => staff::undo_check_in(&mut conn, &user, id).await?,
         };
-        AppResult::Ok(ctx.session.id)
+        AppResult::Ok(registration.session_id)
     };
     match done.await {
         Ok(session_id) => {
