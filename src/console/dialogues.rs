@@ -18,7 +18,7 @@ use super::{error_page, organizer, see_other, signed_in, signed_in_form, words, 
 use crate::auth::AuthUser;
 use crate::context::Context;
 use crate::db::schema::{emails, events, invitations, registrations, sessions};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::events::access::{events_run_by, require_staff_of_event};
 use crate::events::model::EventStatus;
 use crate::mail::outbox::EmailStatus;
@@ -304,15 +304,13 @@ async fn overview_page(
 async fn overview(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(event_id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("event"));
-    };
+    let event_id = path.into_inner();
     let page = async {
         let mut conn = state.pool.get().await?;
         overview_page(&mut conn, &user, event_id, chrome).await
@@ -421,15 +419,13 @@ fn matches(name: &str, q: &str) -> bool {
 async fn session_registrations(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(session_id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("session"));
-    };
+    let session_id = path.into_inner();
     let query = Form::parse(req.query_string().as_bytes());
     let status = query.get("status").trim().to_owned();
     let q = query.get("q").trim().chars().take(200).collect::<String>();
@@ -494,16 +490,13 @@ enum Door {
 async fn at_the_door(
     state: web::Data<Context>,
     req: HttpRequest,
-    registration_id: &str,
+    id: Uuid,
     body: web::Bytes,
     door: Door,
 ) -> HttpResponse {
     let (user, _chrome, form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
-    };
-    let Ok(id) = registration_id.parse::<Uuid>() else {
-        return error_page(AppError::not_found("registration"));
     };
     let done = async {
         let mut conn = state.pool.get().await?;
@@ -531,20 +524,20 @@ async fn at_the_door(
 async fn check_in(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    at_the_door(state, req, &path, body, Door::CheckIn).await
+    at_the_door(state, req, *path, body, Door::CheckIn).await
 }
 
 #[post("/manage/registrations/{id}/check-in/undo")]
 async fn undo_check_in(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    at_the_door(state, req, &path, body, Door::Undo).await
+    at_the_door(state, req, *path, body, Door::Undo).await
 }
 
 #[cfg(test)]

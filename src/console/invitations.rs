@@ -68,10 +68,6 @@ fn done_sentence(code: &str) -> Option<&'static str> {
     }
 }
 
-fn parse_id(raw: &str, what: &str) -> AppResult<Uuid> {
-    raw.parse::<Uuid>().map_err(|_| AppError::not_found(what))
-}
-
 // --- Compose -----------------------------------------------------------------------------------
 
 /// The compose form as typed: kept as text so a failed form shows it back unchanged.
@@ -198,7 +194,7 @@ async fn compose_page(
 async fn show_compose(
     state: &web::Data<Context>,
     req: &HttpRequest,
-    event_id: &str,
+    event_id: Uuid,
     form: Option<Form>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(req).await {
@@ -211,7 +207,6 @@ async fn show_compose(
         }
     }
     let page = async {
-        let event_id = parse_id(event_id, "event")?;
         let mut conn = state.pool.get().await?;
         let event = service::event_for_staff(&mut conn, &user, event_id).await?;
         let f = form.as_ref().map(Fields::of).unwrap_or_default();
@@ -227,9 +222,9 @@ async fn show_compose(
 async fn compose(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
-    show_compose(&state, &req, &path, None).await
+    show_compose(&state, &req, *path, None).await
 }
 
 /// "Change" from the preview: the compose page with the previewed fields.
@@ -237,10 +232,10 @@ async fn compose(
 async fn compose_again(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    show_compose(&state, &req, &path, Some(Form::parse(&body))).await
+    show_compose(&state, &req, *path, Some(Form::parse(&body))).await
 }
 
 /// The request the form describes, and for each invitee the line of `people` it came from.
@@ -453,7 +448,7 @@ fn sentence_of(text: &str) -> String {
 async fn read_compose(
     state: &web::Data<Context>,
     req: &HttpRequest,
-    event_id: &str,
+    event_id: Uuid,
     body: &[u8],
 ) -> Result<
     (
@@ -466,12 +461,9 @@ async fn read_compose(
     ),
     HttpResponse,
 > {
-    let (user, chrome) = signed_in(req).await?;
-    let form = Form::parse(body);
-    form.check_csrf(req)?;
+    let (user, chrome, form) = signed_in_form(req, body).await?;
     let f = Fields::of(&form);
     let found = async {
-        let event_id = parse_id(event_id, "event")?;
         let mut conn = state.pool.get().await?;
         let event = service::event_for_staff(&mut conn, &user, event_id).await?;
         let (request, lines, mut errors) = request_of(&mut conn, &event, &f).await?;
@@ -633,11 +625,11 @@ fn preview_page_of(
 async fn preview_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, chrome, event, f, request, lines) =
-        match read_compose(&state, &req, &path, &body).await {
+        match read_compose(&state, &req, *path, &body).await {
             Ok(found) => found,
             Err(answer) => return answer,
         };
@@ -655,11 +647,11 @@ async fn preview_page(
 async fn send(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, chrome, event, f, request, lines) =
-        match read_compose(&state, &req, &path, &body).await {
+        match read_compose(&state, &req, *path, &body).await {
             Ok(found) => found,
             Err(answer) => return answer,
         };
@@ -754,11 +746,7 @@ fn list_address(event_id: Uuid, status: &str, cursor: Option<&str>) -> String {
 }
 
 #[get("/manage/events/{id}/invitations")]
-async fn list(
-    state: web::Data<Context>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> HttpResponse {
+async fn list(state: web::Data<Context>, req: HttpRequest, path: web::Path<Uuid>) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -768,7 +756,7 @@ async fn list(
     let cursor = query.get("cursor").trim().to_owned();
     let done = done_sentence(query.get("done"));
     let page = async {
-        let event_id = parse_id(&path, "event")?;
+        let event_id = *path;
         let event = {
             let mut conn = state.pool.get().await?;
             service::event_for_staff(&mut conn, &user, event_id).await?
@@ -822,7 +810,7 @@ async fn list(
 async fn resend(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, _chrome, _form) = match signed_in_form(&req, &body).await {
@@ -830,7 +818,7 @@ async fn resend(
         Err(answer) => return answer,
     };
     let done = async {
-        let id = parse_id(&path, "invitation")?;
+        let id = *path;
         let event_id = {
             let mut conn = state.pool.get().await?;
             staff::for_staff(&mut conn, &user, id).await?.1.id
@@ -891,14 +879,14 @@ fn consequences(item: &InvitationItem) -> Vec<String> {
 async fn revoke_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
     let page = async {
-        let id = parse_id(&path, "invitation")?;
+        let id = *path;
         let mut conn = state.pool.get().await?;
         let (item, event) = staff::for_staff(&mut conn, &user, id).await?;
         AppResult::Ok(RevokePage {
@@ -920,7 +908,7 @@ async fn revoke_page(
 async fn revoke(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, _chrome, _form) = match signed_in_form(&req, &body).await {
@@ -928,7 +916,7 @@ async fn revoke(
         Err(answer) => return answer,
     };
     let done = async {
-        let id = parse_id(&path, "invitation")?;
+        let id = *path;
         let event_id = {
             let mut conn = state.pool.get().await?;
             staff::for_staff(&mut conn, &user, id).await?.1.id
@@ -999,7 +987,7 @@ struct EmailsPage {
 async fn emails_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
@@ -1010,7 +998,7 @@ async fn emails_page(
     let cursor = query.get("cursor").trim().to_owned();
     let done = done_sentence(query.get("done"));
     let page = async {
-        let event_id = parse_id(&path, "event")?;
+        let event_id = *path;
         let mut conn = state.pool.get().await?;
         let event = service::event_for_staff(&mut conn, &user, event_id).await?;
         let (filter, page) = mail_service::parse_list_query(
@@ -1089,11 +1077,10 @@ async fn retry_page_of(
     state: &web::Data<Context>,
     user: &AuthUser,
     chrome: Chrome,
-    email_id: &str,
+    id: Uuid,
     address: Option<String>,
     errors: Errors,
 ) -> AppResult<RetryPage> {
-    let id = parse_id(email_id, "email")?;
     let mut conn = state.pool.get().await?;
     let found = retry::failed_for_staff(&mut conn, user, id).await?;
     let event_id = found.email.event_id.unwrap_or_default();
@@ -1116,13 +1103,13 @@ async fn retry_page_of(
 async fn retry_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    match retry_page_of(&state, &user, chrome, &path, None, Errors::default()).await {
+    match retry_page_of(&state, &user, chrome, *path, None, Errors::default()).await {
         Ok(page) => html(StatusCode::OK, &page),
         Err(e) => error_page(e),
     }
@@ -1132,7 +1119,7 @@ async fn retry_page(
 async fn retry_post(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, chrome, form) = match signed_in_form(&req, &body).await {
@@ -1141,7 +1128,7 @@ async fn retry_post(
     };
     let address = form.get("email").trim().to_owned();
     let done = async {
-        let id = parse_id(&path, "email")?;
+        let id = *path;
         retry::retry_failed(&state, &user, id, &address).await
     };
     match done.await {
@@ -1154,7 +1141,7 @@ async fn retry_post(
             for e in found {
                 errors.add("email", sentence_of(&format!("the address {}", e.message)));
             }
-            match retry_page_of(&state, &user, chrome, &path, Some(address), errors).await {
+            match retry_page_of(&state, &user, chrome, *path, Some(address), errors).await {
                 Ok(page) => html(StatusCode::UNPROCESSABLE_ENTITY, &page),
                 Err(e) => error_page(e),
             }

@@ -101,9 +101,7 @@ pub async fn signed_in_form(
     body: &[u8],
 ) -> Result<(AuthUser, Chrome, Form), HttpResponse> {
     let (user, chrome) = signed_in(req).await?;
-    let form = Form::parse(body);
-    form.check_csrf(req)?;
-    Ok((user, chrome, form))
+    Ok((user, chrome, Form::checked(req, body)?))
 }
 
 /// An admin's form POST: the admin, the page's chrome and the form, its CSRF token checked.
@@ -112,9 +110,17 @@ pub async fn admin_form(
     body: &[u8],
 ) -> Result<(AuthUser, Chrome, Form), HttpResponse> {
     let (user, chrome) = admin(req).await?;
-    let form = Form::parse(body);
-    form.check_csrf(req)?;
-    Ok((user, chrome, form))
+    Ok((user, chrome, Form::checked(req, body)?))
+}
+
+/// An organiser's (or admin's) form POST: the organiser, the page's chrome and the form, its
+/// CSRF token checked.
+pub async fn organizer_form(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(AuthUser, Chrome, Form), HttpResponse> {
+    let (user, chrome) = organizer(req).await?;
+    Ok((user, chrome, Form::checked(req, body)?))
 }
 
 /// A signed-in admin, or the answer to give instead (sign in first; or a 403 page).
@@ -196,6 +202,13 @@ impl Form {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .unwrap_or_default()
+    }
+
+    /// The form of a POST, refused (403 page) without the session's CSRF token.
+    pub fn checked(req: &HttpRequest, body: &[u8]) -> Result<Form, HttpResponse> {
+        let form = Form::parse(body);
+        form.check_csrf(req)?;
+        Ok(form)
     }
 
     /// Refuses (403 page) a form without the session's CSRF token.

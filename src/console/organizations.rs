@@ -486,10 +486,7 @@ async fn edit(
     let saved = async {
         let update = fields.request().parse()?;
         let mut conn = state.pool.get().await?;
-        let before = orgs::find(&mut conn, *id)
-            .await?
-            .ok_or_else(|| AppError::not_found("organization"))?;
-        let after = orgs::update(
+        let saved = orgs::update(
             &mut conn,
             &state.public_views,
             admin.account.id,
@@ -497,7 +494,7 @@ async fn edit(
             update,
         )
         .await?;
-        Ok::<_, AppError>(after.updated_at != before.updated_at)
+        Ok::<_, AppError>(saved.changed)
     };
     match saved.await {
         Ok(changed) => {

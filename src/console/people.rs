@@ -337,10 +337,7 @@ async fn edit(
     let saved = async {
         let update = fields.request().parse()?;
         let mut conn = state.pool.get().await?;
-        let before = people::find(&mut conn, *id)
-            .await?
-            .ok_or_else(|| AppError::not_found("person"))?;
-        let after = people::update(
+        let saved = people::update(
             &mut conn,
             &state.public_views,
             admin.account.id,
@@ -348,7 +345,7 @@ async fn edit(
             update,
         )
         .await?;
-        Ok::<_, AppError>(after.updated_at != before.updated_at)
+        Ok::<_, AppError>(saved.changed)
     };
     match saved.await {
         Ok(changed) => {

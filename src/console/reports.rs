@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::dialogues::list_address;
 use super::{error_page, signed_in, signed_in_form, words, Chrome, Form};
 use crate::context::Context;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::events::access::require_staff_of_event;
 use crate::pages::html;
 use crate::registrations::lists::{self, ListParams};
@@ -35,16 +35,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn approve(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, _chrome, form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("registration"));
-    };
+    let id = path.into_inner();
     match staff::approve(&state, &user, id).await {
         Ok(registration) => super::see_other(&list_address(
             registration.session_id,
@@ -75,15 +73,13 @@ struct RejectPage {
 async fn reject_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("registration"));
-    };
+    let id = path.into_inner();
     let page = async {
         let mut conn = state.pool.get().await?;
         let (registration, ctx) = staff::to_reject(&mut conn, &user, id).await?;
@@ -110,16 +106,14 @@ async fn reject_page(
 async fn reject(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, _chrome, _form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("registration"));
-    };
+    let id = path.into_inner();
     match staff::reject(&state, &user, id).await {
         Ok(registration) => super::see_other(&list_address(
             registration.session_id,
@@ -138,15 +132,13 @@ async fn reject(
 async fn session_csv(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, _chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(session_id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("session"));
-    };
+    let session_id = path.into_inner();
     let query = Form::parse(req.query_string().as_bytes());
     let file = async {
         let params = ListParams::parse(Some(query.get("status")), None, None)?;
@@ -172,15 +164,13 @@ async fn session_csv(
 async fn event_csv(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, _chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(event_id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("event"));
-    };
+    let event_id = path.into_inner();
     let file = async {
         let mut conn = state.pool.get().await?;
         require_staff_of_event(&mut conn, &user, event_id).await?;
@@ -373,15 +363,13 @@ async fn report_page(
 async fn report_view(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(event_id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("event"));
-    };
+    let event_id = path.into_inner();
     let page = async {
         let mut conn = state.pool.get().await?;
         report_page(&mut conn, &user, event_id, chrome).await
