@@ -271,6 +271,19 @@ pub fn error_page(error: AppError) -> HttpResponse {
     }
 }
 
+/// A list page's address for the page after this one: its filters (the empty ones left out)
+/// and the cursor where the next page starts.
+pub fn next_page_address(path: &str, filters: &[(&str, &str)], cursor: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in filters {
+        if !value.is_empty() {
+            query.append_pair(name, value);
+        }
+    }
+    query.append_pair("cursor", cursor);
+    format!("{path}?{}", query.finish())
+}
+
 /// "civil_society" → "civil society".
 pub fn words(code: &str) -> String {
     code.replace('_', " ")
@@ -288,5 +301,13 @@ mod tests {
         assert_eq!(safe_next("https://evil.example"), None);
         assert_eq!(safe_next("/a\nb"), None);
         assert_eq!(safe_next(""), None);
+    }
+
+    #[test]
+    fn the_next_page_keeps_the_filters_that_are_set() {
+        assert_eq!(
+            next_page_address("/manage/people", &[("q", "Aiko Mori"), ("role", "")], "c1"),
+            "/manage/people?q=Aiko+Mori&cursor=c1"
+        );
     }
 }

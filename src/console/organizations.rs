@@ -166,19 +166,13 @@ impl DirectoryQuery {
 
     /// This page's address with another cursor.
     fn with_cursor(&self, cursor: &str) -> String {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
-            ("q", &self.q),
+        let filters = [
+            ("q", self.q.as_str()),
             ("status", &self.status),
             ("kind", &self.kind),
             ("country", &self.country),
-        ] {
-            if !value.is_empty() {
-                query.append_pair(name, value);
-            }
-        }
-        query.append_pair("cursor", cursor);
-        format!("/manage/organizations?{}", query.finish())
+        ];
+        super::next_page_address("/manage/organizations", &filters, cursor)
     }
 }
 

@@ -74,14 +74,9 @@ async fn directory(state: web::Data<Context>, req: HttpRequest) -> HttpResponse 
             match listed.await {
                 Ok(found) => {
                     rows = found.items;
-                    next_page = found.next_cursor.map(|c| {
-                        let mut query = url::form_urlencoded::Serializer::new(String::new());
-                        if !q.is_empty() {
-                            query.append_pair("q", &q);
-                        }
-                        query.append_pair("cursor", &c);
-                        format!("/manage/people?{}", query.finish())
-                    });
+                    next_page = found
+                        .next_cursor
+                        .map(|c| super::next_page_address("/manage/people", &[("q", &q)], &c));
                 }
                 Err(e) => return error_page(e),
             }
