@@ -49,14 +49,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(json_config(body_limit))
                 .app_data(web::PayloadConfig::new(body_limit))
-                .app_data(web::PathConfig::default().error_handler(|err, _| {
-                    AppError::problem(
-                        actix_web::http::StatusCode::NOT_FOUND,
-                        Code::NotFound,
-                        format!("no such resource: {err}"),
-                    )
-                    .into()
-                }))
+                .app_data(web::PathConfig::default().error_handler(malformed_path))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     AppError::bad_request(
                         Code::InvalidQuery,
@@ -256,6 +249,26 @@ async fn unknown_route(req: HttpRequest) -> actix_web::HttpResponse {
         Code::NotFound,
         format!("no route for {} {}", req.method(), req.path()),
     ))
+}
+
+/// An address whose id is not one (not a UUID) names nothing: 404, as a page outside the API
+/// (so a console or public page answers with the HTML "Page not found" page, and no handler
+/// parses its ids by hand), as problem+json inside it.
+fn malformed_path(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    if req.path().starts_with("/api/") {
+        AppError::problem(
+            actix_web::http::StatusCode::NOT_FOUND,
+            Code::NotFound,
+            format!("no such resource: {err}"),
+        )
+        .into()
+    } else {
+        actix_web::error::InternalError::from_response(
+            err,
+            crate::pages::not_found("There is no page at this address."),
+        )
+        .into()
+    }
 }
 
 fn json_config(limit: usize) -> web::JsonConfig {

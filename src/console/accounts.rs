@@ -106,14 +106,8 @@ async fn list(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
                 Ok(found) => {
                     rows = found.items;
                     next_page = found.next_cursor.map(|c| {
-                        let mut query = url::form_urlencoded::Serializer::new(String::new());
-                        for (name, value) in [("q", &q), ("role", &role), ("disabled", &disabled)] {
-                            if !value.is_empty() {
-                                query.append_pair(name, value);
-                            }
-                        }
-                        query.append_pair("cursor", &c);
-                        format!("/manage/accounts?{}", query.finish())
+                        let filters = [("q", q.as_str()), ("role", &role), ("disabled", &disabled)];
+                        super::next_page_address("/manage/accounts", &filters, &c)
                     });
                 }
                 Err(e) => return error_page(e),

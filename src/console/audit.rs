@@ -506,20 +506,14 @@ impl TrailQuery {
 
     /// This page's address with another cursor.
     fn with_cursor(&self, cursor: &str) -> String {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
-            ("target", &self.target),
+        let filters = [
+            ("target", self.target.as_str()),
             ("kind", &self.kind),
             ("actor", &self.actor),
             ("action", &self.action),
             ("tz", &self.tz),
-        ] {
-            if !value.is_empty() {
-                query.append_pair(name, value);
-            }
-        }
-        query.append_pair("cursor", cursor);
-        format!("/manage/audit?{}", query.finish())
+        ];
+        super::next_page_address("/manage/audit", &filters, cursor)
     }
 }
 

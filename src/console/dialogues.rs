@@ -18,7 +18,7 @@ use super::{error_page, organizer, see_other, signed_in, signed_in_form, words, 
 use crate::auth::AuthUser;
 use crate::context::Context;
 use crate::db::schema::{events, invitations, registrations, sessions};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::events::access::{events_run_by, require_staff_of_event};
 use crate::events::model::EventStatus;
 use crate::pages::html;
@@ -26,8 +26,7 @@ use crate::registrations::lists::{self, ListParams};
 use crate::registrations::model::{
     EventFacts, RegistrationStatus, SessionFacts, StaffRegistrationView,
 };
-use crate::registrations::routes::for_staff;
-use crate::registrations::service as registrations_service;
+use crate::registrations::staff;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(mine)
@@ -299,15 +298,13 @@ async fn overview_page(
 async fn overview(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(event_id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("event"));
-    };
+    let event_id = path.into_inner();
     let page = async {
         let mut conn = state.pool.get().await?;
         overview_page(&mut conn, &user, event_id, chrome).await
@@ -416,15 +413,13 @@ fn matches(name: &str, q: &str) -> bool {
 async fn session_registrations(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(session_id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("session"));
-    };
+    let session_id = path.into_inner();
     let query = Form::parse(req.query_string().as_bytes());
     let status = query.get("status").trim().to_owned();
     let q = query.get("q").trim().chars().take(200).collect::<String>();
@@ -432,8 +427,7 @@ async fn session_registrations(
     let page = async {
         let params = ListParams::parse(Some(&status), None, None)?;
         let mut conn = state.pool.get().await?;
-        let ctx = registrations_service::session_context(&mut conn, session_id).await?;
-        require_staff_of_event(&mut conn, &user, ctx.event.id).await?;
+        let ctx = staff::session_for_staff(&mut conn, &user, session_id).await?;
         let all = lists::staff_all(&mut conn, session_id, &params.statuses).await?;
         // Whatever the status filter shows: the door counts every confirmed registration.
         let attendance = lists::attendance(&mut conn, session_id).await?;
@@ -490,7 +484,7 @@ enum Door {
 async fn at_the_door(
     state: web::Data<Context>,
     req: HttpRequest,
-    registration_id: &str,
+    id: Uuid,
     body: web::Bytes,
     door: Door,
 ) -> HttpResponse {
@@ -498,17 +492,13 @@ async fn at_the_door(
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(id) = registration_id.parse::<Uuid>() else {
-        return error_page(AppError::not_found("registration"));
-    };
     let done = async {
         let mut conn = state.pool.get().await?;
-        let (_registration, ctx) = for_staff(&mut conn, &user, id).await?;
-        match door {
-            Door::CheckIn => registrations_service::check_in(&mut conn, id).await?,
-            Door::Undo => registrations_service::undo_check_in(&mut conn, id).await?,
+        let registration = match door {
+            Door::CheckIn => staff::check_in(&mut conn, &user, id).await?,
+            Door::Undo => staff::undo_check_in(&mut conn, &user, id).await?,
         };
-        AppResult::Ok(ctx.session.id)
+        AppResult::Ok(registration.session_id)
     };
     match done.await {
         Ok(session_id) => {
@@ -528,20 +518,20 @@ async fn at_the_door(
 async fn check_in(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    at_the_door(state, req, &path, body, Door::CheckIn).await
+    at_the_door(state, req, *path, body, Door::CheckIn).await
 }
 
 #[post("/manage/registrations/{id}/check-in/undo")]
 async fn undo_check_in(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    at_the_door(state, req, &path, body, Door::Undo).await
+    at_the_door(state, req, *path, body, Door::Undo).await
 }
 
 #[cfg(test)]

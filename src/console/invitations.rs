@@ -70,10 +70,6 @@ fn done_sentence(code: &str) -> Option<&'static str> {
     }
 }
 
-fn parse_id(raw: &str, what: &str) -> AppResult<Uuid> {
-    raw.parse::<Uuid>().map_err(|_| AppError::not_found(what))
-}
-
 // --- Compose -----------------------------------------------------------------------------------
 
 /// The compose form as typed: kept as text so a failed form shows it back unchanged.
@@ -200,7 +196,7 @@ async fn compose_page(
 async fn show_compose(
     state: &web::Data<Context>,
     req: &HttpRequest,
-    event_id: &str,
+    event_id: Uuid,
     form: Option<Form>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(req).await {
@@ -213,7 +209,6 @@ async fn show_compose(
         }
     }
     let page = async {
-        let event_id = parse_id(event_id, "event")?;
         let mut conn = state.pool.get().await?;
         let event = event_for_staff(&mut conn, &user, event_id).await?;
         let f = form.as_ref().map(Fields::of).unwrap_or_default();
@@ -229,9 +224,9 @@ async fn show_compose(
 async fn compose(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
-    show_compose(&state, &req, &path, None).await
+    show_compose(&state, &req, *path, None).await
 }
 
 /// "Change" from the preview: the compose page with the previewed fields.
@@ -239,10 +234,10 @@ async fn compose(
 async fn compose_again(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    show_compose(&state, &req, &path, Some(Form::parse(&body))).await
+    show_compose(&state, &req, *path, Some(Form::parse(&body))).await
 }
 
 /// The request the form describes, and for each invitee the line of `people` it came from.
@@ -455,7 +450,7 @@ fn sentence_of(text: &str) -> String {
 async fn read_compose(
     state: &web::Data<Context>,
     req: &HttpRequest,
-    event_id: &str,
+    event_id: Uuid,
     body: &[u8],
 ) -> Result<
     (
@@ -468,12 +463,9 @@ async fn read_compose(
     ),
     HttpResponse,
 > {
-    let (user, chrome) = signed_in(req).await?;
-    let form = Form::parse(body);
-    form.check_csrf(req)?;
+    let (user, chrome, form) = signed_in_form(req, body).await?;
     let f = Fields::of(&form);
     let found = async {
-        let event_id = parse_id(event_id, "event")?;
         let mut conn = state.pool.get().await?;
         let event = event_for_staff(&mut conn, &user, event_id).await?;
         let (request, lines, mut errors) = request_of(&mut conn, &event, &f).await?;
@@ -635,11 +627,11 @@ fn preview_page_of(
 async fn preview_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, chrome, event, f, request, lines) =
-        match read_compose(&state, &req, &path, &body).await {
+        match read_compose(&state, &req, *path, &body).await {
             Ok(found) => found,
             Err(answer) => return answer,
         };
@@ -657,11 +649,11 @@ async fn preview_page(
 async fn send(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, chrome, event, f, request, lines) =
-        match read_compose(&state, &req, &path, &body).await {
+        match read_compose(&state, &req, *path, &body).await {
             Ok(found) => found,
             Err(answer) => return answer,
         };
@@ -756,11 +748,7 @@ fn list_address(event_id: Uuid, status: &str, cursor: Option<&str>) -> String {
 }
 
 #[get("/manage/events/{id}/invitations")]
-async fn list(
-    state: web::Data<Context>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> HttpResponse {
+async fn list(state: web::Data<Context>, req: HttpRequest, path: web::Path<Uuid>) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
@@ -770,7 +758,7 @@ async fn list(
     let cursor = query.get("cursor").trim().to_owned();
     let done = done_sentence(query.get("done"));
     let page = async {
-        let event_id = parse_id(&path, "event")?;
+        let event_id = *path;
         let event = {
             let mut conn = state.pool.get().await?;
             event_for_staff(&mut conn, &user, event_id).await?
@@ -824,7 +812,7 @@ async fn list(
 async fn resend(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, _chrome, _form) = match signed_in_form(&req, &body).await {
@@ -832,7 +820,7 @@ async fn resend(
         Err(answer) => return answer,
     };
     let done = async {
-        let id = parse_id(&path, "invitation")?;
+        let id = *path;
         let event_id = {
             let mut conn = state.pool.get().await?;
             staff::for_staff(&mut conn, &user, id).await?.1.id
@@ -893,14 +881,14 @@ fn consequences(item: &InvitationItem) -> Vec<String> {
 async fn revoke_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
     let page = async {
-        let id = parse_id(&path, "invitation")?;
+        let id = *path;
         let mut conn = state.pool.get().await?;
         let (item, event) = staff::for_staff(&mut conn, &user, id).await?;
         AppResult::Ok(RevokePage {
@@ -922,7 +910,7 @@ async fn revoke_page(
 async fn revoke(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, _chrome, _form) = match signed_in_form(&req, &body).await {
@@ -930,7 +918,7 @@ async fn revoke(
         Err(answer) => return answer,
     };
     let done = async {
-        let id = parse_id(&path, "invitation")?;
+        let id = *path;
         let event_id = {
             let mut conn = state.pool.get().await?;
             staff::for_staff(&mut conn, &user, id).await?.1.id
@@ -1001,7 +989,7 @@ struct EmailsPage {
 async fn emails_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
@@ -1012,7 +1000,7 @@ async fn emails_page(
     let cursor = query.get("cursor").trim().to_owned();
     let done = done_sentence(query.get("done"));
     let page = async {
-        let event_id = parse_id(&path, "event")?;
+        let event_id = *path;
         let mut conn = state.pool.get().await?;
         let event = event_for_staff(&mut conn, &user, event_id).await?;
         let (filter, page) = mail_service::parse_list_query(
@@ -1091,11 +1079,10 @@ async fn retry_page_of(
     state: &web::Data<Context>,
     user: &AuthUser,
     chrome: Chrome,
-    email_id: &str,
+    id: Uuid,
     address: Option<String>,
     errors: Errors,
 ) -> AppResult<RetryPage> {
-    let id = parse_id(email_id, "email")?;
     let mut conn = state.pool.get().await?;
     let found = retry::failed_for_staff(&mut conn, user, id).await?;
     let event_id = found.email.event_id.unwrap_or_default();
@@ -1118,13 +1105,13 @@ async fn retry_page_of(
 async fn retry_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    match retry_page_of(&state, &user, chrome, &path, None, Errors::default()).await {
+    match retry_page_of(&state, &user, chrome, *path, None, Errors::default()).await {
         Ok(page) => html(StatusCode::OK, &page),
         Err(e) => error_page(e),
     }
@@ -1134,7 +1121,7 @@ async fn retry_page(
 async fn retry_post(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, chrome, form) = match signed_in_form(&req, &body).await {
@@ -1143,7 +1130,7 @@ async fn retry_post(
     };
     let address = form.get("email").trim().to_owned();
     let done = async {
-        let id = parse_id(&path, "email")?;
+        let id = *path;
         retry::retry_failed(&state, &user, id, &address).await
     };
     match done.await {
@@ -1156,7 +1143,7 @@ async fn retry_post(
             for e in found {
                 errors.add("email", sentence_of(&format!("the address {}", e.message)));
             }
-            match retry_page_of(&state, &user, chrome, &path, Some(address), errors).await {
+            match retry_page_of(&state, &user, chrome, *path, Some(address), errors).await {
                 Ok(page) => html(StatusCode::UNPROCESSABLE_ENTITY, &page),
                 Err(e) => error_page(e),
             }

@@ -101,9 +101,7 @@ pub async fn signed_in_form(
     body: &[u8],
 ) -> Result<(AuthUser, Chrome, Form), HttpResponse> {
     let (user, chrome) = signed_in(req).await?;
-    let form = Form::parse(body);
-    form.check_csrf(req)?;
-    Ok((user, chrome, form))
+    Ok((user, chrome, Form::checked(req, body)?))
 }
 
 /// An admin's form POST: the admin, the page's chrome and the form, its CSRF token checked.
@@ -112,9 +110,17 @@ pub async fn admin_form(
     body: &[u8],
 ) -> Result<(AuthUser, Chrome, Form), HttpResponse> {
     let (user, chrome) = admin(req).await?;
-    let form = Form::parse(body);
-    form.check_csrf(req)?;
-    Ok((user, chrome, form))
+    Ok((user, chrome, Form::checked(req, body)?))
+}
+
+/// An organiser's (or admin's) form POST: the organiser, the page's chrome and the form, its
+/// CSRF token checked.
+pub async fn organizer_form(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(AuthUser, Chrome, Form), HttpResponse> {
+    let (user, chrome) = organizer(req).await?;
+    Ok((user, chrome, Form::checked(req, body)?))
 }
 
 /// A signed-in admin, or the answer to give instead (sign in first; or a 403 page).
@@ -198,6 +204,13 @@ impl Form {
             .unwrap_or_default()
     }
 
+    /// The form of a POST, refused (403 page) without the session's CSRF token.
+    pub fn checked(req: &HttpRequest, body: &[u8]) -> Result<Form, HttpResponse> {
+        let form = Form::parse(body);
+        form.check_csrf(req)?;
+        Ok(form)
+    }
+
     /// Refuses (403 page) a form without the session's CSRF token.
     pub fn check_csrf(&self, req: &HttpRequest) -> Result<(), HttpResponse> {
         csrf::check_form(req, self.get(csrf::FIELD)).map_err(|_| {
@@ -258,6 +271,19 @@ pub fn error_page(error: AppError) -> HttpResponse {
     }
 }
 
+/// A list page's address for the page after this one: its filters (the empty ones left out)
+/// and the cursor where the next page starts.
+pub fn next_page_address(path: &str, filters: &[(&str, &str)], cursor: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in filters {
+        if !value.is_empty() {
+            query.append_pair(name, value);
+        }
+    }
+    query.append_pair("cursor", cursor);
+    format!("{path}?{}", query.finish())
+}
+
 /// "civil_society" → "civil society".
 pub fn words(code: &str) -> String {
     code.replace('_', " ")
@@ -275,5 +301,13 @@ mod tests {
         assert_eq!(safe_next("https://evil.example"), None);
         assert_eq!(safe_next("/a\nb"), None);
         assert_eq!(safe_next(""), None);
+    }
+
+    #[test]
+    fn the_next_page_keeps_the_filters_that_are_set() {
+        assert_eq!(
+            next_page_address("/manage/people", &[("q", "Aiko Mori"), ("role", "")], "c1"),
+            "/manage/people?q=Aiko+Mori&cursor=c1"
+        );
     }
 }

@@ -166,19 +166,13 @@ impl DirectoryQuery {
 
     /// This page's address with another cursor.
     fn with_cursor(&self, cursor: &str) -> String {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (name, value) in [
-            ("q", &self.q),
+        let filters = [
+            ("q", self.q.as_str()),
             ("status", &self.status),
             ("kind", &self.kind),
             ("country", &self.country),
-        ] {
-            if !value.is_empty() {
-                query.append_pair(name, value);
-            }
-        }
-        query.append_pair("cursor", cursor);
-        format!("/manage/organizations?{}", query.finish())
+        ];
+        super::next_page_address("/manage/organizations", &filters, cursor)
     }
 }
 
@@ -486,10 +480,7 @@ async fn edit(
     let saved = async {
         let update = fields.request().parse()?;
         let mut conn = state.pool.get().await?;
-        let before = orgs::find(&mut conn, *id)
-            .await?
-            .ok_or_else(|| AppError::not_found("organization"))?;
-        let after = orgs::update(
+        let saved = orgs::update(
             &mut conn,
             &state.public_views,
             admin.account.id,
@@ -497,7 +488,7 @@ async fn edit(
             update,
         )
         .await?;
-        Ok::<_, AppError>(after.updated_at != before.updated_at)
+        Ok::<_, AppError>(saved.changed)
     };
     match saved.await {
         Ok(changed) => {

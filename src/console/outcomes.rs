@@ -161,25 +161,13 @@ async fn list_page(
     })
 }
 
-fn parse_id(raw: &str, what: &str) -> Result<Uuid, HttpResponse> {
-    raw.parse::<Uuid>()
-        .map_err(|_| error_page(AppError::not_found(what)))
-}
-
 #[get("/manage/events/{id}/outcomes")]
-async fn list(
-    state: web::Data<Context>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> HttpResponse {
+async fn list(state: web::Data<Context>, req: HttpRequest, path: web::Path<Uuid>) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let event_id = match parse_id(&path, "event") {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
+    let event_id = path.into_inner();
     let query = Form::parse(req.query_string().as_bytes());
     let done = done_sentence(query.get("done"));
     match list_page(
@@ -210,17 +198,14 @@ fn field_errors(error: AppError) -> Result<Errors, HttpResponse> {
 async fn create(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, chrome, form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let event_id = match parse_id(&path, "event") {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
+    let event_id = path.into_inner();
     let fields = Fields::of_form(&form);
     let action = form.get("action");
     let (errors, preview, status) = if action == "preview" {
@@ -319,16 +304,13 @@ async fn edit_page_of(
 async fn edit_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let id = match parse_id(&path, "outcome") {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
+    let id = path.into_inner();
     match edit_page_of(&state, &user, id, chrome, None).await {
         Ok(page) => html(StatusCode::OK, &page),
         Err(e) => error_page(e),
@@ -340,17 +322,14 @@ async fn edit_page(
 async fn edit(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, chrome, form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let id = match parse_id(&path, "outcome") {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
+    let id = path.into_inner();
     let fields = Fields::of_form(&form);
     if form.get("action") == "preview" {
         let preview = Some(render_markdown(&fields.body_markdown));
@@ -410,16 +389,12 @@ enum Publication {
 async fn set_publication(
     state: web::Data<Context>,
     req: HttpRequest,
-    raw_id: &str,
+    id: Uuid,
     body: web::Bytes,
     to: Publication,
 ) -> HttpResponse {
     let (user, _chrome, _form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
-        Err(answer) => return answer,
-    };
-    let id = match parse_id(raw_id, "outcome") {
-        Ok(id) => id,
         Err(answer) => return answer,
     };
     let changed = async {
@@ -452,10 +427,10 @@ async fn set_publication(
 async fn publish(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    set_publication(state, req, &path, body, Publication::Publish).await
+    set_publication(state, req, *path, body, Publication::Publish).await
 }
 
 /// Takes published highlights down at once, without a confirmation: a breach of the Chatham
@@ -464,26 +439,23 @@ async fn publish(
 async fn unpublish(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    set_publication(state, req, &path, body, Publication::Unpublish).await
+    set_publication(state, req, *path, body, Publication::Unpublish).await
 }
 
 #[get("/manage/outcomes/{id}/delete")]
 async fn delete_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let id = match parse_id(&path, "outcome") {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
+    let id = path.into_inner();
     match found(&state, &user, id).await {
         Ok((outcome, event_id)) => html(
             StatusCode::OK,
@@ -502,17 +474,14 @@ async fn delete_page(
 async fn delete(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, _chrome, _form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let id = match parse_id(&path, "outcome") {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
+    let id = path.into_inner();
     let deleted = async {
         let mut conn = state.pool.get().await?;
         let (_, event) = outcomes::outcome_for_staff(&mut conn, &user, id).await?;

@@ -74,14 +74,9 @@ async fn directory(state: web::Data<Context>, req: HttpRequest) -> HttpResponse 
             match listed.await {
                 Ok(found) => {
                     rows = found.items;
-                    next_page = found.next_cursor.map(|c| {
-                        let mut query = url::form_urlencoded::Serializer::new(String::new());
-                        if !q.is_empty() {
-                            query.append_pair("q", &q);
-                        }
-                        query.append_pair("cursor", &c);
-                        format!("/manage/people?{}", query.finish())
-                    });
+                    next_page = found
+                        .next_cursor
+                        .map(|c| super::next_page_address("/manage/people", &[("q", &q)], &c));
                 }
                 Err(e) => return error_page(e),
             }
@@ -337,10 +332,7 @@ async fn edit(
     let saved = async {
         let update = fields.request().parse()?;
         let mut conn = state.pool.get().await?;
-        let before = people::find(&mut conn, *id)
-            .await?
-            .ok_or_else(|| AppError::not_found("person"))?;
-        let after = people::update(
+        let saved = people::update(
             &mut conn,
             &state.public_views,
             admin.account.id,
@@ -348,7 +340,7 @@ async fn edit(
             update,
         )
         .await?;
-        Ok::<_, AppError>(after.updated_at != before.updated_at)
+        Ok::<_, AppError>(saved.changed)
     };
     match saved.await {
         Ok(changed) => {

@@ -2,7 +2,7 @@
 //! rejecting (rejection after a confirmation page), the CSV downloads (one session, or the whole
 //! dialogue) and the report (`/manage/events/{id}/report`): each session's stakeholder balance as
 //! bars, the invitation funnel, attendance. Everything comes from the services the API uses:
-//! `registrations::service::{approve, reject}`, `lists::registrations_csv`, `lists::event_report`.
+//! `registrations::staff::{approve, reject, event_report}`, `lists::registrations_csv`.
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -12,13 +12,13 @@ use uuid::Uuid;
 use super::dialogues::list_address;
 use super::{error_page, signed_in, signed_in_form, words, Chrome, Form};
 use crate::context::Context;
-use crate::error::{AppError, AppResult, Code};
+use crate::error::AppResult;
 use crate::events::access::require_staff_of_event;
 use crate::pages::html;
 use crate::registrations::lists::{self, ListParams};
-use crate::registrations::model::{EventFacts, RegistrationStatus};
-use crate::registrations::routes::{csv_download, for_staff};
-use crate::registrations::service as registrations_service;
+use crate::registrations::model::EventFacts;
+use crate::registrations::routes::csv_download;
+use crate::registrations::staff;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(approve)
@@ -35,27 +35,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn approve(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, _chrome, form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("registration"));
-    };
-    let done = async {
-        let session_id = {
-            let mut conn = state.pool.get().await?;
-            for_staff(&mut conn, &user, id).await?.1.session.id
-        };
-        registrations_service::approve(&state, id).await?;
-        AppResult::Ok(session_id)
-    };
-    match done.await {
-        Ok(session_id) => super::see_other(&list_address(
-            session_id,
+    let id = path.into_inner();
+    match staff::approve(&state, &user, id).await {
+        Ok(registration) => super::see_other(&list_address(
+            registration.session_id,
             form.get("status").trim(),
             form.get("q").trim(),
             Some("approved"),
@@ -83,24 +73,16 @@ struct RejectPage {
 async fn reject_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("registration"));
-    };
+    let id = path.into_inner();
     let page = async {
         let mut conn = state.pool.get().await?;
-        let (registration, ctx) = for_staff(&mut conn, &user, id).await?;
-        if registration.status != RegistrationStatus::PendingApproval {
-            return Err(AppError::conflict(
-                Code::InvalidTransition,
-                "only a registration awaiting approval can be rejected",
-            ));
-        }
+        let (registration, ctx) = staff::to_reject(&mut conn, &user, id).await?;
         let view = lists::staff_item(&mut conn, &registration).await?;
         AppResult::Ok(RejectPage {
             chrome,
@@ -124,27 +106,17 @@ async fn reject_page(
 async fn reject(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (user, _chrome, _form) = match signed_in_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("registration"));
-    };
-    let done = async {
-        let session_id = {
-            let mut conn = state.pool.get().await?;
-            for_staff(&mut conn, &user, id).await?.1.session.id
-        };
-        registrations_service::reject(&state, id).await?;
-        AppResult::Ok(session_id)
-    };
-    match done.await {
-        Ok(session_id) => super::see_other(&list_address(
-            session_id,
+    let id = path.into_inner();
+    match staff::reject(&state, &user, id).await {
+        Ok(registration) => super::see_other(&list_address(
+            registration.session_id,
             "pending_approval",
             "",
             Some("rejected"),
@@ -160,21 +132,18 @@ async fn reject(
 async fn session_csv(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, _chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(session_id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("session"));
-    };
+    let session_id = path.into_inner();
     let query = Form::parse(req.query_string().as_bytes());
     let file = async {
         let params = ListParams::parse(Some(query.get("status")), None, None)?;
         let mut conn = state.pool.get().await?;
-        let ctx = registrations_service::session_context(&mut conn, session_id).await?;
-        require_staff_of_event(&mut conn, &user, ctx.event.id).await?;
+        let ctx = staff::session_for_staff(&mut conn, &user, session_id).await?;
         let body = lists::registrations_csv(
             &mut conn,
             &ctx.event,
@@ -195,15 +164,13 @@ async fn session_csv(
 async fn event_csv(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, _chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(event_id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("event"));
-    };
+    let event_id = path.into_inner();
     let file = async {
         let mut conn = state.pool.get().await?;
         require_staff_of_event(&mut conn, &user, event_id).await?;
@@ -303,10 +270,9 @@ async fn report_page(
     event_id: Uuid,
     chrome: Chrome,
 ) -> AppResult<ReportPage> {
-    require_staff_of_event(conn, user, event_id).await?;
+    let report = staff::event_report(conn, user, event_id).await?;
     let event = event_facts(conn, event_id).await?;
     let programme = lists::event_sessions(conn, event_id).await?;
-    let report = lists::event_report(conn, event_id).await?;
     let sessions = report
         .sessions
         .into_iter()
@@ -397,15 +363,13 @@ async fn report_page(
 async fn report_view(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
     let (user, chrome) = match signed_in(&req).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Ok(event_id) = path.parse::<Uuid>() else {
-        return error_page(AppError::not_found("event"));
-    };
+    let event_id = path.into_inner();
     let page = async {
         let mut conn = state.pool.get().await?;
         report_page(&mut conn, &user, event_id, chrome).await

@@ -22,6 +22,14 @@ use secrecy::ExposeSecret;
 use crate::config::DatabaseSettings;
 use crate::error::AppResult;
 
+/// A row after an update, and whether the update changed anything (an update that asks for
+/// what is already there writes nothing: no new `updated_at`, no audit entry).
+#[derive(Debug, Clone)]
+pub struct Updated<T> {
+    pub row: T,
+    pub changed: bool,
+}
+
 pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;
 

@@ -346,7 +346,8 @@ async fn update_organization(
         *id,
         update,
     )
-    .await?;
+    .await?
+    .row;
     Ok(HttpResponse::Ok().json(OrganizationView::admin(&org)))
 }
 

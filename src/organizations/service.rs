@@ -11,9 +11,9 @@ use uuid::Uuid;
 use crate::audit;
 use crate::auth::AuthUser;
 use crate::context::Links;
-use crate::db::is_unique_violation;
 use crate::db::page::{contains_pattern, lower, NameAndId, Page, PageRequest};
 use crate::db::schema::organizations;
+use crate::db::{is_unique_violation, Updated};
 use crate::error::{AppError, AppResult, Code, Validator};
 use crate::mail::{inert, EmailBody, MailQuota, OutgoingEmail};
 use crate::organizations::model::{
@@ -674,7 +674,7 @@ pub async fn update(
     actor: Uuid,
     id: Uuid,
     update: OrganizationUpdate,
-) -> AppResult<Organization> {
+) -> AppResult<Updated<Organization>> {
     let new_name = update.name.clone();
     let result = crate::db::transaction(&mut *conn, |conn| {
         async move {
@@ -723,7 +723,10 @@ pub async fn update(
                     .as_ref()
                     .is_none_or(|v| *v == before.contact_email);
             if unchanged {
-                return Ok(before);
+                return Ok(Updated {
+                    row: before,
+                    changed: false,
+                });
             }
             let after: Organization = diesel::update(organizations::table.find(id))
                 .set(OrganizationChanges {
@@ -750,7 +753,10 @@ pub async fn update(
                 Some(snapshot(&after)),
             )
             .await?;
-            Ok(after)
+            Ok(Updated {
+                row: after,
+                changed: true,
+            })
         }
         .scope_boxed()
     })

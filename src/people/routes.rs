@@ -182,7 +182,8 @@ async fn update_person(
         path.into_inner(),
         update,
     )
-    .await?;
+    .await?
+    .row;
     let has_account = service::has_account(&mut conn, person.id).await?;
     Ok(HttpResponse::Ok().json(PersonView::new(&person, has_account)))
 }

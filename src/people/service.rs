@@ -492,7 +492,7 @@ pub async fn update(
     actor: Uuid,
     id: Uuid,
     update: PersonUpdate,
-) -> AppResult<Person> {
+) -> AppResult<crate::db::Updated<Person>> {
     use diesel_async::scoped_futures::ScopedFutureExt;
     let (before, after) = crate::db::transaction(&mut *conn, |conn| {
             async move {
@@ -579,10 +579,14 @@ pub async fn update(
             .scope_boxed()
         })
         .await?;
-    if after.updated_at != before.updated_at {
+    let changed = after.updated_at != before.updated_at;
+    if changed {
         views.forget_all();
     }
-    Ok(after)
+    Ok(crate::db::Updated {
+        row: after,
+        changed,
+    })
 }
 
 /// One of a person's affiliations, with the organisation's name and membership.

@@ -8,3 +8,4 @@ pub mod pages;
 pub mod routes;
 pub mod seats;
 pub mod service;
+pub mod staff;

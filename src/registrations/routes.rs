@@ -1,6 +1,5 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
-use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
@@ -8,18 +7,18 @@ use uuid::Uuid;
 use crate::auth::{AuthUser, MaybeUser};
 use crate::context::Context;
 use crate::db::page::Page;
-use crate::error::{AppError, AppResult, Code, Problem};
-use crate::events::access::{is_event_staff, require_event_staff, require_staff_of_event};
+use crate::error::{AppError, AppResult, Problem};
 use crate::idempotency;
 use crate::json::Json;
 use crate::mail::MailQuota;
 use crate::registrations::lists::{self, ListParams};
 use crate::registrations::model::{
     EventReport, InvitationFunnel, MyRegistrationView, PendingView, Registration,
-    RegistrationRequest, RegistrationStatus, RegistrationView, SessionContext, SessionReport,
+    RegistrationRequest, RegistrationStatus, RegistrationView, SessionReport,
     StaffRegistrationView, StatusCounts,
 };
 use crate::registrations::service::{self, RegisterOutcome, RegistrationInput};
+use crate::registrations::staff;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -165,26 +164,6 @@ async fn confirm(
     .await
 }
 
-/// The registration and its context, for a caller who runs its event. Its registrant learns
-/// it is staff-only (403); anyone else is told nothing exists (404).
-pub(crate) async fn for_staff(
-    conn: &mut AsyncPgConnection,
-    user: &AuthUser,
-    registration_id: Uuid,
-) -> AppResult<(Registration, SessionContext)> {
-    let (registration, ctx) = service::registration_context(conn, registration_id).await?;
-    if is_event_staff(conn, user, ctx.event.id).await? {
-        Ok((registration, ctx))
-    } else if user.is_person(registration.person_id) {
-        Err(AppError::forbidden(
-            Code::NotEventStaff,
-            "only the event's staff and admins may do this",
-        ))
-    } else {
-        Err(AppError::not_found("registration"))
-    }
-}
-
 /// Cancels a registration: by its registrant or the event's staff. A freed seat goes to the
 /// first on the waitlist in the same transaction; everyone concerned is emailed.
 #[utoipa::path(delete, path = "/api/v1/registrations/{id}", tag = "registrations",
@@ -198,18 +177,7 @@ async fn cancel_registration(
     path: web::Path<Uuid>,
     user: AuthUser,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
-    let by_staff = {
-        let mut conn = state.pool.get().await?;
-        let (registration, ctx) = service::registration_context(&mut conn, id).await?;
-        let own = user.is_person(registration.person_id);
-        let staff = is_event_staff(&mut conn, &user, ctx.event.id).await?;
-        if !own && !staff {
-            return Err(AppError::not_found("registration"));
-        }
-        !own
-    };
-    let view = service::cancel_and_notify(&state, id, by_staff).await?;
+    let view = service::cancel_for(&state, &user, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -225,7 +193,8 @@ async fn approve(
     path: web::Path<Uuid>,
     user: AuthUser,
 ) -> AppResult<HttpResponse> {
-    moderate(&state, &user, path.into_inner(), service::approve).await
+    let registration = staff::approve(&state, &user, path.into_inner()).await?;
+    staff_answer(&state, registration).await
 }
 
 /// Rejects a registration awaiting approval; the registrant is told.
@@ -240,26 +209,12 @@ async fn reject(
     path: web::Path<Uuid>,
     user: AuthUser,
 ) -> AppResult<HttpResponse> {
-    moderate(&state, &user, path.into_inner(), service::reject).await
+    let registration = staff::reject(&state, &user, path.into_inner()).await?;
+    staff_answer(&state, registration).await
 }
 
-/// Approval and rejection: staff only; the service decides in its own transaction (the
-/// connection of the check goes back first) and the answer is the staff view.
-async fn moderate<'a, F, Fut>(
-    state: &'a Context,
-    user: &AuthUser,
-    registration_id: Uuid,
-    decide: F,
-) -> AppResult<HttpResponse>
-where
-    F: FnOnce(&'a Context, Uuid) -> Fut,
-    Fut: std::future::Future<Output = AppResult<Registration>>,
-{
-    {
-        let mut conn = state.pool.get().await?;
-        for_staff(&mut conn, user, registration_id).await?;
-    }
-    let registration = decide(state, registration_id).await?;
+/// The staff view of a registration just decided on.
+async fn staff_answer(state: &Context, registration: Registration) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     Ok(HttpResponse::Ok().json(lists::staff_item(&mut conn, &registration).await?))
 }
@@ -277,10 +232,8 @@ async fn check_in(
     path: web::Path<Uuid>,
     user: AuthUser,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
     let mut conn = state.pool.get().await?;
-    for_staff(&mut conn, &user, id).await?;
-    let registration = service::check_in(&mut conn, id).await?;
+    let registration = staff::check_in(&mut conn, &user, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(lists::staff_item(&mut conn, &registration).await?))
 }
 
@@ -295,10 +248,8 @@ async fn undo_check_in(
     path: web::Path<Uuid>,
     user: AuthUser,
 ) -> AppResult<HttpResponse> {
-    let id = path.into_inner();
     let mut conn = state.pool.get().await?;
-    for_staff(&mut conn, &user, id).await?;
-    let registration = service::undo_check_in(&mut conn, id).await?;
+    let registration = staff::undo_check_in(&mut conn, &user, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(lists::staff_item(&mut conn, &registration).await?))
 }
 
@@ -354,8 +305,7 @@ async fn session_registrations(
 ) -> AppResult<HttpResponse> {
     let session_id = path.into_inner();
     let mut conn = state.pool.get().await?;
-    let ctx = service::session_context(&mut conn, session_id).await?;
-    require_event_staff(&mut conn, &user, ctx.event.id, ctx.event.is_public()).await?;
+    let ctx = staff::session_for_staff(&mut conn, &user, session_id).await?;
     let params = ListParams::parse(
         query.status.as_deref(),
         query.limit,
@@ -427,6 +377,5 @@ async fn event_report(
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
     let mut conn = state.pool.get().await?;
-    require_staff_of_event(&mut conn, &user, event_id).await?;
-    Ok(HttpResponse::Ok().json(lists::event_report(&mut conn, event_id).await?))
+    Ok(HttpResponse::Ok().json(staff::event_report(&mut conn, &user, event_id).await?))
 }

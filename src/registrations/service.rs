@@ -710,7 +710,7 @@ pub fn session_full() -> AppError {
     AppError::conflict(Code::SessionFull, "the session is full and has no waitlist")
 }
 
-fn admission_of(registration: &Registration) -> Admission {
+pub(crate) fn admission_of(registration: &Registration) -> Admission {
     Admission {
         session_id: registration.session_id,
         person_id: registration.person_id,
@@ -850,6 +850,25 @@ fn check_still_open(ctx: &SessionContext, registration: &Registration) -> AppRes
     Ok(())
 }
 
+/// Cancels a registration for a signed-in caller: its registrant, or the event's staff (the
+/// registrant is then told staff cancelled it). Anyone else is told nothing exists (404).
+pub async fn cancel_for(
+    state: &Context,
+    user: &AuthUser,
+    registration_id: Uuid,
+) -> AppResult<RegistrationView> {
+    let by_staff = {
+        let mut conn = state.pool.get().await?;
+        let (registration, ctx) = registration_context(&mut conn, registration_id).await?;
+        let own = user.is_person(registration.person_id);
+        if !own && !is_event_staff(&mut conn, user, ctx.event.id).await? {
+            return Err(AppError::not_found("registration"));
+        }
+        !own
+    };
+    cancel_and_notify(state, registration_id, by_staff).await
+}
+
 /// Cancels a registration and emails its registrant (and, through `cancel`, everyone promoted
 /// off the waitlist), all in one transaction.
 pub async fn cancel_and_notify(
@@ -938,121 +957,4 @@ pub async fn raise_capacity_promotions(
 ) -> AppResult<Vec<Registration>> {
     let session = seats::lock_session(conn, session_id).await?;
     promote_from_waitlist(conn, links, &session).await
-}
-
-fn invalid_transition(status: RegistrationStatus, action: &str) -> AppError {
-    AppError::conflict(
-        Code::InvalidTransition,
-        format!("a {status} registration cannot be {action}; only pending_approval ones can"),
-    )
-}
-
-/// Staff approval: the registration takes a seat or a waitlist place under the usual rules.
-pub async fn approve(state: &Context, registration_id: Uuid) -> AppResult<Registration> {
-    let links = state.links.clone();
-    let mut conn = state.pool.get().await?;
-    let (_, ctx) = registration_context(&mut conn, registration_id).await?;
-    let event_id = ctx.event.id;
-    crate::db::transaction(&mut conn, |conn| {
-        async move {
-            seats::lock_session(conn, ctx.session.id).await?;
-            let current: Registration = registrations::table
-                .find(registration_id)
-                .select(Registration::as_select())
-                .first(conn)
-                .await?;
-            if current.status != RegistrationStatus::PendingApproval {
-                return Err(invalid_transition(current.status, "approved"));
-            }
-            let admitted = admit(conn, admission_of(&current)).await?;
-            emails::notify(conn, &links, &ctx, &admitted.registration, Notice::Approved).await?;
-            Ok(admitted.registration)
-        }
-        .scope_boxed()
-    })
-    .await
-    .inspect(|_| state.public_views.forget_event(event_id))
-}
-
-/// Staff rejection of a registration awaiting approval. Like a cancellation, it withdraws any
-/// session reminder.
-pub async fn reject(state: &Context, registration_id: Uuid) -> AppResult<Registration> {
-    let links = state.links.clone();
-    let mut conn = state.pool.get().await?;
-    let (_, ctx) = registration_context(&mut conn, registration_id).await?;
-    crate::db::transaction(&mut conn, |conn| {
-        async move {
-            seats::lock_session(conn, ctx.session.id).await?;
-            let status: RegistrationStatus = registrations::table
-                .find(registration_id)
-                .select(registrations::status)
-                .first(conn)
-                .await?;
-            if status != RegistrationStatus::PendingApproval {
-                return Err(invalid_transition(status, "rejected"));
-            }
-            let r: Registration = diesel::update(registrations::table.find(registration_id))
-                .set((
-                    registrations::status.eq(RegistrationStatus::Rejected),
-                    registrations::waitlist_seq.eq(None::<i64>),
-                    registrations::updated_at.eq(Utc::now()),
-                ))
-                .returning(Registration::as_returning())
-                .get_result(conn)
-                .await?;
-            emails::withdraw_session_reminder(conn, registration_id).await?;
-            emails::notify(conn, &links, &ctx, &r, Notice::Rejected).await?;
-            Ok(r)
-        }
-        .scope_boxed()
-    })
-    .await
-}
-
-/// Records attendance. Idempotent: a second check-in answers the first time. Only confirmed
-/// registrations can be checked in.
-pub async fn check_in(
-    conn: &mut AsyncPgConnection,
-    registration_id: Uuid,
-) -> AppResult<Registration> {
-    let updated: Option<Registration> = diesel::update(registrations::table.find(registration_id))
-        .filter(registrations::status.eq(RegistrationStatus::Confirmed))
-        .set(registrations::checked_in_at.eq(diesel::dsl::sql::<
-            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
-        >("COALESCE(checked_in_at, now())")))
-        .returning(Registration::as_returning())
-        .get_result(conn)
-        .await
-        .optional()?;
-    match updated {
-        Some(r) => Ok(r),
-        None => {
-            let status: RegistrationStatus = registrations::table
-                .find(registration_id)
-                .select(registrations::status)
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(|| AppError::not_found("registration"))?;
-            Err(AppError::conflict(
-                Code::NotConfirmed,
-                format!("only confirmed registrations can be checked in; this one is {status}"),
-            ))
-        }
-    }
-}
-
-/// Undoes a check-in (a tap on the wrong name at the door). Idempotent: a registration not
-/// checked in is answered as it is. 404 when there is no such registration.
-pub async fn undo_check_in(
-    conn: &mut AsyncPgConnection,
-    registration_id: Uuid,
-) -> AppResult<Registration> {
-    diesel::update(registrations::table.find(registration_id))
-        .set(registrations::checked_in_at.eq(None::<chrono::DateTime<chrono::Utc>>))
-        .returning(Registration::as_returning())
-        .get_result(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::not_found("registration"))
 }

@@ -14,9 +14,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::team::{PartnerForm, PartnerLine, StaffForm};
-use super::{detail_of, organizer_form, people, staff_of, ConfirmPage, Told};
+use super::{detail_of, people, staff_form, staff_of, ConfirmPage, Told};
 use crate::auth::AuthUser;
-use crate::console::{error_page, organizer, see_other, words, Chrome, Errors, Form};
+use crate::console::{
+    error_page, organizer, organizer_form, see_other, words, Chrome, Errors, Form,
+};
 use crate::context::Context;
 use crate::db::page::{PageRequest, MAX_LIMIT};
 use crate::db::schema::people as people_table;
@@ -487,9 +489,9 @@ pub async fn edit_form(
 async fn edit_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
-    let (_user, chrome, event) = match staff_of(&state, &req, &path).await {
+    let (_user, chrome, event) = match staff_of(&state, &req, *path).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
@@ -502,17 +504,13 @@ async fn edit_page(
 async fn save(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, chrome, event) = match staff_of(&state, &req, &path).await {
+    let (user, chrome, event, form) = match staff_form(&state, &req, *path, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
     let fields = EventForm::read(&form);
     let public_url = state.links.clone();
     let saved = async {
@@ -695,13 +693,13 @@ async fn lifecycle_confirm(
 async fn lifecycle_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Uuid, String)>,
 ) -> HttpResponse {
     let (id, raw) = path.into_inner();
     let Some(transition) = transition_of(&raw) else {
         return crate::pages::not_found("There is no such page.");
     };
-    let (_user, chrome, event) = match staff_of(&state, &req, &id).await {
+    let (_user, chrome, event) = match staff_of(&state, &req, id).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
@@ -713,7 +711,7 @@ async fn lifecycle_page(
 async fn lifecycle_submit(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Uuid, String)>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (id, raw) = path.into_inner();
@@ -724,7 +722,7 @@ async fn lifecycle_submit(
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    match lifecycle::transition(&state, &user, &id, transition).await {
+    match lifecycle::transition(&state, &user, &id.to_string(), transition).await {
         Ok(view) => see_other(&format!("/manage/events/{}/edit?done={raw}", view.id)),
         Err(e) => error_page(e),
     }

@@ -18,7 +18,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
 
-use super::{error_page, organizer, Chrome, Errors, Form};
+use super::{error_page, organizer, organizer_form, Chrome, Errors, Form};
 use crate::auth::AuthUser;
 use crate::context::Context;
 use crate::error::AppError;
@@ -37,32 +37,36 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub async fn staff_of(
     state: &web::Data<Context>,
     req: &HttpRequest,
-    event_id: &str,
+    event_id: Uuid,
 ) -> Result<(AuthUser, Chrome, Event), HttpResponse> {
     let (user, chrome) = organizer(req).await?;
-    let Ok(id) = event_id.parse::<Uuid>() else {
-        return Err(error_page(AppError::not_found("event")));
-    };
-    let found = async {
-        let mut conn = state.pool.get().await?;
-        event_for_staff(&mut conn, &user, &id.to_string()).await
-    };
-    match found.await {
-        Ok(event) => Ok((user, chrome, event)),
-        Err(e) => Err(error_page(e)),
-    }
+    let event = event_run_by(state, &user, event_id).await?;
+    Ok((user, chrome, event))
 }
 
-/// An organiser's form POST: the organiser, the page's chrome and the form, its CSRF token
-/// checked.
-pub async fn organizer_form(
+/// An organiser's form POST about an event they run: the organiser, the page's chrome, the
+/// event and the form, its CSRF token checked before anything is read.
+pub async fn staff_form(
+    state: &web::Data<Context>,
     req: &HttpRequest,
+    event_id: Uuid,
     body: &[u8],
-) -> Result<(AuthUser, Chrome, Form), HttpResponse> {
-    let (user, chrome) = organizer(req).await?;
-    let form = Form::parse(body);
-    form.check_csrf(req)?;
-    Ok((user, chrome, form))
+) -> Result<(AuthUser, Chrome, Event, Form), HttpResponse> {
+    let (user, chrome, form) = organizer_form(req, body).await?;
+    let event = event_run_by(state, &user, event_id).await?;
+    Ok((user, chrome, event, form))
+}
+
+async fn event_run_by(
+    state: &web::Data<Context>,
+    user: &AuthUser,
+    event_id: Uuid,
+) -> Result<Event, HttpResponse> {
+    let found = async {
+        let mut conn = state.pool.get().await?;
+        event_for_staff(&mut conn, user, &event_id.to_string()).await
+    };
+    found.await.map_err(error_page)
 }
 
 /// One person a change will email, and why.

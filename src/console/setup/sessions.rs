@@ -10,9 +10,11 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::event::Choice;
-use super::{detail_of, organizer, people, staff_of, ConfirmPage, Told};
+use super::{detail_of, people, staff_form, staff_of, ConfirmPage, Told};
 use crate::auth::AuthUser;
-use crate::console::{error_page, see_other, words, Chrome, Errors, Form};
+use crate::console::{
+    error_page, organizer, organizer_form, see_other, words, Chrome, Errors, Form,
+};
 use crate::context::Context;
 use crate::db::page::PageRequest;
 use crate::error::{AppError, AppResult, Code};
@@ -369,9 +371,9 @@ async fn session_form(
 async fn new_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
-    let (_user, chrome, event) = match staff_of(&state, &req, &path).await {
+    let (_user, chrome, event) = match staff_of(&state, &req, *path).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
@@ -391,17 +393,13 @@ async fn new_page(
 async fn create(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, chrome, event) = match staff_of(&state, &req, &path).await {
+    let (user, chrome, event, form) = match staff_form(&state, &req, *path, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
     let fields = SessionForm::read(&form);
     let created = async {
         let request = fields.request()?;
@@ -437,20 +435,36 @@ async fn create(
 async fn session_of(
     state: &web::Data<Context>,
     req: &HttpRequest,
-    session_id: &str,
+    session_id: Uuid,
 ) -> Result<(AuthUser, Chrome, Session, Event), HttpResponse> {
     let (user, chrome) = organizer(req).await?;
-    let Ok(id) = session_id.parse::<Uuid>() else {
-        return Err(error_page(AppError::not_found("session")));
-    };
+    let (session, event) = session_run_by(state, &user, session_id).await?;
+    Ok((user, chrome, session, event))
+}
+
+/// An organiser's form POST about a session they run, its CSRF token checked before anything
+/// is read.
+async fn session_and_form(
+    state: &web::Data<Context>,
+    req: &HttpRequest,
+    session_id: Uuid,
+    body: &[u8],
+) -> Result<(AuthUser, Chrome, Session, Event, Form), HttpResponse> {
+    let (user, chrome, form) = organizer_form(req, body).await?;
+    let (session, event) = session_run_by(state, &user, session_id).await?;
+    Ok((user, chrome, session, event, form))
+}
+
+async fn session_run_by(
+    state: &web::Data<Context>,
+    user: &AuthUser,
+    session_id: Uuid,
+) -> Result<(Session, Event), HttpResponse> {
     let found = async {
         let mut conn = state.pool.get().await?;
-        service::session_for_staff(&mut conn, &user, id).await
+        service::session_for_staff(&mut conn, user, session_id).await
     };
-    match found.await {
-        Ok((session, event)) => Ok((user, chrome, session, event)),
-        Err(e) => Err(error_page(e)),
-    }
+    found.await.map_err(error_page)
 }
 
 fn done_message(code: &str) -> Option<&'static str> {
@@ -471,9 +485,9 @@ fn done_message(code: &str) -> Option<&'static str> {
 async fn edit_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
-    let (_user, chrome, session, event) = match session_of(&state, &req, &path).await {
+    let (_user, chrome, session, event) = match session_of(&state, &req, *path).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
@@ -498,17 +512,14 @@ async fn edit_page(
 async fn save(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, chrome, session, event) = match session_of(&state, &req, &path).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
+    let (user, chrome, session, event, form) =
+        match session_and_form(&state, &req, *path, &body).await {
+            Ok(found) => found,
+            Err(answer) => return answer,
+        };
     let fields = SessionForm::read(&form);
     let zone = event.zone();
     let typed = (
@@ -640,9 +651,9 @@ async fn confirm_move(
 async fn delete_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
 ) -> HttpResponse {
-    let (_user, chrome, session, event) = match session_of(&state, &req, &path).await {
+    let (_user, chrome, session, event) = match session_of(&state, &req, *path).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
@@ -709,16 +720,14 @@ async fn delete_page(
 async fn delete(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, _chrome, session, event) = match session_of(&state, &req, &path).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
-    if let Err(answer) = Form::parse(&body).check_csrf(&req) {
-        return answer;
-    }
+    let (user, _chrome, session, event, _form) =
+        match session_and_form(&state, &req, *path, &body).await {
+            Ok(found) => found,
+            Err(answer) => return answer,
+        };
     let deleted = async {
         let mut conn = state.pool.get().await?;
         service::delete_session(&mut conn, &state.public_views, &user, session.id).await
@@ -737,17 +746,14 @@ async fn delete(
 async fn add_speaker(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, chrome, session, event) = match session_of(&state, &req, &path).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
+    let (user, chrome, session, event, form) =
+        match session_and_form(&state, &req, *path, &body).await {
+            Ok(found) => found,
+            Err(answer) => return answer,
+        };
     let typed = SpeakerForm {
         find: form.get("find").trim().to_owned(),
         person_id: form.get("person_id").trim().to_owned(),
@@ -815,13 +821,10 @@ async fn speaker_action(
     body: web::Bytes,
 ) -> HttpResponse {
     let (speaker_id, action) = path.into_inner();
-    let (user, _chrome) = match organizer(&req).await {
+    let (user, _chrome, _form) = match organizer_form(&req, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    if let Err(answer) = Form::parse(&body).check_csrf(&req) {
-        return answer;
-    }
     let done = async {
         let mut conn = state.pool.get().await?;
         let session_id: Uuid = {

@@ -7,8 +7,8 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use super::event::{edit_form, Choice, Failed};
-use super::{staff_of, ConfirmPage};
-use crate::console::{error_page, home::country_name, see_other, words, Errors, Form};
+use super::{staff_form, staff_of, ConfirmPage};
+use crate::console::{error_page, home::country_name, see_other, words, Errors};
 use crate::context::Context;
 use crate::db::page::{PageRequest, MAX_LIMIT};
 use crate::error::{AppError, AppResult};
@@ -115,17 +115,13 @@ fn as_requests(partners: &[PartnerView]) -> Vec<PartnerRequest> {
 async fn add_partner(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, chrome, event) = match staff_of(&state, &req, &path).await {
+    let (user, chrome, event, form) = match staff_form(&state, &req, *path, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
     let typed = PartnerForm {
         organization_id: form.get("organization_id").trim().to_owned(),
         role: form.get("role").trim().to_owned(),
@@ -211,17 +207,14 @@ async fn add_partner(
 async fn remove_partner(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    path: web::Path<(Uuid, String)>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (id, organization) = path.into_inner();
-    let (user, _chrome, event) = match staff_of(&state, &req, &id).await {
+    let (user, _chrome, event, _form) = match staff_form(&state, &req, id, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    if let Err(answer) = Form::parse(&body).check_csrf(&req) {
-        return answer;
-    }
     let saved = async {
         let mut conn = state.pool.get().await?;
         let current = partners::partners_by_event(&mut conn, &[event.id])
@@ -254,17 +247,13 @@ async fn remove_partner(
 async fn add_staff(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<String>,
+    path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, chrome, event) = match staff_of(&state, &req, &path).await {
+    let (user, chrome, event, form) = match staff_form(&state, &req, *path, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let form = Form::parse(&body);
-    if let Err(answer) = form.check_csrf(&req) {
-        return answer;
-    }
     let typed = StaffForm {
         account_id: form.get("account_id").trim().to_owned(),
     };
@@ -302,10 +291,10 @@ async fn add_staff(
 async fn remove_staff_page(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<(String, Uuid)>,
+    path: web::Path<(Uuid, Uuid)>,
 ) -> HttpResponse {
     let (id, account_id) = path.into_inner();
-    let (_user, chrome, event) = match staff_of(&state, &req, &id).await {
+    let (_user, chrome, event) = match staff_of(&state, &req, id).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
@@ -351,17 +340,14 @@ async fn remove_staff_page(
 async fn remove_staff(
     state: web::Data<Context>,
     req: HttpRequest,
-    path: web::Path<(String, Uuid)>,
+    path: web::Path<(Uuid, Uuid)>,
     body: web::Bytes,
 ) -> HttpResponse {
     let (id, account_id) = path.into_inner();
-    let (user, _chrome, event) = match staff_of(&state, &req, &id).await {
+    let (user, _chrome, event, _form) = match staff_form(&state, &req, id, &body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    if let Err(answer) = Form::parse(&body).check_csrf(&req) {
-        return answer;
-    }
     let removed = async {
         let mut conn = state.pool.get().await?;
         staff::remove_staff(&mut conn, &user, &event.id.to_string(), account_id).await
