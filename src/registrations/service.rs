@@ -598,11 +598,6 @@ pub async fn register(
         .scope_boxed()
     })
     .await
-    .inspect(|outcome| {
-        if let RegisterOutcome::Registered { .. } = outcome {
-            state.public_views.forget_event(ctx.event.id);
-        }
-    })
 }
 
 fn confirm_token_expiry() -> DateTime<Utc> {
@@ -829,7 +824,6 @@ pub async fn confirm(state: &Context, token: &str) -> AppResult<RegistrationView
         .scope_boxed()
     })
     .await?;
-    state.public_views.forget_event(ctx.event.id);
     Ok(RegistrationView::new(
         &placed.registration,
         placed.waitlist_position,
@@ -873,7 +867,6 @@ pub async fn cancel_and_notify(
         .scope_boxed()
     })
     .await
-    .inspect(|_| state.public_views.forget_event(ctx.event.id))
 }
 
 /// The registration an emailed cancel link covers; 404 `invalid_token` when the link does not
@@ -971,7 +964,6 @@ pub async fn approve(state: &Context, registration_id: Uuid) -> AppResult<Regist
         .scope_boxed()
     })
     .await
-    .inspect(|_| state.public_views.forget_event(event_id))
 }
 
 /// Staff rejection of a registration awaiting approval. Like a cancellation, it withdraws any
