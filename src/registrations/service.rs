@@ -945,7 +945,6 @@ pub async fn approve(state: &Context, registration_id: Uuid) -> AppResult<Regist
     let links = state.links.clone();
     let mut conn = state.pool.get().await?;
     let (_, ctx) = registration_context(&mut conn, registration_id).await?;
-    let event_id = ctx.event.id;
     crate::db::transaction(&mut conn, |conn| {
         async move {
             seats::lock_session(conn, ctx.session.id).await?;
