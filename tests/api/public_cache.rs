@@ -247,7 +247,6 @@ async fn every_change_made_through_the_server_shows_at_once_in_both_views() {
     let app = TestApp::spawn_with(|s| s.server.public_cache_ms = 60_000).await;
     let organizer = app.user("organizer").await;
     let admin = app.user("admin").await;
-    let member = app.user("member").await;
     let (id, slug) = published_event(&app, &organizer).await;
     let ok = |res: reqwest::Response, status: StatusCode| expect_json(res, status);
 
