@@ -20,6 +20,7 @@ use crate::db::schema::{
 use crate::db::DbPool;
 use crate::demo::seed::{self, seed, SeedEvent, SeedOrganization};
 use crate::events::model::*;
+use crate::organizations::model::MembershipStatus;
 
 diesel::define_sql_function!(fn lower(x: Text) -> Text);
 
@@ -43,7 +44,7 @@ async fn ensure_organization(conn: &mut AsyncPgConnection, key: &str) -> anyhow:
     let seed_org: &SeedOrganization =
         seed::find_organization(key).ok_or_else(|| anyhow!("no seed organisation {key}"))?;
     let mut query = organizations::table
-        .filter(organizations::status.ne("withdrawn"))
+        .filter(organizations::status.ne(MembershipStatus::Withdrawn))
         .filter(lower(organizations::name).eq(seed_org.name.to_lowercase()))
         .select(organizations::id)
         .into_boxed();
@@ -51,7 +52,7 @@ async fn ensure_organization(conn: &mut AsyncPgConnection, key: &str) -> anyhow:
         query = query.or_filter(
             organizations::short_name
                 .eq(short)
-                .and(organizations::status.ne("withdrawn")),
+                .and(organizations::status.ne(MembershipStatus::Withdrawn)),
         );
     }
     if let Some(id) = query.first::<Uuid>(conn).await.optional()? {
@@ -63,10 +64,10 @@ async fn ensure_organization(conn: &mut AsyncPgConnection, key: &str) -> anyhow:
             organizations::id.eq(id),
             organizations::name.eq(&seed_org.name),
             organizations::short_name.eq(&seed_org.short_name),
-            organizations::kind.eq(&seed_org.kind),
+            organizations::kind.eq(seed_org.kind),
             organizations::country.eq(&seed_org.country),
             organizations::website.eq(&seed_org.website),
-            organizations::status.eq("active"),
+            organizations::status.eq(MembershipStatus::Active),
             organizations::joined_on.eq(Utc::now().date_naive()),
         ))
         .execute(conn)
@@ -156,7 +157,7 @@ async fn load_event(
         .timezone
         .parse()
         .map_err(|_| anyhow!("seed time zone {}", seed_event.timezone))?;
-    let status: EventStatus = seed_event.status.parse()?;
+    let status: EventStatus = seed_event.status;
     let event_id = Uuid::now_v7();
     let now = Utc::now();
     diesel::insert_into(events::table)
@@ -169,7 +170,7 @@ async fn load_event(
                 summary: Some(seed_event.summary.clone()),
                 country: Some(seed_event.country.clone()),
                 timezone: zone.name().to_owned(),
-                format: seed_event.format.parse()?,
+                format: seed_event.format,
                 venue: seed_event.venue.clone(),
                 online_url: seed_event.online_url.clone(),
                 contact_name: Some(seed_event.contact.name.clone()),
@@ -185,7 +186,7 @@ async fn load_event(
     let mut partner_rows = Vec::new();
     for partner in &seed_event.partners {
         let organization_id = ensure_organization(conn, &partner.organization).await?;
-        let role: PartnerRole = partner.role.parse()?;
+        let role: PartnerRole = partner.role;
         partner_rows.push((
             event_partners::event_id.eq(event_id),
             event_partners::organization_id.eq(organization_id),
@@ -199,7 +200,7 @@ async fn load_event(
 
     for seed_session in &seed_event.sessions {
         let session_id = Uuid::now_v7();
-        let access: SessionAccess = seed_session.access.parse()?;
+        let access: SessionAccess = seed_session.access;
         let starts_at = to_utc(&seed_session.starts_at, zone)?;
         let ends_at = to_utc(&seed_session.ends_at, zone)?;
         // The closed room has a link of its own (a placeholder, like the event's): the public
@@ -242,7 +243,7 @@ async fn load_event(
                     person_id: Some(person_id),
                     name: format!("{} {}", sp.honorific, sp.name),
                     organization: Some(organization.to_owned()),
-                    role: sp.role.parse()?,
+                    role: sp.role,
                     sort_order: sp.order,
                 })
                 .execute(conn)

@@ -67,11 +67,9 @@ impl fmt::Display for NetworkSummary {
 /// the seed as kind `other` without a country, being an alliance across the region; since only
 /// regional and international bodies may lack a country, such a body loads as a regional one.
 fn seed_organization(org: &seed::SeedOrganization) -> AppResult<OrganizationInput> {
-    let kind = match (org.kind.parse::<OrganizationKind>(), &org.country) {
-        (Ok(kind), None) if kind.requires_country() => {
-            OrganizationKind::RegionalOrganization.as_str()
-        }
-        _ => org.kind.as_str(),
+    let kind = match (org.kind, &org.country) {
+        (kind, None) if kind.requires_country() => OrganizationKind::RegionalOrganization,
+        (kind, _) => kind,
     };
     let mut v = Validator::new();
     let input = OrganizationInput::parse(
@@ -79,7 +77,7 @@ fn seed_organization(org: &seed::SeedOrganization) -> AppResult<OrganizationInpu
         OrganizationFields {
             name: Some(&org.name),
             short_name: org.short_name.as_deref(),
-            kind: Some(kind),
+            kind: Some(kind.as_str()),
             country: org.country.as_deref(),
             website: org.website.as_deref(),
         },

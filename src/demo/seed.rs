@@ -7,6 +7,9 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
+use crate::events::model::{EventFormat, EventStatus, PartnerRole, SessionAccess, SpeakerRole};
+use crate::organizations::model::OrganizationKind;
+
 /// Honorifics used by the seed people and speakers.
 pub const HONORIFICS: &[&str] = &["Prof.", "Dr", "Mr.", "Ms."];
 
@@ -27,8 +30,7 @@ pub struct SeedOrganization {
     pub name: String,
     /// Acronym or usual short form; `None` when the name is used as is.
     pub short_name: Option<String>,
-    /// An [`crate::organizations::model::OrganizationKind`], as text.
-    pub kind: String,
+    pub kind: OrganizationKind,
     /// ISO 3166-1 alpha-2; `None` only for bodies without a single country.
     pub country: Option<String>,
     /// Official website; `None` where not known with confidence.
@@ -50,8 +52,7 @@ pub struct SeedSeries {
 pub struct SeedPartner {
     /// Short name, or name when it has none, of an organisation of the seed.
     pub organization: String,
-    /// A [`crate::events::model::PartnerRole`], as text.
-    pub role: String,
+    pub role: PartnerRole,
 }
 
 /// A speaker of a session.
@@ -66,8 +67,7 @@ pub struct SeedSpeaker {
     pub organization: String,
     /// Position and affiliation in full, as the report gives them.
     pub position: String,
-    /// A [`crate::events::model::SpeakerRole`], as text.
-    pub role: String,
+    pub role: SpeakerRole,
     /// 1-based order of appearance within the session.
     pub order: i32,
 }
@@ -78,8 +78,7 @@ pub struct SeedSpeaker {
 pub struct SeedSession {
     pub title: String,
     pub description: String,
-    /// "closed" or "public".
-    pub access: String,
+    pub access: SessionAccess,
     /// Local time in the event's time zone, `YYYY-MM-DDTHH:MM`.
     pub starts_at: String,
     /// Local time in the event's time zone, `YYYY-MM-DDTHH:MM`.
@@ -112,14 +111,13 @@ pub struct SeedEvent {
     pub country: String,
     /// IANA time zone of the event; session times are local to it.
     pub timezone: String,
-    /// An [`crate::events::model::EventFormat`], as text.
-    pub format: String,
+    pub format: EventFormat,
     pub venue: Option<String>,
     pub online_url: Option<String>,
     /// Local date, `YYYY-MM-DD`.
     pub date: String,
-    /// Suggested status: "completed" for a past edition, "published" for an upcoming one.
-    pub status: String,
+    /// "completed" for a past edition, "published" for an upcoming one.
+    pub status: EventStatus,
     pub partners: Vec<SeedPartner>,
     pub sessions: Vec<SeedSession>,
     pub contact: SeedContact,
@@ -171,8 +169,6 @@ pub fn find_event(slug: &str) -> Option<&'static SeedEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::model::{EventFormat, PartnerRole, SessionAccess, SpeakerRole};
-    use crate::organizations::model::OrganizationKind;
     use crate::organizations::CountryCode;
 
     const JAPAN_2022: &str = "japan-national-dialogue-2022";
@@ -214,17 +210,14 @@ mod tests {
     #[test]
     fn organisations_are_well_formed() {
         for o in &seed().organizations {
-            assert!(
-                o.kind.parse::<OrganizationKind>().is_ok(),
-                "kind of {}",
-                o.name
-            );
             match o.country.as_deref() {
                 Some(c) => assert!(is_country(c), "country of {}", o.name),
                 None => assert!(
                     matches!(
-                        o.kind.as_str(),
-                        "regional_organization" | "international_organization" | "other"
+                        o.kind,
+                        OrganizationKind::RegionalOrganization
+                            | OrganizationKind::InternationalOrganization
+                            | OrganizationKind::Other
                     ),
                     "{} has no country but is {}",
                     o.name,
@@ -239,7 +232,7 @@ mod tests {
         assert!(seed()
             .organizations
             .iter()
-            .any(|o| o.kind == "regional_organization" && o.country.is_none()));
+            .any(|o| o.kind == OrganizationKind::RegionalOrganization && o.country.is_none()));
     }
 
     #[test]
@@ -283,9 +276,15 @@ mod tests {
         ] {
             assert!(find_organization(key).is_some(), "missing {key}");
         }
-        assert_eq!(find_organization("JIIA").unwrap().kind, "think_tank");
-        assert_eq!(find_organization("JICA").unwrap().kind, "government");
-        assert_eq!(find_organization("AHC").unwrap().kind, "academia");
+        assert_eq!(
+            find_organization("JIIA").unwrap().kind.as_str(),
+            "think_tank"
+        );
+        assert_eq!(
+            find_organization("JICA").unwrap().kind.as_str(),
+            "government"
+        );
+        assert_eq!(find_organization("AHC").unwrap().kind.as_str(), "academia");
         assert_eq!(
             find_organization("DFAT").unwrap().country.as_deref(),
             Some("AU")
@@ -308,22 +307,23 @@ mod tests {
             assert!(is_country(&e.country));
             assert_eq!(e.country, seed().series.country);
             assert_eq!(e.timezone, "Asia/Tokyo");
-            assert!(e.format.parse::<EventFormat>().is_ok());
             assert!(is_date(&e.date), "{}", e.date);
-            assert!(matches!(e.status.as_str(), "completed" | "published"));
+            assert!(matches!(
+                e.status,
+                EventStatus::Completed | EventStatus::Published
+            ));
             assert!(e
                 .slug
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
             assert!(!e.summary.is_empty() && !e.title.is_empty());
-            match e.format.as_str() {
-                "online" => assert!(e.venue.is_none() && e.online_url.is_some()),
-                "hybrid" => assert!(e.venue.is_some() && e.online_url.is_some()),
+            match e.format {
+                EventFormat::Online => assert!(e.venue.is_none() && e.online_url.is_some()),
+                EventFormat::Hybrid => assert!(e.venue.is_some() && e.online_url.is_some()),
                 _ => assert!(e.venue.is_some()),
             }
             assert!(!e.partners.is_empty());
             for p in &e.partners {
-                assert!(p.role.parse::<PartnerRole>().is_ok(), "{}", p.role);
                 assert!(
                     find_organization(&p.organization).is_some(),
                     "{}",
@@ -331,12 +331,14 @@ mod tests {
                 );
             }
             assert_eq!(
-                e.partners.iter().filter(|p| p.role == "organizer").count(),
+                e.partners
+                    .iter()
+                    .filter(|p| p.role == PartnerRole::Organizer)
+                    .count(),
                 1
             );
             assert!(!e.sessions.is_empty());
             for s in &e.sessions {
-                assert!(s.access.parse::<SessionAccess>().is_ok(), "{}", s.access);
                 assert!(!s.title.is_empty() && !s.description.is_empty());
                 assert!(is_local_time(&s.starts_at), "{}", s.starts_at);
                 assert!(is_local_time(&s.ends_at), "{}", s.ends_at);
@@ -344,7 +346,7 @@ mod tests {
                 assert!(s.starts_at < s.ends_at, "{}", s.title);
                 assert!(s.starts_at.starts_with(e.date.as_str()));
                 assert!(s.capacity.is_none_or(|c| c > 0));
-                if s.access == "closed" {
+                if s.access == SessionAccess::Closed {
                     assert!(s.chatham_house, "closed session without Chatham House");
                 }
                 let mut orders: Vec<i32> = s.speakers.iter().map(|sp| sp.order).collect();
@@ -353,7 +355,6 @@ mod tests {
                 orders.dedup();
                 assert_eq!(orders.len(), n, "duplicate speaker order in {}", s.title);
                 for sp in &s.speakers {
-                    assert!(sp.role.parse::<SpeakerRole>().is_ok(), "{}", sp.role);
                     assert!(
                         HONORIFICS.contains(&sp.honorific.as_str()),
                         "{}",
@@ -378,10 +379,18 @@ mod tests {
     #[test]
     fn japan_2022_matches_the_report() {
         let e = find_event(JAPAN_2022).expect("Japan 2022");
-        assert_eq!(e.format, "online");
+        assert_eq!(e.format, EventFormat::Online);
         assert_eq!(e.date, "2022-02-18");
-        let closed = e.sessions.iter().filter(|s| s.access == "closed").count();
-        let public = e.sessions.iter().filter(|s| s.access == "public").count();
+        let closed = e
+            .sessions
+            .iter()
+            .filter(|s| s.access == SessionAccess::Closed)
+            .count();
+        let public = e
+            .sessions
+            .iter()
+            .filter(|s| s.access == SessionAccess::Public)
+            .count();
         assert_eq!((closed, public), (2, 1));
         for s in &e.sessions {
             assert!(!s.highlights.is_empty(), "{} has no highlights", s.title);
@@ -426,7 +435,7 @@ mod tests {
             .chain(["APR2P", "Prof.", "Professor", "Dr ", "Mr.", "Ms."])
             .collect();
         for s in seed().events.iter().flat_map(|e| e.sessions.iter()) {
-            if s.access != "closed" {
+            if s.access != SessionAccess::Closed {
                 continue;
             }
             for h in &s.highlights {
@@ -441,9 +450,9 @@ mod tests {
     fn japan_2027_is_upcoming_and_hybrid() {
         let e = find_event(JAPAN_2027).expect("Japan 2027");
         assert!(e.date.starts_with("2027-"));
-        assert_eq!(e.format, "hybrid");
-        assert!(e.sessions.iter().any(|s| s.access == "closed"));
-        assert!(e.sessions.iter().any(|s| s.access == "public"));
+        assert_eq!(e.format, EventFormat::Hybrid);
+        assert!(e.sessions.iter().any(|s| s.access == SessionAccess::Closed));
+        assert!(e.sessions.iter().any(|s| s.access == SessionAccess::Public));
         assert!(e.sessions.iter().all(|s| s.highlights.is_empty()));
         assert_ne!(e.slug, JAPAN_2022);
     }

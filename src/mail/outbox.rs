@@ -387,7 +387,7 @@ pub async fn rescue_stuck(
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = Text)]
-        status: String,
+        status: EmailStatus,
     }
     let rows = diesel::sql_query(
         "WITH stuck AS MATERIALIZED ( \
@@ -407,7 +407,10 @@ pub async fn rescue_stuck(
     .bind::<Integer, _>(max_attempts)
     .load::<Row>(conn)
     .await?;
-    let failed = rows.iter().filter(|r| r.status == "failed").count();
+    let failed = rows
+        .iter()
+        .filter(|r| r.status == EmailStatus::Failed)
+        .count();
     Ok(Rescued {
         requeued: rows.len() - failed,
         failed,

@@ -8,8 +8,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::support::fixtures::{
-    add_session, api_event, api_publish, dialogue, registration, SessionSpec, CLOSED_ROOM_LINK,
-    EVENT_LINK,
+    add_session, api_event, api_publish, dialogue, invitation, registration, SessionSpec,
+    CLOSED_ROOM_LINK, EVENT_LINK,
 };
 use crate::support::{expect_json, TestApp, TestUser};
 
@@ -190,15 +190,13 @@ async fn a_member_without_a_seat_sees_exactly_the_anonymous_view() {
     )
     .await;
     let invited = app.user("member").await;
-    let invitation = uuid::Uuid::now_v7();
-    app.sql(&format!(
-        "INSERT INTO invitations (id, event_id, person_id, token_hash, status, expires_at) \
-         VALUES ('{invitation}', '{}', '{}', sha256('{invitation}'::text::bytea), 'accepted', \
-                 now() + interval '7 days'); \
-         INSERT INTO invitation_sessions (invitation_id, session_id, accepted) \
-         VALUES ('{invitation}', '{}', true)",
-        dialogue.event_id, invited.person_id, dialogue.closed[0]
-    ))
+    invitation(
+        &app,
+        dialogue.event_id,
+        &invited.person_id,
+        "accepted",
+        &[dialogue.closed[0]],
+    )
     .await;
     for member in [&plain, &waitlisted, &pending, &invited] {
         let view = expect_json(app.get(&path, member.token()).await, StatusCode::OK).await;

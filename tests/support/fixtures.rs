@@ -397,6 +397,42 @@ pub async fn registration(
     id
 }
 
+/// An invitation to the event in any status, expiring in a week, made outside the invitation
+/// rules (no email is sent and no one holds its token); it offers `accepted_sessions`, each
+/// accepted.
+pub async fn invitation(
+    app: &TestApp,
+    event_id: impl std::fmt::Display,
+    person_id: impl std::fmt::Display,
+    status: &str,
+    accepted_sessions: &[Uuid],
+) -> Uuid {
+    let id = Uuid::now_v7();
+    let mut sql = format!(
+        "INSERT INTO invitations (id, event_id, person_id, token_hash, status, expires_at) \
+         VALUES ('{id}', '{event_id}', '{person_id}', sha256('{id}'::text::bytea), {status}, \
+                 now() + interval '7 days');",
+        status = literal(Some(status)),
+    );
+    for session_id in accepted_sessions {
+        sql.push_str(&format!(
+            " INSERT INTO invitation_sessions (invitation_id, session_id, accepted) \
+             VALUES ('{id}', '{session_id}', true);"
+        ));
+    }
+    app.sql(&sql).await;
+    id
+}
+
+/// Moves an invitation's deadline a minute into the past, as if its invitee had let it lapse
+/// (the sweep has not yet marked it expired).
+pub async fn expire_invitation(app: &TestApp, invitation_id: impl std::fmt::Display) {
+    app.sql(&format!(
+        "UPDATE invitations SET expires_at = now() - interval '1 minute' WHERE id = '{invitation_id}'"
+    ))
+    .await;
+}
+
 pub async fn registration_status(app: &TestApp, registration_id: impl std::fmt::Display) -> String {
     text(
         app,
