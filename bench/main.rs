@@ -945,6 +945,12 @@ async fn run_scenarios(
             format!("{delivered_secs:.2}"),
             "<= 10 s",
         );
+        figures.row(
+            "memory",
+            "peak RSS of the server after the fan-out (MiB)",
+            format!("{:.1}", peak_rss_mib(pid)),
+            "<= 64 MiB",
+        );
     }
     if wants("login") {
         // 4. Login storm: 64 concurrent logins while another client reads. The reference hash
