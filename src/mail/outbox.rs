@@ -196,7 +196,6 @@ pub async fn enqueue_many(
     conn: &mut AsyncPgConnection,
     emails_to_send: Vec<OutgoingEmail>,
 ) -> AppResult<usize> {
-    let now = Utc::now();
     let (mut inserted, mut due_now) = (0, false);
     let mut emails = emails_to_send.into_iter();
     loop {
@@ -205,6 +204,8 @@ pub async fn enqueue_many(
             .take(RENDERED_AT_ONCE)
             .map(OutgoingEmail::into_row)
             .collect::<AppResult<Vec<_>>>()?;
+        // After rendering, which stamps the mail due now with the time it was rendered.
+        let now = Utc::now();
         due_now |= rows.iter().any(|row| row.next_attempt_at <= now);
         inserted += match rows.as_slice() {
             [] => break,
