@@ -17,7 +17,7 @@ use crate::client_addr::ClientAddr;
 use crate::context::Context;
 use crate::db::page::PageRequest;
 use crate::error::{AppError, Code};
-use crate::invitations::model::MyInvitationView;
+use crate::invitations::types::MyInvitationView;
 use crate::mail::MailQuota;
 use crate::pages::{html, MessagePage};
 use crate::people::EmailAddress;
@@ -317,7 +317,7 @@ async fn account_page(state: web::Data<Context>, req: HttpRequest) -> HttpRespon
                 limit: crate::db::page::DEFAULT_LIMIT,
                 after: None,
             };
-            let invs = crate::invitations::service::list_mine(&mut conn, person.id, &page).await?;
+            let invs = crate::invitations::answer::list_mine(&mut conn, person.id, &page).await?;
             Ok::<_, AppError>((regs.items, invs.items))
         };
         match loaded.await {

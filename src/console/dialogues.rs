@@ -17,11 +17,10 @@ use uuid::Uuid;
 use super::{error_page, organizer, see_other, signed_in, signed_in_form, words, Chrome, Form};
 use crate::auth::AuthUser;
 use crate::context::Context;
-use crate::db::schema::{emails, events, invitations, registrations, sessions};
+use crate::db::schema::{events, invitations, registrations, sessions};
 use crate::error::{AppError, AppResult};
 use crate::events::access::{events_run_by, require_staff_of_event};
 use crate::events::model::EventStatus;
-use crate::mail::outbox::EmailStatus;
 use crate::pages::html;
 use crate::registrations::lists::{self, ListParams};
 use crate::registrations::model::{
@@ -280,12 +279,7 @@ async fn overview_page(
             n,
         })
         .collect();
-    let failed_emails: i64 = emails::table
-        .filter(emails::event_id.eq(event_id))
-        .filter(emails::status.eq(EmailStatus::Failed))
-        .count()
-        .get_result(conn)
-        .await?;
+    let failed_emails = crate::mail::status::failed_for_event(conn, event_id).await?;
     Ok(OverviewPage {
         chrome,
         done: None,

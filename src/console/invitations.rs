@@ -8,7 +8,7 @@
 //! - email status (`/manage/events/{id}/emails`): every message of the dialogue with its
 //!   state, and a failed one retried after correcting the address.
 //!
-//! Every action calls the service the API calls (`invitations::service`, `invitations::preview`,
+//! Every action calls the service the API calls (`invitations::{create, manage}`, `invitations::preview`,
 //! `mail::retry`), so a rule is written once.
 
 use std::collections::HashMap;
@@ -28,12 +28,14 @@ use crate::context::Context;
 use crate::db::schema::{organizations, sessions};
 use crate::error::{AppError, AppResult};
 use crate::events::local_time::format_local;
-use crate::invitations::model::{
-    AudienceRequest, CreateInvitationsRequest, InvitationItem, InvitationStatus, InviteeRequest,
-    ListInvitationsQuery, ResendRequest, SkipReason,
-};
+use crate::invitations::lookup::{event_for_staff, load_event};
+use crate::invitations::model::{InvitationStatus, SkipReason};
 use crate::invitations::preview::{self, InvitationPreview};
-use crate::invitations::{service, staff};
+use crate::invitations::types::{
+    AudienceRequest, CreateInvitationsRequest, InvitationItem, InviteeRequest,
+    ListInvitationsQuery, ResendRequest,
+};
+use crate::invitations::{create, manage, staff};
 use crate::mail::outbox::{Email, EmailStatus};
 use crate::mail::retry::{self, RetryPlan};
 use crate::mail::service as mail_service;
@@ -213,7 +215,7 @@ async fn show_compose(
     let page = async {
         let event_id = parse_id(event_id, "event")?;
         let mut conn = state.pool.get().await?;
-        let event = service::event_for_staff(&mut conn, &user, event_id).await?;
+        let event = event_for_staff(&mut conn, &user, event_id).await?;
         let f = form.as_ref().map(Fields::of).unwrap_or_default();
         compose_page(&mut conn, chrome, &event, f, Errors::default()).await
     };
@@ -473,7 +475,7 @@ async fn read_compose(
     let found = async {
         let event_id = parse_id(event_id, "event")?;
         let mut conn = state.pool.get().await?;
-        let event = service::event_for_staff(&mut conn, &user, event_id).await?;
+        let event = event_for_staff(&mut conn, &user, event_id).await?;
         let (request, lines, mut errors) = request_of(&mut conn, &event, &f).await?;
         if !errors.is_empty() {
             // Every problem in one pass: the service's checks of the rest of the form too
@@ -663,7 +665,7 @@ async fn send(
             Ok(found) => found,
             Err(answer) => return answer,
         };
-    match service::create_invitations(&state, &user, event.id, request).await {
+    match create::create_invitations(&state, &user, event.id, request).await {
         Ok(_) => see_other(&format!(
             "/manage/events/{}/invitations?done=sent",
             event.id
@@ -771,9 +773,9 @@ async fn list(
         let event_id = parse_id(&path, "event")?;
         let event = {
             let mut conn = state.pool.get().await?;
-            service::event_for_staff(&mut conn, &user, event_id).await?
+            event_for_staff(&mut conn, &user, event_id).await?
         };
-        let found = service::list(
+        let found = manage::list(
             &state,
             &user,
             event_id,
@@ -835,7 +837,7 @@ async fn resend(
             let mut conn = state.pool.get().await?;
             staff::for_staff(&mut conn, &user, id).await?.1.id
         };
-        service::resend(&state, &user, id, ResendRequest::default()).await?;
+        manage::resend(&state, &user, id, ResendRequest::default()).await?;
         AppResult::Ok(event_id)
     };
     match done.await {
@@ -933,7 +935,7 @@ async fn revoke(
             let mut conn = state.pool.get().await?;
             staff::for_staff(&mut conn, &user, id).await?.1.id
         };
-        service::revoke(&state, &user, id).await?;
+        manage::revoke(&state, &user, id).await?;
         AppResult::Ok(event_id)
     };
     match done.await {
@@ -1012,7 +1014,7 @@ async fn emails_page(
     let page = async {
         let event_id = parse_id(&path, "event")?;
         let mut conn = state.pool.get().await?;
-        let event = service::event_for_staff(&mut conn, &user, event_id).await?;
+        let event = event_for_staff(&mut conn, &user, event_id).await?;
         let (filter, page) = mail_service::parse_list_query(
             Some(&status),
             Some(100),
@@ -1097,7 +1099,7 @@ async fn retry_page_of(
     let mut conn = state.pool.get().await?;
     let found = retry::failed_for_staff(&mut conn, user, id).await?;
     let event_id = found.email.event_id.unwrap_or_default();
-    let event = service::load_event(&mut conn, event_id).await?;
+    let event = load_event(&mut conn, event_id).await?;
     let (what, possible) = plan_sentence(&found.plan);
     Ok(RetryPage {
         chrome,

@@ -15,7 +15,7 @@ use crate::auth::model::Account;
 use crate::context::Context;
 use crate::db::page::{NameAndId, PageRequest};
 use crate::error::{AppError, Code, Validator};
-use crate::invitations::model::MyInvitationView;
+use crate::invitations::types::MyInvitationView;
 use crate::organizations::model::MembershipStatus;
 use crate::organizations::service::{self as orgs, OrganizationFilter, Who};
 use crate::pages::{html, sentence};
@@ -255,7 +255,7 @@ async fn details_page(
             limit: crate::db::page::MAX_LIMIT,
             after: None,
         };
-        let invitations = crate::invitations::service::list_mine(&mut conn, id, &page)
+        let invitations = crate::invitations::answer::list_mine(&mut conn, id, &page)
             .await?
             .items;
         let filter = AuditFilter {

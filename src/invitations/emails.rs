@@ -140,6 +140,9 @@ pub fn invitation_email(mail: &InvitationMail<'_>, invitee: &Invitee<'_>) -> Out
 /// usable one while the reminder waits (days, sometimes weeks). Not token-shaped.
 pub const LINK_TOKEN_PLACEHOLDER: &str = "LINK_TOKEN_MINTED_AT_SEND_TIME";
 
+/// The outbox kind of an invitation's reminder.
+pub const REMINDER_KIND: &str = "invitation_reminder";
+
 /// The reminder of an unanswered invitation, due at `send_at`. Its link carries
 /// [`LINK_TOKEN_PLACEHOLDER`], never `invitee.token`.
 pub fn invitation_reminder_email(
@@ -152,7 +155,7 @@ pub fn invitation_reminder_email(
         ..*invitee
     };
     OutgoingEmail::new(
-        "invitation_reminder",
+        REMINDER_KIND,
         invitee.email,
         Some(invitee.name),
         offer_body(mail, &invitee, true),

@@ -12,9 +12,10 @@ use crate::context::Context;
 use crate::error::{AppError, Code};
 use crate::events::local_time::{format_local, zone};
 use crate::events::model::EventFormat;
+use crate::invitations::answer::{respond, view_by_token, Answer, AnswerOutcome};
 use crate::invitations::emails::CHATHAM_HOUSE_RULE;
-use crate::invitations::model::{InvitationStatus, InvitationView};
-use crate::invitations::service::{self, Answer, AnswerOutcome};
+use crate::invitations::model::InvitationStatus;
+use crate::invitations::types::InvitationView;
 use crate::pages::{html, sentence, MessagePage};
 use crate::registrations::model::RegistrationStatus;
 
@@ -202,7 +203,7 @@ fn invitation_page(
 #[get("/invitations/{token}")]
 async fn show(state: web::Data<Context>, path: web::Path<String>) -> HttpResponse {
     let token = path.into_inner();
-    match service::view_by_token(&state, &token).await {
+    match view_by_token(&state, &token).await {
         Ok(view) => invitation_page(StatusCode::OK, &view, None, None),
         Err(e) => error_page(&e),
     }
@@ -265,7 +266,7 @@ async fn answer(
             )
         }
     };
-    match service::respond(&state, &token, answer).await {
+    match respond(&state, &token, answer).await {
         Ok(outcome) => outcome_page(outcome),
         Err(e @ AppError::Validation(_)) => {
             let message = match &e {
@@ -311,7 +312,7 @@ async fn redisplay(
     checked: &[Uuid],
     error: String,
 ) -> HttpResponse {
-    match service::view_by_token(state, token).await {
+    match view_by_token(state, token).await {
         Ok(view) => invitation_page(status, &view, Some(checked), Some(error)),
         Err(e) => error_page(&e),
     }

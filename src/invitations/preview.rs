@@ -1,6 +1,6 @@
 //! A dry run of inviting: who a request would reach, grouped by organisation kind and country,
 //! the organisations of its audience that have nobody to invite, and who would be skipped and
-//! why. It runs the same checks as creating (`service::check_request`) and writes nothing, so
+//! why. It runs the same checks as creating (`create::check_request`) and writes nothing, so
 //! the console can show it before anything is sent and the API can offer it to clients.
 
 use std::collections::{BTreeMap, HashMap};
@@ -16,10 +16,10 @@ use crate::auth::AuthUser;
 use crate::db::schema::{affiliations, organizations};
 use crate::error::{AppError, AppResult, Code};
 use crate::events::local_time::format_local;
-use crate::invitations::model::{CreateInvitationsRequest, SkipReason, SkippedInvitee};
-use crate::invitations::service::{
-    check_request, event_for_staff, live_invitations, live_registrations,
-};
+use crate::invitations::create::{check_request, live_invitations};
+use crate::invitations::lookup::{event_for_staff, live_registrations};
+use crate::invitations::model::SkipReason;
+use crate::invitations::types::{CreateInvitationsRequest, SkippedInvitee};
 use crate::organizations::model::{MembershipStatus, OrganizationKind};
 use crate::organizations::CountryCode;
 
@@ -233,7 +233,7 @@ async fn load_organizations(
 }
 
 /// Active organisations of these kinds and countries (the audience's rule, as in
-/// `service::audience_members`) with no affiliated person.
+/// `create::audience_members`) with no affiliated person.
 async fn without_people(
     conn: &mut AsyncPgConnection,
     kinds: &[OrganizationKind],

@@ -18,17 +18,19 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Integer, Nullable, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::auth::token::IssuedToken;
-use crate::db::schema::{emails, invitations};
+use crate::db::schema::invitations;
 use crate::db::DbPool;
 use crate::error::AppResult;
-use crate::invitations::emails::LINK_TOKEN_PLACEHOLDER;
+use crate::invitations::emails::{LINK_TOKEN_PLACEHOLDER, REMINDER_KIND};
 use crate::invitations::model::{invitation_reminder_key, Invitation, InvitationStatus};
-use crate::mail::outbox::{withdraw, Email, EmailStatus, Withdraw};
+use crate::mail::outbox::{withdraw, Email, Withdraw};
+use crate::mail::status::{latest_due, sent_per_invitation};
 
 /// Reminders of one invitation are at least this far apart (a resend schedules a new one).
 pub const MIN_HOURS_BETWEEN_REMINDERS: i64 = 24;
@@ -47,13 +49,7 @@ pub async fn invitation_reminder_time(
     let earlier: Vec<String> = (1..=invitation.generation)
         .map(|g| invitation_reminder_key(invitation.id, g))
         .collect();
-    let last: Option<DateTime<Utc>> = emails::table
-        .filter(emails::dedupe_key.eq_any(&earlier))
-        .filter(emails::status.ne_all([EmailStatus::Cancelled, EmailStatus::Failed]))
-        .select(diesel::dsl::max(emails::next_attempt_at))
-        .first(conn)
-        .await?;
-    if let Some(last) = last {
+    if let Some(last) = latest_due(conn, &earlier).await? {
         at = at.max(last + Duration::hours(MIN_HOURS_BETWEEN_REMINDERS));
     }
     Ok((at > now && at < expires_at).then_some(at))
@@ -75,7 +71,7 @@ pub async fn mint_reminder_links(
     for email in claimed.iter_mut() {
         let holds_placeholder = email.text_body.contains(LINK_TOKEN_PLACEHOLDER)
             || email.html_body.contains(LINK_TOKEN_PLACEHOLDER);
-        if email.kind != "invitation_reminder" || !holds_placeholder {
+        if email.kind != REMINDER_KIND || !holds_placeholder {
             continue;
         }
         // Stale unless the invitation it names is pending at the generation it was queued
@@ -156,24 +152,37 @@ pub async fn sweep(conn: &mut AsyncPgConnection, event_id: Option<Uuid>) -> AppR
             .collect();
         withdraw(conn, Withdraw::Causes(&keys)).await?;
     }
-    let counted = diesel::sql_query(
-        "UPDATE invitations i SET reminders_sent = s.n, last_reminded_at = s.last \
-         FROM (SELECT invitation_id, count(*)::int AS n, max(sent_at) AS last \
-               FROM emails \
-               WHERE kind = 'invitation_reminder' AND status = 'sent' \
-                 AND invitation_id IS NOT NULL \
-                 AND ($1::uuid IS NULL OR event_id = $1) \
-               GROUP BY 1) s \
-         WHERE i.id = s.invitation_id \
-           AND (i.reminders_sent <> s.n OR i.last_reminded_at IS DISTINCT FROM s.last)",
-    )
-    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(event_id)
-    .execute(conn)
-    .await?;
+    let counted = copy_reminder_counts(conn, event_id).await?;
     Ok(SweepReport {
         expired: expired.len(),
         reminder_counts_updated: counted,
     })
+}
+
+/// Copies the count of delivered reminders, and the time of the last, into the invitations
+/// whose copy differs; answers how many changed.
+async fn copy_reminder_counts(
+    conn: &mut AsyncPgConnection,
+    event_id: Option<Uuid>,
+) -> AppResult<usize> {
+    let sent = sent_per_invitation(conn, REMINDER_KIND, event_id).await?;
+    if sent.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<Uuid> = sent.iter().map(|s| s.invitation_id).collect();
+    let counts: Vec<i32> = sent.iter().map(|s| s.count).collect();
+    let lasts: Vec<Option<DateTime<Utc>>> = sent.iter().map(|s| s.last_sent_at).collect();
+    Ok(diesel::sql_query(
+        "UPDATE invitations i SET reminders_sent = s.n, last_reminded_at = s.last \
+         FROM unnest($1::uuid[], $2::int[], $3::timestamptz[]) AS s(invitation_id, n, last) \
+         WHERE i.id = s.invitation_id \
+           AND (i.reminders_sent <> s.n OR i.last_reminded_at IS DISTINCT FROM s.last)",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Integer>, _>(counts)
+    .bind::<Array<Nullable<Timestamptz>>, _>(lasts)
+    .execute(conn)
+    .await?)
 }
 
 /// Sweeps every `interval` until `shutdown` turns true. Safe to run in several processes at

@@ -10,11 +10,13 @@ use crate::context::Context;
 use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppError, AppResult, Code, FieldError, Problem};
 use crate::idempotency;
+use crate::invitations::answer::{self, Answer};
 use crate::invitations::model::*;
 use crate::invitations::preview::{
     self, InvitationPreview, PreviewGroup, PreviewInvitee, PreviewOrganization, PreviewSession,
 };
-use crate::invitations::service::{self, Answer};
+use crate::invitations::types::*;
+use crate::invitations::{create, manage};
 use crate::json::Json;
 
 #[derive(OpenApi)]
@@ -97,7 +99,7 @@ async fn create_invitations(
     let body = body.into_inner();
     let fingerprint = idempotency::fingerprint(&body);
     idempotency::run(&state, &req, Some(user.account.id), fingerprint, || async {
-        let created = service::create_invitations(&state, &user, event_id, body).await?;
+        let created = create::create_invitations(&state, &user, event_id, body).await?;
         Ok((StatusCode::CREATED, created))
     })
     .await
@@ -141,7 +143,7 @@ async fn list_invitations(
     path: web::Path<Uuid>,
     query: web::Query<ListInvitationsQuery>,
 ) -> AppResult<HttpResponse> {
-    let page = service::list(&state, &user, path.into_inner(), query.into_inner()).await?;
+    let page = manage::list(&state, &user, path.into_inner(), query.into_inner()).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -163,7 +165,7 @@ async fn my_invitations(
     let page = PageRequest::from_query(&query)?;
     let person = user.verified_person()?;
     let mut conn = state.pool.get().await?;
-    let invitations = service::list_mine(&mut conn, person.id, &page).await?;
+    let invitations = answer::list_mine(&mut conn, person.id, &page).await?;
     Ok(HttpResponse::Ok().json(invitations))
 }
 
@@ -188,7 +190,7 @@ async fn invitation_by_token(
     state: web::Data<Context>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let view = service::view_by_token(&state, &path.into_inner()).await?;
+    let view = answer::view_by_token(&state, &path.into_inner()).await?;
     Ok(private(HttpResponse::Ok().json(view)))
 }
 
@@ -219,7 +221,7 @@ async fn respond(
         InvitationAnswer::Accept => Answer::Accept(body.session_ids),
         InvitationAnswer::Decline => Answer::Decline,
     };
-    let outcome = service::respond(&state, &path.into_inner(), answer).await?;
+    let outcome = answer::respond(&state, &path.into_inner(), answer).await?;
     Ok(private(HttpResponse::Ok().json(RespondResponse {
         status: outcome.status,
         registrations: outcome.registrations.into_iter().map(|(_, r)| r).collect(),
@@ -262,7 +264,7 @@ async fn resend(
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
     let request: ResendRequest = optional_json(&body)?;
-    let item = service::resend(&state, &user, path.into_inner(), request).await?;
+    let item = manage::resend(&state, &user, path.into_inner(), request).await?;
     Ok(HttpResponse::Ok().json(item))
 }
 
@@ -285,7 +287,7 @@ async fn add_sessions(
     path: web::Path<Uuid>,
     body: Json<AddSessionsRequest>,
 ) -> AppResult<HttpResponse> {
-    let item = service::add_sessions(&state, &user, path.into_inner(), body.into_inner()).await?;
+    let item = manage::add_sessions(&state, &user, path.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(item))
 }
 
@@ -303,6 +305,6 @@ async fn revoke(
     user: AuthUser,
     path: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    let item = service::revoke(&state, &user, path.into_inner()).await?;
+    let item = manage::revoke(&state, &user, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(item))
 }

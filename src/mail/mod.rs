@@ -7,6 +7,7 @@ pub mod outbox;
 pub mod retry;
 pub mod routes;
 pub mod service;
+pub mod status;
 pub mod transport;
 pub mod worker;
 

@@ -3,7 +3,7 @@
 //! A failed message keeps its text, but the secret tokens of its links were blanked when it
 //! failed (rule 5: no token in clear in the database), so it is sent again as it was only when
 //! it carried no personal link. An invitation's message is different: the invitation is sent
-//! again with a new link (`invitations::service::resend`). Any other message that carried a
+//! again with a new link (`invitations::manage::resend`). Any other message that carried a
 //! personal link cannot be retried; the page says so.
 
 use chrono::Utc;
@@ -17,8 +17,11 @@ use crate::context::Context;
 use crate::db::schema::emails;
 use crate::error::{AppError, AppResult, Code};
 use crate::events::access::require_staff_of_event;
-use crate::invitations::model::{InvitationStatus, ResendRequest};
-use crate::invitations::{service as invitations, staff as invitation_staff};
+use crate::invitations::lookup::offered_sessions;
+use crate::invitations::manage;
+use crate::invitations::model::InvitationStatus;
+use crate::invitations::staff as invitation_staff;
+use crate::invitations::types::ResendRequest;
 use crate::mail::outbox::{Email, EmailStatus};
 use crate::people::service::{self as people, PersonUpdate};
 use crate::people::EmailAddress;
@@ -86,7 +89,7 @@ async fn plan(conn: &mut AsyncPgConnection, email: &Email, event_id: Uuid) -> Ap
             ));
         };
         let now = Utc::now();
-        let first_start = invitations::offered_sessions(conn, invitation.id)
+        let first_start = offered_sessions(conn, invitation.id)
             .await?
             .iter()
             .map(|(s, _)| s.starts_at)
@@ -211,7 +214,7 @@ pub async fn retry_failed(
     })
     .await?;
     if let RetryPlan::ResendInvitation(invitation_id) = plan {
-        invitations::resend(state, user, invitation_id, ResendRequest::default()).await?;
+        manage::resend(state, user, invitation_id, ResendRequest::default()).await?;
     }
     Ok(Retried {
         event_id,

@@ -16,9 +16,10 @@ use uuid::Uuid;
 
 use crate::auth::model::Role;
 use crate::context::Links;
-use crate::db::schema::{accounts, emails, organizations};
+use crate::db::schema::{accounts, organizations};
 use crate::error::AppResult;
 use crate::mail::outbox::replace_pending;
+use crate::mail::status::latest_of_kind_to;
 use crate::mail::{enqueue, inert, EmailAction, EmailBody, OutgoingEmail};
 use crate::organizations::model::{MembershipStatus, Organization};
 use crate::organizations::CountryCode;
@@ -71,14 +72,7 @@ pub async fn queue(conn: &mut AsyncPgConnection, links: &Links) -> AppResult<()>
             .dedupe(key)
             .send_at(due)
         };
-        let latest: Option<(Option<String>, DateTime<Utc>)> = emails::table
-            .filter(emails::kind.eq(KIND))
-            .filter(emails::to_address.eq(&email))
-            .order(emails::next_attempt_at.desc())
-            .select((emails::dedupe_key, emails::next_attempt_at))
-            .first(conn)
-            .await
-            .optional()?;
+        let latest = latest_of_kind_to(conn, KIND, &email).await?;
         if let Some((Some(key), due)) = &latest {
             if replace_pending(conn, digest(*due, key.clone())).await? {
                 continue;
