@@ -567,6 +567,10 @@ async fn run_scenarios(
         let _ = wrk(&url, 32, 3)?; // warm-up
         let read32 = wrk(&url, 32, 10)?;
         let read64 = wrk(&url, 64, 10)?;
+        // The event's HTML page as a visitor without a session cookie reads it: the kept page.
+        let page_url = format!("{}/events/{slug}", api.base);
+        let _ = wrk(&page_url, 32, 3)?; // warm-up
+        let page32 = wrk(&page_url, 32, 10)?;
         // A signed-in member who neither runs the event nor holds a seat: one query for that,
         // then the cached public view.
         let member_email = "bench-member@example.org";
@@ -647,6 +651,27 @@ async fn run_scenarios(
             "",
         );
         figures.row(
+            "public event page (HTML)",
+            "requests/s at 32 connections",
+            format!("{:.0}", page32.rps),
+            "",
+        );
+        figures.row(
+            "public event page (HTML)",
+            "ratio to the JSON read (32 conns)",
+            format!("{:.0}%", page32.rps / read32.rps * 100.0),
+            ">= 50%",
+        );
+        figures.row(
+            "public event page (HTML)",
+            "p50 / p99 / max at 32 conns (ms)",
+            format!(
+                "{:.2} / {:.2} / {:.1}",
+                page32.p50_ms, page32.p99_ms, page32.max_ms
+            ),
+            "",
+        );
+        figures.row(
             "public event read",
             "signed-in member (no seat, not staff) requests/s at 32 / 64",
             format!("{:.0} / {:.0}", member32.rps, member64.rps),
@@ -689,6 +714,7 @@ async fn run_scenarios(
                 let runs = [
                     ("public 32", &read32),
                     ("public 64", &read64),
+                    ("page 32", &page32),
                     ("member 32", &member32),
                     ("member 64", &member64),
                     ("uncached 32", &uncached32),
@@ -766,12 +792,46 @@ async fn run_scenarios(
          INSERT INTO emails (id, kind, to_address, subject, text_body, html_body, status) VALUES (gen_random_uuid(), 'bench', 'pgbench@example.org', 'subject', 'text', 'html', 'cancelled');\n\
          COMMIT;\n", pg_sid = session_ids[2]);
         let pg_rush = pgbench(db, &rush_sql, 64, 10)?;
+        // An anonymous sign-up as `registrations::service::register` makes it: the session and
+        // its event read, the person found or created, no live registration found, a
+        // `pending_confirmation` registration holding the link's token, its outbox row (as long
+        // as the confirmation requests the rush queued, and cancelled so no worker sends it).
+        let (text_len, html_len) = psql(db, "SELECT avg(length(text_body))::int || ' ' || avg(length(html_body))::int FROM emails WHERE kind = 'registration_confirm_request'")?
+            .split_once(' ')
+            .map(|(t, h)| (t.to_owned(), h.to_owned()))
+            .context("the rush's confirmation requests")?;
+        let signup_sql = format!(
+        "\\set n random(1, 9000000000000000000)\n\
+         BEGIN;\n\
+         SELECT * FROM sessions s JOIN events e ON e.id = s.event_id WHERE s.id = '{pg_sid}';\n\
+         INSERT INTO people (id, email, name) VALUES (gen_random_uuid(), 'signup' || :n || '@example.org', 'Registrant') ON CONFLICT (email) DO NOTHING;\n\
+         SELECT * FROM people WHERE email = 'signup' || :n || '@example.org';\n\
+         SELECT r.id FROM registrations r JOIN people p ON p.id = r.person_id WHERE r.session_id = '{pg_sid}' AND p.email = 'signup' || :n || '@example.org' AND r.status <> 'cancelled';\n\
+         INSERT INTO registrations (id, session_id, person_id, status, source, confirm_token_hash, confirm_token_expires_at) \
+         SELECT gen_random_uuid(), '{pg_sid}', p.id, 'pending_confirmation', 'public_form', sha256(:n::text::bytea), now() + interval '48 hours' FROM people p WHERE p.email = 'signup' || :n || '@example.org' RETURNING *;\n\
+         INSERT INTO emails (id, dedupe_key, kind, event_id, to_address, subject, text_body, html_body, status) \
+         VALUES (gen_random_uuid(), 'pgbench-signup:' || :n, 'registration_confirm_request', '{event_id}', 'signup' || :n || '@example.org', 'Confirm your registration', repeat('t', {text_len}), repeat('h', {html_len}), 'cancelled') ON CONFLICT (dedupe_key) DO NOTHING;\n\
+         COMMIT;\n", pg_sid = session_ids[2]);
+        let pg_signup = pgbench(db, &signup_sql, 64, 10)?;
+        let register_rps = registrants as f64 / reg_secs;
         let confirm_rps = registrants as f64 / conf_secs;
         figures.row(
             "registration rush",
-            "register requests/s (anonymous, 64 conc.)",
-            format!("{:.0}", registrants as f64 / reg_secs),
+            "anonymous sign-ups/s (pending_confirmation + its email, 64 conc.)",
+            format!("{register_rps:.0}"),
             "",
+        );
+        figures.row(
+            "registration rush",
+            "pgbench, same writes (tps, 64 clients)",
+            format!("{pg_signup:.0}"),
+            "",
+        );
+        figures.row(
+            "registration rush",
+            "sign-up ratio to pgbench",
+            format!("{:.0}%", register_rps / pg_signup * 100.0),
+            ">= 60%",
         );
         figures.row(
             "registration rush",
@@ -793,7 +853,7 @@ async fn run_scenarios(
         );
         figures.row(
             "registration rush",
-            "ratio to pgbench",
+            "seat-taking ratio to pgbench",
             format!("{:.0}%", confirm_rps / pg_rush * 100.0),
             ">= 60%",
         );
@@ -870,13 +930,9 @@ async fn run_scenarios(
                 Some(json!({"session_ids": [session_ids[0]], "invitees": invitees})),
             )
             .await?;
-        let accepted = Instant::now();
-        let accept_secs = accepted.duration_since(started).as_secs_f64();
+        let accept_secs = started.elapsed().as_secs_f64();
         sink.wait_for(before + 1000, Duration::from_secs(600)).await;
-        // Delivery is timed from the answer, when all 1,000 are queued: the POST has its own
-        // row. The whole span is shown beside it.
-        let delivered_secs = accepted.elapsed().as_secs_f64();
-        let end_to_end_secs = started.elapsed().as_secs_f64();
+        let delivered_secs = started.elapsed().as_secs_f64();
         figures.row(
             "invitation fan-out",
             "time to accept the 1,000-invitee POST (s)",
@@ -885,12 +941,15 @@ async fn run_scenarios(
         );
         figures.row(
             "invitation fan-out",
-            "emails/s from the POST's answer until the sink had all 1,000",
-            format!(
-                "{:.0} (all delivered {end_to_end_secs:.2} s after the POST began)",
-                1000.0 / delivered_secs
-            ),
-            ">= 1,000/s",
+            "1,000 invitations created and delivered to the sink, from the POST's start (s)",
+            format!("{delivered_secs:.2}"),
+            "<= 10 s",
+        );
+        figures.row(
+            "memory",
+            "peak RSS of the server after the fan-out (MiB)",
+            format!("{:.1}", peak_rss_mib(pid)),
+            "<= 64 MiB",
         );
     }
     if wants("login") {
@@ -946,8 +1005,8 @@ async fn run_scenarios(
         let loaded = reader.stop()?;
         let hash_after = argon2_hash_secs();
         // A second storm, with a reader of a route that needs the database (readiness: one
-        // query on a pooled connection). Not a target of the issue: it shows what a login
-        // storm does to PostgreSQL on a shared machine (docs/PERFORMANCE.md, "autogroup").
+        // query on a pooled connection): the hashes must leave PostgreSQL its share of the
+        // cores.
         let ready_url = format!("{}/health/ready", api.base);
         let ready_unloaded = Reader::unloaded(&ready_url, storm_secs as u64).await?;
         let ready_reader = Reader::start(ready_url);
@@ -970,8 +1029,8 @@ async fn run_scenarios(
             "logins/s (64 concurrent)",
             format!("{logins_per_sec:.1}"),
             &format!(
-                ">= {:.1} (80% of cores / mean hash; {:.0}% here)",
-                0.8 * cores / hash,
+                ">= {:.1} (45% of cores / mean hash; {:.0}% here)",
+                0.45 * cores / hash,
                 100.0 * logins_per_sec * hash / cores
             ),
         );
@@ -995,7 +1054,7 @@ async fn run_scenarios(
                 percentile(&ready_loaded, 0.99),
                 ready_loaded.last().copied().unwrap_or_default()
             ),
-            "none (not the issue's; see the analysis)",
+            "p99 <= 20 ms",
         );
         figures.row(
             "memory",

@@ -7,9 +7,13 @@
 //!   Callers keep only what they computed without a viewer.
 //! - A view is served at most `ttl` after its read began, on this instance as on any other: a
 //!   change committed anywhere shows everywhere within `ttl`.
-//! - A change made through this instance shows here at once: the service that commits it calls
+//! - An edit made through this instance shows here at once: the service that commits it calls
 //!   [`PublicViews::forget_event`] (or [`PublicViews::forget_all`]) after its commit, and no view
 //!   whose read began before that call is served again, even one still being read then.
+//! - Seat counts are not edits: a registration taken, confirmed, approved or cancelled shows
+//!   within `ttl`, as a change made on another instance does. A rush changes them many times a
+//!   second, and forgetting the views at each would send nearly every reader to the database.
+//!   A signed-in registrant sees their own seat at once: a seat holder's view is never kept.
 //! - One read per view at a time (moka's `try_get_with`): readers who come meanwhile wait for
 //!   it and share its answer. Failures (an event not found or not public, a busy pool) are not
 //!   kept.

@@ -225,7 +225,8 @@ async fn create_event(
 /// only; the event's own link (its public sessions' default) to staff and to holders of a
 /// confirmed seat in one of its public sessions. The public view, to anonymous visitors and to
 /// signed-in members who neither run the event nor hold a seat in it, may be up to
-/// `server.public_cache_ms` old (1 s by default); changes made through this server show at once.
+/// `server.public_cache_ms` old (1 s by default); edits made through this server show at once,
+/// seat counts within that bound.
 #[utoipa::path(get, path = "/api/v1/events/{id}", tag = "dialogues",
     params(("id" = String, Path, description = "The event's id or slug")),
     responses((status = 200, body = EventView)))]

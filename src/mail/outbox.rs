@@ -182,7 +182,12 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, email: OutgoingEmail) -> AppR
     Ok(enqueue_many(conn, vec![email]).await? == 1)
 }
 
-/// Queues many emails in one statement (an invitation fan-out); returns how many were new.
+/// Emails rendered and inserted at once: a fan-out holds one chunk's bodies (and their insert's
+/// copy of them) at a time, not all of them.
+const RENDERED_AT_ONCE: usize = 100;
+
+/// Queues many emails (an invitation fan-out), in statements of [`RENDERED_AT_ONCE`]; returns
+/// how many were new.
 ///
 /// No NOTIFY is sent: PostgreSQL serialises the commits of notifying transactions on one global
 /// lock, which would slow a registration rush. The worker of the process that served the
@@ -191,42 +196,41 @@ pub async fn enqueue_many(
     conn: &mut AsyncPgConnection,
     emails_to_send: Vec<OutgoingEmail>,
 ) -> AppResult<usize> {
-    if emails_to_send.is_empty() {
-        return Ok(0);
-    }
-    let rows = emails_to_send
-        .into_iter()
-        .map(OutgoingEmail::into_row)
-        .collect::<AppResult<Vec<_>>>()?;
-    let now = Utc::now();
-    let due_now = rows.iter().any(|row| row.next_attempt_at <= now);
-    let inserted = match rows.as_slice() {
-        // One email, the common case (a confirmation, in a rush under the session's lock): a
-        // statement of fixed shape, kept prepared.
-        [row] => {
-            KeepPrepared(
+    let (mut inserted, mut due_now) = (0, false);
+    let mut emails = emails_to_send.into_iter();
+    loop {
+        let rows = emails
+            .by_ref()
+            .take(RENDERED_AT_ONCE)
+            .map(OutgoingEmail::into_row)
+            .collect::<AppResult<Vec<_>>>()?;
+        // After rendering, which stamps the mail due now with the time it was rendered.
+        let now = Utc::now();
+        due_now |= rows.iter().any(|row| row.next_attempt_at <= now);
+        inserted += match rows.as_slice() {
+            [] => break,
+            // One email, the common case (a confirmation, in a rush under the session's lock): a
+            // statement of fixed shape, kept prepared.
+            [row] => {
+                KeepPrepared(
+                    diesel::insert_into(emails::table)
+                        .values(row)
+                        .on_conflict(emails::dedupe_key)
+                        .do_nothing(),
+                )
+                .execute(conn)
+                .await?
+            }
+            rows => {
                 diesel::insert_into(emails::table)
-                    .values(row)
-                    .on_conflict(emails::dedupe_key)
-                    .do_nothing(),
-            )
-            .execute(conn)
-            .await?
-        }
-        rows => {
-            let mut inserted = 0;
-            // PostgreSQL takes at most 65535 bind parameters per statement.
-            for chunk in rows.chunks(2000) {
-                inserted += diesel::insert_into(emails::table)
-                    .values(chunk)
+                    .values(rows)
                     .on_conflict(emails::dedupe_key)
                     .do_nothing()
                     .execute(conn)
-                    .await?;
+                    .await?
             }
-            inserted
-        }
-    };
+        };
+    }
     if inserted > 0 && due_now {
         super::doorbell::note_mail_queued();
     }

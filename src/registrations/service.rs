@@ -598,11 +598,6 @@ pub async fn register(
         .scope_boxed()
     })
     .await
-    .inspect(|outcome| {
-        if let RegisterOutcome::Registered { .. } = outcome {
-            state.public_views.forget_event(ctx.event.id);
-        }
-    })
 }
 
 fn confirm_token_expiry() -> DateTime<Utc> {
@@ -829,7 +824,6 @@ pub async fn confirm(state: &Context, token: &str) -> AppResult<RegistrationView
         .scope_boxed()
     })
     .await?;
-    state.public_views.forget_event(ctx.event.id);
     Ok(RegistrationView::new(
         &placed.registration,
         placed.waitlist_position,
@@ -892,7 +886,6 @@ pub async fn cancel_and_notify(
         .scope_boxed()
     })
     .await
-    .inspect(|_| state.public_views.forget_event(ctx.event.id))
 }
 
 /// The registration an emailed cancel link covers; 404 `invalid_token` when the link does not

@@ -94,7 +94,6 @@ pub async fn approve(
     let links = state.links.clone();
     let mut conn = state.pool.get().await?;
     let (_, ctx) = registration_for_staff(&mut conn, user, registration_id).await?;
-    let event_id = ctx.event.id;
     crate::db::transaction(&mut conn, |conn| {
         async move {
             seats::lock_session(conn, ctx.session.id).await?;
@@ -111,7 +110,6 @@ pub async fn approve(
         .scope_boxed()
     })
     .await
-    .inspect(|_| state.public_views.forget_event(event_id))
 }
 
 /// Staff rejection of a registration awaiting approval. Like a cancellation, it withdraws any
