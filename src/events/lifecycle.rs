@@ -95,7 +95,7 @@ pub async fn transition(
             // its sessions locked too, no registration, confirmation or acceptance is
             // taken meanwhile, and those committed before are all seen below.
             if target == EventStatus::Cancelled {
-                crate::db::locks::event_sessions(conn, event.id).await?;
+                crate::db::locks::event_sessions_for_change(conn, event.id).await?;
             }
             let updated: Event = diesel::update(events::table.find(event.id))
                 .set((

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::context::Links;
+use crate::db::locks::SessionLock;
 use crate::db::schema::{
     affiliations, events, organizations, people, registrations, sessions, speakers,
 };
@@ -286,10 +287,11 @@ pub async fn update_session(
     let updated = crate::db::transaction(&mut *conn, |conn| {
         async move {
             // The event first (lock order): the session's change touches the event row.
-            // Every seat change holds the session's lock: the counts below stay true
-            // until commit.
+            // Held for a change, the session's lock waits for every registration in flight,
+            // sign-ups too: the counts below stay true until commit, and a sign-up after it
+            // reads the new access, times and window.
             crate::db::locks::event(conn, event.id).await?;
-            seats::lock_session(conn, session_id).await?;
+            seats::lock_session_as(conn, session_id, SessionLock::Change).await?;
             let current: Session = sessions::table
                 .find(session_id)
                 .select(Session::as_select())
@@ -457,7 +459,7 @@ pub async fn delete_session(
     crate::db::transaction(&mut *conn, |conn| {
         async move {
             crate::db::locks::event(conn, event.id).await?;
-            seats::lock_session(conn, session_id).await?;
+            seats::lock_session_as(conn, session_id, SessionLock::Change).await?;
             let live = live_registrations(conn, session_id).await?;
             if live > 0 {
                 return Err(AppError::conflict(

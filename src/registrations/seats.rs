@@ -2,7 +2,7 @@
 //!
 //! Rule 1 (capacity is never exceeded, whatever the concurrency) holds because every change
 //! into or out of `confirmed` happens in a transaction that first locks the session row
-//! (`SELECT ... FOR NO KEY UPDATE`, bounded by the connection's `lock_timeout`). Under READ COMMITTED
+//! (`SessionLock::Seats` or stronger, bounded by the connection's `lock_timeout`). Under READ COMMITTED
 //! the count taken after the lock sees every earlier seat-taker's committed row, so seats are
 //! handed out one at a time in lock order, which is also the waitlist's arrival order.
 
@@ -13,7 +13,7 @@ use diesel::sql_types::{Bool, Nullable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::locks;
+use crate::db::locks::{self, SessionLock};
 use crate::db::prepared::KeepPrepared;
 use crate::db::schema::{registrations, waitlist_counts};
 use crate::error::AppResult;
@@ -27,13 +27,22 @@ pub struct LockedSession {
     pub waitlist: bool,
 }
 
-/// Locks the session row until the end of the transaction (level 2 of `db::locks`). Call
-/// inside a transaction.
+/// Locks the session row until the end of the transaction for a change of seats
+/// ([`SessionLock::Seats`], level 2 of `db::locks`). Call inside a transaction.
 pub async fn lock_session(
     conn: &mut AsyncPgConnection,
     session_id: Uuid,
 ) -> AppResult<LockedSession> {
-    let (id, capacity, waitlist) = locks::session_seating(conn, session_id).await?;
+    lock_session_as(conn, session_id, SessionLock::Seats).await
+}
+
+/// Locks the session row until the end of the transaction as `strength`.
+pub async fn lock_session_as(
+    conn: &mut AsyncPgConnection,
+    session_id: Uuid,
+    strength: SessionLock,
+) -> AppResult<LockedSession> {
+    let (id, capacity, waitlist) = locks::session_seating(conn, session_id, strength).await?;
     Ok(LockedSession {
         id,
         capacity,

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::auth::token::{hash_token, looks_like_token, IssuedToken};
 use crate::auth::AuthUser;
 use crate::context::{Context, Links};
+use crate::db::locks::SessionLock;
 use crate::db::schema::{events, organizations, people, registrations, sessions};
 use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::is_event_staff;
@@ -83,7 +84,7 @@ pub async fn admit(conn: &mut AsyncPgConnection, admission: Admission) -> AppRes
         Some(r) => r.id,
         None => {
             let id = Uuid::now_v7();
-            diesel::insert_into(registrations::table)
+            let inserted = diesel::insert_into(registrations::table)
                 .values((
                     registrations::id.eq(id),
                     registrations::session_id.eq(admission.session_id),
@@ -97,9 +98,19 @@ pub async fn admit(conn: &mut AsyncPgConnection, admission: Admission) -> AppRes
                     registrations::organization_kind.eq(admission.organization_kind),
                     registrations::country.eq(&admission.country),
                 ))
+                .on_conflict_do_nothing()
                 .execute(conn)
                 .await?;
-            id
+            if inserted == 1 {
+                id
+            } else {
+                // A sign-up of the person committed meanwhile (sign-ups do not wait for this
+                // lock): its `pending_confirmation` registration is the one to seat.
+                live_registration(conn, admission.session_id, admission.person_id)
+                    .await?
+                    .ok_or_else(already_registered)?
+                    .id
+            }
         }
     };
     let registration = seats::take_seat(conn, &session, registration_id, None)
@@ -461,7 +472,6 @@ pub async fn register(
     input: RegistrationInput,
     quota: &MailQuota,
 ) -> AppResult<RegisterOutcome> {
-    let links = state.links.clone();
     let mut conn = state.pool.get().await?;
     let ctx = session_context(&mut conn, session_id).await?;
     check_open_for_public(&mut conn, &ctx, caller, Utc::now()).await?;
@@ -476,6 +486,9 @@ pub async fn register(
                 .is_none_or(|e| e.as_str() == user.email())
         })
         .and_then(|user| user.person().cloned());
+    if let Some(person) = verified_person {
+        return register_verified(&mut conn, &state.links, session_id, caller, person, input).await;
+    }
     let email = input
         .email
         .clone()
@@ -486,108 +499,72 @@ pub async fn register(
         .clone()
         .or_else(|| caller.map(|u| u.name().to_owned()))
         .ok_or_else(|| AppError::invalid("name", "is required"))?;
+    let sign_up = SignUp {
+        session_id,
+        caller,
+        email: &email,
+        name: &name,
+        input: &input,
+    };
+    request_confirmation(&mut conn, &state.links, sign_up, quota).await?;
+    Ok(RegisterOutcome::CheckEmail)
+}
 
-    crate::db::transaction(&mut conn, |conn| {
+/// A verified account registering itself: seated, waitlisted or queued for approval at once.
+async fn register_verified(
+    conn: &mut AsyncPgConnection,
+    links: &Links,
+    session_id: Uuid,
+    caller: Option<&AuthUser>,
+    person: Person,
+    input: RegistrationInput,
+) -> AppResult<RegisterOutcome> {
+    crate::db::transaction(conn, |conn| {
         async move {
-            // Every registration change of a session happens under its row lock, so a double
+            // Every change of a seat in the session happens under this lock, so a double
             // submission finds the first one instead of tripping the unique index.
             let locked = seats::lock_session(conn, session_id).await?;
             // The checks that decide, again on what the lock now guards (rule 12): a session
             // made closed or an event cancelled meanwhile takes no registration.
             let ctx = session_context(conn, session_id).await?;
             check_open_for_public(conn, &ctx, caller, Utc::now()).await?;
-            let trusted = verified_person.is_some();
-            let person = match verified_person {
-                Some(person) => person,
-                None => {
-                    crate::people::service::find_or_create_by_email(conn, &email, &name).await?
-                }
-            };
-            let existing = live_registration(conn, session_id, person.id).await?;
-            let may_email = trusted || quota.permit(conn, Some(&person.email)).await?.granted();
-            let (registration, created) = match existing {
-                Some(r) if r.status == RegistrationStatus::PendingConfirmation && trusted => {
+            let (registration, created) = match live_registration(conn, session_id, person.id)
+                .await?
+            {
+                Some(r) if r.status == RegistrationStatus::PendingConfirmation => {
                     let placed =
-                        after_confirmation(conn, &links, &ctx, &locked, r, &person, None).await?;
+                        after_confirmation(conn, links, &ctx, &locked, r, &person, None).await?;
                     (placed.registration, false)
                 }
-                // Unless the address had its share of mail this hour: then the link it holds
-                // keeps working, and nothing is sent.
-                Some(r) if r.status == RegistrationStatus::PendingConfirmation && may_email => {
-                    // A new link replaces the old one, which stops working.
-                    let token = IssuedToken::generate();
-                    let r: Registration = diesel::update(registrations::table.find(r.id))
-                        .set((
-                            registrations::confirm_token_hash.eq(Some(token.hash.clone())),
-                            registrations::confirm_token_expires_at
-                                .eq(Some(confirm_token_expiry())),
-                            registrations::updated_at.eq(Utc::now()),
-                        ))
-                        .returning(Registration::as_returning())
-                        .get_result(conn)
-                        .await?;
-                    emails::send_confirmation_request(conn, &links, &ctx, &r, &person, &token)
-                        .await?;
-                    return Ok(RegisterOutcome::CheckEmail);
-                }
-                Some(r) if trusted => (r, false),
-                // The address had its share of mail this hour: nothing is sent.
-                Some(_) if !may_email => return Ok(RegisterOutcome::CheckEmail),
-                Some(r) => {
-                    let position = seats::waitlist_position(conn, &r).await?;
-                    emails::send_already_registered(conn, &ctx, &r, &person, position).await?;
-                    return Ok(RegisterOutcome::CheckEmail);
-                }
-                None if trusted => {
-                    let r = if ctx.session.requires_approval {
-                        let r = insert_registration(
-                            conn,
-                            &ctx,
-                            person.id,
-                            &input,
-                            RegistrationStatus::PendingApproval,
-                            None,
-                        )
-                        .await?;
-                        emails::notify(conn, &links, &ctx, &r, Notice::AwaitingApproval).await?;
-                        r
-                    } else {
-                        let admitted = admit(
-                            conn,
-                            Admission {
-                                session_id,
-                                person_id: person.id,
-                                source: RegistrationSource::PublicForm,
-                                invitation_id: None,
-                                organization_id: input.organization_id,
-                                organization_name: input.organization_name.clone(),
-                                organization_kind: input.organization_kind,
-                                country: input.country.clone(),
-                            },
-                        )
-                        .await?;
-                        let r = admitted.registration;
-                        emails::notify(conn, &links, &ctx, &r, Notice::for_seat(r.status)).await?;
-                        r
-                    };
-                    (r, true)
-                }
-                None => {
-                    let token = IssuedToken::generate();
+                Some(r) => (r, false),
+                None if ctx.session.requires_approval => {
                     let r = insert_registration(
                         conn,
                         &ctx,
                         person.id,
                         &input,
-                        RegistrationStatus::PendingConfirmation,
-                        Some(&token),
+                        RegistrationStatus::PendingApproval,
+                        None,
                     )
-                    .await?;
-                    if may_email {
-                        emails::send_confirmation_request(conn, &links, &ctx, &r, &person, &token)
-                            .await?;
-                    }
-                    return Ok(RegisterOutcome::CheckEmail);
+                    .await?
+                    .ok_or_else(already_registered)?;
+                    emails::notify(conn, links, &ctx, &r, Notice::AwaitingApproval).await?;
+                    (r, true)
+                }
+                None => {
+                    let admission = Admission {
+                        session_id,
+                        person_id: person.id,
+                        source: RegistrationSource::PublicForm,
+                        invitation_id: None,
+                        organization_id: input.organization_id,
+                        organization_name: input.organization_name.clone(),
+                        organization_kind: input.organization_kind,
+                        country: input.country.clone(),
+                    };
+                    let r = admit(conn, admission).await?.registration;
+                    emails::notify(conn, links, &ctx, &r, Notice::for_seat(r.status)).await?;
+                    (r, true)
                 }
             };
             Ok(RegisterOutcome::Registered {
@@ -600,10 +577,119 @@ pub async fn register(
     .await
 }
 
+/// An address asking to register, which must prove it owns the address first.
+#[derive(Clone, Copy)]
+struct SignUp<'a> {
+    session_id: Uuid,
+    caller: Option<&'a AuthUser>,
+    email: &'a EmailAddress,
+    name: &'a str,
+    input: &'a RegistrationInput,
+}
+
+/// Emails the address what applies to it: a confirmation link for a new `pending_confirmation`
+/// registration, a fresh link for one still unconfirmed, or where its live registration
+/// stands; nothing when the address had its share of mail this hour (a link it holds keeps
+/// working).
+///
+/// It takes no seat, so it holds the session only as [`SessionLock::SignUp`]: sign-ups run
+/// side by side and never queue behind the seat-takers of a rush, while a change of the
+/// session or the event's cancellation waits for them (and they for it). The registrant's own
+/// actions racing this one (a second submission, a click on the link, a cancellation) are
+/// settled by the unique index of live registrations and by changing a registration only in
+/// the status it was read in.
+async fn request_confirmation(
+    conn: &mut AsyncPgConnection,
+    links: &Links,
+    sign_up: SignUp<'_>,
+    quota: &MailQuota,
+) -> AppResult<()> {
+    crate::db::transaction(conn, |conn| {
+        async move {
+            seats::lock_session_as(conn, sign_up.session_id, SessionLock::SignUp).await?;
+            let ctx = session_context(conn, sign_up.session_id).await?;
+            check_open_for_public(conn, &ctx, sign_up.caller, Utc::now()).await?;
+            let person =
+                crate::people::service::find_or_create_by_email(conn, sign_up.email, sign_up.name)
+                    .await?;
+            let existing = live_registration(conn, sign_up.session_id, person.id).await?;
+            let may_email = quota.permit(conn, Some(&person.email)).await?.granted();
+            let registration = match existing {
+                Some(_) if !may_email => return Ok(()),
+                Some(r) if r.status == RegistrationStatus::PendingConfirmation => {
+                    // A new link replaces the old one, which stops working.
+                    let token = IssuedToken::generate();
+                    let refreshed: Option<Registration> = diesel::update(
+                        registrations::table.find(r.id).filter(
+                            registrations::status.eq(RegistrationStatus::PendingConfirmation),
+                        ),
+                    )
+                    .set((
+                        registrations::confirm_token_hash.eq(Some(token.hash.clone())),
+                        registrations::confirm_token_expires_at.eq(Some(confirm_token_expiry())),
+                        registrations::updated_at.eq(Utc::now()),
+                    ))
+                    .returning(Registration::as_returning())
+                    .get_result(conn)
+                    .await
+                    .optional()?;
+                    if let Some(r) = refreshed {
+                        return emails::send_confirmation_request(
+                            conn, links, &ctx, &r, &person, &token,
+                        )
+                        .await;
+                    }
+                    // Confirmed or cancelled by its registrant meanwhile: say where it stands.
+                    live_registration(conn, sign_up.session_id, person.id).await?
+                }
+                Some(r) => Some(r),
+                None => {
+                    let token = IssuedToken::generate();
+                    let inserted = insert_registration(
+                        conn,
+                        &ctx,
+                        person.id,
+                        sign_up.input,
+                        RegistrationStatus::PendingConfirmation,
+                        Some(&token),
+                    )
+                    .await?;
+                    // `None`: a second submission of the address committed first; its
+                    // email carries the link.
+                    // Without its share of mail this hour the address gets no link now: it
+                    // asks again later for a fresh one.
+                    if let (Some(r), true) = (inserted, may_email) {
+                        emails::send_confirmation_request(conn, links, &ctx, &r, &person, &token)
+                            .await?;
+                    }
+                    return Ok(());
+                }
+            };
+            if let Some(r) = registration {
+                let position = seats::waitlist_position(conn, &r).await?;
+                emails::send_already_registered(conn, &ctx, &r, &person, position).await?;
+            }
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+fn already_registered() -> AppError {
+    AppError::conflict(
+        Code::AlreadyRegistered,
+        "this person is already registered for the session",
+    )
+}
+
 fn confirm_token_expiry() -> DateTime<Utc> {
     Utc::now() + Duration::hours(CONFIRM_TOKEN_TTL_HOURS)
 }
 
+/// Inserts a registration; `None` when the person already has a live one in the session (the
+/// unique index of live registrations), committed by a transaction that did not hold the
+/// session's seat lock (a sign-up).
 async fn insert_registration(
     conn: &mut AsyncPgConnection,
     ctx: &SessionContext,
@@ -611,8 +697,8 @@ async fn insert_registration(
     input: &RegistrationInput,
     status: RegistrationStatus,
     confirm_token: Option<&IssuedToken>,
-) -> AppResult<Registration> {
-    let inserted = diesel::insert_into(registrations::table)
+) -> AppResult<Option<Registration>> {
+    Ok(diesel::insert_into(registrations::table)
         .values((
             registrations::id.eq(Uuid::now_v7()),
             registrations::session_id.eq(ctx.session.id),
@@ -627,20 +713,11 @@ async fn insert_registration(
             registrations::confirm_token_expires_at
                 .eq(confirm_token.map(|_| confirm_token_expiry())),
         ))
+        .on_conflict_do_nothing()
         .returning(Registration::as_returning())
         .get_result(conn)
-        .await;
-    match inserted {
-        Ok(r) => Ok(r),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Err(AppError::conflict(
-            Code::AlreadyRegistered,
-            "this person is already registered for the session",
-        )),
-        Err(e) => Err(e.into()),
-    }
+        .await
+        .optional()?)
 }
 
 /// The step after a registrant proved their address: into the approval queue, or a seat
