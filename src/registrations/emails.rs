@@ -507,7 +507,7 @@ pub async fn send_confirmation_request(
             ),
             format!(
                 "Please confirm your email address to complete the registration. The link is valid for {} hours.",
-                super::service::CONFIRM_TOKEN_TTL_HOURS
+                super::sign_up::CONFIRM_TOKEN_TTL_HOURS
             ),
         ],
         details: session_details(ctx),

@@ -18,7 +18,9 @@ use crate::registrations::model::{
     RegistrationRequest, RegistrationStatus, RegistrationView, SessionContext,
 };
 use crate::registrations::seats;
-use crate::registrations::service::{self, RegisterOutcome, RegistrationInput};
+use crate::registrations::service;
+use crate::registrations::sign_up::{self, RegisterOutcome, RegistrationInput};
+use crate::registrations::{cancellation, confirmation};
 
 /// Mounted at the site root by `crate::pages::routes`.
 pub fn page_routes(cfg: &mut web::ServiceConfig) {
@@ -236,7 +238,7 @@ async fn register_form(
     };
     let open = async {
         let mut conn = state.pool.get().await?;
-        service::check_open_for_public(&mut conn, &ctx, caller.0.as_ref(), chrono::Utc::now()).await
+        sign_up::check_open_for_public(&mut conn, &ctx, caller.0.as_ref(), chrono::Utc::now()).await
     };
     if let Err(e) = open.await {
         let ctx = (!e.status_code().eq(&StatusCode::NOT_FOUND)).then_some(&ctx);
@@ -293,7 +295,7 @@ async fn register_submit(
         RegistrationInput::parse(&request, caller.as_ref()),
     ) {
         (Ok(_), Ok(input)) => {
-            service::register(&state, session_id, caller.as_ref(), input, &quota).await
+            sign_up::register(&state, session_id, caller.as_ref(), input, &quota).await
         }
         (Err(AppError::Validation(mut picked)), Err(AppError::Validation(rest))) => {
             picked.extend(rest);
@@ -340,7 +342,7 @@ fn registered_page(ctx: &SessionContext, outcome: &RegisterOutcome, email: &str)
             return message("Check your email", Some(ctx))
                 .paragraph(format!(
                     "We have sent a message to {email} about this registration. If it asks you to confirm, open its link within {} hours to complete your registration.",
-                    service::CONFIRM_TOKEN_TTL_HOURS
+                    sign_up::CONFIRM_TOKEN_TTL_HOURS
                 ))
                 .paragraph("If it does not arrive in a few minutes, check your spam folder.")
                 .respond(StatusCode::OK)
@@ -414,7 +416,7 @@ struct TokenQuery {
 async fn confirm_page(state: web::Data<Context>, query: web::Query<TokenQuery>) -> HttpResponse {
     let shown = async {
         let mut conn = state.pool.get().await?;
-        service::peek_confirmation(&mut conn, &query.token).await
+        confirmation::peek_confirmation(&mut conn, &query.token).await
     };
     match shown.await {
         Ok((_, ctx, person)) => html(
@@ -442,13 +444,13 @@ async fn confirm_submit(state: web::Data<Context>, form: web::Form<TokenForm>) -
     // Look first, so the outcome page can name the session.
     let ctx = async {
         let mut conn = state.pool.get().await?;
-        service::peek_confirmation(&mut conn, &form.token).await
+        confirmation::peek_confirmation(&mut conn, &form.token).await
     };
     let ctx = match ctx.await {
         Ok((_, ctx, _)) => ctx,
         Err(e) => return error_page(&e, None),
     };
-    match service::confirm(&state, &form.token).await {
+    match confirmation::confirm(&state, &form.token).await {
         Ok(view) => outcome_page(&ctx, &view, Vec::new(), StatusCode::OK),
         Err(e) => error_page(&e, Some(&ctx)),
     }
@@ -475,7 +477,7 @@ async fn cancel_page(
     let id = path.into_inner();
     let shown = async {
         let mut conn = state.pool.get().await?;
-        service::peek_cancellation(&mut conn, id, &query.token).await
+        cancellation::peek_cancellation(&mut conn, id, &query.token).await
     };
     match shown.await {
         Ok((r, ctx, _)) if !r.status.is_live() => error_page(
@@ -509,13 +511,13 @@ async fn cancel_submit(
     let id = path.into_inner();
     let ctx = async {
         let mut conn = state.pool.get().await?;
-        service::peek_cancellation(&mut conn, id, &form.token).await
+        cancellation::peek_cancellation(&mut conn, id, &form.token).await
     };
     let ctx = match ctx.await {
         Ok((_, ctx, _)) => ctx,
         Err(e) => return error_page(&e, None),
     };
-    match service::cancel_with_token(&state, id, &form.token).await {
+    match cancellation::cancel_with_token(&state, id, &form.token).await {
         Ok(view) => outcome_page(&ctx, &view, Vec::new(), StatusCode::OK),
         Err(e) => error_page(&e, Some(&ctx)),
     }

@@ -17,8 +17,9 @@ use crate::registrations::model::{
     RegistrationRequest, RegistrationStatus, RegistrationView, SessionReport,
     StaffRegistrationView, StatusCounts,
 };
-use crate::registrations::service::{self, RegisterOutcome, RegistrationInput};
+use crate::registrations::sign_up::{self, RegisterOutcome, RegistrationInput};
 use crate::registrations::staff;
+use crate::registrations::{cancellation, confirmation};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -106,7 +107,7 @@ async fn register(
         || async {
             let input = RegistrationInput::parse(&body, caller.as_ref())?;
             let outcome =
-                service::register(&state, session_id, caller.as_ref(), input, &quota).await?;
+                sign_up::register(&state, session_id, caller.as_ref(), input, &quota).await?;
             Ok(match outcome {
                 RegisterOutcome::Registered {
                     registration,
@@ -158,7 +159,7 @@ async fn confirm(
     let body = body.into_inner();
     let fingerprint = idempotency::fingerprint(&body);
     idempotency::run(&state, &req, None, fingerprint, || async {
-        let view = service::confirm(&state, &body.token).await?;
+        let view = confirmation::confirm(&state, &body.token).await?;
         Ok((StatusCode::OK, view))
     })
     .await
@@ -177,7 +178,7 @@ async fn cancel_registration(
     path: web::Path<Uuid>,
     user: AuthUser,
 ) -> AppResult<HttpResponse> {
-    let view = service::cancel_for(&state, &user, path.into_inner()).await?;
+    let view = cancellation::cancel_for(&state, &user, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
