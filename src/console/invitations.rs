@@ -27,8 +27,9 @@ use crate::auth::AuthUser;
 use crate::context::Context;
 use crate::db::schema::{organizations, sessions};
 use crate::error::{AppError, AppResult};
+use crate::events::access::event_facts;
 use crate::events::local_time::format_local;
-use crate::invitations::lookup::{event_for_staff, load_event};
+use crate::invitations::lookup::event_for_staff;
 use crate::invitations::model::{InvitationStatus, SkipReason};
 use crate::invitations::preview::{self, InvitationPreview};
 use crate::invitations::types::{
@@ -1086,7 +1087,7 @@ async fn retry_page_of(
     let mut conn = state.pool.get().await?;
     let found = retry::failed_for_staff(&mut conn, user, id).await?;
     let event_id = found.email.event_id.unwrap_or_default();
-    let event = load_event(&mut conn, event_id).await?;
+    let event = event_facts(&mut conn, event_id).await?;
     let (what, possible) = plan_sentence(&found.plan);
     Ok(RetryPage {
         chrome,

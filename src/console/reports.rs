@@ -13,10 +13,9 @@ use super::dialogues::list_address;
 use super::{error_page, signed_in, signed_in_form, words, Chrome, Form};
 use crate::context::Context;
 use crate::error::AppResult;
-use crate::events::access::require_staff_of_event;
+use crate::events::access::{event_facts, require_staff_of_event};
 use crate::pages::html;
 use crate::registrations::lists::{self, ListParams};
-use crate::registrations::model::EventFacts;
 use crate::registrations::routes::csv_download;
 use crate::registrations::staff;
 
@@ -183,20 +182,6 @@ async fn event_csv(
         Ok((name, body)) => csv_download(&name, body),
         Err(e) => error_page(e),
     }
-}
-
-async fn event_facts(
-    conn: &mut diesel_async::AsyncPgConnection,
-    event_id: Uuid,
-) -> AppResult<EventFacts> {
-    use crate::db::schema::events;
-    use diesel::prelude::*;
-    use diesel_async::RunQueryDsl;
-    Ok(events::table
-        .find(event_id)
-        .select(EventFacts::as_select())
-        .first(conn)
-        .await?)
 }
 
 // --- The report --------------------------------------------------------------------------------

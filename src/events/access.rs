@@ -9,7 +9,19 @@ use crate::auth::AuthUser;
 use crate::db::schema::{event_staff, events, registrations, sessions};
 use crate::error::{AppError, AppResult, Code};
 use crate::events::model::{Event, EventStatus};
-use crate::registrations::model::RegistrationStatus;
+use crate::registrations::model::{EventFacts, RegistrationStatus};
+
+/// What other domains decide on about an event (its status, time zone, visibility); 404 when
+/// there is no such event.
+pub async fn event_facts(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<EventFacts> {
+    events::table
+        .find(event_id)
+        .select(EventFacts::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| AppError::not_found("event"))
+}
 
 /// Whether `user` runs this event (admins run every event).
 pub async fn is_event_staff(

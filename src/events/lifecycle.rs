@@ -156,7 +156,7 @@ async fn queue_cancellation_emails(
         .load(conn)
         .await?;
     let raised = crate::registrations::emails::raise_sequences(conn, &session_ids).await?;
-    let facts = crate::invitations::lookup::load_event(conn, event.id).await?;
+    let facts = crate::events::access::event_facts(conn, event.id).await?;
     let refs: Vec<&SessionFacts> = raised.iter().collect();
     let cancel_ics = (!refs.is_empty())
         .then(|| crate::registrations::emails::sessions_cancel_calendar(&facts, &refs));

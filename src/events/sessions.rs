@@ -516,7 +516,7 @@ async fn tell_invitees_of_deletion(
         return Ok(());
     }
     let raised = crate::registrations::emails::raise_sequences(conn, &[session_id]).await?;
-    let event = crate::invitations::lookup::load_event(conn, event_id).await?;
+    let event = crate::events::access::event_facts(conn, event_id).await?;
     let refs: Vec<&crate::registrations::model::SessionFacts> = raised.iter().collect();
     let emails = invitees
         .iter()

@@ -22,12 +22,13 @@ use crate::db::schema::{
     sessions,
 };
 use crate::error::{AppError, AppResult, Code, Validator};
+use crate::events::access::event_facts;
 use crate::events::calendar::CalendarMethod;
 use crate::events::local_time::format_local;
 use crate::invitations::emails::{self, AcceptedSession};
 use crate::invitations::lookup::{
-    event_closed_error, in_calendar, load_event, lock_invitation, offered_session_ids,
-    offered_sessions, seats_of,
+    event_closed_error, in_calendar, lock_invitation, offered_session_ids, offered_sessions,
+    seats_of,
 };
 use crate::invitations::model::{Invitation, InvitationStatus};
 use crate::invitations::types::{
@@ -130,7 +131,7 @@ fn revoked_error() -> AppError {
 pub async fn view_by_token(state: &Context, token: &str) -> AppResult<InvitationView> {
     let mut conn = state.pool.get().await?;
     let invitation = find_by_token(&mut conn, token).await?;
-    let event = load_event(&mut conn, invitation.event_id).await?;
+    let event = event_facts(&mut conn, invitation.event_id).await?;
     if !event.accepts_invitations() {
         return Err(event_closed_error(&event));
     }
@@ -274,7 +275,7 @@ pub async fn respond(state: &Context, token: &str, answer: Answer) -> AppResult<
         let (token, links, answer) = (&token, &links, answer.clone());
         async move {
             let invitation = lock_answerable(conn, token).await?;
-            let event = load_event(conn, invitation.event_id).await?;
+            let event = event_facts(conn, invitation.event_id).await?;
             if !event.accepts_invitations() {
                 return Err(event_closed_error(&event));
             }

@@ -12,21 +12,10 @@ use crate::auth::AuthUser;
 use crate::db::locks;
 use crate::db::schema::{invitation_sessions, registrations, sessions};
 use crate::error::{AppError, AppResult, Code};
-use crate::events::access::require_event_staff;
+use crate::events::access::{event_facts, require_event_staff};
 use crate::events::model::EventStatus;
 use crate::invitations::model::{Invitation, InvitationStatus};
 use crate::registrations::model::{EventFacts, RegistrationStatus, SessionFacts};
-
-pub async fn load_event(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<EventFacts> {
-    use crate::db::schema::events;
-    events::table
-        .find(event_id)
-        .select(EventFacts::as_select())
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| AppError::not_found("event"))
-}
 
 /// The event, when `user` is on its staff (403/404 otherwise, as the event's visibility says).
 pub async fn event_for_staff(
@@ -34,13 +23,13 @@ pub async fn event_for_staff(
     user: &AuthUser,
     event_id: Uuid,
 ) -> AppResult<EventFacts> {
-    let event = load_event(conn, event_id).await?;
+    let event = event_facts(conn, event_id).await?;
     require_event_staff(conn, user, event.id, event.is_public()).await?;
     Ok(event)
 }
 
-/// The sessions an invitation offers, in start order (also the order seats are taken in, so
-/// concurrent acceptances lock sessions in one order and cannot deadlock).
+/// The sessions an invitation offers, in start order (the order they are shown and emailed
+/// in; they are locked in id order, `offered_session_ids`).
 pub async fn offered_sessions(
     conn: &mut AsyncPgConnection,
     invitation_id: Uuid,

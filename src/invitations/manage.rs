@@ -19,14 +19,15 @@ use crate::db::locks;
 use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{invitation_sessions, invitations, people, sessions};
 use crate::error::{AppError, AppResult, Code, Validator};
+use crate::events::access::event_facts;
 use crate::events::access::is_event_staff;
 use crate::events::calendar::CalendarMethod;
 use crate::events::local_time::format_local;
 use crate::invitations::create::{check_sessions, Sender, MAX_SESSIONS};
 use crate::invitations::emails::{self, InvitationMail, Invitee};
 use crate::invitations::lookup::{
-    event_closed_error, event_for_staff, in_calendar, live_registrations, load_event,
-    lock_invitation, offered_session_ids, offered_sessions, seats_of,
+    event_closed_error, event_for_staff, in_calendar, live_registrations, lock_invitation,
+    offered_session_ids, offered_sessions, seats_of,
 };
 use crate::invitations::model::{Invitation, InvitationStatus, NewInvitationSession};
 use crate::invitations::reminders;
@@ -57,7 +58,7 @@ pub(super) async fn invitation_for_staff(
     if !is_event_staff(conn, user, invitation.event_id).await? {
         return Err(AppError::not_found("invitation"));
     }
-    let event = load_event(conn, invitation.event_id).await?;
+    let event = event_facts(conn, invitation.event_id).await?;
     Ok((invitation, event))
 }
 
