@@ -84,7 +84,7 @@ impl MailQuota {
         let since = Utc::now() - Duration::seconds(WINDOW_SECS);
         let client = self.client.key();
         if per_client > 0 {
-            advisory_lock(conn, &format!("mail-limit:client:{client}")).await?;
+            crate::db::locks::advisory(conn, &format!("mail-limit:client:{client}")).await?;
             let (count, oldest) = window(
                 conn,
                 mail_requests::table
@@ -100,7 +100,7 @@ impl MailQuota {
         let recipient = recipient.map(str::to_lowercase);
         let mut permit = Permit::Granted;
         if let (Some(recipient), true) = (&recipient, per_recipient > 0) {
-            advisory_lock(conn, &format!("mail-limit:recipient:{recipient}")).await?;
+            crate::db::locks::advisory(conn, &format!("mail-limit:recipient:{recipient}")).await?;
             let (count, oldest) = window(
                 conn,
                 mail_requests::table
@@ -139,14 +139,6 @@ pub async fn prune(conn: &mut AsyncPgConnection) -> AppResult<usize> {
             .execute(conn)
             .await?,
     )
-}
-
-async fn advisory_lock(conn: &mut AsyncPgConnection, key: &str) -> AppResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind::<diesel::sql_types::Text, _>(key)
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// How many rows the query matches, and the oldest's time.

@@ -35,10 +35,7 @@ fn interval() -> Duration {
 /// Queues or refreshes every enabled admin's digest of the applications waiting.
 /// Each application links to its page in the console.
 pub async fn queue(conn: &mut AsyncPgConnection, links: &Links) -> AppResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind::<diesel::sql_types::Text, _>("organization-applications-digest")
-        .execute(conn)
-        .await?;
+    crate::db::locks::advisory(conn, "organization-applications-digest").await?;
     let waiting: Vec<Organization> = organizations::table
         .filter(organizations::status.eq(MembershipStatus::Applicant))
         .order((organizations::created_at.asc(), organizations::id.asc()))

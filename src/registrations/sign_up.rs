@@ -308,10 +308,25 @@ async fn register_verified(
                         RegistrationStatus::PendingApproval,
                         None,
                     )
-                    .await?
-                    .ok_or_else(already_registered)?;
-                    emails::notify(conn, links, &ctx, &r, Notice::AwaitingApproval).await?;
-                    (r, true)
+                    .await?;
+                    match r {
+                        Some(r) => {
+                            emails::notify(conn, links, &ctx, &r, Notice::AwaitingApproval).await?;
+                            (r, true)
+                        }
+                        // An unconfirmed sign-up of the address committed meanwhile (sign-ups
+                        // do not wait for the seat lock): the account proves the address, so
+                        // that registration goes on to the approval queue.
+                        None => {
+                            let r = live_registration(conn, session_id, person.id)
+                                .await?
+                                .ok_or_else(already_registered)?;
+                            let placed =
+                                after_confirmation(conn, links, &ctx, &locked, r, &person, None)
+                                    .await?;
+                            (placed.registration, false)
+                        }
+                    }
                 }
                 None => {
                     let admission = Admission {
@@ -374,37 +389,35 @@ async fn request_confirmation(
             let person =
                 crate::people::service::find_or_create_by_email(conn, sign_up.email, sign_up.name)
                     .await?;
-            let existing = live_registration(conn, sign_up.session_id, person.id).await?;
+            // Under the address's mail limit lock (when limits are on), so a second
+            // submission of the address reads what the first committed.
             let may_email = quota.permit(conn, Some(&person.email)).await?.granted();
-            let registration = match existing {
-                Some(_) if !may_email => return Ok(()),
-                Some(r) if r.status == RegistrationStatus::PendingConfirmation => {
-                    // A new link replaces the old one, which stops working.
-                    let token = IssuedToken::generate();
-                    let refreshed: Option<Registration> = diesel::update(
-                        registrations::table.find(r.id).filter(
-                            registrations::status.eq(RegistrationStatus::PendingConfirmation),
-                        ),
-                    )
-                    .set((
-                        registrations::confirm_token_hash.eq(Some(token.hash.clone())),
-                        registrations::confirm_token_expires_at.eq(Some(confirm_token_expiry())),
-                        registrations::updated_at.eq(Utc::now()),
-                    ))
-                    .returning(Registration::as_returning())
-                    .get_result(conn)
-                    .await
-                    .optional()?;
-                    if let Some(r) = refreshed {
+            let mut existing = live_registration(conn, sign_up.session_id, person.id).await?;
+            if let (Some(r), true) = (&existing, may_email) {
+                if r.status == RegistrationStatus::PendingConfirmation {
+                    if let Some((r, token)) = replace_link(conn, r.id).await? {
                         return emails::send_confirmation_request(
                             conn, links, &ctx, &r, &person, &token,
                         )
                         .await;
                     }
-                    // Confirmed or cancelled by its registrant meanwhile: say where it stands.
-                    live_registration(conn, sign_up.session_id, person.id).await?
+                    // Confirmed or cancelled by its registrant meanwhile: decide again.
+                    existing = live_registration(conn, sign_up.session_id, person.id).await?;
+                    if existing
+                        .as_ref()
+                        .is_some_and(|r| r.status == RegistrationStatus::PendingConfirmation)
+                    {
+                        // A second submission made it; its email carries the link.
+                        return Ok(());
+                    }
                 }
-                Some(r) => Some(r),
+            }
+            match existing {
+                Some(_) if !may_email => {}
+                Some(r) => {
+                    let position = seats::waitlist_position(conn, &r).await?;
+                    emails::send_already_registered(conn, &ctx, &r, &person, position).await?;
+                }
                 None => {
                     let token = IssuedToken::generate();
                     let inserted = insert_registration(
@@ -416,20 +429,14 @@ async fn request_confirmation(
                         Some(&token),
                     )
                     .await?;
-                    // `None`: a second submission of the address committed first; its
-                    // email carries the link.
-                    // Without its share of mail this hour the address gets no link now: it
-                    // asks again later for a fresh one.
+                    // `None`: a second submission of the address committed first; its email
+                    // carries the link. Without its share of mail this hour the address gets
+                    // no link now: it asks again later for a fresh one.
                     if let (Some(r), true) = (inserted, may_email) {
                         emails::send_confirmation_request(conn, links, &ctx, &r, &person, &token)
                             .await?;
                     }
-                    return Ok(());
                 }
-            };
-            if let Some(r) = registration {
-                let position = seats::waitlist_position(conn, &r).await?;
-                emails::send_already_registered(conn, &ctx, &r, &person, position).await?;
             }
             Ok(())
         }
@@ -438,7 +445,31 @@ async fn request_confirmation(
     .await
 }
 
-pub(crate) fn confirm_token_expiry() -> DateTime<Utc> {
+/// Gives a `pending_confirmation` registration a new confirmation link, which replaces the old
+/// one; `None` when the registration is no longer pending.
+async fn replace_link(
+    conn: &mut AsyncPgConnection,
+    registration_id: Uuid,
+) -> AppResult<Option<(Registration, IssuedToken)>> {
+    let token = IssuedToken::generate();
+    let replaced: Option<Registration> = diesel::update(
+        registrations::table
+            .find(registration_id)
+            .filter(registrations::status.eq(RegistrationStatus::PendingConfirmation)),
+    )
+    .set((
+        registrations::confirm_token_hash.eq(Some(token.hash.clone())),
+        registrations::confirm_token_expires_at.eq(Some(confirm_token_expiry())),
+        registrations::updated_at.eq(Utc::now()),
+    ))
+    .returning(Registration::as_returning())
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(replaced.map(|r| (r, token)))
+}
+
+fn confirm_token_expiry() -> DateTime<Utc> {
     Utc::now() + Duration::hours(CONFIRM_TOKEN_TTL_HOURS)
 }
 

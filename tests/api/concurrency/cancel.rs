@@ -2,6 +2,10 @@
 //! pending or accepted invitation in one transaction, emails each person once, and nothing
 //! registers or accepts into it afterwards, whatever races it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
@@ -10,7 +14,7 @@ use super::{
     accept, count, invitation_token, invite, invited_to_two_closed_sessions, patch, post, race,
     staffed_event, InvitedToTwo,
 };
-use crate::support::fixtures::{self as fx, SessionSpec};
+use crate::support::fixtures::{self as fx, unique_email, SessionSpec};
 use crate::support::{expect_json, TestApp};
 
 const ROUNDS: usize = 4;
@@ -173,6 +177,8 @@ async fn registrations_racing_a_cancellation_end_cancelled_and_told() {
             staff.token(),
             json!({}),
         )];
+        // Members take seats; anonymous sign-ups only ask for a link, and hold the session
+        // in a weaker way that the cancellation must still wait for.
         for (i, member) in members.iter().enumerate() {
             racers.push(post(
                 &app,
@@ -180,6 +186,13 @@ async fn registrations_racing_a_cancellation_end_cancelled_and_told() {
                 &format!("/sessions/{session}/registrations"),
                 member.token(),
                 json!({}),
+            ));
+            racers.push(post(
+                &app,
+                &format!("sign up {i}"),
+                &format!("/sessions/{session}/registrations"),
+                None,
+                json!({"email": unique_email("walk-in"), "name": "Walk-in"}),
             ));
         }
         let answers = race(racers).await;
@@ -200,6 +213,75 @@ async fn registrations_racing_a_cancellation_end_cancelled_and_told() {
             "round {round}: every registrant told once"
         );
     }
+}
+
+/// An organiser cancels a dialogue while the public keeps signing up: the cancellation waits
+/// only for the sign-ups in flight, not until a stream of them dries up (sign-ups hold the
+/// session in a shared way that must not pass a change waiting for it), and every sign-up
+/// after it is refused.
+#[tokio::test]
+async fn a_cancellation_is_not_held_off_by_a_stream_of_sign_ups() {
+    // A short lock wait: a cancellation held off by the stream would answer 503.
+    let app = TestApp::spawn_with(|s| s.database.lock_timeout_ms = 1_000).await;
+    let staff = app.user("organizer").await;
+    let event_id = staffed_event(&app, &staff).await;
+    let session = fx::add_session(&app, event_id, &SessionSpec::default()).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let walk_ins: Vec<_> = (0..12)
+        .map(|_| {
+            let (client, url, stop) = (
+                app.client.clone(),
+                app.api(&format!("/sessions/{session}/registrations")),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let res = client
+                        .post(&url)
+                        .json(&json!({"email": unique_email("stream"), "name": "Walk-in"}))
+                        .send()
+                        .await
+                        .expect("sent");
+                    answers.push(res.status());
+                }
+                answers
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let res = app
+        .post(
+            &format!("/events/{event_id}/cancel"),
+            staff.token(),
+            json!({}),
+        )
+        .await;
+    let cancelled = expect_json(res, StatusCode::OK).await;
+    assert_eq!(cancelled["status"], "cancelled");
+    // Sign-ups keep coming for a while after it, all refused.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut answers = Vec::new();
+    for walk_in in walk_ins {
+        answers.extend(walk_in.await.expect("walk-in"));
+    }
+    assert!(
+        answers.contains(&StatusCode::ACCEPTED) && answers.contains(&StatusCode::CONFLICT),
+        "sign-ups before and after the cancellation: {answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|s| *s == StatusCode::ACCEPTED || *s == StatusCode::CONFLICT),
+        "{answers:?}"
+    );
+    assert_eq!(
+        live_registrations(&app, event_id).await,
+        0,
+        "a cancelled event keeps no live registration"
+    );
 }
 
 /// Case 3: accepts and a session move racing the cancellation never deadlock, and the event
