@@ -7,12 +7,10 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::done_sentence;
+use super::{status_choices, TableQuery};
 use crate::auth::AuthUser;
 use crate::console::dialogues::StatusChoice;
-use crate::console::{
-    error_page, see_other, signed_in, signed_in_form, words, Chrome, Errors, Form,
-};
+use crate::console::{error_page, see_other, signed_in, signed_in_form, words, Chrome, Errors};
 use crate::context::Context;
 use crate::error::{AppError, AppResult};
 use crate::events::access::event_facts;
@@ -82,18 +80,15 @@ pub(super) async fn emails_page(
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let query = Form::parse(req.query_string().as_bytes());
-    let status = query.get("status").trim().to_owned();
-    let cursor = query.get("cursor").trim().to_owned();
-    let done = done_sentence(query.get("done"));
+    let query = TableQuery::of(&req);
     let page = async {
         let event_id = *path;
         let mut conn = state.pool.get().await?;
         let event = event_for_staff(&mut conn, &user, event_id).await?;
         let (filter, page) = mail_service::parse_list_query(
-            Some(&status),
+            Some(&query.status),
             Some(100),
-            (!cursor.is_empty()).then_some(cursor.as_str()),
+            (!query.cursor.is_empty()).then_some(query.cursor.as_str()),
         )?;
         let found = mail_service::list_for_event(&mut conn, event_id, filter, &page).await?;
         AppResult::Ok((event, found))
@@ -103,32 +98,22 @@ pub(super) async fn emails_page(
         Err(e) => return error_page(e),
     };
     let zone = event.zone();
-    let next = found.next_cursor.as_ref().map(|c| {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        if !status.is_empty() {
-            q.append_pair("status", &status);
-        }
-        q.append_pair("cursor", c);
-        format!("/manage/events/{}/emails?{}", event.id, q.finish())
-    });
+    let next = found
+        .next_cursor
+        .as_ref()
+        .map(|c| query.next(event.id, "emails", c));
     html(
         StatusCode::OK,
         &EmailsPage {
             chrome,
-            done,
+            done: query.done,
             event_id: event.id,
             event_title: event.title.clone(),
             zone: event.timezone.clone(),
-            statuses: EmailStatus::ALL
-                .iter()
-                .map(|s| StatusChoice {
-                    code: s.as_str(),
-                    label: words(s.as_str()),
-                })
-                .collect(),
+            statuses: status_choices(EmailStatus::ALL.iter().map(|s| s.as_str())),
             rows: found.items.iter().map(|e| EmailRow::of(e, &zone)).collect(),
             next,
-            status,
+            status: query.status,
         },
     )
 }

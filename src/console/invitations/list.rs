@@ -6,9 +6,9 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
 
-use super::done_sentence;
+use super::{status_choices, TableQuery};
 use crate::console::dialogues::StatusChoice;
-use crate::console::{error_page, see_other, signed_in, signed_in_form, words, Chrome, Form};
+use crate::console::{error_page, see_other, signed_in, signed_in_form, Chrome};
 use crate::context::Context;
 use crate::error::AppResult;
 use crate::events::local_time::format_local;
@@ -82,22 +82,6 @@ struct ListPage {
     next: Option<String>,
 }
 
-fn list_address(event_id: Uuid, status: &str, cursor: Option<&str>) -> String {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    if !status.is_empty() {
-        query.append_pair("status", status);
-    }
-    if let Some(cursor) = cursor {
-        query.append_pair("cursor", cursor);
-    }
-    let query = query.finish();
-    if query.is_empty() {
-        format!("/manage/events/{event_id}/invitations")
-    } else {
-        format!("/manage/events/{event_id}/invitations?{query}")
-    }
-}
-
 #[get("/manage/events/{id}/invitations")]
 pub(super) async fn list(
     state: web::Data<Context>,
@@ -108,10 +92,7 @@ pub(super) async fn list(
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let query = Form::parse(req.query_string().as_bytes());
-    let status = query.get("status").trim().to_owned();
-    let cursor = query.get("cursor").trim().to_owned();
-    let done = done_sentence(query.get("done"));
+    let query = TableQuery::of(&req);
     let page = async {
         let event_id = *path;
         let event = {
@@ -123,9 +104,9 @@ pub(super) async fn list(
             &user,
             event_id,
             ListInvitationsQuery {
-                status: (!status.is_empty()).then(|| status.clone()),
+                status: (!query.status.is_empty()).then(|| query.status.clone()),
                 limit: Some(100),
-                cursor: (!cursor.is_empty()).then(|| cursor.clone()),
+                cursor: (!query.cursor.is_empty()).then(|| query.cursor.clone()),
             },
         )
         .await?;
@@ -139,17 +120,11 @@ pub(super) async fn list(
         StatusCode::OK,
         &ListPage {
             chrome,
-            done,
+            done: query.done,
             event_id: event.id,
             event_title: event.title.clone(),
             zone: event.timezone.clone(),
-            statuses: InvitationStatus::ALL
-                .iter()
-                .map(|s| StatusChoice {
-                    code: s.as_str(),
-                    label: words(s.as_str()),
-                })
-                .collect(),
+            statuses: status_choices(InvitationStatus::ALL.iter().map(|s| s.as_str())),
             rows: found
                 .items
                 .iter()
@@ -157,8 +132,8 @@ pub(super) async fn list(
                 .collect(),
             next: found
                 .next_cursor
-                .map(|c| list_address(event.id, &status, Some(&c))),
-            status,
+                .map(|c| query.next(event.id, "invitations", &c)),
+            status: query.status,
         },
     )
 }
@@ -170,22 +145,47 @@ pub(super) async fn resend(
     path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, _chrome, _form) = match signed_in_form(&req, &body).await {
+    act(&state, &req, *path, &body, Action::Resend).await
+}
+
+/// What a button of the table does to one invitation.
+enum Action {
+    Resend,
+    Revoke,
+}
+
+/// Does `action` to invitation `id`, then shows the table saying so.
+async fn act(
+    state: &web::Data<Context>,
+    req: &HttpRequest,
+    id: Uuid,
+    body: &[u8],
+    action: Action,
+) -> HttpResponse {
+    let (user, _chrome, _form) = match signed_in_form(req, body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
     let done = async {
-        let id = *path;
         let event_id = {
             let mut conn = state.pool.get().await?;
             staff::for_staff(&mut conn, &user, id).await?.1.id
         };
-        manage::resend(&state, &user, id, ResendRequest::default()).await?;
-        AppResult::Ok(event_id)
+        let code = match action {
+            Action::Resend => {
+                manage::resend(state, &user, id, ResendRequest::default()).await?;
+                "resent"
+            }
+            Action::Revoke => {
+                manage::revoke(state, &user, id).await?;
+                "revoked"
+            }
+        };
+        AppResult::Ok((event_id, code))
     };
     match done.await {
-        Ok(event_id) => see_other(&format!(
-            "/manage/events/{event_id}/invitations?done=resent"
+        Ok((event_id, code)) => see_other(&format!(
+            "/manage/events/{event_id}/invitations?done={code}"
         )),
         Err(e) => error_page(e),
     }
@@ -268,23 +268,5 @@ pub(super) async fn revoke(
     path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, _chrome, _form) = match signed_in_form(&req, &body).await {
-        Ok(found) => found,
-        Err(answer) => return answer,
-    };
-    let done = async {
-        let id = *path;
-        let event_id = {
-            let mut conn = state.pool.get().await?;
-            staff::for_staff(&mut conn, &user, id).await?.1.id
-        };
-        manage::revoke(&state, &user, id).await?;
-        AppResult::Ok(event_id)
-    };
-    match done.await {
-        Ok(event_id) => see_other(&format!(
-            "/manage/events/{event_id}/invitations?done=revoked"
-        )),
-        Err(e) => error_page(e),
-    }
+    act(&state, &req, *path, &body, Action::Revoke).await
 }

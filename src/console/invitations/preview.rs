@@ -136,19 +136,7 @@ pub(super) async fn preview_page(
     path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (user, chrome, event, f, request, lines) =
-        match read_compose(&state, &req, *path, &body).await {
-            Ok(found) => found,
-            Err(answer) => return answer,
-        };
-    let found = async {
-        let mut conn = state.pool.get().await?;
-        preview::preview(&mut conn, &user, event.id, &request).await
-    };
-    match found.await {
-        Ok(p) => html(StatusCode::OK, &preview_page_of(chrome, &event, &f, p)),
-        Err(e) => refused(&state, chrome, &event, f, &lines, e).await,
-    }
+    submit(&state, &req, *path, &body, Step::Preview).await
 }
 
 #[post("/manage/events/{id}/invitations/send")]
@@ -158,16 +146,53 @@ pub(super) async fn send(
     path: web::Path<Uuid>,
     body: web::Bytes,
 ) -> HttpResponse {
+    submit(&state, &req, *path, &body, Step::Send).await
+}
+
+/// What a posted compose form asks for.
+enum Step {
+    Preview,
+    Send,
+}
+
+/// Previews or sends the invitations the posted form describes; a refusal shows the compose
+/// page again with its errors.
+async fn submit(
+    state: &web::Data<Context>,
+    req: &HttpRequest,
+    event_id: Uuid,
+    body: &[u8],
+    step: Step,
+) -> HttpResponse {
     let (user, chrome, event, f, request, lines) =
-        match read_compose(&state, &req, *path, &body).await {
+        match read_compose(state, req, event_id, body).await {
             Ok(found) => found,
             Err(answer) => return answer,
         };
-    match create::create_invitations(&state, &user, event.id, request).await {
-        Ok(_) => see_other(&format!(
-            "/manage/events/{}/invitations?done=sent",
-            event.id
-        )),
-        Err(e) => refused(&state, chrome, &event, f, &lines, e).await,
+    let answer = match step {
+        Step::Preview => {
+            let found = async {
+                let mut conn = state.pool.get().await?;
+                preview::preview(&mut conn, &user, event.id, &request).await
+            };
+            found.await.map(|p| {
+                html(
+                    StatusCode::OK,
+                    &preview_page_of(chrome.clone(), &event, &f, p),
+                )
+            })
+        }
+        Step::Send => create::create_invitations(state, &user, event.id, request)
+            .await
+            .map(|_| {
+                see_other(&format!(
+                    "/manage/events/{}/invitations?done=sent",
+                    event.id
+                ))
+            }),
+    };
+    match answer {
+        Ok(answer) => answer,
+        Err(e) => refused(state, chrome, &event, f, &lines, e).await,
     }
 }
