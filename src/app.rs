@@ -16,7 +16,6 @@ use crate::config::Settings;
 use crate::context::Context;
 use crate::db::DbPool;
 use crate::error::{AppError, Code, FieldError, Problem, PROBLEM_JSON};
-use crate::mail::Doorbell;
 
 /// The context as actix app data: what every handler reaches.
 pub type State = web::Data<Context>;
@@ -28,20 +27,14 @@ pub struct Application {
 }
 
 impl Application {
-    /// `doorbell` is rung whenever a request queued mail: give it the worker of this process
-    /// (`runtime::spawn_worker`), or a fresh one when mail is delivered elsewhere.
-    pub fn build(
-        settings: Arc<Settings>,
-        pool: DbPool,
-        doorbell: Doorbell,
-    ) -> anyhow::Result<Application> {
+    pub fn build(settings: Arc<Settings>, pool: DbPool) -> anyhow::Result<Application> {
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address)
             .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
         let port = listener.local_addr()?.port();
         // Here rather than in `serve`, so that the tests' servers bound hashes as production's do.
         crate::auth::password::start_hashing(&settings.auth);
-        let state = web::Data::new(Context::new(pool, settings.clone(), doorbell));
+        let state = web::Data::new(Context::new(pool, settings.clone()));
         let body_limit = settings.server.body_limit;
         let production = settings.is_production();
         let server = HttpServer::new(move || {
@@ -61,7 +54,6 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     crate::auth::csrf::refuse_cross_site,
                 ))
-                .wrap(actix_web::middleware::from_fn(ring_for_queued_mail))
                 .wrap(actix_web::middleware::from_fn(no_store_for_private_answers))
                 .wrap(security_headers(production))
                 .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
@@ -213,25 +205,6 @@ async fn openapi_json() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
         .content_type("application/json")
         .body(body.as_str())
-}
-
-/// Rings the email worker's doorbell after a request that queued mail has answered, so after
-/// its transaction committed (src/mail/doorbell.rs).
-async fn ring_for_queued_mail(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
-) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    let state = req.app_data::<State>().cloned();
-    let (res, queued_mail) = crate::mail::doorbell::watch_for_mail(next.call(req)).await;
-    let res = res?;
-    // A form's success is a redirect; an error answer rolled its transaction back.
-    let answered_well = !res.status().is_client_error() && !res.status().is_server_error();
-    if queued_mail && answered_well {
-        if let Some(state) = state {
-            state.doorbell.ring();
-        }
-    }
-    Ok(res)
 }
 
 /// A browser asking for a page gets the HTML 404 page; API clients get problem+json.

@@ -1,9 +1,8 @@
 //! What services need from the running process, and nothing of HTTP: the pool, the settings,
-//! the public views of events, the email worker's doorbell, and the links emails carry.
+//! the public views of events, and the links emails carry.
 //!
 //! What lives in one process only is a shortcut, never the truth, so any number of instances
-//! can serve one database: the public views are kept for `server.public_cache_ms` at most, and
-//! the doorbell only wakes this process's worker sooner.
+//! can serve one database: the public views are kept for `server.public_cache_ms` at most.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,25 +12,22 @@ use uuid::Uuid;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::events::PublicViews;
-use crate::mail::Doorbell;
 
 pub struct Context {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
     pub public_views: PublicViews,
-    pub doorbell: Doorbell,
     pub links: Links,
 }
 
 impl Context {
-    pub fn new(pool: DbPool, settings: Arc<Settings>, doorbell: Doorbell) -> Context {
+    pub fn new(pool: DbPool, settings: Arc<Settings>) -> Context {
         let ttl = Duration::from_millis(settings.server.public_cache_ms);
         let links = Links::new(settings.public_url());
         Context {
             pool,
             settings,
             public_views: PublicViews::new(ttl),
-            doorbell,
             links,
         }
     }

@@ -112,11 +112,7 @@ async fn create_admin(settings: Settings, email: &str, name: &str) -> anyhow::Re
     let password = convene::auth::password::Password::parse(SecretString::from(password))
         .map_err(|e| anyhow::anyhow!("password {e}"))?;
     let pool = convene::runtime::prepare_database(&settings).await?;
-    let state = convene::context::Context::new(
-        pool,
-        std::sync::Arc::new(settings),
-        convene::mail::Doorbell::default(),
-    );
+    let state = convene::context::Context::new(pool, std::sync::Arc::new(settings));
     let (account, person) = create_account(
         &state,
         NewAccountInput {

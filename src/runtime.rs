@@ -12,7 +12,6 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::mail::transport::Mailer;
 use crate::mail::worker::Worker;
-use crate::mail::Doorbell;
 
 /// Said in one paragraph, instead of a stack of pool errors, when PostgreSQL cannot be reached.
 pub fn database_unreachable_help(settings: &Settings) -> String {
@@ -61,11 +60,10 @@ pub async fn pause_unless_stopped(
 }
 
 /// Starts an email worker on this runtime; send `true` to stop it. It claims mail every
-/// `worker.poll_interval_ms`, and at once when `doorbell` rings.
+/// `worker.poll_interval_ms`.
 pub fn spawn_worker(
     pool: DbPool,
     settings: &Settings,
-    doorbell: Doorbell,
 ) -> anyhow::Result<(watch::Sender<bool>, JoinHandle<()>)> {
     let mailer = Mailer::from_settings(&settings.email)?;
     let pool_for_sweeper = pool.clone();
@@ -76,7 +74,6 @@ pub fn spawn_worker(
         &settings.email.from,
         settings.worker.clone(),
         settings.email.smtp_pool_size,
-        doorbell,
     )?;
     let (stop, stopped) = watch::channel(false);
     // Expiring invitations and counting reminders is background work of the same kind: it runs
@@ -158,13 +155,12 @@ fn report_pruned(what: &str, pruned: crate::error::AppResult<usize>) {
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let settings = Arc::new(settings);
     let pool = prepare_database(&settings).await?;
-    let doorbell = Doorbell::default();
     let worker = if settings.worker.enabled {
-        Some(spawn_worker(pool.clone(), &settings, doorbell.clone())?)
+        Some(spawn_worker(pool.clone(), &settings)?)
     } else {
         None
     };
-    let app = Application::build(settings.clone(), pool, doorbell)?;
+    let app = Application::build(settings.clone(), pool)?;
     tracing::info!(
         address = %format!("http://{}:{}", settings.server.host, app.port()),
         environment = ?settings.app.environment,
@@ -181,8 +177,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 /// `convene worker`: only the email worker, until SIGINT/SIGTERM.
 pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let pool = prepare_database(&settings).await?;
-    // Nothing in this process queues mail: the worker finds it by polling.
-    let (stop, mut handle) = spawn_worker(pool, &settings, Doorbell::default())?;
+    let (stop, mut handle) = spawn_worker(pool, &settings)?;
     tokio::select! {
         _ = shutdown_signal() => {
             let _ = stop.send(true);

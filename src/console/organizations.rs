@@ -18,10 +18,11 @@ use crate::db::page::{NameAndId, PageRequest};
 use crate::error::{AppError, Code, Validator};
 use crate::events::partnerships::Partnership;
 use crate::organizations::country::{Country, CountryCode};
+use crate::organizations::members::{self, Who};
+use crate::organizations::membership::{self, Transition};
 use crate::organizations::model::{MembershipStatus, Organization, OrganizationKind};
 use crate::organizations::routes::UpdateOrganizationRequest;
-use crate::organizations::service::Who;
-use crate::organizations::service::{self as orgs, OrganizationFilter, Transition};
+use crate::organizations::service::{self as orgs, OrganizationFilter};
 use crate::pages::{countries, html};
 use crate::people::model::AffiliateView;
 use crate::people::service::{parse_position, AffiliationChange};
@@ -688,11 +689,11 @@ async fn confirm_submit(
     let result = async {
         let mut conn = state.pool.get().await?;
         match change {
-            Step::Transition(t) => orgs::transition(&mut conn, admin.account.id, id, t).await,
+            Step::Transition(t) => membership::transition(&mut conn, admin.account.id, id, t).await,
             Step::Decline => {
-                let reason = orgs::parse_decline_reason(&reason)
+                let reason = membership::parse_decline_reason(&reason)
                     .map_err(|e| AppError::invalid("reason", format!("The reason {e}.")))?;
-                orgs::decline(&mut conn, admin.account.id, id, reason).await
+                membership::decline(&mut conn, admin.account.id, id, reason).await
             }
         }
     };
@@ -845,9 +846,9 @@ async fn add_person(
         let org = orgs::find(&mut conn, *id)
             .await?
             .ok_or_else(|| AppError::not_found("organization"))?;
-        orgs::require_people_manager(&mut conn, &admin, &org).await?;
+        members::require_people_manager(&mut conn, &admin, &org).await?;
         let name = Some(adding.name.as_str());
-        orgs::add_person(&mut conn, Some(admin.account.id), org.id, who, name, change).await
+        members::add_person(&mut conn, Some(admin.account.id), org.id, who, name, change).await
     };
     match result.await {
         Ok(_) => see_other(&format!("/manage/organizations/{id}?done={done}#people")),

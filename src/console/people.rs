@@ -16,8 +16,9 @@ use crate::context::Context;
 use crate::db::page::{NameAndId, PageRequest};
 use crate::error::{AppError, Code, Validator};
 use crate::invitations::types::MyInvitationView;
+use crate::organizations::members::{self, Who};
 use crate::organizations::model::MembershipStatus;
-use crate::organizations::service::{self as orgs, OrganizationFilter, Who};
+use crate::organizations::service::{self as orgs, OrganizationFilter};
 use crate::pages::{html, sentence};
 use crate::people::model::{Person, PersonView};
 use crate::people::routes::UpdatePersonRequest;
@@ -418,12 +419,12 @@ async fn affiliate(
             .await?
             .filter(|o| o.status != MembershipStatus::Withdrawn)
             .ok_or_else(|| AppError::invalid("organization_id", "Choose an organisation."))?;
-        orgs::require_people_manager(&mut conn, &admin, &org).await?;
+        members::require_people_manager(&mut conn, &admin, &org).await?;
         let change = AffiliationChange {
             position,
             focal_point: adding.focal_point.then_some(true),
         };
-        orgs::add_person(
+        members::add_person(
             &mut conn,
             Some(admin.account.id),
             org.id,
@@ -516,8 +517,8 @@ async fn end_submit(
         let org = orgs::find(&mut conn, org_id)
             .await?
             .ok_or_else(|| AppError::not_found("organization"))?;
-        orgs::require_people_manager(&mut conn, &admin, &org).await?;
-        orgs::remove_person(&mut conn, Some(admin.account.id), org_id, id).await
+        members::require_people_manager(&mut conn, &admin, &org).await?;
+        members::remove_person(&mut conn, Some(admin.account.id), org_id, id).await
     };
     match ended.await {
         Ok(_) => see_other(&format!("/manage/people/{id}?done=ended#affiliations")),

@@ -20,10 +20,9 @@ use crate::audit;
 use crate::db::schema::{affiliations, organizations};
 use crate::db::DbPool;
 use crate::error::{AppError, AppResult, Validator};
+use crate::organizations::fields::{OrganizationFields, OrganizationInput};
 use crate::organizations::model::{snapshot, MembershipStatus, Organization, OrganizationKind};
-use crate::organizations::service::{
-    find_live_by_name, insert, OrganizationFields, OrganizationInput,
-};
+use crate::organizations::service::{find_live_by_name, insert};
 use crate::people::service::{
     affiliate, find_or_create, AffiliationChange, PersonFields, PersonInput, PERSON_FIELD_NAMES,
 };

@@ -31,8 +31,8 @@ use crate::invitations::types::{
     InviteeRequest, SkippedInvitee,
 };
 use crate::mail::{enqueue_many, OutgoingEmail};
+use crate::organizations::fields::parse_kind;
 use crate::organizations::model::{MembershipStatus, OrganizationKind};
-use crate::organizations::service::parse_kind;
 use crate::organizations::CountryCode;
 use crate::people::service::parse_name;
 use crate::people::EmailAddress;

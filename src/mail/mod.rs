@@ -1,7 +1,6 @@
 //! Email: composing messages, the outbox they wait in, the worker that delivers them.
 
 pub mod compose;
-pub mod doorbell;
 pub mod limits;
 pub mod outbox;
 pub mod retry;
@@ -12,6 +11,5 @@ pub mod transport;
 pub mod worker;
 
 pub use compose::{inert, Contact, EmailAction, EmailBody, UNPROVED_GREETING};
-pub use doorbell::Doorbell;
 pub use limits::MailQuota;
 pub use outbox::{enqueue, enqueue_many, OutgoingEmail};

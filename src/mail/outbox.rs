@@ -189,14 +189,14 @@ const RENDERED_AT_ONCE: usize = 100;
 /// Queues many emails (an invitation fan-out), in statements of [`RENDERED_AT_ONCE`]; returns
 /// how many were new.
 ///
-/// No NOTIFY is sent: PostgreSQL serialises the commits of notifying transactions on one global
-/// lock, which would slow a registration rush. The worker of the process that served the
-/// request is rung once it has answered (`mail::doorbell`); other workers poll.
+/// Workers find the mail at their next poll (`worker.poll_interval_ms`). No NOTIFY is sent:
+/// PostgreSQL serialises the commits of notifying transactions on one global lock, which would
+/// slow a registration rush.
 pub async fn enqueue_many(
     conn: &mut AsyncPgConnection,
     emails_to_send: Vec<OutgoingEmail>,
 ) -> AppResult<usize> {
-    let (mut inserted, mut due_now) = (0, false);
+    let mut inserted = 0;
     let mut emails = emails_to_send.into_iter();
     loop {
         let rows = emails
@@ -204,9 +204,6 @@ pub async fn enqueue_many(
             .take(RENDERED_AT_ONCE)
             .map(OutgoingEmail::into_row)
             .collect::<AppResult<Vec<_>>>()?;
-        // After rendering, which stamps the mail due now with the time it was rendered.
-        let now = Utc::now();
-        due_now |= rows.iter().any(|row| row.next_attempt_at <= now);
         inserted += match rows.as_slice() {
             [] => break,
             // One email, the common case (a confirmation, in a rush under the session's lock): a
@@ -231,9 +228,6 @@ pub async fn enqueue_many(
             }
         };
     }
-    if inserted > 0 && due_now {
-        super::doorbell::note_mail_queued();
-    }
     Ok(inserted)
 }
 
@@ -248,7 +242,6 @@ pub async fn replace_pending(
     let Some(key) = row.dedupe_key else {
         return Ok(false);
     };
-    let due_now = row.next_attempt_at <= Utc::now();
     let replaced = diesel::update(emails::table)
         .filter(emails::dedupe_key.eq(key))
         .filter(emails::status.eq(EmailStatus::Queued))
@@ -264,9 +257,6 @@ pub async fn replace_pending(
         ))
         .execute(conn)
         .await?;
-    if replaced > 0 && due_now {
-        super::doorbell::note_mail_queued();
-    }
     Ok(replaced > 0)
 }
 

@@ -188,7 +188,6 @@ pub async fn retry_failed(
                         ))
                         .execute(conn)
                         .await?;
-                    super::doorbell::note_mail_queued();
                 }
                 RetryPlan::ResendInvitation(_) => {
                     let note = format!(

@@ -26,7 +26,6 @@ use tracing::Instrument;
 
 use crate::config::WorkerSettings;
 use crate::db::DbPool;
-use crate::mail::doorbell::Doorbell;
 use crate::mail::outbox::{self, Email};
 use crate::mail::service;
 use crate::mail::transport::{build_message, Mailer, SendError};
@@ -43,8 +42,6 @@ pub struct Worker {
     settings: WorkerSettings,
     /// Messages sent at once: lettre's pool holds as many connections.
     concurrency: usize,
-    /// Rung by this process's server when a request queued mail: no waiting for the poll.
-    doorbell: Doorbell,
 }
 
 /// Until when a worker may still start sending a message of its batch.
@@ -84,10 +81,9 @@ struct Batch {
 
 /// Why the worker waits before its next claim.
 enum Pause {
-    /// Nothing was due: until the next poll, or until the doorbell rings.
+    /// Nothing was due: until the next poll.
     Idle,
-    /// The claim failed: the doorbell does not cut this short, since requests may well queue
-    /// mail while the database refuses the worker.
+    /// The claim failed: longer each time, up to a bound.
     Backoff(Duration),
 }
 
@@ -98,7 +94,6 @@ impl Worker {
         from: &str,
         settings: WorkerSettings,
         concurrency: u32,
-        doorbell: Doorbell,
     ) -> anyhow::Result<Worker> {
         let from = from
             .parse()
@@ -109,7 +104,6 @@ impl Worker {
             from,
             settings,
             concurrency: concurrency.max(1) as usize,
-            doorbell,
         })
     }
 
@@ -155,10 +149,9 @@ impl Worker {
             };
             self.log_summary(&mut last_summary).await;
             match pause {
-                Some(Pause::Idle) => tokio::select! {
-                    _ = crate::runtime::pause_unless_stopped(idle, &mut shutdown) => {}
-                    _ = self.doorbell.rung() => {}
-                },
+                Some(Pause::Idle) => {
+                    crate::runtime::pause_unless_stopped(idle, &mut shutdown).await
+                }
                 Some(Pause::Backoff(pause)) => {
                     crate::runtime::pause_unless_stopped(pause, &mut shutdown).await
                 }

@@ -3,7 +3,10 @@
 
 pub mod country;
 pub mod digest;
+pub mod fields;
 pub mod import;
+pub mod members;
+pub mod membership;
 pub mod model;
 pub mod routes;
 pub mod service;

@@ -11,12 +11,14 @@ use crate::db::page::{Page, PageQuery, PageRequest};
 use crate::error::{AppError, AppResult, Code, Problem, Validator};
 use crate::json::Json;
 use crate::mail::MailQuota;
-use crate::organizations::model::{MembershipStatus, OrganizationKind, OrganizationView};
-use crate::organizations::service::{
-    self, joined_on_for, parse_country, parse_note, parse_org_name, parse_short_name,
-    parse_website, Application, OrganizationFields, OrganizationFilter, OrganizationInput,
-    OrganizationUpdate, Transition, Who,
+use crate::organizations::fields::{
+    parse_country, parse_kind, parse_note, parse_org_name, parse_short_name, parse_website,
+    OrganizationFields, OrganizationInput,
 };
+use crate::organizations::members::{self, Who};
+use crate::organizations::membership::{self, joined_on_for, Application, Transition};
+use crate::organizations::model::{MembershipStatus, OrganizationKind, OrganizationView};
+use crate::organizations::service::{self, OrganizationFilter, OrganizationUpdate};
 use crate::organizations::{import, CountryCode};
 use crate::people::model::AffiliateView;
 use crate::people::service::AffiliationChange;
@@ -276,7 +278,7 @@ impl UpdateOrganizationRequest {
                 v.add("kind", "cannot be removed");
                 None
             }
-            Some(Some(raw)) => v.check("kind", service::parse_kind(&raw)),
+            Some(Some(raw)) => v.check("kind", parse_kind(&raw)),
         };
         let short_name = self
             .short_name
@@ -418,7 +420,7 @@ async fn apply(
         return Err(AppError::internal("validator passed with missing fields"));
     };
     let mut conn = state.pool.get().await?;
-    let org = service::apply(
+    let org = membership::apply(
         &mut conn,
         user.0.as_ref(),
         Application {
@@ -442,7 +444,7 @@ async fn run_transition(
     transition: Transition,
 ) -> AppResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
-    let org = service::transition(&mut conn, admin.0.account.id, id, transition).await?;
+    let org = membership::transition(&mut conn, admin.0.account.id, id, transition).await?;
     Ok(HttpResponse::Ok().json(OrganizationView::admin(&org)))
 }
 
@@ -527,13 +529,13 @@ async fn decline(
     body: web::Json<DeclineRequest>,
 ) -> AppResult<HttpResponse> {
     let mut v = Validator::new();
-    let reason = v.check("reason", service::parse_decline_reason(&body.reason));
+    let reason = v.check("reason", membership::parse_decline_reason(&body.reason));
     v.finish()?;
     let Some(reason) = reason else {
         return Err(AppError::internal("validator passed with missing fields"));
     };
     let mut conn = state.pool.get().await?;
-    let org = service::decline(&mut conn, admin.0.account.id, *id, reason).await?;
+    let org = membership::decline(&mut conn, admin.0.account.id, *id, reason).await?;
     Ok(HttpResponse::Ok().json(OrganizationView::admin(&org)))
 }
 
@@ -619,7 +621,7 @@ async fn list_people(
     let org = service::find(&mut conn, *id)
         .await?
         .ok_or_else(|| AppError::not_found("organization"))?;
-    service::require_people_manager(&mut conn, &user, &org).await?;
+    members::require_people_manager(&mut conn, &user, &org).await?;
     let page = PageRequest::from_query(&query)?;
     let people = crate::people::service::list_affiliates(&mut conn, org.id, &page).await?;
     Ok(HttpResponse::Ok().json(people))
@@ -666,7 +668,7 @@ async fn add_person(
     let org = service::find(&mut conn, org_id)
         .await?
         .ok_or_else(|| AppError::not_found("organization"))?;
-    service::require_people_manager(&mut conn, &user, &org).await?;
+    members::require_people_manager(&mut conn, &user, &org).await?;
 
     let body = body.into_inner();
     let mut v = Validator::new();
@@ -711,7 +713,7 @@ async fn add_person(
         position: position.flatten(),
         focal_point: body.focal_point,
     };
-    let (view, created) = service::add_person(
+    let (view, created) = members::add_person(
         &mut conn,
         Some(user.account.id),
         org_id,
@@ -749,7 +751,7 @@ async fn remove_person(
     let org = service::find(&mut conn, org_id)
         .await?
         .ok_or_else(|| AppError::not_found("organization"))?;
-    service::require_people_manager(&mut conn, &user, &org).await?;
-    service::remove_person(&mut conn, Some(user.account.id), org_id, person_id).await?;
+    members::require_people_manager(&mut conn, &user, &org).await?;
+    members::remove_person(&mut conn, Some(user.account.id), org_id, person_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -332,10 +332,7 @@ async fn several_workers_at_once_deliver_each_email_exactly_once() {
     for _ in 0..3 {
         // A pool each, as separate processes would have.
         let pool = convene::db::build_pool(&app.settings.database).expect("pool");
-        workers.push(
-            convene::runtime::spawn_worker(pool, &app.settings, Default::default())
-                .expect("worker"),
-        );
+        workers.push(convene::runtime::spawn_worker(pool, &app.settings).expect("worker"));
     }
     let rows = wait_rows(&app, Duration::from_secs(120), "all are sent", all_sent).await;
     assert_eq!(rows.len(), 300);
@@ -380,8 +377,7 @@ async fn a_row_stuck_in_sending_is_rescued_and_its_late_sender_is_fenced_off() {
     late.locked_at = late.locked_at.map(|t| t - chrono::Duration::minutes(10));
 
     let (stop, _handle) =
-        convene::runtime::spawn_worker(app.pool.clone(), &app.settings, Default::default())
-            .expect("worker");
+        convene::runtime::spawn_worker(app.pool.clone(), &app.settings).expect("worker");
     let rows = wait_rows(&app, Duration::from_secs(30), "both are sent", all_sent).await;
     let _ = stop.send(true);
     assert_eq!(app.smtp.messages_to(stuck).len(), 1);
@@ -400,37 +396,6 @@ async fn a_row_stuck_in_sending_is_rescued_and_its_late_sender_is_fenced_off() {
     let row = rows_of(&app, abandoned).await;
     assert_eq!(row.status, EmailStatus::Sent);
     assert_ne!(row.last_error.as_deref(), Some("late"));
-}
-
-#[tokio::test]
-async fn mail_a_request_queued_leaves_at_once_not_at_the_next_poll() {
-    // A worker that would otherwise look for mail every ten minutes.
-    let app = TestApp::spawn_with(|s| s.worker.poll_interval_ms = 600_000).await;
-    let sign_up = |email: &'static str| {
-        let app = &app;
-        async move {
-            expect_json(
-                app.post(
-                    "/auth/signup",
-                    None,
-                    json!({"email": email, "password": "a long enough password",
-                           "name": "Hoshino Toshiya"}),
-                )
-                .await,
-                StatusCode::ACCEPTED,
-            )
-            .await;
-        }
-    };
-    sign_up("hoshino@example.org").await;
-    app.smtp.wait_for(1, Duration::from_secs(20)).await;
-    // The worker has looked, sent, and gone idle for ten minutes: only the doorbell brings the
-    // second message now.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    sign_up("morada@example.org").await;
-    let messages = app.smtp.wait_for(2, Duration::from_secs(20)).await;
-    assert_eq!(app.smtp.messages_to("morada@example.org").len(), 1);
-    assert_eq!(messages.len(), 2);
 }
 
 async fn rows_of(app: &TestApp, address: &str) -> Email {

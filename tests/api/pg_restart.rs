@@ -26,10 +26,8 @@ async fn server_survives_a_postgresql_restart() {
     let pool = convene::runtime::prepare_database(&settings)
         .await
         .expect("database");
-    let doorbell = convene::mail::Doorbell::default();
-    let (stop_worker, _) =
-        convene::runtime::spawn_worker(pool.clone(), &settings, doorbell.clone()).expect("worker");
-    let app = convene::app::Application::build(settings.clone(), pool, doorbell).expect("app");
+    let (stop_worker, _) = convene::runtime::spawn_worker(pool.clone(), &settings).expect("worker");
+    let app = convene::app::Application::build(settings.clone(), pool).expect("app");
     let base = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());

@@ -26,12 +26,7 @@ struct Instance {
 impl Instance {
     fn start(app: &TestApp) -> Instance {
         let pool = convene::db::build_pool(&app.settings.database).expect("pool");
-        let server = Application::build(
-            app.settings.clone(),
-            pool,
-            convene::mail::Doorbell::default(),
-        )
-        .expect("second instance");
+        let server = Application::build(app.settings.clone(), pool).expect("second instance");
         let address = format!("http://127.0.0.1:{}", server.port());
         let handle = server.handle();
         tokio::spawn(server.run_until_stopped());

@@ -209,16 +209,14 @@ impl TestApp {
         adjust(&mut settings);
         let settings = Arc::new(settings);
         let pool = convene::db::build_pool(&settings.database).expect("pool");
-        let doorbell = convene::mail::Doorbell::default();
         let worker = if settings.worker.enabled {
             let (stop, _handle) =
-                convene::runtime::spawn_worker(pool.clone(), &settings, doorbell.clone())
-                    .expect("worker");
+                convene::runtime::spawn_worker(pool.clone(), &settings).expect("worker");
             Some(stop)
         } else {
             None
         };
-        let app = Application::build(settings.clone(), pool.clone(), doorbell).expect("build app");
+        let app = Application::build(settings.clone(), pool.clone()).expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
         let server = app.handle();
         tokio::spawn(app.run_until_stopped());
@@ -297,11 +295,7 @@ impl TestApp {
     }
 
     pub async fn user_with_email(&self, role: &str, email: &str, name: &str) -> TestUser {
-        let state = convene::context::Context::new(
-            self.pool.clone(),
-            self.settings.clone(),
-            convene::mail::Doorbell::default(),
-        );
+        let state = convene::context::Context::new(self.pool.clone(), self.settings.clone());
         let password = "correct horse battery staple";
         let role: convene::auth::model::Role = role.parse().expect("role");
         let (account, person) = convene::auth::signup::create_account(
