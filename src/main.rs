@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
 use convene::auth::model::Role;
-use convene::auth::service::{create_account, NewAccountInput};
+use convene::auth::signup::{create_account, NewAccountInput};
 use convene::config::Settings;
 use convene::people::service::parse_name;
 use convene::people::EmailAddress;

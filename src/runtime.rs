@@ -129,7 +129,7 @@ async fn run_upkeep(
                 let before = chrono::Utc::now() - login_window;
                 report_pruned(
                     "failed logins",
-                    crate::auth::service::prune_login_failures(&mut conn, before).await,
+                    crate::auth::login::prune_login_failures(&mut conn, before).await,
                 );
                 report_pruned(
                     "anonymous mail requests",

@@ -6,10 +6,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
+use crate::auth::accounts::{self, account_view, AccountChanges, AccountFilter};
 use crate::auth::extract::{presented_token, Admin, AuthUser, SESSION_COOKIE};
 use crate::auth::model::{AccountView, Role};
 use crate::auth::password::Password;
-use crate::auth::service::{self, account_view, AccountChanges, AccountFilter, NewAccountInput};
+use crate::auth::signup::NewAccountInput;
+use crate::auth::{password_reset, verification};
 use crate::client_addr::ClientAddr;
 use crate::context::Context;
 use crate::db::page::{Page, PageRequest};
@@ -80,7 +82,7 @@ async fn signup(
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
     let input = NewAccountInput::parse_signup(&body.email, &body.name, body.password)?;
-    service::signup(&state, input, &quota).await?;
+    crate::auth::signup::signup(&state, input, &quota).await?;
     Ok(HttpResponse::Accepted().json(Accepted {
         message: "check your email: a message to this address says what to do next".to_owned(),
     }))
@@ -124,7 +126,7 @@ async fn login(
     body: Json<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let body = body.into_inner();
-    let success = service::login(&state, &body.email, body.password, client).await?;
+    let success = crate::auth::login::login(&state, &body.email, body.password, client).await?;
     let cookie = session_cookie(
         &state,
         success.token.expose().to_owned(),
@@ -168,7 +170,7 @@ async fn logout(
     _user: AuthUser,
 ) -> AppResult<HttpResponse> {
     if let Some(token) = presented_token(&req) {
-        service::logout(&state, &token).await?;
+        crate::auth::login::logout(&state, &token).await?;
     }
     Ok(HttpResponse::NoContent()
         .cookie(expired_session_cookie(&state))
@@ -212,7 +214,7 @@ async fn verify_email(
     state: web::Data<Context>,
     body: Json<TokenRequest>,
 ) -> AppResult<HttpResponse> {
-    let (account, _) = service::verify_email(&state, body.token.expose_secret()).await?;
+    let (account, _) = verification::verify_email(&state, body.token.expose_secret()).await?;
     Ok(HttpResponse::Ok().json(account_view(&account)))
 }
 
@@ -229,7 +231,7 @@ async fn resend_verification(
     quota: MailQuota,
     user: AuthUser,
 ) -> AppResult<HttpResponse> {
-    service::resend_verification(&state, user.account.id, &quota).await?;
+    verification::resend_verification(&state, user.account.id, &quota).await?;
     Ok(HttpResponse::Accepted().json(Accepted {
         message: format!("a new verification link is on its way to {}", user.email()),
     }))
@@ -258,7 +260,7 @@ async fn request_password_reset(
     let email = v.check("email", EmailAddress::parse(&body.email));
     v.finish()?;
     if let Some(email) = email {
-        service::request_password_reset(&state, &email, &quota).await?;
+        password_reset::request_password_reset(&state, &email, &quota).await?;
     }
     Ok(HttpResponse::Accepted().json(Accepted {
         message: "if an account uses this address, a link to choose a new password is on its way"
@@ -294,7 +296,8 @@ async fn confirm_password_reset(
     let password = v.check("password", Password::parse(body.password));
     v.finish()?;
     if let Some(password) = password {
-        service::confirm_password_reset(&state, body.token.expose_secret(), password).await?;
+        password_reset::confirm_password_reset(&state, body.token.expose_secret(), password)
+            .await?;
     }
     Ok(HttpResponse::NoContent().finish())
 }
@@ -344,7 +347,7 @@ async fn list_accounts(
         v.add("q", "must be at most 200 characters");
     }
     v.finish()?;
-    let accounts = service::list_accounts(
+    let accounts = accounts::list_accounts(
         &state,
         AccountFilter {
             role,
@@ -388,7 +391,7 @@ async fn update_account(
         .as_deref()
         .and_then(|r| v.check("role", r.parse::<Role>()));
     v.finish()?;
-    let account = service::update_account(
+    let account = accounts::update_account(
         &state,
         admin.0.account.id,
         path.into_inner(),

@@ -11,8 +11,9 @@ use super::{error_page, safe_next, see_other, signed_in, Chrome, Errors, Form};
 use crate::auth::extract::presented_token;
 use crate::auth::model::Role;
 use crate::auth::routes::{expired_session_cookie, session_cookie};
-use crate::auth::service::{self, NewAccountInput};
+use crate::auth::signup::{self, NewAccountInput};
 use crate::auth::MaybeUser;
+use crate::auth::{login, password_reset};
 use crate::client_addr::ClientAddr;
 use crate::context::Context;
 use crate::db::page::PageRequest;
@@ -107,7 +108,7 @@ async fn login_submit(
     }
     if errors.is_empty() {
         let password = SecretString::from(form.get("password").to_owned());
-        match service::login(&state, &email, password, client).await {
+        match login::login(&state, &email, password, client).await {
             Ok(success) => {
                 let cookie = session_cookie(
                     &state,
@@ -150,7 +151,7 @@ async fn logout(state: web::Data<Context>, req: HttpRequest, body: web::Bytes) -
         return refused;
     }
     if let Some(token) = presented_token(&req) {
-        if let Err(e) = service::logout(&state, &token).await {
+        if let Err(e) = login::logout(&state, &token).await {
             return error_page(e);
         }
     }
@@ -193,7 +194,7 @@ async fn signup_submit(
     let (name, email) = (form.get("name").to_owned(), form.get("email").to_owned());
     let password = SecretString::from(form.get("password").to_owned());
     let result = match NewAccountInput::parse_signup(&email, &name, password) {
-        Ok(input) => service::signup(&state, input, &quota).await,
+        Ok(input) => signup::signup(&state, input, &quota).await,
         Err(e) => Err(e),
     };
     match result {
@@ -277,7 +278,7 @@ async fn forgot_password_submit(
             )
         }
     };
-    match service::request_password_reset(&state, &address, &quota).await {
+    match password_reset::request_password_reset(&state, &address, &quota).await {
         Ok(()) => MessagePage::new("Check your email")
             .paragraph(format!(
                 "If {} belongs to an account, a link to choose a new password is on its way. It is valid for one hour.",

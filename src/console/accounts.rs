@@ -1,7 +1,7 @@
 //! Accounts in the console: the list (`/manage/accounts`, search by name or email, filters by
 //! role and by disabled, pages like the API's), an account's page with its role form, and
 //! the confirmation pages that disable or re-enable it. Every change goes through
-//! `auth::service::update_account`, the service behind `PATCH /api/v1/accounts/{id}`, which
+//! `auth::accounts::update_account`, the service behind `PATCH /api/v1/accounts/{id}`, which
 //! writes the audit entry and keeps the partnership with at least one enabled admin.
 
 use actix_web::http::StatusCode;
@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::audit::{entries, zone_caption, Entry, DEFAULT_ZONE};
 use super::{admin, admin_form, error_page, see_other, words, Chrome, Errors, Form};
 use crate::audit::service::AuditFilter;
+use crate::auth::accounts::{self, AccountChanges, AccountFilter};
 use crate::auth::model::{Account, AccountView, Role};
-use crate::auth::service::{self as auth, AccountChanges, AccountFilter};
 use crate::context::Context;
 use crate::db::page::PageRequest;
 use crate::error::{AppError, Code, Validator};
@@ -102,7 +102,7 @@ async fn list(state: web::Data<Context>, req: HttpRequest) -> HttpResponse {
                 disabled: disabled_filter,
                 q: (!q.is_empty()).then(|| q.clone()),
             };
-            match auth::list_accounts(&state, filter, &page).await {
+            match accounts::list_accounts(&state, filter, &page).await {
                 Ok(found) => {
                     rows = found.items;
                     next_page = found.next_cursor.map(|c| {
@@ -177,7 +177,7 @@ async fn details_page(
 ) -> HttpResponse {
     let loaded = async {
         let mut conn = state.pool.get().await?;
-        let account = auth::load_account(&mut conn, id).await?;
+        let account = accounts::load_account(&mut conn, id).await?;
         let filter = AuditFilter {
             target_id: Some(id),
             ..Default::default()
@@ -255,9 +255,9 @@ async fn change_role(
         v.finish()?;
         let before = {
             let mut conn = state.pool.get().await?;
-            auth::load_account(&mut conn, *id).await?
+            accounts::load_account(&mut conn, *id).await?
         };
-        let after = auth::update_account(
+        let after = accounts::update_account(
             &state,
             admin.account.id,
             *id,
@@ -381,7 +381,7 @@ async fn confirm_page(
     };
     let found = async {
         let mut conn = state.pool.get().await?;
-        auth::load_account(&mut conn, id).await
+        accounts::load_account(&mut conn, id).await
     };
     let account = match found.await {
         Ok(account) => account,
@@ -422,7 +422,7 @@ async fn confirm_submit(
         role: None,
         disabled: Some(switch == Switch::Disable),
     };
-    match auth::update_account(&state, admin.account.id, id, changes).await {
+    match accounts::update_account(&state, admin.account.id, id, changes).await {
         Ok(_) => see_other(&format!("/manage/accounts/{id}?done={}", switch.path())),
         Err(e) => error_page(e),
     }

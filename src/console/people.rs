@@ -242,7 +242,7 @@ async fn details_page(
         let person = people::find(&mut conn, id)
             .await?
             .ok_or_else(|| AppError::not_found("person"))?;
-        let account = crate::auth::service::account_of_person(&mut conn, id).await?;
+        let account = crate::auth::accounts::account_of_person(&mut conn, id).await?;
         let affiliations = people::affiliations_of(&mut conn, id).await?;
         let organizations = live_organizations(&mut conn).await?;
         let params = ListParams::parse(None, Some(crate::db::page::MAX_LIMIT), None)?;

@@ -15,8 +15,9 @@ use secrecy::{ExposeSecret, SecretString};
 use super::{html, sentence, MessagePage, Summary};
 use crate::auth::model::TokenPurpose;
 use crate::auth::password::{Password, PasswordError};
-use crate::auth::service::{self, EMAIL_VERIFICATION_TTL_HOURS, PASSWORD_RESET_TTL_MINUTES};
+use crate::auth::password_reset::{self, PASSWORD_RESET_TTL_MINUTES};
 use crate::auth::token::{hash_token, looks_like_token};
+use crate::auth::verification::{self, EMAIL_VERIFICATION_TTL_HOURS};
 use crate::context::Context;
 use crate::db::schema::{account_tokens, accounts};
 use crate::error::{AppError, AppResult, Code};
@@ -203,7 +204,7 @@ async fn verify_page(state: web::Data<Context>, req: HttpRequest) -> HttpRespons
 #[post("/verify-email")]
 async fn verify_submit(state: web::Data<Context>, body: web::Bytes) -> HttpResponse {
     let token = field(&body, "token");
-    match service::verify_email(&state, &token).await {
+    match verification::verify_email(&state, &token).await {
         Ok((account, _)) => MessagePage::new("Your email address is verified")
             .summary(Some(Holder { email: account.email, name: account.name }.summary()))
             .paragraph("Thank you. Your Convene account's email address is confirmed: sign in to see your registrations and invitations.")
@@ -271,7 +272,7 @@ async fn reset_submit(state: web::Data<Context>, body: web::Bytes) -> HttpRespon
             )
         }
     };
-    match service::confirm_password_reset(&state, &token, password).await {
+    match password_reset::confirm_password_reset(&state, &token, password).await {
         Ok(()) => MessagePage::new("Your password has been changed")
             .summary(Some(holder.summary()))
             .paragraph("You can now log in with your new password. Every device that was logged in to your account has been logged out.")

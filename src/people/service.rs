@@ -562,7 +562,7 @@ pub async fn update(
                         other => other.into(),
                     })?;
                 if after.name != before.name {
-                    crate::auth::service::follow_person_name(conn, id, &after.name).await?;
+                    crate::auth::accounts::follow_person_name(conn, id, &after.name).await?;
                 }
                 audit::record(
                     conn,

@@ -403,7 +403,7 @@ async fn failed_logins_are_throttled_per_account_and_client() {
     let mut conn = app.pool.get().await.expect("connection");
     let before =
         chrono::Utc::now() - chrono::Duration::seconds(app.settings.auth.failed_login_window_secs);
-    let pruned = convene::auth::service::prune_login_failures(&mut conn, before)
+    let pruned = convene::auth::login::prune_login_failures(&mut conn, before)
         .await
         .expect("prune");
     assert_eq!(pruned as u64, max as u64);

@@ -298,9 +298,9 @@ impl TestApp {
         let state = convene::context::Context::new(self.pool.clone(), self.settings.clone());
         let password = "correct horse battery staple";
         let role: convene::auth::model::Role = role.parse().expect("role");
-        let (account, person) = convene::auth::service::create_account(
+        let (account, person) = convene::auth::signup::create_account(
             &state,
-            convene::auth::service::NewAccountInput {
+            convene::auth::signup::NewAccountInput {
                 email: convene::people::EmailAddress::parse(email).expect("email"),
                 name: name.to_owned(),
                 password: convene::auth::password::Password::parse(SecretString::from(
