@@ -184,16 +184,33 @@ pub async fn create_session(
     };
     check_session(&mut v, &fields);
     v.finish()?;
-    let session: Session = diesel::insert_into(sessions::table)
-        .values((
-            sessions::id.eq(Uuid::now_v7()),
-            sessions::event_id.eq(event.id),
-            &fields,
-        ))
-        .returning(Session::as_returning())
-        .get_result(conn)
-        .await?;
-    touch_event(conn, event.id).await?;
+    let event_id = event.id;
+    let session: Session = crate::db::transaction(&mut *conn, |conn| {
+        async move {
+            // Under the event's lock, which a cancellation holds while it ends every
+            // registration of the event's sessions: a session added meanwhile would escape it.
+            let locked = crate::db::locks::event(conn, event_id).await?;
+            if locked.status == EventStatus::Cancelled {
+                return Err(AppError::conflict(
+                    Code::EventNotOpen,
+                    "the dialogue was cancelled: it takes no new sessions",
+                ));
+            }
+            let session = diesel::insert_into(sessions::table)
+                .values((
+                    sessions::id.eq(Uuid::now_v7()),
+                    sessions::event_id.eq(event_id),
+                    &fields,
+                ))
+                .returning(Session::as_returning())
+                .get_result(conn)
+                .await?;
+            touch_event(conn, event_id).await?;
+            Ok(session)
+        }
+        .scope_boxed()
+    })
+    .await?;
     views.forget_event(event.id);
     let link = session.online_link(&event);
     Ok(session_view(&session, zone, true, &[], 0, Some(link)))

@@ -15,7 +15,7 @@ use super::{
     staffed_event, InvitedToTwo,
 };
 use crate::support::fixtures::{self as fx, unique_email, SessionSpec};
-use crate::support::{expect_json, TestApp};
+use crate::support::{expect_json, expect_problem, TestApp};
 
 const ROUNDS: usize = 4;
 
@@ -281,6 +281,41 @@ async fn a_cancellation_is_not_held_off_by_a_stream_of_sign_ups() {
         live_registrations(&app, event_id).await,
         0,
         "a cancelled event keeps no live registration"
+    );
+}
+
+/// A session added to a cancelled dialogue would take registrations the cancellation never
+/// saw: adding one waits for the event's lock and then refuses.
+#[tokio::test]
+async fn a_cancelled_dialogue_takes_no_new_session() {
+    let app = TestApp::spawn().await;
+    let staff = app.user("organizer").await;
+    let event_id = staffed_event(&app, &staff).await;
+    let res = app
+        .post(
+            &format!("/events/{event_id}/cancel"),
+            staff.token(),
+            json!({}),
+        )
+        .await;
+    expect_json(res, StatusCode::OK).await;
+
+    let res = app
+        .post(
+            &format!("/events/{event_id}/sessions"),
+            staff.token(),
+            json!({"title": "Closing remarks", "access": "public",
+                   "starts_at": "2030-02-18T08:00:00Z", "ends_at": "2030-02-18T09:00:00Z"}),
+        )
+        .await;
+    expect_problem(res, StatusCode::CONFLICT, "event_not_open").await;
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT count(*) AS n FROM sessions WHERE event_id = '{event_id}'")
+        )
+        .await,
+        0
     );
 }
 
