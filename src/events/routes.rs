@@ -445,6 +445,7 @@ async fn remove_staff(
     request_body = SessionRequest, security(("bearer" = [])),
     params(("id" = String, Path, description = "The event's id or slug")),
     responses((status = 201, body = SessionView),
+              (status = 409, description = "`event_not_open`: the event was cancelled", body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 #[post("/events/{id}/sessions")]
 async fn create_session(
