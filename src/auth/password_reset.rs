@@ -16,6 +16,7 @@ use crate::auth::token::IssuedToken;
 use crate::context::{Context, Links};
 use crate::db::schema::accounts;
 use crate::error::AppResult;
+use crate::mail::EmailKind;
 use crate::mail::{enqueue, EmailAction, EmailBody, MailQuota, OutgoingEmail, UNPROVED_GREETING};
 use crate::people::EmailAddress;
 
@@ -47,7 +48,7 @@ pub async fn request_password_reset(
                 tracing::info!(%account_id, "password reset link queued");
                 enqueue(
                     conn,
-                    OutgoingEmail::new("password_reset", email.as_str(), None, body),
+                    OutgoingEmail::new(EmailKind::PasswordReset, email.as_str(), None, body),
                 )
                 .await?;
             }
@@ -123,7 +124,7 @@ pub async fn confirm_password_reset(
             };
             enqueue(
                 conn,
-                OutgoingEmail::new("password_changed", &account.email, Some(&account.name), body),
+                OutgoingEmail::new(EmailKind::PasswordChanged, &account.email, Some(&account.name), body),
             )
             .await?;
             Ok(())

@@ -16,6 +16,7 @@ use crate::auth::verification::send_verification_email;
 use crate::context::{Context, Links};
 use crate::db::schema::{accounts, people};
 use crate::error::{AppError, AppResult, Code, Validator};
+use crate::mail::EmailKind;
 use crate::mail::{enqueue, EmailBody, MailQuota, OutgoingEmail};
 use crate::people::model::Person;
 use crate::people::service::parse_name;
@@ -179,7 +180,12 @@ async fn send_account_exists_email(
     };
     enqueue(
         conn,
-        OutgoingEmail::new("account_exists", &account.email, Some(&account.name), body),
+        OutgoingEmail::new(
+            EmailKind::AccountExists,
+            &account.email,
+            Some(&account.name),
+            body,
+        ),
     )
     .await?;
     Ok(())

@@ -13,6 +13,7 @@ use crate::auth::signup::join_person;
 use crate::context::{Context, Links};
 use crate::db::schema::{account_tokens, accounts};
 use crate::error::{AppError, AppResult, Code};
+use crate::mail::EmailKind;
 use crate::mail::{enqueue, EmailAction, EmailBody, MailQuota, OutgoingEmail, UNPROVED_GREETING};
 use crate::people::model::Person;
 
@@ -48,7 +49,7 @@ pub(super) async fn send_verification_email(
     };
     enqueue(
         conn,
-        OutgoingEmail::new("email_verification", &account.email, None, body),
+        OutgoingEmail::new(EmailKind::EmailVerification, &account.email, None, body),
     )
     .await?;
     Ok(())

@@ -17,6 +17,7 @@ use crate::events::model::{Event, EventStatus};
 use crate::events::types::EventView;
 use crate::events::views::event_view;
 use crate::invitations::model::InvitationStatus;
+use crate::mail::EmailKind;
 use crate::mail::{EmailAction, EmailBody, OutgoingEmail};
 use crate::registrations::model::{RegistrationStatus, SessionFacts};
 
@@ -212,7 +213,7 @@ async fn queue_cancellation_emails(
                 ],
                 ..Default::default()
             };
-            let out = OutgoingEmail::new("event_cancelled", &email, Some(&name), body)
+            let out = OutgoingEmail::new(EmailKind::EventCancelled, &email, Some(&name), body)
                 .for_event(event.id)
                 .contact(event_contact(event))
                 .dedupe(format!("event-cancelled:{}:{person_id}", event.id));

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::context::Links;
 use crate::events::local_time::format_local;
 use crate::invitations::model::{invitation_email_key, invitation_reminder_key};
+use crate::mail::EmailKind;
 use crate::mail::{EmailAction, EmailBody, OutgoingEmail};
 use crate::registrations::emails::{place_line, session_when, CancelLink};
 use crate::registrations::model::{EventFacts, RegistrationStatus, SessionFacts};
@@ -121,7 +122,7 @@ fn offer_body(mail: &InvitationMail<'_>, invitee: &Invitee<'_>, reminder: bool) 
 /// The invitation of one invitee; sent again only for a new token generation.
 pub fn invitation_email(mail: &InvitationMail<'_>, invitee: &Invitee<'_>) -> OutgoingEmail {
     OutgoingEmail::new(
-        "invitation",
+        EmailKind::Invitation,
         invitee.email,
         Some(invitee.name),
         offer_body(mail, invitee, false),
@@ -141,7 +142,7 @@ pub fn invitation_email(mail: &InvitationMail<'_>, invitee: &Invitee<'_>) -> Out
 pub const LINK_TOKEN_PLACEHOLDER: &str = "LINK_TOKEN_MINTED_AT_SEND_TIME";
 
 /// The outbox kind of an invitation's reminder.
-pub const REMINDER_KIND: &str = "invitation_reminder";
+pub const REMINDER_KIND: EmailKind = EmailKind::InvitationReminder;
 
 /// The reminder of an unanswered invitation, due at `send_at`. Its link carries
 /// [`LINK_TOKEN_PLACEHOLDER`], never `invitee.token`.
@@ -270,7 +271,7 @@ pub fn acceptance_email(
         links,
         ..Default::default()
     };
-    let out = OutgoingEmail::new("invitation_accepted", email, Some(name), body)
+    let out = OutgoingEmail::new(EmailKind::InvitationAccepted, email, Some(name), body)
         .for_event(event.id)
         .contact(event.contact())
         .dedupe(answer_key.to_owned());
@@ -299,7 +300,7 @@ pub fn decline_email(
         ],
         ..Default::default()
     };
-    OutgoingEmail::new("invitation_declined", email, Some(name), body)
+    OutgoingEmail::new(EmailKind::InvitationDeclined, email, Some(name), body)
         .for_event(event.id)
         .contact(event.contact())
         .dedupe(answer_key.to_owned())
@@ -335,7 +336,7 @@ pub fn withdrawn_email(
         paragraphs,
         ..Default::default()
     };
-    OutgoingEmail::new("invitation_revoked", email, Some(name), body)
+    OutgoingEmail::new(EmailKind::InvitationRevoked, email, Some(name), body)
         .for_event(event.id)
         .contact(event.contact())
         .dedupe(format!("invitation-revoked:{invitation_id}"))

@@ -71,7 +71,7 @@ pub async fn mint_reminder_links(
     for email in claimed.iter_mut() {
         let holds_placeholder = email.text_body.contains(LINK_TOKEN_PLACEHOLDER)
             || email.html_body.contains(LINK_TOKEN_PLACEHOLDER);
-        if email.kind != REMINDER_KIND || !holds_placeholder {
+        if email.kind != REMINDER_KIND.as_str() || !holds_placeholder {
             continue;
         }
         // Stale unless the invitation it names is pending at the generation it was queued

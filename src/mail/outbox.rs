@@ -13,6 +13,7 @@ use crate::db::prepared::KeepPrepared;
 use crate::db::schema::emails;
 use crate::error::AppResult;
 use crate::mail::compose::{Contact, EmailBody};
+use crate::mail::EmailKind;
 
 crate::text_enum! {
     pub enum EmailStatus {
@@ -29,6 +30,7 @@ crate::text_enum! {
 pub struct Email {
     pub id: Uuid,
     pub dedupe_key: Option<String>,
+    /// As stored: an [`EmailKind`], or the kind of an older version, still readable.
     pub kind: String,
     pub event_id: Option<Uuid>,
     pub to_address: String,
@@ -74,8 +76,8 @@ struct NewEmail {
 /// One message to one recipient (never a shared To list).
 #[derive(Debug, Clone)]
 pub struct OutgoingEmail {
-    /// What caused it, e.g. `registration_confirmed`; shown to staff.
-    pub kind: &'static str,
+    /// What caused it; shown to staff.
+    pub kind: EmailKind,
     /// One cause, one email: a second enqueue with the same key is ignored.
     pub dedupe_key: Option<String>,
     pub event_id: Option<Uuid>,
@@ -94,12 +96,7 @@ pub struct OutgoingEmail {
 }
 
 impl OutgoingEmail {
-    pub fn new(
-        kind: &'static str,
-        to_address: &str,
-        to_name: Option<&str>,
-        body: EmailBody,
-    ) -> Self {
+    pub fn new(kind: EmailKind, to_address: &str, to_name: Option<&str>, body: EmailBody) -> Self {
         OutgoingEmail {
             kind,
             dedupe_key: None,
@@ -160,7 +157,7 @@ impl OutgoingEmail {
         Ok(NewEmail {
             id: Uuid::now_v7(),
             dedupe_key: self.dedupe_key,
-            kind: self.kind.to_owned(),
+            kind: self.kind.as_str().to_owned(),
             event_id: self.event_id,
             to_address: self.to_address,
             to_name: self.to_name,
@@ -516,6 +513,9 @@ pub async fn release(conn: &mut AsyncPgConnection, claims: &[Email]) -> QueryRes
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EmailView {
     pub id: Uuid,
+    /// What caused it: one of [`EmailKind`]'s values (a message queued by an older version may
+    /// carry a kind no longer written).
+    #[schema(example = "invitation")]
     pub kind: String,
     pub to: String,
     pub subject: String,

@@ -23,11 +23,9 @@ use crate::invitations::model::InvitationStatus;
 use crate::invitations::staff as invitation_staff;
 use crate::invitations::types::ResendRequest;
 use crate::mail::outbox::{Email, EmailStatus};
+use crate::mail::EmailKind;
 use crate::people::service::{self as people, PersonUpdate};
 use crate::people::EmailAddress;
-
-/// The kind of an invitation's own message (`invitations::emails::invitation_email`).
-const INVITATION_KIND: &str = "invitation";
 
 /// What retrying a failed message does.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +77,7 @@ pub async fn failed_for_staff(
 async fn plan(conn: &mut AsyncPgConnection, email: &Email, event_id: Uuid) -> AppResult<RetryPlan> {
     let blanked_link =
         email.text_body.contains("[redacted]") || email.html_body.contains("[redacted]");
-    if email.kind == INVITATION_KIND {
+    if email.kind == EmailKind::Invitation.as_str() {
         let Some(invitation) =
             invitation_staff::of_recipient(conn, event_id, &email.to_address).await?
         else {

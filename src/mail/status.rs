@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::db::schema::emails;
 use crate::error::{AppError, AppResult};
 use crate::mail::outbox::EmailStatus;
+use crate::mail::EmailKind;
 
 /// The latest time a message of one of these causes (dedupe keys) is or was due, among those
 /// that are queued, being sent or sent (withdrawn and failed ones never reached anyone).
@@ -40,11 +41,11 @@ pub struct SentAbout {
 /// one event's.
 pub async fn sent_per_invitation(
     conn: &mut AsyncPgConnection,
-    kind: &str,
+    kind: EmailKind,
     event_id: Option<Uuid>,
 ) -> AppResult<Vec<SentAbout>> {
     let mut query = emails::table
-        .filter(emails::kind.eq(kind))
+        .filter(emails::kind.eq(kind.as_str()))
         .filter(emails::status.eq(EmailStatus::Sent))
         .filter(emails::invitation_id.is_not_null())
         .group_by(emails::invitation_id)
@@ -75,11 +76,11 @@ pub async fn sent_per_invitation(
 /// The newest message of `kind` to this address (its cause and when it is or was due), if any.
 pub async fn latest_of_kind_to(
     conn: &mut AsyncPgConnection,
-    kind: &str,
+    kind: EmailKind,
     address: &str,
 ) -> AppResult<Option<(Option<String>, DateTime<Utc>)>> {
     Ok(emails::table
-        .filter(emails::kind.eq(kind))
+        .filter(emails::kind.eq(kind.as_str()))
         .filter(emails::to_address.eq(address))
         .order(emails::next_attempt_at.desc())
         .select((emails::dedupe_key, emails::next_attempt_at))

@@ -20,11 +20,11 @@ use crate::db::schema::{accounts, organizations};
 use crate::error::AppResult;
 use crate::mail::outbox::replace_pending;
 use crate::mail::status::latest_of_kind_to;
-use crate::mail::{enqueue, inert, EmailAction, EmailBody, OutgoingEmail};
+use crate::mail::{enqueue, inert, EmailAction, EmailBody, EmailKind, OutgoingEmail};
 use crate::organizations::model::{MembershipStatus, Organization};
 use crate::organizations::CountryCode;
 
-pub const KIND: &str = "organization_applications";
+pub const KIND: EmailKind = EmailKind::OrganizationApplications;
 /// A digest lists at most this many applications, the oldest first, and counts the rest.
 const LISTED: i64 = 30;
 

@@ -14,6 +14,7 @@ use crate::auth::AuthUser;
 use crate::context::Links;
 use crate::db::schema::organizations;
 use crate::error::{AppError, AppResult, Code};
+use crate::mail::EmailKind;
 use crate::mail::{inert, EmailBody, MailQuota, OutgoingEmail};
 use crate::organizations::fields::OrganizationInput;
 use crate::organizations::model::{snapshot, MembershipStatus, Organization, OrganizationKind};
@@ -214,7 +215,7 @@ pub async fn transition(
                     crate::mail::enqueue(
                         conn,
                         OutgoingEmail::new(
-                            "organization_approved",
+                            EmailKind::OrganizationApproved,
                             contact,
                             after.contact_name.as_deref(),
                             approval_email(&after),
@@ -326,7 +327,7 @@ pub async fn decline(
                 crate::mail::enqueue(
                     conn,
                     OutgoingEmail::new(
-                        "organization_declined",
+                        EmailKind::OrganizationDeclined,
                         contact,
                         after.contact_name.as_deref(),
                         decline_email(&after, &reason),

@@ -20,10 +20,10 @@ use uuid::Uuid;
 use crate::db::schema::{accounts, event_staff, events, registrations, sessions};
 use crate::db::DbPool;
 use crate::error::AppResult;
-use crate::mail::{enqueue, inert, EmailAction, EmailBody, OutgoingEmail};
+use crate::mail::{enqueue, inert, EmailAction, EmailBody, EmailKind, OutgoingEmail};
 use crate::registrations::model::{EventFacts, RegistrationStatus, SessionFacts};
 
-pub const KIND: &str = "approval_digest";
+pub const KIND: EmailKind = EmailKind::ApprovalDigest;
 
 /// The dedupe key of one staff member's digest of one dialogue on one UTC day.
 pub fn dedupe_key(event_id: Uuid, account_id: Uuid, now: DateTime<Utc>) -> String {

@@ -18,6 +18,7 @@ use crate::events::calendar::{
 };
 use crate::events::model::{EventFormat, CHATHAM_HOUSE_RULE};
 use crate::mail::outbox::{replace_pending, withdraw, Withdraw};
+use crate::mail::EmailKind;
 use crate::mail::{
     enqueue, enqueue_many, EmailAction, EmailBody, OutgoingEmail, UNPROVED_GREETING,
 };
@@ -49,15 +50,15 @@ pub enum Notice {
 }
 
 impl Notice {
-    fn kind(self) -> &'static str {
+    fn kind(self) -> EmailKind {
         match self {
-            Notice::Confirmed => "registration_confirmed",
-            Notice::Waitlisted => "registration_waitlisted",
-            Notice::Promoted => "registration_promoted",
-            Notice::AwaitingApproval => "registration_pending_approval",
-            Notice::Approved => "registration_approved",
-            Notice::Rejected => "registration_rejected",
-            Notice::Cancelled { .. } => "registration_cancelled",
+            Notice::Confirmed => EmailKind::RegistrationConfirmed,
+            Notice::Waitlisted => EmailKind::RegistrationWaitlisted,
+            Notice::Promoted => EmailKind::RegistrationPromoted,
+            Notice::AwaitingApproval => EmailKind::RegistrationPendingApproval,
+            Notice::Approved => EmailKind::RegistrationApproved,
+            Notice::Rejected => EmailKind::RegistrationRejected,
+            Notice::Cancelled { .. } => EmailKind::RegistrationCancelled,
         }
     }
 
@@ -211,7 +212,7 @@ pub fn calendar_removal_email(
         details,
         ..Default::default()
     };
-    OutgoingEmail::new("calendar_cancel", email, Some(name), body)
+    OutgoingEmail::new(EmailKind::CalendarCancel, email, Some(name), body)
         .for_event(event.id)
         .dedupe(key)
         .with_ics(sessions_cancel_calendar(event, sessions))
@@ -418,14 +419,18 @@ pub async fn notify_session_moved(
                 ],
                 ..Default::default()
             };
-            let email =
-                OutgoingEmail::new("session_moved", &person.email, Some(&person.name), body)
-                    .for_event(event.id)
-                    .contact(event.contact())
-                    .dedupe(format!(
-                        "session-moved:{registration_id}:{}",
-                        change.timestamp_micros()
-                    ));
+            let email = OutgoingEmail::new(
+                EmailKind::SessionMoved,
+                &person.email,
+                Some(&person.name),
+                body,
+            )
+            .for_event(event.id)
+            .contact(event.contact())
+            .dedupe(format!(
+                "session-moved:{registration_id}:{}",
+                change.timestamp_micros()
+            ));
             if holds_seat {
                 email.with_ics(session_calendar(ctx))
             } else {
@@ -475,12 +480,17 @@ fn session_reminder_email(
         footer: vec!["If you can no longer attend, please let the organisers know.".to_owned()],
         ..Default::default()
     };
-    OutgoingEmail::new("session_reminder", &person.email, Some(&person.name), body)
-        .for_event(event.id)
-        .contact(event.contact())
-        .dedupe(session_reminder_key(registration_id))
-        .about_registration(registration_id)
-        .send_at(send_at)
+    OutgoingEmail::new(
+        EmailKind::SessionReminder,
+        &person.email,
+        Some(&person.name),
+        body,
+    )
+    .for_event(event.id)
+    .contact(event.contact())
+    .dedupe(session_reminder_key(registration_id))
+    .about_registration(registration_id)
+    .send_at(send_at)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -529,10 +539,15 @@ pub async fn send_confirmation_request(
     );
     enqueue(
         conn,
-        OutgoingEmail::new("registration_confirm_request", &person.email, None, body)
-            .for_event(ctx.event.id)
-            .contact(ctx.event.contact())
-            .dedupe(key),
+        OutgoingEmail::new(
+            EmailKind::RegistrationConfirmRequest,
+            &person.email,
+            None,
+            body,
+        )
+        .for_event(ctx.event.id)
+        .contact(ctx.event.contact())
+        .dedupe(key),
     )
     .await?;
     Ok(())
@@ -578,7 +593,7 @@ pub async fn send_already_registered(
     enqueue(
         conn,
         OutgoingEmail::new(
-            "registration_already_registered",
+            EmailKind::RegistrationAlreadyRegistered,
             &person.email,
             Some(&person.name),
             body,

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use convene::mail::outbox::{self, Email, EmailStatus};
-use convene::mail::{EmailAction, EmailBody, OutgoingEmail};
+use convene::mail::{EmailAction, EmailBody, EmailKind, OutgoingEmail};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use reqwest::StatusCode;
@@ -30,7 +30,7 @@ fn body(subject: &str) -> EmailBody {
 
 fn message_to(address: &str) -> OutgoingEmail {
     OutgoingEmail::new(
-        "test",
+        EmailKind::SessionMoved,
         address,
         None,
         body(&format!("Message to {address}")),
@@ -418,7 +418,7 @@ async fn mail_layout() {
     let address = "invitee@example.org";
     let name = "Tom <b>&</b> \"Jerry\"";
     let email = OutgoingEmail::new(
-        "invitation",
+        EmailKind::Invitation,
         address,
         Some("Prof. Hoshino"),
         EmailBody {
@@ -602,7 +602,7 @@ async fn event_emails_page_newest_first_and_filter_by_status() {
     ] {
         assert!(item.get(key).is_some(), "{key} missing from {item}");
     }
-    assert_eq!(item["kind"], "test");
+    assert_eq!(item["kind"], "session_moved");
     assert_eq!(item["subject"], "Message to p3@example.org");
     assert!(item["sent_at"].is_null());
 
@@ -733,7 +733,7 @@ async fn sent_and_withdrawn_messages_keep_no_token() {
             format!("Answer at http://127.0.0.1/invitations/{token} today."),
             format!("Or confirm: http://127.0.0.1/verify-email?token={token}&lang=en"),
         ];
-        OutgoingEmail::new("test", address, None, body)
+        OutgoingEmail::new(EmailKind::SessionMoved, address, None, body)
     };
     let (sent, withdrawn) = ("sent@example.org", "withdrawn@example.org");
     enqueue(
