@@ -20,12 +20,11 @@ use crate::context::Context;
 use crate::db::schema::{events, invitations, registrations, sessions};
 use crate::error::AppResult;
 use crate::events::access::{events_run_by, require_staff_of_event};
+use crate::events::facts::{EventFacts, SessionFacts};
 use crate::events::model::EventStatus;
 use crate::pages::html;
 use crate::registrations::lists::{self, ListParams};
-use crate::registrations::model::{
-    EventFacts, RegistrationStatus, SessionFacts, StaffRegistrationView,
-};
+use crate::registrations::model::{RegistrationStatus, StaffRegistrationView};
 use crate::registrations::staff;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -31,8 +31,8 @@ use uuid::Uuid;
 
 use crate::db::schema::{events, invitations, sessions};
 use crate::error::{AppError, AppResult};
+use crate::events::facts::{EventFacts, SessionFacts};
 use crate::invitations::model::Invitation;
-use crate::registrations::model::{EventFacts, SessionFacts};
 
 /// Locks the event row (level 1) and answers it as it now stands.
 pub async fn event(conn: &mut AsyncPgConnection, event_id: Uuid) -> AppResult<EventFacts> {

@@ -8,8 +8,9 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::db::schema::{event_staff, events, registrations, sessions};
 use crate::error::{AppError, AppResult, Code};
+use crate::events::facts::EventFacts;
 use crate::events::model::{Event, EventStatus};
-use crate::registrations::model::{EventFacts, RegistrationStatus};
+use crate::registrations::model::RegistrationStatus;
 
 /// What other domains decide on about an event (its status, time zone, visibility); 404 when
 /// there is no such event.

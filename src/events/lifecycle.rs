@@ -12,6 +12,7 @@ use crate::context::{Context, Links};
 use crate::db::schema::{events, invitations, people, registrations, sessions};
 use crate::error::{AppError, AppResult, Code};
 use crate::events::access::event_for_staff;
+use crate::events::facts::SessionFacts;
 use crate::events::local_time::format_range;
 use crate::events::model::{Event, EventStatus};
 use crate::events::types::EventView;
@@ -19,7 +20,7 @@ use crate::events::views::event_view;
 use crate::invitations::model::InvitationStatus;
 use crate::mail::EmailKind;
 use crate::mail::{EmailAction, EmailBody, OutgoingEmail};
-use crate::registrations::model::{RegistrationStatus, SessionFacts};
+use crate::registrations::model::RegistrationStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod calendar;
+pub mod facts;
 pub mod local_time;
 pub mod public_views;
 pub mod routes;

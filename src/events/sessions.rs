@@ -14,6 +14,7 @@ use crate::db::schema::{
 };
 use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::{event_for_staff, require_event_staff};
+use crate::events::facts::SessionFacts;
 use crate::events::fields::{optional_text, parse_uuid, required_text};
 use crate::events::local_time::format_range;
 use crate::events::model::*;
@@ -534,7 +535,7 @@ async fn tell_invitees_of_deletion(
     }
     let raised = crate::registrations::emails::raise_sequences(conn, &[session_id]).await?;
     let event = crate::events::access::event_facts(conn, event_id).await?;
-    let refs: Vec<&crate::registrations::model::SessionFacts> = raised.iter().collect();
+    let refs: Vec<&SessionFacts> = raised.iter().collect();
     let emails = invitees
         .iter()
         .map(|(invitation_id, email, name)| {

@@ -24,6 +24,7 @@ use crate::db::schema::{
 use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::event_facts;
 use crate::events::calendar::CalendarMethod;
+use crate::events::facts::{EventFacts, SessionFacts};
 use crate::events::local_time::format_local;
 use crate::invitations::emails::{self, AcceptedSession};
 use crate::invitations::lookup::{
@@ -42,8 +43,7 @@ use crate::registrations::emails::{
     sessions_cancel_calendar, CancelLink,
 };
 use crate::registrations::model::{
-    EventFacts, Registration, RegistrationSource, RegistrationStatus, RegistrationView,
-    SessionContext, SessionFacts,
+    Registration, RegistrationSource, RegistrationStatus, RegistrationView, SessionContext,
 };
 use crate::registrations::seats;
 use crate::registrations::service::{admit, cancel, Admission};

@@ -20,6 +20,7 @@ use crate::db::schema::{
 };
 use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::calendar::CalendarMethod;
+use crate::events::facts::{EventFacts, SessionFacts};
 use crate::events::local_time::format_local;
 use crate::invitations::emails::{self, InvitationMail, Invitee};
 use crate::invitations::lookup::{event_for_staff, live_registrations};
@@ -37,7 +38,7 @@ use crate::organizations::CountryCode;
 use crate::people::service::parse_name;
 use crate::people::EmailAddress;
 use crate::registrations::emails::sessions_calendar;
-use crate::registrations::model::{EventFacts, SessionFacts};
+
 use crate::text::{check_characters, Lines};
 
 /// Most invitees one request may name (an audience may add more).

@@ -11,12 +11,13 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::context::Links;
+use crate::events::facts::{EventFacts, SessionFacts};
 use crate::events::local_time::format_local;
 use crate::invitations::model::{invitation_email_key, invitation_reminder_key};
 use crate::mail::EmailKind;
 use crate::mail::{EmailAction, EmailBody, OutgoingEmail};
 use crate::registrations::emails::{place_line, session_when, CancelLink};
-use crate::registrations::model::{EventFacts, RegistrationStatus, SessionFacts};
+use crate::registrations::model::RegistrationStatus;
 
 /// Named here too because the invitation pages reach it by this path.
 pub use crate::events::model::CHATHAM_HOUSE_RULE;

@@ -13,9 +13,10 @@ use crate::db::locks;
 use crate::db::schema::{invitation_sessions, registrations, sessions};
 use crate::error::{AppError, AppResult, Code};
 use crate::events::access::{event_facts, require_event_staff};
+use crate::events::facts::{EventFacts, SessionFacts};
 use crate::events::model::EventStatus;
 use crate::invitations::model::{Invitation, InvitationStatus};
-use crate::registrations::model::{EventFacts, RegistrationStatus, SessionFacts};
+use crate::registrations::model::RegistrationStatus;
 
 /// The event, when `user` is on its staff (403/404 otherwise, as the event's visibility says).
 pub async fn event_for_staff(

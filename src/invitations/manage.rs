@@ -22,6 +22,7 @@ use crate::error::{AppError, AppResult, Code, Validator};
 use crate::events::access::event_facts;
 use crate::events::access::is_event_staff;
 use crate::events::calendar::CalendarMethod;
+use crate::events::facts::{EventFacts, SessionFacts};
 use crate::events::local_time::format_local;
 use crate::invitations::create::{check_sessions, Sender, MAX_SESSIONS};
 use crate::invitations::emails::{self, InvitationMail, Invitee};
@@ -38,7 +39,7 @@ use crate::mail::outbox::{withdraw, Withdraw};
 use crate::mail::{enqueue, enqueue_many};
 use crate::people::model::Person;
 use crate::registrations::emails::{raise_sequences, sessions_calendar, sessions_cancel_calendar};
-use crate::registrations::model::{EventFacts, SessionFacts};
+
 use crate::registrations::service::cancel;
 
 /// The invitation and its event, when `user` is on the event's staff. Anyone else gets a 404:

@@ -8,10 +8,10 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::db::schema::{invitations, people};
 use crate::error::AppResult;
+use crate::events::facts::EventFacts;
 use crate::invitations::manage::{invitation_for_staff, item};
 use crate::invitations::model::Invitation;
 use crate::invitations::types::InvitationItem;
-use crate::registrations::model::EventFacts;
 
 /// The invitation with its event, for the event's staff and admins (404 for anyone else).
 pub async fn for_staff(

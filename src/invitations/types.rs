@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::events::facts::{EventFacts, SessionFacts};
 use crate::invitations::model::{InvitationAnswer, InvitationStatus, SkipReason};
-use crate::registrations::model::{EventFacts, RegistrationView, SessionFacts};
+use crate::registrations::model::RegistrationView;
 
 /// One person to invite: someone known by `person_id`, or by `email` (and `name` when the
 /// partnership does not know them yet).

@@ -20,8 +20,9 @@ use uuid::Uuid;
 use crate::db::schema::{accounts, event_staff, events, registrations, sessions};
 use crate::db::DbPool;
 use crate::error::AppResult;
+use crate::events::facts::{EventFacts, SessionFacts};
 use crate::mail::{enqueue, inert, EmailAction, EmailBody, EmailKind, OutgoingEmail};
-use crate::registrations::model::{EventFacts, RegistrationStatus, SessionFacts};
+use crate::registrations::model::RegistrationStatus;
 
 pub const KIND: EmailKind = EmailKind::ApprovalDigest;
 

@@ -16,6 +16,7 @@ use crate::error::AppResult;
 use crate::events::calendar::{
     calendar_for_sessions, cancel_calendar, CalendarMethod, CalendarSession,
 };
+use crate::events::facts::{EventFacts, SessionFacts};
 use crate::events::model::{EventFormat, CHATHAM_HOUSE_RULE};
 use crate::mail::outbox::{replace_pending, withdraw, Withdraw};
 use crate::mail::EmailKind;
@@ -23,9 +24,7 @@ use crate::mail::{
     enqueue, enqueue_many, EmailAction, EmailBody, OutgoingEmail, UNPROVED_GREETING,
 };
 use crate::people::model::Person;
-use crate::registrations::model::{
-    EventFacts, Registration, RegistrationStatus, SessionContext, SessionFacts,
-};
+use crate::registrations::model::{Registration, RegistrationStatus, SessionContext};
 use crate::registrations::seats;
 use crate::registrations::service::person_of;
 

@@ -11,12 +11,13 @@ use uuid::Uuid;
 use crate::db::page::{Page, PageRequest, TimeAndId};
 use crate::db::schema::{events, invitations, organizations, people, registrations, sessions};
 use crate::error::{AppError, AppResult, Validator};
+use crate::events::facts::{EventFacts, SessionFacts};
 use crate::events::local_time;
 use crate::invitations::model::InvitationStatus;
 use crate::organizations::model::OrganizationKind;
 use crate::registrations::model::{
-    EventFacts, EventReport, InvitationFunnel, MyRegistrationView, Registration,
-    RegistrationStatus, SessionFacts, SessionReport, StaffRegistrationView, StatusCounts,
+    EventReport, InvitationFunnel, MyRegistrationView, Registration, RegistrationStatus,
+    SessionReport, StaffRegistrationView, StatusCounts,
 };
 use crate::registrations::seats;
 

@@ -17,7 +17,8 @@ use crate::db::locks::{self, SessionLock};
 use crate::db::prepared::KeepPrepared;
 use crate::db::schema::{registrations, waitlist_counts};
 use crate::error::AppResult;
-use crate::registrations::model::{Registration, RegistrationStatus, SessionFacts};
+use crate::events::facts::SessionFacts;
+use crate::registrations::model::{Registration, RegistrationStatus};
 
 /// The session's seating rules, read under its row lock.
 #[derive(Debug, Clone, Copy)]

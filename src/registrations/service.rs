@@ -11,12 +11,12 @@ use uuid::Uuid;
 use crate::context::Links;
 use crate::db::schema::{events, people, registrations, sessions};
 use crate::error::{AppError, AppResult, Code};
+use crate::events::facts::{EventFacts, SessionFacts};
 use crate::organizations::model::OrganizationKind;
 use crate::people::model::Person;
 use crate::registrations::emails::{self};
 use crate::registrations::model::{
-    EventFacts, Registration, RegistrationSource, RegistrationStatus, RegistrationView,
-    SessionContext, SessionFacts,
+    Registration, RegistrationSource, RegistrationStatus, RegistrationView, SessionContext,
 };
 use crate::registrations::seats;
 

@@ -18,12 +18,12 @@ use crate::console::{error_page, signed_in, signed_in_form, Chrome, Errors, Form
 use crate::context::Context;
 use crate::db::schema::{organizations, sessions};
 use crate::error::{AppError, AppResult};
+use crate::events::facts::{EventFacts, SessionFacts};
 use crate::invitations::lookup::event_for_staff;
 use crate::invitations::preview;
 use crate::invitations::types::{AudienceRequest, CreateInvitationsRequest, InviteeRequest};
 use crate::organizations::model::{MembershipStatus, OrganizationKind};
 use crate::pages::{html, sentence};
-use crate::registrations::model::{EventFacts, SessionFacts};
 
 /// The compose form as typed: kept as text so a failed form shows it back unchanged.
 #[derive(Default, Clone)]

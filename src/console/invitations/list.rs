@@ -11,13 +11,13 @@ use crate::console::dialogues::StatusChoice;
 use crate::console::{error_page, see_other, signed_in, signed_in_form, Chrome};
 use crate::context::Context;
 use crate::error::AppResult;
+use crate::events::facts::EventFacts;
 use crate::events::local_time::format_local;
 use crate::invitations::lookup::event_for_staff;
 use crate::invitations::model::InvitationStatus;
 use crate::invitations::types::{InvitationItem, ListInvitationsQuery, ResendRequest};
 use crate::invitations::{manage, staff};
 use crate::pages::html;
-use crate::registrations::model::EventFacts;
 
 pub struct InvitationRow {
     pub id: Uuid,

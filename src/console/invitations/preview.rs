@@ -11,12 +11,12 @@ use super::compose::{read_compose, refused, Fields};
 use crate::console::home::country_name;
 use crate::console::{see_other, Chrome};
 use crate::context::Context;
+use crate::events::facts::EventFacts;
 use crate::invitations::create;
 use crate::invitations::model::SkipReason;
 use crate::invitations::preview::{self, InvitationPreview};
 use crate::organizations::model::OrganizationKind;
 use crate::pages::html;
-use crate::registrations::model::EventFacts;
 
 pub struct GroupRow {
     pub kind: String,
