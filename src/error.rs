@@ -183,6 +183,16 @@ impl AppError {
         Self::problem(StatusCode::FORBIDDEN, code, detail)
     }
 
+    /// Who is asking could not be told apart from nobody: wrong credentials.
+    pub fn unauthorized(code: Code, detail: impl Into<String>) -> Self {
+        Self::problem(StatusCode::UNAUTHORIZED, code, detail)
+    }
+
+    /// A 404 that says more than "no such thing": a link that does not (or no longer) work.
+    pub fn not_found_because(code: Code, detail: impl Into<String>) -> Self {
+        Self::problem(StatusCode::NOT_FOUND, code, detail)
+    }
+
     /// `what` names the kind of object, e.g. "event".
     pub fn not_found(what: &str) -> Self {
         Self::problem(
@@ -205,10 +215,19 @@ impl AppError {
     }
 
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
+        Self::slow_down(
+            Code::TooManyAttempts,
+            format!("too many failed attempts; try again in {retry_after_secs} seconds"),
+            retry_after_secs,
+        )
+    }
+
+    /// A 429 with `Retry-After`: asked too often; `detail` says when to ask again.
+    pub fn slow_down(code: Code, detail: impl Into<String>, retry_after_secs: u64) -> Self {
         AppError::Problem {
             status: StatusCode::TOO_MANY_REQUESTS,
-            code: Code::TooManyAttempts,
-            detail: format!("too many failed attempts; try again in {retry_after_secs} seconds"),
+            code,
+            detail: detail.into(),
             retry_after_secs: Some(retry_after_secs),
         }
     }

@@ -65,8 +65,7 @@ pub async fn login(
             ))
             .execute(&mut conn)
             .await?;
-        return Err(AppError::problem(
-            actix_web::http::StatusCode::UNAUTHORIZED,
+        return Err(AppError::unauthorized(
             Code::InvalidCredentials,
             "the email or password is wrong",
         ));

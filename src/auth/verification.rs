@@ -104,14 +104,13 @@ pub async fn resend_verification(
             let interval = Duration::seconds(VERIFICATION_RESEND_INTERVAL_SECS);
             if let Some(next) = last_sent.map(|t| t + interval).filter(|n| *n > Utc::now()) {
                 let wait = (next - Utc::now()).num_seconds().max(1) as u64;
-                return Err(AppError::Problem {
-                    status: actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-                    code: Code::TooManyRequests,
-                    detail: format!(
+                return Err(AppError::slow_down(
+                    Code::TooManyRequests,
+                    format!(
                         "a verification email was sent moments ago; ask again in {wait} seconds"
                     ),
-                    retry_after_secs: Some(wait),
-                });
+                    wait,
+                ));
             }
             quota
                 .permit(conn, Some(&account.email))

@@ -164,12 +164,9 @@ fn retry_after(oldest: Option<DateTime<Utc>>) -> u64 {
 }
 
 fn too_many(retry_after_secs: u64) -> AppError {
-    AppError::Problem {
-        status: actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-        code: Code::TooManyRequests,
-        detail: format!(
-            "too many requests that send email; try again in {retry_after_secs} seconds"
-        ),
-        retry_after_secs: Some(retry_after_secs),
-    }
+    AppError::slow_down(
+        Code::TooManyRequests,
+        format!("too many requests that send email; try again in {retry_after_secs} seconds"),
+        retry_after_secs,
+    )
 }

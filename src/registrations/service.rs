@@ -290,8 +290,7 @@ pub(crate) fn admission_of(registration: &Registration) -> Admission {
 
 /// 404 `invalid_token`: a link used, replaced or mistyped, told apart from none of those.
 pub(crate) fn invalid_token() -> AppError {
-    AppError::problem(
-        actix_web::http::StatusCode::NOT_FOUND,
+    AppError::not_found_because(
         Code::InvalidToken,
         "this link is not valid: it was already used, replaced by a newer one, or mistyped",
     )
