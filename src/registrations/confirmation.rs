@@ -17,8 +17,7 @@ use crate::registrations::model::{
 };
 use crate::registrations::seats;
 use crate::registrations::service::{
-    check_event_open, check_session_not_over, invalid_token, person_of, session_context,
-    session_full,
+    check_event_open, check_session_not_over, invalid_token, session_context, session_full,
 };
 
 /// The step after a registrant proved their address: into the approval queue, or a seat
@@ -84,13 +83,31 @@ pub async fn peek_confirmation(
     conn: &mut AsyncPgConnection,
     token: &str,
 ) -> AppResult<(Registration, SessionContext, Person)> {
-    if !looks_like_token(token) {
-        return Err(invalid_token());
+    let (registration, person) = pending_with_token(conn, &hash_of_link(token)?).await?;
+    let ctx = session_context(conn, registration.session_id).await?;
+    Ok((registration, ctx, person))
+}
+
+/// The hash a link's token is stored as; 404 `invalid_token` for what cannot be a token.
+fn hash_of_link(token: &str) -> AppResult<Vec<u8>> {
+    if looks_like_token(token) {
+        Ok(hash_token(token))
+    } else {
+        Err(invalid_token())
     }
-    let registration: Registration = registrations::table
-        .filter(registrations::confirm_token_hash.eq(hash_token(token)))
+}
+
+/// The registration still awaiting the confirmation whose token hashes to `hash`, with its
+/// registrant: 404 `invalid_token` when none does, 410 `token_expired` when the link expired.
+async fn pending_with_token(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8],
+) -> AppResult<(Registration, Person)> {
+    let (registration, person): (Registration, Person) = registrations::table
+        .inner_join(people::table)
+        .filter(registrations::confirm_token_hash.eq(hash))
         .filter(registrations::status.eq(RegistrationStatus::PendingConfirmation))
-        .select(Registration::as_select())
+        .select((Registration::as_select(), Person::as_select()))
         .first(conn)
         .await
         .optional()?
@@ -101,9 +118,7 @@ pub async fn peek_confirmation(
     {
         return Err(token_expired());
     }
-    let ctx = session_context(conn, registration.session_id).await?;
-    let person = person_of(conn, &registration).await?;
-    Ok((registration, ctx, person))
+    Ok((registration, person))
 }
 
 fn token_expired() -> AppError {
@@ -116,29 +131,12 @@ fn token_expired() -> AppError {
 /// Uses a confirmation token: single-use, and the seat (or approval queue) is decided in the
 /// same transaction. Of many concurrent uses of one token exactly one succeeds.
 pub async fn confirm(state: &Context, token: &str) -> AppResult<RegistrationView> {
-    if !looks_like_token(token) {
-        return Err(invalid_token());
-    }
-    let hash = hash_token(token);
+    let hash = hash_of_link(token)?;
     let links = state.links.clone();
     let mut conn = state.pool.get().await?;
     // Everything that needs no lock is read first, so the time under the session lock (the
     // queue of a registration rush) stays short.
-    let (found, person): (Registration, Person) = registrations::table
-        .inner_join(people::table)
-        .filter(registrations::confirm_token_hash.eq(&hash))
-        .filter(registrations::status.eq(RegistrationStatus::PendingConfirmation))
-        .select((Registration::as_select(), Person::as_select()))
-        .first(&mut conn)
-        .await
-        .optional()?
-        .ok_or_else(invalid_token)?;
-    if found
-        .confirm_token_expires_at
-        .is_some_and(|at| at <= Utc::now())
-    {
-        return Err(token_expired());
-    }
+    let (found, person) = pending_with_token(&mut conn, &hash).await?;
     let ctx = session_context(&mut conn, found.session_id).await?;
     check_still_open(&ctx, &found)?;
     let placed = crate::db::retry::transaction(&mut conn, |conn| {

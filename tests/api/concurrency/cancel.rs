@@ -11,11 +11,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    accept, count, invitation_token, invite, invited_to_two_closed_sessions, patch, post, race,
-    staffed_event, InvitedToTwo,
+    accept, cancel_event, count, invitation_token, invite, invited_to_two_closed_sessions, patch,
+    post, race, staffed_event, walk_in, InvitedToTwo,
 };
 use crate::support::fixtures::{self as fx, unique_email, SessionSpec};
-use crate::support::{expect_json, expect_problem, TestApp};
+use crate::support::{expect_problem, TestApp};
 
 const ROUNDS: usize = 4;
 
@@ -103,14 +103,7 @@ async fn cancelling_an_event_ends_every_registration_and_invitation_and_tells_ea
     accept(&app, &token).await;
     assert!(live_registrations(&app, event_id).await >= 3);
 
-    let res = app
-        .post(
-            &format!("/events/{event_id}/cancel"),
-            staff.token(),
-            json!({}),
-        )
-        .await;
-    expect_json(res, StatusCode::OK).await;
+    cancel_event(&app, &staff, event_id).await;
 
     assert_eq!(
         live_registrations(&app, event_id).await,
@@ -187,13 +180,7 @@ async fn registrations_racing_a_cancellation_end_cancelled_and_told() {
                 member.token(),
                 json!({}),
             ));
-            racers.push(post(
-                &app,
-                &format!("sign up {i}"),
-                &format!("/sessions/{session}/registrations"),
-                None,
-                json!({"email": unique_email("walk-in"), "name": "Walk-in"}),
-            ));
+            racers.push(walk_in(&app, &format!("sign up {i}"), session));
         }
         let answers = race(racers).await;
         assert_eq!(
@@ -251,14 +238,7 @@ async fn a_cancellation_is_not_held_off_by_a_stream_of_sign_ups() {
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let res = app
-        .post(
-            &format!("/events/{event_id}/cancel"),
-            staff.token(),
-            json!({}),
-        )
-        .await;
-    let cancelled = expect_json(res, StatusCode::OK).await;
+    let cancelled = cancel_event(&app, &staff, event_id).await;
     assert_eq!(cancelled["status"], "cancelled");
     // Sign-ups keep coming for a while after it, all refused.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -291,14 +271,7 @@ async fn a_cancelled_dialogue_takes_no_new_session() {
     let app = TestApp::spawn().await;
     let staff = app.user("organizer").await;
     let event_id = staffed_event(&app, &staff).await;
-    let res = app
-        .post(
-            &format!("/events/{event_id}/cancel"),
-            staff.token(),
-            json!({}),
-        )
-        .await;
-    expect_json(res, StatusCode::OK).await;
+    cancel_event(&app, &staff, event_id).await;
 
     let res = app
         .post(

@@ -82,6 +82,30 @@ pub fn post(app: &TestApp, label: &str, path: &str, token: Option<&str>, body: V
     )
 }
 
+/// An anonymous sign-up for `session` (a fresh address) as a racer: it asks for a
+/// confirmation link and takes no seat.
+pub fn walk_in(app: &TestApp, label: &str, session: Uuid) -> Racer {
+    post(
+        app,
+        label,
+        &format!("/sessions/{session}/registrations"),
+        None,
+        json!({"email": fx::unique_email("walk-in"), "name": "Walk-in"}),
+    )
+}
+
+/// Cancels the event as `staff`; answers the cancelled event.
+pub async fn cancel_event(app: &TestApp, staff: &TestUser, event_id: Uuid) -> Value {
+    let res = app
+        .post(
+            &format!("/events/{event_id}/cancel"),
+            staff.token(),
+            json!({}),
+        )
+        .await;
+    expect_json(res, StatusCode::OK).await
+}
+
 /// A PATCH with a JSON body as a racer.
 pub fn patch(app: &TestApp, label: &str, path: &str, token: Option<&str>, body: Value) -> Racer {
     let mut request = app.client.patch(app.api(path)).json(&body);

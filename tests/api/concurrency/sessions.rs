@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use super::{count, patch, post, race};
+use super::{count, patch, post, race, walk_in};
 use crate::support::fixtures::{self as fx, unique_email, EventSpec, SessionSpec};
 use crate::support::{expect_json, TestApp};
 
@@ -42,13 +42,7 @@ async fn a_session_closed_during_a_rush_keeps_no_public_registration() {
                 member.token(),
                 json!({}),
             ));
-            racers.push(post(
-                &app,
-                &format!("sign up {i}"),
-                &format!("/sessions/{session}/registrations"),
-                None,
-                json!({"email": unique_email("walk-in"), "name": "Walk-in"}),
-            ));
+            racers.push(walk_in(&app, &format!("sign up {i}"), session));
         }
         let answers = race(racers).await;
         let closed = answers[0].status == StatusCode::OK;
